@@ -1,0 +1,84 @@
+# psgd — the Makefile only wraps the CMake presets (CMakePresets.json) and installs what is missing.
+# The two commands of the README: `make demo` and `make test`.
+
+# Debian's Python, which has python3-matplotlib (a pyenv `python3` may not).
+PYTHON ?= /usr/bin/python3
+JOBS ?= $(shell nproc)
+PSGD := build/release/psgd
+
+# Everything the project needs, as Debian 12 packages. `make deps` installs the missing ones.
+DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
+  libeigen3-dev nlohmann-json3-dev libhwloc-dev hwloc libnuma-dev zlib1g-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib
+
+.PHONY: all release dev deps demo test test-tsan test-asan check format format-check bench figures clean
+
+all: release
+
+# Idempotent: asks dpkg what is missing and runs `apt-get update` + install only when something is.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+release: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target psgd
+
+dev: deps
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+
+# Trains the default model on Fashion-MNIST with sequential SGD and prints a summary.
+demo: release
+	mkdir -p results/demo
+	$(PSGD) run --algo seq --model mlp:128x128x128 --batch 32 --step 0.05 --epochs 2 \
+	  --out results/demo/seq-mlp.json
+
+# The whole test suite (unit, stress, e2e) on the dev build (-O2, assertions on, -Werror).
+test: dev
+	ctest --preset dev -j $(JOBS)
+
+# The unit and stress tests again under ThreadSanitizer / AddressSanitizer+UBSan.
+test-tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan -j $(JOBS) -L "unit|stress"
+
+test-asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS)
+
+# What CI runs (.ci/run): formatting, the suite, then the sanitizers.
+check: format-check test test-tsan test-asan
+
+FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+# Micro-benchmarks (Google Benchmark), medians of 5 repetitions, JSON under results/bench/.
+bench: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+	mkdir -p results/bench
+	for b in build/release/psgd_*_bench; do \
+	  $$b --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+	    --benchmark_out=results/bench/$$(basename $$b).json --benchmark_out_format=json || exit 1; \
+	done
+
+# The quick scale of every experiment spec (resuming whatever is already in results/), then every
+# figure into plots/figures/. The full scale: plots/make_figures.sh build/release/psgd full.
+figures: release
+	PYTHON=$(PYTHON) plots/make_figures.sh $(PSGD) quick plots/figures
+
+clean:
+	rm -rf build

@@ -1,0 +1,197 @@
+// algorithms/algorithm.hpp — the one contract between the runner and every SGD algorithm.
+//
+// An algorithm owns its shared parameter store and the loop each worker runs; the runner owns
+// everything else (threads, pinning, the clock, the update budget, seeds, per-worker statistics,
+// checkpoints, the report). Dispatch is virtual once per worker per run; everything inside a
+// worker loop is concrete or a template parameter so it inlines.
+//
+// Counting rule shared by all algorithms: the shared version counter v counts applied updates.
+// An update is applied only while v < total_updates, so every run applies exactly total_updates
+// updates unless it is stopped early (time limit, divergence). A gradient that arrives after the
+// budget is spent is counted as `discarded_at_end`, one that gives up (Leashed persistence bound)
+// as `dropped`; computed = applied + dropped + discarded_at_end, per worker.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "algorithms/histogram.hpp"
+#include "models/batch_sampler.hpp"
+#include "models/model.hpp"
+
+namespace psgd {
+
+// Destructive interference size. libstdc++ reports 64 on generic x86-64, but adjacent-line
+// prefetch pulls cache lines in pairs on Intel and AMD cores, so 128 is what actually keeps two
+// workers' counters apart (folly's choice and reason).
+inline constexpr std::size_t kNoFalseSharing = 128;
+
+// Why a run stopped before its update budget.
+enum class StopReason : int { kNone = 0, kTimeLimit = 1, kDiverged = 2 };
+
+// Shared run-wide stop signal and budget. The stop flag is a hint polled once per update.
+class RunControl {
+ public:
+  explicit RunControl(std::int64_t total_updates) : total_updates_(total_updates) {}
+
+  [[nodiscard]] std::int64_t total_updates() const noexcept { return total_updates_; }
+
+  // relaxed: the flag carries no data; each algorithm publishes its parameters through its own
+  // synchronisation, and the runner reads results only after joining the workers.
+  [[nodiscard]] bool should_stop() const noexcept { return stop_.load(std::memory_order_relaxed); }
+
+  // First reason wins; later requests keep it.
+  void request_stop(StopReason reason) noexcept {
+    int expected = static_cast<int>(StopReason::kNone);
+    reason_.compare_exchange_strong(expected, static_cast<int>(reason), std::memory_order_relaxed);
+    stop_.store(true, std::memory_order_relaxed);
+  }
+  [[nodiscard]] StopReason reason() const noexcept {
+    return static_cast<StopReason>(reason_.load(std::memory_order_relaxed));
+  }
+
+ private:
+  std::int64_t total_updates_;
+  alignas(kNoFalseSharing) std::atomic<bool> stop_{false};
+  std::atomic<int> reason_{static_cast<int>(StopReason::kNone)};
+};
+
+// Parameter snapshots at checkpoints: K per epoch of P updates, checkpoint k after update
+// floor(k * P / K), so they are evenly spread even when K does not divide P; slot 0 holds the
+// initial parameters and the budget's last update always completes a slot. Storage for every
+// slot is reserved before the run (pages are touched only when a slot is written), so recording
+// never allocates. Exactly one worker applies a given update, so each slot has one writer; the
+// runner reads the slots after the join.
+class Checkpoints {
+ public:
+  Checkpoints(std::size_t num_params, std::int64_t updates_per_epoch, std::int64_t per_epoch,
+              std::int64_t total_updates);
+
+  // Called once by the runner, single-threaded, before any worker starts.
+  void start_clock(std::chrono::steady_clock::time_point t0) noexcept { t0_ = t0; }
+
+  [[nodiscard]] std::size_t num_slots() const noexcept { return num_slots_; }
+  // The slot that update number `version` (1-based) falls into: ceil(version * K / P).
+  [[nodiscard]] std::size_t slot_of(std::int64_t version) const noexcept {
+    return static_cast<std::size_t>((version * per_epoch_ + updates_per_epoch_ - 1) /
+                                    updates_per_epoch_);
+  }
+  // True when applying update `version` completes a checkpoint (or the budget).
+  [[nodiscard]] bool due(std::int64_t version) const noexcept {
+    return slot_of(version + 1) != slot_of(version) || version == total_updates_;
+  }
+
+  // Copies params as the snapshot after update `version`; returns false when a value is not
+  // finite (the caller then stops the run as diverged). noexcept, no allocation.
+  bool record(std::int64_t version, std::span<const float> params) noexcept;
+  // The same for memory other threads may be writing (HOGWILD!): relaxed atomic loads, so the
+  // snapshot may mix updates, as every HOGWILD! read may.
+  bool record_racy(std::int64_t version, float* params) noexcept;
+
+  struct Slot {
+    bool filled = false;
+    std::int64_t updates = 0;
+    double seconds = 0.0;
+  };
+  // After the join only.
+  [[nodiscard]] const Slot& slot(std::size_t k) const noexcept { return slots_[k]; }
+  [[nodiscard]] std::span<const float> params(std::size_t k) const noexcept {
+    return {storage_.get() + k * num_params_, num_params_};
+  }
+  // Runner only (initial and final states, single-threaded): writes slot k.
+  void record_at(std::size_t k, std::int64_t version, double seconds,
+                 std::span<const float> params) noexcept;
+
+ private:
+  std::size_t num_params_;
+  std::int64_t updates_per_epoch_;  // P
+  std::int64_t per_epoch_;          // K
+  std::int64_t total_updates_;
+  std::size_t num_slots_;
+  std::unique_ptr<float[]> storage_;  // default-initialised: untouched pages cost no RSS
+  std::vector<Slot> slots_;
+  std::chrono::steady_clock::time_point t0_{};
+};
+
+// Written only by its own worker while it runs; read by the runner after the join.
+struct alignas(kNoFalseSharing) WorkerStats {
+  std::int64_t computed = 0;          // gradients computed
+  std::int64_t applied = 0;           // updates this worker applied
+  std::int64_t dropped = 0;           // gave up on (persistence bound)
+  std::int64_t discarded_at_end = 0;  // computed, but the budget was spent before applying
+  std::int64_t failed_attempts = 0;   // failed CAS or try_lock, all updates together
+  double lock_wait_seconds = 0.0;     // time spent acquiring locks
+  double backoff_seconds = 0.0;       // time spent in backoff pauses
+  Histogram staleness;                // one entry per applied update
+  Histogram attempts;                 // failed attempts before each applied update
+  std::vector<double> slot_loss_sum;  // minibatch losses of applied updates, per checkpoint slot
+  std::vector<std::int64_t> slot_loss_count;
+
+  // The minibatch loss of the update that became version `version`, into its slot's running mean.
+  void add_loss(std::size_t slot, double loss) noexcept {
+    slot_loss_sum[slot] += loss;
+    ++slot_loss_count[slot];
+  }
+};
+
+// Algorithm-independent run parameters, fixed before any worker exists.
+struct TrainingSetup {
+  const Model* model = nullptr;
+  std::size_t num_params = 0;
+  std::size_t batch_size = 0;
+  float step = 0.0F;
+  int num_workers = 1;
+};
+
+// Everything one worker may touch. Built by the runner on the worker's own thread after
+// pinning, so the buffers in it are local to the worker's NUMA node (first touch).
+struct WorkerContext {
+  int worker_id = 0;
+  int num_workers = 1;
+  const Model* model = nullptr;
+  Workspace* workspace = nullptr;
+  BatchSampler* sampler = nullptr;
+  std::span<float> grad;   // num_params, private
+  std::span<float> local;  // num_params, private (a parameter copy where the algorithm needs one)
+  RunControl* control = nullptr;
+  Checkpoints* checkpoints = nullptr;
+  WorkerStats* stats = nullptr;
+};
+
+// One SGD algorithm: a shared parameter store plus the loop each worker runs.
+// Lifecycle, driven by harness/runner:
+//   init()         once, single-threaded, before any worker exists;
+//   run_worker()   once per worker thread, concurrently; returns when the budget is spent or
+//                  control->should_stop(); never throws;
+//   read_params()  once, after every worker has joined;
+//   report()       after the join: algorithm-specific facts for the JSON (may be empty).
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  [[nodiscard]] virtual std::string_view name() const = 0;
+  virtual void init(std::span<const float> theta0, const TrainingSetup& setup) = 0;
+  virtual void run_worker(WorkerContext& ctx) noexcept = 0;
+  virtual void read_params(std::span<float> out) const = 0;
+  [[nodiscard]] virtual nlohmann::json report() const { return nlohmann::json::object(); }
+};
+
+// theta -= step * grad, the one update rule every algorithm applies (one out-of-line function so
+// every algorithm rounds identically; see -ffp-contract=off in CMakeLists.txt).
+void sgd_apply(std::span<float> theta, std::span<const float> grad, float step) noexcept;
+
+// out = theta - step * grad: the same rule and rounding as sgd_apply (out[i] equals what
+// sgd_apply would leave in theta[i]), fused with the copy for algorithms that apply to a fresh
+// vector (Leashed: one pass instead of memcpy + sgd_apply). out must not overlap theta or grad.
+void sgd_apply_into(std::span<float> out, std::span<const float> theta,
+                    std::span<const float> grad, float step) noexcept;
+
+}  // namespace psgd

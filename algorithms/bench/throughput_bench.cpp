@@ -1,0 +1,95 @@
+// algorithms/bench/throughput_bench.cpp — applied updates per second of every asynchronous
+// algorithm with one and two workers, on the real MLP (mlp:128x128x128, 28x28 inputs, 10
+// classes, synthetic data), at batch 512 and 32. The acceptance targets are ratios of two-worker
+// to one-worker throughput (>= 1.85 at b = 512, >= 1.7 at b = 32); compute them from the medians:
+//   psgd_algorithms_bench --benchmark_filter=Throughput --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true
+// Each iteration is one whole training run (workers started behind a barrier, clock started
+// when all are ready) through algorithms/test/driver.hpp, which mirrors harness/runner without
+// pinning: run it on an otherwise idle machine with at least two cores.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "algorithms/hogwild.hpp"
+#include "algorithms/leashed.hpp"
+#include "algorithms/mutex.hpp"
+#include "algorithms/rwlock.hpp"
+#include "algorithms/test/driver.hpp"
+#include "algorithms/test/toy_models.hpp"
+#include "models/model_factory.hpp"
+
+namespace psgd {
+namespace {
+
+const Dataset& bench_data() {
+  static const Dataset data = testing::random_floats(8192, 28 * 28, 10, 17);
+  return data;
+}
+
+const Model& bench_model() {
+  static const std::unique_ptr<Model> model =
+      make_model("mlp:128x128x128", Activation::kRelu, ImageShape{1, 28, 28}, 10);
+  return *model;
+}
+
+std::unique_ptr<Algorithm> make(int which) {
+  const BackoffParams backoff{};
+  switch (which) {
+    case 0:
+      return make_mutex_sgd(LockMode::kSpin, "none", backoff);
+    case 1:
+      return make_rwlock_sgd(LockMode::kSpin, RwPrefer::kWriter, "none", backoff);
+    case 2:
+      return make_hogwild_sgd(false, "none", backoff);
+    case 3:
+      return make_hogwild_sgd(true, "none", backoff);
+    default:
+      return make_leashed_sgd(LeashedOptions{}, "none", backoff);
+  }
+}
+
+void BM_Throughput(benchmark::State& state) {
+  const auto which = static_cast<int>(state.range(0));
+  const auto threads = static_cast<int>(state.range(1));
+  const auto batch = static_cast<std::size_t>(state.range(2));
+  const Model& model = bench_model();
+  std::vector<float> theta0(model.num_params());
+  initialize_params(model, InitSpec{}, 1, theta0);
+  testing::DriveOptions o;
+  o.threads = threads;
+  o.batch = batch;
+  o.step = 0.01F;
+  // About 0.3 s of one-worker work per run at either batch size.
+  o.total_updates = batch >= 256 ? 60 : 600;
+  o.checkpoint_interval = o.total_updates;
+  std::unique_ptr<Algorithm> algo = make(which);
+  state.SetLabel(std::string(algo->name()));
+  double updates = 0.0;
+  for (auto _ : state) {
+    const testing::DriveResult r = testing::drive(*algo, model, bench_data(), theta0, o);
+    state.SetIterationTime(r.wall_seconds);
+    updates += static_cast<double>(r.sum(&WorkerStats::applied));
+  }
+  state.counters["updates_per_s"] = benchmark::Counter(updates, benchmark::Counter::kIsRate);
+}
+
+void throughput_args(benchmark::internal::Benchmark* b) {
+  for (int which = 0; which < 5; ++which) {
+    for (int batch : {512, 32}) {
+      for (int threads : {1, 2}) b->Args({which, threads, batch});
+    }
+  }
+}
+
+BENCHMARK(BM_Throughput)
+    ->ArgNames({"algo", "threads", "batch"})
+    ->Apply(throughput_args)
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace psgd

@@ -1,0 +1,149 @@
+// algorithms/hogwild.hpp — `hogwild` and `hogwild-atomic`: lock-free asynchronous SGD with no
+// consistency between coordinates.
+//
+// Each worker copies theta coordinate by coordinate with relaxed atomic loads (no lock), computes
+// the gradient on the copy, claims the update's number from the shared version counter, then
+// writes theta coordinate by coordinate:
+//   hogwild         load, x - step * g, store (two relaxed atomic accesses): an update racing
+//                   with another on the same coordinate can overwrite it — lost updates are
+//                   possible, as in the paper's analysis and the reference framework's racy +=.
+//   hogwild-atomic  a CAS loop per coordinate computing the same expression: no update is lost;
+//                   each failed CAS is a failed attempt and waits per the backoff policy.
+// The races are the algorithm's, not undefined behaviour: every shared access is an atomic.
+// Progress: hogwild is wait-free (a bounded number of steps per update); hogwild-atomic is
+// lock-free (a CAS fails only because another worker's CAS on that coordinate succeeded).
+// What a read may observe: any mix of coordinates, including updates that are half applied;
+// the version read before the copy says how many updates had been numbered, not that they are
+// all visible. Staleness = (number claimed at apply) - (version read before the copy), exact: the
+// counter is a std::atomic even though the parameters race.
+// Paper: F. Niu, B. Recht, C. Ré, S. J. Wright, "HOGWILD!: A Lock-Free Approach to
+// Parallelizing Stochastic Gradient Descent", NIPS 2011 (dense variant as in the reference
+// framework's `-a HOG`; the per-coordinate atomic update is the paper's own assumption).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "algorithms/backoff.hpp"
+#include "algorithms/worker_steps.hpp"
+
+namespace psgd {
+
+// A "lock-free" label must not rest on a library that quietly takes a lock.
+static_assert(std::atomic_ref<float>::is_always_lock_free);
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+
+template <bool kAtomicUpdate, BackoffPolicy Backoff>
+class HogwildSgd final : public Algorithm {
+ public:
+  explicit HogwildSgd(BackoffParams backoff) : backoff_(backoff) {}
+
+  [[nodiscard]] std::string_view name() const override {
+    return kAtomicUpdate ? "hogwild-atomic" : "hogwild";
+  }
+
+  void init(std::span<const float> theta0, const TrainingSetup& setup) override {
+    theta_.assign(theta0.begin(), theta0.end());
+    step_ = setup.step;
+    version_.store(0);
+  }
+
+  void run_worker(WorkerContext& ctx) noexcept override {
+    BackoffParams bp = backoff_;
+    bp.seed = backoff_seed(backoff_.seed, ctx.worker_id);
+    Backoff backoff(bp);
+    WorkerStats& stats = *ctx.stats;
+    const std::int64_t total = ctx.control->total_updates();
+    const std::size_t dim = theta_.size();
+    float* const theta = theta_.data();
+    const std::size_t first = dim * static_cast<std::size_t>(ctx.worker_id) /
+                              static_cast<std::size_t>(std::max(ctx.num_workers, 1));
+    while (!ctx.control->should_stop()) {
+      // acquire: the coordinate loads below cannot be hoisted above this load, so the copy is
+      // no older than v_read says; pairs with the release fetch_add below, which orders each
+      // worker's stores of its previous update before it claims its next number.
+      const std::int64_t v_read = version_.load(std::memory_order_acquire);
+      if (v_read >= total) break;
+      for (std::size_t i = 0; i < dim; ++i) {
+        // relaxed: an inconsistent copy is the algorithm; this only makes the read defined.
+        ctx.local[i] = std::atomic_ref<float>(theta[i]).load(std::memory_order_relaxed);
+      }
+
+      const float loss = compute_gradient(ctx, ctx.local);
+
+      // release: see the acquire load above. The number decides whether the update is applied
+      // (it is only while v < total, so exactly `total` updates are applied) and its staleness.
+      const std::int64_t v = version_.fetch_add(1, std::memory_order_release);
+      if (v >= total) {
+        ++stats.discarded_at_end;
+        break;
+      }
+      std::int64_t failures = 0;
+      for (std::size_t k = 0; k < dim; ++k) {
+        // Worker w starts its sweep at w/N of the vector and wraps around, so concurrent sweeps
+        // work on different cache lines instead of contending for the same ones line by line.
+        // Coordinates are independent: the order changes no value (worker 0 starts at 0).
+        const std::size_t i = k + first < dim ? k + first : k + first - dim;
+        std::atomic_ref<float> x(theta[i]);
+        // relaxed (all three): coordinates are independent and nothing else is published with
+        // them; the arithmetic is sgd_apply's, so one worker reproduces seq bit for bit.
+        float seen = x.load(std::memory_order_relaxed);
+        if constexpr (kAtomicUpdate) {
+          if (!x.compare_exchange_strong(seen, seen - step_ * ctx.grad[i],
+                                         std::memory_order_relaxed)) {
+            do {  // the retry point: another worker's CAS on this coordinate won
+              ++failures;
+              backoff.pause();
+            } while (!x.compare_exchange_strong(seen, seen - step_ * ctx.grad[i],
+                                                std::memory_order_relaxed));
+            backoff.reset();
+          }
+        } else {
+          x.store(seen - step_ * ctx.grad[i], std::memory_order_relaxed);
+        }
+      }
+      stats.failed_attempts += failures;
+      note_applied(ctx, v + 1, v - v_read, failures, loss,
+                   [&] { return ctx.checkpoints->record_racy(v + 1, theta); });
+    }
+    stats.backoff_seconds += backoff.waited_seconds();
+  }
+
+  void read_params(std::span<float> out) const override {
+    std::copy(theta_.begin(), theta_.end(), out.begin());
+  }
+
+  [[nodiscard]] nlohmann::json report() const override {
+    nlohmann::json j;
+    j["coordinate_update"] = kAtomicUpdate ? "cas (no lost update)"
+                                           : "load-store (lost updates possible)";
+    if constexpr (kAtomicUpdate) {
+      j["backoff"] = {{"policy", std::string(Backoff::kName)},
+                      {"min_ns", backoff_.min_ns},
+                      {"max_ns", backoff_.max_ns},
+                      {"jitter", backoff_.jitter}};
+    }
+    return j;
+  }
+
+ private:
+  BackoffParams backoff_;
+  // The one word every worker writes each update: on its own line, away from theta_'s header.
+  alignas(kNoFalseSharing) std::atomic<std::int64_t> version_{0};
+  alignas(kNoFalseSharing) std::vector<float> theta_;  // shared: accessed through atomic_ref only
+  float step_ = 0.0F;
+};
+
+// `hogwild` (atomic_update false; backoff must be "none": it has no retry point) or
+// `hogwild-atomic` with the named backoff policy.
+std::unique_ptr<Algorithm> make_hogwild_sgd(bool atomic_update, std::string_view backoff,
+                                            const BackoffParams& params);
+
+}  // namespace psgd

@@ -1,0 +1,180 @@
+// algorithms/leashed.hpp — `leashed`: Leashed-SGD, consistent lock-free asynchronous SGD.
+//
+// A global atomic pointer to the latest parameter vector; every published vector is immutable
+// and carries its version. Each worker:
+//   acquire the latest vector p (a counted reference); gradient directly on p (no copy); release p
+//   publish: acquire the latest q; copy q into a private candidate while applying the gradient
+//            (sgd_apply_into: one pass, sgd_apply's rounding); version = q.version + 1;
+//            [--test-before-cas: is latest still q?]; CAS latest q -> candidate. On failure: a
+//            failed attempt, backoff, retry with the new latest, up to --persistence B retries
+//            (B + 1 attempts), then the gradient is dropped and counted. The default B = inf
+//            never drops.
+//   staleness = q.version - p.version (the version at the successful publish minus the version
+//   the gradient was computed on), exact: versions live in the immutable vectors.
+// An update is applied only while q.version < budget, so the published versions are exactly
+// 1..budget. Reclamation: reclaim/ref_count_pool.hpp (at most 2N + 1 live vectors of 3N
+// preallocated; the peak observed is reported).
+// Progress: lock-free (a CAS fails only because another worker's CAS succeeded); with a finite B
+// every worker also finishes each update in a bounded number of attempts.
+// What a read observes: always a consistent vector, exactly the first p.version updates.
+// Paper: K. Bäckström, I. Walulya, M. Papatriantafilou, P. Tsigas, "Consistent Lock-free Parallel
+// Stochastic Gradient Descent for Fast and Stable Convergence", IEEE IPDPS 2021
+// (reference framework `-a LSH`, `-B`, `-C`).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "algorithms/algorithm.hpp"
+#include "algorithms/backoff.hpp"
+#include "algorithms/reclaim/ref_count_pool.hpp"
+#include "algorithms/worker_steps.hpp"
+
+namespace psgd {
+
+static_assert(std::atomic<PooledVector*>::is_always_lock_free);
+
+struct LeashedOptions {
+  // Retries after a failed publish before the gradient is dropped; kInfinite never drops.
+  static constexpr std::int64_t kInfinite = std::numeric_limits<std::int64_t>::max();
+  std::int64_t persistence = kInfinite;
+  bool test_before_cas = false;
+};
+
+template <BackoffPolicy Backoff>
+class LeashedSgd final : public Algorithm {
+ public:
+  LeashedSgd(LeashedOptions options, BackoffParams backoff)
+      : options_(options), backoff_(backoff) {}
+
+  [[nodiscard]] std::string_view name() const override { return "leashed"; }
+
+  void init(std::span<const float> theta0, const TrainingSetup& setup) override {
+    step_ = setup.step;
+    pool_ = std::make_unique<RefCountPool>(theta0.size(), setup.num_workers);
+    PooledVector* first = pool_->allocate();  // its reference becomes latest_'s
+    std::copy(theta0.begin(), theta0.end(), first->data);
+    first->version = 0;
+    latest_.store(first);
+  }
+
+  void run_worker(WorkerContext& ctx) noexcept override {
+    BackoffParams bp = backoff_;
+    bp.seed = backoff_seed(backoff_.seed, ctx.worker_id);
+    Backoff backoff(bp);
+    WorkerStats& stats = *ctx.stats;
+    RefCountPool& pool = *pool_;
+    const std::int64_t total = ctx.control->total_updates();
+    PooledVector* candidate = nullptr;  // private, kept across failed attempts and updates
+    bool done = false;
+    while (!done && !ctx.control->should_stop()) {
+      PooledVector* p = pool.acquire(latest_);
+      const std::int64_t t0 = p->version;
+      if (t0 >= total) {
+        pool.release(p);
+        break;
+      }
+      const float loss = compute_gradient(ctx, p->values());
+      pool.release(p);
+
+      std::int64_t failures = 0;
+      for (;;) {
+        PooledVector* q = pool.acquire(latest_);
+        const std::int64_t v = q->version;
+        if (v >= total || ctx.control->should_stop()) {  // the run ended while we computed
+          pool.release(q);
+          ++stats.discarded_at_end;
+          stats.failed_attempts += failures;
+          done = true;
+          break;
+        }
+        if (candidate == nullptr) candidate = pool.allocate();
+        sgd_apply_into(candidate->values(), q->values(), ctx.grad, step_);  // copy + apply
+        candidate->version = v + 1;
+        // A due snapshot reads the candidate after it is published, when another worker may
+        // already have replaced and released it: hold a second reference until it is copied.
+        const bool due = ctx.checkpoints->due(v + 1);
+        if (due) pool.retain(candidate);
+        PooledVector* expected = q;
+        // relaxed (test): only a hint that saves a doomed CAS; the CAS decides.
+        // release (CAS success): pairs with the acquire loads in RefCountPool::acquire(), which
+        // then see the candidate's data and version. relaxed (failure): nothing was read.
+        const bool won =
+            (!options_.test_before_cas || latest_.load(std::memory_order_relaxed) == q) &&
+            latest_.compare_exchange_strong(expected, candidate, std::memory_order_release,
+                                            std::memory_order_relaxed);
+        if (won) {
+          PooledVector* published = candidate;
+          candidate = nullptr;
+          pool.release(q);  // this worker's reference
+          pool.release(q);  // latest_'s reference: it now holds the published vector's
+          stats.failed_attempts += failures;
+          note_applied(ctx, v + 1, v - t0, failures, loss, [&] {
+            return ctx.checkpoints->record(v + 1, published->values());
+          });
+          if (due) pool.release(published);
+          break;
+        }
+        if (due) pool.release(candidate);  // back to the owner's reference only
+        pool.release(q);
+        ++failures;
+        if (failures > options_.persistence) {
+          ++stats.dropped;
+          stats.failed_attempts += failures;
+          break;
+        }
+        backoff.pause();
+      }
+      backoff.reset();
+    }
+    if (candidate != nullptr) pool.release(candidate);
+    stats.backoff_seconds += backoff.waited_seconds();
+  }
+
+  void read_params(std::span<float> out) const override {
+    const PooledVector* v = latest_.load();
+    std::copy(v->data, v->data + v->size, out.begin());
+  }
+
+  [[nodiscard]] nlohmann::json report() const override {
+    nlohmann::json j;
+    j["persistence"] = options_.persistence == LeashedOptions::kInfinite
+                           ? nlohmann::json("inf")
+                           : nlohmann::json(options_.persistence);
+    j["test_before_cas"] = options_.test_before_cas;
+    j["backoff"] = {{"policy", std::string(Backoff::kName)},
+                    {"min_ns", backoff_.min_ns},
+                    {"max_ns", backoff_.max_ns},
+                    {"jitter", backoff_.jitter}};
+    j["reclamation"] = "refcount-pool";
+    if (pool_) {
+      j["live_vectors"] = {{"peak", pool_->peak_live()},
+                           {"bound", pool_->live_bound()},
+                           {"pool", pool_->capacity()}};
+    }
+    return j;
+  }
+
+  // For tests: the reclamation pool (after init).
+  [[nodiscard]] const RefCountPool& pool() const noexcept { return *pool_; }
+
+ private:
+  LeashedOptions options_;
+  BackoffParams backoff_;
+  float step_ = 0.0F;
+  std::unique_ptr<RefCountPool> pool_;
+  // The one word every publish CASes: on its own line.
+  alignas(kNoFalseSharing) std::atomic<PooledVector*> latest_{nullptr};
+};
+
+// `leashed` with the named backoff policy.
+std::unique_ptr<Algorithm> make_leashed_sgd(const LeashedOptions& options, std::string_view backoff,
+                                            const BackoffParams& params);
+
+}  // namespace psgd

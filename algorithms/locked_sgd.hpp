@@ -1,0 +1,104 @@
+// algorithms/locked_sgd.hpp — the worker loop shared by the lock-based algorithms (`mutex`,
+// `rwlock`; see mutex.hpp and rwlock.hpp for their guarantees). Only the lock differs.
+//
+//   lock (shared)     copy theta and its version v_read into the private buffer; unlock
+//   (no lock)         gradient on the copy
+//   lock (exclusive)  v = version; if v < budget: theta -= step * grad, version = v + 1, and the
+//                     checkpoint snapshot if one is due (theta is consistent here); unlock
+//   staleness = v - v_read, exact: the version changes only under the exclusive lock.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "algorithms/backoff.hpp"
+#include "algorithms/locks.hpp"
+#include "algorithms/worker_steps.hpp"
+
+namespace psgd {
+
+template <class Lock, BackoffPolicy Backoff>
+class LockedSgd final : public Algorithm {
+ public:
+  // `facts` is what report() returns (lock mode, preference); the lock is built from lock_args.
+  template <class... LockArgs>
+  LockedSgd(std::string_view name, nlohmann::json facts, BackoffParams backoff,
+            LockArgs&&... lock_args)
+      : name_(name),
+        facts_(std::move(facts)),
+        backoff_(backoff),
+        lock_(std::forward<LockArgs>(lock_args)...) {}
+
+  [[nodiscard]] std::string_view name() const override { return name_; }
+
+  void init(std::span<const float> theta0, const TrainingSetup& setup) override {
+    theta_.assign(theta0.begin(), theta0.end());
+    step_ = setup.step;
+    version_ = 0;
+  }
+
+  void run_worker(WorkerContext& ctx) noexcept override {
+    BackoffParams bp = backoff_;
+    bp.seed = backoff_seed(backoff_.seed, ctx.worker_id);
+    Backoff backoff(bp);
+    WorkerStats& stats = *ctx.stats;
+    const std::int64_t total = ctx.control->total_updates();
+    while (!ctx.control->should_stop()) {
+      std::int64_t failures = acquire_lock</*kShared=*/true>(lock_, backoff, stats);
+      std::copy(theta_.begin(), theta_.end(), ctx.local.begin());
+      const std::int64_t v_read = version_;
+      lock_.unlock_shared();
+      if (v_read >= total) break;
+
+      const float loss = compute_gradient(ctx, ctx.local);
+
+      failures += acquire_lock</*kShared=*/false>(lock_, backoff, stats);
+      const std::int64_t v = version_;
+      if (v >= total) {  // another worker applied the last update of the budget meanwhile
+        lock_.unlock();
+        stats.failed_attempts += failures;
+        ++stats.discarded_at_end;
+        break;
+      }
+      sgd_apply(theta_, ctx.grad, step_);
+      version_ = v + 1;
+      bool finite = true;
+      if (ctx.checkpoints->due(v + 1)) finite = ctx.checkpoints->record(v + 1, theta_);
+      lock_.unlock();
+
+      stats.failed_attempts += failures;
+      note_applied(ctx, v + 1, v - v_read, failures, loss, [finite] { return finite; });
+    }
+    stats.backoff_seconds += backoff.waited_seconds();
+  }
+
+  void read_params(std::span<float> out) const override {
+    std::copy(theta_.begin(), theta_.end(), out.begin());
+  }
+
+  [[nodiscard]] nlohmann::json report() const override {
+    nlohmann::json j = facts_;
+    j["backoff"] = {{"policy", std::string(Backoff::kName)},
+                    {"min_ns", backoff_.min_ns},
+                    {"max_ns", backoff_.max_ns},
+                    {"jitter", backoff_.jitter}};
+    return j;
+  }
+
+ private:
+  std::string_view name_;
+  nlohmann::json facts_;
+  BackoffParams backoff_;
+  Lock lock_;                  // padded to its own cache line
+  std::int64_t version_ = 0;   // applied updates; guarded by lock_
+  std::vector<float> theta_;   // guarded by lock_
+  float step_ = 0.0F;
+};
+
+}  // namespace psgd

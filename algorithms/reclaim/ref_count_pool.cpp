@@ -1,0 +1,140 @@
+// algorithms/reclaim/ref_count_pool.cpp — the reference-counted vector pool.
+#include "algorithms/reclaim/ref_count_pool.hpp"
+
+#include <algorithm>
+#include <new>
+#include <thread>
+
+#include "algorithms/backoff.hpp"
+
+namespace psgd {
+namespace {
+
+constexpr std::size_t kFloatsPerLine = kNoFalseSharing / sizeof(float);
+
+}  // namespace
+
+RefCountPool::RefCountPool(std::size_t num_params, int num_workers)
+    : num_workers_(num_workers < 1 ? 1 : num_workers),
+      stride_((num_params + kFloatsPerLine - 1) / kFloatsPerLine * kFloatsPerLine),
+      slots_(static_cast<std::size_t>(3 * num_workers_)) {
+  // Default-initialised floats: no page is touched here (first touch by the writing worker).
+  storage_ = static_cast<float*>(::operator new(
+      std::max<std::size_t>(stride_ * slots_.size(), 1) * sizeof(float),
+      std::align_val_t{kNoFalseSharing}));
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    PooledVector& v = slots_[i];
+    v.data = storage_ + i * stride_;
+    v.size = num_params;
+    v.index = static_cast<std::uint32_t>(i);
+    // Built single-threaded: the free list links slot i to slot i + 1.
+    v.next_free.store(i + 1 < slots_.size() ? static_cast<std::uint32_t>(i + 1) : kNil);
+  }
+  head_.store(pack(0, slots_.empty() ? kNil : 0));
+}
+
+RefCountPool::~RefCountPool() {
+  ::operator delete(storage_, std::align_val_t{kNoFalseSharing});
+}
+
+void RefCountPool::push(PooledVector* v) noexcept {
+  // relaxed: the CAS below re-validates the head.
+  std::uint64_t head = head_.load(std::memory_order_relaxed);
+  std::uint64_t next = 0;
+  do {
+    // relaxed: published by the release CAS below, which the popper's acquire reads.
+    v->next_free.store(index_of(head), std::memory_order_relaxed);
+    next = pack(tag_of(head) + 1, v->index);
+    // release: pairs with the acquire in pop(), so the link above, and every reader's use of
+    // the vector (ordered before this by release()'s acq_rel decrement), happen before its
+    // reuse.
+  } while (!head_.compare_exchange_weak(head, next, std::memory_order_release,
+                                        std::memory_order_relaxed));
+}
+
+PooledVector* RefCountPool::pop() noexcept {
+  // acquire: pairs with the release CAS in push(), so the pushed vector's link is visible.
+  std::uint64_t head = head_.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t i = index_of(head);
+    if (i == kNil) {
+      // Cannot happen within the bound (see the header); waiting keeps it safe if it ever did.
+      std::this_thread::yield();
+      head = head_.load(std::memory_order_acquire);  // acquire: as above
+      continue;
+    }
+    // relaxed: ordered by the acquire load of head; if the vector was popped and pushed again
+    // meanwhile the link may be stale, but then the tag has changed and the CAS fails.
+    const std::uint32_t next = slots_[i].next_free.load(std::memory_order_relaxed);
+    // acquire (both): on success, as above; on failure the new head is read like the first.
+    if (head_.compare_exchange_weak(head, pack(tag_of(head) + 1, next), std::memory_order_acquire,
+                                    std::memory_order_acquire)) {
+      return &slots_[i];
+    }
+  }
+}
+
+PooledVector* RefCountPool::allocate() noexcept {
+  PooledVector* v = pop();
+  // release: pairs with the acquire CAS in try_retain(). A reader whose increment lands on this
+  // new lifetime then also sees the CAS that replaced the vector in `src` before it was freed
+  // (that CAS happens before the free, the push, the pop and this store), so its re-check of
+  // src cannot read the old pointer and accept a vector that is now private.
+  v->refs.store(1, std::memory_order_release);
+  // relaxed: live_ and peak_ are statistics only.
+  const std::int64_t now = live_.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::int64_t peak = peak_.load(std::memory_order_relaxed);
+  while (now > peak &&
+         !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+  return v;
+}
+
+void RefCountPool::retain(PooledVector* v) noexcept {
+  // relaxed: the caller already holds a reference, so the vector cannot be freed meanwhile and
+  // nothing needs ordering (the standard shared_ptr copy argument).
+  v->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool RefCountPool::try_retain(PooledVector* v) noexcept {
+  // relaxed: the CAS re-reads the count.
+  std::int32_t n = v->refs.load(std::memory_order_relaxed);
+  while (n > 0) {
+    // acquire: pairs with the release store in allocate() (see there); failure relaxed: retried.
+    if (v->refs.compare_exchange_weak(n, n + 1, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void RefCountPool::release(PooledVector* v) noexcept {
+  // acq_rel: the release half orders this holder's reads of the vector before its decrement;
+  // the acquire half, on the thread that drops the last reference, pairs with every other
+  // holder's release (the decrements form one release sequence), so all their reads happen
+  // before the vector is pushed and reused. (Not release + an acquire fence: ThreadSanitizer
+  // does not model standalone fences; on x86 both are one lock xadd.)
+  if (v->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // relaxed: a statistic.
+    live_.fetch_sub(1, std::memory_order_relaxed);
+    push(v);
+  }
+}
+
+PooledVector* RefCountPool::acquire(const std::atomic<PooledVector*>& src) noexcept {
+  for (;;) {
+    // acquire: pairs with the release CAS that published the vector, so its data and version are
+    // visible once the re-check below accepts it.
+    PooledVector* v = src.load(std::memory_order_acquire);
+    if (try_retain(v)) {
+      // acquire: as above. It cannot be satisfied before the increment (acquire CAS), so a
+      // successful re-check means src pointed to v while this reference existed.
+      if (src.load(std::memory_order_acquire) == v) return v;
+      release(v);
+    }
+    cpu_relax();  // v was replaced meanwhile: another worker published, so progress was made
+  }
+}
+
+}  // namespace psgd

@@ -1,0 +1,29 @@
+// algorithms/seq.cpp — sequential SGD.
+#include "algorithms/seq.hpp"
+
+#include <algorithm>
+
+#include "algorithms/worker_steps.hpp"
+
+namespace psgd {
+
+void SequentialSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
+  theta_.assign(theta0.begin(), theta0.end());
+  step_ = setup.step;
+}
+
+void SequentialSgd::run_worker(WorkerContext& ctx) noexcept {
+  const std::int64_t total = ctx.control->total_updates();
+  for (std::int64_t version = 0; version < total && !ctx.control->should_stop(); ++version) {
+    const float loss = compute_gradient(ctx, theta_);
+    sgd_apply(theta_, ctx.grad, step_);
+    note_applied(ctx, version + 1, /*staleness=*/0, /*failed_attempts=*/0, loss,
+                 [&] { return ctx.checkpoints->record(version + 1, theta_); });
+  }
+}
+
+void SequentialSgd::read_params(std::span<float> out) const {
+  std::copy(theta_.begin(), theta_.end(), out.begin());
+}
+
+}  // namespace psgd

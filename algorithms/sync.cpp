@@ -1,0 +1,83 @@
+// algorithms/sync.cpp — synchronous parallel SGD.
+#include "algorithms/sync.hpp"
+
+#include <algorithm>
+
+#include "algorithms/worker_steps.hpp"
+
+namespace psgd {
+
+SyncSgd::~SyncSgd() = default;
+
+void SyncSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
+  theta_.assign(theta0.begin(), theta0.end());
+  step_ = setup.step;
+  num_workers_ = std::max(setup.num_workers, 1);
+  batch_size_ = setup.batch_size;
+  slots_ = std::vector<Slot>(static_cast<std::size_t>(num_workers_));
+  gradients_ready_ = std::make_unique<std::barrier<>>(num_workers_);
+  round_done_ = std::make_unique<std::barrier<EndOfRound>>(num_workers_, EndOfRound{this});
+  version_ = 0;
+  total_ = 0;
+  control_ = nullptr;
+  stop_ = false;
+}
+
+void SyncSgd::EndOfRound::operator()() noexcept {
+  ++self->version_;
+  self->stop_ = self->version_ >= self->total_ || self->control_->should_stop();
+}
+
+void SyncSgd::run_worker(WorkerContext& ctx) noexcept {
+  const auto me = static_cast<std::size_t>(ctx.worker_id);
+  const auto n = static_cast<std::size_t>(num_workers_);
+  const std::size_t dim = theta_.size();
+  const std::size_t lo = dim * me / n;  // this worker reduces and applies [lo, hi)
+  const std::size_t hi = dim * (me + 1) / n;
+  const float count = static_cast<float>(n);
+  if (me == 0) {  // read by EndOfRound, which runs after this worker's first arrival
+    control_ = ctx.control;
+    total_ = ctx.control->total_updates();
+  }
+  slots_[me].grad = ctx.grad.data();  // read by the others after the first barrier
+  const std::span<float> mine = std::span<float>(theta_).subspan(lo, hi - lo);
+  const std::span<float> mean = ctx.local.subspan(lo, hi - lo);
+  for (;;) {
+    slots_[me].loss = compute_gradient(ctx, theta_);  // compute phase: theta is only read
+    gradients_ready_->arrive_and_wait();
+
+    // Reduce phase: each worker writes only its slice of theta; the gradients are only read.
+    for (std::size_t i = lo; i < hi; ++i) {
+      float sum = slots_[0].grad[i];
+      for (std::size_t w = 1; w < n; ++w) sum += slots_[w].grad[i];
+      mean[i - lo] = sum / count;
+    }
+    sgd_apply(mine, mean, step_);
+    double loss_sum = 0.0;
+    if (me == 0) {
+      for (const Slot& s : slots_) loss_sum += s.loss;  // nobody writes a loss in this phase
+    }
+    round_done_->arrive_and_wait();  // EndOfRound: version_ + 1, stop_ decided
+
+    if (me == 0) {
+      // During the next compute phase theta is consistent and only read: a consistent snapshot.
+      const std::int64_t v = version_;
+      note_applied(ctx, v, /*staleness=*/0, /*failed_attempts=*/0,
+                   static_cast<float>(loss_sum / static_cast<double>(n)),
+                   [&] { return ctx.checkpoints->record(v, theta_); });
+    }
+    if (stop_) break;
+  }
+}
+
+void SyncSgd::read_params(std::span<float> out) const {
+  std::copy(theta_.begin(), theta_.end(), out.begin());
+}
+
+nlohmann::json SyncSgd::report() const {
+  return {{"effective_batch", static_cast<std::size_t>(num_workers_) * batch_size_},
+          {"gradients_per_update", num_workers_},
+          {"reduction", "sliced across workers (sum in worker order / N, then sgd_apply)"}};
+}
+
+}  // namespace psgd

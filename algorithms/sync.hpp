@@ -1,0 +1,71 @@
+// algorithms/sync.hpp — `sync`: synchronous parallel SGD.
+//
+// Rounds of two barrier phases. Compute: every worker computes a gradient at the same theta
+// (read-only in this phase). Reduce: every worker averages the N gradients over its own slice of
+// the coordinates (sum in worker order, / N) and applies that slice with sgd_apply, so the
+// reduction and the update run in parallel and no thread applies the whole vector. One round is
+// one applied update with an effective batch of N x b; worker 0 counts it. The second barrier's
+// completion step (one thread, all others waiting) advances the version and decides whether to
+// stop (budget spent, or the run's stop flag), so every worker leaves after the same round and
+// none waits forever. Worker 0 takes a due checkpoint snapshot during the next compute phase,
+// while theta is consistent and only read.
+// Progress: blocking (every round waits for the slowest worker). Every read sees exactly the
+// updates of all earlier rounds: staleness 0.
+// With one worker the average is the gradient itself (x / 1 is exact), so the run matches seq.
+// Paper: synchronous parallel (mini-batch) SGD, the baseline of the reference framework
+// (`-a SYNC`; there one thread applies the N scaled gradients serially, here the reduction is
+// sliced across the workers).
+#pragma once
+
+#include <barrier>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+
+namespace psgd {
+
+class SyncSgd final : public Algorithm {
+ public:
+  SyncSgd() = default;
+  ~SyncSgd() override;
+  SyncSgd(const SyncSgd&) = delete;
+  SyncSgd& operator=(const SyncSgd&) = delete;
+
+  [[nodiscard]] std::string_view name() const override { return "sync"; }
+  void init(std::span<const float> theta0, const TrainingSetup& setup) override;
+  void run_worker(WorkerContext& ctx) noexcept override;
+  void read_params(std::span<float> out) const override;
+  [[nodiscard]] nlohmann::json report() const override;
+
+ private:
+  // The second barrier's completion step: advances the round and decides whether to stop.
+  struct EndOfRound {
+    SyncSgd* self;
+    void operator()() noexcept;
+  };
+  // One per worker, each on its own line: the gradient buffer it publishes and its last loss.
+  struct alignas(kNoFalseSharing) Slot {
+    const float* grad = nullptr;
+    float loss = 0.0F;
+  };
+
+  std::vector<float> theta_;
+  float step_ = 0.0F;
+  int num_workers_ = 1;
+  std::size_t batch_size_ = 0;
+  std::vector<Slot> slots_;
+  std::unique_ptr<std::barrier<>> gradients_ready_;
+  std::unique_ptr<std::barrier<EndOfRound>> round_done_;
+  // Written only in EndOfRound (one thread, while every other worker waits in the barrier) and
+  // read after it: the barrier orders both.
+  std::int64_t version_ = 0;
+  std::int64_t total_ = 0;
+  const RunControl* control_ = nullptr;
+  bool stop_ = false;
+};
+
+}  // namespace psgd

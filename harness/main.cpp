@@ -1,0 +1,37 @@
+// harness/main.cpp — the `psgd` command: subcommands run, list, topo, sweep.
+#include <iostream>
+#include <string_view>
+#include <vector>
+
+#include "harness/errors.hpp"
+#include "harness/list_command.hpp"
+#include "harness/run_command.hpp"
+#include "harness/sweep_command.hpp"
+#include "harness/topo_command.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: psgd <command> [options]\n"
+    "commands:\n"
+    "  run     train one model with one algorithm, write one JSON document (psgd run --help)\n"
+    "  list    print the algorithms, models, data sets, placement and backoff names\n"
+    "  sweep   run an experiment spec: every point x repetition as a child run (psgd sweep --help)\n"
+    "  topo    print the machine's topology and a placement plan (psgd topo --help)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    (args.empty() ? std::cerr : std::cout) << kUsage;
+    return args.empty() ? psgd::kExitConfigError : 0;
+  }
+  const std::span<const std::string_view> rest(args.data() + 1, args.size() - 1);
+  if (args[0] == "run") return psgd::run_main(rest);
+  if (args[0] == "list") return psgd::list_main(rest);
+  if (args[0] == "sweep") return psgd::sweep_main(rest);
+  if (args[0] == "topo") return psgd::topo_main(argc - 1, argv + 1);
+  std::cerr << "psgd: unknown command '" << args[0] << "'; valid: run, list, sweep, topo\n";
+  return psgd::kExitConfigError;
+}

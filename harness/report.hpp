@@ -1,0 +1,45 @@
+// harness/report.hpp — the run's JSON document (schema in README.md) and its atomic writing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/evaluation.hpp"
+#include "harness/run_config.hpp"
+#include "harness/runner.hpp"
+
+namespace psgd {
+
+// What the run command knows once training and evaluation are done.
+struct RunFacts {
+  const RunConfig* config = nullptr;
+  nlohmann::json data;       // name, source, samples, shape
+  nlohmann::json model;      // spec, params
+  nlohmann::json algorithm;  // the algorithm's own report()
+  nlohmann::json placement;  // planned / observed, or null
+  std::int64_t updates_per_epoch = 1;
+  std::int64_t total_updates = 0;
+  bool oversubscribed = false;
+  const TrainingOutcome* outcome = nullptr;
+  std::vector<std::size_t> slots;  // checkpoint slots evaluated, in order
+  std::vector<EvalPoint> points;   // one per slot
+};
+
+// Builds the full document: schema_version, status, context, config, data, model, series,
+// metrics, throughput, updates, staleness, contention, resources.
+nlohmann::json build_report(const RunFacts& facts);
+
+// A document for a run that failed before or during set-up: status "error" and the message.
+nlohmann::json error_report(const std::string& kind, const std::string& message,
+                            const nlohmann::json& config);
+
+// Writes doc to path ("-" = stdout). A file is written to path.tmp.PID and renamed over path,
+// so a reader never sees half a document. Throws EnvironmentError when it cannot.
+void write_json(const nlohmann::json& doc, const std::string& path);
+
+// Peak resident set size of this process in bytes.
+std::int64_t peak_rss_bytes();
+
+}  // namespace psgd

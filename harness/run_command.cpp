@@ -1,0 +1,277 @@
+// harness/run_command.cpp — the path of one run (DESIGN.md §1).
+#include "harness/run_command.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "harness/errors.hpp"
+#include "harness/build_info.hpp"
+#include "harness/evaluation.hpp"
+#include "harness/numa_memory.hpp"
+#include "harness/placement.hpp"
+#include "harness/registry.hpp"
+#include "harness/report.hpp"
+#include "harness/run_config.hpp"
+#include "harness/runner.hpp"
+#include "harness/topology.hpp"
+#include "models/data/load.hpp"
+#include "models/model_factory.hpp"
+
+namespace psgd {
+namespace {
+
+using nlohmann::json;
+
+// Default budget when none is given: one epoch.
+constexpr double kDefaultEpochs = 1.0;
+// With only --time-limit, the update budget is effectively unbounded.
+constexpr std::int64_t kUnboundedUpdates = std::int64_t{1} << 50;
+
+void save_params(const std::string& path, const Model& model, std::span<const float> theta) {
+  static_assert(std::endian::native == std::endian::little,
+                "--save-params writes the machine's floats as little-endian float32");
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(theta.data()),
+              static_cast<std::streamsize>(theta.size() * sizeof(float)));
+    if (!out) throw EnvironmentError("--save-params: cannot write '" + path + "'");
+  }
+  json side;
+  side["format"] = "raw little-endian float32, blocks in this order, each row-major";
+  side["model"] = model.spec();
+  side["num_params"] = model.num_params();
+  json blocks = json::array();
+  for (const ParamBlock& b : model.layout()) {
+    blocks.push_back({{"name", b.name}, {"shape", b.shape}, {"offset", b.offset}});
+  }
+  side["blocks"] = blocks;
+  write_json(side, path + ".json");
+}
+
+// --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand.
+void inject_test_fault(const std::string& fault) {
+  if (fault == "abort") std::abort();
+  if (fault == "hang") {
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+  }
+  if (fault.rfind("exit:", 0) == 0) std::_Exit(std::stoi(fault.substr(5)));
+}
+
+void print_summary(const json& doc) {
+  const json& m = doc["metrics"];
+  auto num = [](const json& v, int precision) {
+    if (v.is_null()) return std::string("-");
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", precision, v.get<double>());
+    return std::string(buf);
+  };
+  std::fprintf(stderr, "psgd run: %s, %s on %s, %d thread(s), batch %lld, step %g\n",
+               doc["config"]["algo"].get<std::string>().c_str(),
+               doc["model"]["spec"].get<std::string>().c_str(),
+               doc["data"]["name"].get<std::string>().c_str(),
+               doc["config"]["threads"].get<int>(),
+               static_cast<long long>(doc["config"]["batch"].get<std::int64_t>()),
+               doc["config"]["step"].get<double>());
+  std::fprintf(stderr, "  %8s %8s %9s %10s %10s %9s %8s\n", "epoch", "updates", "seconds",
+               "run_loss", "train_loss", "test_loss", "test_acc");
+  for (const json& e : doc["series"]) {
+    std::fprintf(stderr, "  %8s %8lld %9s %10s %10s %9s %8s\n", num(e["epoch"], 2).c_str(),
+                 static_cast<long long>(e["updates"].get<std::int64_t>()),
+                 num(e["seconds"], 3).c_str(), num(e["running_loss"], 4).c_str(),
+                 num(e["train_loss"], 4).c_str(), num(e["test_loss"], 4).c_str(),
+                 num(e["test_accuracy"], 4).c_str());
+  }
+  std::string tte;
+  for (const auto& [label, seconds] : m["time_to_epsilon"].items()) {
+    tte += " " + label + "=" + (seconds.is_null() ? "not reached" : num(seconds, 3) + "s");
+  }
+  std::fprintf(stderr, "  status %s | %s samples/s | time to epsilon:%s | peak RSS %.0f MiB\n",
+               doc["status"].get<std::string>().c_str(),
+               num(doc["throughput"]["samples_per_second"], 0).c_str(), tte.c_str(),
+               static_cast<double>(doc["resources"]["peak_rss_bytes"].get<std::int64_t>()) / 1048576.0);
+}
+
+// Everything about where the workers and the shared parameters go, decided before any thread.
+struct PlacementSetup {
+  PlacementOptions options;
+  MemoryPolicy memory;
+  NumaSupport numa;
+  Topology topology;
+  PlacementPlan plan;
+};
+
+PlacementSetup plan_run_placement(const RunConfig& cfg) {
+  PlacementOptions options = parse_placement(cfg.placement);
+  options.smt = parse_smt_order(cfg.smt);
+  const MemoryPolicy memory = parse_memory_policy(cfg.memory);
+  Topology topology = !cfg.topology_synthetic.empty() ? Topology::synthetic(cfg.topology_synthetic)
+                      : !cfg.topology_xml.empty()     ? Topology::from_xml(cfg.topology_xml)
+                                                      : Topology::this_machine();
+  if (options.policy != PlacementPolicy::kNone &&
+      static_cast<std::size_t>(cfg.threads) > topology.pus().size()) {
+    throw ConfigError("--threads " + std::to_string(cfg.threads) + " exceeds the " +
+                      std::to_string(topology.pus().size()) + " hardware threads that --placement " +
+                      cfg.placement + " pins to; oversubscribe with --placement none");
+  }
+  PlacementPlan plan = plan_placement(topology.pus(), options, cfg.threads);
+  NumaSupport numa = numa_support();
+  if (topology.is_this_system()) check_memory_policy(memory, numa);
+  return {std::move(options), memory, std::move(numa), std::move(topology), std::move(plan)};
+}
+
+int run_checked(const RunConfig& cfg) {
+  const Activation activation = parse_activation(cfg.activation);
+  const InitSpec init = parse_init(cfg.init);
+  std::unique_ptr<Algorithm> algo = make_algorithm(cfg);
+  const PlacementSetup place = plan_run_placement(cfg);
+  if (cfg.dry_run) {
+    json doc;
+    doc["schema_version"] = kSchemaVersion;
+    doc["status"] = "dry_run";
+    doc["config"] = config_to_json(cfg);
+    doc["placement"] = placement_to_json(place.options,
+                                         memory_to_json(place.memory, place.numa, nullptr),
+                                         place.plan, {}, place.topology.summary());
+    write_json(doc, cfg.out);
+    return 0;
+  }
+
+  DataOptions data_options{cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed};
+  const DataSplit data = load_dataset(data_options);
+  const std::unique_ptr<Model> model =
+      make_model(cfg.model, activation, data.train.shape(), data.train.num_classes());
+  if (static_cast<std::size_t>(cfg.batch) > data.train.size()) {
+    throw ConfigError("--batch " + std::to_string(cfg.batch) + " exceeds the " +
+                      std::to_string(data.train.size()) + " training samples of " + data.name);
+  }
+
+  inject_test_fault(cfg.test_fault);
+
+  const auto batch = static_cast<std::size_t>(cfg.batch);
+  const std::int64_t per_epoch =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(data.train.size() / batch));
+  std::int64_t total = 0;
+  if (cfg.updates) {
+    total = *cfg.updates;
+  } else if (cfg.epochs || !cfg.time_limit_seconds) {
+    total = std::max<std::int64_t>(
+        1, std::llround(cfg.epochs.value_or(kDefaultEpochs) * static_cast<double>(per_epoch)));
+  } else {
+    total = kUnboundedUpdates;
+  }
+
+  std::vector<float> theta0(model->num_params());
+  initialize_params(*model, init, cfg.seed, theta0);
+
+  RunnerOptions ro;
+  ro.threads = cfg.threads;
+  ro.seed = cfg.seed;
+  ro.batch_size = batch;
+  ro.step = static_cast<float>(cfg.step);
+  ro.total_updates = total;
+  ro.time_limit_seconds = cfg.time_limit_seconds;
+  ro.updates_per_epoch = per_epoch;
+  ro.checkpoints_per_epoch = cfg.checkpoints;
+  ro.staleness_bins = static_cast<std::size_t>(cfg.staleness_bins);
+  std::vector<ObservedSlot> observed(static_cast<std::size_t>(cfg.threads));
+  const MemoryPolicy local_memory{};
+  ro.on_worker_start = [&](int worker) {
+    const auto w = static_cast<std::size_t>(worker);
+    bind_current_thread(place.topology, place.plan[w]);
+    // Threads inherit the creator's memory policy; a worker's own buffers are first-touch local.
+    set_thread_memory_policy(local_memory);
+    observed[w] = observe_current_thread(place.topology, worker);
+  };
+  // The shared parameters are allocated by algo->init() on this thread inside run_training:
+  // this thread's policy places them; it is reset once training is over.
+  set_thread_memory_policy(place.memory);
+  TrainingOutcome outcome;
+  try {
+    outcome = run_training(*algo, *model, data.train, theta0, ro);
+  } catch (...) {
+    set_thread_memory_policy(local_memory);
+    throw;
+  }
+  set_thread_memory_policy(local_memory);
+
+  RunFacts facts;
+  facts.config = &cfg;
+  facts.data = {{"name", data.name},
+                {"source", data.source},
+                {"train_samples", data.train.size()},
+                {"test_samples", data.test.size()},
+                {"shape", {data.train.shape().channels, data.train.shape().height, data.train.shape().width}},
+                {"classes", data.train.num_classes()},
+                {"pixel_scale", cfg.raw_pixels ? "raw 0..255" : "[0,1]"}};
+  facts.model = {{"spec", model->spec()}, {"params", model->num_params()},
+                 {"activation", std::string(activation_name(activation))}, {"init", init_name(init)}};
+  facts.algorithm = algo->report();
+  facts.algorithm["name"] = std::string(algo->name());
+  facts.placement = placement_to_json(place.options,
+                                      memory_to_json(place.memory, place.numa, nullptr),
+                                      place.plan, observed, place.topology.summary());
+  facts.oversubscribed = static_cast<std::size_t>(cfg.threads) > place.topology.pus().size();
+  facts.updates_per_epoch = per_epoch;
+  facts.total_updates = total;
+  facts.outcome = &outcome;
+
+  std::vector<std::span<const float>> snapshots;
+  for (std::size_t k = 0; k < outcome.checkpoints->num_slots(); ++k) {
+    if (!outcome.checkpoints->slot(k).filled) continue;
+    facts.slots.push_back(k);
+    snapshots.push_back(outcome.checkpoints->params(k));
+  }
+  facts.points = evaluate_all(*model, snapshots, data, static_cast<std::size_t>(cfg.eval_samples),
+                              cfg.threads);
+  const json doc = build_report(facts);
+  write_json(doc, cfg.out);
+  if (!cfg.save_params.empty()) save_params(cfg.save_params, *model, outcome.final_params);
+  if (cfg.out != "-") print_summary(doc);
+  return 0;
+}
+
+}  // namespace
+
+int run_main(std::span<const std::string_view> args) {
+  for (const std::string_view a : args) {
+    if (a == "--help" || a == "-h") {
+      std::cout << run_help();
+      return 0;
+    }
+  }
+  // Find --out before parsing, so even a bad option leaves an error document where the caller
+  // expects the result.
+  std::string out = "-";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--out=", 0) == 0) out = args[i].substr(6);
+    if (args[i] == "--out" && i + 1 < args.size()) out = args[i + 1];
+  }
+  json config = nullptr;
+  auto fail = [&](const char* kind, const std::exception& e, int code) {
+    std::cerr << "psgd run: " << e.what() << "\n";
+    if (out != "-") {
+      try {
+        write_json(error_report(kind, e.what(), config), out);
+      } catch (const std::exception& w) {
+        std::cerr << "psgd run: " << w.what() << "\n";
+      }
+    }
+    return code;
+  };
+  try {
+    const RunConfig cfg = parse_run_args(args);
+    config = config_to_json(cfg);
+    return run_checked(cfg);
+  } catch (const ConfigError& e) {
+    return fail("config", e, kExitConfigError);
+  } catch (const EnvironmentError& e) {
+    return fail("environment", e, kExitEnvironmentError);
+  }
+}
+
+}  // namespace psgd

@@ -1,0 +1,47 @@
+// harness/runner.hpp — runs one training: worker threads behind a start barrier, the clock, the
+// update budget, per-worker statistics merged after the join, worker errors rethrown here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "models/dataset.hpp"
+#include "models/model.hpp"
+
+namespace psgd {
+
+struct RunnerOptions {
+  int threads = 1;
+  std::uint64_t seed = 1;
+  std::size_t batch_size = 32;
+  float step = 0.05F;
+  std::int64_t total_updates = 1;
+  std::optional<double> time_limit_seconds;
+  std::int64_t updates_per_epoch = 1;
+  std::int64_t checkpoints_per_epoch = 4;
+  std::size_t staleness_bins = 1024;
+  // Called first on each worker's own thread (pinning goes here); may throw, and the error is
+  // rethrown from run_training after every thread has stopped.
+  std::function<void(int worker)> on_worker_start;
+};
+
+struct TrainingOutcome {
+  double wall_seconds = 0.0;      // start barrier released -> last worker returned
+  double cpu_seconds = 0.0;       // process CPU time over the same span
+  std::int64_t applied_updates = 0;
+  StopReason stop_reason = StopReason::kNone;
+  std::vector<WorkerStats> workers;
+  std::unique_ptr<Checkpoints> checkpoints;  // slot 0 initial, last the final state
+  std::vector<float> final_params;
+};
+
+// Runs `algo` from theta0 on `train`. Throws ConfigError / EnvironmentError from worker set-up.
+TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset& train,
+                             std::span<const float> theta0, const RunnerOptions& options);
+
+}  // namespace psgd

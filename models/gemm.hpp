@@ -1,0 +1,71 @@
+// models/gemm.hpp — the single-threaded, allocation-free float GEMM every model's dense and
+// convolution layers run on.
+//
+// gemm() computes C = A * B (or C += A * B) for operands of either storage order, read in place
+// through strides, with BLIS-style blocking: A packed in 128 x 256 panels (128 KiB, stays in the
+// 512 KiB L2), B in 256 x 1536 panels, both into the caller's GemmScratch, so a call never
+// allocates (an Eigen product expression would allocate its packing buffers on every call, since
+// they exceed EIGEN_STACK_ALLOCATION_LIMIT for the 128x784x512 first MLP layer). Two kernels run
+// inside that blocking:
+//
+//   - Eigen's (the default): Eigen 3.4's internal gebp kernel (24x4 tiles with AVX2), driven
+//     through general_matrix_matrix_product with our fixed block sizes and our buffers; it adds
+//     into C, so C is zero-filled first unless accumulating. The project's users fixed Eigen for
+//     the models, so this is what a default build runs.
+//   - psgd's own (opt-in: cmake -DPSGD_OWN_GEMM=ON; needs AVX2 + FMA, which PSGD_NATIVE gives on
+//     this project's machines, and stops the build with an #error otherwise): a 16x6 AVX2/FMA
+//     register kernel with its own packing (8x8 transposes for row-major operands) that
+//     overwrites C instead of zero-filling it.
+//
+// Measured on the 2-core AMD EPYC Zen3 target (AVX2 + FMA, 102 GFLOP/s FMA peak per core), one
+// thread, Release -O3 -march=native, per CPU second on the shared machine (the two builds run
+// alternately): gemm() alone over one 784-128-128-128-10 MLP step's products, and
+// models/bench training-step medians (that MLP is ~606 kFLOP per sample):
+//                               Eigen's kernel      own kernel
+//   gemm, batch 512             56-60 GFLOP/s       80-83 GFLOP/s
+//   gemm, batch 32              52-54 GFLOP/s       76 GFLOP/s
+//   MLP step, batch 512         82-88k samples/s    118-134k samples/s   (~1.5x)
+//   MLP step, batch 32          73-81k samples/s    98-113k samples/s    (~1.4x)
+//   linear step, batch 128      ~1.0M samples/s     1.1-1.3M samples/s   (~1.2x)
+//   cnn step, batch 128         16-18k samples/s    15-16k samples/s     (~0.9x)
+// (cnn's convolutions have 4 and 8 output channels: probably too few rows for 16-row tiles.)
+// The own kernel is faster on the dense models, but it is ours to maintain rather than the Eigen
+// the models were specified with, hence opt-in. The two agree to float round-off, not bit for
+// bit, so a run's recorded build flags (-DPSGD_OWN_GEMM=1) say which one produced it.
+#pragma once
+
+#include <Eigen/Core>
+
+namespace psgd::detail {
+
+using Index = Eigen::Index;
+
+// A read-only matrix operand: element (i, j) at data[i * row_stride + j * col_stride]; one of
+// the strides is 1 (a column-major or a row-major matrix, or the transpose of one).
+struct Operand {
+  const float* data;
+  Index row_stride;
+  Index col_stride;
+};
+inline Operand col_major(const float* data, Index ld) noexcept { return {data, 1, ld}; }
+inline Operand row_major(const float* data, Index ld) noexcept { return {data, ld, 1}; }
+
+// Packing buffers for gemm(): one per worker, allocated once, so gemm() never allocates.
+class GemmScratch {
+ public:
+  GemmScratch();
+  float* a() noexcept { return a_.data(); }
+  float* b() noexcept { return b_.data(); }
+
+ private:
+  Eigen::VectorXf a_;  // Eigen-aligned: the kernels load packed panels with aligned loads
+  Eigen::VectorXf b_;
+};
+
+// C (m x n, column-major, leading dimension ldc) = A (m x k) * B (k x n), or C += A * B when
+// accumulate. Single-threaded and allocation-free; reentrant given one scratch per thread.
+// Eigen's kernel by default, psgd's own 16x6 AVX2/FMA kernel when built with PSGD_OWN_GEMM.
+void gemm(Index m, Index n, Index k, Operand a, Operand b, float* c, Index ldc, bool accumulate,
+          GemmScratch& scratch) noexcept;
+
+}  // namespace psgd::detail

@@ -1,0 +1,19 @@
+#!/bin/sh
+# plots/make_figures.sh — runs one scale of every sweep in experiments/ and draws every figure.
+#
+# usage: plots/make_figures.sh [PSGD [SCALE [OUT]]]
+#   PSGD   the psgd binary (default build/release/psgd: timings need the optimised build)
+#   SCALE  the specs' scale: quick (a 2-core machine, minutes) or full (a many-core server, hours)
+#   OUT    where the PNG and PDF files go (default plots/figures)
+# Each experiments/<name>.json is drawn by plots/<name>.py from results/<name>-<SCALE>/.
+# Sweeps resume: rerunning after an interruption only runs what is missing.
+set -eu
+PSGD=${1:-build/release/psgd}
+SCALE=${2:-quick}
+OUT=${3:-plots/figures}
+PYTHON=${PYTHON:-/usr/bin/python3}
+for spec in experiments/*.json; do
+  name=$(basename "$spec" .json)
+  "$PSGD" sweep "$spec" --scale "$SCALE"
+  "$PYTHON" "plots/$name.py" --results "results/$name-$SCALE" --out "$OUT"
+done

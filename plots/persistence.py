@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""Leashed-SGD persistence bound vs dropped gradients, staleness and time-to-epsilon.
+
+Reads results/<sweep>/ of experiments/persistence.json. x: the persistence bound B (failed
+publish attempts retried before a gradient is dropped; inf never drops); one line per thread
+count (and per batch size and test-before-CAS setting when the sweep varies them). Medians over
+repetitions with interquartile bands. Writes <out>/persistence.png and .pdf.
+"""
+
+import common
+
+
+def dropped_fraction(row):
+    dropped = common.number(row["dropped_gradients"])
+    computed = common.number(row["updates_computed"])
+    if dropped is None or not computed:
+        return None
+    return dropped / computed
+
+
+def main():
+    args = common.parse_args(__doc__.splitlines()[0], "persistence")
+    sweep = common.Sweep(args.results)
+    label, column = sweep.epsilon_column(args.epsilon)
+    rows = [r for r in sweep.rows if r["status"] != "crashed"]
+    bounds = sweep.values("persistence")
+    position = {b: i for i, b in enumerate(bounds)}
+    # Every other axis that varies (threads, batch, test-before-cas) distinguishes the lines.
+    line_keys = [a for a in sweep.axes if a not in ("persistence",) and len(sweep.values(a)) > 1]
+    if not line_keys:
+        line_keys = ["threads"]
+    panels = (
+        ("dropped gradients (fraction of computed)", dropped_fraction),
+        ("mean staleness (updates)", lambda r: common.number(r["staleness_mean"])),
+        (f"time to epsilon {label} (s)", lambda r: common.number(r[column])),
+    )
+    fig, axes = common.figure(1, len(panels), width=4.6, height=3.6)
+    for key, runs in common.group(rows, *line_keys).items():
+        by_bound = common.group(runs, "persistence")
+        xs = [position[k[0]] for k in by_bound]
+        name = common.label_of(runs[0], line_keys)
+        for ax, (_, value) in zip(axes[0], panels):
+            common.line_with_band(ax, xs, [[value(r) for r in g] for g in by_bound.values()], name)
+    for ax, (ylabel, _) in zip(axes[0], panels):
+        ax.set_xticks(range(len(bounds)), bounds)
+        ax.set_xlabel("persistence bound B (retries)")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0][0].set_title("gradients given up")
+    axes[0][1].set_title("staleness")
+    axes[0][2].set_title("convergence")
+    caption = sweep.caption("medians over repetitions with IQR bands; crashed runs left out")
+    common.save(fig, args.out, "persistence", caption)
+
+
+if __name__ == "__main__":
+    main()
