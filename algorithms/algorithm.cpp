@@ -1,11 +1,10 @@
 // algorithms/algorithm.cpp — checkpoint storage and the shared update rule.
 #include "algorithms/algorithm.hpp"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-
-#include <Eigen/Core>
 
 namespace psgd {
 namespace {
@@ -14,11 +13,13 @@ namespace {
 // hundreds of epochs of the models here and stays far inside what the kernel overcommits.
 constexpr std::size_t kMaxSnapshotBytes = std::size_t{1} << 30;
 constexpr std::size_t kMinSlots = 16;
+// A time-limited run of a tiny model could otherwise ask for millions of slot records.
+constexpr std::size_t kMaxSlots = std::size_t{1} << 16;
 
 std::size_t slots_for(std::size_t num_params, std::size_t wanted) {
   const std::size_t affordable =
       std::max(kMinSlots, kMaxSnapshotBytes / (std::max<std::size_t>(num_params, 1) * 4));
-  return std::min(wanted, affordable);
+  return std::min({wanted, affordable, kMaxSlots});
 }
 
 }  // namespace
@@ -72,8 +73,8 @@ void sgd_apply(std::span<float> theta, std::span<const float> grad, float step) 
   for (std::size_t i = 0; i < theta.size(); ++i) theta[i] -= step * grad[i];
 }
 
-void sgd_apply_into(std::span<float> out, std::span<const float> theta,
-                    std::span<const float> grad, float step) noexcept {
+void sgd_apply_into(std::span<float> out, std::span<const float> theta, std::span<const float> grad,
+                    float step) noexcept {
   // Eigen's explicit packet code: GCC's -O2 cost model leaves the plain loop scalar (3x a memcpy
   // of the default model, measured), and this pass must run near memcpy speed (Leashed's publish
   // budget is 1.5 memcpy). Packet mul then sub rounds exactly like the scalar expression (no FMA

@@ -17,12 +17,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "algorithms/histogram.hpp"
 #include "models/batch_sampler.hpp"
@@ -191,7 +190,7 @@ void sgd_apply(std::span<float> theta, std::span<const float> grad, float step) 
 // out = theta - step * grad: the same rule and rounding as sgd_apply (out[i] equals what
 // sgd_apply would leave in theta[i]), fused with the copy for algorithms that apply to a fresh
 // vector (Leashed: one pass instead of memcpy + sgd_apply). out must not overlap theta or grad.
-void sgd_apply_into(std::span<float> out, std::span<const float> theta,
-                    std::span<const float> grad, float step) noexcept;
+void sgd_apply_into(std::span<float> out, std::span<const float> theta, std::span<const float> grad,
+                    float step) noexcept;
 
 }  // namespace psgd

@@ -199,9 +199,8 @@ static_assert(BackoffPolicy<LinearBackoff>);
 static_assert(BackoffPolicy<ExponentialBackoff>);
 
 // The names --backoff accepts, in the order --help lists them.
-inline constexpr std::string_view kBackoffNames[] = {NoBackoff::kName, ConstantBackoff::kName,
-                                                     LinearBackoff::kName,
-                                                     ExponentialBackoff::kName};
+inline constexpr std::string_view kBackoffNames[] = {
+    NoBackoff::kName, ConstantBackoff::kName, LinearBackoff::kName, ExponentialBackoff::kName};
 
 // Calls f.template operator()<Policy>() for the policy named `name`; returns what it returns.
 // The caller validates the name first (run_config rejects unknown names).

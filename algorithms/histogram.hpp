@@ -44,7 +44,9 @@ class Histogram {
   [[nodiscard]] std::int64_t count() const noexcept { return count_; }
   [[nodiscard]] double sum() const noexcept { return sum_; }
   [[nodiscard]] std::int64_t max() const noexcept { return max_; }
-  [[nodiscard]] double mean() const noexcept { return count_ == 0 ? 0.0 : sum_ / static_cast<double>(count_); }
+  [[nodiscard]] double mean() const noexcept {
+    return count_ == 0 ? 0.0 : sum_ / static_cast<double>(count_);
+  }
   [[nodiscard]] std::int64_t overflow() const noexcept { return overflow_; }
   [[nodiscard]] const std::vector<std::int64_t>& bins() const noexcept { return bins_; }
 

@@ -122,8 +122,8 @@ class HogwildSgd final : public Algorithm {
 
   [[nodiscard]] nlohmann::json report() const override {
     nlohmann::json j;
-    j["coordinate_update"] = kAtomicUpdate ? "cas (no lost update)"
-                                           : "load-store (lost updates possible)";
+    j["coordinate_update"] =
+        kAtomicUpdate ? "cas (no lost update)" : "load-store (lost updates possible)";
     if constexpr (kAtomicUpdate) {
       j["backoff"] = {{"policy", std::string(Backoff::kName)},
                       {"min_ns", backoff_.min_ns},

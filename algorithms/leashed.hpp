@@ -115,9 +115,8 @@ class LeashedSgd final : public Algorithm {
           pool.release(q);  // this worker's reference
           pool.release(q);  // latest_'s reference: it now holds the published vector's
           stats.failed_attempts += failures;
-          note_applied(ctx, v + 1, v - t0, failures, loss, [&] {
-            return ctx.checkpoints->record(v + 1, published->values());
-          });
+          note_applied(ctx, v + 1, v - t0, failures, loss,
+                       [&] { return ctx.checkpoints->record(v + 1, published->values()); });
           if (due) pool.release(published);
           break;
         }

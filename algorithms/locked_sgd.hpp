@@ -95,9 +95,9 @@ class LockedSgd final : public Algorithm {
   std::string_view name_;
   nlohmann::json facts_;
   BackoffParams backoff_;
-  Lock lock_;                  // padded to its own cache line
-  std::int64_t version_ = 0;   // applied updates; guarded by lock_
-  std::vector<float> theta_;   // guarded by lock_
+  Lock lock_;                 // padded to its own cache line
+  std::int64_t version_ = 0;  // applied updates; guarded by lock_
+  std::vector<float> theta_;  // guarded by lock_
   float step_ = 0.0F;
 };
 

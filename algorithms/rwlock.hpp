@@ -24,7 +24,7 @@
 namespace psgd {
 
 // The `rwlock` algorithm. With LockMode::kOs, backoff must be "none".
-std::unique_ptr<Algorithm> make_rwlock_sgd(LockMode lock, RwPrefer prefer,
-                                           std::string_view backoff, const BackoffParams& params);
+std::unique_ptr<Algorithm> make_rwlock_sgd(LockMode lock, RwPrefer prefer, std::string_view backoff,
+                                           const BackoffParams& params);
 
 }  // namespace psgd

@@ -69,8 +69,11 @@ nlohmann::json run_context() {
   const std::string git = std::string("git -C '") + PSGD_SOURCE_DIR + "' ";
   const std::string sha = command_output(git + "rev-parse HEAD 2>/dev/null");
   c["git_sha"] = sha.empty() ? nlohmann::json(nullptr) : nlohmann::json(sha);
-  c["git_dirty"] = sha.empty() ? nlohmann::json(nullptr)
-                               : nlohmann::json(!command_output(git + "status --porcelain --untracked-files=no 2>/dev/null").empty());
+  c["git_dirty"] =
+      sha.empty() ? nlohmann::json(nullptr)
+                  : nlohmann::json(
+                        !command_output(git + "status --porcelain --untracked-files=no 2>/dev/null")
+                             .empty());
   c["compiler"] = std::string("g++ ") + __VERSION__;
   c["cxx_flags"] = PSGD_BUILD_FLAGS;
   c["build_type"] = PSGD_BUILD_TYPE;

@@ -26,8 +26,8 @@ SplitSums evaluate_split(const Model& model, std::span<const float> params, cons
   for (std::size_t first = 0; first < n; first += kEvalChunk) {
     const std::size_t m = std::min(kEvalChunk, n - first);
     data.gather_range(first, m, features.data(), labels.data());
-    const EvalSums e = model.evaluate(params, Batch{features.data(), labels.data(), m,
-                                                    data.num_features()}, ws);
+    const EvalSums e =
+        model.evaluate(params, Batch{features.data(), labels.data(), m, data.num_features()}, ws);
     sums.loss_sum += e.loss_sum;
     sums.correct += e.correct;
     sums.count += e.count;
@@ -38,7 +38,8 @@ SplitSums evaluate_split(const Model& model, std::span<const float> params, cons
 EvalPoint evaluate_with(const Model& model, std::span<const float> params, const DataSplit& data,
                         std::size_t max_samples, Workspace& ws, std::vector<float>& features,
                         std::vector<std::int32_t>& labels) {
-  const SplitSums train = evaluate_split(model, params, data.train, max_samples, ws, features, labels);
+  const SplitSums train =
+      evaluate_split(model, params, data.train, max_samples, ws, features, labels);
   const SplitSums test = evaluate_split(model, params, data.test, 0, ws, features, labels);
   EvalPoint p;
   p.train_loss = train.count > 0 ? train.loss_sum / static_cast<double>(train.count) : 0.0;
@@ -74,7 +75,8 @@ std::vector<EvalPoint> evaluate_all(const Model& model,
     }
   };
   const auto hw = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-  const int n = std::clamp(std::min(threads, hw), 1, static_cast<int>(std::max<std::size_t>(snapshots.size(), 1)));
+  const int n = std::clamp(std::min(threads, hw), 1,
+                           static_cast<int>(std::max<std::size_t>(snapshots.size(), 1)));
   {
     std::vector<std::jthread> pool;
     for (int t = 1; t < n; ++t) pool.emplace_back(work);

@@ -15,8 +15,10 @@ int list_main(std::span<const std::string_view> args) {
     std::cerr << "psgd list: takes no arguments\n";
     return kExitConfigError;
   }
-  std::cout << "algorithms (--algo):\n" << algorithm_names_help() << "\nmodels (--model):\n"
-            << model_names_help() << "\ndata sets (--dataset):\n" << dataset_names_help();
+  std::cout << "algorithms (--algo):\n"
+            << algorithm_names_help() << "\nmodels (--model):\n"
+            << model_names_help() << "\ndata sets (--dataset):\n"
+            << dataset_names_help();
   return 0;
 }
 

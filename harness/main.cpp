@@ -16,7 +16,8 @@ constexpr std::string_view kUsage =
     "commands:\n"
     "  run     train one model with one algorithm, write one JSON document (psgd run --help)\n"
     "  list    print the algorithms, models, data sets, placement and backoff names\n"
-    "  sweep   run an experiment spec: every point x repetition as a child run (psgd sweep --help)\n"
+    "  sweep   run an experiment spec: every point x repetition as a child run (psgd sweep "
+    "--help)\n"
     "  topo    print the machine's topology and a placement plan (psgd topo --help)\n";
 
 }  // namespace

@@ -35,8 +35,8 @@ LockMode lock_mode(const RunConfig& c) { return c.lock == "os" ? LockMode::kOs :
 // setting that did nothing.
 void require_no_retry_options(const RunConfig& c, std::string_view why) {
   if (c.backoff != "none") {
-    throw ConfigError("--backoff " + c.backoff + " does not apply to --algo " + c.algorithm +
-                      ": " + std::string(why));
+    throw ConfigError("--backoff " + c.backoff + " does not apply to --algo " + c.algorithm + ": " +
+                      std::string(why));
   }
 }
 void require_not_leashed_options(const RunConfig& c) {
@@ -53,8 +53,8 @@ const std::vector<AlgorithmEntry>& table() {
          require_not_leashed_options(c);
          return std::make_unique<SequentialSgd>();
        }},
-      {"mutex",
-       "lock-based consistent AsyncSGD: one lock for copy and update (--lock, --backoff)", false,
+      {"mutex", "lock-based consistent AsyncSGD: one lock for copy and update (--lock, --backoff)",
+       false,
        [](const RunConfig& c) {
          require_not_leashed_options(c);
          return make_mutex_sgd(lock_mode(c), c.backoff, backoff_params(c));
@@ -114,7 +114,8 @@ std::unique_ptr<Algorithm> make_algorithm(const RunConfig& config) {
     return e.make(config);
   }
   std::string valid;
-  for (const AlgorithmEntry& e : table()) valid += (valid.empty() ? "" : ", ") + std::string(e.name);
+  for (const AlgorithmEntry& e : table())
+    valid += (valid.empty() ? "" : ", ") + std::string(e.name);
   throw ConfigError("unknown algorithm '" + config.algorithm + "'; valid: " + valid);
 }
 

@@ -35,7 +35,8 @@ json histogram_json(const Histogram& h) {
   j["p99"] = p99 >= 0 ? json(p99) : json(nullptr);
   std::size_t used = h.bins().size();
   while (used > 0 && h.bins()[used - 1] == 0) --used;  // trailing zeros carry no information
-  j["histogram"] = std::vector<std::int64_t>(h.bins().begin(), h.bins().begin() + static_cast<std::ptrdiff_t>(used));
+  j["histogram"] = std::vector<std::int64_t>(h.bins().begin(),
+                                             h.bins().begin() + static_cast<std::ptrdiff_t>(used));
   j["bins"] = h.bins().size();
   j["overflow"] = h.overflow();
   return j;
@@ -162,11 +163,14 @@ nlohmann::json build_report(const RunFacts& f) {
   doc["updates"] = updates;
 
   json th;
-  th["updates_per_second"] = o.wall_seconds > 0 ? number(static_cast<double>(o.applied_updates) / o.wall_seconds) : json(nullptr);
+  th["updates_per_second"] = o.wall_seconds > 0
+                                 ? number(static_cast<double>(o.applied_updates) / o.wall_seconds)
+                                 : json(nullptr);
   // Samples whose gradient was computed, applied or not: the work the machine did per second.
   th["samples_per_second"] =
-      o.wall_seconds > 0 ? number(static_cast<double>(computed) * static_cast<double>(cfg.batch) / o.wall_seconds)
-                         : json(nullptr);
+      o.wall_seconds > 0
+          ? number(static_cast<double>(computed) * static_cast<double>(cfg.batch) / o.wall_seconds)
+          : json(nullptr);
   doc["throughput"] = th;
 
   json st = histogram_json(staleness);
@@ -179,12 +183,16 @@ nlohmann::json build_report(const RunFacts& f) {
   ct["lock_wait_seconds"] = lock_wait;
   ct["backoff_seconds"] = backoff;
   ct["dropped_gradients"] = dropped;
+  // Leashed keeps a bounded pool of parameter vectors; its peak is a contention effect too.
+  ct["peak_live_vectors"] =
+      f.algorithm.contains("live_vectors") ? f.algorithm["live_vectors"]["peak"] : json(nullptr);
   doc["contention"] = ct;
 
   json r;
   r["peak_rss_bytes"] = peak_rss_bytes();
   r["cpu_seconds"] = o.cpu_seconds;
-  r["cpu_utilisation"] = o.wall_seconds > 0 ? number(o.cpu_seconds / o.wall_seconds) : json(nullptr);
+  r["cpu_utilisation"] =
+      o.wall_seconds > 0 ? number(o.cpu_seconds / o.wall_seconds) : json(nullptr);
   doc["resources"] = r;
   return doc;
 }

@@ -1,10 +1,9 @@
 // harness/report.hpp — the run's JSON document (schema in README.md) and its atomic writing.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "harness/evaluation.hpp"
 #include "harness/run_config.hpp"

@@ -3,14 +3,14 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
-#include "harness/errors.hpp"
 #include "harness/build_info.hpp"
+#include "harness/errors.hpp"
 #include "harness/evaluation.hpp"
 #include "harness/numa_memory.hpp"
 #include "harness/placement.hpp"
@@ -73,8 +73,7 @@ void print_summary(const json& doc) {
   std::fprintf(stderr, "psgd run: %s, %s on %s, %d thread(s), batch %lld, step %g\n",
                doc["config"]["algo"].get<std::string>().c_str(),
                doc["model"]["spec"].get<std::string>().c_str(),
-               doc["data"]["name"].get<std::string>().c_str(),
-               doc["config"]["threads"].get<int>(),
+               doc["data"]["name"].get<std::string>().c_str(), doc["config"]["threads"].get<int>(),
                static_cast<long long>(doc["config"]["batch"].get<std::int64_t>()),
                doc["config"]["step"].get<double>());
   std::fprintf(stderr, "  %8s %8s %9s %10s %10s %9s %8s\n", "epoch", "updates", "seconds",
@@ -90,10 +89,11 @@ void print_summary(const json& doc) {
   for (const auto& [label, seconds] : m["time_to_epsilon"].items()) {
     tte += " " + label + "=" + (seconds.is_null() ? "not reached" : num(seconds, 3) + "s");
   }
-  std::fprintf(stderr, "  status %s | %s samples/s | time to epsilon:%s | peak RSS %.0f MiB\n",
-               doc["status"].get<std::string>().c_str(),
-               num(doc["throughput"]["samples_per_second"], 0).c_str(), tte.c_str(),
-               static_cast<double>(doc["resources"]["peak_rss_bytes"].get<std::int64_t>()) / 1048576.0);
+  std::fprintf(
+      stderr, "  status %s | %s samples/s | time to epsilon:%s | peak RSS %.0f MiB\n",
+      doc["status"].get<std::string>().c_str(),
+      num(doc["throughput"]["samples_per_second"], 0).c_str(), tte.c_str(),
+      static_cast<double>(doc["resources"]["peak_rss_bytes"].get<std::int64_t>()) / 1048576.0);
 }
 
 // Everything about where the workers and the shared parameters go, decided before any thread.
@@ -115,8 +115,9 @@ PlacementSetup plan_run_placement(const RunConfig& cfg) {
   if (options.policy != PlacementPolicy::kNone &&
       static_cast<std::size_t>(cfg.threads) > topology.pus().size()) {
     throw ConfigError("--threads " + std::to_string(cfg.threads) + " exceeds the " +
-                      std::to_string(topology.pus().size()) + " hardware threads that --placement " +
-                      cfg.placement + " pins to; oversubscribe with --placement none");
+                      std::to_string(topology.pus().size()) +
+                      " hardware threads that --placement " + cfg.placement +
+                      " pins to; oversubscribe with --placement none");
   }
   PlacementPlan plan = plan_placement(topology.pus(), options, cfg.threads);
   NumaSupport numa = numa_support();
@@ -134,9 +135,9 @@ int run_checked(const RunConfig& cfg) {
     doc["schema_version"] = kSchemaVersion;
     doc["status"] = "dry_run";
     doc["config"] = config_to_json(cfg);
-    doc["placement"] = placement_to_json(place.options,
-                                         memory_to_json(place.memory, place.numa, nullptr),
-                                         place.plan, {}, place.topology.summary());
+    doc["placement"] =
+        placement_to_json(place.options, memory_to_json(place.memory, place.numa, nullptr),
+                          place.plan, {}, place.topology.summary());
     write_json(doc, cfg.out);
     return 0;
   }
@@ -201,20 +202,23 @@ int run_checked(const RunConfig& cfg) {
 
   RunFacts facts;
   facts.config = &cfg;
-  facts.data = {{"name", data.name},
-                {"source", data.source},
-                {"train_samples", data.train.size()},
-                {"test_samples", data.test.size()},
-                {"shape", {data.train.shape().channels, data.train.shape().height, data.train.shape().width}},
-                {"classes", data.train.num_classes()},
-                {"pixel_scale", cfg.raw_pixels ? "raw 0..255" : "[0,1]"}};
-  facts.model = {{"spec", model->spec()}, {"params", model->num_params()},
-                 {"activation", std::string(activation_name(activation))}, {"init", init_name(init)}};
+  facts.data = {
+      {"name", data.name},
+      {"source", data.source},
+      {"train_samples", data.train.size()},
+      {"test_samples", data.test.size()},
+      {"shape", {data.train.shape().channels, data.train.shape().height, data.train.shape().width}},
+      {"classes", data.train.num_classes()},
+      {"pixel_scale", cfg.raw_pixels ? "raw 0..255" : "[0,1]"}};
+  facts.model = {{"spec", model->spec()},
+                 {"params", model->num_params()},
+                 {"activation", std::string(activation_name(activation))},
+                 {"init", init_name(init)}};
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
-  facts.placement = placement_to_json(place.options,
-                                      memory_to_json(place.memory, place.numa, nullptr),
-                                      place.plan, observed, place.topology.summary());
+  facts.placement =
+      placement_to_json(place.options, memory_to_json(place.memory, place.numa, nullptr),
+                        place.plan, observed, place.topology.summary());
   facts.oversubscribed = static_cast<std::size_t>(cfg.threads) > place.topology.pus().size();
   facts.updates_per_epoch = per_epoch;
   facts.total_updates = total;

@@ -24,7 +24,8 @@ std::int64_t parse_int(std::string_view option, std::string_view text, std::int6
   std::int64_t v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v < min) {
-    bad_value(option, text, min > 0 ? "a positive integer" : "an integer >= " + std::to_string(min));
+    bad_value(option, text,
+              min > 0 ? "a positive integer" : "an integer >= " + std::to_string(min));
   }
   return v;
 }
@@ -75,93 +76,121 @@ std::vector<OptionSpec> make_table() {
                  std::function<json(const RunConfig&)> get) {
     t.push_back(OptionSpec{name, metavar, help, std::move(set), std::move(get)});
   };
-  add("algo", "NAME", "SGD algorithm (see `psgd list`); seq = sequential baseline",
+  add(
+      "algo", "NAME", "SGD algorithm (see `psgd list`); seq = sequential baseline",
       [](RunConfig& c, std::string_view v) { c.algorithm = v; },
       [](const RunConfig& c) { return json(c.algorithm); });
-  add("threads", "N", "worker threads (more than the hardware has is allowed and recorded)",
+  add(
+      "threads", "N", "worker threads (more than the hardware has is allowed and recorded)",
       [](RunConfig& c, std::string_view v) {
         c.threads = static_cast<int>(parse_int("threads", v, 1));
       },
       [](const RunConfig& c) { return json(c.threads); });
-  add("model", "SPEC", "linear | mlp:W1xW2x... | cnn | lenet",
+  add(
+      "model", "SPEC", "linear | mlp:W1xW2x... | cnn | lenet",
       [](RunConfig& c, std::string_view v) { c.model = v; },
       [](const RunConfig& c) { return json(c.model); });
-  add("activation", "NAME", "hidden activation of mlp: relu | sigmoid",
+  add(
+      "activation", "NAME", "hidden activation of mlp: relu | sigmoid",
       [](RunConfig& c, std::string_view v) { c.activation = v; },
       [](const RunConfig& c) { return json(c.activation); });
-  add("init", "RULE", "initialisation: he | glorot | normal:SIGMA (the reference uses normal:0.01)",
+  add(
+      "init", "RULE", "initialisation: he | glorot | normal:SIGMA (the reference uses normal:0.01)",
       [](RunConfig& c, std::string_view v) { c.init = v; },
       [](const RunConfig& c) { return json(c.init); });
-  add("dataset", "NAME", "data set (see `psgd list`)",
+  add(
+      "dataset", "NAME", "data set (see `psgd list`)",
       [](RunConfig& c, std::string_view v) { c.dataset = v; },
       [](const RunConfig& c) { return json(c.dataset); });
-  add("data-dir", "DIR", "directory of the data set's files (default: its standard location)",
+  add(
+      "data-dir", "DIR", "directory of the data set's files (default: its standard location)",
       [](RunConfig& c, std::string_view v) { c.data_dir = v; },
       [](const RunConfig& c) { return json(c.data_dir); });
-  add("raw-pixels", "", "keep pixels in 0..255 instead of [0,1] (the reference framework's input)",
+  add(
+      "raw-pixels", "", "keep pixels in 0..255 instead of [0,1] (the reference framework's input)",
       [](RunConfig& c, std::string_view) { c.raw_pixels = true; },
       [](const RunConfig& c) { return json(c.raw_pixels); });
-  add("batch", "N", "mini-batch size b",
+  add(
+      "batch", "N", "mini-batch size b",
       [](RunConfig& c, std::string_view v) { c.batch = parse_int("batch", v, 1); },
       [](const RunConfig& c) { return json(c.batch); });
-  add("step", "ETA", "step size (learning rate)",
+  add(
+      "step", "ETA", "step size (learning rate)",
       [](RunConfig& c, std::string_view v) { c.step = parse_positive("step", v); },
       [](const RunConfig& c) { return json(c.step); });
-  add("epochs", "E", "budget in epochs of N/b applied updates (default 1 if no budget is given)",
+  add(
+      "epochs", "E", "budget in epochs of N/b applied updates (default 1 if no budget is given)",
       [](RunConfig& c, std::string_view v) { c.epochs = parse_positive("epochs", v); },
       [](const RunConfig& c) { return optional_json(c.epochs); });
-  add("updates", "U", "budget in applied updates (instead of --epochs)",
+  add(
+      "updates", "U", "budget in applied updates (instead of --epochs)",
       [](RunConfig& c, std::string_view v) { c.updates = parse_int("updates", v, 1); },
       [](const RunConfig& c) { return optional_json(c.updates); });
-  add("time-limit", "SECONDS", "stop after this much training time (with or without an update budget)",
+  add(
+      "time-limit", "SECONDS",
+      "stop after this much training time (with or without an update budget)",
       [](RunConfig& c, std::string_view v) {
         c.time_limit_seconds = parse_positive("time-limit", v);
       },
       [](const RunConfig& c) { return optional_json(c.time_limit_seconds); });
-  add("seed", "S", "master seed: initialisation, and each worker's batch stream from (S, worker)",
+  add(
+      "seed", "S", "master seed: initialisation, and each worker's batch stream from (S, worker)",
       [](RunConfig& c, std::string_view v) {
         c.seed = static_cast<std::uint64_t>(parse_int("seed", v, 0));
       },
       [](const RunConfig& c) { return json(c.seed); });
-  add("checkpoints", "K", "parameter snapshots per epoch, evaluated after training",
+  add(
+      "checkpoints", "K", "parameter snapshots per epoch, evaluated after training",
       [](RunConfig& c, std::string_view v) {
         c.checkpoints = static_cast<int>(parse_int("checkpoints", v, 1));
       },
       [](const RunConfig& c) { return json(c.checkpoints); });
-  add("epsilon", "LIST", "target train losses, absolute (0.3) or relative to the initial loss (50%)",
+  add(
+      "epsilon", "LIST",
+      "target train losses, absolute (0.3) or relative to the initial loss (50%)",
       [](RunConfig& c, std::string_view v) { c.epsilons = parse_epsilons(v); },
       [](const RunConfig& c) {
         std::string s;
         for (const Epsilon& e : c.epsilons) s += (s.empty() ? "" : ",") + e.text();
         return json(s);
       });
-  add("eval-samples", "N", "training samples the train loss is evaluated on (0 = all)",
+  add(
+      "eval-samples", "N", "training samples the train loss is evaluated on (0 = all)",
       [](RunConfig& c, std::string_view v) { c.eval_samples = parse_int("eval-samples", v, 0); },
       [](const RunConfig& c) { return json(c.eval_samples); });
-  add("staleness-bins", "N", "exact staleness histogram bins; larger values go to an overflow bin",
+  add(
+      "staleness-bins", "N", "exact staleness histogram bins; larger values go to an overflow bin",
       [](RunConfig& c, std::string_view v) {
         c.staleness_bins = parse_int("staleness-bins", v, 1);
       },
       [](const RunConfig& c) { return json(c.staleness_bins); });
-  add("placement", "POLICY",
+  add(
+      "placement", "POLICY",
       "worker pinning: compact (fill a NUMA node first: UMA) | scatter (round-robin over nodes: "
       "NUMA) | explicit:CPULIST | none (OS decides)",
       [](RunConfig& c, std::string_view v) { c.placement = v; },
       [](const RunConfig& c) { return json(c.placement); });
-  add("memory", "POLICY", "shared-parameter memory: local (first touch) | interleave | bind:NODE",
+  add(
+      "memory", "POLICY", "shared-parameter memory: local (first touch) | interleave | bind:NODE",
       [](RunConfig& c, std::string_view v) { c.memory = v; },
       [](const RunConfig& c) { return json(c.memory); });
-  add("smt", "ORDER", "SMT siblings: last (physical cores first) | interleave (as hwloc lists them)",
+  add(
+      "smt", "ORDER",
+      "SMT siblings: last (physical cores first) | interleave (as hwloc lists them)",
       [](RunConfig& c, std::string_view v) { c.smt = v; },
       [](const RunConfig& c) { return json(c.smt); });
-  add("topology-synthetic", "DESC", "plan on an hwloc synthetic topology, e.g. \"pack:2 core:8 pu:2\" "
+  add(
+      "topology-synthetic", "DESC",
+      "plan on an hwloc synthetic topology, e.g. \"pack:2 core:8 pu:2\" "
       "(needs --dry-run)",
       [](RunConfig& c, std::string_view v) { c.topology_synthetic = v; },
       [](const RunConfig& c) { return json(c.topology_synthetic); });
-  add("topology-xml", "FILE", "plan on a topology exported by lstopo (needs --dry-run)",
+  add(
+      "topology-xml", "FILE", "plan on a topology exported by lstopo (needs --dry-run)",
       [](RunConfig& c, std::string_view v) { c.topology_xml = v; },
       [](const RunConfig& c) { return json(c.topology_xml); });
-  add("dry-run", "", "validate, plan the placement and print it as JSON; train nothing",
+  add(
+      "dry-run", "", "validate, plan the placement and print it as JSON; train nothing",
       [](RunConfig& c, std::string_view) { c.dry_run = true; },
       [](const RunConfig& c) { return json(c.dry_run); });
   // ALGORITHM OPTIONS: the synchronisation methods' options go here.
@@ -181,7 +210,8 @@ std::vector<OptionSpec> make_table() {
   //     (std::mutex, pthread rwlock) is the reference framework's blocking lock.
   //   rwlock-prefer writer: updates are the progress; with reader preference (glibc's default)
   //     a stream of copies can starve them, which inflates staleness.
-  add("persistence", "B",
+  add(
+      "persistence", "B",
       "leashed: failed publish attempts retried before the gradient is dropped (B + 1 attempts "
       "in all): an integer >= 0 or inf (never drop)",
       [](RunConfig& c, std::string_view v) {
@@ -192,10 +222,12 @@ std::vector<OptionSpec> make_table() {
         }
       },
       [](const RunConfig& c) { return c.persistence ? json(*c.persistence) : json("inf"); });
-  add("test-before-cas", "", "leashed: re-read the latest pointer and skip a CAS that would fail",
+  add(
+      "test-before-cas", "", "leashed: re-read the latest pointer and skip a CAS that would fail",
       [](RunConfig& c, std::string_view) { c.test_before_cas = true; },
       [](const RunConfig& c) { return json(c.test_before_cas); });
-  add("backoff", "POLICY",
+  add(
+      "backoff", "POLICY",
       "wait after a failed try_lock (--lock spin) or CAS: none | constant (min) | linear "
       "(k * min) | exponential (min * 2^(k-1)), capped at max",
       [](RunConfig& c, std::string_view v) {
@@ -206,17 +238,16 @@ std::vector<OptionSpec> make_table() {
         c.backoff = v;
       },
       [](const RunConfig& c) { return json(c.backoff); });
-  add("backoff-min", "NS", "first (and constant) backoff wait in nanoseconds",
-      [](RunConfig& c, std::string_view v) {
-        c.backoff_min_ns = parse_int("backoff-min", v, 1);
-      },
+  add(
+      "backoff-min", "NS", "first (and constant) backoff wait in nanoseconds",
+      [](RunConfig& c, std::string_view v) { c.backoff_min_ns = parse_int("backoff-min", v, 1); },
       [](const RunConfig& c) { return json(c.backoff_min_ns); });
-  add("backoff-max", "NS", "longest backoff wait in nanoseconds (at most 1e9)",
-      [](RunConfig& c, std::string_view v) {
-        c.backoff_max_ns = parse_int("backoff-max", v, 1);
-      },
+  add(
+      "backoff-max", "NS", "longest backoff wait in nanoseconds (at most 1e9)",
+      [](RunConfig& c, std::string_view v) { c.backoff_max_ns = parse_int("backoff-max", v, 1); },
       [](const RunConfig& c) { return json(c.backoff_max_ns); });
-  add("backoff-jitter", "F",
+  add(
+      "backoff-jitter", "F",
       "fraction of each backoff wait drawn at random, in [0, 1] (0: exact waits, 1: full jitter)",
       [](RunConfig& c, std::string_view v) {
         double f = -1.0;
@@ -227,7 +258,8 @@ std::vector<OptionSpec> make_table() {
         c.backoff_jitter = f;
       },
       [](const RunConfig& c) { return json(c.backoff_jitter); });
-  add("lock", "MODE",
+  add(
+      "lock", "MODE",
       "mutex, rwlock: spin (try_lock + --backoff, failures counted) | os (blocking std::mutex / "
       "pthread rwlock)",
       [](RunConfig& c, std::string_view v) {
@@ -235,13 +267,15 @@ std::vector<OptionSpec> make_table() {
         c.lock = v;
       },
       [](const RunConfig& c) { return json(c.lock); });
-  add("rwlock-prefer", "SIDE", "rwlock: which side enters first when both wait: reader | writer",
+  add(
+      "rwlock-prefer", "SIDE", "rwlock: which side enters first when both wait: reader | writer",
       [](RunConfig& c, std::string_view v) {
         if (v != "reader" && v != "writer") bad_value("rwlock-prefer", v, "reader or writer");
         c.rwlock_prefer = v;
       },
       [](const RunConfig& c) { return json(c.rwlock_prefer); });
-  add("test-fault", "KIND",
+  add(
+      "test-fault", "KIND",
       "testing only: fail on purpose after loading the data: none | abort | hang | exit:N",
       [](RunConfig& c, std::string_view v) {
         if (v != "none" && v != "abort" && v != "hang" &&
@@ -251,10 +285,13 @@ std::vector<OptionSpec> make_table() {
         c.test_fault = v;
       },
       [](const RunConfig& c) { return json(c.test_fault); });
-  add("out", "PATH", "where the JSON goes (- = stdout); written to PATH.tmp, then renamed",
+  add(
+      "out", "PATH", "where the JSON goes (- = stdout); written to PATH.tmp, then renamed",
       [](RunConfig& c, std::string_view v) { c.out = v; },
       [](const RunConfig& c) { return json(c.out); });
-  add("save-params", "PATH", "write the final parameters as raw little-endian float32 (+ PATH.json)",
+  add(
+      "save-params", "PATH",
+      "write the final parameters as raw little-endian float32 (+ PATH.json)",
       [](RunConfig& c, std::string_view v) { c.save_params = v; },
       [](const RunConfig& c) { return json(c.save_params); });
   return t;
@@ -265,7 +302,8 @@ const OptionSpec& find_option(std::string_view name) {
     if (o.name == name) return o;
   }
   std::string valid;
-  for (const OptionSpec& o : run_options()) valid += (valid.empty() ? "--" : ", --") + std::string(o.name);
+  for (const OptionSpec& o : run_options())
+    valid += (valid.empty() ? "--" : ", --") + std::string(o.name);
   throw ConfigError("unknown option '--" + std::string(name) + "'; valid: " + valid +
                     ", --config, --help");
 }
@@ -314,7 +352,8 @@ RunConfig parse_run_args(std::span<const std::string_view> args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];
     if (arg.substr(0, 2) != "--" || arg.size() == 2) {
-      throw ConfigError("unexpected argument '" + std::string(arg) + "'; options look like --name=value");
+      throw ConfigError("unexpected argument '" + std::string(arg) +
+                        "'; options look like --name=value");
     }
     arg.remove_prefix(2);
     std::string_view value;
@@ -337,7 +376,8 @@ RunConfig parse_run_args(std::span<const std::string_view> args) {
       if (has_value) throw ConfigError("--" + std::string(arg) + " takes no value");
     } else if (!has_value) {
       if (i + 1 >= args.size()) {
-        throw ConfigError("--" + std::string(arg) + " needs a value (" + std::string(o.metavar) + ")");
+        throw ConfigError("--" + std::string(arg) + " needs a value (" + std::string(o.metavar) +
+                          ")");
       }
       value = args[++i];
     }
@@ -366,7 +406,8 @@ void validate(const RunConfig& c) {
   if (c.backoff_max_ns > 1'000'000'000) {
     throw ConfigError("--backoff-max must be at most 1e9 ns (1 s): a longer wait is a hang");
   }
-  if (c.lock == "os" && c.backoff != "none" && (c.algorithm == "mutex" || c.algorithm == "rwlock")) {
+  if (c.lock == "os" && c.backoff != "none" &&
+      (c.algorithm == "mutex" || c.algorithm == "rwlock")) {
     throw ConfigError("--backoff " + c.backoff +
                       " needs --lock spin: an OS lock blocks in the kernel until it is free, so it "
                       "has no failed attempt to back off after");

@@ -4,13 +4,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace psgd {
 
@@ -33,7 +32,7 @@ struct RunConfig {
   bool raw_pixels = false;
   std::int64_t batch = 32;
   double step = 0.05;
-  std::optional<double> epochs;               // default 1 when neither budget is given
+  std::optional<double> epochs;  // default 1 when neither budget is given
   std::optional<std::int64_t> updates;
   std::optional<double> time_limit_seconds;
   std::uint64_t seed = 1;
@@ -56,9 +55,9 @@ struct RunConfig {
   std::int64_t backoff_min_ns = 256;
   std::int64_t backoff_max_ns = 65536;
   double backoff_jitter = 0.5;
-  std::string lock = "spin";                // mutex, rwlock: spin | os
-  std::string rwlock_prefer = "writer";     // rwlock: reader | writer
-  std::string out = "-";  // "-" = stdout
+  std::string lock = "spin";             // mutex, rwlock: spin | os
+  std::string rwlock_prefer = "writer";  // rwlock: reader | writer
+  std::string out = "-";                 // "-" = stdout
   std::string save_params;
 };
 

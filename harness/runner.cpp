@@ -42,9 +42,8 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
                              std::span<const float> theta0, const RunnerOptions& o) {
   const auto n = static_cast<std::size_t>(o.threads);
   TrainingOutcome out;
-  out.checkpoints =
-      std::make_unique<Checkpoints>(model.num_params(), o.updates_per_epoch,
-                                    o.checkpoints_per_epoch, o.total_updates);
+  out.checkpoints = std::make_unique<Checkpoints>(model.num_params(), o.updates_per_epoch,
+                                                  o.checkpoints_per_epoch, o.total_updates);
   out.checkpoints->record_at(0, 0, 0.0, theta0);
   out.workers.resize(n);
   for (WorkerStats& s : out.workers) {
@@ -83,10 +82,9 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
         try {
           if (o.on_worker_start) o.on_worker_start(worker);
           WorkerBuffers buffers(model, train, o, worker);
-          WorkerContext ctx{worker,           o.threads,       &model,
-                            buffers.workspace.get(), &buffers.sampler, buffers.grad,
-                            buffers.local,    &control,        out.checkpoints.get(),
-                            &out.workers[w]};
+          WorkerContext ctx{
+              worker,       o.threads,     &model,   buffers.workspace.get(), &buffers.sampler,
+              buffers.grad, buffers.local, &control, out.checkpoints.get(),   &out.workers[w]};
           started = true;
           start.arrive_and_wait();
           // seq_cst pairs with the store below: a worker that failed set-up stores before it
@@ -117,8 +115,7 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
       }
       done_cv.wait(lock, all_done);
     }
-    out.wall_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     out.cpu_seconds = process_cpu_seconds() - cpu0;
   }  // jthreads join here
   for (const std::exception_ptr& e : errors) {

@@ -31,8 +31,8 @@ struct RunnerOptions {
 };
 
 struct TrainingOutcome {
-  double wall_seconds = 0.0;      // start barrier released -> last worker returned
-  double cpu_seconds = 0.0;       // process CPU time over the same span
+  double wall_seconds = 0.0;  // start barrier released -> last worker returned
+  double cpu_seconds = 0.0;   // process CPU time over the same span
   std::int64_t applied_updates = 0;
   StopReason stop_reason = StopReason::kNone;
   std::vector<WorkerStats> workers;

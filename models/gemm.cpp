@@ -3,7 +3,8 @@
 #include "models/gemm.hpp"
 
 #if defined(PSGD_OWN_GEMM) && !(defined(__AVX2__) && defined(__FMA__))
-#error "PSGD_OWN_GEMM=ON needs AVX2 and FMA: build with PSGD_NATIVE=ON on an AVX2+FMA CPU (or add -mavx2 -mfma to CMAKE_CXX_FLAGS), or configure with -DPSGD_OWN_GEMM=OFF to use Eigen's kernel"
+#error \
+    "PSGD_OWN_GEMM=ON needs AVX2 and FMA: build with PSGD_NATIVE=ON on an AVX2+FMA CPU (or add -mavx2 -mfma to CMAKE_CXX_FLAGS), or configure with -DPSGD_OWN_GEMM=OFF to use Eigen's kernel"
 #endif
 
 #if defined(PSGD_OWN_GEMM) && defined(__AVX2__) && defined(__FMA__)

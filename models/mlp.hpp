@@ -4,9 +4,9 @@
 // dense layer is one GEMM over the whole batch, Z = W * X + b, in float, through detail::gemm()
 // (models/gemm.hpp): Eigen's GEMM kernel by default (psgd's own AVX2/FMA kernel with
 // -DPSGD_OWN_GEMM=ON), blocked and packed into buffers in the Workspace, so a step never
-// allocates. The bias and activation are applied in one pass after the product; backward, the activation
-// derivative is applied in the same pass that writes dZ, and the first layer's input gradient is
-// never computed.
+// allocates. The bias and activation are applied in one pass after the product; backward, the
+// activation derivative is applied in the same pass that writes dZ, and the first layer's input
+// gradient is never computed.
 //
 // Parameter layout of Mlp with widths d0 (inputs), d1..dk (hidden), d(k+1) (classes), for layer
 // i = 0..k in order:

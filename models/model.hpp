@@ -22,10 +22,10 @@ namespace psgd {
 // Weights are stored row-major in `shape` order (for dense layers {out, in}; for convolutions
 // {out_channels, in_channels, kh, kw}); biases have shape {out}.
 struct ParamBlock {
-  std::string name;                // "dense0.weight", "conv1.bias", ...
+  std::string name;  // "dense0.weight", "conv1.bias", ...
   std::vector<std::int64_t> shape;
-  std::size_t offset = 0;          // first element inside theta
-  std::size_t fan_in = 0;          // inputs feeding one output (for He / Glorot)
+  std::size_t offset = 0;  // first element inside theta
+  std::size_t fan_in = 0;  // inputs feeding one output (for He / Glorot)
   std::size_t fan_out = 0;
   bool is_bias = false;
   [[nodiscard]] std::size_t size() const noexcept;
@@ -40,8 +40,8 @@ class Workspace {
 
 // Sums over one evaluated batch, so evaluation of a split can be chunked and added up.
 struct EvalSums {
-  double loss_sum = 0.0;    // sum over samples of the cross-entropy loss
-  std::int64_t correct = 0; // samples whose arg-max class equals the label
+  double loss_sum = 0.0;     // sum over samples of the cross-entropy loss
+  std::int64_t correct = 0;  // samples whose arg-max class equals the label
   std::int64_t count = 0;
 };
 

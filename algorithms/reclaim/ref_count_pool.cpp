@@ -19,9 +19,9 @@ RefCountPool::RefCountPool(std::size_t num_params, int num_workers)
       stride_((num_params + kFloatsPerLine - 1) / kFloatsPerLine * kFloatsPerLine),
       slots_(static_cast<std::size_t>(3 * num_workers_)) {
   // Default-initialised floats: no page is touched here (first touch by the writing worker).
-  storage_ = static_cast<float*>(::operator new(
-      std::max<std::size_t>(stride_ * slots_.size(), 1) * sizeof(float),
-      std::align_val_t{kNoFalseSharing}));
+  storage_ = static_cast<float*>(
+      ::operator new (std::max<std::size_t>(stride_ * slots_.size(), 1) * sizeof(float),
+                      std::align_val_t{kNoFalseSharing}));
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     PooledVector& v = slots_[i];
     v.data = storage_ + i * stride_;
@@ -33,9 +33,7 @@ RefCountPool::RefCountPool(std::size_t num_params, int num_workers)
   head_.store(pack(0, slots_.empty() ? kNil : 0));
 }
 
-RefCountPool::~RefCountPool() {
-  ::operator delete(storage_, std::align_val_t{kNoFalseSharing});
-}
+RefCountPool::~RefCountPool() { ::operator delete (storage_, std::align_val_t{kNoFalseSharing}); }
 
 void RefCountPool::push(PooledVector* v) noexcept {
   // relaxed: the CAS below re-validates the head.
@@ -84,8 +82,7 @@ PooledVector* RefCountPool::allocate() noexcept {
   // relaxed: live_ and peak_ are statistics only.
   const std::int64_t now = live_.fetch_add(1, std::memory_order_relaxed) + 1;
   std::int64_t peak = peak_.load(std::memory_order_relaxed);
-  while (now > peak &&
-         !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
   }
   return v;
 }

@@ -64,8 +64,8 @@ inline DriveResult drive(Algorithm& algo, const Model& model, const Dataset& dat
   const auto n = static_cast<std::size_t>(o.threads);
   DriveResult r;
   // One checkpoint per "epoch" of checkpoint_interval updates: a snapshot every interval.
-  r.checkpoints = std::make_unique<Checkpoints>(model.num_params(), o.checkpoint_interval, 1,
-                                                o.total_updates);
+  r.checkpoints =
+      std::make_unique<Checkpoints>(model.num_params(), o.checkpoint_interval, 1, o.total_updates);
   r.checkpoints->record_at(0, 0, 0.0, theta0);
   r.workers.resize(n);
   r.workspaces.resize(n);
@@ -95,9 +95,15 @@ inline DriveResult drive(Algorithm& algo, const Model& model, const Dataset& dat
         BatchSampler sampler(data, o.batch, stream_seed(o.seed, w));
         std::vector<float> grad(model.num_params());
         std::vector<float> local(model.num_params());
-        WorkerContext ctx{static_cast<int>(w), o.threads,          &model,
-                          r.workspaces[w].get(), &sampler,          grad,
-                          local,                &control,          r.checkpoints.get(),
+        WorkerContext ctx{static_cast<int>(w),
+                          o.threads,
+                          &model,
+                          r.workspaces[w].get(),
+                          &sampler,
+                          grad,
+                          local,
+                          &control,
+                          r.checkpoints.get(),
                           &r.workers[w]};
         start.arrive_and_wait();
         algo.run_worker(ctx);
@@ -112,9 +118,8 @@ inline DriveResult drive(Algorithm& algo, const Model& model, const Dataset& dat
     std::unique_lock lock(done_mutex);
     auto all_done = [&] { return done == n; };
     if (o.time_limit_seconds) {
-      const auto deadline =
-          t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                   std::chrono::duration<double>(*o.time_limit_seconds));
+      const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(*o.time_limit_seconds));
       if (!done_cv.wait_until(lock, deadline, all_done)) {
         control.request_stop(StopReason::kTimeLimit);
       }

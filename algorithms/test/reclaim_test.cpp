@@ -1,13 +1,13 @@
 // algorithms/test/reclaim_test.cpp — the reference-counted pool on its own: ownership rules,
 // reuse, the live bound, and no reader ever seeing a vector recycled under it.
-#include "algorithms/reclaim/ref_count_pool.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <set>
 #include <thread>
 #include <vector>
+
+#include "algorithms/reclaim/ref_count_pool.hpp"
 
 namespace psgd {
 namespace {
@@ -56,7 +56,7 @@ TEST(RefCountPool, AcquireCountsAReferenceToTheCurrentVector) {
   PooledVector* b = pool.allocate();
   PooledVector* expected = a;
   ASSERT_TRUE(latest.compare_exchange_strong(expected, b));
-  pool.release(a);  // latest's reference, transferred to b
+  pool.release(a);               // latest's reference, transferred to b
   EXPECT_EQ(a->refs.load(), 1);  // the reader still holds it: not freed
   EXPECT_EQ(pool.live(), 2);
   pool.release(a);

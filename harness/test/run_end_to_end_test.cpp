@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <string>
 
@@ -35,8 +35,8 @@ Result psgd(const std::string& args) {
   fs::create_directories(dir);
   const fs::path out = dir / ("out" + std::to_string(counter));
   const fs::path err = dir / ("err" + std::to_string(counter++));
-  const std::string cmd = std::string(PSGD_BINARY) + " " + args + " >" + out.string() + " 2>" +
-                          err.string();
+  const std::string cmd =
+      std::string(PSGD_BINARY) + " " + args + " >" + out.string() + " 2>" + err.string();
   const int status = std::system(cmd.c_str());
   Result r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -66,9 +66,9 @@ TEST(RunEndToEnd, WritesTheDocumentedSchema) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   EXPECT_EQ(doc["schema_version"], 1);
-  for (const char* key : {"status", "context", "config", "data", "model", "algorithm", "series",
-                          "metrics", "throughput", "updates", "staleness", "contention",
-                          "resources", "oversubscribed"}) {
+  for (const char* key :
+       {"status", "context", "config", "data", "model", "algorithm", "series", "metrics",
+        "throughput", "updates", "staleness", "contention", "resources", "oversubscribed"}) {
     EXPECT_TRUE(doc.contains(key)) << key;
   }
   for (const char* key : {"git_sha", "git_dirty", "compiler", "cxx_flags", "host", "cpu",
@@ -87,7 +87,8 @@ TEST(RunEndToEnd, WritesTheDocumentedSchema) {
   ASSERT_EQ(series.size(), 7U);
   for (std::size_t i = 0; i < series.size(); ++i) {
     EXPECT_EQ(series[i]["updates"], 32 * static_cast<int>(i));
-    for (const char* key : {"seconds", "running_loss", "train_loss", "test_loss", "test_accuracy"}) {
+    for (const char* key :
+         {"seconds", "running_loss", "train_loss", "test_loss", "test_accuracy"}) {
       EXPECT_TRUE(series[i].contains(key)) << key;
     }
   }
@@ -116,7 +117,8 @@ TEST(RunEndToEnd, DivergenceGivesValidJsonWithoutInfOrNan) {
   const fs::path dir = temp_dir("psgd_diverge");
   const Result r = psgd(
       "run --dataset synthetic-dense:1024x16x4 --model mlp:32 --batch 16 --step 1e4 --epochs 2 "
-      "--out " + (dir / "d.json").string());
+      "--out " +
+      (dir / "d.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string text = slurp(dir / "d.json");
   // No bare non-finite token anywhere (strings such as "inf" for an option value are fine).
@@ -171,8 +173,7 @@ TEST(RunEndToEnd, BadArgumentsExitTwoWithOneLine) {
 
 TEST(RunEndToEnd, BadDataExitsThreeNamingTheFile) {
   const fs::path missing = temp_dir("psgd_missing");
-  expect_error("run --dataset idx --data-dir " + missing.string(), 3,
-               "train-images-idx3-ubyte");
+  expect_error("run --dataset idx --data-dir " + missing.string(), 3, "train-images-idx3-ubyte");
   const fs::path corrupt = temp_dir("psgd_corrupt");
   for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
