@@ -3,7 +3,9 @@
 
 #include <iostream>
 
+#include "algorithms/backoff.hpp"
 #include "harness/errors.hpp"
+#include "harness/placement.hpp"
 #include "harness/registry.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
@@ -16,9 +18,18 @@ int list_main(std::span<const std::string_view> args) {
     return kExitConfigError;
   }
   std::cout << "algorithms (--algo):\n"
-            << algorithm_names_help() << "\nmodels (--model):\n"
-            << model_names_help() << "\ndata sets (--dataset):\n"
+            << algorithm_names_help() << "\nmodels (--model):\n  " << model_names_help()
+            << "\n\ndata sets (--dataset):\n"
             << dataset_names_help();
+  std::cout << "\nplacement (--placement):\n ";
+  for (const auto& [name, policy] : kPlacementNames) {
+    std::cout << " " << name << (policy == PlacementPolicy::kExplicit ? ":CPULIST" : "");
+  }
+  std::cout << "\nsmt order (--smt):\n ";
+  for (const auto& [name, order] : kSmtOrderNames) std::cout << " " << name;
+  std::cout << "\nmemory (--memory):\n  local interleave bind:NODE\nbackoff (--backoff):\n ";
+  for (const std::string_view name : kBackoffNames) std::cout << " " << name;
+  std::cout << "\nlock (--lock):\n  spin os\n";
   return 0;
 }
 

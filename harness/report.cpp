@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "harness/atomic_file.hpp"
 #include "harness/build_info.hpp"
 #include "harness/errors.hpp"
 
@@ -214,21 +215,7 @@ void write_json(const nlohmann::json& doc, const std::string& path) {
     std::cout << text << std::flush;
     return;
   }
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw EnvironmentError("cannot write '" + tmp + "': " + std::strerror(errno));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw EnvironmentError("cannot rename '" + tmp + "' to '" + path + "': " + why);
-  }
+  write_text_atomically(path, text);
 }
 
 std::int64_t peak_rss_bytes() {

@@ -81,7 +81,9 @@ std::vector<OptionSpec> make_table() {
       [](RunConfig& c, std::string_view v) { c.algorithm = v; },
       [](const RunConfig& c) { return json(c.algorithm); });
   add(
-      "threads", "N", "worker threads (more than the hardware has is allowed and recorded)",
+      "threads", "N",
+      "worker threads; more than the hardware threads needs --placement none and is recorded as "
+      "oversubscribed",
       [](RunConfig& c, std::string_view v) {
         c.threads = static_cast<int>(parse_int("threads", v, 1));
       },
@@ -181,7 +183,7 @@ std::vector<OptionSpec> make_table() {
       [](const RunConfig& c) { return json(c.smt); });
   add(
       "topology-synthetic", "DESC",
-      "plan on an hwloc synthetic topology, e.g. \"pack:2 core:8 pu:2\" "
+      "plan on an hwloc synthetic topology, e.g. \"pack:2 numa:1 core:8 pu:2\" "
       "(needs --dry-run)",
       [](RunConfig& c, std::string_view v) { c.topology_synthetic = v; },
       [](const RunConfig& c) { return json(c.topology_synthetic); });
@@ -286,7 +288,7 @@ std::vector<OptionSpec> make_table() {
       },
       [](const RunConfig& c) { return json(c.test_fault); });
   add(
-      "out", "PATH", "where the JSON goes (- = stdout); written to PATH.tmp, then renamed",
+      "out", "PATH", "where the JSON goes (- = stdout); written to PATH.tmp.PID, then renamed",
       [](RunConfig& c, std::string_view v) { c.out = v; },
       [](const RunConfig& c) { return json(c.out); });
   add(

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "harness/errors.hpp"
-#include "models/batch_sampler.hpp"
 #include "models/cnn.hpp"
 #include "models/lenet.hpp"
 #include "models/linear.hpp"
 #include "models/mlp.hpp"
+#include "models/random.hpp"
 
 namespace psgd {
 namespace {
@@ -52,36 +52,6 @@ std::vector<std::size_t> parse_widths(std::string_view spec, std::string_view te
   }
   return widths;
 }
-
-// Standard normal draws from SplitMix64 by Box-Muller, in double, so the stream is the same on
-// every standard library (std::normal_distribution is not).
-class NormalSource {
- public:
-  explicit NormalSource(std::uint64_t seed) noexcept : rng_(seed) {}
-  double next() noexcept {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
-    // u1 in (0, 1] keeps log finite; 53 bits, as a double holds.
-    const double u1 = static_cast<double>((rng_.next() >> 11) + 1) * 0x1.0p-53;
-    const double u2 = static_cast<double>(rng_.next() >> 11) * 0x1.0p-53;
-    const double r = std::sqrt(-2.0 * std::log(u1));
-    const double angle = 2.0 * std::numbers::pi * u2;
-    spare_ = r * std::sin(angle);
-    has_spare_ = true;
-    return r * std::cos(angle);
-  }
-  // Uniform in [-1, 1).
-  double symmetric_uniform() noexcept {
-    return static_cast<double>(rng_.next() >> 11) * 0x1.0p-52 - 1.0;
-  }
-
- private:
-  SplitMix64 rng_;
-  double spare_ = 0.0;
-  bool has_spare_ = false;
-};
 
 }  // namespace
 

@@ -359,22 +359,4 @@ void write_index(const std::string& path, const SweepSpec& spec,
   write_text_atomically(path, text);
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw EnvironmentError("cannot write '" + tmp + "': " + std::strerror(errno));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw EnvironmentError("cannot rename '" + tmp + "' to '" + path + "': " + why);
-  }
-}
-
 }  // namespace psgd

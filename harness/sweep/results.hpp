@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "harness/atomic_file.hpp"
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/spec.hpp"
 
@@ -82,8 +83,5 @@ std::vector<std::string> index_header(const SweepSpec& spec,
 void write_index(const std::string& path, const SweepSpec& spec,
                  const std::vector<PlannedRun>& runs,
                  const std::vector<std::optional<RunSummary>>& summaries);
-
-// Writes text to path.tmp.PID and renames it over path. Throws EnvironmentError.
-void write_text_atomically(const std::string& path, const std::string& text);
 
 }  // namespace psgd

@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -198,7 +199,9 @@ TEST(RunEndToEnd, HelpAndListTellTheTruth) {
   EXPECT_NE(help.out.find("--batch=N"), std::string::npos);
   const Result list = psgd("list");
   EXPECT_EQ(list.exit_code, 0);
-  for (const char* name : {"seq", "mlp:", "cnn", "lenet", "fashion-mnist", "synthetic-dense"}) {
+  for (const char* name :
+       {"seq", "mutex", "rwlock", "hogwild", "hogwild-atomic", "leashed", "sync", "mlp:", "cnn",
+        "lenet", "fashion-mnist", "synthetic-dense", "scatter", "interleave", "exponential"}) {
     EXPECT_NE(list.out.find(name), std::string::npos) << name;
   }
 }
@@ -225,6 +228,22 @@ TEST(RunEndToEnd, PinnedRunsRecordPlannedAndObservedPlacement) {
   EXPECT_EQ(p["observed"][0]["bound_cpus"], json::array({0}));
   EXPECT_EQ(p["memory"]["policy"], "local");
   EXPECT_FALSE(doc["oversubscribed"]);
+}
+
+TEST(RunEndToEnd, MoreThreadsThanHardwareIsRecordedAsOversubscribed) {
+  const unsigned threads = std::thread::hardware_concurrency() + 1;
+  const Result r = psgd(std::string(kTinyRun) + "--algo leashed --placement none --threads " +
+                        std::to_string(threads));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_TRUE(doc["oversubscribed"]);
+  EXPECT_EQ(doc["updates"]["applied"], 192);
+  EXPECT_EQ(doc["placement"]["observed"].size(), threads);
+  EXPECT_EQ(doc["placement"]["planned"][0]["cpu"], -1);  // none: nobody is pinned
+  // Pinning policies refuse to put two workers on one hardware thread.
+  expect_error(std::string(kTinyRun) + "--algo leashed --placement compact --threads " +
+                   std::to_string(threads),
+               2, "--placement none");
 }
 
 TEST(RunEndToEnd, PlacementErrorsAreClear) {

@@ -4,8 +4,9 @@
 // Run with --benchmark_repetitions=5 --benchmark_report_aggregates_only=true and read the
 // medians; the rate is per CPU second of the benchmark thread. A 784-128-128-128-10 MLP step is
 // ~606 kFLOP per sample (forward 269k, weight gradients 269k, input gradients of the upper layers
-// 68k), so one Zen3 core at its 102 GFLOP/s FMA peak could do at most ~168k samples/s; Eigen
-// 3.4's sgemm (~60 GFLOP/s) would cap it near 100k, detail::gemm (~85 GFLOP/s) near 140k.
+// 68k), so one Zen3 core at its 102 GFLOP/s FMA peak could do at most ~168k samples/s; the
+// default build's Eigen kernel (~60 GFLOP/s) caps it near 100k, the opt-in own kernel
+// (-DPSGD_OWN_GEMM=ON, ~85 GFLOP/s) near 140k. Build both to compare (models/gemm.hpp).
 #include <benchmark/benchmark.h>
 
 #include <cstdint>

@@ -12,6 +12,7 @@
 
 #include "harness/errors.hpp"
 #include "models/batch_sampler.hpp"
+#include "models/random.hpp"
 
 namespace psgd {
 namespace {
@@ -41,33 +42,6 @@ bool parse_number(std::string_view text, T& value) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-// Standard normal draws by Box–Muller from our own SplitMix64, so the sequence does not depend
-// on the standard library's distributions (which differ between implementations).
-class Normal {
- public:
-  explicit Normal(std::uint64_t seed) : rng_(seed) {}
-  double next() {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
-    // u1 in (0, 1] keeps the log finite; 53 bits as for a double.
-    const double u1 = static_cast<double>((rng_.next() >> 11) + 1) * 0x1.0p-53;
-    const double u2 = static_cast<double>(rng_.next() >> 11) * 0x1.0p-53;
-    const double radius = std::sqrt(-2.0 * std::log(u1));
-    const double angle = 2.0 * std::numbers::pi * u2;
-    spare_ = radius * std::sin(angle);
-    has_spare_ = true;
-    return radius * std::cos(angle);
-  }
-  SplitMix64& uniform() { return rng_; }
-
- private:
-  SplitMix64 rng_;
-  double spare_ = 0.0;
-  bool has_spare_ = false;
-};
-
 struct Labelled {
   std::vector<float> features;
   std::vector<std::int32_t> labels;
@@ -78,7 +52,7 @@ struct Labelled {
 // labels from softmax(W* x). Returns the sum over samples of the softmax entropy.
 template <typename DrawFeatures>
 Labelled draw_split(const SyntheticSpec& spec, const std::vector<float>& weights, std::size_t n,
-                    Normal& normal, DrawFeatures&& draw_features) {
+                    NormalSource& normal, DrawFeatures&& draw_features) {
   const std::size_t d = spec.features;
   const auto c = static_cast<std::size_t>(spec.classes);
   Labelled out;
@@ -184,7 +158,7 @@ SyntheticProblem make_synthetic(const SyntheticSpec& spec, std::uint64_t seed) {
   problem.nonzeros_per_sample = std::min(nonzeros, d);
   const std::size_t k = problem.nonzeros_per_sample;
 
-  Normal weight_normal(stream_seed(seed, 0));
+  NormalSource weight_normal(stream_seed(seed, 0));
   const double weight_std = kLogitStd / std::sqrt(static_cast<double>(k));
   problem.true_weights.resize(static_cast<std::size_t>(spec.classes) * d);
   for (float& w : problem.true_weights) w = static_cast<float>(weight_std * weight_normal.next());
@@ -193,7 +167,7 @@ SyntheticProblem make_synthetic(const SyntheticSpec& spec, std::uint64_t seed) {
   // `stamp` marks the positions taken for the current sample without clearing between samples.
   std::vector<std::uint64_t> stamp(sparse ? d : 0, 0);
   std::uint64_t sample_id = 0;
-  auto draw_features = [&](float* x, Normal& normal) {
+  auto draw_features = [&](float* x, NormalSource& normal) {
     if (!sparse) {
       for (std::size_t j = 0; j < d; ++j) x[j] = static_cast<float>(normal.next());
       return;
@@ -207,10 +181,10 @@ SyntheticProblem make_synthetic(const SyntheticSpec& spec, std::uint64_t seed) {
     }
   };
 
-  Normal train_normal(stream_seed(seed, 1));
+  NormalSource train_normal(stream_seed(seed, 1));
   Labelled train =
       draw_split(spec, problem.true_weights, spec.train_samples, train_normal, draw_features);
-  Normal test_normal(stream_seed(seed, 2));
+  NormalSource test_normal(stream_seed(seed, 2));
   Labelled test =
       draw_split(spec, problem.true_weights, spec.train_samples / 4, test_normal, draw_features);
   problem.bayes_loss = train.entropy_sum / static_cast<double>(spec.train_samples);
