@@ -139,7 +139,10 @@ std::vector<std::string> child_argv(const std::string& psgd, const PlannedRun& r
 
 std::string command_line(const std::vector<std::string>& argv) {
   std::string s;
-  for (const std::string& a : argv) s += (s.empty() ? "" : " ") + shell_quote(a);
+  for (const std::string& a : argv) {
+    if (!s.empty()) s += ' ';
+    s += shell_quote(a);
+  }
   return s;
 }
 
