@@ -103,6 +103,12 @@ struct PlacementSetup {
   NumaSupport numa;
   Topology topology;
   PlacementPlan plan;
+
+  // The JSON `placement` block; `observed` is empty before any worker has run.
+  [[nodiscard]] json to_json(const std::vector<ObservedSlot>& observed) const {
+    return placement_to_json(options, memory_to_json(memory, numa, nullptr), plan, observed,
+                             topology.summary());
+  }
 };
 
 PlacementSetup plan_run_placement(const RunConfig& cfg) {
@@ -112,13 +118,7 @@ PlacementSetup plan_run_placement(const RunConfig& cfg) {
   Topology topology = !cfg.topology_synthetic.empty() ? Topology::synthetic(cfg.topology_synthetic)
                       : !cfg.topology_xml.empty()     ? Topology::from_xml(cfg.topology_xml)
                                                       : Topology::this_machine();
-  if (options.policy != PlacementPolicy::kNone &&
-      static_cast<std::size_t>(cfg.threads) > topology.pus().size()) {
-    throw ConfigError("--threads " + std::to_string(cfg.threads) + " exceeds the " +
-                      std::to_string(topology.pus().size()) +
-                      " hardware threads that --placement " + cfg.placement +
-                      " pins to; oversubscribe with --placement none");
-  }
+  // The planner refuses more workers than hardware threads, pointing at --placement none.
   PlacementPlan plan = plan_placement(topology.pus(), options, cfg.threads);
   NumaSupport numa = numa_support();
   if (topology.is_this_system()) check_memory_policy(memory, numa);
@@ -135,9 +135,7 @@ int run_checked(const RunConfig& cfg) {
     doc["schema_version"] = kSchemaVersion;
     doc["status"] = "dry_run";
     doc["config"] = config_to_json(cfg);
-    doc["placement"] =
-        placement_to_json(place.options, memory_to_json(place.memory, place.numa, nullptr),
-                          place.plan, {}, place.topology.summary());
+    doc["placement"] = place.to_json({});
     write_json(doc, cfg.out);
     return 0;
   }
@@ -216,9 +214,7 @@ int run_checked(const RunConfig& cfg) {
                  {"init", init_name(init)}};
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
-  facts.placement =
-      placement_to_json(place.options, memory_to_json(place.memory, place.numa, nullptr),
-                        place.plan, observed, place.topology.summary());
+  facts.placement = place.to_json(observed);
   facts.oversubscribed = static_cast<std::size_t>(cfg.threads) > place.topology.pus().size();
   facts.updates_per_epoch = per_epoch;
   facts.total_updates = total;
