@@ -1,7 +1,7 @@
 // algorithms/algorithm.cpp — checkpoint storage and the shared update rule.
 #include "algorithms/algorithm.hpp"
 
-#include <Eigen/Core>
+#include "common/eigen.hpp"
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -67,6 +67,28 @@ void Checkpoints::record_at(std::size_t k, std::int64_t version, double seconds,
   if (k >= num_slots_) return;
   std::copy(params.begin(), params.end(), storage_.get() + k * num_params_);
   slots_[k] = Slot{true, version, seconds};
+}
+
+void WorkerStats::merge(const WorkerStats& other) {
+  computed += other.computed;
+  applied += other.applied;
+  dropped += other.dropped;
+  discarded_at_end += other.discarded_at_end;
+  failed_attempts += other.failed_attempts;
+  lock_wait_seconds += other.lock_wait_seconds;
+  backoff_seconds += other.backoff_seconds;
+  staleness.merge(other.staleness);
+  attempts.merge(other.attempts);
+  for (std::size_t k = 0; k < slot_loss_sum.size() && k < other.slot_loss_sum.size(); ++k) {
+    slot_loss_sum[k] += other.slot_loss_sum[k];
+    slot_loss_count[k] += other.slot_loss_count[k];
+  }
+}
+
+WorkerStats merge_workers(std::span<const WorkerStats> workers) {
+  WorkerStats total = workers.front();
+  for (const WorkerStats& w : workers.subspan(1)) total.merge(w);
+  return total;
 }
 
 void sgd_apply(std::span<float> theta, std::span<const float> grad, float step) noexcept {

@@ -24,15 +24,11 @@
 #include <vector>
 
 #include "algorithms/histogram.hpp"
+#include "common/cache_line.hpp"
 #include "models/batch_sampler.hpp"
 #include "models/model.hpp"
 
 namespace psgd {
-
-// Destructive interference size. libstdc++ reports 64 on generic x86-64, but adjacent-line
-// prefetch pulls cache lines in pairs on Intel and AMD cores, so 128 is what actually keeps two
-// workers' counters apart (folly's choice and reason).
-inline constexpr std::size_t kNoFalseSharing = 128;
 
 // Why a run stopped before its update budget.
 enum class StopReason : int { kNone = 0, kTimeLimit = 1, kDiverged = 2 };
@@ -140,7 +136,14 @@ struct alignas(kNoFalseSharing) WorkerStats {
     slot_loss_sum[slot] += loss;
     ++slot_loss_count[slot];
   }
+
+  // Adds other's counts, times, histograms and slot losses to this one's (after the join: the
+  // run's totals). Both must come from the same run (same histogram bins and slots).
+  void merge(const WorkerStats& other);
 };
+
+// The run's totals: every worker's stats merged into a copy of the first's. workers not empty.
+WorkerStats merge_workers(std::span<const WorkerStats> workers);
 
 // Algorithm-independent run parameters, fixed before any worker exists.
 struct TrainingSetup {
@@ -167,7 +170,7 @@ struct WorkerContext {
 };
 
 // One SGD algorithm: a shared parameter store plus the loop each worker runs.
-// Lifecycle, driven by harness/runner:
+// Lifecycle, driven by algorithms/runner:
 //   init()         once, single-threaded, before any worker exists;
 //   run_worker()   once per worker thread, concurrently; returns when the budget is spent or
 //                  control->should_stop(); never throws;

@@ -23,10 +23,11 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <thread>
 
-#include "models/batch_sampler.hpp"
+#include "common/random.hpp"
 
 namespace psgd {
 
@@ -42,6 +43,13 @@ struct BackoffParams {
 inline std::uint64_t backoff_seed(std::uint64_t seed, int worker) noexcept {
   // The constant separates this stream from the batch sampler's stream_seed(seed, worker).
   return stream_seed(seed ^ 0xB0FFB0FFB0FFB0FFULL, static_cast<std::uint64_t>(worker));
+}
+
+// The parameters one worker's policy is built from: the run's, with that worker's jitter stream.
+inline BackoffParams worker_backoff_params(const BackoffParams& run, int worker) noexcept {
+  BackoffParams p = run;
+  p.seed = backoff_seed(run.seed, worker);
+  return p;
 }
 
 // clang-format 14 mangles requires-expressions.
@@ -210,6 +218,14 @@ decltype(auto) with_backoff(std::string_view name, F&& f) {
   if (name == LinearBackoff::kName) return f.template operator()<LinearBackoff>();
   if (name == ExponentialBackoff::kName) return f.template operator()<ExponentialBackoff>();
   return f.template operator()<NoBackoff>();
+}
+
+// The `backoff` block of an algorithm's JSON report: the policy and its parameters.
+inline nlohmann::json backoff_json(std::string_view policy, const BackoffParams& p) {
+  return {{"policy", std::string(policy)},
+          {"min_ns", p.min_ns},
+          {"max_ns", p.max_ns},
+          {"jitter", p.jitter}};
 }
 
 }  // namespace psgd

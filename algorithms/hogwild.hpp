@@ -56,9 +56,7 @@ class HogwildSgd final : public Algorithm {
   }
 
   void run_worker(WorkerContext& ctx) noexcept override {
-    BackoffParams bp = backoff_;
-    bp.seed = backoff_seed(backoff_.seed, ctx.worker_id);
-    Backoff backoff(bp);
+    Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     const std::int64_t total = ctx.control->total_updates();
     const std::size_t dim = theta_.size();
@@ -125,10 +123,7 @@ class HogwildSgd final : public Algorithm {
     j["coordinate_update"] =
         kAtomicUpdate ? "cas (no lost update)" : "load-store (lost updates possible)";
     if constexpr (kAtomicUpdate) {
-      j["backoff"] = {{"policy", std::string(Backoff::kName)},
-                      {"min_ns", backoff_.min_ns},
-                      {"max_ns", backoff_.max_ns},
-                      {"jitter", backoff_.jitter}};
+      j["backoff"] = backoff_json(Backoff::kName, backoff_);
     }
     return j;
   }

@@ -65,9 +65,7 @@ class LeashedSgd final : public Algorithm {
   }
 
   void run_worker(WorkerContext& ctx) noexcept override {
-    BackoffParams bp = backoff_;
-    bp.seed = backoff_seed(backoff_.seed, ctx.worker_id);
-    Backoff backoff(bp);
+    Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     RefCountPool& pool = *pool_;
     const std::int64_t total = ctx.control->total_updates();
@@ -147,10 +145,7 @@ class LeashedSgd final : public Algorithm {
                            ? nlohmann::json("inf")
                            : nlohmann::json(options_.persistence);
     j["test_before_cas"] = options_.test_before_cas;
-    j["backoff"] = {{"policy", std::string(Backoff::kName)},
-                    {"min_ns", backoff_.min_ns},
-                    {"max_ns", backoff_.max_ns},
-                    {"jitter", backoff_.jitter}};
+    j["backoff"] = backoff_json(Backoff::kName, backoff_);
     j["reclamation"] = "refcount-pool";
     if (pool_) {
       j["live_vectors"] = {{"peak", pool_->peak_live()},

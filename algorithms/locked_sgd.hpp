@@ -44,9 +44,7 @@ class LockedSgd final : public Algorithm {
   }
 
   void run_worker(WorkerContext& ctx) noexcept override {
-    BackoffParams bp = backoff_;
-    bp.seed = backoff_seed(backoff_.seed, ctx.worker_id);
-    Backoff backoff(bp);
+    Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     const std::int64_t total = ctx.control->total_updates();
     while (!ctx.control->should_stop()) {
@@ -84,10 +82,7 @@ class LockedSgd final : public Algorithm {
 
   [[nodiscard]] nlohmann::json report() const override {
     nlohmann::json j = facts_;
-    j["backoff"] = {{"policy", std::string(Backoff::kName)},
-                    {"min_ns", backoff_.min_ns},
-                    {"max_ns", backoff_.max_ns},
-                    {"jitter", backoff_.jitter}};
+    j["backoff"] = backoff_json(Backoff::kName, backoff_);
     return j;
   }
 

@@ -26,7 +26,7 @@
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/backoff.hpp"
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "algorithms/backoff.hpp"
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "harness/placement.hpp"
 #include "harness/registry.hpp"
 #include "models/data/load.hpp"

@@ -3,7 +3,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "harness/list_command.hpp"
 #include "harness/run_command.hpp"
 #include "harness/sweep_command.hpp"

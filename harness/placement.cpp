@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {

@@ -12,7 +12,7 @@
 #include "algorithms/rwlock.hpp"
 #include "algorithms/seq.hpp"
 #include "algorithms/sync.hpp"
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "harness/atomic_file.hpp"
 #include "harness/build_info.hpp"
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "harness/evaluation.hpp"
 #include "harness/run_config.hpp"
-#include "harness/runner.hpp"
+#include "algorithms/runner.hpp"
 
 namespace psgd {
 

@@ -10,14 +10,14 @@
 #include <thread>
 
 #include "harness/build_info.hpp"
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "harness/evaluation.hpp"
 #include "harness/numa_memory.hpp"
 #include "harness/placement.hpp"
 #include "harness/registry.hpp"
 #include "harness/report.hpp"
 #include "harness/run_config.hpp"
-#include "harness/runner.hpp"
+#include "algorithms/runner.hpp"
 #include "harness/topology.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"

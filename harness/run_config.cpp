@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "algorithms/backoff.hpp"
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {

@@ -16,7 +16,7 @@
 #include <set>
 
 #include "harness/build_info.hpp"
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "harness/report.hpp"
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/progress.hpp"

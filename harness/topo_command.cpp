@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "harness/placement.hpp"
 #include "harness/topology.hpp"
 

@@ -7,13 +7,6 @@
 
 namespace psgd {
 
-std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t worker) noexcept {
-  // Two SplitMix64 rounds decorrelate neighbouring (seed, worker) pairs.
-  SplitMix64 mix(seed ^ (0xD1B54A32D192ED03ULL * (worker + 1)));
-  mix.next();
-  return mix.next();
-}
-
 BatchSampler::BatchSampler(const Dataset& data, std::size_t batch_size, std::uint64_t seed)
     : data_(&data),
       batch_size_(batch_size),

@@ -14,12 +14,9 @@
 
 #include "models/batch.hpp"
 #include "models/dataset.hpp"
-#include "models/random.hpp"
+#include "common/random.hpp"
 
 namespace psgd {
-
-// Seed of worker `worker`'s stream: depends on (seed, worker) only, never on thread start order.
-std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t worker) noexcept;
 
 // Owned by one worker; allocates everything in its constructor, so next() never allocates.
 class BatchSampler {

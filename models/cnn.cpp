@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "models/gemm.hpp"
 
 namespace psgd {

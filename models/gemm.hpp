@@ -34,7 +34,7 @@
 // bit, so a run's recorded build flags (-DPSGD_OWN_GEMM=1) say which one produced it.
 #pragma once
 
-#include <Eigen/Core>
+#include "common/eigen.hpp"
 
 namespace psgd::detail {
 

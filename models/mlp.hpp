@@ -17,7 +17,7 @@
 // packs both operands), so theta keeps model.hpp's row-major {out, in} convention.
 #pragma once
 
-#include <Eigen/Core>
+#include "common/eigen.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <memory>

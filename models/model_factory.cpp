@@ -9,12 +9,12 @@
 #include <system_error>
 #include <vector>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "models/cnn.hpp"
 #include "models/lenet.hpp"
 #include "models/linear.hpp"
 #include "models/mlp.hpp"
-#include "models/random.hpp"
+#include "common/random.hpp"
 
 namespace psgd {
 namespace {

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {

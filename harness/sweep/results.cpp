@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "harness/build_info.hpp"
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <set>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "harness/placement.hpp"
 #include "harness/topology.hpp"
 

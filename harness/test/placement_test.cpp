@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "harness/topology.hpp"
 
 namespace psgd {

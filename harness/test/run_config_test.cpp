@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/progress.hpp"
 #include "harness/sweep/results.hpp"

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "harness/placement.hpp"
 #include "harness/topo_command.hpp"
 

@@ -8,7 +8,7 @@
 #include <system_error>
 #include <utility>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 
 namespace psgd::detail {
 namespace {

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "models/data/byte_file.hpp"
 
 namespace psgd {

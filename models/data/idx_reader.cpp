@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string_view>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "models/data/byte_file.hpp"
 
 namespace psgd {

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "models/data/byte_file.hpp"
 #include "models/data/cifar_reader.hpp"
 #include "models/data/idx_reader.hpp"

@@ -10,9 +10,9 @@
 #include <system_error>
 #include <utility>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "models/batch_sampler.hpp"
-#include "models/random.hpp"
+#include "common/random.hpp"
 
 namespace psgd {
 namespace {

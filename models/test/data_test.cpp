@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "models/data/load.hpp"
 #include "models/data/synthetic.hpp"
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/errors.hpp"
+#include "common/errors.hpp"
 #include "models/batch_sampler.hpp"
 
 namespace psgd {

@@ -1,5 +1,7 @@
-// harness/runner.hpp — runs one training: worker threads behind a start barrier, the clock, the
-// update budget, per-worker statistics merged after the join, worker errors rethrown here.
+// algorithms/runner.hpp — the one runner: worker threads behind a start barrier, the clock, the
+// update budget, per-worker statistics, worker errors rethrown on the calling thread. `psgd run`,
+// the algorithm tests and the micro-benchmarks all drive algorithms through it. It knows nothing
+// of placement: the harness injects pinning through on_worker_start.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +40,9 @@ struct TrainingOutcome {
   std::vector<WorkerStats> workers;
   std::unique_ptr<Checkpoints> checkpoints;  // slot 0 initial, last the final state
   std::vector<float> final_params;
+  // Each worker's model workspace, kept past the join: a model may log into it (the tests' toy
+  // models record every gradient they computed).
+  std::vector<std::unique_ptr<Workspace>> workspaces;
 };
 
 // Runs `algo` from theta0 on `train`. Throws ConfigError / EnvironmentError from worker set-up.

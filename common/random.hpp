@@ -1,4 +1,4 @@
-// models/random.hpp — the project's own random streams, so every sequence (batches,
+// common/random.hpp — the project's own random streams, so every sequence (batches,
 // initialisation, synthetic data, backoff jitter) is the same on every standard library
 // (std::uniform_int_distribution and std::normal_distribution differ between implementations).
 #pragma once
@@ -31,6 +31,14 @@ class SplitMix64 {
  private:
   std::uint64_t state_;
 };
+
+// Seed of stream `worker` of a run: depends on (seed, worker) only, never on thread start order.
+// Two SplitMix64 rounds decorrelate neighbouring (seed, worker) pairs.
+inline std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t worker) noexcept {
+  SplitMix64 mix(seed ^ (0xD1B54A32D192ED03ULL * (worker + 1)));
+  mix.next();
+  return mix.next();
+}
 
 // Standard normal draws by Box–Muller from a SplitMix64 stream, in double.
 class NormalSource {

@@ -1,4 +1,4 @@
-// harness/errors.hpp — the two kinds of failure a user can cause, and their exit codes.
+// common/errors.hpp — the two kinds of failure a user can cause, and their exit codes.
 //
 // Every library of the project throws these (models and data too), so they live in one
 // header-only place. `psgd` prints the message as one line on stderr and exits with the code.

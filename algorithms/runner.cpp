@@ -1,5 +1,5 @@
-// harness/runner.cpp — threads, barrier, clock and the merge of per-worker statistics.
-#include "harness/runner.hpp"
+// algorithms/runner.cpp — threads, barrier, clock, time limit and the join.
+#include "algorithms/runner.hpp"
 
 #include <sys/resource.h>
 
@@ -30,7 +30,7 @@ struct WorkerBuffers {
         sampler(train, o.batch_size, stream_seed(o.seed, static_cast<std::uint64_t>(worker))),
         grad(model.num_params()),
         local(model.num_params()) {}
-  std::unique_ptr<Workspace> workspace;
+  std::unique_ptr<Workspace> workspace;  // handed to TrainingOutcome::workspaces at the end
   BatchSampler sampler;
   std::vector<float> grad;
   std::vector<float> local;
@@ -46,6 +46,7 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
                                                   o.checkpoints_per_epoch, o.total_updates);
   out.checkpoints->record_at(0, 0, 0.0, theta0);
   out.workers.resize(n);
+  out.workspaces.resize(n);
   for (WorkerStats& s : out.workers) {
     s.staleness = Histogram(o.staleness_bins);
     s.attempts = Histogram(o.staleness_bins);
@@ -90,6 +91,7 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
           // seq_cst pairs with the store below: a worker that failed set-up stores before it
           // drops out of the barrier, so everyone released by the barrier sees it.
           if (!setup_failed.load()) algo.run_worker(ctx);
+          out.workspaces[w] = std::move(buffers.workspace);
         } catch (...) {
           errors[w] = std::current_exception();
           setup_failed.store(true);

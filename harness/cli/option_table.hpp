@@ -1,0 +1,169 @@
+// harness/cli/option_table.hpp — the one option-table mechanism every command uses (`run`,
+// `sweep`, `topo`): a table of long options drives the parser, the `--help` lines (with
+// defaults) and, where a command records its configuration, the JSON of it.
+//
+// Command lines take `--name=value`, `--name value` and bare flags; anything not starting with
+// `--` is a positional argument, which the command accepts through a callback or rejects.
+// Unknown options are errors that list the valid names. A value's own parser (Option::set) throws
+// ConfigError with a one-line message naming the option; nothing here converts numbers.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/errors.hpp"
+
+namespace psgd {
+
+// One long option of a command whose settings are a `Config` value.
+template <class Config>
+struct Option {
+  std::string_view name;     // long name without dashes
+  std::string_view metavar;  // empty for a flag
+  std::string_view help;
+  // Parses `value` (empty for a flag) into config; throws ConfigError naming the option.
+  std::function<void(Config&, std::string_view value)> set;
+  // The current value as JSON: the `[default]` of --help and the command's JSON record. Null (or
+  // an empty string) shows no default.
+  std::function<nlohmann::json(const Config&)> get;
+
+  [[nodiscard]] bool is_flag() const noexcept { return metavar.empty(); }
+};
+
+// A command's options, in the order --help lists them.
+template <class Config>
+class OptionTable {
+ public:
+  OptionTable(std::string command, std::vector<Option<Config>> options)
+      : command_(std::move(command)), options_(std::move(options)) {}
+
+  [[nodiscard]] const std::vector<Option<Config>>& options() const noexcept { return options_; }
+
+  // The option called `name`, or nullptr.
+  [[nodiscard]] const Option<Config>* find(std::string_view name) const noexcept {
+    for (const Option<Config>& o : options_) {
+      if (o.name == name) return &o;
+    }
+    return nullptr;
+  }
+
+  // The option called `name`; throws ConfigError listing every valid name otherwise.
+  [[nodiscard]] const Option<Config>& at(std::string_view name) const {
+    if (const Option<Config>* o = find(name)) return *o;
+    throw ConfigError("unknown option '--" + std::string(name) + "'; valid: " + valid_names());
+  }
+
+  // "--a, --b, ..., --help": every name the command accepts.
+  [[nodiscard]] std::string valid_names() const {
+    std::string s;
+    for (const Option<Config>& o : options_) s += "--" + std::string(o.name) + ", ";
+    return s + "--help";
+  }
+
+  // Applies args in order. A positional argument goes to `positional`; without one it is an
+  // error. `--help` is the command's to handle before parsing.
+  void parse(std::span<const std::string_view> args, Config& config,
+             const std::function<void(std::string_view)>& positional = {}) const {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      std::string_view arg = args[i];
+      if (arg.substr(0, 2) != "--" || arg.size() == 2) {
+        if (!positional) {
+          throw ConfigError("unexpected argument '" + std::string(arg) +
+                            "'; options look like --name=value");
+        }
+        positional(arg);
+        continue;
+      }
+      arg.remove_prefix(2);
+      std::string_view value;
+      const std::size_t eq = arg.find('=');
+      const bool inline_value = eq != std::string_view::npos;
+      if (inline_value) {
+        value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+      }
+      const Option<Config>& o = at(arg);
+      if (o.is_flag()) {
+        if (inline_value) throw ConfigError("--" + std::string(arg) + " takes no value");
+      } else if (!inline_value) {
+        if (i + 1 >= args.size()) {
+          throw ConfigError("--" + std::string(arg) + " needs a value (" +
+                            std::string(o.metavar) + ")");
+        }
+        value = args[++i];
+      }
+      o.set(config, value);
+    }
+  }
+
+  // Applies a JSON object of the same names (a run's --config file): a flag takes true or false,
+  // any other option a string or a number (its command-line text). `source` names the object in
+  // errors.
+  void apply_json(const nlohmann::json& object, Config& config, const std::string& source) const {
+    if (!object.is_object()) throw ConfigError(source + " must hold a JSON object");
+    for (const auto& [key, value] : object.items()) {
+      const Option<Config>* o = find(key);
+      if (o == nullptr) {
+        throw ConfigError(source + ": unknown option '" + key + "'; valid: " + valid_names());
+      }
+      if (o->is_flag()) {
+        if (!value.is_boolean()) throw ConfigError(source + ": '" + key + "' must be true or false");
+        if (value.template get<bool>()) o->set(config, "");
+      } else {
+        o->set(config, value.is_string() ? value.template get<std::string>() : value.dump());
+      }
+    }
+  }
+
+  // One line per option: "  --name=METAVAR   help [default]", defaults read from `defaults`.
+  [[nodiscard]] std::string help_lines(const Config& defaults) const {
+    std::string s;
+    for (const Option<Config>& o : options_) {
+      std::string left = "  --" + std::string(o.name);
+      if (!o.is_flag()) left += "=" + std::string(o.metavar);
+      s += left + std::string(left.size() < kHelpColumn ? kHelpColumn - left.size() : 1, ' ');
+      s += std::string(o.help);
+      const nlohmann::json d = o.get ? o.get(defaults) : nlohmann::json(nullptr);
+      if (!o.is_flag() && !d.is_null() && !(d.is_string() && d.template get<std::string>().empty())) {
+        s += " [" + (d.is_string() ? d.template get<std::string>() : d.dump()) + "]";
+      }
+      s += "\n";
+    }
+    return s;
+  }
+
+  // Every option's current value, keyed by option name (options without `get` are left out).
+  [[nodiscard]] nlohmann::json to_json(const Config& config) const {
+    nlohmann::json j = nlohmann::json::object();
+    for (const Option<Config>& o : options_) {
+      if (o.get) j[std::string(o.name)] = o.get(config);
+    }
+    return j;
+  }
+
+  [[nodiscard]] const std::string& command() const noexcept { return command_; }
+
+  // Help text starts at this column (two spaces, the option, padding).
+  static constexpr std::size_t kHelpColumn = 26;
+
+ private:
+  std::string command_;
+  std::vector<Option<Config>> options_;
+};
+
+// True when args ask for help (`--help` or `-h` anywhere): commands print it and exit 0 before
+// parsing anything else, so a bad option next to --help still shows the help.
+inline bool wants_help(std::span<const std::string_view> args) noexcept {
+  for (const std::string_view a : args) {
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
+}  // namespace psgd
