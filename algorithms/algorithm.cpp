@@ -1,10 +1,11 @@
 // algorithms/algorithm.cpp — checkpoint storage and the shared update rule.
 #include "algorithms/algorithm.hpp"
 
-#include "common/eigen.hpp"
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+
+#include "common/eigen.hpp"
 
 namespace psgd {
 namespace {

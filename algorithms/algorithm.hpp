@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -175,7 +176,9 @@ struct WorkerContext {
 //   run_worker()   once per worker thread, concurrently; returns when the budget is spent or
 //                  control->should_stop(); never throws;
 //   read_params()  once, after every worker has joined;
-//   report()       after the join: algorithm-specific facts for the JSON (may be empty).
+//   report()       after the join: algorithm-specific facts for the JSON (may be empty);
+//   peak_live_vectors()  after the join: the most parameter vectors alive at once, for
+//                  algorithms that allocate them dynamically (Leashed); none otherwise.
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -184,6 +187,9 @@ class Algorithm {
   virtual void run_worker(WorkerContext& ctx) noexcept = 0;
   virtual void read_params(std::span<float> out) const = 0;
   [[nodiscard]] virtual nlohmann::json report() const { return nlohmann::json::object(); }
+  [[nodiscard]] virtual std::optional<std::int64_t> peak_live_vectors() const {
+    return std::nullopt;
+  }
 };
 
 // theta -= step * grad, the one update rule every algorithm applies (one out-of-line function so

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <thread>
 
+#include "common/name_table.hpp"
 #include "common/random.hpp"
 
 namespace psgd {
@@ -206,17 +207,28 @@ static_assert(BackoffPolicy<ConstantBackoff>);
 static_assert(BackoffPolicy<LinearBackoff>);
 static_assert(BackoffPolicy<ExponentialBackoff>);
 
-// The names --backoff accepts, in the order --help lists them.
-inline constexpr std::string_view kBackoffNames[] = {
-    NoBackoff::kName, ConstantBackoff::kName, LinearBackoff::kName, ExponentialBackoff::kName};
+// The policies --backoff selects, by name, in the order --help lists them.
+enum class BackoffKind { kNone, kConstant, kLinear, kExponential };
+inline constexpr NameTable<BackoffKind, 4> kBackoffKinds{{
+    {NoBackoff::kName, BackoffKind::kNone},
+    {ConstantBackoff::kName, BackoffKind::kConstant},
+    {LinearBackoff::kName, BackoffKind::kLinear},
+    {ExponentialBackoff::kName, BackoffKind::kExponential},
+}};
 
-// Calls f.template operator()<Policy>() for the policy named `name`; returns what it returns.
-// The caller validates the name first (run_config rejects unknown names).
+// Calls f.template operator()<Policy>() for the policy `kind`; returns what it returns.
 template <class F>
-decltype(auto) with_backoff(std::string_view name, F&& f) {
-  if (name == ConstantBackoff::kName) return f.template operator()<ConstantBackoff>();
-  if (name == LinearBackoff::kName) return f.template operator()<LinearBackoff>();
-  if (name == ExponentialBackoff::kName) return f.template operator()<ExponentialBackoff>();
+decltype(auto) with_backoff(BackoffKind kind, F&& f) {
+  switch (kind) {
+    case BackoffKind::kConstant:
+      return f.template operator()<ConstantBackoff>();
+    case BackoffKind::kLinear:
+      return f.template operator()<LinearBackoff>();
+    case BackoffKind::kExponential:
+      return f.template operator()<ExponentialBackoff>();
+    case BackoffKind::kNone:
+      break;
+  }
   return f.template operator()<NoBackoff>();
 }
 

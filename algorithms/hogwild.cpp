@@ -1,14 +1,39 @@
-// algorithms/hogwild.cpp — instantiations of `hogwild` and `hogwild-atomic`.
+// algorithms/hogwild.cpp — instantiations of `hogwild` and `hogwild-atomic`, and their entries.
 #include "algorithms/hogwild.hpp"
+
+#include "algorithms/retry_options.hpp"
 
 namespace psgd {
 
-std::unique_ptr<Algorithm> make_hogwild_sgd(bool atomic_update, std::string_view backoff,
+std::unique_ptr<Algorithm> make_hogwild_sgd(bool atomic_update, BackoffKind backoff,
                                             const BackoffParams& params) {
   if (!atomic_update) return std::make_unique<HogwildSgd<false, NoBackoff>>(params);
   return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<Algorithm> {
     return std::make_unique<HogwildSgd<true, B>>(params);
   });
+}
+
+AlgorithmEntry hogwild_entry() {
+  return {"hogwild",
+          "HOGWILD!: no lock, relaxed per-coordinate load/store (lost updates possible)",
+          1,
+          AlgorithmEntry::kAnyThreads,
+          {},
+          [](const AlgorithmSetup& s) {
+            return make_hogwild_sgd(false, BackoffKind::kNone, BackoffParams{.seed = s.seed});
+          }};
+}
+
+AlgorithmEntry hogwild_atomic_entry() {
+  return {"hogwild-atomic",
+          "HOGWILD! with a per-coordinate CAS add: no lost update",
+          1,
+          AlgorithmEntry::kAnyThreads,
+          backoff_options(),
+          [](const AlgorithmSetup& s) {
+            const BackoffChoice b = backoff_choice(s.settings, s.seed);
+            return make_hogwild_sgd(true, b.kind, b.params);
+          }};
 }
 
 }  // namespace psgd

@@ -32,6 +32,7 @@
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/backoff.hpp"
+#include "algorithms/registry.hpp"
 #include "algorithms/worker_steps.hpp"
 
 namespace psgd {
@@ -136,9 +137,13 @@ class HogwildSgd final : public Algorithm {
   float step_ = 0.0F;
 };
 
-// `hogwild` (atomic_update false; backoff must be "none": it has no retry point) or
-// `hogwild-atomic` with the named backoff policy.
-std::unique_ptr<Algorithm> make_hogwild_sgd(bool atomic_update, std::string_view backoff,
+// `hogwild` (atomic_update false: it has no retry point, so backoff is ignored) or
+// `hogwild-atomic` with the given backoff policy.
+std::unique_ptr<Algorithm> make_hogwild_sgd(bool atomic_update, BackoffKind backoff,
                                             const BackoffParams& params);
+
+// Their registry entries (algorithms/registry.hpp).
+AlgorithmEntry hogwild_entry();
+AlgorithmEntry hogwild_atomic_entry();
 
 }  // namespace psgd

@@ -1,13 +1,58 @@
-// algorithms/leashed.cpp — instantiations of `leashed`.
+// algorithms/leashed.cpp — instantiations of `leashed`, its options and its registry entry.
 #include "algorithms/leashed.hpp"
+
+#include "algorithms/retry_options.hpp"
+#include "common/parse_number.hpp"
 
 namespace psgd {
 
-std::unique_ptr<Algorithm> make_leashed_sgd(const LeashedOptions& options, std::string_view backoff,
+std::unique_ptr<Algorithm> make_leashed_sgd(const LeashedOptions& options, BackoffKind backoff,
                                             const BackoffParams& params) {
   return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<Algorithm> {
     return std::make_unique<LeashedSgd<B>>(options, params);
   });
+}
+
+// Default inf: the reference framework's default (its B = 200 sentinel); dropping gradients is an
+// experiment, not a default.
+const AlgorithmOption& persistence_option() {
+  static const AlgorithmOption o = AlgorithmOption::make<std::int64_t>(
+      "persistence", "B",
+      "leashed: failed publish attempts retried before the gradient is dropped (B + 1 attempts "
+      "in all): an integer >= 0 or inf (never drop)",
+      LeashedOptions::kInfinite,
+      [](std::string_view text) {
+        return text == "inf" ? LeashedOptions::kInfinite : parse_int_option("persistence", text, 0);
+      },
+      [](const std::int64_t& b) {
+        return b == LeashedOptions::kInfinite ? nlohmann::json("inf") : nlohmann::json(b);
+      });
+  return o;
+}
+
+const AlgorithmOption& test_before_cas_option() {
+  static const AlgorithmOption o = AlgorithmOption::make<bool>(
+      "test-before-cas", "", "leashed: re-read the latest pointer and skip a CAS that would fail",
+      false, [](std::string_view) { return true; },
+      [](const bool& b) { return nlohmann::json(b); });
+  return o;
+}
+
+AlgorithmEntry leashed_entry() {
+  std::vector<const AlgorithmOption*> options = {&persistence_option(), &test_before_cas_option()};
+  for (const AlgorithmOption* o : backoff_options()) options.push_back(o);
+  return {"leashed",
+          "Leashed-SGD: CAS-published immutable vectors",
+          1,
+          AlgorithmEntry::kAnyThreads,
+          std::move(options),
+          [](const AlgorithmSetup& s) {
+            LeashedOptions o;
+            o.persistence = s.settings.get<std::int64_t>(persistence_option());
+            o.test_before_cas = s.settings.get<bool>(test_before_cas_option());
+            const BackoffChoice b = backoff_choice(s.settings, s.seed);
+            return make_leashed_sgd(o, b.kind, b.params);
+          }};
 }
 
 }  // namespace psgd

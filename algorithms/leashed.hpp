@@ -34,6 +34,7 @@
 #include "algorithms/algorithm.hpp"
 #include "algorithms/backoff.hpp"
 #include "algorithms/reclaim/ref_count_pool.hpp"
+#include "algorithms/registry.hpp"
 #include "algorithms/worker_steps.hpp"
 
 namespace psgd {
@@ -155,6 +156,11 @@ class LeashedSgd final : public Algorithm {
     return j;
   }
 
+  [[nodiscard]] std::optional<std::int64_t> peak_live_vectors() const override {
+    if (!pool_) return std::nullopt;
+    return static_cast<std::int64_t>(pool_->peak_live());
+  }
+
   // For tests: the reclamation pool (after init).
   [[nodiscard]] const RefCountPool& pool() const noexcept { return *pool_; }
 
@@ -167,8 +173,13 @@ class LeashedSgd final : public Algorithm {
   alignas(kNoFalseSharing) std::atomic<PooledVector*> latest_{nullptr};
 };
 
-// `leashed` with the named backoff policy.
-std::unique_ptr<Algorithm> make_leashed_sgd(const LeashedOptions& options, std::string_view backoff,
+// `leashed` with the given backoff policy.
+std::unique_ptr<Algorithm> make_leashed_sgd(const LeashedOptions& options, BackoffKind backoff,
                                             const BackoffParams& params);
+
+// Its options (--persistence, --test-before-cas) and registry entry (algorithms/registry.hpp).
+const AlgorithmOption& persistence_option();
+const AlgorithmOption& test_before_cas_option();
+AlgorithmEntry leashed_entry();
 
 }  // namespace psgd

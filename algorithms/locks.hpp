@@ -27,15 +27,22 @@
 #include "algorithms/algorithm.hpp"
 #include "algorithms/backoff.hpp"
 #include "common/errors.hpp"
+#include "common/name_table.hpp"
 
 namespace psgd {
 
+// How a lock-based algorithm waits for its lock (--lock).
+enum class LockMode { kSpin, kOs };
+inline constexpr NameTable<LockMode, 2> kLockModes{
+    {{"spin", LockMode::kSpin}, {"os", LockMode::kOs}}};
+
 // Which side a read-write lock lets in first when both wait (--rwlock-prefer).
 enum class RwPrefer { kReader, kWriter };
+inline constexpr NameTable<RwPrefer, 2> kRwPreferences{
+    {{"reader", RwPrefer::kReader}, {"writer", RwPrefer::kWriter}}};
 
-inline std::string_view rw_prefer_name(RwPrefer p) noexcept {
-  return p == RwPrefer::kReader ? "reader" : "writer";
-}
+inline std::string_view rw_prefer_name(RwPrefer p) noexcept { return name_of(kRwPreferences, p); }
+inline std::string_view lock_mode_name(LockMode m) noexcept { return name_of(kLockModes, m); }
 
 // Test-and-test-and-set spin mutex.
 class SpinMutex {

@@ -15,19 +15,16 @@
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/backoff.hpp"
+#include "algorithms/locks.hpp"
+#include "algorithms/registry.hpp"
 
 namespace psgd {
 
-// How a lock-based algorithm waits for its lock (--lock).
-enum class LockMode { kSpin, kOs };
-
-inline std::string_view lock_mode_name(LockMode m) noexcept {
-  return m == LockMode::kSpin ? "spin" : "os";
-}
-
-// The `mutex` algorithm. backoff names a policy of backoff.hpp; with LockMode::kOs it must be
-// "none" (the registry rejects anything else before this is called).
-std::unique_ptr<Algorithm> make_mutex_sgd(LockMode lock, std::string_view backoff,
+// The `mutex` algorithm. With LockMode::kOs, backoff must be kNone (its factory checks).
+std::unique_ptr<Algorithm> make_mutex_sgd(LockMode lock, BackoffKind backoff,
                                           const BackoffParams& params);
+
+// Its registry entry (algorithms/registry.hpp).
+AlgorithmEntry mutex_entry();
 
 }  // namespace psgd

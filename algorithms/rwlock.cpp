@@ -1,12 +1,14 @@
-// algorithms/rwlock.cpp — instantiations of the `rwlock` algorithm.
+// algorithms/rwlock.cpp — instantiations of the `rwlock` algorithm and its registry entry.
 #include "algorithms/rwlock.hpp"
 
 #include "algorithms/locked_sgd.hpp"
+#include "algorithms/retry_options.hpp"
 
 namespace psgd {
 
-std::unique_ptr<Algorithm> make_rwlock_sgd(LockMode lock, RwPrefer prefer, std::string_view backoff,
+std::unique_ptr<Algorithm> make_rwlock_sgd(LockMode lock, RwPrefer prefer, BackoffKind backoff,
                                            const BackoffParams& params) {
+  require_spin_lock_for_backoff(lock, backoff);
   const nlohmann::json facts = {{"lock", std::string(lock_mode_name(lock))},
                                 {"prefer", std::string(rw_prefer_name(prefer))}};
   if (lock == LockMode::kOs) {
@@ -18,6 +20,23 @@ std::unique_ptr<Algorithm> make_rwlock_sgd(LockMode lock, RwPrefer prefer, std::
     }
     return std::make_unique<LockedSgd<SpinRwLock<RwPrefer::kWriter>, B>>("rwlock", facts, params);
   });
+}
+
+AlgorithmEntry rwlock_entry() {
+  std::vector<const AlgorithmOption*> options = backoff_options();
+  options.push_back(&lock_option());
+  options.push_back(&rwlock_prefer_option());
+  return {"rwlock",
+          "AsyncSGD with a read-write lock: shared copy, exclusive update",
+          1,
+          AlgorithmEntry::kAnyThreads,
+          std::move(options),
+          [](const AlgorithmSetup& s) {
+            const BackoffChoice b = backoff_choice(s.settings, s.seed);
+            return make_rwlock_sgd(s.settings.get<LockMode>(lock_option()),
+                                   s.settings.get<RwPrefer>(rwlock_prefer_option()), b.kind,
+                                   b.params);
+          }};
 }
 
 }  // namespace psgd

@@ -19,12 +19,15 @@
 #include "algorithms/algorithm.hpp"
 #include "algorithms/backoff.hpp"
 #include "algorithms/locks.hpp"
-#include "algorithms/mutex.hpp"
+#include "algorithms/registry.hpp"
 
 namespace psgd {
 
-// The `rwlock` algorithm. With LockMode::kOs, backoff must be "none".
-std::unique_ptr<Algorithm> make_rwlock_sgd(LockMode lock, RwPrefer prefer, std::string_view backoff,
+// The `rwlock` algorithm. With LockMode::kOs, backoff must be kNone (its factory checks).
+std::unique_ptr<Algorithm> make_rwlock_sgd(LockMode lock, RwPrefer prefer, BackoffKind backoff,
                                            const BackoffParams& params);
+
+// Its registry entry (algorithms/registry.hpp).
+AlgorithmEntry rwlock_entry();
 
 }  // namespace psgd

@@ -22,6 +22,12 @@ void SequentialSgd::run_worker(WorkerContext& ctx) noexcept {
   }
 }
 
+AlgorithmEntry seq_entry() {
+  return {"seq", "sequential mini-batch SGD (the baseline; --threads 1)",
+          1,     1,
+          {},    [](const AlgorithmSetup&) { return std::make_unique<SequentialSgd>(); }};
+}
+
 void SequentialSgd::read_params(std::span<float> out) const {
   std::copy(theta_.begin(), theta_.end(), out.begin());
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
+#include "algorithms/registry.hpp"
 
 namespace psgd {
 
@@ -24,5 +25,8 @@ class SequentialSgd final : public Algorithm {
   std::vector<float> theta_;
   float step_ = 0.0F;
 };
+
+// Its registry entry (algorithms/registry.hpp): one thread, no options.
+AlgorithmEntry seq_entry();
 
 }  // namespace psgd

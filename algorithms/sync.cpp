@@ -9,6 +9,12 @@ namespace psgd {
 
 SyncSgd::~SyncSgd() = default;
 
+AlgorithmEntry sync_entry() {
+  return {"sync", "synchronous parallel SGD: barrier, averaged gradient, effective batch N x b",
+          1,      AlgorithmEntry::kAnyThreads,
+          {},     [](const AlgorithmSetup&) { return std::make_unique<SyncSgd>(); }};
+}
+
 void SyncSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
   theta_.assign(theta0.begin(), theta0.end());
   step_ = setup.step;

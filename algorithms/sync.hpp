@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
+#include "algorithms/registry.hpp"
 
 namespace psgd {
 
@@ -67,5 +68,8 @@ class SyncSgd final : public Algorithm {
   const RunControl* control_ = nullptr;
   bool stop_ = false;
 };
+
+// Its registry entry (algorithms/registry.hpp): no options.
+AlgorithmEntry sync_entry();
 
 }  // namespace psgd

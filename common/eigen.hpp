@@ -1,7 +1,8 @@
 // common/eigen.hpp — the one way the project includes Eigen.
 //
-// Why a wrapper: with -march=native on an AVX-512 machine, GCC 12 reports -Wmaybe-uninitialized (or -Wuninitialized)
-// inside Eigen's AVX-512 packet code (ptranspose via gemm_pack_rhs: the intrinsics' deliberate
+// Why a wrapper: with -march=native on an AVX-512 machine, GCC 12 reports -Wmaybe-uninitialized (or
+// -Wuninitialized) inside Eigen's AVX-512 packet code (ptranspose via gemm_pack_rhs: the
+// intrinsics' deliberate
 // `__m512 __Y = __Y;` "undefined" values). The warning is a false positive in third-party code,
 // but it is raised after inlining into our translation units, where -isystem does not reach, and
 // -Werror turns it into a failed build. The diagnostic's location lies in the headers included

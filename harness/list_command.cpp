@@ -4,9 +4,10 @@
 #include <iostream>
 
 #include "algorithms/backoff.hpp"
+#include "algorithms/locks.hpp"
+#include "algorithms/registry.hpp"
 #include "common/errors.hpp"
 #include "harness/placement.hpp"
-#include "harness/registry.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
 
@@ -18,7 +19,7 @@ int list_main(std::span<const std::string_view> args) {
     return kExitConfigError;
   }
   std::cout << "algorithms (--algo):\n"
-            << algorithm_names_help() << "\nmodels (--model):\n  " << model_names_help()
+            << builtin_algorithms().help() << "\nmodels (--model):\n  " << model_names_help()
             << "\n\ndata sets (--dataset):\n"
             << dataset_names_help();
   std::cout << "\nplacement (--placement):\n ";
@@ -28,8 +29,12 @@ int list_main(std::span<const std::string_view> args) {
   std::cout << "\nsmt order (--smt):\n ";
   for (const auto& [name, order] : kSmtOrderNames) std::cout << " " << name;
   std::cout << "\nmemory (--memory):\n  local interleave bind:NODE\nbackoff (--backoff):\n ";
-  for (const std::string_view name : kBackoffNames) std::cout << " " << name;
-  std::cout << "\nlock (--lock):\n  spin os\n";
+  for (const auto& [name, kind] : kBackoffKinds) std::cout << " " << name;
+  std::cout << "\nlock (--lock):\n ";
+  for (const auto& [name, mode] : kLockModes) std::cout << " " << name;
+  std::cout << "\nread-write lock preference (--rwlock-prefer):\n ";
+  for (const auto& [name, prefer] : kRwPreferences) std::cout << " " << name;
+  std::cout << "\n";
   return 0;
 }
 

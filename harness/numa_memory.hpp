@@ -1,10 +1,11 @@
 // harness/numa_memory.hpp — where memory lives: `--memory local|interleave|bind:NODE`.
 //
-// The shared parameters are a NumaBuffer allocated by the policy. Each worker, after pinning,
-// calls set_thread_memory_policy() so every buffer it allocates afterwards (its local copy,
-// gradient, batch) follows the same policy; under `local` that is plain first touch on the
-// worker's own node. sample_page_nodes() asks the kernel (move_pages) where pages really are,
-// for the JSON and for tests.
+// The shared parameters are allocated by Algorithm::init() on the main thread while the run's
+// policy is set on it (set_thread_memory_policy() in harness/run_command.cpp); the unused
+// NumaBuffer below is the alternative of allocating under a policy explicitly. Each worker,
+// after pinning, resets its own policy to local, so every buffer it allocates afterwards (its
+// local copy, gradient, batch) is first-touched on the worker's own node. sample_page_nodes() asks
+// the kernel (move_pages) where pages really are, for the JSON and for tests.
 //
 // Policies:
 //   local       first touch: a page lives on the node of the thread that first writes it.

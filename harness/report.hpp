@@ -2,22 +2,24 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "algorithms/runner.hpp"
 #include "harness/evaluation.hpp"
 #include "harness/run_config.hpp"
-#include "algorithms/runner.hpp"
 
 namespace psgd {
 
 // What the run command knows once training and evaluation are done.
 struct RunFacts {
   const RunConfig* config = nullptr;
-  nlohmann::json data;       // name, source, samples, shape
-  nlohmann::json model;      // spec, params
-  nlohmann::json algorithm;  // the algorithm's own report()
-  nlohmann::json placement;  // planned / observed, or null
+  nlohmann::json data;                            // name, source, samples, shape
+  nlohmann::json model;                           // spec, params
+  nlohmann::json algorithm;                       // the algorithm's own report()
+  std::optional<std::int64_t> peak_live_vectors;  // Algorithm::peak_live_vectors()
+  nlohmann::json placement;                       // planned / observed, or null
   std::int64_t updates_per_epoch = 1;
   std::int64_t total_updates = 0;
   bool oversubscribed = false;

@@ -9,15 +9,15 @@
 #include <iostream>
 #include <thread>
 
-#include "harness/build_info.hpp"
+#include "algorithms/registry.hpp"
+#include "algorithms/runner.hpp"
 #include "common/errors.hpp"
+#include "harness/build_info.hpp"
 #include "harness/evaluation.hpp"
 #include "harness/numa_memory.hpp"
 #include "harness/placement.hpp"
-#include "harness/registry.hpp"
 #include "harness/report.hpp"
 #include "harness/run_config.hpp"
-#include "algorithms/runner.hpp"
 #include "harness/topology.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
@@ -125,109 +125,141 @@ PlacementSetup plan_run_placement(const RunConfig& cfg) {
   return {std::move(options), memory, std::move(numa), std::move(topology), std::move(plan)};
 }
 
+// Sets this thread's memory policy for as long as it lives, then back to local (first touch):
+// the shared parameters are allocated by Algorithm::init() on this thread inside run_training.
+class ScopedMemoryPolicy {
+ public:
+  explicit ScopedMemoryPolicy(const MemoryPolicy& policy) { set_thread_memory_policy(policy); }
+  ~ScopedMemoryPolicy() {
+    try {
+      set_thread_memory_policy(MemoryPolicy{});
+    } catch (...) {  // MPOL_DEFAULT is always accepted; a destructor must not throw regardless
+    }
+  }
+  ScopedMemoryPolicy(const ScopedMemoryPolicy&) = delete;
+  ScopedMemoryPolicy& operator=(const ScopedMemoryPolicy&) = delete;
+};
+
+int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
+  json doc;
+  doc["schema_version"] = kSchemaVersion;
+  doc["status"] = "dry_run";
+  doc["config"] = config_to_json(cfg);
+  doc["placement"] = place.to_json({});
+  write_json(doc, cfg.out);
+  return 0;
+}
+
+// The update budget: epochs (default one) or updates; only a time limit means "unbounded".
+struct Budget {
+  std::int64_t per_epoch = 1;
+  std::int64_t total = 1;
+};
+
+Budget plan_budget(const RunConfig& cfg, std::size_t train_samples) {
+  Budget b;
+  b.per_epoch = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(train_samples / static_cast<std::size_t>(cfg.batch)));
+  if (cfg.updates) {
+    b.total = *cfg.updates;
+  } else if (cfg.epochs || !cfg.time_limit_seconds) {
+    b.total = std::max<std::int64_t>(
+        1, std::llround(cfg.epochs.value_or(kDefaultEpochs) * static_cast<double>(b.per_epoch)));
+  } else {
+    b.total = kUnboundedUpdates;
+  }
+  return b;
+}
+
+// Trains with every worker pinned per the plan; `observed` receives where each worker ran.
+TrainingOutcome train(const RunConfig& cfg, const InitSpec& init, Algorithm& algo,
+                      const Model& model, const DataSplit& data, const PlacementSetup& place,
+                      const Budget& budget, std::vector<ObservedSlot>& observed) {
+  std::vector<float> theta0(model.num_params());
+  initialize_params(model, init, cfg.seed, theta0);
+  RunnerOptions ro;
+  ro.threads = cfg.threads;
+  ro.seed = cfg.seed;
+  ro.batch_size = static_cast<std::size_t>(cfg.batch);
+  ro.step = static_cast<float>(cfg.step);
+  ro.total_updates = budget.total;
+  ro.time_limit_seconds = cfg.time_limit_seconds;
+  ro.updates_per_epoch = budget.per_epoch;
+  ro.checkpoints_per_epoch = cfg.checkpoints;
+  ro.staleness_bins = static_cast<std::size_t>(cfg.staleness_bins);
+  observed.assign(static_cast<std::size_t>(cfg.threads), ObservedSlot{});
+  ro.on_worker_start = [&](int worker) {
+    const auto w = static_cast<std::size_t>(worker);
+    bind_current_thread(place.topology, place.plan[w]);
+    // Threads inherit the creator's memory policy; a worker's own buffers are first-touch local.
+    set_thread_memory_policy(MemoryPolicy{});
+    observed[w] = observe_current_thread(place.topology, worker);
+  };
+  const ScopedMemoryPolicy shared_memory(place.memory);
+  return run_training(algo, model, data.train, theta0, ro);
+}
+
+json data_json(const DataSplit& data, const RunConfig& cfg) {
+  const ImageShape& shape = data.train.shape();
+  return {{"name", data.name},
+          {"source", data.source},
+          {"train_samples", data.train.size()},
+          {"test_samples", data.test.size()},
+          {"shape", {shape.channels, shape.height, shape.width}},
+          {"classes", data.train.num_classes()},
+          {"pixel_scale", cfg.raw_pixels ? "raw 0..255" : "[0,1]"}};
+}
+
+// Evaluates every filled snapshot (after the join, so evaluation steals no training time).
+void evaluate_snapshots(RunFacts& facts, const Model& model, const DataSplit& data,
+                        const RunConfig& cfg) {
+  const Checkpoints& cp = *facts.outcome->checkpoints;
+  std::vector<std::span<const float>> snapshots;
+  for (std::size_t k = 0; k < cp.num_slots(); ++k) {
+    if (!cp.slot(k).filled) continue;
+    facts.slots.push_back(k);
+    snapshots.push_back(cp.params(k));
+  }
+  facts.points =
+      evaluate_all(model, snapshots, data, static_cast<std::size_t>(cfg.eval_samples), cfg.threads);
+}
+
 int run_checked(const RunConfig& cfg) {
   const Activation activation = parse_activation(cfg.activation);
   const InitSpec init = parse_init(cfg.init);
-  std::unique_ptr<Algorithm> algo = make_algorithm(cfg);
+  std::unique_ptr<Algorithm> algo = builtin_algorithms().make(cfg.algorithm, algorithm_setup(cfg));
   const PlacementSetup place = plan_run_placement(cfg);
-  if (cfg.dry_run) {
-    json doc;
-    doc["schema_version"] = kSchemaVersion;
-    doc["status"] = "dry_run";
-    doc["config"] = config_to_json(cfg);
-    doc["placement"] = place.to_json({});
-    write_json(doc, cfg.out);
-    return 0;
-  }
+  if (cfg.dry_run) return print_dry_run(cfg, place);
 
-  DataOptions data_options{cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed};
-  const DataSplit data = load_dataset(data_options);
+  const DataSplit data = load_dataset({cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed});
   const std::unique_ptr<Model> model =
       make_model(cfg.model, activation, data.train.shape(), data.train.num_classes());
   if (static_cast<std::size_t>(cfg.batch) > data.train.size()) {
     throw ConfigError("--batch " + std::to_string(cfg.batch) + " exceeds the " +
                       std::to_string(data.train.size()) + " training samples of " + data.name);
   }
-
   inject_test_fault(cfg.test_fault);
 
-  const auto batch = static_cast<std::size_t>(cfg.batch);
-  const std::int64_t per_epoch =
-      std::max<std::int64_t>(1, static_cast<std::int64_t>(data.train.size() / batch));
-  std::int64_t total = 0;
-  if (cfg.updates) {
-    total = *cfg.updates;
-  } else if (cfg.epochs || !cfg.time_limit_seconds) {
-    total = std::max<std::int64_t>(
-        1, std::llround(cfg.epochs.value_or(kDefaultEpochs) * static_cast<double>(per_epoch)));
-  } else {
-    total = kUnboundedUpdates;
-  }
-
-  std::vector<float> theta0(model->num_params());
-  initialize_params(*model, init, cfg.seed, theta0);
-
-  RunnerOptions ro;
-  ro.threads = cfg.threads;
-  ro.seed = cfg.seed;
-  ro.batch_size = batch;
-  ro.step = static_cast<float>(cfg.step);
-  ro.total_updates = total;
-  ro.time_limit_seconds = cfg.time_limit_seconds;
-  ro.updates_per_epoch = per_epoch;
-  ro.checkpoints_per_epoch = cfg.checkpoints;
-  ro.staleness_bins = static_cast<std::size_t>(cfg.staleness_bins);
-  std::vector<ObservedSlot> observed(static_cast<std::size_t>(cfg.threads));
-  const MemoryPolicy local_memory{};
-  ro.on_worker_start = [&](int worker) {
-    const auto w = static_cast<std::size_t>(worker);
-    bind_current_thread(place.topology, place.plan[w]);
-    // Threads inherit the creator's memory policy; a worker's own buffers are first-touch local.
-    set_thread_memory_policy(local_memory);
-    observed[w] = observe_current_thread(place.topology, worker);
-  };
-  // The shared parameters are allocated by algo->init() on this thread inside run_training:
-  // this thread's policy places them; it is reset once training is over.
-  set_thread_memory_policy(place.memory);
-  TrainingOutcome outcome;
-  try {
-    outcome = run_training(*algo, *model, data.train, theta0, ro);
-  } catch (...) {
-    set_thread_memory_policy(local_memory);
-    throw;
-  }
-  set_thread_memory_policy(local_memory);
+  const Budget budget = plan_budget(cfg, data.train.size());
+  std::vector<ObservedSlot> observed;
+  const TrainingOutcome outcome = train(cfg, init, *algo, *model, data, place, budget, observed);
 
   RunFacts facts;
   facts.config = &cfg;
-  facts.data = {
-      {"name", data.name},
-      {"source", data.source},
-      {"train_samples", data.train.size()},
-      {"test_samples", data.test.size()},
-      {"shape", {data.train.shape().channels, data.train.shape().height, data.train.shape().width}},
-      {"classes", data.train.num_classes()},
-      {"pixel_scale", cfg.raw_pixels ? "raw 0..255" : "[0,1]"}};
+  facts.data = data_json(data, cfg);
   facts.model = {{"spec", model->spec()},
                  {"params", model->num_params()},
                  {"activation", std::string(activation_name(activation))},
                  {"init", init_name(init)}};
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
+  facts.peak_live_vectors = algo->peak_live_vectors();
   facts.placement = place.to_json(observed);
   facts.oversubscribed = static_cast<std::size_t>(cfg.threads) > place.topology.pus().size();
-  facts.updates_per_epoch = per_epoch;
-  facts.total_updates = total;
+  facts.updates_per_epoch = budget.per_epoch;
+  facts.total_updates = budget.total;
   facts.outcome = &outcome;
-
-  std::vector<std::span<const float>> snapshots;
-  for (std::size_t k = 0; k < outcome.checkpoints->num_slots(); ++k) {
-    if (!outcome.checkpoints->slot(k).filled) continue;
-    facts.slots.push_back(k);
-    snapshots.push_back(outcome.checkpoints->params(k));
-  }
-  facts.points = evaluate_all(*model, snapshots, data, static_cast<std::size_t>(cfg.eval_samples),
-                              cfg.threads);
+  evaluate_snapshots(facts, *model, data, cfg);
   const json doc = build_report(facts);
   write_json(doc, cfg.out);
   if (!cfg.save_params.empty()) save_params(cfg.save_params, *model, outcome.final_params);

@@ -1,5 +1,6 @@
-// harness/run_config.hpp — everything one `psgd run` is configured by, and the one option table
-// that drives the parser, `--help` (with defaults) and the JSON `config` block.
+// harness/run_config.hpp — everything one `psgd run` is configured by, and its option table
+// (harness/cli/option_table.hpp), which drives the parser, `--help` (with defaults) and the JSON
+// `config` block.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "algorithms/algorithm_options.hpp"
+#include "algorithms/registry.hpp"
+#include "harness/cli/option_table.hpp"
 
 namespace psgd {
 
@@ -48,43 +53,42 @@ struct RunConfig {
   std::string topology_xml;        // plan on an lstopo XML export (--dry-run only)
   bool dry_run = false;
   std::string test_fault = "none";  // for the sweep's crash tests: abort | hang | exit:N
-  // Algorithm options (ALGORITHM OPTIONS: added with the synchronisation methods).
-  std::optional<std::int64_t> persistence;  // leashed: retries before a drop; none = inf
-  bool test_before_cas = false;             // leashed
-  std::string backoff = "none";             // at every retry point (algorithms/backoff.hpp)
-  std::int64_t backoff_min_ns = 256;
-  std::int64_t backoff_max_ns = 65536;
-  double backoff_jitter = 0.5;
-  std::string lock = "spin";             // mutex, rwlock: spin | os
-  std::string rwlock_prefer = "writer";  // rwlock: reader | writer
-  std::string out = "-";                 // "-" = stdout
+  // The options algorithms declare for themselves (--persistence, --backoff, --lock, ...):
+  // see algorithms/registry.hpp. Unset options keep their declared defaults.
+  AlgorithmSettings algorithm_options;
+  std::string out = "-";  // "-" = stdout
   std::string save_params;
 };
 
-// One command-line option. `set` parses and stores a value (throwing ConfigError with a one-line
-// message); `get` returns the current value as JSON (for the config block and --help defaults).
-struct OptionSpec {
-  std::string_view name;     // long name without dashes
-  std::string_view metavar;  // empty for flags
-  std::string_view help;
-  std::function<void(RunConfig&, std::string_view)> set;
-  std::function<nlohmann::json(const RunConfig&)> get;
-  [[nodiscard]] bool is_flag() const noexcept { return metavar.empty(); }
-};
+using OptionSpec = Option<RunConfig>;
 
+// The `psgd run` table: the run's own options and the options of every algorithm in `registry`
+// (each accepted only by the algorithms that declare it; registry.check() enforces that).
+OptionTable<RunConfig> make_run_option_table(const AlgorithmRegistry& registry);
+// The table for the algorithms psgd ships, built once.
+const OptionTable<RunConfig>& run_option_table();
 const std::vector<OptionSpec>& run_options();
 
 // Parses `--name=value`, `--name value` and flags; `--config FILE` reads a JSON object of the
-// same names. Throws ConfigError on unknown options, bad values, or contradictions.
-RunConfig parse_run_args(std::span<const std::string_view> args);
+// same names; then validate(). Throws ConfigError on unknown options, bad values, or
+// contradictions. Whether the algorithm runs with these settings is checked by
+// AlgorithmRegistry::check (name, threads, the options it accepts), which the run command calls
+// when it builds the algorithm.
+RunConfig parse_run_args(std::span<const std::string_view> args,
+                         const AlgorithmRegistry& registry = builtin_algorithms());
 
-// Cross-option checks that need no data (the ones that do are in the run command).
+// Cross-option checks of the run's own options that need no data (the algorithm's are
+// AlgorithmRegistry::check, the data's are in the run command).
 void validate(const RunConfig& config);
 
 // The `psgd run --help` text, generated from the table.
-std::string run_help();
+std::string run_help(const AlgorithmRegistry& registry = builtin_algorithms());
 
 // The JSON `config` block: every option's value, keyed by option name.
-nlohmann::json config_to_json(const RunConfig& config);
+nlohmann::json config_to_json(const RunConfig& config,
+                              const AlgorithmRegistry& registry = builtin_algorithms());
+
+// What the registry's factories get for this run.
+AlgorithmSetup algorithm_setup(const RunConfig& config);
 
 }  // namespace psgd

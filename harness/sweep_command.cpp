@@ -15,8 +15,8 @@
 #include <optional>
 #include <set>
 
-#include "harness/build_info.hpp"
 #include "common/errors.hpp"
+#include "harness/build_info.hpp"
 #include "harness/report.hpp"
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/progress.hpp"

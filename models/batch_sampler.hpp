@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/random.hpp"
 #include "models/batch.hpp"
 #include "models/dataset.hpp"
-#include "common/random.hpp"
 
 namespace psgd {
 

@@ -17,7 +17,6 @@
 // packs both operands), so theta keeps model.hpp's row-major {out, in} convention.
 #pragma once
 
-#include "common/eigen.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -25,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "common/eigen.hpp"
 #include "models/gemm.hpp"
 #include "models/model.hpp"
 #include "models/model_factory.hpp"

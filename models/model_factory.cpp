@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "common/errors.hpp"
+#include "common/random.hpp"
 #include "models/cnn.hpp"
 #include "models/lenet.hpp"
 #include "models/linear.hpp"
 #include "models/mlp.hpp"
-#include "common/random.hpp"
 
 namespace psgd {
 namespace {

@@ -5,19 +5,17 @@
 //   psgd_algorithms_bench --benchmark_filter=Throughput --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 // Each iteration is one whole training run (workers started behind a barrier, clock started
-// when all are ready) through algorithms/test/driver.hpp, which mirrors harness/runner without
+// when all are ready) through algorithms/runner.hpp, the runner `psgd run` uses, without
 // pinning: run it on an otherwise idle machine with at least two cores.
 #include <benchmark/benchmark.h>
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "algorithms/hogwild.hpp"
-#include "algorithms/leashed.hpp"
-#include "algorithms/mutex.hpp"
-#include "algorithms/rwlock.hpp"
-#include "algorithms/test/driver.hpp"
+#include "algorithms/registry.hpp"
+#include "algorithms/runner.hpp"
 #include "algorithms/test/toy_models.hpp"
 #include "models/model_factory.hpp"
 
@@ -35,21 +33,9 @@ const Model& bench_model() {
   return *model;
 }
 
-std::unique_ptr<Algorithm> make(int which) {
-  const BackoffParams backoff{};
-  switch (which) {
-    case 0:
-      return make_mutex_sgd(LockMode::kSpin, "none", backoff);
-    case 1:
-      return make_rwlock_sgd(LockMode::kSpin, RwPrefer::kWriter, "none", backoff);
-    case 2:
-      return make_hogwild_sgd(false, "none", backoff);
-    case 3:
-      return make_hogwild_sgd(true, "none", backoff);
-    default:
-      return make_leashed_sgd(LeashedOptions{}, "none", backoff);
-  }
-}
+// The algorithms compared, by registry name, each with its default options.
+constexpr std::string_view kAlgorithms[] = {"mutex", "rwlock", "hogwild", "hogwild-atomic",
+                                            "leashed"};
 
 void BM_Throughput(benchmark::State& state) {
   const auto which = static_cast<int>(state.range(0));
@@ -58,20 +44,23 @@ void BM_Throughput(benchmark::State& state) {
   const Model& model = bench_model();
   std::vector<float> theta0(model.num_params());
   initialize_params(model, InitSpec{}, 1, theta0);
-  testing::DriveOptions o;
+  RunnerOptions o;
   o.threads = threads;
-  o.batch = batch;
+  o.batch_size = batch;
   o.step = 0.01F;
   // About 0.3 s of one-worker work per run at either batch size.
   o.total_updates = batch >= 256 ? 60 : 600;
-  o.checkpoint_interval = o.total_updates;
-  std::unique_ptr<Algorithm> algo = make(which);
+  o.updates_per_epoch = o.total_updates;
+  o.checkpoints_per_epoch = 1;
+  const AlgorithmSettings defaults;
+  std::unique_ptr<Algorithm> algo =
+      builtin_algorithms().make(kAlgorithms[which], AlgorithmSetup{defaults, /*seed=*/1, threads});
   state.SetLabel(std::string(algo->name()));
   double updates = 0.0;
   for (auto _ : state) {
-    const testing::DriveResult r = testing::drive(*algo, model, bench_data(), theta0, o);
+    const TrainingOutcome r = run_training(*algo, model, bench_data(), theta0, o);
     state.SetIterationTime(r.wall_seconds);
-    updates += static_cast<double>(r.sum(&WorkerStats::applied));
+    updates += static_cast<double>(r.applied_updates);
   }
   state.counters["updates_per_s"] = benchmark::Counter(updates, benchmark::Counter::kIsRate);
 }

@@ -31,7 +31,7 @@
 #include <span>
 #include <vector>
 
-#include "algorithms/algorithm.hpp"
+#include "common/cache_line.hpp"
 
 namespace psgd {
 

@@ -18,10 +18,10 @@
 #include "algorithms/hogwild.hpp"
 #include "algorithms/leashed.hpp"
 #include "algorithms/mutex.hpp"
+#include "algorithms/runner.hpp"
 #include "algorithms/rwlock.hpp"
 #include "algorithms/seq.hpp"
 #include "algorithms/sync.hpp"
-#include "algorithms/test/driver.hpp"
 #include "algorithms/test/toy_models.hpp"
 
 namespace psgd {
@@ -29,9 +29,6 @@ namespace {
 
 using testing::Affine;
 using testing::AffineWorkspace;
-using testing::drive;
-using testing::DriveOptions;
-using testing::DriveResult;
 using testing::LeastSquares;
 
 // Short waits keep the tests fast while still exercising the waiting code.
@@ -55,31 +52,60 @@ LeashedOptions leashed(std::int64_t persistence, bool test_before_cas) {
 std::vector<Variant> variants() {
   const std::int64_t inf = LeashedOptions::kInfinite;
   return {
-      {"mutex_spin_none", [] { return make_mutex_sgd(LockMode::kSpin, "none", kBackoff); }},
+      {"mutex_spin_none",
+       [] { return make_mutex_sgd(LockMode::kSpin, BackoffKind::kNone, kBackoff); }},
       {"mutex_spin_exponential",
-       [] { return make_mutex_sgd(LockMode::kSpin, "exponential", kBackoff); }},
-      {"mutex_os", [] { return make_mutex_sgd(LockMode::kOs, "none", kBackoff); }},
+       [] { return make_mutex_sgd(LockMode::kSpin, BackoffKind::kExponential, kBackoff); }},
+      {"mutex_os", [] { return make_mutex_sgd(LockMode::kOs, BackoffKind::kNone, kBackoff); }},
       {"rwlock_spin_writer_none",
-       [] { return make_rwlock_sgd(LockMode::kSpin, RwPrefer::kWriter, "none", kBackoff); }},
+       [] {
+         return make_rwlock_sgd(LockMode::kSpin, RwPrefer::kWriter, BackoffKind::kNone, kBackoff);
+       }},
       {"rwlock_spin_reader_linear",
-       [] { return make_rwlock_sgd(LockMode::kSpin, RwPrefer::kReader, "linear", kBackoff); }},
+       [] {
+         return make_rwlock_sgd(LockMode::kSpin, RwPrefer::kReader, BackoffKind::kLinear, kBackoff);
+       }},
       {"rwlock_os_writer",
-       [] { return make_rwlock_sgd(LockMode::kOs, RwPrefer::kWriter, "none", kBackoff); }},
+       [] {
+         return make_rwlock_sgd(LockMode::kOs, RwPrefer::kWriter, BackoffKind::kNone, kBackoff);
+       }},
       {"rwlock_os_reader",
-       [] { return make_rwlock_sgd(LockMode::kOs, RwPrefer::kReader, "none", kBackoff); }},
-      {"hogwild", [] { return make_hogwild_sgd(false, "none", kBackoff); }, true},
-      {"hogwild_atomic_none", [] { return make_hogwild_sgd(true, "none", kBackoff); }},
-      {"hogwild_atomic_constant", [] { return make_hogwild_sgd(true, "constant", kBackoff); }},
-      {"leashed_none", [=] { return make_leashed_sgd(leashed(inf, false), "none", kBackoff); }},
+       [] {
+         return make_rwlock_sgd(LockMode::kOs, RwPrefer::kReader, BackoffKind::kNone, kBackoff);
+       }},
+      {"hogwild", [] { return make_hogwild_sgd(false, BackoffKind::kNone, kBackoff); }, true},
+      {"hogwild_atomic_none", [] { return make_hogwild_sgd(true, BackoffKind::kNone, kBackoff); }},
+      {"hogwild_atomic_constant",
+       [] { return make_hogwild_sgd(true, BackoffKind::kConstant, kBackoff); }},
+      {"leashed_none",
+       [=] { return make_leashed_sgd(leashed(inf, false), BackoffKind::kNone, kBackoff); }},
       {"leashed_exponential_tbc",
-       [=] { return make_leashed_sgd(leashed(inf, true), "exponential", kBackoff); }},
-      {"leashed_persistence0", [] { return make_leashed_sgd(leashed(0, false), "none", kBackoff); },
-       false, true},
+       [=] { return make_leashed_sgd(leashed(inf, true), BackoffKind::kExponential, kBackoff); }},
+      {"leashed_persistence0",
+       [] { return make_leashed_sgd(leashed(0, false), BackoffKind::kNone, kBackoff); }, false,
+       true},
       {"leashed_persistence2_tbc",
-       [] { return make_leashed_sgd(leashed(2, true), "linear", kBackoff); }, false, true},
+       [] { return make_leashed_sgd(leashed(2, true), BackoffKind::kLinear, kBackoff); }, false,
+       true},
       {"sync", [] { return std::make_unique<SyncSgd>(); }, false, false, true},
   };
 }
+
+// The runner's options for the toy problems; a test sets what it varies. One checkpoint per
+// `updates_per_epoch` updates (the default effectively none).
+RunnerOptions toy_options() {
+  RunnerOptions o;
+  o.batch_size = 8;
+  o.step = 0.01F;
+  o.total_updates = 100;
+  o.updates_per_epoch = 1'000'000;
+  o.checkpoints_per_epoch = 1;
+  o.staleness_bins = 256;
+  return o;
+}
+
+// Every worker's statistics added up.
+WorkerStats total(const TrainingOutcome& r) { return merge_workers(r.workers); }
 
 std::vector<float> zeros(std::size_t n) { return std::vector<float>(n, 0.0F); }
 
@@ -89,7 +115,7 @@ bool same_bits(std::span<const float> a, std::span<const float> b) {
 
 // computed = applied + dropped + discarded_at_end per worker (asynchronous algorithms); sync
 // computes N gradients per applied update and worker 0 counts the update.
-void expect_accounting(const Variant& v, const DriveResult& r, int threads) {
+void expect_accounting(const Variant& v, const TrainingOutcome& r, int threads) {
   for (std::size_t w = 0; w < r.workers.size(); ++w) {
     const WorkerStats& s = r.workers[w];
     EXPECT_EQ(s.staleness.count(), s.applied) << "worker " << w;
@@ -100,8 +126,8 @@ void expect_accounting(const Variant& v, const DriveResult& r, int threads) {
       EXPECT_EQ(s.attempts.sum(), static_cast<double>(s.failed_attempts)) << "worker " << w;
     }
     if (v.sync) {
-      EXPECT_EQ(s.applied, w == 0 ? r.sum(&WorkerStats::applied) : 0);
-      EXPECT_EQ(s.computed, r.sum(&WorkerStats::applied));
+      EXPECT_EQ(s.applied, w == 0 ? total(r).applied : 0);
+      EXPECT_EQ(s.computed, total(r).applied);
       EXPECT_EQ(s.staleness.max(), 0);
     } else {
       EXPECT_EQ(s.computed, s.applied + s.dropped + s.discarded_at_end) << "worker " << w;
@@ -112,8 +138,8 @@ void expect_accounting(const Variant& v, const DriveResult& r, int threads) {
     }
   }
   if (threads == 1) {
-    EXPECT_EQ(r.merged_staleness().max(), 0);
-    EXPECT_EQ(r.sum(&WorkerStats::failed_attempts), 0);
+    EXPECT_EQ(total(r).staleness.max(), 0);
+    EXPECT_EQ(total(r).failed_attempts, 0);
   }
 }
 
@@ -124,23 +150,23 @@ TEST_P(AlgorithmTest, OneThreadMatchesSeqBitForBit) {
   const Dataset data = testing::random_floats(200, 12, 4, 3);
   std::vector<float> theta0(model.num_params());
   for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = 0.1F * static_cast<float>(i % 5);
-  DriveOptions o;
+  RunnerOptions o = toy_options();
   o.threads = 1;
   o.seed = 11;
-  o.batch = 8;
+  o.batch_size = 8;
   o.step = 0.05F;
   o.total_updates = 300;
-  o.checkpoint_interval = 40;
+  o.updates_per_epoch = 40;
   SequentialSgd seq;
-  const DriveResult want = drive(seq, model, data, theta0, o);
+  const TrainingOutcome want = run_training(seq, model, data, theta0, o);
   const std::unique_ptr<Algorithm> algo = GetParam().make();
-  const DriveResult got = drive(*algo, model, data, theta0, o);
+  const TrainingOutcome got = run_training(*algo, model, data, theta0, o);
   EXPECT_TRUE(same_bits(got.final_params, want.final_params));
   EXPECT_FALSE(same_bits(got.final_params, theta0));
-  EXPECT_EQ(got.sum(&WorkerStats::applied), 300);
-  EXPECT_EQ(got.sum(&WorkerStats::computed), 300);
-  EXPECT_EQ(got.merged_staleness().max(), 0);
-  EXPECT_EQ(got.merged_staleness().count(), 300);
+  EXPECT_EQ(total(got).applied, 300);
+  EXPECT_EQ(total(got).computed, 300);
+  EXPECT_EQ(total(got).staleness.max(), 0);
+  EXPECT_EQ(total(got).staleness.count(), 300);
   for (std::size_t k = 1; k < want.checkpoints->num_slots(); ++k) {
     ASSERT_EQ(got.checkpoints->slot(k).filled, want.checkpoints->slot(k).filled) << "slot " << k;
     if (!want.checkpoints->slot(k).filled) continue;
@@ -156,15 +182,15 @@ TEST_P(AlgorithmTest, ExactUpdateCountsAndAccounting) {
   const Dataset data = testing::random_floats(128, 6, 3, 5);
   for (int threads : {1, 2, 3, 4}) {
     SCOPED_TRACE("threads " + std::to_string(threads));
-    DriveOptions o;
+    RunnerOptions o = toy_options();
     o.threads = threads;
-    o.batch = 4;
+    o.batch_size = 4;
     o.step = 0.01F;
     o.total_updates = 500;
-    o.checkpoint_interval = 100;
+    o.updates_per_epoch = 100;
     const std::unique_ptr<Algorithm> algo = GetParam().make();
-    const DriveResult r = drive(*algo, model, data, zeros(model.num_params()), o);
-    EXPECT_EQ(r.sum(&WorkerStats::applied), 500);
+    const TrainingOutcome r = run_training(*algo, model, data, zeros(model.num_params()), o);
+    EXPECT_EQ(total(r).applied, 500);
     EXPECT_EQ(r.stop_reason, StopReason::kNone);
     expect_accounting(GetParam(), r, threads);
     // A snapshot at every checkpoint, taken by the worker that crossed it, all finite.
@@ -188,14 +214,14 @@ TEST_P(AlgorithmTest, ConservationWithoutLostUpdates) {
   const float step = 1.0F / 64.0F;
   for (int threads : {1, 2, 4}) {
     SCOPED_TRACE("threads " + std::to_string(threads));
-    DriveOptions o;
+    RunnerOptions o = toy_options();
     o.threads = threads;
-    o.batch = 4;
+    o.batch_size = 4;
     o.step = step;
     o.total_updates = 1000;
     const std::unique_ptr<Algorithm> algo = v.make();
-    const DriveResult r = drive(*algo, model, data, zeros(d), o);
-    ASSERT_EQ(r.sum(&WorkerStats::applied), 1000);
+    const TrainingOutcome r = run_training(*algo, model, data, zeros(d), o);
+    ASSERT_EQ(total(r).applied, 1000);
     std::vector<double> applied_sum(d, 0.0);
     for (std::size_t w = 0; w < r.workers.size(); ++w) {
       const auto& log = static_cast<const AffineWorkspace&>(*r.workspaces[w]);
@@ -216,17 +242,17 @@ TEST_P(AlgorithmTest, ConservationWithoutLostUpdates) {
 TEST_P(AlgorithmTest, DivergenceStopsAllWorkers) {
   const LeastSquares model(4);
   const Dataset data = testing::random_floats(64, 4, 3, 1);
-  DriveOptions o;
+  RunnerOptions o = toy_options();
   o.threads = 3;
-  o.batch = 4;
+  o.batch_size = 4;
   o.step = 1e18F;
   o.total_updates = 10'000'000;
-  o.checkpoint_interval = 5000;  // few slots: Checkpoints reserves one per interval
+  o.updates_per_epoch = 5000;  // few slots: Checkpoints reserves one per interval
   const std::unique_ptr<Algorithm> algo = GetParam().make();
   std::vector<float> theta0(model.num_params(), 1.0F);
-  const DriveResult r = drive(*algo, model, data, theta0, o);
+  const TrainingOutcome r = run_training(*algo, model, data, theta0, o);
   EXPECT_EQ(r.stop_reason, StopReason::kDiverged);
-  EXPECT_LT(r.sum(&WorkerStats::applied), 100000);
+  EXPECT_LT(total(r).applied, 100000);
   expect_accounting(GetParam(), r, 3);
 }
 
@@ -234,16 +260,16 @@ TEST_P(AlgorithmTest, DivergenceStopsAllWorkers) {
 TEST_P(AlgorithmTest, TimeLimitStopsAllWorkers) {
   const LeastSquares model(4);
   const Dataset data = testing::random_floats(64, 4, 3, 1);
-  DriveOptions o;
+  RunnerOptions o = toy_options();
   o.threads = 3;
-  o.batch = 4;
+  o.batch_size = 4;
   o.total_updates = 1'000'000'000'000;
-  o.checkpoint_interval = 1'000'000'000;
+  o.updates_per_epoch = 1'000'000'000;
   o.time_limit_seconds = 0.05;
   const std::unique_ptr<Algorithm> algo = GetParam().make();
-  const DriveResult r = drive(*algo, model, data, zeros(model.num_params()), o);
+  const TrainingOutcome r = run_training(*algo, model, data, zeros(model.num_params()), o);
   EXPECT_EQ(r.stop_reason, StopReason::kTimeLimit);
-  EXPECT_GT(r.sum(&WorkerStats::applied), 0);
+  EXPECT_GT(total(r).applied, 0);
   EXPECT_LT(r.wall_seconds, 10.0);
   expect_accounting(GetParam(), r, 3);
 }
@@ -257,15 +283,15 @@ class AlgorithmStressTest : public ::testing::TestWithParam<Variant> {};
 TEST_P(AlgorithmStressTest, EightThreadsExactCounts) {
   const LeastSquares model(16);
   const Dataset data = testing::random_floats(256, 16, 3, 5);
-  DriveOptions o;
+  RunnerOptions o = toy_options();
   o.threads = 8;
-  o.batch = 4;
+  o.batch_size = 4;
   o.step = 0.01F;
   o.total_updates = 20000;
-  o.checkpoint_interval = 1000;
+  o.updates_per_epoch = 1000;
   const std::unique_ptr<Algorithm> algo = GetParam().make();
-  const DriveResult r = drive(*algo, model, data, zeros(model.num_params()), o);
-  EXPECT_EQ(r.sum(&WorkerStats::applied), 20000);
+  const TrainingOutcome r = run_training(*algo, model, data, zeros(model.num_params()), o);
+  EXPECT_EQ(total(r).applied, 20000);
   expect_accounting(GetParam(), r, 8);
 }
 
@@ -274,27 +300,25 @@ INSTANTIATE_TEST_SUITE_P(Variants, AlgorithmStressTest, ::testing::ValuesIn(vari
 
 // ---- Leashed-specific -------------------------------------------------------------------------
 
-DriveResult run_leashed(LeashedSgd<NoBackoff>& algo, int threads, std::int64_t updates,
-                        std::size_t dim) {
+TrainingOutcome run_leashed(LeashedSgd<NoBackoff>& algo, int threads, std::int64_t updates,
+                            std::size_t dim) {
   const LeastSquares model(dim);
   const Dataset data = testing::random_floats(256, dim, 3, 2);
-  DriveOptions o;
+  RunnerOptions o = toy_options();
   o.threads = threads;
-  o.batch = 1;  // almost no gradient work: publishes collide as often as they can
+  o.batch_size = 1;  // almost no gradient work: publishes collide as often as they can
   o.step = 0.001F;
   o.total_updates = updates;
-  o.checkpoint_interval = 97;
-  return drive(algo, model, data, zeros(model.num_params()), o);
+  o.updates_per_epoch = 97;
+  return run_training(algo, model, data, zeros(model.num_params()), o);
 }
 
 TEST(Leashed, AppliedPlusDroppedEqualsComputed) {
   for (std::int64_t persistence : {0, 1}) {
     LeashedSgd<NoBackoff> algo(leashed(persistence, false), kBackoff);
-    const DriveResult r = run_leashed(algo, 4, 3000, 64);
-    EXPECT_EQ(r.sum(&WorkerStats::applied), 3000);
-    EXPECT_EQ(r.sum(&WorkerStats::applied) + r.sum(&WorkerStats::dropped) +
-                  r.sum(&WorkerStats::discarded_at_end),
-              r.sum(&WorkerStats::computed));
+    const TrainingOutcome r = run_leashed(algo, 4, 3000, 64);
+    EXPECT_EQ(total(r).applied, 3000);
+    EXPECT_EQ(total(r).applied + total(r).dropped + total(r).discarded_at_end, total(r).computed);
     // Each drop follows exactly persistence + 1 failed attempts, each applied update fewer.
     for (const WorkerStats& s : r.workers) {
       EXPECT_EQ(s.computed, s.applied + s.dropped + s.discarded_at_end);
@@ -307,7 +331,7 @@ TEST(Leashed, AppliedPlusDroppedEqualsComputed) {
 
 TEST(Leashed, ReportsLiveVectorsWithinTheBound) {
   LeashedSgd<NoBackoff> algo(leashed(LeashedOptions::kInfinite, false), kBackoff);
-  const DriveResult r = run_leashed(algo, 4, 3000, 64);
+  const TrainingOutcome r = run_leashed(algo, 4, 3000, 64);
   const nlohmann::json rep = algo.report();
   EXPECT_EQ(rep["persistence"], "inf");
   EXPECT_EQ(rep["live_vectors"]["bound"], 9);
@@ -320,8 +344,8 @@ TEST(Leashed, ReportsLiveVectorsWithinTheBound) {
 TEST(LeashedStress, LiveVectorsNeverExceedTheBoundWithEightThreads) {
   for (std::int64_t persistence : {LeashedOptions::kInfinite, std::int64_t{0}}) {
     LeashedSgd<NoBackoff> algo(leashed(persistence, true), kBackoff);
-    const DriveResult r = run_leashed(algo, 8, 40000, 256);
-    EXPECT_EQ(r.sum(&WorkerStats::applied), 40000);
+    const TrainingOutcome r = run_leashed(algo, 8, 40000, 256);
+    EXPECT_EQ(total(r).applied, 40000);
     EXPECT_LE(algo.pool().peak_live(), algo.pool().live_bound());
     EXPECT_EQ(algo.pool().live_bound(), 17);
     EXPECT_EQ(algo.pool().live(), 1);
@@ -341,19 +365,20 @@ TEST(Staleness, TwoThreadsMeanNearOneAtBatch128) {
   const LeastSquares model(256);
   const Dataset data = testing::random_floats(1024, 256, 4, 8);
   const std::vector<std::pair<std::string, std::function<std::unique_ptr<Algorithm>()>>> algos = {
-      {"mutex", [] { return make_mutex_sgd(LockMode::kSpin, "none", kBackoff); }},
+      {"mutex", [] { return make_mutex_sgd(LockMode::kSpin, BackoffKind::kNone, kBackoff); }},
       {"leashed", [] {
-         return make_leashed_sgd(leashed(LeashedOptions::kInfinite, false), "none", kBackoff);
+         return make_leashed_sgd(leashed(LeashedOptions::kInfinite, false), BackoffKind::kNone,
+                                 kBackoff);
        }}};
   for (const auto& [name, make] : algos) {
-    DriveOptions o;
+    RunnerOptions o = toy_options();
     o.threads = 2;
-    o.batch = 128;
+    o.batch_size = 128;
     o.step = 0.001F;
     o.total_updates = 2000;
     const std::unique_ptr<Algorithm> algo = make();
-    const DriveResult r = drive(*algo, model, data, zeros(model.num_params()), o);
-    const Histogram h = r.merged_staleness();
+    const TrainingOutcome r = run_training(*algo, model, data, zeros(model.num_params()), o);
+    const Histogram h = total(r).staleness;
     EXPECT_EQ(h.count(), 2000);
     EXPECT_GE(h.mean(), 0.8) << name;
     EXPECT_LE(h.mean(), 1.2) << name;

@@ -99,11 +99,23 @@ TEST(BackoffJitter, SameSeedSameSequence) {
   EXPECT_NE(backoff_seed(1, 0), stream_seed(1, 0));  // not the batch stream
 }
 
-TEST(BackoffNames, DispatchByName) {
-  for (std::string_view name : kBackoffNames) {
-    const std::string_view got = with_backoff(name, []<class B>() { return B::kName; });
+TEST(BackoffNames, DispatchByKind) {
+  for (const auto& [name, kind] : kBackoffKinds) {
+    const std::string_view got = with_backoff(kind, []<class B>() { return B::kName; });
     EXPECT_EQ(got, name);
   }
+}
+
+TEST(BackoffNames, WorkerParamsKeepTheRunsAndDeriveTheSeed) {
+  const BackoffParams run = params(100, 1000, 0.25);
+  const BackoffParams w1 = worker_backoff_params(run, 1);
+  EXPECT_EQ(w1.min_ns, 100U);
+  EXPECT_EQ(w1.max_ns, 1000U);
+  EXPECT_EQ(w1.jitter, 0.25);
+  EXPECT_EQ(w1.seed, backoff_seed(run.seed, 1));
+  const nlohmann::json j = backoff_json("linear", run);
+  EXPECT_EQ(j, nlohmann::json(
+                   {{"policy", "linear"}, {"min_ns", 100}, {"max_ns", 1000}, {"jitter", 0.25}}));
 }
 
 }  // namespace

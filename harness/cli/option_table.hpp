@@ -93,8 +93,8 @@ class OptionTable {
         if (inline_value) throw ConfigError("--" + std::string(arg) + " takes no value");
       } else if (!inline_value) {
         if (i + 1 >= args.size()) {
-          throw ConfigError("--" + std::string(arg) + " needs a value (" +
-                            std::string(o.metavar) + ")");
+          throw ConfigError("--" + std::string(arg) + " needs a value (" + std::string(o.metavar) +
+                            ")");
         }
         value = args[++i];
       }
@@ -110,10 +110,11 @@ class OptionTable {
     for (const auto& [key, value] : object.items()) {
       const Option<Config>* o = find(key);
       if (o == nullptr) {
-        throw ConfigError(source + ": unknown option '" + key + "'; valid: " + valid_names());
+        throw ConfigError(source + ": unknown option '--" + key + "'; valid: " + valid_names());
       }
       if (o->is_flag()) {
-        if (!value.is_boolean()) throw ConfigError(source + ": '" + key + "' must be true or false");
+        if (!value.is_boolean())
+          throw ConfigError(source + ": '" + key + "' must be true or false");
         if (value.template get<bool>()) o->set(config, "");
       } else {
         o->set(config, value.is_string() ? value.template get<std::string>() : value.dump());
@@ -130,7 +131,8 @@ class OptionTable {
       s += left + std::string(left.size() < kHelpColumn ? kHelpColumn - left.size() : 1, ' ');
       s += std::string(o.help);
       const nlohmann::json d = o.get ? o.get(defaults) : nlohmann::json(nullptr);
-      if (!o.is_flag() && !d.is_null() && !(d.is_string() && d.template get<std::string>().empty())) {
+      if (!o.is_flag() && !d.is_null() &&
+          !(d.is_string() && d.template get<std::string>().empty())) {
         s += " [" + (d.is_string() ? d.template get<std::string>() : d.dump()) + "]";
       }
       s += "\n";

@@ -14,8 +14,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/build_info.hpp"
 #include "common/errors.hpp"
+#include "harness/build_info.hpp"
 
 namespace psgd {
 namespace {

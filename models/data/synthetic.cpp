@@ -11,8 +11,8 @@
 #include <utility>
 
 #include "common/errors.hpp"
-#include "models/batch_sampler.hpp"
 #include "common/random.hpp"
+#include "models/batch_sampler.hpp"
 
 namespace psgd {
 namespace {

@@ -1,0 +1,79 @@
+// algorithms/registry.hpp — stable algorithm names to factories, with what each accepts.
+//
+// The names are the ones the CLI, the JSON, the sweeps and the plots use; they never change
+// meaning. An entry carries the name, a one-line description, the thread counts it runs with,
+// the options it accepts (declared beside the algorithm, algorithms/algorithm_options.hpp) and
+// a factory. Adding an algorithm is one file that defines its entry plus one `add` line in
+// builtin_algorithms() (registry.cpp); nothing else names it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "algorithms/algorithm_options.hpp"
+
+namespace psgd {
+
+// What a factory gets: the run's algorithm options, its master seed (per-worker streams derive
+// from it) and its worker count.
+struct AlgorithmSetup {
+  const AlgorithmSettings& settings;
+  std::uint64_t seed = 1;
+  int threads = 1;
+};
+
+struct AlgorithmEntry {
+  static constexpr int kAnyThreads = std::numeric_limits<int>::max();
+
+  std::string_view name;
+  std::string_view description;  // one line, for `psgd list`
+  int min_threads = 1;
+  int max_threads = kAnyThreads;
+  std::vector<const AlgorithmOption*> options;  // accepted, in the order --help lists them
+  // Builds the algorithm; throws ConfigError for option values it cannot run with. Cheap: no
+  // parameter storage exists before Algorithm::init().
+  std::function<std::unique_ptr<Algorithm>(const AlgorithmSetup&)> make;
+
+  [[nodiscard]] bool accepts(std::string_view option) const noexcept;
+};
+
+class AlgorithmRegistry {
+ public:
+  // Throws std::logic_error for a duplicate name (a programming error, not a user's).
+  void add(AlgorithmEntry entry);
+
+  [[nodiscard]] const std::vector<AlgorithmEntry>& entries() const noexcept { return entries_; }
+  // Throws ConfigError listing the valid names.
+  [[nodiscard]] const AlgorithmEntry& at(std::string_view name) const;
+
+  // Every option any entry accepts, each once, in first-declared order.
+  [[nodiscard]] std::vector<const AlgorithmOption*> options() const;
+  // "leashed" or "mutex, rwlock, leashed": the algorithms accepting option `name`.
+  [[nodiscard]] std::string accepted_by(std::string_view name) const;
+
+  // The checks of `psgd run` before anything is loaded: the name is known, the thread count in
+  // range, no option the algorithm does not accept is set away from its default
+  // ("--persistence applies to: leashed"), and the factory accepts the values. Throws
+  // ConfigError.
+  void check(std::string_view name, const AlgorithmSetup& setup) const;
+  // check(), then the algorithm.
+  [[nodiscard]] std::unique_ptr<Algorithm> make(std::string_view name,
+                                                const AlgorithmSetup& setup) const;
+
+  // "  name            description\n      options: --a --b\n" per entry, for `psgd list`.
+  [[nodiscard]] std::string help() const;
+
+ private:
+  std::vector<AlgorithmEntry> entries_;
+};
+
+// The algorithms psgd ships (registry.cpp: one line each).
+const AlgorithmRegistry& builtin_algorithms();
+
+}  // namespace psgd

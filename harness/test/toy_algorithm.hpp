@@ -1,0 +1,67 @@
+// harness/test/toy_algorithm.hpp — a whole algorithm with an option of its own, in one file, to
+// show (and test) that adding a scheme takes this file plus one registry line:
+//   AlgorithmRegistry registry = builtin_algorithms();
+//   registry.add(toy_scaled_entry());
+// `toy-scaled` is sequential SGD whose step is multiplied by --toy-scale.
+#pragma once
+
+#include <algorithm>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "algorithms/registry.hpp"
+#include "algorithms/worker_steps.hpp"
+#include "common/parse_number.hpp"
+
+namespace psgd::testing {
+
+class ToyScaledSgd final : public Algorithm {
+ public:
+  explicit ToyScaledSgd(double scale) : scale_(scale) {}
+  [[nodiscard]] std::string_view name() const override { return "toy-scaled"; }
+  void init(std::span<const float> theta0, const TrainingSetup& setup) override {
+    theta_.assign(theta0.begin(), theta0.end());
+    step_ = static_cast<float>(scale_) * setup.step;
+  }
+  void run_worker(WorkerContext& ctx) noexcept override {
+    const std::int64_t total = ctx.control->total_updates();
+    for (std::int64_t v = 0; v < total && !ctx.control->should_stop(); ++v) {
+      const float loss = compute_gradient(ctx, theta_);
+      sgd_apply(theta_, ctx.grad, step_);
+      note_applied(ctx, v + 1, 0, 0, loss, [&] { return ctx.checkpoints->record(v + 1, theta_); });
+    }
+  }
+  void read_params(std::span<float> out) const override {
+    std::copy(theta_.begin(), theta_.end(), out.begin());
+  }
+  [[nodiscard]] nlohmann::json report() const override { return {{"scale", scale_}}; }
+
+ private:
+  double scale_;
+  std::vector<float> theta_;
+  float step_ = 0.0F;
+};
+
+inline const AlgorithmOption& toy_scale_option() {
+  static const AlgorithmOption o = AlgorithmOption::make<double>(
+      "toy-scale", "F", "toy-scaled: factor applied to --step", 1.0,
+      [](std::string_view text) { return parse_positive_option("toy-scale", text); },
+      [](const double& f) { return nlohmann::json(f); });
+  return o;
+}
+
+inline AlgorithmEntry toy_scaled_entry() {
+  return {"toy-scaled",
+          "sequential SGD with a scaled step (a test's toy)",
+          1,
+          1,
+          {&toy_scale_option()},
+          [](const AlgorithmSetup& s) {
+            return std::make_unique<ToyScaledSgd>(s.settings.get<double>(toy_scale_option()));
+          }};
+}
+
+}  // namespace psgd::testing

@@ -1,0 +1,73 @@
+// The run's verdict from its evaluated snapshots: status rules and time to epsilon.
+#include "harness/verdict.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace psgd {
+namespace {
+
+const std::vector<Epsilon> kDefaultTargets = {{0.5, true}, {0.25, true}, {0.1, true}};
+
+// Snapshots every 10 updates, 0.5 s apart, with these train losses.
+std::vector<EvaluatedSnapshot> snapshots(const std::vector<double>& losses) {
+  std::vector<EvaluatedSnapshot> s;
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    s.push_back({static_cast<std::int64_t>(10 * i), 0.5 * static_cast<double>(i), losses[i], 1.0});
+  }
+  return s;
+}
+
+TEST(Verdict, RelativeTargetsAreFractionsOfTheInitialLossReachedByTheFirstSnapshotBelow) {
+  const RunVerdict v =
+      judge_run(snapshots({2.0, 1.2, 0.9, 0.4, 0.3}), kDefaultTargets, StopReason::kNone);
+  ASSERT_EQ(v.targets.size(), 3U);
+  EXPECT_EQ(v.targets[0].label, "50%");
+  EXPECT_DOUBLE_EQ(v.targets[0].loss, 1.0);
+  EXPECT_EQ(v.targets[0].seconds, 1.0);  // 0.9 is the first at or below 1.0
+  EXPECT_EQ(v.targets[0].updates, 20);
+  EXPECT_EQ(v.targets[1].seconds, 1.5);            // 0.4 <= 0.5
+  EXPECT_FALSE(v.targets[2].seconds.has_value());  // 0.2 never reached
+  EXPECT_EQ(v.status, "not_converged");
+  EXPECT_EQ(v.stop_reason, "budget");
+  EXPECT_EQ(v.initial_train_loss, 2.0);
+  EXPECT_EQ(v.final_train_loss, 0.3);
+}
+
+TEST(Verdict, ConvergedWhenTheTightestTargetIsReachedAbsoluteOrRelative) {
+  EXPECT_EQ(judge_run(snapshots({2.0, 0.1}), kDefaultTargets, StopReason::kNone).status,
+            "converged");
+  const std::vector<Epsilon> absolute = {{0.3, false}, {50.0 / 100.0, true}};
+  const RunVerdict v = judge_run(snapshots({2.0, 0.8, 0.3}), absolute, StopReason::kTimeLimit);
+  EXPECT_EQ(v.targets[0].label, "0.3");
+  EXPECT_EQ(v.targets[0].updates, 20);  // exactly at the target counts
+  EXPECT_EQ(v.status, "converged");
+  EXPECT_EQ(v.stop_reason, "time_limit");
+}
+
+TEST(Verdict, DivergedOnANonFiniteLossALossAboveTheStartOrADivergedStop) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(judge_run(snapshots({2.0, nan, 0.1}), kDefaultTargets, StopReason::kNone).status,
+            "diverged");
+  EXPECT_EQ(judge_run(snapshots({2.0, 0.1, 2.5}), kDefaultTargets, StopReason::kNone).status,
+            "diverged");
+  const RunVerdict stopped =
+      judge_run(snapshots({2.0, 0.1}), kDefaultTargets, StopReason::kDiverged);
+  EXPECT_EQ(stopped.status, "diverged");
+  EXPECT_EQ(stopped.stop_reason, "diverged");
+  std::vector<EvaluatedSnapshot> s = snapshots({2.0, 0.1});
+  s[1].test_loss = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(judge_run(s, kDefaultTargets, StopReason::kNone).status, "diverged");
+}
+
+TEST(Verdict, ANonFiniteLossNeverReachesATarget) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const RunVerdict v = judge_run(snapshots({2.0, -inf}), {{0.5, true}}, StopReason::kNone);
+  EXPECT_FALSE(v.targets[0].seconds.has_value());
+}
+
+}  // namespace
+}  // namespace psgd
