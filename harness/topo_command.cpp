@@ -1,4 +1,4 @@
-// harness/topo_command.cpp — `psgd topo`.
+// harness/topo_command.cpp — `psgd topo`: its option table, the topology tables and the plan.
 #include "harness/topo_command.hpp"
 
 #include <charconv>
@@ -7,16 +7,22 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <string_view>
+#include <vector>
 
 #include "common/errors.hpp"
+#include "harness/cli/option_table.hpp"
 #include "harness/placement.hpp"
 #include "harness/topology.hpp"
 
 namespace psgd {
 namespace {
 
+using nlohmann::json;
+
+// What the command line asks for; every field is unset until its option is given.
 struct TopoArgs {
   std::optional<std::string> synthetic;
   std::optional<std::string> xml;
@@ -24,57 +30,79 @@ struct TopoArgs {
   std::optional<PlacementOptions> placement;
   std::optional<SmtOrder> smt;
   bool json = false;
-  bool help = false;
 };
 
-int parse_threads(const std::string& text) {
+int parse_threads(std::string_view text) {
   int value = 0;
   const char* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc() || ptr != end || value < 1) {
-    throw ConfigError("--threads \"" + text + "\": expected a whole number >= 1");
+    throw ConfigError("--threads \"" + std::string(text) + "\": expected a whole number >= 1");
   }
   return value;
 }
 
-TopoArgs parse_args(const std::vector<std::string>& args) {
+template <class T>
+json optional_json(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+// The options in --help order. The placement and SMT help lists each value on a line of its own.
+const OptionTable<TopoArgs>& topo_options() {
+  static const OptionTable<TopoArgs> table(
+      "topo",
+      {{"synthetic", "DESC",
+        "plan on an hwloc synthetic topology instead of this machine,\n"
+        "e.g. \"pack:2 numa:2 core:8 pu:2\" (hwloc synthetic syntax)",
+        [](TopoArgs& a, std::string_view v) { a.synthetic = std::string(v); },
+        [](const TopoArgs& a) { return optional_json(a.synthetic); }},
+       {"xml", "FILE", "plan on a topology exported by `lstopo FILE.xml` on another machine",
+        [](TopoArgs& a, std::string_view v) { a.xml = std::string(v); },
+        [](const TopoArgs& a) { return optional_json(a.xml); }},
+       {"threads", "N", "number of workers to plan for (N >= 1)",
+        [](TopoArgs& a, std::string_view v) { a.threads = parse_threads(v); },
+        [](const TopoArgs& a) { return optional_json(a.threads); }},
+       {"placement", "POLICY",
+        "none | compact | scatter | explicit:CPULIST\n"
+        "  none      not pinned; the OS schedules (any N)\n"
+        "  compact   fill NUMA node 0's physical cores, then node 1's, ...\n"
+        "            (the UMA layout while the workers fit on one node)\n"
+        "  scatter   round-robin over NUMA nodes (the NUMA layout)\n"
+        "  explicit  worker w on the w-th CPU of CPULIST (OS numbers,\n"
+        "            e.g. explicit:0,2,4-7; a longer list is fine)\n"
+        "compact and scatter need N <= number of PUs.",
+        [](TopoArgs& a, std::string_view v) { a.placement = parse_placement(v); },
+        [](const TopoArgs& a) {
+          return a.placement ? json(placement_to_string(*a.placement)) : json(nullptr);
+        }},
+       {"smt", "ORDER",
+        "where SMT siblings come\n"
+        "  last        every physical core first, SMT siblings after\n"
+        "  interleave  hwloc order: a core's hardware threads back to back",
+        [](TopoArgs& a, std::string_view v) { a.smt = parse_smt_order(v); },
+        [](const TopoArgs& a) {
+          return json(smt_order_name(a.smt.value_or(PlacementOptions{}.smt)));
+        }},
+       {"json", "", "print one JSON document {\"topology\", \"pus\", \"plan\"} instead of tables",
+        [](TopoArgs& a, std::string_view) { a.json = true; },
+        [](const TopoArgs& a) { return json(a.json); }}});
+  return table;
+}
+
+// Every option applied in order; -h and --help are left for the caller, which shows the help
+// only when the rest of the line parses (as this command always has).
+TopoArgs parse_topo_args(std::span<const std::string_view> args) {
   TopoArgs parsed;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::optional<std::string> inline_value;
-    if (const auto eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = flag.substr(eq + 1);
-      flag.resize(eq);
+  topo_options().parse(args, parsed, [](std::string_view arg) {
+    if (arg != "-h") {
+      throw ConfigError("unknown argument \"" + std::string(arg) + "\" (see psgd topo --help)");
     }
-    auto value = [&]() -> std::string {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= args.size()) throw ConfigError(flag + " needs a value (see psgd topo --help)");
-      return args[++i];
-    };
-    auto no_value = [&] {
-      if (inline_value) throw ConfigError(flag + " takes no value");
-    };
-    if (flag == "--help" || flag == "-h") {
-      no_value();
-      parsed.help = true;
-    } else if (flag == "--json") {
-      no_value();
-      parsed.json = true;
-    } else if (flag == "--synthetic") {
-      parsed.synthetic = value();
-    } else if (flag == "--xml") {
-      parsed.xml = value();
-    } else if (flag == "--threads") {
-      parsed.threads = parse_threads(value());
-    } else if (flag == "--placement") {
-      parsed.placement = parse_placement(value());
-    } else if (flag == "--smt") {
-      parsed.smt = parse_smt_order(value());
-    } else {
-      throw ConfigError("unknown argument \"" + args[i] + "\" (see psgd topo --help)");
-    }
-  }
-  if (parsed.help) return parsed;
+  });
+  return parsed;
+}
+
+// The checks between options, once all of them are known.
+void check_topo_args(const TopoArgs& parsed) {
   if (parsed.synthetic && parsed.xml) {
     throw ConfigError("--synthetic and --xml are alternatives; give one");
   }
@@ -82,7 +110,6 @@ TopoArgs parse_args(const std::vector<std::string>& args) {
     throw ConfigError("--threads and --placement go together: give both to print a plan");
   }
   if (parsed.smt && !parsed.placement) throw ConfigError("--smt needs --threads and --placement");
-  return parsed;
 }
 
 std::string bytes_text(std::uint64_t bytes) {
@@ -138,10 +165,6 @@ void print_plan(const PlacementOptions& options, const PlacementPlan& plan, std:
 }
 
 int run(const TopoArgs& args, std::ostream& out) {
-  if (args.help) {
-    out << topo_help();
-    return 0;
-  }
   const Topology topology = args.synthetic ? Topology::synthetic(*args.synthetic)
                             : args.xml     ? Topology::from_xml(*args.xml)
                                            : Topology::this_machine();
@@ -152,7 +175,7 @@ int run(const TopoArgs& args, std::ostream& out) {
     plan = plan_placement(topology.pus(), *options, *args.threads);
   }
   if (args.json) {
-    nlohmann::json doc{{"topology", topology.summary()}, {"pus", topology.pus()}};
+    json doc{{"topology", topology.summary()}, {"pus", topology.pus()}};
     if (options) {
       doc["plan"] = {{"policy", placement_to_string(*options)},
                      {"smt", smt_order_name(options->smt)},
@@ -170,40 +193,31 @@ int run(const TopoArgs& args, std::ostream& out) {
 }  // namespace
 
 std::string topo_help() {
-  return R"(usage: psgd topo [--synthetic DESC | --xml FILE]
-                 [--threads N --placement POLICY [--smt ORDER]] [--json]
-
-Prints a machine's topology as the placement planner sees it: packages, NUMA nodes,
-cores, hardware threads (PUs), cache sizes, and each NUMA node's CPUs and memory.
-With --threads and --placement it also prints the plan: which CPU, core, NUMA node and
-package each worker would be pinned to. Nothing is pinned; this command only plans.
-
-  --synthetic DESC   plan on an hwloc synthetic topology instead of this machine,
-                     e.g. "pack:2 numa:2 core:8 pu:2" (hwloc synthetic syntax)
-  --xml FILE         plan on a topology exported by `lstopo FILE.xml` on another machine
-  --threads N        number of workers to plan for (N >= 1)
-  --placement POLICY none | compact | scatter | explicit:CPULIST
-                       none      not pinned; the OS schedules (any N)
-                       compact   fill NUMA node 0's physical cores, then node 1's, ...
-                                 (the UMA layout while the workers fit on one node)
-                       scatter   round-robin over NUMA nodes (the NUMA layout)
-                       explicit  worker w on the w-th CPU of CPULIST (OS numbers,
-                                 e.g. explicit:0,2,4-7; a longer list is fine)
-                     compact and scatter need N <= number of PUs.
-  --smt ORDER        where SMT siblings come (default: last)
-                       last        every physical core first, SMT siblings after
-                       interleave  hwloc order: a core's hardware threads back to back
-  --json             print one JSON document {"topology", "pus", "plan"} instead of tables
-  --help             this text
-
-Options take their value as --opt VALUE or --opt=VALUE. Errors print one line on stderr
-and exit 2 (bad arguments) or 3 (the machine's topology cannot be read).
-)";
+  return "usage: psgd topo [--synthetic DESC | --xml FILE]\n"
+         "                 [--threads N --placement POLICY [--smt ORDER]] [--json]\n"
+         "\n"
+         "Prints a machine's topology as the placement planner sees it: packages, NUMA nodes,\n"
+         "cores, hardware threads (PUs), cache sizes, and each NUMA node's CPUs and memory.\n"
+         "With --threads and --placement it also prints the plan: which CPU, core, NUMA node and\n"
+         "package each worker would be pinned to. Nothing is pinned; this command only plans.\n"
+         "\n" +
+         topo_options().help_lines(TopoArgs{}) +
+         "  --help                  this text\n"
+         "\n"
+         "Options take their value as --opt VALUE or --opt=VALUE. Errors print one line on stderr\n"
+         "and exit 2 (bad arguments) or 3 (the machine's topology cannot be read).\n";
 }
 
 int run_topo_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const std::vector<std::string_view> views(args.begin(), args.end());
   try {
-    return run(parse_args(args), out);
+    const TopoArgs parsed = parse_topo_args(views);
+    if (wants_help(views)) {
+      out << topo_help();
+      return 0;
+    }
+    check_topo_args(parsed);
+    return run(parsed, out);
   } catch (const ConfigError& e) {
     err << "psgd topo: " << e.what() << "\n";
     return kExitConfigError;

@@ -67,7 +67,7 @@ class OptionTable {
   }
 
   // Applies args in order. A positional argument goes to `positional`; without one it is an
-  // error. `--help` is the command's to handle before parsing.
+  // error. A bare `--help` is skipped: it is the command's to handle, before parsing or after.
   void parse(std::span<const std::string_view> args, Config& config,
              const std::function<void(std::string_view)>& positional = {}) const {
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -87,6 +87,11 @@ class OptionTable {
       if (inline_value) {
         value = arg.substr(eq + 1);
         arg = arg.substr(0, eq);
+      }
+      if (arg == "help") {
+        // The command shows its help before parsing (wants_help) or once the rest has parsed.
+        if (inline_value) throw ConfigError("--help takes no value");
+        continue;
       }
       const Option<Config>& o = at(arg);
       if (o.is_flag()) {
@@ -123,19 +128,27 @@ class OptionTable {
   }
 
   // One line per option: "  --name=METAVAR   help [default]", defaults read from `defaults`.
+  // A help text of several lines (an option whose values each need one) has the default after
+  // its first line and its other lines indented to the help column.
   [[nodiscard]] std::string help_lines(const Config& defaults) const {
     std::string s;
     for (const Option<Config>& o : options_) {
       std::string left = "  --" + std::string(o.name);
       if (!o.is_flag()) left += "=" + std::string(o.metavar);
       s += left + std::string(left.size() < kHelpColumn ? kHelpColumn - left.size() : 1, ' ');
-      s += std::string(o.help);
+      const std::size_t first_end = o.help.find('\n');
+      s += std::string(o.help.substr(0, first_end));
       const nlohmann::json d = o.get ? o.get(defaults) : nlohmann::json(nullptr);
       if (!o.is_flag() && !d.is_null() &&
           !(d.is_string() && d.template get<std::string>().empty())) {
         s += " [" + (d.is_string() ? d.template get<std::string>() : d.dump()) + "]";
       }
       s += "\n";
+      for (std::size_t begin = first_end; begin != std::string_view::npos;) {
+        const std::size_t end = o.help.find('\n', ++begin);
+        s += std::string(kHelpColumn, ' ') + std::string(o.help.substr(begin, end - begin)) + "\n";
+        begin = end;
+      }
     }
     return s;
   }

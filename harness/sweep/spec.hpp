@@ -1,5 +1,5 @@
 // harness/sweep/spec.hpp — a sweep specification (experiments/*.json) and its expansion into
-// planned runs.
+// planned runs (parsing in spec_parse.cpp, expansion in spec_expand.cpp).
 //
 // A spec names a base configuration of `psgd run` options, axes of values for any of those
 // options, repetitions with explicit seeds, a per-run timeout and optional named scales that
@@ -23,6 +23,10 @@ namespace psgd {
 // as "true" (passed as --name) or "false" (left out). Sorted by name, so it hashes canonically.
 using OptionMap = std::map<std::string, std::string>;
 
+// Without timeout_seconds a run may take this long: an MLP epoch on one slow core fits with
+// room to spare; every spec in experiments/ sets its own.
+inline constexpr double kDefaultTimeoutSeconds = 1800.0;
+
 // One value of an axis: a scalar sets the axis option; a bundle (a JSON object) sets several
 // options together, e.g. a backoff policy with its parameters.
 struct AxisValue {
@@ -35,6 +39,9 @@ struct SweepAxis {
   std::vector<AxisValue> values;
 };
 
+// An exclude entry: option -> the values that match (a point matches when every option does).
+using ExcludeRule = std::map<std::string, std::vector<std::string>>;
+
 // A spec with its scale applied and every key and value checked. Plain data.
 struct SweepSpec {
   std::string name;
@@ -43,8 +50,7 @@ struct SweepSpec {
   std::string figure;
   OptionMap base;
   std::vector<SweepAxis> axes;
-  // A point is left out when it matches every option of one entry (option -> accepted values).
-  std::vector<std::map<std::string, std::vector<std::string>>> exclude;
+  std::vector<ExcludeRule> exclude;  // a point matching any one rule is left out
   std::vector<std::uint64_t> seeds;  // one per repetition
   double timeout_seconds = 0.0;
   std::vector<std::string> scales;  // the scale names the spec offers
@@ -93,6 +99,10 @@ std::vector<std::string> index_option_columns(const SweepSpec& spec);
 
 // A run's value of option `name`: the resolved text, else the option table's default.
 std::string option_text(const PlannedRun& run, const std::string& name);
+
+// text as part of a run id, a file name: letters, digits and '.' are kept, every other run of
+// characters becomes one '-' (none at either end), and nothing left becomes "x".
+std::string slug_part(std::string_view text);
 
 // 6 hex digits of a 64-bit FNV-1a hash: enough to tell a spec edit from the same run.
 std::string short_hash(std::string_view text);

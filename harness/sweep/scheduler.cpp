@@ -1,0 +1,328 @@
+// harness/sweep/scheduler.cpp — plan, resume, run children, record, index.
+#include "harness/sweep/scheduler.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <list>
+#include <optional>
+#include <set>
+
+#include "common/errors.hpp"
+#include "harness/build_info.hpp"
+#include "harness/report.hpp"
+#include "harness/sweep/child_process.hpp"
+#include "harness/sweep/progress.hpp"
+
+namespace psgd {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// The live line is redrawn this often while a run is in flight.
+constexpr double kTickSeconds = 0.5;
+
+std::string self_executable() {
+  std::error_code ec;
+  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    throw EnvironmentError("cannot find this executable (/proc/self/exe): " + ec.message() +
+                           "; use --psgd");
+  return p.string();
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() &&
+      s.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/%+@") ==
+          std::string::npos) {
+    return s;
+  }
+  std::string q = "'";
+  for (const char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return q + "'";
+}
+
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
+std::size_t point_count(const std::vector<PlannedRun>& runs) {
+  std::set<std::string> points;
+  for (const PlannedRun& r : runs) points.insert(r.point_id);
+  return points.size();
+}
+
+// A run found on disk is done unless --redo-crashed asks for its crash to be run again.
+bool counts_as_done(const std::optional<json>& doc, const SchedulerOptions& options) {
+  return doc && !(options.redo_crashed && doc->value("status", "") == "crashed");
+}
+
+struct Active {
+  std::size_t index;
+  ChildProcess child;
+};
+
+// One sweep session over one locked results folder.
+class SweepRun {
+ public:
+  SweepRun(const SweepSpec& spec, const SchedulerOptions& options,
+           const std::vector<PlannedRun>& runs, ResultsDir& dir)
+      : spec_(spec),
+        options_(options),
+        runs_(runs),
+        dir_(dir),
+        summaries_(runs.size()),
+        progress_(spec.sweep_id(), runs.size(), options.jobs, isatty(STDERR_FILENO) == 1) {}
+
+  int run() {
+    const std::vector<std::size_t> todo = prepare();
+    block_sweep_signals();
+    std::list<Active> active;
+    std::size_t next = 0;
+    while (next < todo.size() || !active.empty()) {
+      while (active.size() < static_cast<std::size_t>(options_.jobs) && next < todo.size()) {
+        start(todo[next++], active);
+      }
+      double wait = kTickSeconds;
+      std::vector<std::pair<std::string, double>> running;
+      for (auto it = active.begin(); it != active.end();) {
+        if (const std::optional<ChildOutcome> out = it->child.poll()) {
+          finish(it->index, *out);
+          it = active.erase(it);
+          continue;
+        }
+        wait = std::min(wait, it->child.seconds_to_deadline() + 0.001);
+        running.emplace_back(runs_[it->index].run_id, it->child.elapsed_seconds());
+        ++it;
+      }
+      if (active.empty() && next < todo.size()) continue;  // start the next run at once
+      if (active.empty()) break;
+      progress_.tick(running);
+      if (const int sig = wait_for_child_or_signal(wait); sig != 0) return interrupted(active, sig);
+    }
+    progress_.summary();
+    return 0;
+  }
+
+ private:
+  // Locks the folder, clears what interrupted runs left, records the sweep and the runs already
+  // complete, and returns the indexes of the runs still to do, in plan order.
+  std::vector<std::size_t> prepare() {
+    dir_.create_and_lock();
+    const std::vector<std::string> removed = dir_.remove_partials();
+    if (!removed.empty()) {
+      progress_.message("removed " + std::to_string(removed.size()) +
+                        " file(s) of interrupted runs (those runs are redone), e.g. " +
+                        removed.front());
+    }
+    write_json(sweep_document(spec_, options_, runs_), dir_.dir() + "/sweep.json");
+
+    std::vector<std::size_t> todo;
+    std::set<std::string> planned;
+    for (std::size_t i = 0; i < runs_.size(); ++i) {
+      planned.insert(runs_[i].run_id + ".json");
+      const std::optional<json> doc = dir_.load_complete(runs_[i].run_id);
+      if (counts_as_done(doc, options_)) {
+        summaries_[i] = summarize(*doc);
+        progress_.skipped(summaries_[i]->status);
+      } else {
+        todo.push_back(i);
+      }
+    }
+    note_foreign_results(planned);
+    if (todo.size() < runs_.size()) {
+      progress_.message(std::to_string(runs_.size() - todo.size()) + " of " +
+                        std::to_string(runs_.size()) + " runs already complete in " + dir_.dir() +
+                        ", skipped");
+    }
+    if (options_.jobs > 1) {
+      progress_.message(
+          "warning: --jobs " + std::to_string(options_.jobs) +
+          " runs children at once; they share cores, caches and memory bandwidth and distort "
+          "the timings being measured. Use it for smoke tests, not for figures.");
+    }
+    write_index(dir_.index_path(), spec_, runs_, summaries_);
+    return todo;
+  }
+
+  void note_foreign_results(const std::set<std::string>& planned) {
+    std::size_t foreign = 0;
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir_.dir(), ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.size() > 5 && name.ends_with(".json") && name != "sweep.json" &&
+          !planned.contains(name))
+        ++foreign;
+    }
+    if (foreign > 0) {
+      progress_.message(
+          std::to_string(foreign) +
+          " result file(s) in the folder are not in this plan (the spec changed?); they are "
+          "left alone and left out of index.csv");
+    }
+  }
+
+  void start(std::size_t i, std::list<Active>& active) {
+    const PlannedRun& r = runs_[i];
+    progress_.started(r.run_id);
+    active.push_back(Active{i, ChildProcess(child_argv(options_.psgd, r, dir_.part_path(r.run_id)),
+                                            dir_.stderr_path(r.run_id), spec_.timeout_seconds)});
+  }
+
+  void finish(std::size_t i, const ChildOutcome& outcome) {
+    const PlannedRun& run = runs_[i];
+    const std::string part = dir_.part_path(run.run_id);
+    const std::string final_path = dir_.final_path(run.run_id);
+    std::optional<json> child_doc;
+    {
+      std::ifstream in(part);
+      if (in) {
+        try {
+          child_doc = json::parse(in);
+        } catch (const json::exception&) {
+          child_doc.reset();
+        }
+      }
+    }
+    const bool clean_exit = outcome.kind == ChildOutcome::Kind::kExited && outcome.exit_code == 0;
+    const bool has_status = child_doc && child_doc->is_object() && child_doc->contains("status") &&
+                            (*child_doc)["status"].is_string();
+    json doc;
+    if (clean_exit && has_status) {
+      doc = std::move(*child_doc);
+      doc["sweep"] = sweep_block(spec_, run, outcome.seconds);
+      // The child wrote to the .part name; the document now lives at the final one.
+      if (doc.contains("config") && doc["config"].is_object()) doc["config"]["out"] = final_path;
+    } else {
+      const json child_error =
+          has_status && child_doc->contains("error") ? (*child_doc)["error"] : json(nullptr);
+      const std::string detail = clean_exit ? (child_doc ? "exit 0 but the document has no status"
+                                                         : "exit 0 but no result document")
+                                            : "";
+      doc = crashed_report(spec_, run, outcome, final_path, read_tail(dir_.stderr_path(run.run_id)),
+                           child_error, detail);
+    }
+    write_json(doc, final_path);  // the commit point: from here on the run is complete
+    std::error_code ec;
+    fs::remove(part, ec);
+    fs::remove(dir_.stderr_path(run.run_id), ec);
+    summaries_[i] = summarize(doc);
+    write_index(dir_.index_path(), spec_, runs_, summaries_);
+    progress_.finished(run.run_id, summaries_[i]->status, outcome.seconds);
+  }
+
+  int interrupted(std::list<Active>& active, int sig) {
+    for (Active& a : active) {
+      (void)a.child.kill_now();
+      std::error_code ec;
+      fs::remove(dir_.part_path(runs_[a.index].run_id), ec);
+      fs::remove(dir_.stderr_path(runs_[a.index].run_id), ec);
+    }
+    progress_.summary();
+    progress_.message(
+        "interrupted by " +
+        std::string(sig == SIGINT    ? "SIGINT"
+                    : sig == SIGTERM ? "SIGTERM"
+                                     : "SIGHUP") +
+        "; the runs in flight were stopped and will be redone when the sweep is restarted");
+    return 128 + sig;
+  }
+
+  const SweepSpec& spec_;
+  const SchedulerOptions& options_;
+  const std::vector<PlannedRun>& runs_;
+  ResultsDir& dir_;
+  std::vector<std::optional<RunSummary>> summaries_;
+  SweepProgress progress_;
+};
+
+}  // namespace
+
+std::string resolve_psgd_binary(const std::string& given) {
+  const std::string psgd = given.empty() ? self_executable() : given;
+  if (access(psgd.c_str(), X_OK) != 0)
+    throw EnvironmentError("--psgd: '" + psgd + "' is not executable");
+  return psgd;
+}
+
+std::vector<std::string> child_argv(const std::string& psgd, const PlannedRun& run,
+                                    const std::string& out) {
+  std::vector<std::string> argv = {psgd, "run"};
+  for (std::string& a : run.run_args(out)) argv.push_back(std::move(a));
+  return argv;
+}
+
+std::string command_line(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const std::string& a : argv) {
+    if (!s.empty()) s += ' ';
+    s += shell_quote(a);
+  }
+  return s;
+}
+
+json sweep_document(const SweepSpec& spec, const SchedulerOptions& options,
+                    const std::vector<PlannedRun>& runs) {
+  json axes = json::array();
+  for (const SweepAxis& a : spec.axes) axes.push_back(a.name);
+  json doc;
+  doc["schema_version"] = kSchemaVersion;
+  doc["sweep"] = spec.sweep_id();
+  doc["name"] = spec.name;
+  doc["scale"] = spec.scale.empty() ? json(nullptr) : json(spec.scale);
+  doc["description"] = spec.description;
+  doc["figure"] = spec.figure;
+  doc["spec_file"] = options.spec_path;
+  doc["axes"] = axes;
+  doc["option_columns"] = index_option_columns(spec);
+  doc["points"] = point_count(runs);
+  doc["repetitions"] = spec.seeds.size();
+  doc["seeds"] = spec.seeds;
+  doc["runs"] = runs.size();
+  doc["timeout_seconds"] = spec.timeout_seconds;
+  doc["jobs"] = options.jobs;
+  doc["psgd"] = options.psgd;
+  doc["context"] = run_context();
+  doc["spec"] = json::parse(spec.resolved.dump());
+  return doc;
+}
+
+int print_dry_run(const SweepSpec& spec, const SchedulerOptions& options,
+                  const std::vector<PlannedRun>& runs, const ResultsDir& dir, std::ostream& out) {
+  std::size_t done = 0;
+  std::string lines;
+  for (const PlannedRun& run : runs) {
+    const std::optional<json> doc = dir.load_complete(run.run_id);
+    if (counts_as_done(doc, options)) {
+      ++done;
+      lines += "done  " + run.run_id + "  " + doc->value("status", "") + "\n";
+      continue;
+    }
+    const bool partial =
+        exists(dir.part_path(run.run_id)) || exists(dir.stderr_path(run.run_id)) || doc;
+    lines += std::string(partial ? "redo  " : "run   ") + run.run_id + "  " +
+             command_line(child_argv(options.psgd, run, dir.final_path(run.run_id) + ".part")) +
+             "\n";
+  }
+  out << "sweep " << spec.sweep_id() << ": " << runs.size() << " runs (" << point_count(runs)
+      << " points x " << spec.seeds.size() << " repetitions), " << done << " done, "
+      << runs.size() - done << " to run; timeout " << spec.timeout_seconds
+      << " s per run; results in " << dir.dir() << "\n"
+      << lines;
+  return 0;
+}
+
+int run_sweep(const SweepSpec& spec, const SchedulerOptions& options,
+              const std::vector<PlannedRun>& runs, ResultsDir& dir) {
+  SweepRun sweep(spec, options, runs, dir);
+  return sweep.run();
+}
+
+}  // namespace psgd

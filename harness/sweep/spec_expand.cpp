@@ -1,0 +1,222 @@
+// harness/sweep/spec_expand.cpp — a parsed spec expanded into planned runs: the grid of points,
+// the exclude rules, one run per point and repetition with a stable id.
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "common/errors.hpp"
+#include "harness/sweep/spec.hpp"
+
+namespace psgd {
+namespace {
+
+// Run ids become file names; beyond this the slug is cut (the hash keeps ids unique).
+constexpr std::size_t kMaxSlugChars = 120;
+
+// The text of option `name` in a run's options, or the option table's default when unset.
+std::string resolved_text(const OptionMap& options, const std::string& name) {
+  const auto it = options.find(name);
+  if (it != options.end()) return it->second;
+  static const RunConfig defaults;
+  for (const OptionSpec& o : run_options()) {
+    if (o.name != name) continue;
+    const nlohmann::json v = o.get(defaults);
+    if (o.is_flag()) return v.is_boolean() && v.get<bool>() ? "true" : "false";
+    if (v.is_null()) return "";
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  return "";
+}
+
+bool matches(const ExcludeRule& rule, const OptionMap& options) {
+  for (const auto& [name, accepted] : rule) {
+    const std::string value = resolved_text(options, name);
+    if (std::find(accepted.begin(), accepted.end(), value) == accepted.end()) return false;
+  }
+  return true;
+}
+
+std::string canonical(const OptionMap& options) {
+  std::string s;
+  for (const auto& [name, value] : options) s += name + "=" + value + "\n";
+  return s;
+}
+
+// One point of the grid: the base options with one value of every axis.
+struct Point {
+  OptionMap options;
+  std::vector<std::pair<std::string, std::string>> labels;  // axis name -> value label
+  std::string slug;
+};
+
+// The point that takes value index[a] of every axis a.
+Point make_point(const SweepSpec& spec, const std::vector<std::size_t>& index) {
+  Point p{spec.base, {}, {}};
+  for (std::size_t a = 0; a < spec.axes.size(); ++a) {
+    const SweepAxis& axis = spec.axes[a];
+    const AxisValue& v = axis.values[index[a]];
+    if (v.options.empty()) p.options.erase(axis.name);  // null: the option's default
+    for (const auto& [name, text] : v.options) p.options[name] = text;
+    p.labels.emplace_back(axis.name, v.label);
+    p.slug += (p.slug.empty() ? "" : "_") + slug_part(axis.name) + "-" + slug_part(v.label);
+  }
+  if (p.slug.empty()) p.slug = "base";
+  if (p.slug.size() > kMaxSlugChars) p.slug.resize(kMaxSlugChars);
+  return p;
+}
+
+// Advances index like an odometer, the last axis fastest. False once the first axis wraps:
+// every point has been made.
+bool advance(const SweepSpec& spec, std::vector<std::size_t>& index) {
+  for (std::size_t a = spec.axes.size(); a > 0;) {
+    --a;
+    if (++index[a] < spec.axes[a].values.size()) return true;
+    index[a] = 0;
+  }
+  return false;
+}
+
+// The grid's points in axis order, without the excluded ones. Throws ConfigError when none is
+// left or two points resolve to the same options.
+std::vector<Point> grid_points(const SweepSpec& spec) {
+  std::vector<std::size_t> index(spec.axes.size(), 0);
+  std::vector<Point> points;
+  do {
+    Point p = make_point(spec, index);
+    const bool excluded = std::any_of(spec.exclude.begin(), spec.exclude.end(),
+                                      [&](const auto& rule) { return matches(rule, p.options); });
+    if (!excluded) points.push_back(std::move(p));
+  } while (advance(spec, index));
+  if (points.empty()) throw ConfigError("the spec's exclude rules leave no point to run");
+  std::set<std::string> seen_points;
+  for (const Point& p : points) {
+    if (!seen_points.insert(canonical(p.options)).second) {
+      throw ConfigError("point " + p.slug + " repeats the options of an earlier point");
+    }
+  }
+  return points;
+}
+
+// Point p at repetition r: its id hashes the options and the seed, so an edited spec never
+// takes a finished run of the old one for its own.
+PlannedRun plan_run(const Point& p, std::size_t r, std::uint64_t seed) {
+  PlannedRun run;
+  run.point_id = p.slug;
+  run.repetition = static_cast<int>(r);
+  run.seed = seed;
+  run.options = p.options;
+  run.axis_labels = p.labels;
+  run.run_id = p.slug + "__r" + std::to_string(r) + "-" +
+               short_hash(canonical(p.options) + "seed=" + std::to_string(seed) + "\n");
+  return run;
+}
+
+}  // namespace
+
+std::vector<std::string> PlannedRun::run_args(const std::string& out_path) const {
+  std::vector<std::string> args;
+  for (const auto& [name, value] : options) {
+    bool is_flag = false;
+    for (const OptionSpec& o : run_options()) {
+      if (o.name == name) is_flag = o.is_flag();
+    }
+    if (is_flag) {
+      if (value == "true") args.push_back("--" + name);
+    } else {
+      // --name=value: a value starting with '-' can never be taken for an option.
+      args.push_back("--" + name + "=" + value);
+    }
+  }
+  args.push_back("--seed=" + std::to_string(seed));
+  args.push_back("--out=" + out_path);
+  return args;
+}
+
+RunConfig PlannedRun::run_config(const std::string& out_path) const {
+  const std::vector<std::string> args = run_args(out_path);
+  const std::vector<std::string_view> views(args.begin(), args.end());
+  return parse_run_args(views);
+}
+
+std::vector<PlannedRun> expand(const SweepSpec& spec) {
+  const std::vector<Point> points = grid_points(spec);
+  std::vector<PlannedRun> runs;
+  std::set<std::string> ids;
+  for (std::size_t r = 0; r < spec.seeds.size(); ++r) {
+    for (const Point& p : points) {
+      PlannedRun run = plan_run(p, r, spec.seeds[r]);
+      if (!ids.insert(run.run_id).second) {
+        throw ConfigError("run " + run.run_id + " is planned twice (repeated seeds?)");
+      }
+      if (r == 0) {
+        try {
+          (void)run.run_config("-");  // cross-option checks, e.g. --epochs with --updates
+        } catch (const ConfigError& e) {
+          throw ConfigError("point " + p.slug + ": " + e.what());
+        }
+      }
+      runs.push_back(std::move(run));
+    }
+  }
+  return runs;
+}
+
+std::vector<std::string> index_option_columns(const SweepSpec& spec) {
+  std::vector<std::string> columns;
+  auto add = [&](const std::string& name) {
+    if (std::find(columns.begin(), columns.end(), name) == columns.end()) columns.push_back(name);
+  };
+  for (const SweepAxis& axis : spec.axes) {
+    add(axis.name);
+    for (const AxisValue& v : axis.values) {
+      for (const auto& [name, text] : v.options) add(name);
+    }
+  }
+  for (const char* name :
+       {"algo", "threads", "batch", "step", "placement", "memory", "model", "dataset"}) {
+    for (const OptionSpec& o : run_options()) {
+      if (o.name == name) add(name);
+    }
+  }
+  return columns;
+}
+
+std::string option_text(const PlannedRun& run, const std::string& name) {
+  return resolved_text(run.options, name);
+}
+
+// Keeps a file name readable and portable: letters, digits, '.' and '-'.
+std::string slug_part(std::string_view text) {
+  std::string out;
+  for (const char ch : text) {
+    const bool keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                      (ch >= '0' && ch <= '9') || ch == '.';
+    if (keep) {
+      out += ch;
+    } else if (!out.empty() && out.back() != '-') {
+      out += '-';
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "x" : out;
+}
+
+std::string short_hash(std::string_view text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64-bit offset basis and prime
+  for (const char ch : text) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 0x100000001b3ULL;
+  }
+  // FNV's high bits barely change with the last bytes (the seed); murmur3's finaliser mixes
+  // every input bit into them, so repetitions of a point do not get look-alike ids.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%06llx", static_cast<unsigned long long>(h >> 40));
+  return buf;
+}
+
+}  // namespace psgd
