@@ -36,10 +36,9 @@ struct WorkerBuffers {
   std::vector<float> local;
 };
 
-}  // namespace
-
-TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset& train,
-                             std::span<const float> theta0, const RunnerOptions& o) {
+// The outcome before training: snapshot storage with the initial state, empty per-worker stats.
+TrainingOutcome empty_outcome(const Model& model, std::span<const float> theta0,
+                              const RunnerOptions& o) {
   const auto n = static_cast<std::size_t>(o.threads);
   TrainingOutcome out;
   out.checkpoints = std::make_unique<Checkpoints>(model.num_params(), o.updates_per_epoch,
@@ -53,7 +52,29 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
     s.slot_loss_sum.assign(out.checkpoints->num_slots(), 0.0);
     s.slot_loss_count.assign(out.checkpoints->num_slots(), 0);
   }
+  return out;
+}
 
+// After the join: the totals, the final parameters, and their own snapshot unless the last
+// checkpoint already holds them.
+void finish_outcome(TrainingOutcome& out, const Algorithm& algo, const Model& model,
+                    const RunControl& control) {
+  out.stop_reason = control.reason();
+  for (const WorkerStats& s : out.workers) out.applied_updates += s.applied;
+  out.final_params.resize(model.num_params());
+  algo.read_params(out.final_params);
+  const std::size_t last = out.checkpoints->slot_of(out.applied_updates);
+  if (out.applied_updates > 0 && !out.checkpoints->slot(last).filled) {
+    out.checkpoints->record_at(last, out.applied_updates, out.wall_seconds, out.final_params);
+  }
+}
+
+}  // namespace
+
+TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset& train,
+                             std::span<const float> theta0, const RunnerOptions& o) {
+  const auto n = static_cast<std::size_t>(o.threads);
+  TrainingOutcome out = empty_outcome(model, theta0, o);
   TrainingSetup setup{&model, model.num_params(), o.batch_size, o.step, o.threads};
   algo.init(theta0, setup);
   RunControl control(o.total_updates);
@@ -124,15 +145,7 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
     if (e) std::rethrow_exception(e);
   }
 
-  out.stop_reason = control.reason();
-  for (const WorkerStats& s : out.workers) out.applied_updates += s.applied;
-  out.final_params.resize(model.num_params());
-  algo.read_params(out.final_params);
-  // The final state gets its own snapshot unless the last checkpoint already holds it.
-  const std::size_t last = out.checkpoints->slot_of(out.applied_updates);
-  if (out.applied_updates > 0 && !out.checkpoints->slot(last).filled) {
-    out.checkpoints->record_at(last, out.applied_updates, out.wall_seconds, out.final_params);
-  }
+  finish_outcome(out, algo, model, control);
   return out;
 }
 

@@ -167,7 +167,8 @@ std::vector<ParamBlock> ConvNet::layout() const {
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const Geometry& g = blocks_[i];
     const std::string name = "conv" + std::to_string(i);
-    const std::size_t window = static_cast<std::size_t>(g.kernel * g.kernel);
+    const std::size_t window =
+        static_cast<std::size_t>(g.kernel) * static_cast<std::size_t>(g.kernel);
     const std::size_t fan_in = g.patch();
     const std::size_t fan_out = static_cast<std::size_t>(g.out_c) * window;
     out.push_back({name + ".weight",
@@ -218,7 +219,9 @@ void ConvNet::forward(const float* theta, const Batch& batch, ConvWorkspace& w) 
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const Geometry& g = blocks_[i];
     ConvWorkspace::Block& b = w.blocks[i];
-    const std::size_t sample_stride = static_cast<std::size_t>(g.in_c * g.in_h * g.in_w);
+    const std::size_t sample_stride = static_cast<std::size_t>(g.in_c) *
+                                      static_cast<std::size_t>(g.in_h) *
+                                      static_cast<std::size_t>(g.in_w);
     const auto patch = static_cast<Index>(g.patch());
     for (std::size_t s0 = 0; s0 < n; s0 += b.chunk) {
       const std::size_t m = std::min(b.chunk, n - s0);
@@ -280,85 +283,99 @@ float ConvNet::loss_and_gradient(std::span<const float> theta, const Batch& batc
   const double loss_sum = detail::softmax_cross_entropy_gradient(logits, batch.labels);
   dense_->backward(theta.data(), w.dense_in.data(), static_cast<Index>(n), grad.data(),
                    w.dense_in_grad.data(), w.dense);
+  unflatten_dense_grad(w, n);
+  for (std::size_t i = blocks_.size(); i-- > 0;) {
+    pool_backward(i, w, n);
+    conv_backward(i, theta.data(), batch, grad.data(), w, n);
+  }
+  return static_cast<float>(loss_sum / static_cast<double>(n));
+}
 
-  // Unflatten dLoss/d(dense_in) (CHW) into the last block's pooled gradient (HWC).
-  {
-    const Geometry& last = blocks_.back();
-    const std::size_t area = last.pool_area();
-    const auto channels = static_cast<std::size_t>(last.out_c);
-    const std::size_t features = area * channels;
-    for (std::size_t s = 0; s < n; ++s) {
-      const float* src = w.dense_in_grad.data() + s * features;
-      float* dst = w.blocks.back().pooled_grad.data() + s * features;
-      for (std::size_t p = 0; p < area; ++p) {
-        for (std::size_t c = 0; c < channels; ++c) dst[p * channels + c] = src[c * area + p];
-      }
+void ConvNet::unflatten_dense_grad(ConvWorkspace& w, std::size_t n) const noexcept {
+  // dLoss/d(dense_in) (CHW) into the last block's pooled gradient (HWC).
+  const Geometry& last = blocks_.back();
+  const std::size_t area = last.pool_area();
+  const auto channels = static_cast<std::size_t>(last.out_c);
+  const std::size_t features = area * channels;
+  for (std::size_t s = 0; s < n; ++s) {
+    const float* src = w.dense_in_grad.data() + s * features;
+    float* dst = w.blocks.back().pooled_grad.data() + s * features;
+    for (std::size_t p = 0; p < area; ++p) {
+      for (std::size_t c = 0; c < channels; ++c) dst[p * channels + c] = src[c * area + p];
     }
   }
+}
 
-  for (std::size_t i = blocks_.size(); i-- > 0;) {
-    const Geometry& g = blocks_[i];
-    ConvWorkspace::Block& b = w.blocks[i];
-    const auto oc = static_cast<std::size_t>(g.out_c);
-    const auto act_cols = static_cast<Index>(n * g.conv_area());
-    // Max-pool backward: each pooled gradient goes to its window's arg-max; windows do not
-    // overlap, and positions outside every window (an odd last row/column) get zero.
-    MatrixMap act_grad(w.act_grad.data(), g.out_c, act_cols);
-    act_grad.setZero();
-    const std::size_t row = static_cast<std::size_t>(g.conv_w) * oc;
-    const std::size_t offsets[4] = {0, oc, row, row + oc};
-    std::size_t q = 0;
-    for (std::size_t s = 0; s < n; ++s) {
-      for (int py = 0; py < g.pool_h; ++py) {
-        for (int px = 0; px < g.pool_w; ++px) {
-          float* d =
-              act_grad.data() +
-              (s * g.conv_area() + static_cast<std::size_t>(2 * py * g.conv_w + 2 * px)) * oc;
-          for (std::size_t c = 0; c < oc; ++c, ++q) {
-            d[c + offsets[b.argmax[q]]] = b.pooled_grad.data()[q];
-          }
+void ConvNet::pool_backward(std::size_t i, ConvWorkspace& w, std::size_t n) const noexcept {
+  const Geometry& g = blocks_[i];
+  ConvWorkspace::Block& b = w.blocks[i];
+  const auto oc = static_cast<std::size_t>(g.out_c);
+  const auto act_cols = static_cast<Index>(n * g.conv_area());
+  // Max-pool backward: each pooled gradient goes to its window's arg-max; windows do not
+  // overlap, and positions outside every window (an odd last row/column) get zero.
+  MatrixMap act_grad(w.act_grad.data(), g.out_c, act_cols);
+  act_grad.setZero();
+  const std::size_t row = static_cast<std::size_t>(g.conv_w) * oc;
+  const std::size_t offsets[4] = {0, oc, row, row + oc};
+  std::size_t q = 0;
+  for (std::size_t s = 0; s < n; ++s) {
+    for (int py = 0; py < g.pool_h; ++py) {
+      for (int px = 0; px < g.pool_w; ++px) {
+        float* d = act_grad.data() +
+                   (s * g.conv_area() + static_cast<std::size_t>(2 * py * g.conv_w + 2 * px)) * oc;
+        for (std::size_t c = 0; c < oc; ++c, ++q) {
+          d[c + offsets[b.argmax[q]]] = b.pooled_grad.data()[q];
         }
       }
     }
-    // dZ replaces the activation output in act.
-    MatrixMap dz(b.act.data(), g.out_c, act_cols);
-    detail::backprop_activation(activation_, dz,
-                                ConstMatrixMap(act_grad.data(), g.out_c, act_cols));
-    detail::row_sums(ConstMatrixMap(dz.data(), g.out_c, act_cols), grad.data() + g.bias_offset);
-
-    const auto patch = static_cast<Index>(g.patch());
-    // dW^T (patch x out_c, column-major) is the row-major {out_c, in_c, kh, kw} gradient; the
-    // first chunk overwrites it, the others add to it.
-    float* dw = grad.data() + g.weight_offset;
-    const std::size_t sample_stride = static_cast<std::size_t>(g.in_c * g.in_h * g.in_w);
-    const float* in = i == 0 ? batch.features : w.blocks[i - 1].pooled.data();
-    const MapStrides strides = i == 0 ? MapStrides{static_cast<std::size_t>(g.in_h * g.in_w),
-                                                   static_cast<std::size_t>(g.in_w), 1}
-                                      : MapStrides{1, static_cast<std::size_t>(g.in_w * g.in_c),
-                                                   static_cast<std::size_t>(g.in_c)};
-    if (i > 0) {
-      const Geometry& below = blocks_[i - 1];
-      MatrixMap(w.blocks[i - 1].pooled_grad.data(), below.out_c,
-                static_cast<Index>(n * below.pool_area()))
-          .setZero();
-    }
-    for (std::size_t s0 = 0; s0 < n; s0 += b.chunk) {
-      const std::size_t m = std::min(b.chunk, n - s0);
-      // With one chunk the patches from the forward pass are still in place.
-      if (n > b.chunk) im2col(g, in + s0 * sample_stride, sample_stride, strides, m, b.cols.data());
-      const auto cols = static_cast<Index>(m * g.conv_area());
-      const float* dz_chunk = dz.data() + s0 * g.conv_area() * oc;
-      detail::gemm(patch, g.out_c, cols, detail::col_major(b.cols.data(), patch),
-                   detail::row_major(dz_chunk, g.out_c), dw, patch, s0 > 0, w.gemm);
-      if (i == 0) continue;  // the data needs no gradient
-      // The patch gradient W^T * dZ overwrites the patches, then folds back onto the input map.
-      detail::gemm(patch, cols, g.out_c, detail::col_major(theta.data() + g.weight_offset, patch),
-                   detail::col_major(dz_chunk, g.out_c), b.cols.data(), patch, false, w.gemm);
-      col2im_add(g, b.cols.data(), sample_stride, strides, m,
-                 w.blocks[i - 1].pooled_grad.data() + s0 * sample_stride);
-    }
   }
-  return static_cast<float>(loss_sum / static_cast<double>(n));
+  // dZ replaces the activation output in act.
+  MatrixMap dz(b.act.data(), g.out_c, act_cols);
+  detail::backprop_activation(activation_, dz, ConstMatrixMap(act_grad.data(), g.out_c, act_cols));
+}
+
+void ConvNet::conv_backward(std::size_t i, const float* theta, const Batch& batch, float* grad,
+                            ConvWorkspace& w, std::size_t n) const noexcept {
+  const Geometry& g = blocks_[i];
+  ConvWorkspace::Block& b = w.blocks[i];
+  const auto oc = static_cast<std::size_t>(g.out_c);
+  const auto act_cols = static_cast<Index>(n * g.conv_area());
+  const ConstMatrixMap dz(b.act.data(), g.out_c, act_cols);  // pool_backward left dZ here
+  detail::row_sums(dz, grad + g.bias_offset);
+
+  const auto patch = static_cast<Index>(g.patch());
+  // dW^T (patch x out_c, column-major) is the row-major {out_c, in_c, kh, kw} gradient; the
+  // first chunk overwrites it, the others add to it.
+  float* dw = grad + g.weight_offset;
+  const std::size_t sample_stride = static_cast<std::size_t>(g.in_c) *
+                                    static_cast<std::size_t>(g.in_h) *
+                                    static_cast<std::size_t>(g.in_w);
+  const float* in = i == 0 ? batch.features : w.blocks[i - 1].pooled.data();
+  const MapStrides strides = i == 0 ? MapStrides{static_cast<std::size_t>(g.in_h * g.in_w),
+                                                 static_cast<std::size_t>(g.in_w), 1}
+                                    : MapStrides{1, static_cast<std::size_t>(g.in_w * g.in_c),
+                                                 static_cast<std::size_t>(g.in_c)};
+  if (i > 0) {
+    const Geometry& below = blocks_[i - 1];
+    MatrixMap(w.blocks[i - 1].pooled_grad.data(), below.out_c,
+              static_cast<Index>(n * below.pool_area()))
+        .setZero();
+  }
+  for (std::size_t s0 = 0; s0 < n; s0 += b.chunk) {
+    const std::size_t m = std::min(b.chunk, n - s0);
+    // With one chunk the patches from the forward pass are still in place.
+    if (n > b.chunk) im2col(g, in + s0 * sample_stride, sample_stride, strides, m, b.cols.data());
+    const auto cols = static_cast<Index>(m * g.conv_area());
+    const float* dz_chunk = dz.data() + s0 * g.conv_area() * oc;
+    detail::gemm(patch, g.out_c, cols, detail::col_major(b.cols.data(), patch),
+                 detail::row_major(dz_chunk, g.out_c), dw, patch, s0 > 0, w.gemm);
+    if (i == 0) continue;  // the data needs no gradient
+    // The patch gradient W^T * dZ overwrites the patches, then folds back onto the input map.
+    detail::gemm(patch, cols, g.out_c, detail::col_major(theta + g.weight_offset, patch),
+                 detail::col_major(dz_chunk, g.out_c), b.cols.data(), patch, false, w.gemm);
+    col2im_add(g, b.cols.data(), sample_stride, strides, m,
+               w.blocks[i - 1].pooled_grad.data() + s0 * sample_stride);
+  }
 }
 
 EvalSums ConvNet::evaluate(std::span<const float> theta, const Batch& batch,

@@ -79,6 +79,14 @@ class ConvNet final : public Model {
  private:
   class ConvWorkspace;
   void forward(const float* theta, const Batch& batch, ConvWorkspace& w) const noexcept;
+  // The backward pass, block by block from the top (loss_and_gradient):
+  // the dense layer's input gradient into the last block's pooled-gradient layout;
+  void unflatten_dense_grad(ConvWorkspace& w, std::size_t n) const noexcept;
+  // block i's pooled gradient through the max-pool and the activation: dZ, in place of act;
+  void pool_backward(std::size_t i, ConvWorkspace& w, std::size_t n) const noexcept;
+  // block i's weight and bias gradients from dZ, and the pooled gradient of block i - 1.
+  void conv_backward(std::size_t i, const float* theta, const Batch& batch, float* grad,
+                     ConvWorkspace& w, std::size_t n) const noexcept;
 
   std::string spec_;
   ImageShape input_;

@@ -22,8 +22,9 @@ namespace {
 // panels (kMc x kKc, 128 KiB: stays in the 512 KiB L2) and B packed in kNr-column panels
 // (kKc x kNc); one kKc x kNr B panel (6 KiB) stays in the 32 KiB L1 while the A panels stream
 // past it. 16x6 uses 12 of the 16 ymm registers as accumulators, two for A and one for B.
-constexpr Index kMr = 16;
-constexpr Index kNr = 6;
+// (kMr and kNr are the own kernel's tile; a default build, on Eigen's kernel, does not use them.)
+[[maybe_unused]] constexpr Index kMr = 16;
+[[maybe_unused]] constexpr Index kNr = 6;
 constexpr Index kKc = 256;
 constexpr Index kMc = 128;
 constexpr Index kNc = 1536;  // a multiple of kNr

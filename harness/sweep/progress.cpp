@@ -52,8 +52,9 @@ std::string SweepProgress::counts_text() const {
       s += (s.empty() ? "" : ", ") + std::to_string(it->second) + " " + status;
   }
   for (const auto& [status, n] : status_counts_) {
+    const std::string& name = status;  // a lambda may not capture a structured binding (clang 14)
     if (std::find_if(std::begin(kStatusOrder), std::end(kStatusOrder),
-                     [&](const char* k) { return status == k; }) == std::end(kStatusOrder)) {
+                     [&](const char* k) { return name == k; }) == std::end(kStatusOrder)) {
       s += (s.empty() ? "" : ", ") + std::to_string(n) + " " + status;
     }
   }

@@ -55,10 +55,8 @@ std::string option_value_text(const std::string& where, const OptionSpec& o,
   }
   if (v.is_string()) {
     text = v.get<std::string>();
-  } else if (v.is_number_integer() || v.is_number_unsigned()) {
-    text = v.dump();
-  } else if (v.is_number_float()) {
-    text = v.dump();  // shortest text that reads back as the same double
+  } else if (v.is_number()) {
+    text = v.dump();  // an integer as written; a float as the shortest text that reads back as it
   } else {
     throw ConfigError(where + ": value of '" + std::string(o.name) +
                       "' must be a string or number, got " + v.dump());

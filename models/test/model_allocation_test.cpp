@@ -39,11 +39,13 @@ void note_allocation() noexcept {
 }  // namespace
 
 // glibc's own entry points; free() stays glibc's and releases what these return.
+// NOLINTBEGIN(bugprone-reserved-identifier,readability-identifier-naming): glibc's names.
 extern "C" {
 void* __libc_malloc(std::size_t size);
 void* __libc_calloc(std::size_t count, std::size_t size);
 void* __libc_realloc(void* ptr, std::size_t size);
 void* __libc_memalign(std::size_t alignment, std::size_t size);
+// NOLINTEND(bugprone-reserved-identifier,readability-identifier-naming)
 
 void* malloc(std::size_t size) noexcept {
   note_allocation();
