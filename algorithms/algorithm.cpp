@@ -35,8 +35,8 @@ Checkpoints::Checkpoints(std::size_t num_params, std::int64_t updates_per_epoch,
       storage_(new float[num_slots_ * num_params]),
       slots_(num_slots_) {}
 
-bool Checkpoints::record(std::int64_t version, std::span<const float> params) noexcept {
-  const std::size_t k = slot_of(version);
+bool Checkpoints::record_in(std::size_t k, std::int64_t version,
+                            std::span<const float> params) noexcept {
   bool finite = true;
   for (const float x : params) finite = finite && std::isfinite(x);
   if (k >= num_slots_) return finite;  // past the reserved slots: nothing more is kept
@@ -76,6 +76,9 @@ void WorkerStats::merge(const WorkerStats& other) {
   dropped += other.dropped;
   discarded_at_end += other.discarded_at_end;
   failed_attempts += other.failed_attempts;
+  failed_tests += other.failed_tests;
+  polls += other.polls;
+  contended_acquisitions += other.contended_acquisitions;
   lock_wait_seconds += other.lock_wait_seconds;
   backoff_seconds += other.backoff_seconds;
   staleness.merge(other.staleness);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "algorithms/histogram.hpp"
+#include "algorithms/shared_memory.hpp"
 #include "common/cache_line.hpp"
 #include "models/batch_sampler.hpp"
 #include "models/model.hpp"
@@ -88,7 +89,14 @@ class Checkpoints {
 
   // Copies params as the snapshot after update `version`; returns false when a value is not
   // finite (the caller then stops the run as diverged). noexcept, no allocation.
-  bool record(std::int64_t version, std::span<const float> params) noexcept;
+  bool record(std::int64_t version, std::span<const float> params) noexcept {
+    return record_in(slot_of(version), version, params);
+  }
+  // The same into slot k for a state taken after the update that completed it: `version` (>= that
+  // update) is what the snapshot holds. The lock-based methods record this way from their next
+  // consistent read, outside the critical section; the worker that completed slot k is its one
+  // writer either way.
+  bool record_in(std::size_t k, std::int64_t version, std::span<const float> params) noexcept;
   // The same for memory other threads may be writing (HOGWILD!): relaxed atomic loads, so the
   // snapshot may mix updates, as every HOGWILD! read may.
   bool record_racy(std::int64_t version, float* params) noexcept;
@@ -124,11 +132,14 @@ struct alignas(kNoFalseSharing) WorkerStats {
   std::int64_t applied = 0;           // updates this worker applied
   std::int64_t dropped = 0;           // gave up on (persistence bound)
   std::int64_t discarded_at_end = 0;  // computed, but the budget was spent before applying
-  std::int64_t failed_attempts = 0;   // failed CAS or try_lock, all updates together
-  double lock_wait_seconds = 0.0;     // time spent acquiring locks
-  double backoff_seconds = 0.0;       // time spent in backoff pauses
-  Histogram staleness;                // one entry per applied update
-  Histogram attempts;                 // failed attempts before each applied update
+  std::int64_t failed_attempts = 0;   // failed read-modify-writes (CAS, try_lock), all updates
+  std::int64_t failed_tests = 0;      // Leashed --test-before-cas: publishes abandoned on a test
+  std::int64_t polls = 0;             // lock tests that saw it held (not failed attempts)
+  std::int64_t contended_acquisitions = 0;  // lock acquisitions that had to wait at all
+  double lock_wait_seconds = 0.0;           // time spent acquiring locks
+  double backoff_seconds = 0.0;             // time spent in backoff pauses
+  Histogram staleness;                      // one entry per applied update
+  Histogram attempts;                       // failed attempts before each applied update
   std::vector<double> slot_loss_sum;  // minibatch losses of applied updates, per checkpoint slot
   std::vector<std::int64_t> slot_loss_count;
 
@@ -153,6 +164,8 @@ struct TrainingSetup {
   std::size_t batch_size = 0;
   float step = 0.0F;
   int num_workers = 1;
+  // Where init() allocates everything the workers share (never null; see shared_memory.hpp).
+  SharedMemory* shared_memory = nullptr;
 };
 
 // Everything one worker may touch. Built by the runner on the worker's own thread after

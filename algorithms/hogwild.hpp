@@ -1,21 +1,26 @@
 // algorithms/hogwild.hpp — `hogwild` and `hogwild-atomic`: lock-free asynchronous SGD with no
 // consistency between coordinates.
 //
-// Each worker copies theta coordinate by coordinate with relaxed atomic loads (no lock), computes
-// the gradient on the copy, claims the update's number from the shared version counter, then
-// writes theta coordinate by coordinate:
-//   hogwild         load, x - step * g, store (two relaxed atomic accesses): an update racing
-//                   with another on the same coordinate can overwrite it — lost updates are
-//                   possible, as in the paper's analysis and the reference framework's racy +=.
+// Each worker copies theta with no synchronisation (hogwild_racy_copy, algorithms/
+// hogwild_kernel.hpp: a plain vectorised copy while others write), computes the gradient on the
+// copy, claims the update's number from the shared version counter, then applies it:
+//   hogwild         hogwild_racy_apply: x = x - step * g per coordinate, a plain vectorised
+//                   read-modify-write: an update racing with another on the same coordinate can
+//                   overwrite it -- lost updates are possible, as in the paper's analysis and the
+//                   reference framework's racy +=.
 //   hogwild-atomic  a CAS loop per coordinate computing the same expression: no update is lost;
-//                   each failed CAS is a failed attempt and waits per the backoff policy.
-// The races are the algorithm's, not undefined behaviour: every shared access is an atomic.
+//                   each failed CAS is a failed attempt and waits per the backoff policy. It pays
+//                   for that: the CAS loop cannot be vectorised.
+// The races of the read and of hogwild's apply are the method; they live in the two functions of
+// hogwild_kernel.cpp, the only code kept out of ThreadSanitizer's view. Everything else shared
+// here is an atomic (the version counter, the CAS, the checkpoint copy's relaxed loads).
 // Progress: hogwild is wait-free (a bounded number of steps per update); hogwild-atomic is
 // lock-free (a CAS fails only because another worker's CAS on that coordinate succeeded).
 // What a read may observe: any mix of coordinates, including updates that are half applied;
 // the version read before the copy says how many updates had been numbered, not that they are
 // all visible. Staleness = (number claimed at apply) - (version read before the copy), exact: the
 // counter is a std::atomic even though the parameters race.
+// A gradient whose loss is not finite stops the run (diverged) and is never applied.
 // Paper: F. Niu, B. Recht, C. Ré, S. J. Wright, "HOGWILD!: A Lock-Free Approach to
 // Parallelizing Stochastic Gradient Descent", NIPS 2011 (dense variant as in the reference
 // framework's `-a HOG`; the per-coordinate atomic update is the paper's own assumption).
@@ -23,6 +28,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -32,6 +38,7 @@
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/backoff.hpp"
+#include "algorithms/hogwild_kernel.hpp"
 #include "algorithms/registry.hpp"
 #include "algorithms/worker_steps.hpp"
 
@@ -51,7 +58,7 @@ class HogwildSgd final : public Algorithm {
   }
 
   void init(std::span<const float> theta0, const TrainingSetup& setup) override {
-    theta_.assign(theta0.begin(), theta0.end());
+    theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
     step_ = setup.step;
     version_.store(0);
   }
@@ -70,12 +77,13 @@ class HogwildSgd final : public Algorithm {
       // worker's stores of its previous update before it claims its next number.
       const std::int64_t v_read = version_.load(std::memory_order_acquire);
       if (v_read >= total) break;
-      for (std::size_t i = 0; i < dim; ++i) {
-        // relaxed: an inconsistent copy is the algorithm; this only makes the read defined.
-        ctx.local[i] = std::atomic_ref<float>(theta[i]).load(std::memory_order_relaxed);
-      }
+      hogwild_racy_copy(ctx.local.data(), theta, dim);  // an inconsistent copy is the method
 
       const float loss = compute_gradient(ctx, ctx.local);
+      if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
+        ++stats.discarded_at_end;
+        break;
+      }
 
       // release: see the acquire load above. The number decides whether the update is applied
       // (it is only while v < total, so exactly `total` updates are applied) and its staleness.
@@ -85,34 +93,42 @@ class HogwildSgd final : public Algorithm {
         break;
       }
       std::int64_t failures = 0;
-      for (std::size_t k = 0; k < dim; ++k) {
-        // Worker w starts its sweep at w/N of the vector and wraps around, so concurrent sweeps
-        // work on different cache lines instead of contending for the same ones line by line.
-        // Coordinates are independent: the order changes no value (worker 0 starts at 0).
-        const std::size_t i = k + first < dim ? k + first : k + first - dim;
-        std::atomic_ref<float> x(theta[i]);
-        // relaxed (all three): coordinates are independent and nothing else is published with
-        // them; the arithmetic is sgd_apply's, so one worker reproduces seq bit for bit.
-        float seen = x.load(std::memory_order_relaxed);
-        if constexpr (kAtomicUpdate) {
-          if (!x.compare_exchange_strong(seen, seen - step_ * ctx.grad[i],
-                                         std::memory_order_relaxed)) {
-            do {  // the retry point: another worker's CAS on this coordinate won
-              ++failures;
-              backoff.pause();
-            } while (!x.compare_exchange_strong(seen, seen - step_ * ctx.grad[i],
-                                                std::memory_order_relaxed));
-            backoff.reset();
-          }
-        } else {
-          x.store(seen - step_ * ctx.grad[i], std::memory_order_relaxed);
-        }
+      if constexpr (kAtomicUpdate) {
+        failures = cas_apply(theta, ctx.grad, first, backoff);
+      } else {
+        hogwild_racy_apply(theta, ctx.grad.data(), step_, dim);
       }
       stats.failed_attempts += failures;
       note_applied(ctx, v + 1, v - v_read, failures, loss,
                    [&] { return ctx.checkpoints->record_racy(v + 1, theta); });
     }
     stats.backoff_seconds += backoff.waited_seconds();
+  }
+
+  // hogwild-atomic's apply: a CAS loop per coordinate; returns the failed CASes. Worker w starts
+  // its sweep at w/N of the vector and wraps around, so concurrent sweeps work on different cache
+  // lines instead of contending for the same ones line by line. Coordinates are independent: the
+  // order changes no value (worker 0 starts at 0).
+  std::int64_t cas_apply(float* theta, std::span<const float> grad, std::size_t first,
+                         Backoff& backoff) const noexcept {
+    const std::size_t dim = grad.size();
+    std::int64_t failures = 0;
+    for (std::size_t k = 0; k < dim; ++k) {
+      const std::size_t i = k + first < dim ? k + first : k + first - dim;
+      std::atomic_ref<float> x(theta[i]);
+      // relaxed (all three): coordinates are independent and nothing else is published with
+      // them; the arithmetic is sgd_apply's, so one worker reproduces seq bit for bit.
+      float seen = x.load(std::memory_order_relaxed);
+      if (!x.compare_exchange_strong(seen, seen - step_ * grad[i], std::memory_order_relaxed)) {
+        do {  // the retry point: another worker's CAS on this coordinate won
+          ++failures;
+          backoff.pause();
+        } while (
+            !x.compare_exchange_strong(seen, seen - step_ * grad[i], std::memory_order_relaxed));
+        backoff.reset();
+      }
+    }
+    return failures;
   }
 
   void read_params(std::span<float> out) const override {
@@ -133,7 +149,7 @@ class HogwildSgd final : public Algorithm {
   BackoffParams backoff_;
   // The one word every worker writes each update: on its own line, away from theta_'s header.
   alignas(kNoFalseSharing) std::atomic<std::int64_t> version_{0};
-  alignas(kNoFalseSharing) std::vector<float> theta_;  // shared: accessed through atomic_ref only
+  SharedArray<float> theta_;  // shared: the racy kernel, atomic_ref, or before/after the workers
   float step_ = 0.0F;
 };
 

@@ -5,10 +5,14 @@
 //   acquire the latest vector p (a counted reference); gradient directly on p (no copy); release p
 //   publish: acquire the latest q; copy q into a private candidate while applying the gradient
 //            (sgd_apply_into: one pass, sgd_apply's rounding); version = q.version + 1;
-//            [--test-before-cas: is latest still q?]; CAS latest q -> candidate. On failure: a
-//            failed attempt, backoff, retry with the new latest, up to --persistence B retries
-//            (B + 1 attempts), then the gradient is dropped and counted. The default B = inf
-//            never drops.
+//            CAS latest q -> candidate. On failure: a failed attempt, backoff, retry with the new
+//            latest, up to --persistence B retries (B + 1 attempts), then the gradient is dropped
+//            and counted. The default B = inf never drops.
+//   --test-before-cas, as the reference's -C: the copy-and-apply pass is abandoned as soon as
+//            latest no longer points to q (tested every 16 KiB of the pass and before the CAS);
+//            an abandoned publish is a failed test (contention.failed_tests), not a failed CAS,
+//            and counts as one of the B + 1 attempts.
+//   A gradient whose loss is not finite stops the run (diverged) and is never published.
 //   staleness = q.version - p.version (the version at the successful publish minus the version
 //   the gradient was computed on), exact: versions live in the immutable vectors.
 // An update is applied only while q.version < budget, so the published versions are exactly
@@ -24,12 +28,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/backoff.hpp"
@@ -58,7 +64,7 @@ class LeashedSgd final : public Algorithm {
 
   void init(std::span<const float> theta0, const TrainingSetup& setup) override {
     step_ = setup.step;
-    pool_ = std::make_unique<RefCountPool>(theta0.size(), setup.num_workers);
+    pool_ = std::make_unique<RefCountPool>(theta0.size(), setup.num_workers, *setup.shared_memory);
     PooledVector* first = pool_->allocate();  // its reference becomes latest_'s
     std::copy(theta0.begin(), theta0.end(), first->data);
     first->version = 0;
@@ -81,54 +87,11 @@ class LeashedSgd final : public Algorithm {
       }
       const float loss = compute_gradient(ctx, p->values());
       pool.release(p);
-
-      std::int64_t failures = 0;
-      for (;;) {
-        PooledVector* q = pool.acquire(latest_);
-        const std::int64_t v = q->version;
-        if (v >= total || ctx.control->should_stop()) {  // the run ended while we computed
-          pool.release(q);
-          ++stats.discarded_at_end;
-          stats.failed_attempts += failures;
-          done = true;
-          break;
-        }
-        if (candidate == nullptr) candidate = pool.allocate();
-        sgd_apply_into(candidate->values(), q->values(), ctx.grad, step_);  // copy + apply
-        candidate->version = v + 1;
-        // A due snapshot reads the candidate after it is published, when another worker may
-        // already have replaced and released it: hold a second reference until it is copied.
-        const bool due = ctx.checkpoints->due(v + 1);
-        if (due) pool.retain(candidate);
-        PooledVector* expected = q;
-        // relaxed (test): only a hint that saves a doomed CAS; the CAS decides.
-        // release (CAS success): pairs with the acquire loads in RefCountPool::acquire(), which
-        // then see the candidate's data and version. relaxed (failure): nothing was read.
-        const bool won =
-            (!options_.test_before_cas || latest_.load(std::memory_order_relaxed) == q) &&
-            latest_.compare_exchange_strong(expected, candidate, std::memory_order_release,
-                                            std::memory_order_relaxed);
-        if (won) {
-          PooledVector* published = candidate;
-          candidate = nullptr;
-          pool.release(q);  // this worker's reference
-          pool.release(q);  // latest_'s reference: it now holds the published vector's
-          stats.failed_attempts += failures;
-          note_applied(ctx, v + 1, v - t0, failures, loss,
-                       [&] { return ctx.checkpoints->record(v + 1, published->values()); });
-          if (due) pool.release(published);
-          break;
-        }
-        if (due) pool.release(candidate);  // back to the owner's reference only
-        pool.release(q);
-        ++failures;
-        if (failures > options_.persistence) {
-          ++stats.dropped;
-          stats.failed_attempts += failures;
-          break;
-        }
-        backoff.pause();
+      if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never published
+        ++stats.discarded_at_end;
+        break;
       }
+      done = publish(ctx, backoff, candidate, t0, loss);
       backoff.reset();
     }
     if (candidate != nullptr) pool.release(candidate);
@@ -165,6 +128,94 @@ class LeashedSgd final : public Algorithm {
   [[nodiscard]] const RefCountPool& pool() const noexcept { return *pool_; }
 
  private:
+  // Publishes ctx.grad, computed on version t0: copy the latest q into the candidate while
+  // applying the gradient, then CAS latest_ from q to it; retries with the new latest after a
+  // failed CAS or test, up to the persistence bound. Returns true when the run ended meanwhile.
+  bool publish(WorkerContext& ctx, Backoff& backoff, PooledVector*& candidate, std::int64_t t0,
+               float loss) noexcept {
+    WorkerStats& stats = *ctx.stats;
+    RefCountPool& pool = *pool_;
+    const std::int64_t total = ctx.control->total_updates();
+    std::int64_t failures = 0;  // failed CASes of this update
+    std::int64_t tests = 0;     // publishes of this update abandoned on a failed test
+    for (;;) {
+      PooledVector* q = pool.acquire(latest_);
+      const std::int64_t v = q->version;
+      if (v >= total || ctx.control->should_stop()) {  // the run ended while we computed
+        pool.release(q);
+        ++stats.discarded_at_end;
+        stats.failed_attempts += failures;
+        return true;
+      }
+      if (candidate == nullptr) candidate = pool.allocate();
+      bool won = false;
+      const bool current = build_candidate(*candidate, *q, ctx.grad);
+      // A due snapshot reads the candidate after it is published, when another worker may
+      // already have replaced and released it: hold a second reference until it is copied.
+      const bool due = current && ctx.checkpoints->due(v + 1);
+      if (current) {
+        candidate->version = v + 1;
+        if (due) pool.retain(candidate);
+        PooledVector* expected = q;
+        // release (success): pairs with the acquire loads in RefCountPool::acquire(), which then
+        // see the candidate's data and version. relaxed (failure): nothing was read.
+        won = latest_.compare_exchange_strong(expected, candidate, std::memory_order_release,
+                                              std::memory_order_relaxed);
+      }
+      if (won) {
+        PooledVector* published = std::exchange(candidate, nullptr);
+        pool.release(q);  // this worker's reference
+        pool.release(q);  // latest_'s reference: it now holds the published vector's
+        stats.failed_attempts += failures;
+        note_applied(ctx, v + 1, v - t0, failures, loss,
+                     [&] { return ctx.checkpoints->record(v + 1, published->values()); });
+        if (due) pool.release(published);
+        return false;
+      }
+      if (due) pool.release(candidate);  // back to the owner's reference only
+      pool.release(q);
+      if (current) {
+        ++failures;
+      } else {
+        ++tests;
+        ++stats.failed_tests;
+      }
+      // B + 1 attempts in all: an abandoned publish is an attempt as much as a failed CAS is.
+      if (failures + tests > options_.persistence) {
+        ++stats.dropped;
+        stats.failed_attempts += failures;
+        return false;
+      }
+      backoff.pause();
+    }
+  }
+
+  // candidate = q - step * grad (sgd_apply_into: one pass, sgd_apply's rounding). With
+  // --test-before-cas, as the reference framework's -C does, the pass is abandoned (false) as soon
+  // as latest_ no longer points to q -- tested before every chunk of kTestChunk values and once
+  // more at the end, so a publish that would fail its CAS costs at most one chunk more.
+  bool build_candidate(PooledVector& candidate, const PooledVector& q,
+                       std::span<const float> grad) const noexcept {
+    if (!options_.test_before_cas) {
+      sgd_apply_into(candidate.values(), q.values(), grad, step_);
+      return true;
+    }
+    const std::span<float> out = candidate.values();
+    const std::span<const float> in = q.values();
+    // relaxed (every test): a hint that saves work; the CAS decides.
+    for (std::size_t lo = 0; lo < out.size(); lo += kTestChunk) {
+      if (latest_.load(std::memory_order_relaxed) != &q) return false;
+      const std::size_t len = std::min(kTestChunk, out.size() - lo);
+      sgd_apply_into(out.subspan(lo, len), in.subspan(lo, len), grad.subspan(lo, len), step_);
+    }
+    return latest_.load(std::memory_order_relaxed) == &q;
+  }
+
+  // Values built between two tests of --test-before-cas: 16 KiB, about a microsecond of the
+  // fused copy-and-apply pass (the reference tests once per layer; a fixed chunk keeps the test
+  // rate independent of the model's layer sizes).
+  static constexpr std::size_t kTestChunk = 4096;
+
   LeashedOptions options_;
   BackoffParams backoff_;
   float step_ = 0.0F;

@@ -2,14 +2,20 @@
 // `rwlock`; see mutex.hpp and rwlock.hpp for their guarantees). Only the lock differs.
 //
 //   lock (shared)     copy theta and its version v_read into the private buffer; unlock
-//   (no lock)         gradient on the copy
-//   lock (exclusive)  v = version; if v < budget: theta -= step * grad, version = v + 1, and the
-//                     checkpoint snapshot if one is due (theta is consistent here); unlock
+//   (no lock)         a checkpoint this worker made due is recorded from that copy
+//   (no lock)         gradient on the copy; a non-finite loss stops the run and is not applied
+//   lock (exclusive)  v = version; if v < budget: theta -= step * grad, version = v + 1; unlock
 //   staleness = v - v_read, exact: the version changes only under the exclusive lock.
+// Snapshots cost nothing inside a critical section: the worker whose update completes a
+// checkpoint records its next consistent copy (taken anyway, under the shared lock) once it has
+// released the lock, labelled with the version that copy holds (v_read >= the checkpoint's
+// update; equal with one worker, so one-thread runs still match seq snapshot for snapshot).
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,7 +44,7 @@ class LockedSgd final : public Algorithm {
   [[nodiscard]] std::string_view name() const override { return name_; }
 
   void init(std::span<const float> theta0, const TrainingSetup& setup) override {
-    theta_.assign(theta0.begin(), theta0.end());
+    theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
     step_ = setup.step;
     version_ = 0;
   }
@@ -47,14 +53,32 @@ class LockedSgd final : public Algorithm {
     Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     const std::int64_t total = ctx.control->total_updates();
+    // The checkpoint slot this worker's last update completed, recorded from its next read.
+    std::optional<std::size_t> snapshot_slot;
     while (!ctx.control->should_stop()) {
       std::int64_t failures = acquire_lock</*kShared=*/true>(lock_, backoff, stats);
       std::copy(theta_.begin(), theta_.end(), ctx.local.begin());
       const std::int64_t v_read = version_;
       lock_.unlock_shared();
-      if (v_read >= total) break;
+      if (snapshot_slot) {
+        const std::size_t k = *std::exchange(snapshot_slot, std::nullopt);
+        if (!ctx.checkpoints->record_in(k, v_read, ctx.local)) {
+          ctx.control->request_stop(StopReason::kDiverged);
+          stats.failed_attempts += failures;
+          break;
+        }
+      }
+      if (v_read >= total) {
+        stats.failed_attempts += failures;
+        break;
+      }
 
       const float loss = compute_gradient(ctx, ctx.local);
+      if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
+        stats.failed_attempts += failures;
+        ++stats.discarded_at_end;
+        break;
+      }
 
       failures += acquire_lock</*kShared=*/false>(lock_, backoff, stats);
       const std::int64_t v = version_;
@@ -64,14 +88,13 @@ class LockedSgd final : public Algorithm {
         ++stats.discarded_at_end;
         break;
       }
-      sgd_apply(theta_, ctx.grad, step_);
+      sgd_apply(theta_.span(), ctx.grad, step_);
       version_ = v + 1;
-      bool finite = true;
-      if (ctx.checkpoints->due(v + 1)) finite = ctx.checkpoints->record(v + 1, theta_);
       lock_.unlock();
 
       stats.failed_attempts += failures;
-      note_applied(ctx, v + 1, v - v_read, failures, loss, [finite] { return finite; });
+      if (ctx.checkpoints->due(v + 1)) snapshot_slot = ctx.checkpoints->slot_of(v + 1);
+      note_applied(ctx, v + 1, v - v_read, failures, loss, [] { return true; });
     }
     stats.backoff_seconds += backoff.waited_seconds();
   }
@@ -92,7 +115,7 @@ class LockedSgd final : public Algorithm {
   BackoffParams backoff_;
   Lock lock_;                 // padded to its own cache line
   std::int64_t version_ = 0;  // applied updates; guarded by lock_
-  std::vector<float> theta_;  // guarded by lock_
+  SharedArray<float> theta_;  // guarded by lock_
   float step_ = 0.0F;
 };
 

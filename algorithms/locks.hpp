@@ -1,18 +1,26 @@
 // algorithms/locks.hpp — the locks of the lock-based algorithms (mutex, rwlock), and the one
-// place where they are acquired: try once, and on failure count the attempt, back off, retry.
+// place where they are acquired: try once, and on failure count, back off, retry.
+//
+// What is counted (the same rule as Leashed's failed publish CAS and hogwild-atomic's failed
+// coordinate CAS): a failed attempt is an atomic read-modify-write that failed -- the exchange or
+// CAS of a spin lock, or an OS lock's try_lock. A test that merely saw the lock held (the first
+// "test" of test-and-test-and-set) is a poll, counted separately, never as a failed attempt;
+// otherwise "failed attempts per update" with --backoff none would be a spin-loop count that any
+// backoff "reduces" trivially. An acquisition that had to wait at all is a contended one.
 //
 // Two acquisition modes (--lock):
-//   spin  try_lock + Backoff after every failed attempt; failures are counted per update and the
-//         time from the first failure to the acquisition is lock wait. Test-and-test-and-set, so
-//         waiters spin on a shared cache line and do not write it.
-//   os    the OS lock (std::mutex; pthread_rwlock_t). One try_lock first, so a contended
-//         acquisition is still counted (one failed attempt) and timed; then it blocks in the
-//         kernel (futex). Blocking leaves no retry point, so --backoff does not apply to it.
+//   spin  test-and-test-and-set (waiters poll a shared line without writing it) + Backoff after
+//         every unsuccessful try, poll or failed RMW alike (how long to wait is the policy's; what
+//         is counted is above); the time from the first unsuccessful try to the acquisition is
+//         lock wait.
+//   os    the OS lock (std::mutex; pthread_rwlock_t). One try_lock first (a failure is one failed
+//         RMW, so a contended acquisition is counted and timed); then it blocks in the kernel
+//         (futex). Blocking leaves no retry point, so --backoff does not apply to it.
 //
 // A lock type offers try_lock/unlock and try_lock_shared/unlock_shared (a mutex maps shared to
-// exclusive), kBlocking, and for spinning writers announce_writer()/withdraw_writer() (the
-// writer-preference hook; no-ops elsewhere). Locks are not copyable and are padded to their own
-// cache lines.
+// exclusive) returning an Attempt, kBlocking, and for spinning writers
+// announce_writer()/withdraw_writer() (the writer-preference hook; no-ops elsewhere). Locks are
+// not copyable and are padded to their own cache lines.
 #pragma once
 
 #include <pthread.h>
@@ -44,6 +52,13 @@ inline constexpr NameTable<RwPrefer, 2> kRwPreferences{
 inline std::string_view rw_prefer_name(RwPrefer p) noexcept { return name_of(kRwPreferences, p); }
 inline std::string_view lock_mode_name(LockMode m) noexcept { return name_of(kLockModes, m); }
 
+// The outcome of one try at a lock.
+enum class Attempt {
+  kAcquired,
+  kBusy,    // a plain load saw the lock held: a poll, no read-modify-write was made
+  kFailed,  // a read-modify-write (exchange, CAS, an OS try_lock) failed
+};
+
 // Test-and-test-and-set spin mutex.
 class SpinMutex {
  public:
@@ -54,18 +69,19 @@ class SpinMutex {
   SpinMutex(const SpinMutex&) = delete;
   SpinMutex& operator=(const SpinMutex&) = delete;
 
-  bool try_lock() noexcept {
+  Attempt try_lock() noexcept {
     // relaxed: only a test that keeps waiters off the line while it is held; the exchange
     // below is the acquisition and carries the ordering.
-    if (locked_.load(std::memory_order_relaxed)) return false;
+    if (locked_.load(std::memory_order_relaxed)) return Attempt::kBusy;
     // acquire: pairs with the release store in unlock(), so the previous holder's writes to the
     // protected data are visible in this critical section.
-    return !locked_.exchange(true, std::memory_order_acquire);
+    return locked_.exchange(true, std::memory_order_acquire) ? Attempt::kFailed
+                                                             : Attempt::kAcquired;
   }
   // release: pairs with the acquire exchange in try_lock() of the next holder.
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
-  bool try_lock_shared() noexcept { return try_lock(); }
+  Attempt try_lock_shared() noexcept { return try_lock(); }
   void unlock_shared() noexcept { unlock(); }
   void announce_writer() noexcept {}
   void withdraw_writer() noexcept {}
@@ -90,37 +106,40 @@ class SpinRwLock {
   SpinRwLock(const SpinRwLock&) = delete;
   SpinRwLock& operator=(const SpinRwLock&) = delete;
 
-  bool try_lock_shared() noexcept {
+  Attempt try_lock_shared() noexcept {
     // relaxed: the waiting count is a hint that only decides whether to try; no data is
     // published through it.
     if (Prefer == RwPrefer::kWriter && writers_waiting_.load(std::memory_order_relaxed) != 0) {
-      return false;
+      return Attempt::kBusy;
     }
     // relaxed: the CAS below re-reads the word and orders the acquisition.
     std::uint32_t s = state_.load(std::memory_order_relaxed);
-    while ((s & kWriter) == 0) {
+    if ((s & kWriter) != 0) return Attempt::kBusy;
+    do {
       // acquire: pairs with the release store in unlock(), so the last writer's updates are
       // visible to this reader. A CAS that fails because another reader got in is not a
       // failed attempt at the lock (it is free), so it retries without counting or backing off.
       if (state_.compare_exchange_weak(s, s + kReader, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
-        return true;
+        return Attempt::kAcquired;
       }
-    }
-    return false;
+    } while ((s & kWriter) == 0);
+    return Attempt::kFailed;  // a writer got in between the test and the CAS
   }
   // release: pairs with the writer's acquire CAS in try_lock(), so this reader's reads of the
   // protected data happen before the writer's writes.
   void unlock_shared() noexcept { state_.fetch_sub(kReader, std::memory_order_release); }
 
-  bool try_lock() noexcept {
+  Attempt try_lock() noexcept {
     // relaxed: a test only; the CAS below is the acquisition.
-    if (state_.load(std::memory_order_relaxed) != 0) return false;
+    if (state_.load(std::memory_order_relaxed) != 0) return Attempt::kBusy;
     std::uint32_t expected = 0;
     // acquire: pairs with the release in unlock() and unlock_shared(), so earlier readers are done
     // and the previous writer's updates are visible.
     return state_.compare_exchange_strong(expected, kWriter, std::memory_order_acquire,
-                                          std::memory_order_relaxed);
+                                          std::memory_order_relaxed)
+               ? Attempt::kAcquired
+               : Attempt::kFailed;
   }
   // release: pairs with the acquire CAS of the next reader or writer. While the writer bit is
   // set no reader can increment the word (their CAS requires the bit clear), so it is exactly
@@ -157,11 +176,12 @@ class OsMutex {
   OsMutex(const OsMutex&) = delete;
   OsMutex& operator=(const OsMutex&) = delete;
 
-  bool try_lock() noexcept { return mutex_.try_lock(); }
+  // A failed try_lock is a failed RMW (the futex word's CAS).
+  Attempt try_lock() noexcept { return mutex_.try_lock() ? Attempt::kAcquired : Attempt::kFailed; }
   // std::mutex::lock throws only for errors (deadlock, invalid) that cannot happen here.
   void lock() noexcept { mutex_.lock(); }
   void unlock() noexcept { mutex_.unlock(); }
-  bool try_lock_shared() noexcept { return try_lock(); }
+  Attempt try_lock_shared() noexcept { return try_lock(); }
   void lock_shared() noexcept { lock(); }
   void unlock_shared() noexcept { unlock(); }
 
@@ -198,10 +218,14 @@ class OsRwLock {
   OsRwLock& operator=(const OsRwLock&) = delete;
 
   [[nodiscard]] RwPrefer prefer() const noexcept { return prefer_; }
-  bool try_lock() noexcept { return pthread_rwlock_trywrlock(&lock_) == 0; }
+  Attempt try_lock() noexcept {
+    return pthread_rwlock_trywrlock(&lock_) == 0 ? Attempt::kAcquired : Attempt::kFailed;
+  }
   void lock() noexcept { pthread_rwlock_wrlock(&lock_); }
   void unlock() noexcept { pthread_rwlock_unlock(&lock_); }
-  bool try_lock_shared() noexcept { return pthread_rwlock_tryrdlock(&lock_) == 0; }
+  Attempt try_lock_shared() noexcept {
+    return pthread_rwlock_tryrdlock(&lock_) == 0 ? Attempt::kAcquired : Attempt::kFailed;
+  }
   void lock_shared() noexcept { pthread_rwlock_rdlock(&lock_); }
   void unlock_shared() noexcept { pthread_rwlock_unlock(&lock_); }
 
@@ -210,8 +234,9 @@ class OsRwLock {
   RwPrefer prefer_;
 };
 
-// Acquires `lock` (shared or exclusive) and returns the number of failed attempts. A first try
-// that succeeds costs no clock read; after a failure the wait until acquisition is added to
+// Acquires `lock` (shared or exclusive) and returns the number of failed RMWs (failed
+// attempts). Polls, the contended acquisition and the wait go into stats. A first try that
+// succeeds costs no clock read; after an unsuccessful one the wait until acquisition is added to
 // stats.lock_wait_seconds (it includes the backoff pauses, which the backoff policy also
 // accumulates separately into backoff_seconds).
 template <bool kShared, class Lock, BackoffPolicy Backoff>
@@ -223,9 +248,19 @@ inline std::int64_t acquire_lock(Lock& lock, Backoff& backoff, WorkerStats& stat
       return lock.try_lock();
     }
   };
-  if (try_once()) return 0;
+  Attempt attempt = try_once();
+  if (attempt == Attempt::kAcquired) return 0;
   const auto t0 = std::chrono::steady_clock::now();
-  std::int64_t failures = 1;
+  ++stats.contended_acquisitions;
+  std::int64_t failures = 0;
+  auto count = [&](Attempt a) noexcept {
+    if (a == Attempt::kFailed) {
+      ++failures;
+    } else {
+      ++stats.polls;
+    }
+  };
+  count(attempt);
   if constexpr (Lock::kBlocking) {
     if constexpr (kShared) {
       lock.lock_shared();
@@ -234,10 +269,11 @@ inline std::int64_t acquire_lock(Lock& lock, Backoff& backoff, WorkerStats& stat
     }
   } else {
     if constexpr (!kShared) lock.announce_writer();
-    backoff.pause();
-    while (!try_once()) {
-      ++failures;
+    for (;;) {
       backoff.pause();
+      attempt = try_once();
+      if (attempt == Attempt::kAcquired) break;
+      count(attempt);
     }
     if constexpr (!kShared) lock.withdraw_writer();
     backoff.reset();

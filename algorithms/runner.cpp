@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace psgd {
@@ -25,9 +26,13 @@ double process_cpu_seconds() {
 // Everything one worker owns, built on its own thread after on_worker_start (pinning), so the
 // pages are first touched on the worker's NUMA node.
 struct WorkerBuffers {
-  WorkerBuffers(const Model& model, const Dataset& train, const RunnerOptions& o, int worker)
+  WorkerBuffers(const Model& model, const Dataset& train, const RunnerOptions& o, int worker,
+                SharedBatchSchedule* schedule)
       : workspace(model.make_workspace(o.batch_size)),
-        sampler(train, o.batch_size, stream_seed(o.seed, static_cast<std::uint64_t>(worker))),
+        sampler(schedule != nullptr
+                    ? BatchSampler(train, o.batch_size, *schedule)
+                    : BatchSampler(train, o.batch_size,
+                                   stream_seed(o.seed, static_cast<std::uint64_t>(worker)))),
         grad(model.num_params()),
         local(model.num_params()) {}
   std::unique_ptr<Workspace> workspace;  // handed to TrainingOutcome::workspaces at the end
@@ -75,7 +80,15 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
                              std::span<const float> theta0, const RunnerOptions& o) {
   const auto n = static_cast<std::size_t>(o.threads);
   TrainingOutcome out = empty_outcome(model, theta0, o);
-  TrainingSetup setup{&model, model.num_params(), o.batch_size, o.step, o.threads};
+  // The shared batch order's schedule; its stream is apart from every worker's (worker index n).
+  std::optional<SharedBatchSchedule> schedule;
+  if (o.batch_order == BatchOrder::kShared) {
+    schedule.emplace(train.size(), o.batch_size, stream_seed(o.seed, n));
+  }
+  TrainingSetup setup{
+      &model,       model.num_params(),
+      o.batch_size, o.step,
+      o.threads,    o.shared_memory != nullptr ? o.shared_memory : &heap_shared_memory()};
   algo.init(theta0, setup);
   RunControl control(o.total_updates);
 
@@ -103,7 +116,7 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
         bool started = false;
         try {
           if (o.on_worker_start) o.on_worker_start(worker);
-          WorkerBuffers buffers(model, train, o, worker);
+          WorkerBuffers buffers(model, train, o, worker, schedule ? &*schedule : nullptr);
           WorkerContext ctx{
               worker,       o.threads,     &model,   buffers.workspace.get(), &buffers.sampler,
               buffers.grad, buffers.local, &control, out.checkpoints.get(),   &out.workers[w]};

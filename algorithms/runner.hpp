@@ -12,10 +12,19 @@
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
+#include "common/name_table.hpp"
 #include "models/dataset.hpp"
 #include "models/model.hpp"
 
 namespace psgd {
+
+// Where a worker's batches come from (--batch-order).
+enum class BatchOrder {
+  kWorker,  // each worker walks its own permutation, reshuffled when used up (psgd's default)
+  kShared,  // the reference framework's: one shuffle into ceil(N/b) batches, a shared counter
+};
+inline constexpr NameTable<BatchOrder, 2> kBatchOrders{
+    {{"worker", BatchOrder::kWorker}, {"shared", BatchOrder::kShared}}};
 
 struct RunnerOptions {
   int threads = 1;
@@ -27,6 +36,9 @@ struct RunnerOptions {
   std::int64_t updates_per_epoch = 1;
   std::int64_t checkpoints_per_epoch = 4;
   std::size_t staleness_bins = 1024;
+  BatchOrder batch_order = BatchOrder::kWorker;
+  // Where the algorithm's shared storage is allocated (--memory); null: heap_shared_memory().
+  SharedMemory* shared_memory = nullptr;
   // Called first on each worker's own thread (pinning goes here); may throw, and the error is
   // rethrown from run_training after every thread has stopped.
   std::function<void(int worker)> on_worker_start;

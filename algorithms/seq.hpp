@@ -22,7 +22,7 @@ class SequentialSgd final : public Algorithm {
   void read_params(std::span<float> out) const override;
 
  private:
-  std::vector<float> theta_;
+  SharedArray<float> theta_;
   float step_ = 0.0F;
 };
 

@@ -2,6 +2,7 @@
 #include "algorithms/sync.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "algorithms/worker_steps.hpp"
 
@@ -16,9 +17,11 @@ AlgorithmEntry sync_entry() {
 }
 
 void SyncSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
-  theta_.assign(theta0.begin(), theta0.end());
+  theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
   step_ = setup.step;
   num_workers_ = std::max(setup.num_workers, 1);
+  gradients_ = SharedArray<float>(*setup.shared_memory,
+                                  theta0.size() * static_cast<std::size_t>(num_workers_));
   batch_size_ = setup.batch_size;
   slots_ = std::vector<Slot>(static_cast<std::size_t>(num_workers_));
   gradients_ready_ = std::make_unique<std::barrier<>>(num_workers_);
@@ -29,9 +32,17 @@ void SyncSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
   stop_ = false;
 }
 
+// A round with a non-finite gradient is not applied (no worker applies its slice) and ends the
+// run; compute_gradient has already asked the run to stop as diverged.
 void SyncSgd::EndOfRound::operator()() noexcept {
-  ++self->version_;
-  self->stop_ = self->version_ >= self->total_ || self->control_->should_stop();
+  const bool applied = self->round_finite();
+  if (applied) ++self->version_;
+  self->stop_ = !applied || self->version_ >= self->total_ || self->control_->should_stop();
+}
+
+bool SyncSgd::round_finite() const noexcept {
+  return std::all_of(slots_.begin(), slots_.end(),
+                     [](const Slot& s) { return std::isfinite(s.loss); });
 }
 
 void SyncSgd::run_worker(WorkerContext& ctx) noexcept {
@@ -45,32 +56,40 @@ void SyncSgd::run_worker(WorkerContext& ctx) noexcept {
     control_ = ctx.control;
     total_ = ctx.control->total_updates();
   }
-  slots_[me].grad = ctx.grad.data();  // read by the others after the first barrier
-  const std::span<float> mine = std::span<float>(theta_).subspan(lo, hi - lo);
+  // This worker's gradient goes to its slice of the shared gradients (read by the others after
+  // the first barrier) instead of its private buffer.
+  ctx.grad = gradients_.span().subspan(me * dim, dim);
+  slots_[me].grad = ctx.grad.data();
+  const std::span<float> mine = theta_.span().subspan(lo, hi - lo);
   const std::span<float> mean = ctx.local.subspan(lo, hi - lo);
   for (;;) {
-    slots_[me].loss = compute_gradient(ctx, theta_);  // compute phase: theta is only read
+    slots_[me].loss = compute_gradient(ctx, theta_.span());  // compute phase: theta only read
     gradients_ready_->arrive_and_wait();
 
     // Reduce phase: each worker writes only its slice of theta; the gradients are only read.
-    for (std::size_t i = lo; i < hi; ++i) {
-      float sum = slots_[0].grad[i];
-      for (std::size_t w = 1; w < n; ++w) sum += slots_[w].grad[i];
-      mean[i - lo] = sum / count;
+    const bool finite = round_finite();
+    if (finite) {
+      for (std::size_t i = lo; i < hi; ++i) {
+        float sum = slots_[0].grad[i];
+        for (std::size_t w = 1; w < n; ++w) sum += slots_[w].grad[i];
+        mean[i - lo] = sum / count;
+      }
+      sgd_apply(mine, mean, step_);
+    } else {
+      ++ctx.stats->discarded_at_end;  // this worker's gradient of the round that is not applied
     }
-    sgd_apply(mine, mean, step_);
     double loss_sum = 0.0;
     if (me == 0) {
       for (const Slot& s : slots_) loss_sum += s.loss;  // nobody writes a loss in this phase
     }
     round_done_->arrive_and_wait();  // EndOfRound: version_ + 1, stop_ decided
 
-    if (me == 0) {
+    if (me == 0 && finite) {
       // During the next compute phase theta is consistent and only read: a consistent snapshot.
       const std::int64_t v = version_;
       note_applied(ctx, v, /*staleness=*/0, /*failed_attempts=*/0,
                    static_cast<float>(loss_sum / static_cast<double>(n)),
-                   [&] { return ctx.checkpoints->record(v, theta_); });
+                   [&] { return ctx.checkpoints->record(v, theta_.span()); });
     }
     if (stop_) break;
   }

@@ -53,8 +53,14 @@ class SyncSgd final : public Algorithm {
     const float* grad = nullptr;
     float loss = 0.0F;
   };
+  // True when every worker's loss of this round is finite (read-only between the barriers).
+  [[nodiscard]] bool round_finite() const noexcept;
 
-  std::vector<float> theta_;
+  SharedArray<float> theta_;
+  // The workers' gradients, one slice of theta_.size() values each, written in the compute phase
+  // by their owner and read by every worker in the reduce phase: shared storage, placed by
+  // --memory like theta.
+  SharedArray<float> gradients_;
   float step_ = 0.0F;
   int num_workers_ = 1;
   std::size_t batch_size_ = 0;

@@ -267,8 +267,8 @@ nlohmann::json memory_to_json(const MemoryPolicy& policy, const NumaSupport& sup
                               const PageNodeSample* shared_params) {
   return nlohmann::json{{"policy", memory_policy_name(policy)},
                         {"numa", support},
-                        {"observed_nodes", shared_params != nullptr ? nlohmann::json(*shared_params)
-                                                                    : nlohmann::json(nullptr)}};
+                        {"observed", shared_params != nullptr ? nlohmann::json(*shared_params)
+                                                              : nlohmann::json(nullptr)}};
 }
 
 }  // namespace psgd

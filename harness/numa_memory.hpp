@@ -140,8 +140,9 @@ void to_json(nlohmann::json& j, const PageNodeSample& sample);
 // {"available": bool, "nodes": [..]}
 void to_json(nlohmann::json& j, const NumaSupport& support);
 // The run JSON's placement.memory:
-// {"policy": "bind:0", "numa": {"available", "nodes"}, "observed_nodes": <PageNodeSample>}
-// where observed_nodes describes the shared parameters (null when no sample is given).
+// {"policy": "bind:0", "numa": {"available", "nodes"}, "observed": <PageNodeSample>}
+// where observed describes every shared allocation of the algorithm, sampled after the run
+// (null when no sample is given: a dry run).
 nlohmann::json memory_to_json(const MemoryPolicy& policy, const NumaSupport& support,
                               const PageNodeSample* shared_params);
 

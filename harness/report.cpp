@@ -146,8 +146,14 @@ nlohmann::json build_report(const RunFacts& f) {
   }
   doc["staleness"] = staleness;
 
+  // failed_attempts: failed read-modify-writes (a spin lock's exchange or CAS, an OS lock's
+  // try_lock, a publish or coordinate CAS), the same for every method and backoff policy;
+  // polls: lock tests that saw it held; failed_tests: Leashed publishes abandoned on a test.
   doc["contention"] = {
       {"failed_attempts", total.failed_attempts},
+      {"failed_tests", total.failed_tests},
+      {"polls", total.polls},
+      {"contended_acquisitions", total.contended_acquisitions},
       {"failed_attempts_per_update", histogram_json(total.attempts)},
       {"lock_wait_seconds", total.lock_wait_seconds},
       {"backoff_seconds", total.backoff_seconds},

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "algorithms/registry.hpp"
@@ -15,6 +16,7 @@
 #include "harness/build_info.hpp"
 #include "harness/evaluation.hpp"
 #include "harness/numa_memory.hpp"
+#include "harness/numa_shared_memory.hpp"
 #include "harness/placement.hpp"
 #include "harness/report.hpp"
 #include "harness/run_config.hpp"
@@ -105,8 +107,11 @@ struct PlacementSetup {
   PlacementPlan plan;
 
   // The JSON `placement` block; `observed` is empty before any worker has run.
-  [[nodiscard]] json to_json(const std::vector<ObservedSlot>& observed) const {
-    return placement_to_json(options, memory_to_json(memory, numa, nullptr), plan, observed,
+  // The JSON `placement` block; `observed` is empty and `memory_observed` null before any worker
+  // has run.
+  [[nodiscard]] json to_json(const std::vector<ObservedSlot>& observed,
+                             const PageNodeSample* memory_observed) const {
+    return placement_to_json(options, memory_to_json(memory, numa, memory_observed), plan, observed,
                              topology.summary());
   }
 };
@@ -125,27 +130,12 @@ PlacementSetup plan_run_placement(const RunConfig& cfg) {
   return {std::move(options), memory, std::move(numa), std::move(topology), std::move(plan)};
 }
 
-// Sets this thread's memory policy for as long as it lives, then back to local (first touch):
-// the shared parameters are allocated by Algorithm::init() on this thread inside run_training.
-class ScopedMemoryPolicy {
- public:
-  explicit ScopedMemoryPolicy(const MemoryPolicy& policy) { set_thread_memory_policy(policy); }
-  ~ScopedMemoryPolicy() {
-    try {
-      set_thread_memory_policy(MemoryPolicy{});
-    } catch (...) {  // MPOL_DEFAULT is always accepted; a destructor must not throw regardless
-    }
-  }
-  ScopedMemoryPolicy(const ScopedMemoryPolicy&) = delete;
-  ScopedMemoryPolicy& operator=(const ScopedMemoryPolicy&) = delete;
-};
-
 int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
   json doc;
   doc["schema_version"] = kSchemaVersion;
   doc["status"] = "dry_run";
   doc["config"] = config_to_json(cfg);
-  doc["placement"] = place.to_json({});
+  doc["placement"] = place.to_json({}, nullptr);
   write_json(doc, cfg.out);
   return 0;
 }
@@ -158,8 +148,8 @@ struct Budget {
 
 Budget plan_budget(const RunConfig& cfg, std::size_t train_samples) {
   Budget b;
-  b.per_epoch = std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(train_samples / static_cast<std::size_t>(cfg.batch)));
+  b.per_epoch = cfg.updates_per_epoch.value_or(std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(train_samples / static_cast<std::size_t>(cfg.batch))));
   if (cfg.updates) {
     b.total = *cfg.updates;
   } else if (cfg.epochs || !cfg.time_limit_seconds) {
@@ -174,7 +164,8 @@ Budget plan_budget(const RunConfig& cfg, std::size_t train_samples) {
 // Trains with every worker pinned per the plan; `observed` receives where each worker ran.
 TrainingOutcome train(const RunConfig& cfg, const InitSpec& init, Algorithm& algo,
                       const Model& model, const DataSplit& data, const PlacementSetup& place,
-                      const Budget& budget, std::vector<ObservedSlot>& observed) {
+                      const Budget& budget, SharedMemory& shared_memory,
+                      std::vector<ObservedSlot>& observed) {
   std::vector<float> theta0(model.num_params());
   initialize_params(model, init, cfg.seed, theta0);
   RunnerOptions ro;
@@ -187,6 +178,7 @@ TrainingOutcome train(const RunConfig& cfg, const InitSpec& init, Algorithm& alg
   ro.updates_per_epoch = budget.per_epoch;
   ro.checkpoints_per_epoch = cfg.checkpoints;
   ro.staleness_bins = static_cast<std::size_t>(cfg.staleness_bins);
+  ro.batch_order = cfg.batch_order;
   observed.assign(static_cast<std::size_t>(cfg.threads), ObservedSlot{});
   ro.on_worker_start = [&](int worker) {
     const auto w = static_cast<std::size_t>(worker);
@@ -195,7 +187,8 @@ TrainingOutcome train(const RunConfig& cfg, const InitSpec& init, Algorithm& alg
     set_thread_memory_policy(MemoryPolicy{});
     observed[w] = observe_current_thread(place.topology, worker);
   };
-  const ScopedMemoryPolicy shared_memory(place.memory);
+  // Every shared allocation of the algorithm goes through shared_memory, under --memory.
+  ro.shared_memory = &shared_memory;
   return run_training(algo, model, data.train, theta0, ro);
 }
 
@@ -227,6 +220,8 @@ void evaluate_snapshots(RunFacts& facts, const Model& model, const DataSplit& da
 int run_checked(const RunConfig& cfg) {
   const Activation activation = parse_activation(cfg.activation);
   const InitSpec init = parse_init(cfg.init);
+  // Declared before the algorithm, which allocates from it: the memory must outlive it.
+  std::optional<NumaSharedMemory> shared_memory;
   std::unique_ptr<Algorithm> algo = builtin_algorithms().make(cfg.algorithm, algorithm_setup(cfg));
   const PlacementSetup place = plan_run_placement(cfg);
   if (cfg.dry_run) return print_dry_run(cfg, place);
@@ -242,7 +237,10 @@ int run_checked(const RunConfig& cfg) {
 
   const Budget budget = plan_budget(cfg, data.train.size());
   std::vector<ObservedSlot> observed;
-  const TrainingOutcome outcome = train(cfg, init, *algo, *model, data, place, budget, observed);
+  shared_memory.emplace(place.memory);
+  const TrainingOutcome outcome =
+      train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed);
+  const PageNodeSample memory_observed = shared_memory->observed();  // the algorithm holds it
 
   RunFacts facts;
   facts.config = &cfg;
@@ -254,7 +252,7 @@ int run_checked(const RunConfig& cfg) {
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
   facts.peak_live_vectors = algo->peak_live_vectors();
-  facts.placement = place.to_json(observed);
+  facts.placement = place.to_json(observed, &memory_observed);
   facts.oversubscribed = static_cast<std::size_t>(cfg.threads) > place.topology.pus().size();
   facts.updates_per_epoch = budget.per_epoch;
   facts.total_updates = budget.total;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/errors.hpp"
+#include "common/name_table.hpp"
 #include "common/parse_number.hpp"
 
 namespace psgd {
@@ -110,6 +111,22 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
       "step", "ETA", "step size (learning rate)",
       [](RunConfig& c, std::string_view v) { c.step = parse_positive_option("step", v); },
       [](const RunConfig& c) { return json(c.step); });
+  add(
+      "updates-per-epoch", "R",
+      "applied updates per epoch (the reference framework's fixed rounds, e.g. 469) instead of "
+      "N/b",
+      [](RunConfig& c, std::string_view v) {
+        c.updates_per_epoch = parse_int_option("updates-per-epoch", v, 1);
+      },
+      [](const RunConfig& c) { return optional_json(c.updates_per_epoch); });
+  add(
+      "batch-order", "ORDER",
+      "worker (each worker its own permutation, reshuffled) | shared (the reference framework's: "
+      "one shuffle into ceil(N/b) batches taken in turn through a shared counter)",
+      [](RunConfig& c, std::string_view v) {
+        c.batch_order = parse_name(kBatchOrders, "batch-order", v);
+      },
+      [](const RunConfig& c) { return json(std::string(name_of(kBatchOrders, c.batch_order))); });
   add(
       "epochs", "E", "budget in epochs of N/b applied updates (default 1 if no budget is given)",
       [](RunConfig& c, std::string_view v) { c.epochs = parse_positive_option("epochs", v); },

@@ -14,6 +14,7 @@
 
 #include "algorithms/algorithm_options.hpp"
 #include "algorithms/registry.hpp"
+#include "algorithms/runner.hpp"
 #include "harness/cli/option_table.hpp"
 
 namespace psgd {
@@ -39,6 +40,10 @@ struct RunConfig {
   double step = 0.05;
   std::optional<double> epochs;  // default 1 when neither budget is given
   std::optional<std::int64_t> updates;
+  // Applied updates that make one epoch: floor(N / b) unless set (the reference framework's fixed
+  // rounds per epoch, e.g. 469). Epoch budgets, checkpoints and the series' epochs use it.
+  std::optional<std::int64_t> updates_per_epoch;
+  BatchOrder batch_order = BatchOrder::kWorker;
   std::optional<double> time_limit_seconds;
   std::uint64_t seed = 1;
   int checkpoints = 4;  // snapshots per epoch

@@ -8,8 +8,10 @@
 // the sequence is the same on every standard library.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "common/random.hpp"
@@ -18,10 +20,30 @@
 
 namespace psgd {
 
+// The reference framework's batch order (--batch-order shared): the training set is shuffled once
+// (from the seed) and cut into ceil(N / b) batches, the last one smaller; every worker takes the
+// next batch index from one shared counter, wrapping around, and the order never changes. All
+// workers share one schedule; it is immutable but for the counter.
+class SharedBatchSchedule {
+ public:
+  SharedBatchSchedule(std::size_t num_samples, std::size_t batch_size, std::uint64_t seed);
+  [[nodiscard]] std::size_t num_batches() const noexcept { return num_batches_; }
+  // The samples of the next batch in the shared order. Thread-safe, lock-free.
+  std::span<const std::uint32_t> next() noexcept;
+
+ private:
+  std::vector<std::uint32_t> order_;
+  std::size_t batch_size_;
+  std::size_t num_batches_;
+  std::atomic<std::uint64_t> next_{0};
+};
+
 // Owned by one worker; allocates everything in its constructor, so next() never allocates.
 class BatchSampler {
  public:
   BatchSampler(const Dataset& data, std::size_t batch_size, std::uint64_t seed);
+  // Batches in the shared schedule's order instead of the worker's own permutation.
+  BatchSampler(const Dataset& data, std::size_t batch_size, SharedBatchSchedule& schedule);
   // The next batch; the view stays valid until the following call.
   Batch next() noexcept;
   [[nodiscard]] std::size_t batch_size() const noexcept { return batch_size_; }
@@ -30,6 +52,7 @@ class BatchSampler {
   void reshuffle() noexcept;
 
   const Dataset* data_;
+  SharedBatchSchedule* schedule_ = nullptr;  // null: the worker's own permutation
   std::size_t batch_size_;
   SplitMix64 rng_;
   std::vector<std::uint32_t> order_;

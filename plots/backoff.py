@@ -32,7 +32,7 @@ def main():
     args = common.parse_args(__doc__.splitlines()[0], "backoff")
     sweep = common.Sweep(args.results)
     label, column = sweep.epsilon_column(args.epsilon)
-    rows = [r for r in sweep.rows if r["status"] != "crashed"]
+    rows = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     variants = []
     for r in sweep.rows:  # in plan order: the spec lists the policies in a deliberate order
         if variant(r) not in variants:
@@ -80,7 +80,7 @@ def main():
                 ax.set_xlabel("backoff policy (waits in ns)")
     lock = ", ".join(v for v in sweep.values("lock") if v) if "lock" in sweep.columns else ""
     caption = sweep.caption(
-        "medians over repetitions, bars: IQR; crashed runs left out"
+        "medians over repetitions, bars: IQR; invalid and crashed runs left out"
         + (f"; lock {lock}" if lock else "")
     )
     common.save(fig, args.out, "backoff", caption)

@@ -19,8 +19,11 @@ matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-# Outcomes a run can have, in the order tables list them.
-STATUSES = ("converged", "not_converged", "diverged", "crashed")
+# Outcomes a run can have, in the order tables list them. `invalid`: the run refused its
+# configuration (exit 2, e.g. more threads than hardware threads under compact placement);
+# `crashed`: a signal, a timeout or an unexpected exit. Neither has metrics.
+STATUSES = ("converged", "not_converged", "diverged", "invalid", "crashed")
+UNFINISHED = ("invalid", "crashed")
 
 
 def parse_args(description, sweep):
@@ -124,7 +127,7 @@ class Sweep:
                 if label == wanted:
                     return label, column
             raise SystemExit(f"no epsilon '{wanted}'; valid: {', '.join(l for l, _ in labels)}")
-        finished = [r for r in self.rows if r["status"] != "crashed"]
+        finished = [r for r in self.rows if r["status"] not in UNFINISHED]
         chosen = labels[0]
         for label, column in labels:
             reached = sum(1 for r in finished if number(r.get(column)) is not None)

@@ -4,7 +4,7 @@
 Reads results/<sweep>/ of experiments/hyperparams.json (study item ii: hyperparameters x
 parallelism). Each cell is coloured by the median time to epsilon over the runs that reached it
 (grey: none did) and lists the outcomes of all its runs: C converged, N not converged,
-D diverged, X crashed. One row per algorithm, one column per thread count. Writes
+D diverged, I invalid (the run refused its configuration), X crashed. One row per algorithm, one column per thread count. Writes
 <out>/hyperparams.png and .pdf, and the counts as <out>/hyperparams_counts.csv.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 import common
 
-LETTERS = {"converged": "C", "not_converged": "N", "diverged": "D", "crashed": "X"}
+LETTERS = {"converged": "C", "not_converged": "N", "diverged": "D", "invalid": "I", "crashed": "X"}
 
 
 def main():
@@ -47,7 +47,7 @@ def main():
                     table.append([algo, t, b, s, len(runs), median] + [counts[k] for k in LETTERS])
                     text = "\n".join(
                         " ".join(f"{LETTERS[k]}{counts[k]}" for k in pair)
-                        for pair in (("converged", "not_converged"), ("diverged", "crashed"))
+                        for pair in (("converged", "not_converged"), ("diverged", "invalid", "crashed"))
                     )
                     dark = median is not None and median < 0.6 * vmax  # viridis is dark below
                     ax.text(
@@ -67,7 +67,7 @@ def main():
             ax.set_title(f"{algo}, {t} thread(s)")
     caption = sweep.caption(
         f"colour: median over the runs that reached epsilon {label}; grey: none reached it; "
-        "C/N/D/X: converged / not converged / diverged / crashed runs"
+        "C/N/D/I/X: converged / not converged / diverged / invalid (refused) / crashed runs"
     )
     # tight_layout cannot place a colour bar shared by all panels: lay out by hand.
     fig.subplots_adjust(left=0.1, right=0.84, bottom=0.2, top=0.9, wspace=0.4, hspace=0.5)

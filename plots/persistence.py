@@ -22,7 +22,7 @@ def main():
     args = common.parse_args(__doc__.splitlines()[0], "persistence")
     sweep = common.Sweep(args.results)
     label, column = sweep.epsilon_column(args.epsilon)
-    rows = [r for r in sweep.rows if r["status"] != "crashed"]
+    rows = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     bounds = sweep.values("persistence")
     position = {b: i for i, b in enumerate(bounds)}
     # Every other axis that varies (threads, batch, test-before-cas) distinguishes the lines.
@@ -51,7 +51,7 @@ def main():
     axes[0][0].set_title("gradients given up")
     axes[0][1].set_title("staleness")
     axes[0][2].set_title("convergence")
-    caption = sweep.caption("medians over repetitions with IQR bands; crashed runs left out")
+    caption = sweep.caption("medians over repetitions with IQR bands; invalid and crashed runs left out")
     common.save(fig, args.out, "persistence", caption)
 
 

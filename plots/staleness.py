@@ -24,7 +24,7 @@ def distribution(doc):
 def main():
     args = common.parse_args(__doc__.splitlines()[0], "staleness")
     sweep = common.Sweep(args.results)
-    finished = [r for r in sweep.rows if r["status"] != "crashed"]
+    finished = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     algos = sweep.values("algo")
     batches = sweep.values("batch")
     threads = sweep.values("threads")
@@ -69,7 +69,7 @@ def main():
         ax.set_ylabel("mean staleness (updates)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    caption = sweep.caption("medians over repetitions with IQR bands; crashed runs left out")
+    caption = sweep.caption("medians over repetitions with IQR bands; invalid and crashed runs left out")
     common.save(fig, args.out, "staleness", caption)
 
 

@@ -14,17 +14,14 @@ constexpr std::size_t kFloatsPerLine = kNoFalseSharing / sizeof(float);
 
 }  // namespace
 
-RefCountPool::RefCountPool(std::size_t num_params, int num_workers)
+RefCountPool::RefCountPool(std::size_t num_params, int num_workers, SharedMemory& memory)
     : num_workers_(num_workers < 1 ? 1 : num_workers),
       stride_((num_params + kFloatsPerLine - 1) / kFloatsPerLine * kFloatsPerLine),
-      slots_(static_cast<std::size_t>(3 * num_workers_)) {
-  // Default-initialised floats: no page is touched here (first touch by the writing worker).
-  storage_ = static_cast<float*>(
-      ::operator new (std::max<std::size_t>(stride_ * slots_.size(), 1) * sizeof(float),
-                      std::align_val_t{kNoFalseSharing}));
+      slots_(static_cast<std::size_t>(3 * num_workers_)),
+      storage_(memory, stride_ * slots_.size()) {
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     PooledVector& v = slots_[i];
-    v.data = storage_ + i * stride_;
+    v.data = storage_.data() + i * stride_;
     v.size = num_params;
     v.index = static_cast<std::uint32_t>(i);
     // Built single-threaded: the free list links slot i to slot i + 1.
@@ -33,7 +30,7 @@ RefCountPool::RefCountPool(std::size_t num_params, int num_workers)
   head_.store(pack(0, slots_.empty() ? kNil : 0));
 }
 
-RefCountPool::~RefCountPool() { ::operator delete (storage_, std::align_val_t{kNoFalseSharing}); }
+RefCountPool::~RefCountPool() = default;
 
 void RefCountPool::push(PooledVector* v) noexcept {
   // relaxed: the CAS below re-validates the head.

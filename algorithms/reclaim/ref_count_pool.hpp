@@ -31,6 +31,7 @@
 #include <span>
 #include <vector>
 
+#include "algorithms/shared_memory.hpp"
 #include "common/cache_line.hpp"
 
 namespace psgd {
@@ -51,9 +52,11 @@ struct alignas(kNoFalseSharing) PooledVector {
 
 class RefCountPool {
  public:
-  // Preallocates 3 * num_workers vectors of num_params floats (address space only: the pages are
-  // first touched by the worker that first writes each vector). Throws std::bad_alloc.
-  RefCountPool(std::size_t num_params, int num_workers);
+  // Preallocates 3 * num_workers vectors of num_params floats, all from `memory` (so the run's
+  // --memory policy places the whole pool, every page written before the run starts). Throws
+  // what memory.allocate() throws.
+  RefCountPool(std::size_t num_params, int num_workers,
+               SharedMemory& memory = heap_shared_memory());
   ~RefCountPool();
   RefCountPool(const RefCountPool&) = delete;
   RefCountPool& operator=(const RefCountPool&) = delete;
@@ -96,8 +99,8 @@ class RefCountPool {
 
   std::int64_t num_workers_;
   std::size_t stride_;  // floats between consecutive vectors (a multiple of a cache line)
-  float* storage_ = nullptr;
   std::vector<PooledVector> slots_;
+  SharedArray<float> storage_;  // every vector's values, stride_ apart (after slots_: sized by it)
   // The free list's head (tag << 32 | index) and the live counters: written on every publish,
   // so on their own line, away from the vectors' headers.
   alignas(kNoFalseSharing) std::atomic<std::uint64_t> head_{0};

@@ -97,39 +97,39 @@ TEST(Locks, OsRwLockIsConsistentWithEitherPreference) {
 
 TEST(Locks, SpinRwLockSharedAndExclusiveExclude) {
   SpinRwLock<RwPrefer::kReader> l;
-  ASSERT_TRUE(l.try_lock_shared());
-  EXPECT_TRUE(l.try_lock_shared());  // readers share
-  EXPECT_FALSE(l.try_lock());
+  ASSERT_TRUE((l.try_lock_shared() == Attempt::kAcquired));
+  EXPECT_TRUE((l.try_lock_shared() == Attempt::kAcquired));  // readers share
+  EXPECT_FALSE((l.try_lock() == Attempt::kAcquired));
   l.unlock_shared();
   l.unlock_shared();
-  ASSERT_TRUE(l.try_lock());
-  EXPECT_FALSE(l.try_lock_shared());
-  EXPECT_FALSE(l.try_lock());
+  ASSERT_TRUE((l.try_lock() == Attempt::kAcquired));
+  EXPECT_FALSE((l.try_lock_shared() == Attempt::kAcquired));
+  EXPECT_FALSE((l.try_lock() == Attempt::kAcquired));
   l.unlock();
-  EXPECT_TRUE(l.try_lock_shared());
+  EXPECT_TRUE((l.try_lock_shared() == Attempt::kAcquired));
   l.unlock_shared();
 }
 
 TEST(Locks, SpinRwLockPreference) {
   SpinRwLock<RwPrefer::kWriter> w;
   w.announce_writer();  // a writer waits: new readers stay out
-  EXPECT_FALSE(w.try_lock_shared());
-  EXPECT_TRUE(w.try_lock());  // the writer itself gets in
+  EXPECT_FALSE((w.try_lock_shared() == Attempt::kAcquired));
+  EXPECT_TRUE((w.try_lock() == Attempt::kAcquired));  // the writer itself gets in
   w.unlock();
   w.withdraw_writer();
-  EXPECT_TRUE(w.try_lock_shared());
+  EXPECT_TRUE((w.try_lock_shared() == Attempt::kAcquired));
   w.unlock_shared();
 
   SpinRwLock<RwPrefer::kReader> r;
   r.announce_writer();  // ignored: readers keep entering
-  EXPECT_TRUE(r.try_lock_shared());
+  EXPECT_TRUE((r.try_lock_shared() == Attempt::kAcquired));
   r.unlock_shared();
   r.withdraw_writer();
 }
 
 TEST(Locks, OsRwLockWriterPreferenceHoldsBackNewReaders) {
   OsRwLock l(RwPrefer::kWriter);
-  ASSERT_TRUE(l.try_lock_shared());
+  ASSERT_TRUE((l.try_lock_shared() == Attempt::kAcquired));
   std::atomic<bool> writer_in{false};
   std::jthread writer([&] {
     l.lock();
@@ -140,7 +140,7 @@ TEST(Locks, OsRwLockWriterPreferenceHoldsBackNewReaders) {
   bool refused = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!refused && std::chrono::steady_clock::now() < deadline) {
-    if (l.try_lock_shared()) {
+    if ((l.try_lock_shared() == Attempt::kAcquired)) {
       l.unlock_shared();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     } else {
@@ -156,7 +156,7 @@ TEST(Locks, OsRwLockWriterPreferenceHoldsBackNewReaders) {
 
 template <class Lock>
 void counts_failures_and_wait(Lock& lock, bool blocking) {
-  ASSERT_TRUE(lock.try_lock());
+  ASSERT_TRUE((lock.try_lock() == Attempt::kAcquired));
   WorkerStats stats;
   std::int64_t failures = 0;
   std::atomic<bool> started{false};
@@ -171,11 +171,16 @@ void counts_failures_and_wait(Lock& lock, bool blocking) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   lock.unlock();
   waiter.join();
-  EXPECT_GE(failures, 1);
+  EXPECT_EQ(stats.contended_acquisitions, 1);
   if (blocking) {
-    EXPECT_EQ(failures, 1);  // one failed try, then it blocks
+    EXPECT_EQ(failures, 1);  // one failed try_lock (an RMW), then it blocks
+    EXPECT_EQ(stats.polls, 0);
     EXPECT_EQ(stats.backoff_seconds, 0.0);
   } else {
+    // Held for 20 ms: the waiter's tests see it held (polls, not failed attempts); only an
+    // exchange that loses a race is a failed attempt, and none can here (one waiter).
+    EXPECT_EQ(failures, 0);
+    EXPECT_GE(stats.polls, 1);
     EXPECT_GT(stats.backoff_seconds, 0.0);
     EXPECT_LE(stats.backoff_seconds, stats.lock_wait_seconds);
   }

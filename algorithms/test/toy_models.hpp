@@ -8,8 +8,10 @@
 //                 workspace logs every gradient it computed (the sum and the last one).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -102,6 +104,38 @@ class Affine final : public Model {
 
  private:
   std::size_t d_;
+};
+
+// LeastSquares whose gradient turns non-finite (NaN loss and gradient) from the `poison_at`-th
+// call on, counted over every worker: a divergence at a known point.
+class PoisonedLeastSquares final : public Model {
+ public:
+  PoisonedLeastSquares(std::size_t num_features, std::int64_t poison_at)
+      : inner_(num_features), poison_at_(poison_at) {}
+  [[nodiscard]] std::string spec() const override { return "toy-poisoned"; }
+  [[nodiscard]] std::size_t num_params() const override { return inner_.num_params(); }
+  [[nodiscard]] std::vector<ParamBlock> layout() const override { return inner_.layout(); }
+  [[nodiscard]] std::unique_ptr<Workspace> make_workspace(std::size_t b) const override {
+    return inner_.make_workspace(b);
+  }
+  float loss_and_gradient(std::span<const float> theta, const Batch& batch, std::span<float> grad,
+                          Workspace& ws) const noexcept override {
+    // relaxed: only a count; nothing is published through it.
+    if (calls_.fetch_add(1, std::memory_order_relaxed) + 1 < poison_at_) {
+      return inner_.loss_and_gradient(theta, batch, grad, ws);
+    }
+    for (float& g : grad) g = std::numeric_limits<float>::quiet_NaN();
+    return std::numeric_limits<float>::quiet_NaN();
+  }
+  EvalSums evaluate(std::span<const float> theta, const Batch& batch,
+                    Workspace& ws) const noexcept override {
+    return inner_.evaluate(theta, batch, ws);
+  }
+
+ private:
+  LeastSquares inner_;
+  std::int64_t poison_at_;
+  mutable std::atomic<std::int64_t> calls_{0};
 };
 
 // n samples of d features uniform in [-1, 1), labels in [0, classes).

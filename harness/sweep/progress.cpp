@@ -11,8 +11,8 @@ namespace psgd {
 namespace {
 
 // The order statuses are listed in: finished outcomes first, the sweep's own last.
-constexpr const char* kStatusOrder[] = {"converged", "not_converged", "diverged", "error",
-                                        "crashed"};
+constexpr const char* kStatusOrder[] = {"converged", "not_converged", "diverged",
+                                        "error",     "invalid",       "crashed"};
 
 std::size_t terminal_columns(std::FILE* out) {
   winsize w{};

@@ -207,6 +207,19 @@ json sweep_block(const SweepSpec& spec, const PlannedRun& run, double run_second
   return b;
 }
 
+namespace {
+
+// The last non-empty line of text, without its newline.
+std::string last_line(const std::string& text) {
+  const std::size_t end = text.find_last_not_of('\n');
+  if (end == std::string::npos) return "";
+  const std::size_t start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+}  // namespace
+
 json crashed_report(const SweepSpec& spec, const PlannedRun& run, const ChildOutcome& outcome,
                     const std::string& final_path, const std::string& stderr_tail,
                     const json& child_error, const std::string& detail) {
@@ -233,9 +246,19 @@ json crashed_report(const SweepSpec& spec, const PlannedRun& run, const ChildOut
   if (!child_error.is_null()) crash["error"] = child_error;
   crash["stderr_tail"] = stderr_tail;
 
+  // A child that exited 2 refused its configuration (e.g. more threads than hardware threads
+  // under compact placement): not a crash of anything, so the figures count it apart.
+  const bool refused =
+      outcome.kind == ChildOutcome::Kind::kExited && outcome.exit_code == kExitConfigError;
+  if (refused) {
+    crash["kind"] = "invalid";
+    crash["message"] = child_error.is_object() && child_error.contains("message")
+                           ? child_error["message"]
+                           : json(last_line(stderr_tail));
+  }
   json doc;
   doc["schema_version"] = kSchemaVersion;
-  doc["status"] = "crashed";
+  doc["status"] = refused ? "invalid" : "crashed";
   doc["crash"] = crash;
   doc["context"] = run_context();
   try {

@@ -55,7 +55,8 @@ nlohmann::json sweep_block(const SweepSpec& spec, const PlannedRun& run, double 
 // The document of a run that did not finish: status "crashed" with
 // crash {kind: signal|exit|timeout|bad_output, signal, signal_name, exit_code, timeout_seconds,
 // stderr_tail, error (the child's own error block, when it wrote one)}, plus the schema skeleton
-// of a run document (schema_version, context, config).
+// of a run document (schema_version, context, config). A child that exited 2 (it refused its
+// configuration) gets status "invalid" instead, with crash.kind "invalid" and crash.message.
 nlohmann::json crashed_report(const SweepSpec& spec, const PlannedRun& run,
                               const ChildOutcome& outcome, const std::string& final_path,
                               const std::string& stderr_tail, const nlohmann::json& child_error,

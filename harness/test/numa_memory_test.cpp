@@ -236,7 +236,7 @@ TEST(NumaJson, MemoryShape) {
   EXPECT_EQ(j.at("policy"), "local");
   EXPECT_EQ(j.at("numa").at("available"), s.available);
   EXPECT_TRUE(j.at("numa").at("nodes").is_array());
-  const nlohmann::json& observed = j.at("observed_nodes");
+  const nlohmann::json& observed = j.at("observed");
   EXPECT_EQ(observed.at("supported"), sample.supported);
   EXPECT_TRUE(observed.at("per_node").is_object());
   if (sample.supported) {
@@ -246,8 +246,7 @@ TEST(NumaJson, MemoryShape) {
     }
     EXPECT_EQ(total, 16U);
   }
-  EXPECT_TRUE(
-      memory_to_json(parse_memory_policy("bind:0"), s, nullptr).at("observed_nodes").is_null());
+  EXPECT_TRUE(memory_to_json(parse_memory_policy("bind:0"), s, nullptr).at("observed").is_null());
 }
 
 }  // namespace

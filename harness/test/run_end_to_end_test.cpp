@@ -230,6 +230,56 @@ TEST(RunEndToEnd, PinnedRunsRecordPlannedAndObservedPlacement) {
   EXPECT_FALSE(doc["oversubscribed"]);
 }
 
+// --memory places every shared allocation of the algorithm (all of Leashed's pool), and the JSON
+// says where the pages are. This machine may have one node: the pages are then all on node 0.
+TEST(RunEndToEnd, MemoryPolicyPlacesAndRecordsEverySharedPage) {
+  for (const std::string memory : {"bind:0", "interleave", "local"}) {
+    SCOPED_TRACE(memory);
+    const Result r = psgd(std::string(kTinyRun) + "--algo leashed --threads 2 --memory " + memory);
+    if (r.exit_code == 3 && r.err.find("NUMA support") != std::string::npos) {
+      GTEST_SKIP() << "no NUMA support on this machine: " << r.err;
+    }
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json doc = json::parse(r.out);
+    const json& m = doc["placement"]["memory"];
+    EXPECT_EQ(m["policy"], memory);
+    const json& observed = m["observed"];
+    ASSERT_TRUE(observed.is_object()) << m.dump();
+    if (!observed["supported"].get<bool>()) continue;  // move_pages refused: nothing to compare
+    // linear 16x4 = 68 parameters: one page per vector; Leashed's pool is 3N = 6 vectors, all
+    // allocated (and so touched) before the run.
+    EXPECT_GE(observed["pages_sampled"].get<int>(), 1);
+    EXPECT_EQ(observed["unknown"], 0);
+    std::int64_t on_allowed = 0;
+    for (const auto& [node, pages] : observed["per_node"].items()) {
+      const bool allowed = memory != "bind:0" || node == "0";
+      EXPECT_TRUE(allowed) << "page on node " << node;
+      on_allowed += pages.get<std::int64_t>();
+    }
+    EXPECT_EQ(on_allowed, observed["pages_sampled"].get<std::int64_t>());
+  }
+}
+
+// The reference framework's settings: a fixed number of updates per epoch and one shared batch
+// order; with one thread the shared order is deterministic too.
+TEST(RunEndToEnd, ReferenceEpochAndBatchOrder) {
+  const std::string args = std::string(kTinyRun) +
+                           "--updates-per-epoch 10 --batch-order shared --algo mutex --threads 1 ";
+  const Result a = psgd(args);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const json doc = json::parse(a.out);
+  EXPECT_EQ(doc["updates"]["per_epoch"], 10);
+  EXPECT_EQ(doc["updates"]["budget"], 30);  // --epochs 3
+  EXPECT_EQ(doc["updates"]["applied"], 30);
+  EXPECT_EQ(doc["config"]["batch-order"], "shared");
+  EXPECT_EQ(doc["config"]["updates-per-epoch"], 10);
+  EXPECT_DOUBLE_EQ(doc["series"].back()["epoch"].get<double>(), 3.0);
+  const Result b = psgd(args);
+  EXPECT_EQ(json::parse(b.out)["metrics"]["final_train_loss"], doc["metrics"]["final_train_loss"]);
+  expect_error("run --batch-order random", 2, "--batch-order must be worker or shared");
+  expect_error("run --updates-per-epoch 0", 2, "--updates-per-epoch must be a positive integer");
+}
+
 TEST(RunEndToEnd, MoreThreadsThanHardwareIsRecordedAsOversubscribed) {
   const unsigned threads = std::thread::hardware_concurrency() + 1;
   const Result r = psgd(std::string(kTinyRun) + "--algo leashed --placement none --threads " +

@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -264,6 +265,40 @@ TEST_F(SweepEndToEnd, CrashingFailingAndHangingRunsAreRecordedAndTheSweepGoesOn)
   EXPECT_THAT((std::vector<std::string>{"converged", "not_converged", "diverged"}),
               ::testing::Contains(docs["none"]["status"].get<std::string>()));
   EXPECT_EQ(index_rows(results("e2e-crash") / "index.csv"), 4u);
+}
+
+// A child that refuses its configuration (exit 2: here more workers than hardware threads under
+// compact placement) is `invalid`, counted apart from crashes, with the child's message.
+TEST_F(SweepEndToEnd, RefusedRunsAreInvalidNotCrashed) {
+  const unsigned too_many = std::max(1U, std::thread::hardware_concurrency()) + 1;
+  const std::string spec = write_spec(R"({
+    "name": "e2e-invalid",
+    "base": {"dataset": "synthetic-dense:256x8x2", "model": "linear", "updates": 20,
+             "algo": "mutex", "placement": "compact"},
+    "axes": {"threads": [1, )" + std::to_string(too_many) +
+                                      R"(]}
+  })");
+  const Finished f = run_to_end(sweep_argv(spec));
+  ASSERT_EQ(f.outcome.exit_code, 0) << f.stderr_text;
+  const std::vector<PlannedRun> plan = expand(load_sweep_spec(spec, ""));
+  ASSERT_EQ(plan.size(), 2u);
+  std::map<std::string, json> docs;
+  for (const PlannedRun& r : plan) {
+    std::ifstream in(results("e2e-invalid") / (r.run_id + ".json"));
+    ASSERT_TRUE(in) << r.run_id;
+    docs[r.options.at("threads")] = json::parse(in);
+  }
+  const json& refused = docs[std::to_string(too_many)];
+  EXPECT_EQ(refused["status"], "invalid");
+  EXPECT_EQ(refused["crash"]["kind"], "invalid");
+  EXPECT_EQ(refused["crash"]["exit_code"], 2);
+  EXPECT_THAT(refused["crash"]["message"].get<std::string>(), HasSubstr("--placement none"));
+  EXPECT_NE(docs["1"]["status"], "invalid");
+  EXPECT_THAT(f.stderr_text, HasSubstr("1 invalid"));
+  std::ifstream index(results("e2e-invalid") / "index.csv");
+  std::stringstream text;
+  text << index.rdbuf();
+  EXPECT_THAT(text.str(), HasSubstr(",invalid,"));
 }
 
 TEST_F(SweepEndToEnd, IndexHasTheDocumentedColumns) {

@@ -105,7 +105,7 @@ TEST_P(SweepPlotsEndToEnd, ScriptDrawsItsFigureFromASweep) {
 
 INSTANTIATE_TEST_SUITE_P(SweepFigures, SweepPlotsEndToEnd,
                          ::testing::Values("threads", "hyperparams", "staleness", "backoff",
-                                           "persistence"),
+                                           "persistence", "reference"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace

@@ -1,0 +1,21 @@
+// algorithms/hogwild_kernel.cpp — HOGWILD!'s racy copy and apply (see the header for why they
+// are racy, and why they are the only code kept out of ThreadSanitizer's view).
+#include "algorithms/hogwild_kernel.hpp"
+
+// The attributes every racy function carries: uninstrumented by TSan, never inlined, and no
+// loop-to-memcpy rewrite (an intercepted memcpy would be checked by TSan after all).
+#define PSGD_HOGWILD_RACY \
+  __attribute__((no_sanitize("thread"), noinline, optimize("no-tree-loop-distribute-patterns")))
+
+namespace psgd {
+
+PSGD_HOGWILD_RACY void hogwild_racy_copy(float* dst, const float* shared, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) dst[i] = shared[i];
+}
+
+PSGD_HOGWILD_RACY void hogwild_racy_apply(float* shared, const float* grad, float step,
+                                          std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) shared[i] = shared[i] - step * grad[i];
+}
+
+}  // namespace psgd
