@@ -5,7 +5,7 @@ experiments/nightly/run_nightly.py writes them) and the baseline, and draws one 
 headline benchmark: per night the median (dots, joined in date order) and the interquartile
 range of that night's repetitions (bars); the baseline's median (line) and its noise band, the
 range within which `psgd compare` cannot fail the job (median +- the minimum effect, in time
-terms). A slow drift that never trips one comparison shows as points walking out of the band.
+terms, as psgd compare computes it). A slow drift that never trips one comparison shows as points walking out of the band.
 
   /usr/bin/python3 plots/nightly.py --results results/nightly \
       --baseline experiments/nightly/baseline.json --out plots/figures
@@ -14,6 +14,7 @@ terms). A slow drift that never trips one comparison shows as points walking out
 import argparse
 import glob
 import json
+import math
 import os
 
 import matplotlib
@@ -22,8 +23,9 @@ matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-# psgd compare's default minimum effect (harness/compare/comparison.hpp).
-DEFAULT_MIN_EFFECT = 0.10
+# psgd compare's defaults (harness/compare/comparison.hpp): minimum effect and noise factor.
+DEFAULT_MIN_EFFECT = 0.20
+NOISE_FACTOR = 3.0
 
 
 def parse_args():
@@ -59,7 +61,15 @@ def by_name(doc):
 def band(baseline_entry, min_effect):
     """The values a night's median may take without failing the job, in the benchmark's unit."""
     med = baseline_entry["median"]
-    effect = max(min_effect, baseline_entry.get("min_effect", 0.0))
+    logs = [math.log(v) for v in baseline_entry["samples"] if v > 0]
+    spread = 0.0
+    if len(logs) >= 3 and len(logs) == len(baseline_entry["samples"]):
+        mid = float(np.median(logs))
+        spread = 1.4826 * float(np.median([abs(v - mid) for v in logs]))
+    # As psgd compare: the largest of --min-effect, the file's min_effect and the noise rule
+    # (here on the baseline's spread alone; compare also looks at the new night's).
+    effect = max(min_effect, baseline_entry.get("min_effect", 0.0),
+                 math.expm1(NOISE_FACTOR * spread))
     # Slower by more than `effect` in time terms is med * (1 + effect) for a time and
     # med / (1 + effect) for a rate; faster is the other bound: the band is the same either way.
     return med / (1.0 + effect), med * (1.0 + effect)
@@ -112,9 +122,9 @@ def main():
     axes.flat[0].legend(fontsize=6, loc="best")
     ctx = docs[-1]["context"]
     fig.suptitle("psgd nightly history: %d nights; %s x %s, host %s; band = baseline median "
-                 "+- %.0f%% (psgd compare's minimum effect)" % (
-                     len(docs), ctx.get("cpu"), ctx.get("hardware_threads"), ctx.get("host"),
-                     100 * args.min_effect), fontsize=8)
+                 "/ (1 + e) .. x (1 + e), e = the benchmark's minimum effect (at least %.0f%%)"
+                 % (len(docs), ctx.get("cpu"), ctx.get("hardware_threads"), ctx.get("host"),
+                    100 * args.min_effect), fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     os.makedirs(args.out, exist_ok=True)
     for ext in ("png", "pdf"):

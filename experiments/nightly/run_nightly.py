@@ -11,13 +11,18 @@
    the kernels' rates as a fraction of the reference GEMM of the same run, and the exact final
    losses of the one-thread runs.
 4. Runs `psgd compare BASELINE RESULT --markdown RESULT.md` and exits with its code (0 pass,
-   1 regression, 2 bad input); with --update-baseline it copies the result to the baseline.
+   1 regression, 2 bad input); with --update-baseline it writes the baseline instead: this
+   result pooled with every earlier result of the same clean commit on the same CPU in the
+   results folder, so that a baseline recorded over several runs also holds the run-to-run
+   noise (a shared machine shifts some benchmarks by 15% between runs while each run's own
+   repetitions agree within 2%).
 
 Standard library plus python3-jsonschema (Debian); run it with /usr/bin/python3.
 """
 
 import argparse
 import datetime
+import glob
 import json
 import os
 import subprocess
@@ -95,6 +100,9 @@ def parse_args():
     p.add_argument("--no-compare", action="store_true", help="measure and record only")
     p.add_argument("--update-baseline", action="store_true",
                    help="copy the result to the baseline instead of comparing")
+    p.add_argument("--baseline-from", metavar="RESULT",
+                   help="measure nothing: write the baseline from RESULT (a file in the results "
+                   "folder) pooled with the earlier results of its build")
     p.add_argument("--validate", metavar="FILE", help="only check FILE against the schema")
     return p.parse_args()
 
@@ -207,13 +215,8 @@ def add_sample(measures, key, unit, higher, value):
 
 
 def as_list(entries):
-    out = []
-    for name, e in entries.items():
-        samples = sorted(e["samples"])
-        n = len(samples)
-        med = samples[n // 2] if n % 2 else (samples[n // 2 - 1] + samples[n // 2]) / 2
-        out.append({"name": name, **e, "median": med, "headline": name in HEADLINES})
-    return out
+    return [{"name": name, **e, "median": median(e["samples"]), "headline": name in HEADLINES}
+            for name, e in entries.items()]
 
 
 def result_path(results_dir, context):
@@ -234,6 +237,47 @@ def write_atomically(path, text):
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def same_build(a, b):
+    """Results of one clean commit on one CPU: their repetitions may be pooled."""
+    ca, cb = a["context"], b["context"]
+    return (ca.get("git_sha") and not ca.get("git_dirty") and not cb.get("git_dirty")
+            and ca.get("git_sha") == cb.get("git_sha") and ca.get("cpu") == cb.get("cpu")
+            and a["settings"]["quick"] == b["settings"]["quick"])
+
+
+def pooled(document, out, results_dir):
+    """The document with the repetitions of every earlier result of the same build added."""
+    peers = []
+    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
+        if os.path.abspath(path) == os.path.abspath(out):
+            continue
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        if doc.get("kind") == "psgd-nightly" and same_build(document, doc):
+            peers.append((path, doc))
+    if not peers:
+        return document
+    merged = json.loads(json.dumps(document))
+    for _, doc in peers:
+        earlier = {b["name"]: b for b in doc["benchmarks"]}
+        for b in merged["benchmarks"]:
+            b["samples"] = earlier.get(b["name"], {}).get("samples", []) + b["samples"]
+        exact = {d["name"]: d for d in doc["deterministic"]}
+        for d in merged["deterministic"]:
+            d["values"] = exact.get(d["name"], {}).get("values", []) + d["values"]
+    for b in merged["benchmarks"]:
+        b["median"] = median(b["samples"])
+    merged["pooled_from"] = [os.path.relpath(p, ROOT) for p, _ in peers] + [
+        os.path.relpath(out, ROOT)]
+    return merged
+
+
+def median(values):
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
 def measure(args):
@@ -277,16 +321,25 @@ def main():
             validate(json.load(f))
         log(args.validate + " follows " + os.path.relpath(SCHEMA, ROOT))
         return 0
-    document = measure(args)
-    validate(document)
-    out = args.out or result_path(args.results_dir, document["context"])
-    write_atomically(out, json.dumps(document, indent=1) + "\n")
-    log("wrote %s (%d benchmarks, %d deterministic results, %.0f s)" % (
-        out, len(document["benchmarks"]), len(document["deterministic"]),
-        document["settings"]["wall_seconds"]))
-    if args.update_baseline:
-        write_atomically(args.baseline, json.dumps(document, indent=1) + "\n")
-        log("baseline updated: " + args.baseline)
+    if args.baseline_from:
+        with open(args.baseline_from, encoding="utf-8") as f:
+            document = json.load(f)
+        validate(document)
+        out = args.baseline_from
+    else:
+        document = measure(args)
+        validate(document)
+        out = args.out or result_path(args.results_dir, document["context"])
+        write_atomically(out, json.dumps(document, indent=1) + "\n")
+        log("wrote %s (%d benchmarks, %d deterministic results, %.0f s)" % (
+            out, len(document["benchmarks"]), len(document["deterministic"]),
+            document["settings"]["wall_seconds"]))
+    if args.update_baseline or args.baseline_from:
+        baseline = pooled(document, out, args.results_dir)
+        validate(baseline)
+        write_atomically(args.baseline, json.dumps(baseline, indent=1) + "\n")
+        log("baseline updated: %s (pooled from %d result files)" % (
+            args.baseline, len(baseline.get("pooled_from", [out]))))
         return 0
     if args.no_compare:
         return 0

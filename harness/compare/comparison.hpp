@@ -34,10 +34,12 @@ struct CompareOptions {
   // Significance level of the U test. With ~40 benchmarks a night, about two pass it by chance
   // alone; the minimum effect is what keeps them from failing the job.
   double alpha = 0.05;
-  // Smallest relative slowdown that fails the job. 10%: above the night-to-night change of the
-  // medians of every micro-benchmark measured on the shared 2-core development VM (README,
-  // "Nightly regression job"); a file may ask for more for one benchmark (min_effect).
-  double min_effect = 0.10;
+  // Smallest relative slowdown that fails the job. 20%: on the shared 2-core development VM,
+  // runs of the same build moved single CPU-timed micro-benchmarks by up to 15% (BM_RacyApply,
+  // BM_AtomicApply, BM_Barrier +10-12%, BM_BatchAssembly/32 -15%, each at p < 1e-4 while every
+  // run's own repetitions agreed within 1-2%): a 10% threshold failed the job on 2 of 3 such
+  // runs. A 30% slowdown still stands out. On a dedicated quiet machine 10% is reasonable.
+  double min_effect = 0.20;
   // The minimum effect is at least exp(noise_factor x spread) - 1. 3: the median of 5
   // repetitions scatters by ~0.56 spread, a difference of two such medians by ~0.8 spread, so
   // noise alone exceeds 3 spreads about once in 10^4 comparisons (if the spread is estimated
