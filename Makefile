@@ -10,9 +10,10 @@ PSGD := build/release/psgd
 DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
   libeigen3-dev nlohmann-json3-dev libhwloc-dev hwloc libnuma-dev zlib1g-dev \
   libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
-  clang-format clang-tidy
+  python3-jsonschema clang-format clang-tidy
 
-.PHONY: all release dev deps demo test test-tsan test-asan lint check format format-check bench figures clean
+.PHONY: all release dev deps demo test test-tsan test-asan lint check format format-check bench \
+  nightly nightly-baseline figures clean
 
 all: release
 
@@ -75,15 +76,33 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-# Micro-benchmarks (Google Benchmark), medians of 5 repetitions, JSON under results/bench/.
+# Micro-benchmarks (Google Benchmark), 5 repetitions, JSON under results/bench/ (every
+# repetition, so `psgd compare` can test two of them; the console shows the aggregates).
 bench: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 	mkdir -p results/bench
 	for b in build/release/psgd_*_bench; do \
-	  $$b --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+	  $$b --benchmark_repetitions=5 --benchmark_display_aggregates_only=true \
 	    --benchmark_out=results/bench/$$(basename $$b).json --benchmark_out_format=json || exit 1; \
 	done
+
+# The nightly regression job (README, "Nightly regression job"): micro-benchmarks and short runs
+# into results/nightly/<date>-<sha>.json, then `psgd compare` against
+# experiments/nightly/baseline.json (report: the same name with .md). About 3 minutes on 2 cores.
+# Exit status: 0 pass, 1 a regression or a changed deterministic result, 2 bad input or no
+# baseline, 3 a benchmark or run failed. nightly-baseline records a new baseline instead.
+NIGHTLY_TARGETS := psgd psgd_models_bench psgd_algorithms_bench
+nightly: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target $(NIGHTLY_TARGETS)
+	$(PYTHON) experiments/nightly/run_nightly.py --psgd $(PSGD) --bench-dir build/release
+
+nightly-baseline: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target $(NIGHTLY_TARGETS)
+	$(PYTHON) experiments/nightly/run_nightly.py --psgd $(PSGD) --bench-dir build/release \
+	  --update-baseline
 
 # The quick scale of every experiment spec (resuming whatever is already in results/), then every
 # figure into plots/figures/. The full scale: plots/make_figures.sh build/release/psgd full.

@@ -1,9 +1,10 @@
-// harness/main.cpp — the `psgd` command: subcommands run, list, topo, sweep.
+// harness/main.cpp — the `psgd` command: subcommands run, list, topo, sweep, compare.
 #include <iostream>
 #include <string_view>
 #include <vector>
 
 #include "common/errors.hpp"
+#include "harness/compare_command.hpp"
 #include "harness/list_command.hpp"
 #include "harness/run_command.hpp"
 #include "harness/sweep_command.hpp"
@@ -18,7 +19,8 @@ constexpr std::string_view kUsage =
     "  list    print the algorithms, models, data sets, placement and backoff names\n"
     "  sweep   run an experiment spec: every point x repetition as a child run (psgd sweep "
     "--help)\n"
-    "  topo    print the machine's topology and a placement plan (psgd topo --help)\n";
+    "  topo    print the machine's topology and a placement plan (psgd topo --help)\n"
+    "  compare compare two results files: noise-aware regression verdict (psgd compare --help)\n";
 
 }  // namespace
 
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
   if (args[0] == "list") return psgd::list_main(rest);
   if (args[0] == "sweep") return psgd::sweep_main(rest);
   if (args[0] == "topo") return psgd::topo_main(argc - 1, argv + 1);
-  std::cerr << "psgd: unknown command '" << args[0] << "'; valid: run, list, sweep, topo\n";
+  if (args[0] == "compare") return psgd::compare_main(rest);
+  std::cerr << "psgd: unknown command '" << args[0]
+            << "'; valid: run, list, sweep, topo, compare\n";
   return psgd::kExitConfigError;
 }

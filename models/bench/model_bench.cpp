@@ -2,10 +2,13 @@
 // theta -= step * grad) per iteration, on random data, reported as samples per second.
 //
 // Run with --benchmark_repetitions=5 --benchmark_report_aggregates_only=true and read the
-// medians; the rate is per CPU second of the benchmark thread. A 784-128-128-128-10 MLP step is
-// ~606 kFLOP per sample (forward 269k, weight gradients 269k, input gradients of the upper layers
-// 68k), so one Zen3 core at its 102 GFLOP/s FMA peak could do at most ~168k samples/s; the
-// default build's Eigen kernel (~60 GFLOP/s) caps it near 100k, the opt-in own kernel
+// medians; the rates (samples_per_second, and gflops: the step's GEMM work per second) are per
+// CPU second of the benchmark thread. gemm_bench.cpp's BM_ReferenceGemm in the same binary is
+// the machine's GEMM rate these are a fraction of (the nightly job reports that fraction). A
+// 784-128-128-128-10 MLP step is ~606 kFLOP per sample (forward 269k, weight gradients 269k, input
+// gradients of the upper layers 68k), so one Zen3 core at its 102 GFLOP/s FMA peak could do at most
+// ~168k samples/s; the default build's Eigen kernel (~60 GFLOP/s) caps it near 100k, the opt-in own
+// kernel
 // (-DPSGD_OWN_GEMM=ON, ~85 GFLOP/s) near 140k. Build both to compare (models/gemm.hpp).
 #include <benchmark/benchmark.h>
 
@@ -23,6 +26,36 @@ constexpr ImageShape kMnist{1, 28, 28};
 constexpr int kClasses = 10;
 // A typical step size; its value does not change the cost of the step.
 constexpr float kStepSize = 0.01F;
+
+// FLOPs of one training step per sample, counting the products (multiply + add = 2) of the
+// forward pass, the weight gradients, and the input gradients of every layer but the first
+// (models skip it): 6 * weights of each layer, 4 * for the first. A convolution's weights are
+// used once per output pixel; the geometry is that of "cnn" (valid 3x3 convolutions, each
+// followed by a 2x2 pool), the only convolutional model benchmarked here. Elementwise work
+// (bias, activation, softmax, the apply) is left out, as GEMM-based FLOP counts do.
+double training_flops_per_sample(const Model& model, ImageShape input) {
+  double flops = 0.0;
+  std::int64_t height = input.height;
+  std::int64_t width = input.width;
+  bool first = true;
+  for (const ParamBlock& block : model.layout()) {
+    if (block.is_bias) continue;
+    const std::vector<std::int64_t>& s = block.shape;
+    std::int64_t uses = 0;  // multiply-adds per sample in one pass
+    if (s.size() == 2) {
+      uses = s[0] * s[1];
+    } else if (s.size() == 4) {
+      height -= s[2] - 1;
+      width -= s[3] - 1;
+      uses = s[0] * s[1] * s[2] * s[3] * height * width;
+      height /= 2;
+      width /= 2;
+    }
+    flops += (first ? 4.0 : 6.0) * static_cast<double>(uses);
+    first = false;
+  }
+  return flops;
+}
 
 void training_step(benchmark::State& state, const std::string& spec) {
   const auto batch_size = static_cast<std::size_t>(state.range(0));
@@ -47,6 +80,10 @@ void training_step(benchmark::State& state, const std::string& spec) {
   }
   state.counters["samples_per_second"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(batch_size),
+                         benchmark::Counter::kIsRate);
+  state.counters["gflops"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(batch_size) *
+                             training_flops_per_sample(*model, kMnist) / 1e9,
                          benchmark::Counter::kIsRate);
   state.SetLabel(spec);
 }

@@ -1,0 +1,147 @@
+// algorithms/bench/primitives_bench.cpp — the read and publish primitives the algorithms are
+// built from, one thread each unless stated, on the default model's 134,794 parameters
+// (mlp:128x128x128 on 28x28 inputs), so a nightly run sees a slower primitive before it blurs
+// into whole-run throughput:
+//   BM_CopyUnderLock<L>    mutex/rwlock read: lock, copy theta, unlock (spin lock and std::mutex)
+//   BM_ApplyUnderLock<L>   mutex/rwlock publish: lock, theta -= step * grad, unlock
+//   BM_RelaxedCopy         hogwild read: per-coordinate relaxed atomic loads
+//   BM_RacyApply           hogwild publish: per-coordinate relaxed load and store
+//   BM_AtomicApply         hogwild-atomic publish: a CAS per coordinate (never fails here)
+//   BM_Barrier             sync: one std::barrier phase of two threads (wall time)
+//   BM_BackoffPolicy<P>    one failure streak of 4 waits and the reset, default parameters
+// (The Leashed CAS publish is leashed_publish_bench.cpp.) The loops mirror the algorithms' own
+// (algorithms/locked_sgd.hpp, hogwild.hpp, sync.hpp) with the same memory orders.
+//
+// Also registers "cpu_model" in the JSON context: `psgd compare` refuses to compare different CPUs.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <barrier>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "algorithms/backoff.hpp"
+#include "algorithms/locks.hpp"
+#include "common/cpu_model.hpp"
+
+namespace psgd {
+namespace {
+
+const bool kContextRegistered = [] {
+  benchmark::AddCustomContext("cpu_model", cpu_model_name());
+  return true;
+}();
+
+constexpr std::size_t kParams = 134794;  // mlp:128x128x128 on 28x28x1, 10 classes
+constexpr float kStep = 0.01F;
+
+template <class Lock>
+void BM_CopyUnderLock(benchmark::State& state) {
+  Lock lock;
+  std::vector<float> theta(kParams, 1.0F);
+  std::vector<float> local(kParams);
+  for (auto _ : state) {
+    while (!lock.try_lock()) {
+    }
+    std::memcpy(local.data(), theta.data(), kParams * sizeof(float));
+    lock.unlock();
+    benchmark::DoNotOptimize(local.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(float)));
+}
+
+template <class Lock>
+void BM_ApplyUnderLock(benchmark::State& state) {
+  Lock lock;
+  std::vector<float> theta(kParams, 1.0F);
+  const std::vector<float> grad(kParams, 0.001F);
+  for (auto _ : state) {
+    while (!lock.try_lock()) {
+    }
+    sgd_apply(theta, grad, kStep);
+    lock.unlock();
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(float)));
+}
+
+void BM_RelaxedCopy(benchmark::State& state) {
+  std::vector<float> theta(kParams, 1.0F);
+  std::vector<float> local(kParams);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < kParams; ++i) {
+      // relaxed: as HogwildSgd's copy; an inconsistent read is the algorithm.
+      local[i] = std::atomic_ref<float>(theta[i]).load(std::memory_order_relaxed);
+    }
+    benchmark::DoNotOptimize(local.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(float)));
+}
+
+template <bool kAtomicUpdate>
+void apply_per_coordinate(std::vector<float>& theta, const std::vector<float>& grad) noexcept {
+  for (std::size_t i = 0; i < theta.size(); ++i) {
+    std::atomic_ref<float> x(theta[i]);
+    // relaxed: as HogwildSgd's apply; coordinates are independent.
+    float seen = x.load(std::memory_order_relaxed);
+    if constexpr (kAtomicUpdate) {
+      while (!x.compare_exchange_strong(seen, seen - kStep * grad[i], std::memory_order_relaxed)) {
+      }
+    } else {
+      x.store(seen - kStep * grad[i], std::memory_order_relaxed);
+    }
+  }
+}
+
+template <bool kAtomicUpdate>
+void BM_PerCoordinateApply(benchmark::State& state) {
+  std::vector<float> theta(kParams, 1.0F);
+  const std::vector<float> grad(kParams, 0.001F);
+  for (auto _ : state) {
+    apply_per_coordinate<kAtomicUpdate>(theta, grad);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(float)));
+}
+
+void BM_Barrier(benchmark::State& state) {
+  // Shared by the benchmark's threads; Google Benchmark runs the same iteration count on each,
+  // so every phase completes.
+  static std::barrier<> barrier(2);
+  for (auto _ : state) barrier.arrive_and_wait();
+}
+
+template <BackoffPolicy Policy>
+void BM_BackoffPolicy(benchmark::State& state) {
+  Policy backoff{BackoffParams{}};
+  for (auto _ : state) {
+    for (int failure = 0; failure < 4; ++failure) backoff.pause();
+    backoff.reset();
+  }
+  state.counters["waited_ns_per_streak"] =
+      benchmark::Counter(backoff.waited_seconds() * 1e9 / static_cast<double>(state.iterations()));
+}
+
+BENCHMARK_TEMPLATE(BM_CopyUnderLock, SpinMutex)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_CopyUnderLock, std::mutex)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_ApplyUnderLock, SpinMutex)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_ApplyUnderLock, std::mutex)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RelaxedCopy)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_PerCoordinateApply, false)
+    ->Name("BM_RacyApply")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_PerCoordinateApply, true)
+    ->Name("BM_AtomicApply")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Barrier)->Threads(2)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_BackoffPolicy, NoBackoff);
+BENCHMARK_TEMPLATE(BM_BackoffPolicy, ConstantBackoff)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_BackoffPolicy, LinearBackoff)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_BackoffPolicy, ExponentialBackoff)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace psgd

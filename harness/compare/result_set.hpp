@@ -1,0 +1,56 @@
+// harness/compare/result_set.hpp — what `psgd compare` compares: the repetitions of every
+// benchmark and the exact deterministic results of one results file, whichever format it has.
+//
+// Two formats are read (both are detected from the document itself):
+//   Google Benchmark JSON (--benchmark_out=F --benchmark_out_format=json): every "iteration" row
+//     is one repetition of its run_name; the value is the time Google Benchmark reports as the
+//     benchmark's own (real_time for /manual_time and /real_time benchmarks, cpu_time otherwise)
+//     in its time_unit, lower is better. Aggregate rows are ignored: the test needs repetitions.
+//   psgd nightly results ("kind": "psgd-nightly", experiments/nightly/nightly.schema.json):
+//     "benchmarks" with their samples, unit and direction, and "deterministic" values.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace psgd {
+
+// One benchmark's repetitions.
+struct Measure {
+  std::string name;
+  std::string unit;  // "ns", "samples/s", "fraction", ...
+  bool higher_is_better = false;
+  bool headline = false;        // drawn in the history plot; shown first in the report
+  double min_effect = 0.0;      // the file's own minimum effect size for it (0: none given)
+  std::vector<double> samples;  // one per repetition, all finite
+};
+
+// A result that must not change at all while the code and machine stay the same (the final loss
+// of a one-thread run). `values` holds one per repetition.
+struct DeterministicResult {
+  std::string name;
+  std::vector<nlohmann::json> values;
+};
+
+struct ResultSet {
+  std::string path;
+  std::string format;   // "google-benchmark" or "psgd-nightly"
+  std::string machine;  // "<CPU model> x <logical CPUs>": two files compare only when equal
+  std::string git_sha;  // empty when the file does not say
+  std::string date;     // likewise
+  std::vector<Measure> measures;
+  std::vector<DeterministicResult> deterministic;
+};
+
+// Parses a document of either format. Throws ConfigError, naming `path` and what is wrong, for
+// anything else: not an object, an unknown format, a benchmark without a name or a non-numeric
+// or non-finite value, duplicate names, no benchmark at all. Pure; thread-safe.
+ResultSet parse_result_set(const nlohmann::json& doc, const std::string& path);
+
+// Reads and parses the file at `path`. Throws ConfigError for a missing or unreadable file,
+// invalid JSON (with the parser's position) and everything parse_result_set rejects: `psgd
+// compare` treats all of them as bad input (exit 2).
+ResultSet read_result_set(const std::string& path);
+
+}  // namespace psgd
