@@ -12,7 +12,7 @@ DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
   clang-format clang-tidy
 
-.PHONY: all release dev deps demo test test-tsan test-asan lint check format format-check bench figures clean
+.PHONY: all release dev deps demo test test-march test-tsan test-asan lint check format format-check bench figures clean
 
 all: release
 
@@ -46,6 +46,30 @@ demo: release
 test: dev
 	ctest --preset dev -j $(JOBS)
 
+# The dev preset (-Werror) for each x86-64 micro-architecture level instead of -march=native, so
+# CI proves on any machine that every level compiles (Eigen's SSE4.2, AVX2 and AVX-512 packet
+# code included) and that the levels this CPU can run compute correctly. Per level, in its own
+# build/march-LEVEL: the libraries, psgd and the models' unit tests only (the gradient checks go
+# through Eigen's packet code); the tests and a short run of psgd only where glibc's loader says
+# the CPU supports the level. Cost on 2 cores is in the README (CI section).
+MARCH_LEVELS := x86-64-v2 x86-64-v3 x86-64-v4
+test-march: deps
+	@for level in $(MARCH_LEVELS); do \
+	  dir=build/march-$$level; \
+	  cmake --preset dev -B $$dir -DPSGD_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=$$level \
+	    -DPSGD_BUILD_BENCHMARKS=OFF >/dev/null || exit 1; \
+	  if /lib64/ld-linux-x86-64.so.2 --help 2>/dev/null | grep -q "$$level (supported"; then \
+	    cmake --build $$dir -j $(JOBS) --target psgd psgd_models_test || exit 1; \
+	    $$dir/psgd_models_test --gtest_brief=1 || exit 1; \
+	    $$dir/psgd run --dataset synthetic-dense:1024x16x4 --model mlp:32 --batch 16 \
+	      --epochs 2 --out $$dir/smoke.json 2>/dev/null || exit 1; \
+	    echo "test-march: $$level compiled and tested"; \
+	  else \
+	    cmake --build $$dir -j $(JOBS) --target psgd || exit 1; \
+	    echo "test-march: $$level compiled (this CPU cannot run it: not tested)"; \
+	  fi; \
+	done
+
 # The unit and stress tests again under ThreadSanitizer / AddressSanitizer+UBSan.
 test-tsan: deps
 	cmake --preset tsan >/dev/null
@@ -67,7 +91,7 @@ lint: dev
 	@echo "make lint: clang-tidy clean"
 
 # What CI runs (.ci/run): formatting, the suite, lint, then the sanitizers.
-check: format-check test lint test-tsan test-asan
+check: format-check test test-march lint test-tsan test-asan
 
 FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
 format:

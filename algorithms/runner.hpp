@@ -27,6 +27,9 @@ struct RunnerOptions {
   std::int64_t updates_per_epoch = 1;
   std::int64_t checkpoints_per_epoch = 4;
   std::size_t staleness_bins = 1024;
+  // Snapshot slots before thinning sets in (Checkpoints); 0 = the default cap. Tests use a small
+  // one to exercise thinning in a few hundred updates.
+  std::size_t max_checkpoint_slots = 0;
   // Called first on each worker's own thread (pinning goes here); may throw, and the error is
   // rethrown from run_training after every thread has stopped.
   std::function<void(int worker)> on_worker_start;

@@ -8,6 +8,7 @@
 
 #include "common/errors.hpp"
 #include "common/parse_number.hpp"
+#include "common/read_file.hpp"
 
 namespace psgd {
 namespace {
@@ -47,11 +48,10 @@ json optional_json(const std::optional<T>& v) {
 }
 
 void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmRegistry& registry) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("--config: cannot read '" + path + "'");
+  const std::string text = read_text_file(path, "--config");
   json doc;
   try {
-    doc = json::parse(in);
+    doc = json::parse(text);
   } catch (const json::exception& e) {
     throw ConfigError("--config: '" + path + "' is not valid JSON: " + e.what());
   }
