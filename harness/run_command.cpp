@@ -181,8 +181,16 @@ Budget plan_budget(const RunConfig& cfg, std::size_t train_samples) {
   if (cfg.updates) {
     b.total = *cfg.updates;
   } else if (cfg.epochs || !cfg.time_limit_seconds) {
-    b.total = std::max<std::int64_t>(
-        1, std::llround(cfg.epochs.value_or(kDefaultEpochs) * static_cast<double>(b.per_epoch)));
+    const double updates = cfg.epochs.value_or(kDefaultEpochs) * static_cast<double>(b.per_epoch);
+    if (updates > static_cast<double>(kUnboundedUpdates)) {  // llround would overflow
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "--epochs %g is out of range: %.3g updates, more than 2^50 (use --time-limit "
+                    "for an open-ended run)",
+                    *cfg.epochs, updates);
+      throw ConfigError(line);
+    }
+    b.total = std::max<std::int64_t>(1, std::llround(updates));
   } else {
     b.total = kUnboundedUpdates;
   }
@@ -204,7 +212,10 @@ TrainingOutcome train(const RunConfig& cfg, const InitSpec& init, Algorithm& alg
   ro.time_limit_seconds = cfg.time_limit_seconds;
   ro.updates_per_epoch = budget.per_epoch;
   ro.checkpoints_per_epoch = cfg.checkpoints;
-  ro.staleness_bins = static_cast<std::size_t>(cfg.staleness_bins);
+  // No staleness exceeds the budget: more bins than budget + 1 would only cost memory.
+  // (Compared before adding 1: a budget can be 2^63 - 1.)
+  ro.staleness_bins = static_cast<std::size_t>(
+      cfg.staleness_bins <= budget.total ? cfg.staleness_bins : budget.total + 1);
   observed.assign(static_cast<std::size_t>(cfg.threads), ObservedSlot{});
   ro.on_worker_start = [&](int worker) {
     const auto w = static_cast<std::size_t>(worker);

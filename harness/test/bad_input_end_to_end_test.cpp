@@ -164,3 +164,22 @@ TEST(BadInputEndToEnd, OutputPathsAreCheckedBeforeAnyWork) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("it is a directory"), std::string::npos) << r.err;
 }
+
+// Integers are range-checked before any cast, and resources are bounded by what the run uses.
+TEST(BadInputEndToEnd, OutOfRangeNumbersAreRefusedNotTruncated) {
+  for (const char* args : {"--threads 4294967297", "--threads 40000", "--checkpoints 4294967296",
+                           "--checkpoints 2147483648", "--seed 1180591620717411303424",
+                           "--staleness-bins 1000000000", "--epochs 8e16"}) {
+    SCOPED_TRACE(args);
+    const auto r = run_psgd(std::string(kTiny) + args, kWatchdog);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("out of range"), std::string::npos) << r.err;
+  }
+}
+
+TEST(BadInputEndToEnd, TheStalenessHistogramIsNoLargerThanTheBudget) {
+  const auto r = run_psgd(std::string(kTiny) + "--staleness-bins 1000000 --updates 100", kWatchdog);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["staleness"]["bins"], 101);
+}
