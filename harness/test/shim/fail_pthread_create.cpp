@@ -22,10 +22,10 @@ long fail_from() {
 
 extern "C" int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
                               void* arg) {
-  static const long kFailFrom = fail_from();
+  static const long fail_from_call = fail_from();
   // relaxed: only the count matters; the calls are ordered by the program that makes them.
   static std::atomic<long> calls{0};
-  if (kFailFrom > 0 && calls.fetch_add(1, std::memory_order_relaxed) + 1 >= kFailFrom) {
+  if (fail_from_call > 0 && calls.fetch_add(1, std::memory_order_relaxed) + 1 >= fail_from_call) {
     return EAGAIN;
   }
   // The next definition in the lookup order: libc's, or a sanitizer's interceptor.
