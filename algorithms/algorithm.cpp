@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
+#include <mutex>
 
 #include "common/eigen.hpp"
 
@@ -17,38 +19,78 @@ constexpr std::size_t kMinSlots = 16;
 // A time-limited run of a tiny model could otherwise ask for millions of slot records.
 constexpr std::size_t kMaxSlots = std::size_t{1} << 16;
 
-std::size_t slots_for(std::size_t num_params, std::size_t wanted) {
+// Slots for checkpoints 0..last_checkpoint, within the caps.
+std::size_t slots_for(std::size_t num_params, std::int64_t last_checkpoint, std::size_t max_slots) {
   const std::size_t affordable =
       std::max(kMinSlots, kMaxSnapshotBytes / (std::max<std::size_t>(num_params, 1) * 4));
-  return std::min({wanted, affordable, kMaxSlots});
+  const std::size_t cap = max_slots > 0 ? std::min(max_slots, kMaxSlots) : kMaxSlots;
+  const auto want = static_cast<std::size_t>(std::min<std::int64_t>(
+                        last_checkpoint, static_cast<std::int64_t>(kMaxSlots))) +
+                    1;
+  return std::max<std::size_t>(std::min({want, affordable, cap}), 2);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace
 
 Checkpoints::Checkpoints(std::size_t num_params, std::int64_t updates_per_epoch,
-                         std::int64_t per_epoch, std::int64_t total_updates)
+                         std::int64_t per_epoch, std::int64_t total_updates, std::size_t max_slots)
     : num_params_(num_params),
       updates_per_epoch_(std::max<std::int64_t>(updates_per_epoch, 1)),
-      per_epoch_(std::max<std::int64_t>(per_epoch, 1)),
+      // More checkpoints than updates per epoch would snapshot every update anyway, but on a
+      // grid finer than the updates, which thinning could no longer keep evenly.
+      per_epoch_(std::clamp<std::int64_t>(per_epoch, 1, updates_per_epoch_)),
       total_updates_(total_updates),
-      num_slots_(slots_for(num_params, slot_of(total_updates) + 1)),
-      storage_(new float[num_slots_ * num_params]),
-      slots_(num_slots_) {}
+      num_slots_(slots_for(num_params, checkpoint_of(total_updates), max_slots)),
+      storage_(new float[(num_slots_ + 1) * num_params]),
+      slots_(num_slots_ + 1) {}
 
-bool Checkpoints::record_in(std::size_t k, std::int64_t version,
-                            std::span<const float> params) noexcept {
+std::int64_t Checkpoints::checkpoint_of(std::int64_t version) const noexcept {
+  // v * K overflows 64 bits for budgets near 2^63 (an --updates or a time-limited run's bound).
+  __extension__ using Wide = unsigned __int128;
+  const Wide v = static_cast<Wide>(std::max<std::int64_t>(version, 0));
+  const Wide p = static_cast<Wide>(updates_per_epoch_);
+  const Wide c = (v * static_cast<Wide>(per_epoch_) + p - 1) / p;
+  constexpr auto kMax = static_cast<Wide>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min(c, kMax));
+}
+
+void Checkpoints::thin() noexcept {
+  const std::size_t kept = (num_slots_ + 1) / 2;
+  for (std::size_t j = 1; j < kept; ++j) {
+    slots_[j] = slots_[2 * j];
+    std::copy_n(storage_.get() + 2 * j * num_params_, num_params_,
+                storage_.get() + j * num_params_);
+  }
+  for (std::size_t j = kept; j < num_slots_; ++j) slots_[j] = Slot{};
+  stride_ *= 2;
+}
+
+float* Checkpoints::slot_for(std::int64_t due, std::int64_t version) noexcept {
+  const std::int64_t c = checkpoint_of(due);
+  while (c % stride_ == 0 && static_cast<std::uint64_t>(c / stride_) >= num_slots_) thin();
+  if (c % stride_ != 0) return nullptr;  // thinned away
+  const auto k = static_cast<std::size_t>(c / stride_);
+  slots_[k] = Slot{true, version, seconds_since(t0_)};
+  return storage_.get() + k * num_params_;
+}
+
+bool Checkpoints::record_late(std::int64_t due, std::int64_t version,
+                              std::span<const float> params) noexcept {
   bool finite = true;
   for (const float x : params) finite = finite && std::isfinite(x);
-  if (k >= num_slots_) return finite;  // past the reserved slots: nothing more is kept
-  std::copy(params.begin(), params.end(), storage_.get() + k * num_params_);
-  slots_[k] = Slot{true, version,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count()};
+  const std::lock_guard lock(mutex_);
+  float* out = slot_for(due, version);
+  if (out != nullptr) std::copy(params.begin(), params.end(), out);
   return finite;
 }
 
 bool Checkpoints::record_racy(std::int64_t version, float* params) noexcept {
-  const std::size_t k = slot_of(version);
-  float* out = k < num_slots_ ? storage_.get() + k * num_params_ : nullptr;
+  const std::lock_guard lock(mutex_);
+  float* out = slot_for(version, version);
   bool finite = true;
   for (std::size_t i = 0; i < num_params_; ++i) {
     // relaxed: HOGWILD! reads are unordered by design; this only has to be a defined read.
@@ -56,18 +98,38 @@ bool Checkpoints::record_racy(std::int64_t version, float* params) noexcept {
     finite = finite && std::isfinite(x);
     if (out != nullptr) out[i] = x;
   }
-  if (out != nullptr) {
-    slots_[k] = Slot{true, version,
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count()};
-  }
   return finite;
 }
 
 void Checkpoints::record_at(std::size_t k, std::int64_t version, double seconds,
                             std::span<const float> params) noexcept {
-  if (k >= num_slots_) return;
+  if (k > num_slots_) return;
   std::copy(params.begin(), params.end(), storage_.get() + k * num_params_);
   slots_[k] = Slot{true, version, seconds};
+}
+
+void Checkpoints::record_final(std::int64_t stride, std::int64_t version, double seconds,
+                               std::span<const float> params) noexcept {
+  while (stride_ < stride) thin();
+  const std::int64_t c = checkpoint_of(version);
+  const bool kept = c % stride_ == 0 && static_cast<std::uint64_t>(c / stride_) < num_slots_ &&
+                    slots_[static_cast<std::size_t>(c / stride_)].updates == version &&
+                    slots_[static_cast<std::size_t>(c / stride_)].filled;
+  if (!kept) record_at(num_slots_, version, seconds, params);
+}
+
+void WorkerStats::thin_losses(std::int64_t stride) noexcept {
+  const std::size_t n = slot_loss_sum.size();
+  while (loss_stride < stride) {
+    // New bucket j covers old buckets 2j - 1 and 2j; bucket 0 (no update falls in it) stays.
+    for (std::size_t j = 1; j < n; ++j) {
+      const std::size_t a = 2 * j - 1;
+      const std::size_t b = 2 * j;
+      slot_loss_sum[j] = (a < n ? slot_loss_sum[a] : 0.0) + (b < n ? slot_loss_sum[b] : 0.0);
+      slot_loss_count[j] = (a < n ? slot_loss_count[a] : 0) + (b < n ? slot_loss_count[b] : 0);
+    }
+    loss_stride *= 2;
+  }
 }
 
 void WorkerStats::merge(const WorkerStats& other) {

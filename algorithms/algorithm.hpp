@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -62,41 +63,56 @@ class RunControl {
   std::atomic<int> reason_{static_cast<int>(StopReason::kNone)};
 };
 
-// Parameter snapshots at checkpoints: K per epoch of P updates, checkpoint k after update
-// floor(k * P / K), so they are evenly spread even when K does not divide P; slot 0 holds the
-// initial parameters and the budget's last update always completes a slot. Storage for every
-// slot is reserved before the run (pages are touched only when a slot is written), so recording
-// never allocates. Exactly one worker applies a given update, so each slot has one writer; the
-// runner reads the slots after the join.
+// Parameter snapshots at checkpoints: K per epoch of P updates, checkpoint c after update
+// floor(c * P / K), so they are evenly spread even when K does not divide P; slot 0 holds the
+// initial parameters. Storage for a bounded number of slots is reserved before the run (pages are
+// touched only when a slot is written), so recording never allocates. When a run reaches more
+// checkpoints than there are slots (a long or time-limited run), the snapshots are thinned, not
+// dropped: every other one is kept (the stride doubles) and the rest move down, so the kept ones
+// stay evenly spread over the whole run. One extra slot, past the others, holds the final state
+// whenever it is not itself a kept checkpoint (the runner's record_final).
+//
+// Thread-safety: record and record_racy may be called by any worker at any time; they serialise
+// on an internal mutex (held only for the copy of one snapshot, never while taking another lock:
+// callers may hold their own). Everything else is for the runner, before or after the workers.
 class Checkpoints {
  public:
+  // max_slots = 0: the default cap (65,536 slots, and at most 1 GiB of snapshots).
   Checkpoints(std::size_t num_params, std::int64_t updates_per_epoch, std::int64_t per_epoch,
-              std::int64_t total_updates);
+              std::int64_t total_updates, std::size_t max_slots = 0);
 
   // Called once by the runner, single-threaded, before any worker starts.
   void start_clock(std::chrono::steady_clock::time_point t0) noexcept { t0_ = t0; }
 
-  [[nodiscard]] std::size_t num_slots() const noexcept { return num_slots_; }
-  // The slot that update number `version` (1-based) falls into: ceil(version * K / P).
+  // Storage slots, the final-state slot included (its index is num_slots() - 1).
+  [[nodiscard]] std::size_t num_slots() const noexcept { return num_slots_ + 1; }
+  [[nodiscard]] std::size_t final_slot() const noexcept { return num_slots_; }
+  // The checkpoint that update number `version` (1-based) falls into: ceil(version * K / P),
+  // in 128-bit arithmetic and saturated, so no budget overflows it.
+  [[nodiscard]] std::int64_t checkpoint_of(std::int64_t version) const noexcept;
+  // Where checkpoint_of(version) is (or would be) stored at the current stride. After the join.
   [[nodiscard]] std::size_t slot_of(std::int64_t version) const noexcept {
-    return static_cast<std::size_t>((version * per_epoch_ + updates_per_epoch_ - 1) /
-                                    updates_per_epoch_);
+    return static_cast<std::size_t>(checkpoint_of(version) / stride_);
   }
+  // K as used: at most the updates per epoch (a snapshot per update).
+  [[nodiscard]] std::int64_t per_epoch() const noexcept { return per_epoch_; }
+  // Kept checkpoints are the multiples of the stride (1 until the slots run out; a power of 2).
+  [[nodiscard]] std::int64_t stride() const noexcept { return stride_; }
   // True when applying update `version` completes a checkpoint (or the budget).
   [[nodiscard]] bool due(std::int64_t version) const noexcept {
-    return slot_of(version + 1) != slot_of(version) || version == total_updates_;
+    // version < total_updates_ on the right, so version + 1 cannot overflow.
+    return version >= total_updates_ || checkpoint_of(version + 1) != checkpoint_of(version);
   }
 
-  // Copies params as the snapshot after update `version`; returns false when a value is not
-  // finite (the caller then stops the run as diverged). noexcept, no allocation.
+  // Copies params as the snapshot after update `version` if its checkpoint is kept; returns
+  // false when a value is not finite (the caller then stops the run as diverged). No allocation.
   bool record(std::int64_t version, std::span<const float> params) noexcept {
-    return record_in(slot_of(version), version, params);
+    return record_late(version, version, params);
   }
-  // The same into slot k for a state taken after the update that completed it: `version` (>= that
-  // update) is what the snapshot holds. The lock-based methods record this way from their next
-  // consistent read, outside the critical section; the worker that completed slot k is its one
-  // writer either way.
-  bool record_in(std::size_t k, std::int64_t version, std::span<const float> params) noexcept;
+  // The same for the checkpoint update `due` completed, from a state taken after it: `version`
+  // (>= due) is what the snapshot holds. The lock-based methods record this way from their next
+  // consistent read, outside the critical section.
+  bool record_late(std::int64_t due, std::int64_t version, std::span<const float> params) noexcept;
   // The same for memory other threads may be writing (HOGWILD!): relaxed atomic loads, so the
   // snapshot may mix updates, as every HOGWILD! read may.
   bool record_racy(std::int64_t version, float* params) noexcept;
@@ -111,17 +127,29 @@ class Checkpoints {
   [[nodiscard]] std::span<const float> params(std::size_t k) const noexcept {
     return {storage_.get() + k * num_params_, num_params_};
   }
-  // Runner only (initial and final states, single-threaded): writes slot k.
+  // Runner only, single-threaded: writes slot k (the initial state into slot 0).
   void record_at(std::size_t k, std::int64_t version, double seconds,
                  std::span<const float> params) noexcept;
+  // Runner only, after the join: thins to at least `stride` (a power of 2), then stores the final
+  // state after `version` updates in the final slot unless a kept checkpoint already holds it.
+  void record_final(std::int64_t stride, std::int64_t version, double seconds,
+                    std::span<const float> params) noexcept;
 
  private:
+  // Keeps every other kept checkpoint and moves them down; mutex_ held (or single-threaded).
+  void thin() noexcept;
+  // The slot for the snapshot of the checkpoint update `due` completed, labelled as holding
+  // `version` (>= due), thinning first if needed; nullptr when that checkpoint is not kept.
+  float* slot_for(std::int64_t due, std::int64_t version) noexcept;
+
   std::size_t num_params_;
   std::int64_t updates_per_epoch_;  // P
   std::int64_t per_epoch_;          // K
   std::int64_t total_updates_;
-  std::size_t num_slots_;
+  std::size_t num_slots_;             // for checkpoints; one more for the final state
   std::unique_ptr<float[]> storage_;  // default-initialised: untouched pages cost no RSS
+  std::mutex mutex_;                  // guards stride_, slots_ and storage_ while workers run
+  std::int64_t stride_ = 1;
   std::vector<Slot> slots_;
   std::chrono::steady_clock::time_point t0_{};
 };
@@ -140,14 +168,27 @@ struct alignas(kNoFalseSharing) WorkerStats {
   double backoff_seconds = 0.0;             // time spent in backoff pauses
   Histogram staleness;                      // one entry per applied update
   Histogram attempts;                       // failed attempts before each applied update
-  std::vector<double> slot_loss_sum;  // minibatch losses of applied updates, per checkpoint slot
+  // Minibatch losses of applied updates, per checkpoint slot: bucket j holds the updates of
+  // checkpoints ((j - 1) * loss_stride, j * loss_stride]. Each worker thins its own buckets like
+  // Checkpoints thins the snapshots (pairs merged, the stride doubled), so nothing is shared;
+  // the runner brings every worker to the snapshots' stride after the join.
+  std::vector<double> slot_loss_sum;
   std::vector<std::int64_t> slot_loss_count;
+  std::int64_t loss_stride = 1;
 
-  // The minibatch loss of the update that became version `version`, into its slot's running mean.
-  void add_loss(std::size_t slot, double loss) noexcept {
-    slot_loss_sum[slot] += loss;
-    ++slot_loss_count[slot];
+  // The minibatch loss of an update of checkpoint `checkpoint`, into its bucket's running mean.
+  void add_loss(std::int64_t checkpoint, double loss) noexcept {
+    auto j = static_cast<std::size_t>((checkpoint + loss_stride - 1) / loss_stride);
+    while (j >= slot_loss_sum.size() && !slot_loss_sum.empty()) {
+      thin_losses(loss_stride * 2);
+      j = static_cast<std::size_t>((checkpoint + loss_stride - 1) / loss_stride);
+    }
+    if (j >= slot_loss_sum.size()) return;
+    slot_loss_sum[j] += loss;
+    ++slot_loss_count[j];
   }
+  // Merges buckets until loss_stride >= stride (a power of 2). No allocation.
+  void thin_losses(std::int64_t stride) noexcept;
 
   // Adds other's counts, times, histograms and slot losses to this one's (after the join: the
   // run's totals). Both must come from the same run (same histogram bins and slots).

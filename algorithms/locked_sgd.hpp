@@ -53,16 +53,16 @@ class LockedSgd final : public Algorithm {
     Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     const std::int64_t total = ctx.control->total_updates();
-    // The checkpoint slot this worker's last update completed, recorded from its next read.
-    std::optional<std::size_t> snapshot_slot;
+    // The update of this worker's that completed a checkpoint, recorded from its next read.
+    std::optional<std::int64_t> snapshot_due;
     while (!ctx.control->should_stop()) {
       std::int64_t failures = acquire_lock</*kShared=*/true>(lock_, backoff, stats);
       std::copy(theta_.begin(), theta_.end(), ctx.local.begin());
       const std::int64_t v_read = version_;
       lock_.unlock_shared();
-      if (snapshot_slot) {
-        const std::size_t k = *std::exchange(snapshot_slot, std::nullopt);
-        if (!ctx.checkpoints->record_in(k, v_read, ctx.local)) {
+      if (snapshot_due) {
+        const std::int64_t due = *std::exchange(snapshot_due, std::nullopt);
+        if (!ctx.checkpoints->record_late(due, v_read, ctx.local)) {
           ctx.control->request_stop(StopReason::kDiverged);
           stats.failed_attempts += failures;
           break;
@@ -93,7 +93,7 @@ class LockedSgd final : public Algorithm {
       lock_.unlock();
 
       stats.failed_attempts += failures;
-      if (ctx.checkpoints->due(v + 1)) snapshot_slot = ctx.checkpoints->slot_of(v + 1);
+      if (ctx.checkpoints->due(v + 1)) snapshot_due = v + 1;
       note_applied(ctx, v + 1, v - v_read, failures, loss, [] { return true; });
     }
     stats.backoff_seconds += backoff.waited_seconds();

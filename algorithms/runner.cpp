@@ -3,13 +3,20 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <barrier>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <system_error>
 #include <thread>
+#include <utility>
+
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {
@@ -47,7 +54,8 @@ TrainingOutcome empty_outcome(const Model& model, std::span<const float> theta0,
   const auto n = static_cast<std::size_t>(o.threads);
   TrainingOutcome out;
   out.checkpoints = std::make_unique<Checkpoints>(model.num_params(), o.updates_per_epoch,
-                                                  o.checkpoints_per_epoch, o.total_updates);
+                                                  o.checkpoints_per_epoch, o.total_updates,
+                                                  o.max_checkpoint_slots);
   out.checkpoints->record_at(0, 0, 0.0, theta0);
   out.workers.resize(n);
   out.workspaces.resize(n);
@@ -60,30 +68,182 @@ TrainingOutcome empty_outcome(const Model& model, std::span<const float> theta0,
   return out;
 }
 
-// After the join: the totals, the final parameters, and their own snapshot unless the last
-// checkpoint already holds them.
+// After the join: the totals, the final parameters, and their own snapshot unless a kept
+// checkpoint already holds them. The snapshots and every worker's loss buckets are brought to one
+// stride first, so stored slot k and loss bucket k describe the same stretch of updates.
 void finish_outcome(TrainingOutcome& out, const Algorithm& algo, const Model& model,
                     const RunControl& control) {
   out.stop_reason = control.reason();
   for (const WorkerStats& s : out.workers) out.applied_updates += s.applied;
   out.final_params.resize(model.num_params());
   algo.read_params(out.final_params);
-  const std::size_t last = out.checkpoints->slot_of(out.applied_updates);
-  if (out.applied_updates > 0 && !out.checkpoints->slot(last).filled) {
-    out.checkpoints->record_at(last, out.applied_updates, out.wall_seconds, out.final_params);
+  Checkpoints& cp = *out.checkpoints;
+  std::int64_t stride = cp.stride();
+  for (const WorkerStats& s : out.workers) stride = std::max(stride, s.loss_stride);
+  cp.record_final(stride, out.applied_updates, out.wall_seconds, out.final_params);
+  stride = cp.stride();
+  const std::size_t final_slot = cp.final_slot();
+  // The final state's losses: the bucket of its checkpoint, moved to the final slot's index.
+  const auto bucket =
+      static_cast<std::size_t>((cp.checkpoint_of(out.applied_updates) + stride - 1) / stride);
+  const bool move = cp.slot(final_slot).filled && bucket < final_slot && !cp.slot(bucket).filled;
+  for (WorkerStats& s : out.workers) {
+    s.thin_losses(stride);
+    if (!move) continue;
+    s.slot_loss_sum[final_slot] = std::exchange(s.slot_loss_sum[bucket], 0.0);
+    s.slot_loss_count[final_slot] = std::exchange(s.slot_loss_count[bucket], 0);
   }
 }
+
+// One line for a worker thread the system would not create: how many were asked and started,
+// the errno, and the limits that cause it.
+[[noreturn]] void throw_spawn_error(const std::system_error& e, std::size_t started,
+                                    std::size_t asked) {
+  const int code = e.code().value();
+  throw EnvironmentError("cannot create worker thread " + std::to_string(started + 1) + " of " +
+                         std::to_string(asked) + " (" + std::to_string(started) +
+                         " started): errno " + std::to_string(code) + " (" + std::strerror(code) +
+                         "); check the thread and process limits (ulimit -u, "
+                         "/proc/sys/kernel/threads-max, the cgroup's pids.max) and ulimit -v");
+}
+
+// The workers of one run and what they share with the calling thread: the start barrier, the
+// set-up failure flag, the errors and the count of workers that returned.
+class Crew {
+ public:
+  Crew(Algorithm& algo, const Model& model, const Dataset& train, const RunnerOptions& o,
+       TrainingOutcome& out, RunControl& control, SharedBatchSchedule* schedule)
+      : algo_(algo),
+        model_(model),
+        train_(train),
+        o_(o),
+        out_(out),
+        control_(control),
+        schedule_(schedule),
+        n_(static_cast<std::size_t>(o.threads)),
+        start_(static_cast<std::ptrdiff_t>(n_ + 1), StartClock{this}),  // workers + caller
+        errors_(n_) {}
+
+  // Trains: spawns the workers, releases them together, waits for them (and the time limit)
+  // and joins. Throws the spawn failure or the first worker's error.
+  void run() {
+    {
+      std::vector<std::jthread> threads;
+      threads.reserve(n_);
+      spawn(threads);
+      start_.arrive_and_wait();  // returns once the clock has started
+      wait_for_workers();
+      out_.wall_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+      out_.cpu_seconds = process_cpu_seconds() - cpu0_;
+    }  // jthreads join here
+    if (spawn_error_) throw_spawn_error(*spawn_error_, started_, n_);
+    for (const std::exception_ptr& e : errors_) {
+      if (e) std::rethrow_exception(e);
+    }
+  }
+
+ private:
+  // The barrier's completion step: after every worker is pinned and has built its buffers, and
+  // before any is released, so t0 happens-before every worker's reads.
+  struct StartClock {
+    Crew* crew;
+    void operator()() const noexcept {
+      crew->t0_ = std::chrono::steady_clock::now();
+      crew->cpu0_ = process_cpu_seconds();
+      crew->out_.checkpoints->start_clock(crew->t0_);
+    }
+  };
+
+  void spawn(std::vector<std::jthread>& threads) {
+    try {
+      for (; started_ < n_; ++started_) {
+        const std::size_t w = started_;
+        threads.emplace_back([this, w] { worker(w); });
+      }
+    } catch (const std::system_error& e) {
+      // No thread for worker `started_` (EAGAIN: a pid, thread or memory limit). The workers
+      // already running wait at the barrier: arrive for every missing one, so it releases them
+      // and they return at once, seeing setup_failed_.
+      spawn_error_ = e;
+      setup_failed_.store(true);
+      static_cast<void>(start_.arrive(static_cast<std::ptrdiff_t>(n_ - started_)));
+    }
+  }
+
+  void worker(std::size_t w) noexcept {
+    const int id = static_cast<int>(w);
+    bool ready = false;
+    try {
+      if (o_.on_worker_start) o_.on_worker_start(id);
+      WorkerBuffers buffers(model_, train_, o_, id, schedule_);
+      WorkerContext ctx{
+          id,           o_.threads,    &model_,   buffers.workspace.get(), &buffers.sampler,
+          buffers.grad, buffers.local, &control_, out_.checkpoints.get(),  &out_.workers[w]};
+      ready = true;
+      start_.arrive_and_wait();
+      // seq_cst pairs with the stores below and in spawn(): a worker that failed set-up, or the
+      // caller that could not create a thread, stores before arriving at the barrier, so every
+      // worker released by the barrier sees it.
+      if (!setup_failed_.load()) algo_.run_worker(ctx);
+      out_.workspaces[w] = std::move(buffers.workspace);
+    } catch (...) {
+      errors_[w] = std::current_exception();
+      setup_failed_.store(true);
+      if (!ready) start_.arrive_and_drop();
+    }
+    {
+      const std::lock_guard lock(done_mutex_);
+      ++done_;
+    }
+    done_cv_.notify_one();
+  }
+
+  // Until every started worker has returned; past the time limit, asks them to stop.
+  void wait_for_workers() {
+    std::unique_lock lock(done_mutex_);
+    auto all_done = [&] { return done_ == started_; };
+    if (o_.time_limit_seconds && !spawn_error_) {
+      const auto deadline = t0_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(*o_.time_limit_seconds));
+      if (!done_cv_.wait_until(lock, deadline, all_done)) {
+        control_.request_stop(StopReason::kTimeLimit);
+      }
+    }
+    done_cv_.wait(lock, all_done);
+  }
+
+  Algorithm& algo_;
+  const Model& model_;
+  const Dataset& train_;
+  const RunnerOptions& o_;
+  TrainingOutcome& out_;
+  RunControl& control_;
+  SharedBatchSchedule* schedule_;  // --batch-order shared; null: each worker's own permutation
+  std::size_t n_;
+  std::barrier<StartClock> start_;
+  std::vector<std::exception_ptr> errors_;  // errors_[w] written by worker w only
+  std::atomic<bool> setup_failed_{false};
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  std::size_t done_ = 0;  // guarded by done_mutex_
+  // Written by the calling thread only (before it arrives at the barrier).
+  std::size_t started_ = 0;
+  std::optional<std::system_error> spawn_error_;
+  std::chrono::steady_clock::time_point t0_;  // written in the completion step
+  double cpu0_ = 0.0;
+};
 
 }  // namespace
 
 TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset& train,
                              std::span<const float> theta0, const RunnerOptions& o) {
-  const auto n = static_cast<std::size_t>(o.threads);
   TrainingOutcome out = empty_outcome(model, theta0, o);
   // The shared batch order's schedule; its stream is apart from every worker's (worker index n).
   std::optional<SharedBatchSchedule> schedule;
   if (o.batch_order == BatchOrder::kShared) {
-    schedule.emplace(train.size(), o.batch_size, stream_seed(o.seed, n));
+    schedule.emplace(train.size(), o.batch_size,
+                     stream_seed(o.seed, static_cast<std::uint64_t>(o.threads)));
   }
   TrainingSetup setup{
       &model,       model.num_params(),
@@ -91,73 +251,7 @@ TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset&
       o.threads,    o.shared_memory != nullptr ? o.shared_memory : &heap_shared_memory()};
   algo.init(theta0, setup);
   RunControl control(o.total_updates);
-
-  std::chrono::steady_clock::time_point t0;
-  double cpu0 = 0.0;
-  // The clock starts in the barrier's completion step: after every worker is pinned and has
-  // built its buffers, and before any is released, so t0 happens-before every worker's reads.
-  auto start_clock = [&]() noexcept {
-    t0 = std::chrono::steady_clock::now();
-    cpu0 = process_cpu_seconds();
-    out.checkpoints->start_clock(t0);
-  };
-  std::barrier start(static_cast<std::ptrdiff_t>(n + 1), start_clock);  // workers + this thread
-  std::vector<std::exception_ptr> errors(n);
-  std::atomic<bool> setup_failed{false};
-  std::mutex done_mutex;
-  std::condition_variable done_cv;
-  std::size_t done = 0;  // guarded by done_mutex
-  {
-    std::vector<std::jthread> threads;
-    threads.reserve(n);
-    for (std::size_t w = 0; w < n; ++w) {
-      threads.emplace_back([&, w] {
-        const int worker = static_cast<int>(w);
-        bool started = false;
-        try {
-          if (o.on_worker_start) o.on_worker_start(worker);
-          WorkerBuffers buffers(model, train, o, worker, schedule ? &*schedule : nullptr);
-          WorkerContext ctx{
-              worker,       o.threads,     &model,   buffers.workspace.get(), &buffers.sampler,
-              buffers.grad, buffers.local, &control, out.checkpoints.get(),   &out.workers[w]};
-          started = true;
-          start.arrive_and_wait();
-          // seq_cst pairs with the store below: a worker that failed set-up stores before it
-          // drops out of the barrier, so everyone released by the barrier sees it.
-          if (!setup_failed.load()) algo.run_worker(ctx);
-          out.workspaces[w] = std::move(buffers.workspace);
-        } catch (...) {
-          errors[w] = std::current_exception();
-          setup_failed.store(true);
-          if (!started) start.arrive_and_drop();
-        }
-        {
-          const std::lock_guard lock(done_mutex);
-          ++done;
-        }
-        done_cv.notify_one();
-      });
-    }
-    start.arrive_and_wait();  // returns once the clock has started
-    {
-      std::unique_lock lock(done_mutex);
-      auto all_done = [&] { return done == n; };
-      if (o.time_limit_seconds) {
-        const auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                       std::chrono::duration<double>(*o.time_limit_seconds));
-        if (!done_cv.wait_until(lock, deadline, all_done)) {
-          control.request_stop(StopReason::kTimeLimit);
-        }
-      }
-      done_cv.wait(lock, all_done);
-    }
-    out.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out.cpu_seconds = process_cpu_seconds() - cpu0;
-  }  // jthreads join here
-  for (const std::exception_ptr& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-
+  Crew(algo, model, train, o, out, control, schedule ? &*schedule : nullptr).run();
   finish_outcome(out, algo, model, control);
   return out;
 }

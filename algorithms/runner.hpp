@@ -39,6 +39,9 @@ struct RunnerOptions {
   BatchOrder batch_order = BatchOrder::kWorker;
   // Where the algorithm's shared storage is allocated (--memory); null: heap_shared_memory().
   SharedMemory* shared_memory = nullptr;
+  // Snapshot slots before thinning sets in (Checkpoints); 0 = the default cap. Tests use a small
+  // one to exercise thinning in a few hundred updates.
+  std::size_t max_checkpoint_slots = 0;
   // Called first on each worker's own thread (pinning goes here); may throw, and the error is
   // rethrown from run_training after every thread has stopped.
   std::function<void(int worker)> on_worker_start;

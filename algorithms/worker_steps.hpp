@@ -31,8 +31,7 @@ inline void note_applied(WorkerContext& ctx, std::int64_t version, std::int64_t 
   ++s.applied;
   s.staleness.add(staleness);
   s.attempts.add(failed_attempts);
-  const std::size_t slot = ctx.checkpoints->slot_of(version);
-  if (slot < s.slot_loss_sum.size()) s.add_loss(slot, loss);
+  s.add_loss(ctx.checkpoints->checkpoint_of(version), loss);
   if (ctx.checkpoints->due(version) && !snapshot()) {
     ctx.control->request_stop(StopReason::kDiverged);
   }

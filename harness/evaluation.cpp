@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <system_error>
 #include <thread>
 
 namespace psgd {
@@ -79,7 +80,13 @@ std::vector<EvalPoint> evaluate_all(const Model& model,
                            static_cast<int>(std::max<std::size_t>(snapshots.size(), 1)));
   {
     std::vector<std::jthread> pool;
-    for (int t = 1; t < n; ++t) pool.emplace_back(work);
+    for (int t = 1; t < n; ++t) {
+      try {
+        pool.emplace_back(work);
+      } catch (const std::system_error&) {
+        break;  // no thread to spare (pid or thread limit): the threads there are share the work
+      }
+    }
     work();
   }
   return points;

@@ -124,6 +124,14 @@ nlohmann::json build_report(const RunFacts& f) {
   doc["stop_reason"] = verdict.stop_reason;
   doc["metrics"] = metrics_json(f, verdict);
 
+  // How the snapshots were kept: every checkpoint, or every kept_every-th once a long run ran out
+  // of slots (thinned evenly, never cut off); the final state is always the series' last entry.
+  const Checkpoints& cp = *o.checkpoints;
+  doc["checkpoints"] = {
+      {"per_epoch", cfg.checkpoints},   {"effective_per_epoch", cp.per_epoch()},
+      {"slot_cap", cp.num_slots() - 1}, {"kept_every", cp.stride()},
+      {"thinned", cp.stride() > 1},     {"final_state_separate", cp.slot(cp.final_slot()).filled},
+      {"evaluated", f.slots.size()}};
   doc["updates"] = {{"budget", f.total_updates},
                     {"applied", o.applied_updates},
                     {"computed", total.computed},

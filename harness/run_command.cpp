@@ -1,18 +1,22 @@
 // harness/run_command.cpp — the path of one run (DESIGN.md §1).
 #include "harness/run_command.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <new>
 #include <optional>
 #include <thread>
 
 #include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
 #include "common/errors.hpp"
+#include "harness/atomic_file.hpp"
 #include "harness/build_info.hpp"
 #include "harness/evaluation.hpp"
 #include "harness/numa_memory.hpp"
@@ -37,12 +41,8 @@ constexpr std::int64_t kUnboundedUpdates = std::int64_t{1} << 50;
 void save_params(const std::string& path, const Model& model, std::span<const float> theta) {
   static_assert(std::endian::native == std::endian::little,
                 "--save-params writes the machine's floats as little-endian float32");
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(theta.data()),
-              static_cast<std::streamsize>(theta.size() * sizeof(float)));
-    if (!out) throw EnvironmentError("--save-params: cannot write '" + path + "'");
-  }
+  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(theta.data()),
+                                               theta.size() * sizeof(float)));
   json side;
   side["format"] = "raw little-endian float32, blocks in this order, each row-major";
   side["model"] = model.spec();
@@ -53,6 +53,24 @@ void save_params(const std::string& path, const Model& model, std::span<const fl
   }
   side["blocks"] = blocks;
   write_json(side, path + ".json");
+}
+
+// Every output path, before the data is loaded and any training starts.
+void check_output_paths(const RunConfig& cfg) {
+  if (cfg.out != "-") check_output_path(cfg.out, "--out");
+  if (cfg.save_params.empty()) return;
+  if (cfg.out != "-" && (same_output_path(cfg.out, cfg.save_params) ||
+                         same_output_path(cfg.out, cfg.save_params + ".json"))) {
+    throw ConfigError("--save-params '" + cfg.save_params +
+                      "' would overwrite the --out document (it writes PATH and PATH.json): give "
+                      "two different paths");
+  }
+  try {
+    check_output_path(cfg.save_params, "--save-params");
+    check_output_path(cfg.save_params + ".json", "--save-params");
+  } catch (const OutputPathError& e) {
+    throw EnvironmentError(e.what());  // --out is fine: the error document goes there
+  }
 }
 
 // --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand.
@@ -153,8 +171,16 @@ Budget plan_budget(const RunConfig& cfg, std::size_t train_samples) {
   if (cfg.updates) {
     b.total = *cfg.updates;
   } else if (cfg.epochs || !cfg.time_limit_seconds) {
-    b.total = std::max<std::int64_t>(
-        1, std::llround(cfg.epochs.value_or(kDefaultEpochs) * static_cast<double>(b.per_epoch)));
+    const double updates = cfg.epochs.value_or(kDefaultEpochs) * static_cast<double>(b.per_epoch);
+    if (updates > static_cast<double>(kUnboundedUpdates)) {  // llround would overflow
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "--epochs %g is out of range: %.3g updates, more than 2^50 (use --time-limit "
+                    "for an open-ended run)",
+                    *cfg.epochs, updates);
+      throw ConfigError(line);
+    }
+    b.total = std::max<std::int64_t>(1, std::llround(updates));
   } else {
     b.total = kUnboundedUpdates;
   }
@@ -177,7 +203,10 @@ TrainingOutcome train(const RunConfig& cfg, const InitSpec& init, Algorithm& alg
   ro.time_limit_seconds = cfg.time_limit_seconds;
   ro.updates_per_epoch = budget.per_epoch;
   ro.checkpoints_per_epoch = cfg.checkpoints;
-  ro.staleness_bins = static_cast<std::size_t>(cfg.staleness_bins);
+  // No staleness exceeds the budget: more bins than budget + 1 would only cost memory.
+  // (Compared before adding 1: a budget can be 2^63 - 1.)
+  ro.staleness_bins = static_cast<std::size_t>(
+      cfg.staleness_bins <= budget.total ? cfg.staleness_bins : budget.total + 1);
   ro.batch_order = cfg.batch_order;
   observed.assign(static_cast<std::size_t>(cfg.threads), ObservedSlot{});
   ro.on_worker_start = [&](int worker) {
@@ -217,7 +246,28 @@ void evaluate_snapshots(RunFacts& facts, const Model& model, const DataSplit& da
       evaluate_all(model, snapshots, data, static_cast<std::size_t>(cfg.eval_samples), cfg.threads);
 }
 
+// Refuses a model whose parameter vectors alone cannot fit in this machine's memory, with what it
+// needs, instead of dying of std::bad_alloc or the OOM killer mid-run. The lower bound counted:
+// the initial, shared and final parameters, each worker's gradient, local copy and a published
+// vector (Leashed), and one snapshot; activations and the data come on top.
+void check_model_fits(const Model& model, const RunConfig& cfg) {
+  const double bytes = static_cast<double>(model.num_params()) * sizeof(float) *
+                       (4.0 + 3.0 * static_cast<double>(cfg.threads));
+  const double physical =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (physical > 0 && bytes > physical) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "--model %s: %zu parameters need at least %.1f GiB with %d thread(s), more than "
+                  "this machine's %.1f GiB of memory",
+                  cfg.model.c_str(), model.num_params(), bytes / 1073741824.0, cfg.threads,
+                  physical / 1073741824.0);
+    throw EnvironmentError(line);
+  }
+}
+
 int run_checked(const RunConfig& cfg) {
+  check_output_paths(cfg);
   const Activation activation = parse_activation(cfg.activation);
   const InitSpec init = parse_init(cfg.init);
   // Declared before the algorithm, which allocates from it: the memory must outlive it.
@@ -229,6 +279,7 @@ int run_checked(const RunConfig& cfg) {
   const DataSplit data = load_dataset({cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed});
   const std::unique_ptr<Model> model =
       make_model(cfg.model, activation, data.train.shape(), data.train.num_classes());
+  check_model_fits(*model, cfg);
   if (static_cast<std::size_t>(cfg.batch) > data.train.size()) {
     throw ConfigError("--batch " + std::to_string(cfg.batch) + " exceeds the " +
                       std::to_string(data.train.size()) + " training samples of " + data.name);
@@ -260,8 +311,17 @@ int run_checked(const RunConfig& cfg) {
   evaluate_snapshots(facts, *model, data, cfg);
   const json doc = build_report(facts);
   write_json(doc, cfg.out);
-  if (!cfg.save_params.empty()) save_params(cfg.save_params, *model, outcome.final_params);
   if (cfg.out != "-") print_summary(doc);
+  if (!cfg.save_params.empty()) {
+    try {
+      save_params(cfg.save_params, *model, outcome.final_params);
+    } catch (const OutputPathError& e) {
+      // The results are written already: keep them (no error document over them), say so.
+      std::cerr << "psgd run: --save-params: " << e.what() << " (the results in " << cfg.out
+                << " are complete)\n";
+      return kExitEnvironmentError;
+    }
+  }
   return 0;
 }
 
@@ -299,8 +359,17 @@ int run_main(std::span<const std::string_view> args) {
     return run_checked(cfg);
   } catch (const ConfigError& e) {
     return fail("config", e, kExitConfigError);
+  } catch (const OutputPathError& e) {
+    std::cerr << "psgd run: " << e.what() << "\n";  // no error document: that path failed
+    return kExitEnvironmentError;
   } catch (const EnvironmentError& e) {
     return fail("environment", e, kExitEnvironmentError);
+  } catch (const std::bad_alloc& e) {
+    // What check_model_fits cannot foresee (a memory limit, other processes): still one line.
+    return fail("environment",
+                EnvironmentError("out of memory (std::bad_alloc): reduce the model, "
+                                 "the data or --threads, or raise ulimit -v"),
+                kExitEnvironmentError);
   }
 }
 

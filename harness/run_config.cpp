@@ -9,6 +9,7 @@
 #include "common/errors.hpp"
 #include "common/name_table.hpp"
 #include "common/parse_number.hpp"
+#include "common/read_file.hpp"
 
 namespace psgd {
 namespace {
@@ -17,6 +18,12 @@ using nlohmann::json;
 
 // Options stored as int are range-checked against this before the cast.
 constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();
+// Worker threads: 16x the largest machines this targets (256 hardware threads); more is a typo,
+// and each thread costs a stack and per-worker buffers before it could be refused by the OS.
+constexpr std::int64_t kMaxThreads = 4096;
+// Staleness histogram bins: 2^20 bins are 8 MiB per histogram and worker (two per worker).
+// Staleness is also capped at the update budget by the run itself.
+constexpr std::int64_t kMaxStalenessBins = std::int64_t{1} << 20;
 
 Epsilon parse_epsilon(std::string_view text) {
   if (!text.empty() && text.back() == '%') {
@@ -48,11 +55,10 @@ json optional_json(const std::optional<T>& v) {
 }
 
 void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmRegistry& registry) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("--config: cannot read '" + path + "'");
+  const std::string text = read_text_file(path, "--config");
   json doc;
   try {
-    doc = json::parse(in);
+    doc = json::parse(text);
   } catch (const json::exception& e) {
     throw ConfigError("--config: '" + path + "' is not valid JSON: " + e.what());
   }
@@ -76,7 +82,7 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
       "worker threads; more than the hardware threads needs --placement none and is recorded as "
       "oversubscribed",
       [](RunConfig& c, std::string_view v) {
-        c.threads = static_cast<int>(parse_int_option("threads", v, 1, kMaxInt));
+        c.threads = static_cast<int>(parse_int_option("threads", v, 1, kMaxThreads));
       },
       [](const RunConfig& c) { return json(c.threads); });
   add(
@@ -172,7 +178,7 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
   add(
       "staleness-bins", "N", "exact staleness histogram bins; larger values go to an overflow bin",
       [](RunConfig& c, std::string_view v) {
-        c.staleness_bins = parse_int_option("staleness-bins", v, 1);
+        c.staleness_bins = parse_int_option("staleness-bins", v, 1, kMaxStalenessBins);
       },
       [](const RunConfig& c) { return json(c.staleness_bins); });
   add(

@@ -2,9 +2,9 @@
 // top-level keys, the scale, name and description, base, axes, exclude, seeds, timeout.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
 #include "common/errors.hpp"
+#include "common/read_file.hpp"
 #include "harness/sweep/spec.hpp"
 
 namespace psgd {
@@ -329,11 +329,10 @@ SweepSpec parse_sweep_spec(const ordered_json& doc, std::string_view scale_name)
 }
 
 SweepSpec load_sweep_spec(const std::string& path, std::string_view scale) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot read sweep spec '" + path + "'");
+  const std::string text = read_text_file(path, "sweep spec");
   ordered_json doc;
   try {
-    doc = ordered_json::parse(in);
+    doc = ordered_json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError("sweep spec '" + path + "' is not valid JSON: " + e.what());
   }
