@@ -64,12 +64,12 @@ class LockedSgd final : public Algorithm {
         const std::int64_t due = *std::exchange(snapshot_due, std::nullopt);
         if (!ctx.checkpoints->record_late(due, v_read, ctx.local)) {
           ctx.control->request_stop(StopReason::kDiverged);
-          stats.failed_attempts += failures;
           break;
         }
       }
+      // A read that ends the loop belongs to no update: like the updates' histogram, the failed
+      // attempts count only what was spent on gradients that were computed.
       if (v_read >= total) {
-        stats.failed_attempts += failures;
         break;
       }
 
