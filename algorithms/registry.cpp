@@ -7,6 +7,7 @@
 #include "algorithms/hogwild.hpp"
 #include "algorithms/leashed.hpp"
 #include "algorithms/mutex.hpp"
+#include "algorithms/param_server.hpp"
 #include "algorithms/rwlock.hpp"
 #include "algorithms/seq.hpp"
 #include "algorithms/sync.hpp"
@@ -105,6 +106,8 @@ const AlgorithmRegistry& builtin_algorithms() {
     r.add(hogwild_atomic_entry());
     r.add(leashed_entry());
     r.add(sync_entry());
+    r.add(param_server_entry());
+    r.add(hybrid_entry());
     return r;
   }();
   return registry;
