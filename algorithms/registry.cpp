@@ -6,6 +6,7 @@
 
 #include "algorithms/hogwild.hpp"
 #include "algorithms/leashed.hpp"
+#include "algorithms/local_sgd.hpp"
 #include "algorithms/mutex.hpp"
 #include "algorithms/param_server.hpp"
 #include "algorithms/rwlock.hpp"
@@ -108,6 +109,7 @@ const AlgorithmRegistry& builtin_algorithms() {
     r.add(sync_entry());
     r.add(param_server_entry());
     r.add(hybrid_entry());
+    r.add(local_sgd_entry());
     return r;
   }();
   return registry;
