@@ -11,19 +11,16 @@
 #include "common/parse_number.hpp"
 
 namespace psgd {
-namespace {
 
 const AlgorithmOption& local_steps_option() {
   static const AlgorithmOption o = AlgorithmOption::make<std::int64_t>(
       "local-steps", "H",
-      "local-sgd: SGD steps each worker takes on its own replica between two averages (H = "
-      "updates per epoch: one local epoch per average)",
+      "local-sgd, async-exchange: SGD steps each worker takes on its own replica between two "
+      "averages or merges (H = updates per epoch: one local epoch per average)",
       1, [](std::string_view text) { return parse_int_option("local-steps", text, 1); },
       [](const std::int64_t& h) { return nlohmann::json(h); });
   return o;
 }
-
-}  // namespace
 
 LocalSgd::~LocalSgd() = default;
 

@@ -77,6 +77,9 @@ class LocalSgd final : public Algorithm {
   bool stop_ = false;
 };
 
+// --local-steps H (>= 1, default 1), shared with async-exchange.
+const AlgorithmOption& local_steps_option();
+
 // Its registry entry (algorithms/registry.hpp): --local-steps H.
 AlgorithmEntry local_sgd_entry();
 

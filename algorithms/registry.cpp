@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "algorithms/async_exchange.hpp"
 #include "algorithms/hogwild.hpp"
 #include "algorithms/leashed.hpp"
 #include "algorithms/local_sgd.hpp"
@@ -110,6 +111,7 @@ const AlgorithmRegistry& builtin_algorithms() {
     r.add(param_server_entry());
     r.add(hybrid_entry());
     r.add(local_sgd_entry());
+    r.add(async_exchange_entry());
     return r;
   }();
   return registry;
