@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "algorithms/async_exchange.hpp"
 #include "algorithms/hogwild.hpp"
 #include "algorithms/leashed.hpp"
+#include "algorithms/local_sgd.hpp"
 #include "algorithms/mutex.hpp"
+#include "algorithms/param_server.hpp"
 #include "algorithms/rwlock.hpp"
 #include "algorithms/seq.hpp"
 #include "algorithms/sync.hpp"
@@ -105,6 +108,10 @@ const AlgorithmRegistry& builtin_algorithms() {
     r.add(hogwild_atomic_entry());
     r.add(leashed_entry());
     r.add(sync_entry());
+    r.add(param_server_entry());
+    r.add(hybrid_entry());
+    r.add(local_sgd_entry());
+    r.add(async_exchange_entry());
     return r;
   }();
   return registry;

@@ -1,0 +1,224 @@
+// algorithms/param_server.cpp — the parameter server shared by `param-server` and `hybrid`.
+#include "algorithms/param_server.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "algorithms/worker_steps.hpp"
+
+namespace psgd {
+namespace {
+
+// How often a waiting server looks at the run's stop flag (a time limit sets it without
+// notifying this algorithm's condition variables): short next to any run, long next to a wake-up.
+constexpr std::chrono::milliseconds kStopPoll{1};
+
+}  // namespace
+
+int KSchedule::at(std::int64_t updates, int workers) const noexcept {
+  const std::int64_t base = k0 == kAllWorkers ? workers : k0;
+  std::int64_t k = base;
+  if (interval > 0) {
+    const std::int64_t steps = updates / interval;
+    if (shape == KShape::kLinear) {
+      k = base + steps;
+    } else {
+      k = steps >= 31 ? std::numeric_limits<std::int64_t>::max()
+                      : base * (std::int64_t{1} << steps);
+    }
+  }
+  return static_cast<int>(std::clamp<std::int64_t>(k, 1, std::max(workers, 1)));
+}
+
+void ParameterServer::init(std::span<const float> theta0, const TrainingSetup& setup) {
+  const int n = std::max(setup.num_workers, 1);
+  workers_ = n == 1 ? 1 : n - 1;
+  step_ = setup.step;
+  theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
+  gradients_ =
+      SharedArray<float>(*setup.shared_memory, theta0.size() * static_cast<std::size_t>(n));
+  mail_ = std::vector<Mailbox>(static_cast<std::size_t>(n));
+  queue_.assign(static_cast<std::size_t>(workers_), 0);
+  taken_.assign(static_cast<std::size_t>(workers_), 0);
+  queue_head_ = 0;
+  queued_ = 0;
+  version_ = 0;
+  finished_ = false;
+  k_ = schedule_.at(0, workers_);
+  gradient_staleness_ = Histogram(1024);
+}
+
+void ParameterServer::run_worker(WorkerContext& ctx) noexcept {
+  if (ctx.num_workers == 1) {
+    run_alone(ctx);
+  } else if (ctx.worker_id == 0) {
+    run_server(ctx);
+  } else {
+    run_gradient_worker(ctx);
+  }
+}
+
+// Server and worker in one thread: every push is applied at once (K = 1 = W), as seq does.
+void ParameterServer::run_alone(WorkerContext& ctx) noexcept {
+  const std::int64_t total = ctx.control->total_updates();
+  Mailbox& box = mail_[0];
+  for (std::int64_t v = 0; v < total && !ctx.control->should_stop(); ++v) {
+    const float loss = compute_gradient(ctx, theta_.span());
+    if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
+      ++ctx.stats->discarded_at_end;
+      break;
+    }
+    sgd_apply(theta_.span(), ctx.grad, step_);
+    ++box.contributed;
+    gradient_staleness_.add(0);
+    version_ = v + 1;  // single-threaded: no other thread reads it
+    note_applied(ctx, v + 1, /*staleness=*/0, /*failed_attempts=*/0, loss,
+                 [&] { return ctx.checkpoints->record(v + 1, theta_.span()); });
+  }
+}
+
+void ParameterServer::run_server(WorkerContext& ctx) noexcept {
+  const std::int64_t total = ctx.control->total_updates();
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    server_cv_.wait_for(lock, kStopPoll, [&] {
+      return queued_ >= static_cast<std::size_t>(k_) || ctx.control->should_stop();
+    });
+    if (ctx.control->should_stop()) break;
+    if (queued_ < static_cast<std::size_t>(k_)) continue;
+    float loss = 0.0F;
+    const std::int64_t staleness = apply_earliest(k_, ctx.local, loss);
+    const std::int64_t v = version_;
+    k_ = schedule_.at(v, workers_);
+    const bool spent = v >= total;
+    if (spent) finish_locked();
+    lock.unlock();
+    worker_cv_.notify_all();
+    // Outside the lock: only this thread writes theta, so this read sees update v exactly.
+    note_applied(ctx, v, staleness, /*failed_attempts=*/0, loss,
+                 [&] { return ctx.checkpoints->record(v, theta_.span()); });
+    if (spent) return;
+    lock.lock();
+  }
+  finish_locked();
+  lock.unlock();
+  worker_cv_.notify_all();
+}
+
+std::int64_t ParameterServer::apply_earliest(int k, std::span<float> mean, float& loss) noexcept {
+  const auto n = static_cast<std::size_t>(k);
+  const std::size_t w = queue_.size();
+  for (std::size_t j = 0; j < n; ++j) taken_[j] = queue_[(queue_head_ + j) % w];
+  queue_head_ = (queue_head_ + n) % w;
+  queued_ -= n;
+  // Worker order, not arrival order: the same K gradients always give the same float mean.
+  std::sort(taken_.begin(), taken_.begin() + k);
+  const std::size_t dim = theta_.size();
+  auto grad_of = [&](int slot) {
+    return gradients_.span().subspan(static_cast<std::size_t>(slot) * dim, dim);
+  };
+  if (k == 1) {
+    sgd_apply(theta_.span(), grad_of(taken_[0]), step_);  // g / 1 == g: skip the copy
+  } else {
+    const float count = static_cast<float>(k);
+    for (std::size_t i = 0; i < dim; ++i) {
+      float sum = grad_of(taken_[0])[i];
+      for (std::size_t j = 1; j < n; ++j) sum += grad_of(taken_[j])[i];
+      mean[i] = sum / count;
+    }
+    sgd_apply(theta_.span(), mean, step_);
+  }
+  std::int64_t staleness = 0;
+  double loss_sum = 0.0;
+  for (std::size_t j = 0; j < n; ++j) {
+    Mailbox& box = mail_[static_cast<std::size_t>(taken_[j])];
+    const std::int64_t s = version_ - box.v_read;
+    gradient_staleness_.add(s);
+    staleness = std::max(staleness, s);
+    loss_sum += box.loss;
+    box.state = MailState::kApplied;
+  }
+  ++version_;
+  loss = static_cast<float>(loss_sum / static_cast<double>(k));
+  return staleness;
+}
+
+void ParameterServer::finish_locked() noexcept {
+  finished_ = true;
+  const std::size_t w = queue_.size();
+  for (std::size_t j = 0; j < queued_; ++j) {
+    mail_[static_cast<std::size_t>(queue_[(queue_head_ + j) % w])].state = MailState::kDiscarded;
+  }
+  queued_ = 0;
+}
+
+void ParameterServer::run_gradient_worker(WorkerContext& ctx) noexcept {
+  const auto me = static_cast<std::size_t>(ctx.worker_id);
+  const std::size_t dim = theta_.size();
+  Mailbox& box = mail_[me];
+  // The gradient goes to this worker's mailbox slice, which the server reads while it is pushed.
+  ctx.grad = gradients_.span().subspan(me * dim, dim);
+  for (;;) {
+    std::int64_t v_read = 0;
+    {
+      const std::lock_guard lock(mutex_);  // pull: a consistent copy
+      if (finished_) break;
+      std::copy(theta_.begin(), theta_.end(), ctx.local.begin());
+      v_read = version_;
+    }
+    if (ctx.control->should_stop()) break;
+    const float loss = compute_gradient(ctx, ctx.local);
+    if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never pushed
+      ++ctx.stats->discarded_at_end;
+      break;
+    }
+    std::unique_lock lock(mutex_);  // push, then wait for the server's reply
+    if (finished_) {
+      ++ctx.stats->discarded_at_end;
+      break;
+    }
+    box.state = MailState::kPushed;
+    box.v_read = v_read;
+    box.loss = loss;
+    queue_[(queue_head_ + queued_) % queue_.size()] = static_cast<int>(me);
+    ++queued_;
+    server_cv_.notify_one();
+    worker_cv_.wait(lock, [&] { return box.state != MailState::kPushed; });
+    if (box.state != MailState::kApplied) {
+      ++ctx.stats->discarded_at_end;
+      break;
+    }
+    box.state = MailState::kIdle;
+    ++box.contributed;
+  }
+}
+
+void ParameterServer::read_params(std::span<float> out) const {
+  std::copy(theta_.begin(), theta_.end(), out.begin());
+}
+
+nlohmann::json ParameterServer::report() const {
+  nlohmann::json j = facts_;
+  std::vector<std::int64_t> contributed;
+  std::int64_t total = 0;
+  for (const Mailbox& m : mail_) {
+    contributed.push_back(m.contributed);
+    total += m.contributed;
+  }
+  j["gradient_workers"] = workers_;
+  j["server_slot"] = mail_.size() > 1 ? nlohmann::json(0) : nlohmann::json("none (--threads 1)");
+  j["contributed"] = contributed;
+  j["gradients_per_update"] =
+      version_ > 0 ? static_cast<double>(total) / static_cast<double>(version_) : 0.0;
+  j["k_final"] = k_;
+  j["gradient_staleness"] = {{"count", gradient_staleness_.count()},
+                             {"mean", gradient_staleness_.mean()},
+                             {"max", gradient_staleness_.max()},
+                             {"p50", gradient_staleness_.quantile(0.5)},
+                             {"p99", gradient_staleness_.quantile(0.99)}};
+  return j;
+}
+
+}  // namespace psgd

@@ -1,0 +1,130 @@
+// algorithms/param_server.hpp — `param-server` and `hybrid`: one server thread owns the
+// parameters; workers pull a consistent copy, compute a gradient on it and push it; the server
+// applies the mean of K gradients as one update once it holds K of them.
+//
+//   param-server --ps-mode async   K = 1: every gradient is applied on arrival (Downpour / Ray's
+//                                  asynchronous parameter server)
+//   param-server --ps-mode sync    K = W: the mean of all W workers' gradients (Ray's synchronous
+//                                  parameter server, with the mean instead of the sum so the step
+//                                  means the same as in `sync`)
+//   hybrid --switch K0,T           K(u) = min(W, K0 + floor(u / T)) after u applied updates
+//                                  (--switch-shape exponential: min(W, K0 * 2^floor(u / T))),
+//                                  the "smooth switch" from asynchronous to synchronous
+//
+// Threads. With --threads N >= 2, worker slot 0 is the server: it computes no gradients, applies
+// every update and records the checkpoints; slots 1..N-1 are the W = N - 1 gradient workers. With
+// --threads 1 the one thread is server and worker at once (W = 1): it pushes to itself, and the
+// run is sequential SGD step for step, bit for bit.
+//
+// Protocol (one std::mutex guards theta, the version, the mailboxes and the arrival queue; the
+// mutex gives every access its ordering):
+//   worker  lock; copy theta and its version v_read; unlock         (pull: a consistent copy)
+//           gradient on the copy into its own mailbox (no lock: the server reads a mailbox only
+//           while it is pushed, and the worker writes it only while it is not)
+//           lock; mark pushed, join the arrival queue; wait for the reply; unlock   (push)
+//   server  wait until the queue holds K(version) gradients; take the K earliest arrivals; mean
+//           over them in worker order (so K = W is deterministic); theta -= step * mean;
+//           version + 1; reply to those K; unlock; then record a due checkpoint from theta
+//           (only the server writes theta, so reading it outside the lock is race-free).
+// A push waits for its reply, as a round trip to a server does, so with one gradient worker
+// every mode is sequential SGD (each pull sees the previous push applied).
+//
+// Accounting. The server slot counts the applied updates (applied = the version, one staleness
+// entry per update: the staleness of its oldest gradient, version - v_read); a gradient worker
+// applies nothing itself: computed = contributed + discarded_at_end, where contributed
+// (gradients that went into an applied update) is in report() per worker. The sum of
+// contributed is the sum over updates of K. A worker whose loss is not finite stops the run
+// (compute_gradient) and never pushes; pending gradients when the budget is spent or the run
+// stops are discarded_at_end. The staleness of every contributed gradient (not only each
+// update's oldest) is in report().gradient_staleness: the hybrid's switch shows there.
+// Progress: blocking (a worker waits for the server; the server for K pushes). Staleness of a
+// gradient: the updates applied between its pull and its update; 0 for every gradient when
+// K = W; with K = 1 typically W - 1 (the other workers' pushes that arrived first).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "algorithms/algorithm.hpp"
+#include "algorithms/histogram.hpp"
+#include "algorithms/registry.hpp"
+#include "common/name_table.hpp"
+
+namespace psgd {
+
+enum class KShape { kLinear, kExponential };
+inline constexpr NameTable<KShape, 2> kKShapes{
+    {{"linear", KShape::kLinear}, {"exponential", KShape::kExponential}}};
+
+// How many gradients the server waits for, as a function of the updates applied so far.
+struct KSchedule {
+  static constexpr int kAllWorkers = 0;  // k0 meaning "every gradient worker" (--ps-mode sync)
+  int k0 = 1;
+  std::int64_t interval = 0;  // T; 0: K stays k0
+  KShape shape = KShape::kLinear;
+
+  // K after `updates` applied updates with `workers` gradient workers: in [1, workers].
+  [[nodiscard]] int at(std::int64_t updates, int workers) const noexcept;
+};
+
+class ParameterServer final : public Algorithm {
+ public:
+  // name: the registry name; facts: what report() records of the configuration.
+  ParameterServer(std::string_view name, KSchedule schedule, nlohmann::json facts)
+      : name_(name), schedule_(schedule), facts_(std::move(facts)) {}
+
+  [[nodiscard]] std::string_view name() const override { return name_; }
+  void init(std::span<const float> theta0, const TrainingSetup& setup) override;
+  void run_worker(WorkerContext& ctx) noexcept override;
+  void read_params(std::span<float> out) const override;
+  // facts + gradient_workers, contributed per slot, gradient_staleness, k_final.
+  [[nodiscard]] nlohmann::json report() const override;
+
+ private:
+  enum class MailState { kIdle, kPushed, kApplied, kDiscarded };
+  struct alignas(kNoFalseSharing) Mailbox {
+    MailState state = MailState::kIdle;  // guarded by mutex_
+    std::int64_t v_read = 0;             // guarded by mutex_
+    float loss = 0.0F;                   // guarded by mutex_
+    std::int64_t contributed = 0;        // written by its worker only; read after the join
+  };
+
+  void run_alone(WorkerContext& ctx) noexcept;   // --threads 1
+  void run_server(WorkerContext& ctx) noexcept;  // slot 0
+  void run_gradient_worker(WorkerContext& ctx) noexcept;
+  // Under mutex_: applies the mean of the K earliest pushes (taken_ receives them) and replies.
+  // Returns the update's staleness and writes its mean loss.
+  std::int64_t apply_earliest(int k, std::span<float> mean, float& loss) noexcept;
+  // Under mutex_: ends the run for the workers (pending pushes discarded) and wakes them all.
+  void finish_locked() noexcept;
+
+  std::string_view name_;
+  KSchedule schedule_;
+  nlohmann::json facts_;
+  int workers_ = 1;  // gradient workers W
+  float step_ = 0.0F;
+  SharedArray<float> theta_;      // guarded by mutex_ for writes (server) and worker reads
+  SharedArray<float> gradients_;  // one slice per slot, owned as described above
+  std::vector<Mailbox> mail_;     // per slot; slot 0 (server) unused when workers_ > 1
+  std::vector<int> queue_;        // arrival order ring, capacity W; guarded by mutex_
+  std::vector<int> taken_;        // the server's scratch: the slots of one update
+  std::size_t queue_head_ = 0;    // guarded by mutex_
+  std::size_t queued_ = 0;        // guarded by mutex_
+  std::int64_t version_ = 0;      // guarded by mutex_
+  bool finished_ = false;         // guarded by mutex_
+  int k_ = 1;                     // guarded by mutex_: K for the next update
+  Histogram gradient_staleness_;  // server only; read after the join
+  std::mutex mutex_;
+  std::condition_variable server_cv_;  // a push arrived
+  std::condition_variable worker_cv_;  // replies sent, or the run finished
+};
+
+// Registry entries (algorithms/registry.hpp).
+AlgorithmEntry param_server_entry();
+AlgorithmEntry hybrid_entry();
+
+}  // namespace psgd

@@ -1,0 +1,108 @@
+// algorithms/param_server_entries.cpp — the options and registry entries of `param-server` and
+// `hybrid` (the algorithm itself: param_server.hpp).
+//
+// Defaults and why: --ps-mode async, the parameter server of Downpour and of the homework study's
+// reference (Ray) in its asynchronous form; --switch 1,500: start asynchronous (K0 = 1) and add
+// one gradient to K every 500 updates, the larger of the two "step sizes" (300, 500) of the
+// hybrid study, read as the step function's interval in updates
+// (shared/research/other-schemes-notes.md B, an interpretation: the paper's text is not
+// available); --switch-shape linear, the step function the study's reviewers describe.
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "algorithms/param_server.hpp"
+#include "common/errors.hpp"
+#include "common/parse_number.hpp"
+
+namespace psgd {
+namespace {
+
+enum class PsMode { kAsync, kSync };
+constexpr NameTable<PsMode, 2> kPsModes{{{"async", PsMode::kAsync}, {"sync", PsMode::kSync}}};
+
+struct SwitchSpec {
+  std::int64_t k0 = 1;
+  std::int64_t interval = 500;
+};
+
+const AlgorithmOption& ps_mode_option() {
+  static const AlgorithmOption o = AlgorithmOption::make<PsMode>(
+      "ps-mode", "MODE",
+      "param-server: async (apply each gradient on arrival) | sync (apply the mean once every "
+      "worker pushed)",
+      PsMode::kAsync, [](std::string_view text) { return parse_name(kPsModes, "ps-mode", text); },
+      [](const PsMode& m) { return nlohmann::json(std::string(name_of(kPsModes, m))); });
+  return o;
+}
+
+SwitchSpec parse_switch(std::string_view text) {
+  const std::size_t comma = text.find(',');
+  if (comma == std::string_view::npos) {
+    throw ConfigError("--switch wants K0,T (two integers >= 1, e.g. 1,500), got '" +
+                      std::string(text) + "'");
+  }
+  return {parse_int_option("switch", text.substr(0, comma), 1, 1'000'000),
+          parse_int_option("switch", text.substr(comma + 1), 1)};
+}
+
+const AlgorithmOption& switch_option() {
+  static const AlgorithmOption o = AlgorithmOption::make<SwitchSpec>(
+      "switch", "K0,T",
+      "hybrid: the server applies the mean once it holds K gradients, K = min(workers, K0 + "
+      "floor(updates / T)) (K = 1 asynchronous, K = workers synchronous)",
+      SwitchSpec{}, parse_switch, [](const SwitchSpec& s) {
+        return nlohmann::json(std::to_string(s.k0) + "," + std::to_string(s.interval));
+      });
+  return o;
+}
+
+const AlgorithmOption& switch_shape_option() {
+  static const AlgorithmOption o = AlgorithmOption::make<KShape>(
+      "switch-shape", "SHAPE",
+      "hybrid: how K grows every T updates: linear (K0 + steps) | exponential (K0 * 2^steps)",
+      KShape::kLinear,
+      [](std::string_view text) { return parse_name(kKShapes, "switch-shape", text); },
+      [](const KShape& s) { return nlohmann::json(std::string(name_of(kKShapes, s))); });
+  return o;
+}
+
+}  // namespace
+
+AlgorithmEntry param_server_entry() {
+  return {"param-server",
+          "parameter server: slot 0 serves (no gradients), workers pull, compute, push; "
+          "--ps-mode async | sync",
+          1,
+          AlgorithmEntry::kAnyThreads,
+          {&ps_mode_option()},
+          [](const AlgorithmSetup& s) {
+            const PsMode mode = s.settings.get<PsMode>(ps_mode_option());
+            KSchedule k;
+            k.k0 = mode == PsMode::kSync ? KSchedule::kAllWorkers : 1;
+            const nlohmann::json facts = {{"ps_mode", std::string(name_of(kPsModes, mode))}};
+            return std::make_unique<ParameterServer>("param-server", k, facts);
+          }};
+}
+
+AlgorithmEntry hybrid_entry() {
+  return {"hybrid",
+          "smooth switch: a parameter server applying the mean of K(t) gradients, K growing "
+          "from --switch K0 by one every T updates",
+          1,
+          AlgorithmEntry::kAnyThreads,
+          {&switch_option(), &switch_shape_option()},
+          [](const AlgorithmSetup& s) {
+            const auto spec = s.settings.get<SwitchSpec>(switch_option());
+            KSchedule k;
+            k.k0 = static_cast<int>(spec.k0);
+            k.interval = spec.interval;
+            k.shape = s.settings.get<KShape>(switch_shape_option());
+            const nlohmann::json facts = {
+                {"switch", {{"k0", spec.k0}, {"interval", spec.interval}}},
+                {"switch_shape", std::string(name_of(kKShapes, k.shape))}};
+            return std::make_unique<ParameterServer>("hybrid", k, facts);
+          }};
+}
+
+}  // namespace psgd

@@ -1,0 +1,158 @@
+// algorithms/test/async_exchange_test.cpp — `async-exchange` on the toy problems: one thread with
+// H = 1 and merge overwrite is seq bit for bit, the exact budget and computed = applied + dropped
+// + discarded for every merge rule and 1..4 threads, convergence, stops.
+#include "algorithms/async_exchange.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "algorithms/runner.hpp"
+#include "algorithms/seq.hpp"
+#include "algorithms/test/toy_models.hpp"
+
+namespace psgd {
+namespace {
+
+using testing::LeastSquares;
+
+RunnerOptions toy_options(int threads) {
+  RunnerOptions o;
+  o.threads = threads;
+  o.seed = 11;
+  o.batch_size = 4;
+  o.step = 0.01F;
+  o.total_updates = 503;
+  o.updates_per_epoch = 100;
+  o.checkpoints_per_epoch = 1;
+  o.staleness_bins = 256;
+  return o;
+}
+
+bool same_bits(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST(AsyncExchange, OneThreadOneStepOverwriteMatchesSeqBitForBit) {
+  const LeastSquares model(12);
+  const Dataset data = testing::random_floats(200, 12, 4, 3);
+  std::vector<float> theta0(model.num_params());
+  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = 0.1F * static_cast<float>(i % 5);
+  RunnerOptions o = toy_options(1);
+  o.batch_size = 8;
+  o.step = 0.05F;
+  o.total_updates = 300;
+  o.updates_per_epoch = 40;
+  SequentialSgd seq;
+  const TrainingOutcome want = run_training(seq, model, data, theta0, o);
+  AsyncExchange algo(1, MergeRule::kOverwrite);
+  const TrainingOutcome got = run_training(algo, model, data, theta0, o);
+  EXPECT_TRUE(same_bits(got.final_params, want.final_params));
+  EXPECT_EQ(got.applied_updates, 300);
+  EXPECT_EQ(got.workers[0].staleness.max(), 0);
+  for (std::size_t k = 1; k < want.checkpoints->num_slots(); ++k) {
+    ASSERT_EQ(got.checkpoints->slot(k).filled, want.checkpoints->slot(k).filled);
+    if (!want.checkpoints->slot(k).filled) continue;
+    EXPECT_TRUE(same_bits(got.checkpoints->params(k), want.checkpoints->params(k))) << k;
+  }
+  EXPECT_EQ(got.workers[0].slot_loss_sum, want.workers[0].slot_loss_sum);
+  // Overwrite with any H and one worker is still seq: the replica is theta.
+  AsyncExchange h5(5, MergeRule::kOverwrite);
+  EXPECT_TRUE(same_bits(run_training(h5, model, data, theta0, o).final_params, want.final_params));
+}
+
+TEST(AsyncExchange, ExactBudgetAndAccounting) {
+  const LeastSquares model(6);
+  const Dataset data = testing::random_floats(128, 6, 3, 5);
+  for (MergeRule rule : {MergeRule::kAverage, MergeRule::kOverwrite, MergeRule::kDelta}) {
+    for (std::int64_t h : {1, 4}) {
+      for (int threads : {1, 2, 3, 4}) {
+        SCOPED_TRACE(std::string(name_of(kMergeRules, rule)) + " H " + std::to_string(h) +
+                     " threads " + std::to_string(threads));
+        AsyncExchange algo(h, rule);
+        const TrainingOutcome r = run_training(
+            algo, model, data, std::vector<float>(model.num_params()), toy_options(threads));
+        EXPECT_EQ(r.applied_updates, 503);
+        EXPECT_EQ(r.stop_reason, StopReason::kNone);
+        for (const WorkerStats& s : r.workers) {
+          EXPECT_EQ(s.computed, s.applied + s.dropped + s.discarded_at_end);
+          EXPECT_EQ(s.discarded_at_end, 0);
+          EXPECT_EQ(s.staleness.count(), s.applied);
+        }
+        for (std::int64_t v = 100; v <= 500; v += 100) {
+          const std::size_t k = r.checkpoints->slot_of(v);
+          ASSERT_TRUE(r.checkpoints->slot(k).filled) << "update " << v;
+          EXPECT_GE(r.checkpoints->slot(k).updates, v);
+        }
+      }
+    }
+  }
+}
+
+double full_loss(const Model& model, const Dataset& data, std::span<const float> theta) {
+  BatchSampler all(data, data.size(), 3);
+  std::vector<float> grad(theta.size());
+  const std::unique_ptr<Workspace> ws = model.make_workspace(data.size());
+  return model.loss_and_gradient(theta, all.next(), grad, *ws);
+}
+
+// Every rule converges on the convex toy: overwrite and delta near seq's loss; average (which
+// halves every merge's progress) well below the initial loss.
+TEST(AsyncExchange, ConvergesOnConvexToy) {
+  const LeastSquares model(6);
+  const Dataset data = testing::random_floats(256, 6, 3, 4);
+  const std::vector<float> theta0(model.num_params(), 0.0F);
+  RunnerOptions o = toy_options(1);
+  o.step = 0.05F;
+  o.total_updates = 3000;
+  SequentialSgd seq;
+  const double initial = full_loss(model, data, theta0);
+  const double want =
+      full_loss(model, data, run_training(seq, model, data, theta0, o).final_params);
+  for (MergeRule rule : {MergeRule::kAverage, MergeRule::kOverwrite, MergeRule::kDelta}) {
+    for (int threads : {1, 2, 4}) {
+      o.threads = threads;
+      AsyncExchange algo(4, rule);
+      const double got =
+          full_loss(model, data, run_training(algo, model, data, theta0, o).final_params);
+      const double bound = rule == MergeRule::kAverage ? 0.5 * initial : 1.25 * want;
+      EXPECT_LT(got, bound) << name_of(kMergeRules, rule) << " threads " << threads;
+    }
+  }
+}
+
+TEST(AsyncExchange, DivergenceAndTimeLimitStopEveryWorker) {
+  const LeastSquares model(4);
+  const Dataset data = testing::random_floats(64, 4, 3, 1);
+  RunnerOptions o = toy_options(3);
+  o.step = 1e18F;
+  o.total_updates = 10'000'000;
+  o.updates_per_epoch = 5000;
+  AsyncExchange diverging(3, MergeRule::kDelta);
+  const TrainingOutcome d =
+      run_training(diverging, model, data, std::vector<float>(model.num_params(), 1.0F), o);
+  EXPECT_EQ(d.stop_reason, StopReason::kDiverged);
+  EXPECT_LT(d.applied_updates, 100000);
+  for (const WorkerStats& s : d.workers) {
+    EXPECT_EQ(s.computed, s.applied + s.dropped + s.discarded_at_end);
+  }
+  o.step = 0.01F;
+  o.total_updates = 1'000'000'000'000;
+  o.updates_per_epoch = 1'000'000'000;
+  o.time_limit_seconds = 0.05;
+  AsyncExchange timed(1000, MergeRule::kAverage);
+  const TrainingOutcome t =
+      run_training(timed, model, data, std::vector<float>(model.num_params()), o);
+  EXPECT_EQ(t.stop_reason, StopReason::kTimeLimit);
+  EXPECT_LT(t.wall_seconds, 10.0);
+  for (const WorkerStats& s : t.workers) {
+    EXPECT_EQ(s.computed, s.applied + s.dropped + s.discarded_at_end);
+  }
+}
+
+}  // namespace
+}  // namespace psgd
