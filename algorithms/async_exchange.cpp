@@ -121,7 +121,7 @@ void AsyncExchange::run_worker(WorkerContext& ctx) noexcept {
     for (std::int64_t u = v + 1; u <= v1; ++u) {
       // From the copy just taken under the lock (it holds v_read >= v1 updates).
       note_applied(ctx, u, staleness, /*failed_attempts=*/0, loss, [&] {
-        return ctx.checkpoints->record_in(ctx.checkpoints->slot_of(u), v_read, replica);
+        return ctx.checkpoints->record_late(u, v_read, replica);
       });
     }
   }
