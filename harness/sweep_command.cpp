@@ -81,8 +81,8 @@ std::vector<Option<SweepOptions>> with_slurm_options(std::vector<Option<SweepOpt
        [](const SweepOptions& o) { return json(o.backend); }});
   options.push_back(
       {"collect", "",
-       "count runs per status and what Slurm still runs or queues; record killed tasks as "
-       "crashed;\nrebuild index.csv; run nothing",
+       "count runs per status and what Slurm still runs or queues;\nrecord the runs of "
+       "killed tasks as crashed, rebuild index.csv; run nothing",
        [](SweepOptions& o, std::string_view) { o.collect = true; },
        [](const SweepOptions& o) { return json(o.collect); }});
   options.push_back({"run-id", "IDS",

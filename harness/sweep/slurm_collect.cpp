@@ -100,8 +100,8 @@ std::optional<SlurmRunState> classify_marker(const SweepSpec& spec, const Planne
   remove_quietly(dir.stderr_path(run.run_id));
   remove_quietly(dir.part_path(run.run_id));
   c.crashed_now.push_back(run.run_id + ": Slurm " + end.state +
-                          (end.exit_code.empty() ? "" : ", exit code " + end.exit_code) +
-                          " (" + end.source + ")");
+                          (end.exit_code.empty() ? "" : ", exit code " + end.exit_code) + " (" +
+                          end.source + ")");
   doc = crashed;
   return std::nullopt;
 }
@@ -109,7 +109,8 @@ std::optional<SlurmRunState> classify_marker(const SweepSpec& spec, const Planne
 std::string listed(const std::vector<std::string>& ids) {
   std::string s;
   for (std::size_t k = 0; k < ids.size() && k < kListedRuns; ++k) s += (k ? ", " : "") + ids[k];
-  if (ids.size() > kListedRuns) s += ", ... and " + std::to_string(ids.size() - kListedRuns) + " more";
+  if (ids.size() > kListedRuns)
+    s += ", ... and " + std::to_string(ids.size() - kListedRuns) + " more";
   return s;
 }
 
@@ -163,8 +164,9 @@ json slurm_crash_document(const SweepSpec& spec, const PlannedRun& run, const Re
   outcome.signal = signal;
   json doc = crashed_report(spec, run, outcome, dir.final_path(run.run_id),
                             read_tail(dir.stderr_path(run.run_id)), json(nullptr),
-                            "the Slurm array task ended (" + end.state + ") while this run was in "
-                            "flight");
+                            "the Slurm array task ended (" + end.state +
+                                ") while this run was in "
+                                "flight");
   json& crash = doc["crash"];
   crash["kind"] = "slurm";
   crash["slurm_state"] = end.state;
@@ -176,7 +178,8 @@ json slurm_crash_document(const SweepSpec& spec, const PlannedRun& run, const Re
   json allocation = marker.value("slurm", json(nullptr));
   if (allocation.is_object()) allocation["attempt"] = marker.value("attempt", json(nullptr));
   doc["slurm"] = allocation;
-  if (marker.contains("context") && marker["context"].is_object()) doc["context"] = marker["context"];
+  if (marker.contains("context") && marker["context"].is_object())
+    doc["context"] = marker["context"];
   doc["sweep"]["run_seconds"] = nullptr;
   return doc;
 }
@@ -187,9 +190,9 @@ std::vector<std::size_t> runs_to_submit(const SlurmCollection& c,
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const SlurmRunState s = c.states[i];
-    const bool crashed = s == SlurmRunState::kKilled ||
-                         (s == SlurmRunState::kComplete && c.summaries[i] &&
-                          c.summaries[i]->status == "crashed");
+    const bool crashed =
+        s == SlurmRunState::kKilled ||
+        (s == SlurmRunState::kComplete && c.summaries[i] && c.summaries[i]->status == "crashed");
     if (s == SlurmRunState::kMissing || (crashed && options.redo_crashed)) out.push_back(i);
   }
   return out;
@@ -207,22 +210,23 @@ void print_collection(const SlurmCollection& c, const SweepSpec& spec,
   std::string status_text;
   for (const auto& [status, n] : statuses)
     status_text += (status_text.empty() ? "" : ", ") + std::to_string(n) + " " + status;
-  out << "sweep " << spec.sweep_id() << ": " << runs.size() << " runs: "
-      << by_state[SlurmRunState::kComplete].size() << " complete"
+  out << "sweep " << spec.sweep_id() << ": " << runs.size()
+      << " runs: " << by_state[SlurmRunState::kComplete].size() << " complete"
       << (status_text.empty() ? "" : " (" + status_text + ")");
-  for (const SlurmRunState s : {SlurmRunState::kRunning, SlurmRunState::kQueued,
-                                SlurmRunState::kKilled, SlurmRunState::kMissing,
-                                SlurmRunState::kUnknown}) {
+  for (const SlurmRunState s :
+       {SlurmRunState::kRunning, SlurmRunState::kQueued, SlurmRunState::kKilled,
+        SlurmRunState::kMissing, SlurmRunState::kUnknown}) {
     if (!by_state[s].empty() || s == SlurmRunState::kRunning || s == SlurmRunState::kQueued ||
         s == SlurmRunState::kMissing)
       out << ", " << by_state[s].size() << " " << state_name(s);
   }
   out << "\n";
   for (const std::string& line : c.crashed_now) out << "  recorded as crashed: " << line << "\n";
-  if (c.queue_asked && !c.queue.known) out << "  Slurm's queue is unknown: " << c.queue.error << "\n";
-  for (const SlurmRunState s : {SlurmRunState::kRunning, SlurmRunState::kQueued,
-                                SlurmRunState::kKilled, SlurmRunState::kMissing,
-                                SlurmRunState::kUnknown}) {
+  if (c.queue_asked && !c.queue.known)
+    out << "  Slurm's queue is unknown: " << c.queue.error << "\n";
+  for (const SlurmRunState s :
+       {SlurmRunState::kRunning, SlurmRunState::kQueued, SlurmRunState::kKilled,
+        SlurmRunState::kMissing, SlurmRunState::kUnknown}) {
     if (!by_state[s].empty()) out << "  " << state_name(s) << ": " << listed(by_state[s]) << "\n";
   }
 }

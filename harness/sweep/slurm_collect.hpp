@@ -39,11 +39,11 @@ enum class SlurmRunState { kComplete, kRunning, kKilled, kQueued, kMissing, kUnk
 
 // Where a sweep's runs stand. Plain data.
 struct SlurmCollection {
-  std::vector<SlurmRunState> states;                  // per planned run
-  std::vector<std::optional<RunSummary>> summaries;   // per planned run: set when complete
-  std::vector<std::string> task_of;                   // per planned run: running/queued task key
-  std::vector<std::string> crashed_now;               // "<run id>: <Slurm's reason>" just recorded
-  SlurmQueue queue;                                   // squeue's answer (not asked: known false)
+  std::vector<SlurmRunState> states;                 // per planned run
+  std::vector<std::optional<RunSummary>> summaries;  // per planned run: set when complete
+  std::vector<std::string> task_of;                  // per planned run: running/queued task key
+  std::vector<std::string> crashed_now;              // "<run id>: <Slurm's reason>" just recorded
+  SlurmQueue queue;                                  // squeue's answer (not asked: known false)
   bool queue_asked = false;
 };
 

@@ -51,9 +51,8 @@ std::string trim(std::string s) {
 
 SlurmQueue query_queue(const std::string& job_name) {
   SlurmQueue q;
-  const CommandResult r =
-      run_command({"squeue", "-h", "-r", "--name=" + job_name, "-o", "%i|%T|%r"},
-                  kCommandTimeoutSeconds);
+  const CommandResult r = run_command(
+      {"squeue", "-h", "-r", "--name=" + job_name, "-o", "%i|%T|%r"}, kCommandTimeoutSeconds);
   if (r.exit_code != 0) {
     q.error = "squeue failed (exit " + std::to_string(r.exit_code) + "): " + trim(r.err);
     return q;
@@ -80,7 +79,8 @@ SlurmEnd query_end(const std::string& task_key) {
 }
 
 std::string submit_script(const std::string& script_path) {
-  const CommandResult r = run_command({"sbatch", "--parsable", script_path}, kCommandTimeoutSeconds);
+  const CommandResult r =
+      run_command({"sbatch", "--parsable", script_path}, kCommandTimeoutSeconds);
   if (r.exit_code != 0) {
     throw EnvironmentError("sbatch " + script_path + " failed (exit " +
                            std::to_string(r.exit_code) + "): " + trim(r.err + " " + r.out));

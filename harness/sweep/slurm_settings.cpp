@@ -21,9 +21,8 @@ constexpr int kMaxArraySizeLimit = 4000001;
 // sbatch options the backend writes itself: set elsewhere they would break one run per array
 // task, the task's CPUs, or where the collector finds jobs, records and logs.
 constexpr const char* kOwnedSbatchOptions[] = {
-    "array",  "cpus-per-task", "job-name",  "output", "error", "ntasks",  "nodes",
-    "time",   "partition",     "account",   "mem",    "wrap",  "chdir",   "export",
-    "parsable"};
+    "array",     "cpus-per-task", "job-name", "output", "error", "ntasks", "nodes",   "time",
+    "partition", "account",       "mem",      "wrap",   "chdir", "export", "parsable"};
 
 // A name that goes into a #SBATCH line as one word (partition, account).
 std::string checked_word(const std::string& where, const std::string& value) {
@@ -38,12 +37,14 @@ std::string checked_mem(const std::string& where, const std::string& value) {
   std::size_t digits = 0;
   while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9') ++digits;
   const std::string unit = value.substr(digits);
-  const bool ok = digits > 0 && value.find_first_not_of('0') < digits &&
-                  (unit.empty() || (unit.size() == 1 && std::string("KMGT").find(unit) !=
-                                                            std::string::npos));
+  const bool ok =
+      digits > 0 && value.find_first_not_of('0') < digits &&
+      (unit.empty() || (unit.size() == 1 && std::string("KMGT").find(unit) != std::string::npos));
   if (!ok) {
-    throw ConfigError(where + " must be a memory size as sbatch --mem takes it (e.g. 4G, 500M), "
-                      "got '" + value + "'");
+    throw ConfigError(where +
+                      " must be a memory size as sbatch --mem takes it (e.g. 4G, 500M), "
+                      "got '" +
+                      value + "'");
   }
   return value;
 }
@@ -137,7 +138,9 @@ const std::vector<Option<SlurmOverrides>>& slurm_cli_options() {
        },
        [](const O& o) { return json(o.partition.value_or("spec, else the cluster's default")); }},
       {"slurm-account", "NAME", "--backend slurm: sbatch --account",
-       [](O& o, std::string_view v) { o.account = checked_word("--slurm-account", std::string(v)); },
+       [](O& o, std::string_view v) {
+         o.account = checked_word("--slurm-account", std::string(v));
+       },
        [](const O& o) { return json(o.account.value_or("spec, else your default")); }},
       {"slurm-mem", "SIZE", "--backend slurm: sbatch --mem per task (e.g. 4G)",
        [](O& o, std::string_view v) { o.mem = checked_mem("--slurm-mem", std::string(v)); },
@@ -150,8 +153,8 @@ const std::vector<Option<SlurmOverrides>>& slurm_cli_options() {
        [](const O&) { return json(nullptr); }},
       {"slurm-max-running", "N", "--backend slurm: array tasks running at once (0: no limit)",
        [](O& o, std::string_view v) {
-         o.max_running = checked_count("--slurm-max-running", std::string(v), 0,
-                                       kMaxArraySizeLimit);
+         o.max_running =
+             checked_count("--slurm-max-running", std::string(v), 0, kMaxArraySizeLimit);
        },
        [](const O& o) { return o.max_running ? json(*o.max_running) : json("spec, else 0"); }}};
   return options;

@@ -78,6 +78,21 @@ std::string follow_up(const SweepSpec& spec, const SchedulerOptions& options,
   return "watch: squeue --name=" + job_name + "   collect and count: " + collect + " --collect\n";
 }
 
+// Writes the array's tasks file and script, submits it, records the job, and says so. The record
+// is written only once sbatch has answered: a failed sbatch leaves no job to wait for.
+void submit_array(const SlurmScriptInputs& in, const SlurmArray& array,
+                  const std::vector<PlannedRun>& runs, const std::string& stem,
+                  const SchedulerOptions& options, const SlurmClient& slurm, std::ostream& out) {
+  write_text_atomically(in.tasks_file, tasks_file_text(runs, array));
+  write_text_atomically(stem + ".sh", array_script(in, array));
+  const std::string job_id = slurm.submit(stem + ".sh");
+  write_json(job_record(job_id, in, array, runs, stem + ".sh", options),
+             in.log_dir + "/job-" + job_id + ".json");
+  out << "submitted job " << job_id << ": " << array.run_count() << " run(s) in "
+      << array.tasks.size() << " array task(s), " << array.threads << " CPU(s) each, time limit "
+      << in.time_limit << "\n";
+}
+
 }  // namespace
 
 int submit_sweep(const SweepSpec& spec, const SchedulerOptions& options,
@@ -105,20 +120,22 @@ int submit_sweep(const SweepSpec& spec, const SchedulerOptions& options,
   print_collection(c, spec, runs, out);
   const std::vector<std::size_t> pending = runs_to_submit(c, runs, options);
   if (pending.empty()) {
-    out << "nothing to submit" << (options.redo_crashed ? "" : " (crashed runs count as done; "
-                                                                "--redo-crashed runs them again)")
+    out << "nothing to submit"
+        << (options.redo_crashed ? ""
+                                 : " (crashed runs count as done; "
+                                   "--redo-crashed runs them again)")
         << "\n";
     return 0;
   }
   const std::vector<SlurmArray> arrays = plan_arrays(runs, pending, submission.settings);
-  SlurmScriptInputs in{.sweep_id = spec.sweep_id(),
-                       .job_name = slurm_job_name(spec.sweep_id()),
-                       .settings = submission.settings,
-                       .time_limit = slurm_time_limit(spec.timeout_seconds,
-                                                      submission.settings.runs_per_task),
-                       .tasks_file = "",
-                       .log_dir = records,
-                       .task_argv = submission.task_argv};
+  SlurmScriptInputs in{
+      .sweep_id = spec.sweep_id(),
+      .job_name = slurm_job_name(spec.sweep_id()),
+      .settings = submission.settings,
+      .time_limit = slurm_time_limit(spec.timeout_seconds, submission.settings.runs_per_task),
+      .tasks_file = "",
+      .log_dir = records,
+      .task_argv = submission.task_argv};
   out << (dry_run ? "would submit " : "submitting ") << pending.size() << " run(s) in "
       << arrays.size() << " job array(s)\n";
   if (!dry_run) {
@@ -131,21 +148,14 @@ int submit_sweep(const SweepSpec& spec, const SchedulerOptions& options,
   for (std::size_t a = 0; a < arrays.size(); ++a) {
     const std::string stem = records + "/" + stamp + "-" + std::to_string(a);
     in.tasks_file = stem + ".tasks";
-    const std::string script = array_script(in, arrays[a]);
     if (dry_run) {
       out << "# ---- array " << a + 1 << " of " << arrays.size() << ": " << stem << ".sh ----\n"
-          << script << "# ---- its tasks file " << in.tasks_file << ", one line per task ----\n"
+          << array_script(in, arrays[a]) << "# ---- its tasks file " << in.tasks_file
+          << ", one line per task ----\n"
           << tasks_file_text(runs, arrays[a]);
-      continue;
+    } else {
+      submit_array(in, arrays[a], runs, stem, options, slurm, out);
     }
-    write_text_atomically(in.tasks_file, tasks_file_text(runs, arrays[a]));
-    write_text_atomically(stem + ".sh", script);
-    const std::string job_id = slurm.submit(stem + ".sh");
-    write_json(job_record(job_id, in, arrays[a], runs, stem + ".sh", options),
-               records + "/job-" + job_id + ".json");
-    out << "submitted job " << job_id << ": " << arrays[a].run_count() << " run(s) in "
-        << arrays[a].tasks.size() << " array task(s), " << arrays[a].threads
-        << " CPU(s) each, time limit " << in.time_limit << "\n";
   }
   if (!dry_run) out << follow_up(spec, options, in.job_name);
   return 0;

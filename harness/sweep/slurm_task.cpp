@@ -64,8 +64,8 @@ int run_one(const SweepSpec& spec, const SchedulerOptions& options, const Planne
   const std::string attempt =
       text_or(context["host"]) + ":" + std::to_string(getpid()) + ":" +
       std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-  json started = {{"run_id", run.run_id},    {"attempt", attempt},      {"slurm", allocation},
-                  {"pid", getpid()},         {"context", context}, {"interrupted_by", nullptr}};
+  json started = {{"run_id", run.run_id}, {"attempt", attempt}, {"slurm", allocation},
+                  {"pid", getpid()},      {"context", context}, {"interrupted_by", nullptr}};
   write_json(started, marker);
   ChildProcess child(child_argv(options.psgd, run, dir.part_path(run.run_id)),
                      dir.stderr_path(run.run_id), spec.timeout_seconds);

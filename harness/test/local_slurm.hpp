@@ -12,12 +12,11 @@
 // Not thread-safe: one test thread owns it.
 #pragma once
 
+#include <netinet/in.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <netinet/in.h>
 
 #include <algorithm>
 #include <chrono>
@@ -220,12 +219,11 @@ class LocalSlurm {
     write_conf(ctld_port, slurmd_port);
     setenv("SLURM_CONF", conf_.c_str(), 1);
     const std::string m = (root_ / "munge").string();
-    spawn("munged", {"/usr/sbin/munged", "-F", "--socket=" + m + "/munge.socket",
-                     "--key-file=" + m + "/munge.key", "--pid-file=" + m + "/munged.pid",
-                     "--seed-file=" + m + "/seed", "--log-file=" + (root_ / "log").string() +
-                     "/munged.log"});
-    if (!wait_until([&] { return !running() || fs::exists(m + "/munge.socket"); },
-                    kStartSeconds) ||
+    spawn("munged",
+          {"/usr/sbin/munged", "-F", "--socket=" + m + "/munge.socket",
+           "--key-file=" + m + "/munge.key", "--pid-file=" + m + "/munged.pid",
+           "--seed-file=" + m + "/seed", "--log-file=" + (root_ / "log").string() + "/munged.log"});
+    if (!wait_until([&] { return !running() || fs::exists(m + "/munge.socket"); }, kStartSeconds) ||
         !running()) {
       return "munged did not start:\n" + logs();
     }

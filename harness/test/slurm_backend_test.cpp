@@ -218,14 +218,13 @@ TEST(SlurmQuery, ParsersReadWhatSlurmsCommandsPrint) {
 
   EXPECT_EQ(parse_sbatch_job_id("4242\n"), "4242");
   EXPECT_EQ(parse_sbatch_job_id("4242;cluster1\n"), "4242");
-  EXPECT_THROW(parse_sbatch_job_id("sbatch: error: Batch job submission failed"),
-               EnvironmentError);
+  EXPECT_THROW(parse_sbatch_job_id("sbatch: error: Batch job submission failed"), EnvironmentError);
 }
 
 TEST(SlurmQuery, AllocationComesFromTheTasksSlurmVariables) {
   const std::map<std::string, std::string> env = {
-      {"SLURM_JOB_ID", "57"},        {"SLURM_ARRAY_JOB_ID", "50"},  {"SLURM_ARRAY_TASK_ID", "7"},
-      {"SLURMD_NODENAME", "node03"}, {"SLURM_CPUS_PER_TASK", "4"},  {"SLURM_CPUS_ON_NODE", "4"},
+      {"SLURM_JOB_ID", "57"},          {"SLURM_ARRAY_JOB_ID", "50"}, {"SLURM_ARRAY_TASK_ID", "7"},
+      {"SLURMD_NODENAME", "node03"},   {"SLURM_CPUS_PER_TASK", "4"}, {"SLURM_CPUS_ON_NODE", "4"},
       {"SLURM_JOB_PARTITION", "short"}};
   auto lookup = [&env](const char* name) -> const char* {
     const auto it = env.find(name);

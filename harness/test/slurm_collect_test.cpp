@@ -1,6 +1,8 @@
 // The Slurm collector against a stand-in SlurmClient and a hand-made results folder: every state
 // of the precedence in slurm_collect.hpp, the crash record of a killed task with Slurm's reason,
 // stale markers, dry runs that touch nothing, and what a re-submission picks.
+#include "harness/sweep/slurm_collect.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,7 +13,6 @@
 #include <sstream>
 
 #include "harness/report.hpp"
-#include "harness/sweep/slurm_collect.hpp"
 #include "harness/sweep/slurm_files.hpp"
 
 namespace psgd {
@@ -171,7 +172,8 @@ TEST_F(SlurmCollect, WithoutSqueueAStartedRunIsUnknownNeitherCollectedNorResubmi
   write_marker(1, "10_1", "a1");
   write_marker(2, "", "local");  // a --run-id process outside Slurm
   queue_.known = false;
-  queue_.error = "squeue failed (exit 1): slurm_load_jobs error: Unable to contact slurm controller";
+  queue_.error =
+      "squeue failed (exit 1): slurm_load_jobs error: Unable to contact slurm controller";
   const SlurmCollection c = collect_slurm_runs(spec_, runs_, *dir_, client_, /*commit=*/true);
   EXPECT_EQ(c.states[1], SlurmRunState::kUnknown);
   EXPECT_EQ(c.states[2], SlurmRunState::kUnknown);

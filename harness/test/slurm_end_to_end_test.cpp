@@ -147,7 +147,8 @@ TEST_F(SlurmEndToEnd, SubmittedSweepRunsAsArraysAndIsCollectedWithEveryRunOnce) 
     EXPECT_EQ(slurm["cpus_per_task"].get<int>(), std::stoi(r.options.at("threads")));
     EXPECT_TRUE(slurm["array_task_id"].is_number());
     EXPECT_TRUE(slurm["job_id"].is_number());
-    EXPECT_EQ(docs.at(r.run_id)["config"]["threads"].get<int>(), std::stoi(r.options.at("threads")));
+    EXPECT_EQ(docs.at(r.run_id)["config"]["threads"].get<int>(),
+              std::stoi(r.options.at("threads")));
   }
   std::ifstream sweep_doc(folder / "sweep.json");
   EXPECT_EQ(json::parse(sweep_doc)["backend"], "slurm");
@@ -213,8 +214,8 @@ TEST_F(SlurmEndToEnd, ScancelledTaskIsRecordedAsCrashedAndRedoneByAResubmission)
 // Without Slurm: the task entry point runs exactly the listed runs and commits them as a local
 // sweep does; bad combinations and unknown ids are one line and exit 2.
 TEST(SweepTaskEndToEnd, RunIdRunsExactlyTheListedRunsAndRejectsUnknownOnes) {
-  const fs::path dir = fs::path(::testing::TempDir()) /
-                       ("psgd_sweep_task_e2e_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("psgd_sweep_task_e2e_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string spec = (dir / "spec.json").string();
