@@ -12,8 +12,8 @@ DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
   python3-jsonschema clang-format clang-tidy
 
-.PHONY: all release dev deps demo test test-march test-tsan test-asan lint check format \
-  format-check bench nightly nightly-baseline figures clean
+.PHONY: all release dev deps slurm-deps demo test test-march test-tsan test-asan lint check \
+  format format-check bench nightly nightly-baseline figures clean
 
 all: release
 
@@ -28,6 +28,15 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# Slurm and munge for the Slurm backend's end-to-end test (harness/test/slurm_end_to_end_test.cpp
+# starts a single-host Slurm on localhost from them): only `make test` needs them, so they are a
+# target of their own rather than part of `make deps`. Idempotent, like deps; the packages' own
+# service start-up (no systemd here) may print warnings, which do not matter: the test starts its
+# own daemons with its own configuration.
+SLURM_PACKAGES := slurm-wlm munge
+slurm-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(SLURM_PACKAGES)"
 
 release: deps
 	cmake --preset release >/dev/null
@@ -44,7 +53,7 @@ demo: release
 	  --out results/demo/seq-mlp.json
 
 # The whole test suite (unit, stress, e2e) on the dev build (-O2, assertions on, -Werror).
-test: dev
+test: dev slurm-deps
 	ctest --preset dev -j $(JOBS)
 
 # The dev preset (-Werror) for each x86-64 micro-architecture level instead of -march=native, so

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +15,10 @@
 #include "harness/cli/option_table.hpp"
 #include "harness/sweep/results.hpp"
 #include "harness/sweep/scheduler.hpp"
+#include "harness/sweep/slurm_collect.hpp"
+#include "harness/sweep/slurm_settings.hpp"
+#include "harness/sweep/slurm_submit.hpp"
+#include "harness/sweep/slurm_task.hpp"
 #include "harness/sweep/spec.hpp"
 
 namespace psgd {
@@ -30,6 +35,11 @@ struct SweepOptions {
   std::string psgd;  // empty: this executable
   bool dry_run = false;
   bool redo_crashed = false;
+  // The Slurm backend (harness/sweep/slurm_*.hpp).
+  std::string backend = "local";
+  bool collect = false;
+  std::string run_ids;  // --run-id: run exactly these (what an array task does)
+  SlurmOverrides slurm;
 };
 
 int parse_jobs(std::string_view text) {
@@ -58,36 +68,69 @@ std::string default_timeout_text() {
   return "spec, else " + seconds;
 }
 
+// The local options, then the backend's: --backend, --collect, --run-id and the Slurm settings
+// (declared in harness/sweep/slurm_settings.cpp, lifted onto SweepOptions::slurm).
+std::vector<Option<SweepOptions>> with_slurm_options(std::vector<Option<SweepOptions>> options) {
+  options.push_back(
+      {"backend", "NAME", "local: run here; slurm: submit the runs still to do as Slurm job arrays",
+       [](SweepOptions& o, std::string_view v) {
+         if (v != "local" && v != "slurm")
+           throw ConfigError("--backend must be local or slurm, got '" + std::string(v) + "'");
+         o.backend = v;
+       },
+       [](const SweepOptions& o) { return json(o.backend); }});
+  options.push_back(
+      {"collect", "",
+       "count runs per status and what Slurm still runs or queues;\nrecord the runs of "
+       "killed tasks as crashed, rebuild index.csv; run nothing",
+       [](SweepOptions& o, std::string_view) { o.collect = true; },
+       [](const SweepOptions& o) { return json(o.collect); }});
+  options.push_back({"run-id", "IDS",
+                     "run exactly these planned runs (comma-separated ids), as a Slurm array "
+                     "task does",
+                     [](SweepOptions& o, std::string_view v) { o.run_ids = v; },
+                     [](const SweepOptions&) { return json(nullptr); }});
+  for (const Option<SlurmOverrides>& s : slurm_cli_options()) {
+    options.push_back({s.name, s.metavar, s.help,
+                       [set = s.set](SweepOptions& o, std::string_view v) { set(o.slurm, v); },
+                       [get = s.get](const SweepOptions& o) { return get(o.slurm); }});
+  }
+  return options;
+}
+
 // The options in --help order (SPEC.json is the one positional argument). A `get` that finds
 // its option unset shows what that means instead of an empty default.
 const OptionTable<SweepOptions>& sweep_options() {
   static const OptionTable<SweepOptions> table(
       "sweep",
-      {{"scale", "NAME", "apply a scale of the spec (e.g. quick, full)",
-        [](SweepOptions& o, std::string_view v) { o.scale = v; },
-        [](const SweepOptions& o) {
-          return json(o.scale.empty() ? "none: the spec as written" : o.scale);
-        }},
-       {"results-dir", "DIR", "where sweep folders go",
-        [](SweepOptions& o, std::string_view v) { o.results_dir = v; },
-        [](const SweepOptions& o) { return json(o.results_dir); }},
-       {"jobs", "N", "runs at once\n(more than one distorts the timings being measured)",
-        [](SweepOptions& o, std::string_view v) { o.jobs = parse_jobs(v); },
-        [](const SweepOptions& o) { return json(o.jobs); }},
-       {"timeout", "SECONDS", "per-run timeout, overriding the spec's timeout_seconds",
-        [](SweepOptions& o, std::string_view v) { o.timeout_seconds = parse_timeout(v); },
-        [](const SweepOptions& o) {
-          return o.timeout_seconds ? json(*o.timeout_seconds) : json(default_timeout_text());
-        }},
-       {"psgd", "PATH", "the psgd binary the children run",
-        [](SweepOptions& o, std::string_view v) { o.psgd = v; },
-        [](const SweepOptions& o) { return json(o.psgd.empty() ? "this executable" : o.psgd); }},
-       {"dry-run", "", "list every run (done / run / redo, with its command line); run nothing",
-        [](SweepOptions& o, std::string_view) { o.dry_run = true; },
-        [](const SweepOptions& o) { return json(o.dry_run); }},
-       {"redo-crashed", "", "run again the runs recorded as crashed (e.g. after fixing a bug)",
-        [](SweepOptions& o, std::string_view) { o.redo_crashed = true; },
-        [](const SweepOptions& o) { return json(o.redo_crashed); }}});
+      with_slurm_options(
+          {{"scale", "NAME", "apply a scale of the spec (e.g. quick, full)",
+            [](SweepOptions& o, std::string_view v) { o.scale = v; },
+            [](const SweepOptions& o) {
+              return json(o.scale.empty() ? "none: the spec as written" : o.scale);
+            }},
+           {"results-dir", "DIR", "where sweep folders go",
+            [](SweepOptions& o, std::string_view v) { o.results_dir = v; },
+            [](const SweepOptions& o) { return json(o.results_dir); }},
+           {"jobs", "N", "runs at once\n(more than one distorts the timings being measured)",
+            [](SweepOptions& o, std::string_view v) { o.jobs = parse_jobs(v); },
+            [](const SweepOptions& o) { return json(o.jobs); }},
+           {"timeout", "SECONDS", "per-run timeout, overriding the spec's timeout_seconds",
+            [](SweepOptions& o, std::string_view v) { o.timeout_seconds = parse_timeout(v); },
+            [](const SweepOptions& o) {
+              return o.timeout_seconds ? json(*o.timeout_seconds) : json(default_timeout_text());
+            }},
+           {"psgd", "PATH", "the psgd binary the children run",
+            [](SweepOptions& o, std::string_view v) { o.psgd = v; },
+            [](const SweepOptions& o) {
+              return json(o.psgd.empty() ? "this executable" : o.psgd);
+            }},
+           {"dry-run", "", "list every run (done / run / redo, with its command line); run nothing",
+            [](SweepOptions& o, std::string_view) { o.dry_run = true; },
+            [](const SweepOptions& o) { return json(o.dry_run); }},
+           {"redo-crashed", "", "run again the runs recorded as crashed (e.g. after fixing a bug)",
+            [](SweepOptions& o, std::string_view) { o.redo_crashed = true; },
+            [](const SweepOptions& o) { return json(o.redo_crashed); }}}));
   return table;
 }
 
@@ -104,7 +147,57 @@ SweepOptions parse_sweep_args(std::span<const std::string_view> args) {
   if (o.spec_path.empty())
     throw ConfigError("usage: psgd sweep SPEC.json [options] (psgd sweep --help)");
   if (o.results_dir.empty()) throw ConfigError("--results-dir must not be empty");
+  const bool slurm = o.backend == "slurm";
+  if (o.slurm.any() && !slurm)
+    throw ConfigError("--runs-per-task and --slurm-* apply to --backend slurm only");
+  if (!o.run_ids.empty() && (slurm || o.collect || o.dry_run))
+    throw ConfigError(
+        "--run-id runs the listed runs here: not with --backend slurm, --collect or "
+        "--dry-run");
+  if (o.collect && o.dry_run) throw ConfigError("--collect and --dry-run: choose one");
+  if (slurm && o.jobs != 1)
+    throw ConfigError(
+        "--jobs applies to --backend local; under Slurm every run is a task of its own");
   return o;
+}
+
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
+}
+
+// What every array task runs: this binary, `sweep`, the same spec, folder and options, with
+// absolute paths (a task starts in the submission's directory, maybe on another node).
+std::vector<std::string> task_argv(const SweepOptions& o) {
+  std::vector<std::string> argv = {resolve_psgd_binary(""), "sweep", absolute_path(o.spec_path),
+                                   "--results-dir=" + absolute_path(o.results_dir)};
+  if (!o.scale.empty()) argv.push_back("--scale=" + o.scale);
+  if (o.timeout_seconds) argv.push_back("--timeout=" + json(*o.timeout_seconds).dump());
+  if (!o.psgd.empty()) argv.push_back("--psgd=" + absolute_path(o.psgd));
+  if (o.redo_crashed) argv.emplace_back("--redo-crashed");
+  return argv;
+}
+
+// After the spec is planned: the backend, collector or single-task entry point the options ask for.
+int dispatch(const SweepOptions& o, const SweepSpec& spec, const std::vector<PlannedRun>& runs) {
+  const SchedulerOptions scheduler{.spec_path = o.spec_path,
+                                   .psgd = resolve_psgd_binary(o.psgd),
+                                   .jobs = o.jobs,
+                                   .redo_crashed = o.redo_crashed};
+  ResultsDir dir(o.results_dir + "/" + spec.sweep_id());
+  // Checked whatever the backend, so that a typo in the spec's slurm block fails at once.
+  const SlurmSettings slurm = apply_overrides(parse_slurm_block(spec.resolved), o.slurm);
+  if (!o.run_ids.empty())
+    return run_listed_runs(spec, scheduler, runs, dir, split_run_ids(o.run_ids));
+  if (o.collect) return collect_sweep(spec, runs, dir, system_slurm(), std::cout);
+  if (o.backend == "slurm") {
+    const SlurmSubmission submission{slurm, task_argv(o)};
+    return submit_sweep(spec, scheduler, submission, runs, dir, system_slurm(), o.dry_run,
+                        std::cout);
+  }
+  if (o.dry_run) return print_dry_run(spec, scheduler, runs, dir, std::cout);
+  return run_sweep(spec, scheduler, runs, dir);
 }
 
 }  // namespace
@@ -121,6 +214,11 @@ std::string sweep_help() {
          "RESULTS/<sweep>/index.csv\n"
          "(one row per finished run: its options, status and headline metrics) is rewritten.\n"
          "Restarting a sweep skips the runs already complete and redoes interrupted ones.\n"
+         "\n"
+         "--backend slurm submits the runs still to do as Slurm job arrays instead (one array\n"
+         "task per run, --cpus-per-task = the run's threads) and prints the job ids; each task\n"
+         "runs `psgd sweep SPEC --run-id=ID` and commits its run like a local sweep. --collect\n"
+         "counts the runs, records tasks Slurm killed as crashed and rebuilds index.csv.\n"
          "\n"
          "Options:\n" +
          sweep_options().help_lines(SweepOptions{}) +
@@ -140,14 +238,7 @@ int sweep_main(std::span<const std::string_view> args) {
     const SweepOptions o = parse_sweep_args(args);
     SweepSpec spec = load_sweep_spec(o.spec_path, o.scale);
     if (o.timeout_seconds) spec.timeout_seconds = *o.timeout_seconds;
-    const std::vector<PlannedRun> runs = expand(spec);
-    const SchedulerOptions scheduler{.spec_path = o.spec_path,
-                                     .psgd = resolve_psgd_binary(o.psgd),
-                                     .jobs = o.jobs,
-                                     .redo_crashed = o.redo_crashed};
-    ResultsDir dir(o.results_dir + "/" + spec.sweep_id());
-    if (o.dry_run) return print_dry_run(spec, scheduler, runs, dir, std::cout);
-    return run_sweep(spec, scheduler, runs, dir);
+    return dispatch(o, spec, expand(spec));
   } catch (const ConfigError& e) {
     std::cerr << "psgd sweep: " << e.what() << "\n";
     return kExitConfigError;

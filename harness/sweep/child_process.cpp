@@ -57,7 +57,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& stderr_path,
-                           double timeout_seconds)
+                           double timeout_seconds, const std::string& stdout_path)
     : timeout_seconds_(timeout_seconds) {
   if (argv.empty()) throw EnvironmentError("ChildProcess: empty command");
   // Everything the child needs is prepared before fork: the child may only make
@@ -73,6 +73,15 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
     close(err_fd);
     throw EnvironmentError(std::string("cannot open /dev/null: ") + std::strerror(errno));
   }
+  const int out_fd = stdout_path.empty() ? null_fd
+                                         : open(stdout_path.c_str(),
+                                                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out_fd < 0) {
+    const std::string why = std::strerror(errno);
+    close(err_fd);
+    close(null_fd);
+    throw EnvironmentError("cannot create '" + stdout_path + "': " + why);
+  }
   sigset_t child_mask;
   if (g_mask_saved) {
     child_mask = g_original_mask;
@@ -86,11 +95,12 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
     const std::string why = std::strerror(errno);
     close(err_fd);
     close(null_fd);
+    if (out_fd != null_fd) close(out_fd);
     throw EnvironmentError("cannot fork: " + why);
   }
   if (pid == 0) {
     // dup2 clears FD_CLOEXEC on the copies, so exactly these three reach the program.
-    if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
+    if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
         dup2(err_fd, STDERR_FILENO) < 0) {
       _exit(127);
     }
@@ -106,6 +116,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
   setpgid(pid, pid);
   close(err_fd);
   close(null_fd);
+  if (out_fd != null_fd) close(out_fd);
   pid_ = pid;
 }
 

@@ -33,11 +33,13 @@ class ChildProcess {
   // catch SIGTERM, so it normally dies at once; the grace only matters for a child that ignores it.
   static constexpr double kGraceSeconds = 5.0;
 
-  // Starts argv[0] (a path) with argv. stdin and stdout are /dev/null; stderr goes to
-  // stderr_path (created or truncated). Throws EnvironmentError when it cannot fork or open
-  // the file; a failed exec shows as exit code 127 with the reason in the stderr file.
+  // Starts argv[0] (a path) with argv. stdin is /dev/null; stderr goes to stderr_path and stdout
+  // to stdout_path (each created or truncated; an empty stdout_path is /dev/null: psgd run writes
+  // its document to --out, and the Slurm backend reads what sbatch and squeue print). Throws
+  // EnvironmentError when it cannot fork or open a file; a failed exec shows as exit code 127
+  // with the reason in the stderr file.
   ChildProcess(const std::vector<std::string>& argv, const std::string& stderr_path,
-               double timeout_seconds);
+               double timeout_seconds, const std::string& stdout_path = "");
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&&) = delete;
   ChildProcess(const ChildProcess&) = delete;

@@ -59,11 +59,6 @@ std::size_t point_count(const std::vector<PlannedRun>& runs) {
   return points.size();
 }
 
-// A run found on disk is done unless --redo-crashed asks for its crash to be run again.
-bool counts_as_done(const std::optional<json>& doc, const SchedulerOptions& options) {
-  return doc && !(options.redo_crashed && doc->value("status", "") == "crashed");
-}
-
 struct Active {
   std::size_t index;
   ChildProcess child;
@@ -180,35 +175,7 @@ class SweepRun {
     const PlannedRun& run = runs_[i];
     const std::string part = dir_.part_path(run.run_id);
     const std::string final_path = dir_.final_path(run.run_id);
-    std::optional<json> child_doc;
-    {
-      std::ifstream in(part);
-      if (in) {
-        try {
-          child_doc = json::parse(in);
-        } catch (const json::exception&) {
-          child_doc.reset();
-        }
-      }
-    }
-    const bool clean_exit = outcome.kind == ChildOutcome::Kind::kExited && outcome.exit_code == 0;
-    const bool has_status = child_doc && child_doc->is_object() && child_doc->contains("status") &&
-                            (*child_doc)["status"].is_string();
-    json doc;
-    if (clean_exit && has_status) {
-      doc = std::move(*child_doc);
-      doc["sweep"] = sweep_block(spec_, run, outcome.seconds);
-      // The child wrote to the .part name; the document now lives at the final one.
-      if (doc.contains("config") && doc["config"].is_object()) doc["config"]["out"] = final_path;
-    } else {
-      const json child_error =
-          has_status && child_doc->contains("error") ? (*child_doc)["error"] : json(nullptr);
-      const std::string detail = clean_exit ? (child_doc ? "exit 0 but the document has no status"
-                                                         : "exit 0 but no result document")
-                                            : "";
-      doc = crashed_report(spec_, run, outcome, final_path, read_tail(dir_.stderr_path(run.run_id)),
-                           child_error, detail);
-    }
+    const json doc = run_document(spec_, run, dir_, outcome);
     write_json(doc, final_path);  // the commit point: from here on the run is complete
     std::error_code ec;
     fs::remove(part, ec);
@@ -244,6 +211,46 @@ class SweepRun {
 };
 
 }  // namespace
+
+bool counts_as_done(const std::optional<json>& doc, const SchedulerOptions& options) {
+  return doc && !(options.redo_crashed && doc->value("status", "") == "crashed");
+}
+
+json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir& dir,
+                  const ChildOutcome& outcome) {
+  const std::string part = dir.part_path(run.run_id);
+  const std::string final_path = dir.final_path(run.run_id);
+  std::optional<json> child_doc;
+  {
+    std::ifstream in(part);
+    if (in) {
+      try {
+        child_doc = json::parse(in);
+      } catch (const json::exception&) {
+        child_doc.reset();
+      }
+    }
+  }
+  const bool clean_exit = outcome.kind == ChildOutcome::Kind::kExited && outcome.exit_code == 0;
+  const bool has_status = child_doc && child_doc->is_object() && child_doc->contains("status") &&
+                          (*child_doc)["status"].is_string();
+  json doc;
+  if (clean_exit && has_status) {
+    doc = std::move(*child_doc);
+    doc["sweep"] = sweep_block(spec, run, outcome.seconds);
+    // The child wrote to the .part name; the document now lives at the final one.
+    if (doc.contains("config") && doc["config"].is_object()) doc["config"]["out"] = final_path;
+  } else {
+    const json child_error =
+        has_status && child_doc->contains("error") ? (*child_doc)["error"] : json(nullptr);
+    const std::string detail = clean_exit ? (child_doc ? "exit 0 but the document has no status"
+                                                       : "exit 0 but no result document")
+                                          : "";
+    doc = crashed_report(spec, run, outcome, final_path, read_tail(dir.stderr_path(run.run_id)),
+                         child_error, detail);
+  }
+  return doc;
+}
 
 std::string resolve_psgd_binary(const std::string& given) {
   const std::string psgd = given.empty() ? self_executable() : given;

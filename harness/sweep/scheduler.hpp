@@ -9,6 +9,7 @@
 
 #include <iosfwd>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,17 @@ struct SchedulerOptions {
   int jobs = 1;               // children at once
   bool redo_crashed = false;  // a run recorded as crashed counts as not done
 };
+
+// A run found on disk (`doc`: ResultsDir::load_complete) is done unless --redo-crashed asks for
+// its crash to be run again.
+bool counts_as_done(const std::optional<nlohmann::json>& doc, const SchedulerOptions& options);
+
+// The document a finished child leaves for `run`: the child's own document from part_path with
+// the sweep block added, or, when the child did not exit cleanly with a document, the crashed
+// record of `outcome` (with the tail of stderr_path). Reads the folder, writes nothing: the
+// caller commits it to final_path (the local scheduler, and each Slurm array task).
+nlohmann::json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir& dir,
+                            const ChildOutcome& outcome);
 
 // The binary the children run: `given` (--psgd) when not empty, else this executable. Throws
 // EnvironmentError when this executable cannot be found or the binary is not executable.

@@ -293,15 +293,15 @@ std::string SweepSpec::sweep_id() const { return scale.empty() ? name : name + "
 
 const std::vector<std::string>& spec_keys() {
   static const std::vector<std::string> keys = {
-      "name",  "description", "figure",          "base",  "axes", "exclude", "repetitions",
-      "seeds", "seed_base",   "timeout_seconds", "scales"};
+      "name",  "description", "figure",          "base",   "axes", "exclude", "repetitions",
+      "seeds", "seed_base",   "timeout_seconds", "scales", "slurm"};
   return keys;
 }
 
 const std::vector<std::string>& scale_keys() {
-  static const std::vector<std::string> keys = {"description", "base",           "axes",
-                                                "exclude",     "repetitions",    "seeds",
-                                                "seed_base",   "timeout_seconds"};
+  static const std::vector<std::string> keys = {
+      "description",     "base", "axes", "exclude", "repetitions", "seeds", "seed_base",
+      "timeout_seconds", "slurm"};
   return keys;
 }
 
