@@ -92,7 +92,9 @@ TEST(Checkpoints, TheRunnerStoresTheFinalStateAndKeepsEveryLossPastTheCap) {
     std::int64_t previous = -1;
     for (std::size_t k = 0; k + 1 < cp.num_slots(); ++k) {
       if (!cp.slot(k).filled) continue;
-      EXPECT_EQ(cp.slot(k).updates, static_cast<std::int64_t>(k) * 64) << "slot " << k;
+      // mutex records from the next consistent read, which may hold a few later updates.
+      EXPECT_GE(cp.slot(k).updates, static_cast<std::int64_t>(k) * 64) << "slot " << k;
+      EXPECT_LT(cp.slot(k).updates, static_cast<std::int64_t>(k + 1) * 64) << "slot " << k;
       EXPECT_GT(cp.slot(k).updates, previous);
       previous = cp.slot(k).updates;
     }
