@@ -120,9 +120,8 @@ void AsyncExchange::run_worker(WorkerContext& ctx) noexcept {
     const auto loss = static_cast<float>(loss_sum / static_cast<double>(steps));
     for (std::int64_t u = v + 1; u <= v1; ++u) {
       // From the copy just taken under the lock (it holds v_read >= v1 updates).
-      note_applied(ctx, u, staleness, /*failed_attempts=*/0, loss, [&] {
-        return ctx.checkpoints->record_late(u, v_read, replica);
-      });
+      note_applied(ctx, u, staleness, /*failed_attempts=*/0, loss,
+                   [&] { return ctx.checkpoints->record_late(u, v_read, replica); });
     }
   }
 }

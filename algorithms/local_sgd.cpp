@@ -128,9 +128,8 @@ void LocalSgd::run_worker(WorkerContext& ctx) noexcept {
       const std::int64_t v1 = version_;
       const auto loss = static_cast<float>(loss_sum / static_cast<double>(n * steps));
       for (std::int64_t v = v0 + 1; v <= v1; ++v) {
-        note_applied(ctx, v, /*staleness=*/0, /*failed_attempts=*/0, loss, [&] {
-          return ctx.checkpoints->record_late(v, v1, theta_.span());
-        });
+        note_applied(ctx, v, /*staleness=*/0, /*failed_attempts=*/0, loss,
+                     [&] { return ctx.checkpoints->record_late(v, v1, theta_.span()); });
       }
     }
     if (stop_) break;
