@@ -30,10 +30,10 @@ deps:
 	fi
 
 # Slurm and munge for the Slurm backend's end-to-end test (harness/test/slurm_end_to_end_test.cpp
-# starts a single-host Slurm on localhost from them): only `make test` needs them, so they are a
-# target of their own rather than part of `make deps`. Idempotent, like deps; the packages' own
-# service start-up (no systemd here) may print warnings, which do not matter: the test starts its
-# own daemons with its own configuration.
+# starts a single-host Slurm on localhost from them): only `make test` and `make test-asan`, the
+# suites that run it, need them, so they are a target of their own rather than part of `make
+# deps`. Idempotent, like deps; the packages' own service start-up (no systemd here) may print
+# warnings, which do not matter: the test starts its own daemons with its own configuration.
 SLURM_PACKAGES := slurm-wlm munge
 slurm-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(SLURM_PACKAGES)"
@@ -86,7 +86,7 @@ test-tsan: deps
 	cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan -j $(JOBS) -L "unit|stress"
 
-test-asan: deps
+test-asan: deps slurm-deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
