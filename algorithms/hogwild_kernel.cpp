@@ -3,9 +3,14 @@
 #include "algorithms/hogwild_kernel.hpp"
 
 // The attributes every racy function carries: uninstrumented by TSan, never inlined, and no
-// loop-to-memcpy rewrite (an intercepted memcpy would be checked by TSan after all).
+// loop-to-memcpy rewrite (an intercepted memcpy would be checked by TSan after all). psgd is built
+// with GCC; clang (which only reads this file for `make lint`) has no `optimize` attribute.
+#if defined(__clang__)
+#define PSGD_HOGWILD_RACY __attribute__((no_sanitize("thread"), noinline))
+#else
 #define PSGD_HOGWILD_RACY \
   __attribute__((no_sanitize("thread"), noinline, optimize("no-tree-loop-distribute-patterns")))
+#endif
 
 namespace psgd {
 
