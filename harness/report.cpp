@@ -170,6 +170,7 @@ nlohmann::json build_report(const RunFacts& f) {
       {"peak_live_vectors", f.peak_live_vectors ? json(*f.peak_live_vectors) : json(nullptr)}};
 
   doc["resources"] = {{"peak_rss_bytes", peak_rss_bytes()},
+                      {"shared_bytes", f.shared_bytes},
                       {"cpu_seconds", o.cpu_seconds},
                       {"cpu_utilisation", per_second(o.cpu_seconds, o.wall_seconds)}};
   return doc;

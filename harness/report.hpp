@@ -26,6 +26,10 @@ struct RunFacts {
   const TrainingOutcome* outcome = nullptr;
   std::vector<std::size_t> slots;  // checkpoint slots evaluated, in order
   std::vector<EvalPoint> points;   // one per slot
+  // Bytes the algorithm allocated through its SharedMemory and still held after the run (the
+  // shared parameters, Leashed's whole pool, sync's gradient slots): what every method pays in
+  // shared storage, measured the same way for all of them.
+  std::int64_t shared_bytes = 0;
 };
 
 // Builds the full document: schema_version, status, context, config, data, model, series,

@@ -303,6 +303,7 @@ int run_checked(const RunConfig& cfg) {
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
   facts.peak_live_vectors = algo->peak_live_vectors();
+  facts.shared_bytes = static_cast<std::int64_t>(shared_memory->live_bytes());
   facts.placement = place.to_json(observed, &memory_observed);
   facts.oversubscribed = static_cast<std::size_t>(cfg.threads) > place.topology.pus().size();
   facts.updates_per_epoch = budget.per_epoch;

@@ -80,10 +80,11 @@ def main():
                 ax.set_xlabel("backoff policy (waits in ns)")
     lock = ", ".join(v for v in sweep.values("lock") if v) if "lock" in sweep.columns else ""
     caption = sweep.caption(
-        "medians over repetitions, bars: IQR; invalid and crashed runs left out"
+        "medians over repetitions, bars: IQR; " + common.outcome_text(sweep.rows)
         + (f"; lock {lock}" if lock else "")
     )
-    common.save(fig, args.out, "backoff", caption)
+    title = "Does a backoff policy reduce failed attempts and lock waiting, and at what cost?"
+    common.save(fig, args.out, "backoff", caption, title)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+import textwrap
 from collections import OrderedDict
 
 import matplotlib
@@ -18,6 +19,9 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
+
+# The run options besides the algorithm that make it another method (see method()).
+METHOD_OPTIONS = ("lock", "test-before-cas")
 
 # Outcomes a run can have, in the order tables list them. `invalid`: the run refused its
 # configuration (exit 2, e.g. more threads than hardware threads under compact placement);
@@ -85,6 +89,15 @@ class Sweep:
             with open(plan_path, encoding="utf-8") as f:
                 self.plan = json.load(f)
         self._docs = {}
+        # The options that name a method (method()) are index columns only where the spec varies
+        # them; set in the spec's base they are every row's value.
+        base = self.base()
+        for key in METHOD_OPTIONS:
+            if key not in self.columns and key in base:
+                value = base[key]
+                text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+                for row in self.rows:
+                    row[key] = text
 
     @property
     def name(self):
@@ -93,6 +106,50 @@ class Sweep:
     @property
     def axes(self):
         return list(self.plan.get("axes", []))
+
+    def base(self):
+        """The options every run of the sweep got (the resolved spec's `base`)."""
+        return dict(self.plan.get("spec", {}).get("base", {}))
+
+    def settings(self, *names):
+        """'name value, ...' of the base options `names` that the spec sets, for a title."""
+        base = self.base()
+        return ", ".join(f"{n} {base[n]}" for n in names if n in base)
+
+    def context(self):
+        """The machine context of the first readable run document ({} if none)."""
+        for row in self.rows:
+            try:
+                context = self.doc(row).get("context", {})
+            except (OSError, ValueError):
+                continue
+            if context:
+                return context
+        return {}
+
+    @staticmethod
+    def machine_of(context):
+        return "{} ({} hardware threads, host {})".format(
+            context.get("cpu", "unknown CPU"),
+            context.get("hardware_threads", "?"),
+            context.get("host", "?"),
+        )
+
+    def machines(self):
+        """{machine: number of runs} over every readable run document."""
+        out = OrderedDict()
+        for row in self.rows:
+            try:
+                context = self.doc(row).get("context", {})
+            except (OSError, ValueError):
+                continue
+            if context:
+                name = self.machine_of(context)
+                out[name] = out.get(name, 0) + 1
+        return out
+
+    def hardware_threads(self):
+        return int(self.context().get("hardware_threads") or 0)
 
     def doc(self, row):
         """The run document of an index row (cached)."""
@@ -137,19 +194,12 @@ class Sweep:
 
     def caption(self, extra=""):
         """Machine, placement and sweep, for the line under every figure."""
-        context = {}
-        for row in self.rows:
-            try:
-                context = self.doc(row).get("context", {})
-            except (OSError, ValueError):
-                continue
-            if context:
-                break
-        machine = "{} ({} hardware threads, host {})".format(
-            context.get("cpu", "unknown CPU"),
-            context.get("hardware_threads", "?"),
-            context.get("host", "?"),
-        )
+        context = self.context()
+        machines = self.machines()
+        if len(machines) > 1:  # runs resumed on another machine: say so, never hide it
+            machine = "; ".join(f"{m} for {n} runs" for m, n in machines.items())
+        else:
+            machine = self.machine_of(context)
         placements = ", ".join(v for v in self.values("placement") if v) or "n/a"
         memory = ", ".join(v for v in self.values("memory") if v) or "n/a"
         runs = len(self.rows)
@@ -197,10 +247,86 @@ def line_with_band(ax, xs, samples, label, **style):
     return line
 
 
-def colors(values):
-    """A fixed colour per value, so one algorithm has one colour in every panel."""
-    palette = plt.get_cmap("tab10").colors
-    return {v: palette[i % len(palette)] for i, v in enumerate(values)}
+# The one method -> colour mapping of every figure, so a method has the same colour in all of
+# them (tab10's colours; a method not listed gets grey). A method is the algorithm with the
+# options that make it another method (method()).
+METHOD_COLORS = OrderedDict(
+    (name, plt.get_cmap("tab10").colors[i])
+    for i, name in enumerate(
+        (
+            "mutex",
+            "mutex (os lock)",
+            "rwlock",
+            "rwlock (os lock)",
+            "hogwild",
+            "hogwild-atomic",
+            "leashed",
+            "leashed (test-before-cas)",
+            "sync",
+            "seq",
+        )
+    )
+)
+
+
+def method(row):
+    """The method of an index row: its algorithm, with ' (os lock)' where --lock os was set and
+    ' (test-before-cas)' where that was."""
+    name = row.get("algo", "")
+    if row.get("lock") == "os":
+        name += " (os lock)"
+    if row.get("test-before-cas") == "true":
+        name += " (test-before-cas)"
+    return name
+
+
+def method_color(name):
+    return METHOD_COLORS.get(name, "grey")
+
+
+def methods_of(rows):
+    """The methods of rows in METHOD_COLORS order (unknown ones last, by name)."""
+    names = {method(r) for r in rows}
+    order = list(METHOD_COLORS)
+    return sorted(names, key=lambda m: (order.index(m) if m in order else len(order), m))
+
+
+def outcome_counts(rows):
+    """{status: number of rows} over STATUSES, zeros included."""
+    return OrderedDict((s, sum(1 for r in rows if r.get("status") == s)) for s in STATUSES)
+
+
+def outcome_text(rows):
+    """'N runs: a converged, b not_converged, ...' for a caption: nothing is dropped silently."""
+    counts = outcome_counts(rows)
+    return f"{len(rows)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def note_unfinished(ax, rows):
+    """Writes in the panel how many of its runs are invalid or crashed (left out of it)."""
+    counts = outcome_counts(rows)
+    missing = [f"{counts[s]} {s}" for s in UNFINISHED if counts[s]]
+    if missing:
+        ax.text(
+            0.99, 0.01, "left out: " + ", ".join(missing), transform=ax.transAxes, fontsize=6,
+            ha="right", va="bottom", color="firebrick",
+        )
+
+
+def is_oversubscribed(row):
+    return row.get("oversubscribed", "").lower() == "true"
+
+
+def shade_oversubscribed(ax, hardware_threads, xs):
+    """Shades the thread counts above the machine's hardware threads (runs there share cores)."""
+    xs = [x for x in xs if x is not None]
+    if not hardware_threads or not xs or max(xs) <= hardware_threads:
+        return
+    ax.axvspan(
+        hardware_threads + 0.5 if hardware_threads + 0.5 < max(xs) else hardware_threads,
+        max(xs) + 0.5, color="grey", alpha=0.12, linewidth=0,
+        label=f"oversubscribed (> {hardware_threads} hardware threads)",
+    )
 
 
 def label_of(row, columns):
@@ -215,11 +341,22 @@ def figure(nrows, ncols, width=4.2, height=3.3):
     return fig, axes
 
 
-def save(fig, out, name, caption):
-    """Writes out/name.png and out/name.pdf with the caption line under the plots."""
+def suptitle(fig, title):
+    """The figure's title (the question it answers), wrapped at about 11 characters of an
+    11-point title per inch of width. Returns the number of lines."""
+    lines = textwrap.wrap(title, max(40, int(fig.get_figwidth() * 11)))
+    fig.suptitle("\n".join(lines), fontsize=11, y=1.0 - 0.08 / fig.get_figheight(), va="top")
+    return len(lines)
+
+
+def save(fig, out, name, caption, title=None):
+    """Writes out/name.png and out/name.pdf with the caption line under the plots and the title
+    (the question the figure answers) above them."""
     os.makedirs(out, exist_ok=True)
     fig.text(0.01, 0.005, caption, fontsize=7, ha="left", va="bottom", wrap=True)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    if title:
+        suptitle(fig, title)
+    fig.tight_layout(rect=(0, 0.05, 1, 1.0 - 0.05 / fig.get_figheight()))
     paths = [os.path.join(out, f"{name}.{ext}") for ext in ("png", "pdf")]
     for path in paths:
         fig.savefig(path, dpi=150)

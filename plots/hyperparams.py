@@ -4,7 +4,8 @@
 Reads results/<sweep>/ of experiments/hyperparams.json (study item ii: hyperparameters x
 parallelism). Each cell is coloured by the median time to epsilon over the runs that reached it
 (grey: none did) and lists the outcomes of all its runs: C converged, N not converged,
-D diverged, I invalid (the run refused its configuration), X crashed. One row per algorithm, one column per thread count. Writes
+D diverged, I invalid (the run refused its configuration), X crashed. One row per method (the
+algorithm, and the OS lock where it is one), one column per thread count. Writes
 <out>/hyperparams.png and .pdf, and the counts as <out>/hyperparams_counts.csv.
 """
 
@@ -22,12 +23,14 @@ def main():
     args = common.parse_args(__doc__.splitlines()[0], "hyperparams")
     sweep = common.Sweep(args.results)
     label, column = sweep.epsilon_column(args.epsilon)
-    algos = sweep.values("algo")
+    algos = common.methods_of(sweep.rows)
     threads = sweep.values("threads")
     batches = sweep.values("batch")
     steps = sweep.values("step")
     fig, axes = common.figure(len(algos), len(threads), width=4.4, height=3.6)
-    cells = common.group(sweep.rows, "algo", "threads", "batch", "step")
+    cells = {}
+    for r in sweep.rows:
+        cells.setdefault((common.method(r), r["threads"], r["batch"], r["step"]), []).append(r)
     finite = [common.number(r[column]) for r in sweep.rows]
     finite = [v for v in finite if v is not None]
     vmax = max(finite) if finite else 1.0
@@ -70,9 +73,18 @@ def main():
         "C/N/D/I/X: converged / not converged / diverged / invalid (refused) / crashed runs"
     )
     # tight_layout cannot place a colour bar shared by all panels: lay out by hand.
-    fig.subplots_adjust(left=0.1, right=0.84, bottom=0.2, top=0.9, wspace=0.4, hspace=0.5)
+    settings = sweep.settings("model")
+    lines = common.suptitle(
+        fig,
+        "Which batch size x step size cells converge, and how fast, per method and thread count?"
+        + (f" ({settings})" if settings else ""),
+    )
+    height = fig.get_figheight()
+    bottom = min(0.2, 1.2 / height)  # room for the caption and the x labels
+    top = 1.0 - (0.45 + 0.2 * lines) / height
+    fig.subplots_adjust(left=0.1, right=0.84, bottom=bottom, top=top, wspace=0.4, hspace=0.5)
     if image is not None:
-        bar = fig.colorbar(image, cax=fig.add_axes((0.87, 0.2, 0.02, 0.7)))
+        bar = fig.colorbar(image, cax=fig.add_axes((0.87, bottom, 0.02, top - bottom)))
         bar.set_label(f"median time to epsilon {label} (s)")
     fig.text(0.01, 0.005, caption, fontsize=7, ha="left", va="bottom", wrap=True)
     os.makedirs(args.out, exist_ok=True)

@@ -5,7 +5,9 @@
 #   PSGD   the psgd binary (default build/release/psgd: timings need the optimised build)
 #   SCALE  the specs' scale: quick (a 2-core machine, minutes) or full (a many-core server, hours)
 #   OUT    where the PNG and PDF files go (default plots/figures)
-# Each experiments/<name>.json is drawn by plots/<name>.py from results/<name>-<SCALE>/.
+# Each experiments/<name>.json is drawn by plots/<name>.py from results/<name>-<SCALE>/, and by
+# every plots/<name>_<figure>.py too: further figures of the same runs (spec names have no `_`,
+# so <name>_ never matches another spec's script).
 # Sweeps resume: rerunning after an interruption only runs what is missing.
 set -eu
 PSGD=${1:-build/release/psgd}
@@ -15,5 +17,8 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 for spec in experiments/*.json; do
   name=$(basename "$spec" .json)
   "$PSGD" sweep "$spec" --scale "$SCALE"
-  "$PYTHON" "plots/$name.py" --results "results/$name-$SCALE" --out "$OUT"
+  for script in "plots/$name.py" plots/"$name"_*.py; do
+    [ -e "$script" ] || continue  # the glob matched nothing
+    "$PYTHON" "$script" --results "results/$name-$SCALE" --out "$OUT"
+  done
 done

@@ -51,8 +51,14 @@ def main():
     axes[0][0].set_title("gradients given up")
     axes[0][1].set_title("staleness")
     axes[0][2].set_title("convergence")
-    caption = sweep.caption("medians over repetitions with IQR bands; invalid and crashed runs left out")
-    common.save(fig, args.out, "persistence", caption)
+    caption = sweep.caption(
+        "medians over repetitions with IQR bands; " + common.outcome_text(sweep.rows)
+    )
+    title = (
+        "What does bounding Leashed's retries (persistence B) cost in dropped gradients, "
+        "staleness and time to epsilon?"
+    )
+    common.save(fig, args.out, "persistence", caption, title)
 
 
 if __name__ == "__main__":

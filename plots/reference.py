@@ -10,18 +10,11 @@ draws every run's evaluated snapshots (its `series`), one thin line per repetiti
 import common
 
 
-def variant(row):
-    """The method as the figure names it: the algorithm, and the OS lock where it is one."""
-    return row["algo"] + (" (os lock)" if row.get("lock") == "os" else "")
-
-
 def main():
     args = common.parse_args(__doc__.splitlines()[0], "reference")
     sweep = common.Sweep(args.results)
     finished = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     threads = sorted({r["threads"] for r in finished}, key=common.sort_key)
-    methods = sorted({variant(r) for r in finished})
-    color = common.colors(methods)
     fig, axes = common.figure(2, max(1, len(threads)))
     for col, t in enumerate(threads):
         top, bottom = axes[0][col], axes[1][col]
@@ -29,10 +22,10 @@ def main():
         for row in (r for r in finished if r["threads"] == t):
             series = sweep.doc(row).get("series", [])
             seconds = [p["seconds"] for p in series]
-            name = variant(row)
+            name = common.method(row)
             label = None if name in labelled else name
             labelled.add(name)
-            style = dict(color=color[name], linewidth=1, alpha=0.8, label=label)
+            style = dict(color=common.method_color(name), linewidth=1, alpha=0.8, label=label)
             top.plot(seconds, [p["train_loss"] for p in series], **style)
             bottom.plot(seconds, [p["test_accuracy"] for p in series], **style)
         top.set_title(f"{t} thread(s): train loss")
@@ -43,12 +36,16 @@ def main():
             ax.set_xlabel("wall-clock training time (s)")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7)
-    unfinished = len(sweep.rows) - len(finished)
+            common.note_unfinished(ax, [r for r in sweep.rows if r["threads"] == t])
     caption = sweep.caption(
-        f"one line per run (repetitions of a method share its colour); {unfinished} invalid or "
-        "crashed runs left out"
+        "one line per run (repetitions of a method share its colour); "
+        + common.outcome_text(sweep.rows)
     )
-    common.save(fig, args.out, "reference", caption)
+    title = (
+        "How fast does each method lower the loss in wall-clock time on the reference "
+        "framework's settings?"
+    )
+    common.save(fig, args.out, "reference", caption, title)
 
 
 if __name__ == "__main__":

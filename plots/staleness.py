@@ -69,8 +69,11 @@ def main():
         ax.set_ylabel("mean staleness (updates)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    caption = sweep.caption("medians over repetitions with IQR bands; invalid and crashed runs left out")
-    common.save(fig, args.out, "staleness", caption)
+    caption = sweep.caption(
+        "medians over repetitions with IQR bands; " + common.outcome_text(sweep.rows)
+    )
+    title = "How does the staleness of applied updates depend on the batch size?"
+    common.save(fig, args.out, "staleness", caption, title)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Time-to-epsilon and throughput vs threads, one line per algorithm, one column per placement.
+"""Time-to-epsilon and throughput vs threads, one line per method, one column per placement.
 
 Reads results/<sweep>/ of experiments/threads.json (study item i: memory model x parallelism;
 compact placement is the UMA layout, scatter the NUMA one). Writes <out>/threads.png and .pdf.
@@ -13,14 +13,13 @@ def main():
     sweep = common.Sweep(args.results)
     label, column = sweep.epsilon_column(args.epsilon)
     placements = sweep.values("placement")
-    algos = sweep.values("algo")
-    color = common.colors(algos)
+    algos = common.methods_of(sweep.rows)
     fig, axes = common.figure(2, len(placements))
     for col, placement in enumerate(placements):
         rows = [r for r in sweep.rows if r["placement"] == placement]
         top, bottom = axes[0][col], axes[1][col]
         for algo in algos:
-            by_threads = common.group([r for r in rows if r["algo"] == algo], "threads")
+            by_threads = common.group([r for r in rows if common.method(r) == algo], "threads")
             if not by_threads:
                 continue
             xs = [common.number(k[0]) for k in by_threads]
@@ -29,15 +28,19 @@ def main():
                 xs,
                 [[common.number(r[column]) for r in g] for g in by_threads.values()],
                 label=algo,
-                color=color[algo],
+                color=common.method_color(algo),
             )
             common.line_with_band(
                 bottom,
                 xs,
                 [[common.number(r["updates_per_second"]) for r in g] for g in by_threads.values()],
                 label=algo,
-                color=color[algo],
+                color=common.method_color(algo),
             )
+        threads = [common.number(v) for v in sweep.values("threads")]
+        for ax in (top, bottom):
+            common.shade_oversubscribed(ax, sweep.hardware_threads(), threads)
+            common.note_unfinished(ax, rows)
         top.set_title(f"{placement} placement: convergence")
         top.set_ylabel(f"time to {label} of initial loss (s)")
         bottom.set_title(f"{placement} placement: throughput")
@@ -52,9 +55,12 @@ def main():
     reached = sum(1 for r in sweep.rows if common.number(r[column]) is not None)
     caption = sweep.caption(
         f"medians over repetitions with IQR bands; {reached}/{len(sweep.rows)} runs reached "
-        f"epsilon {label} (the others are left out of the top row)"
+        f"epsilon {label} (the others are left out of the top row); "
+        + common.outcome_text(sweep.rows)
     )
-    common.save(fig, args.out, "threads", caption)
+    settings = sweep.settings("model", "batch", "step")
+    title = "How does each method's time to epsilon and throughput scale with threads?"
+    common.save(fig, args.out, "threads", caption, title + (f" ({settings})" if settings else ""))
 
 
 if __name__ == "__main__":

@@ -260,6 +260,29 @@ TEST(RunEndToEnd, MemoryPolicyPlacesAndRecordsEverySharedPage) {
   }
 }
 
+// resources.shared_bytes is what each method holds in shared storage, measured through the one
+// allocation path: a lock-based method one parameter vector whatever the thread count, Leashed
+// its pool of 3N vectors, sync one vector plus one gradient slot per worker.
+TEST(RunEndToEnd, SharedBytesCountEveryMethodsSharedStorage) {
+  constexpr std::int64_t kVectorBytes = (16 * 4 + 4) * 4;  // linear 16x4: 68 float parameters
+  auto shared_bytes = [](const std::string& algo, int threads) {
+    const Result r = psgd(std::string(kTinyRun) + "--placement none --algo " + algo +
+                          " --threads " + std::to_string(threads));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out)["resources"]["shared_bytes"].get<std::int64_t>();
+  };
+  const std::int64_t mutex1 = shared_bytes("mutex", 1);
+  EXPECT_GE(mutex1, kVectorBytes);
+  EXPECT_LT(mutex1, 2 * kVectorBytes);
+  EXPECT_EQ(shared_bytes("mutex", 3), mutex1);
+  EXPECT_EQ(shared_bytes("rwlock", 3), mutex1);
+  EXPECT_EQ(shared_bytes("hogwild", 3), mutex1);
+  for (const int threads : {1, 3}) {
+    EXPECT_GE(shared_bytes("leashed", threads), 3 * threads * kVectorBytes) << threads;
+    EXPECT_EQ(shared_bytes("sync", threads), (1 + threads) * mutex1) << threads;
+  }
+}
+
 // The reference framework's settings: a fixed number of updates per epoch and one shared batch
 // order; with one thread the shared order is deterministic too.
 TEST(RunEndToEnd, ReferenceEpochAndBatchOrder) {

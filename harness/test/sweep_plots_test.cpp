@@ -2,9 +2,10 @@
 //
 // Each experiments/<family>.json is shrunk to a fixture sweep that keeps its axes (first two
 // values of each) but trains a linear model on a small synthetic set, is run with the real
-// `psgd sweep`, and plots/<family>.py must then write <family>.png and .pdf from it. This keeps
-// the scripts, the specs and the index columns in step. Skipped when /usr/bin/python3 has no
-// matplotlib.
+// `psgd sweep`, and plots/<figure>.py must then write <figure>.png and .pdf from it, where a
+// figure is the family itself or <family>_<name> (a further figure of the same runs, as
+// plots/make_figures.sh draws them). This keeps the scripts, the specs and the index columns in
+// step. Skipped when /usr/bin/python3 has no matplotlib.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,8 +13,10 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/results.hpp"
@@ -26,6 +29,14 @@ namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 
 constexpr const char* kPython = "/usr/bin/python3";
+
+// Every figure script: plots/<family>.py, and plots/<family>_<name>.py for further figures of the
+// family's runs (see plots/make_figures.sh).
+std::vector<std::string> figures() {
+  return {"threads", "threads_curves", "hyperparams",  "staleness", "staleness_threads",
+          "backoff", "persistence",    "reference",    "attempts",  "memory",
+          "cnn",     "cnn_staleness",  "cnn_attempts", "cnn_memory"};
+}
 
 // Runs argv to its end; returns the exit code (-1 for a signal or timeout) and the output tail.
 std::pair<int, std::string> run(const std::vector<std::string>& argv, const fs::path& log) {
@@ -81,7 +92,8 @@ ordered_json fixture_spec(const std::string& family) {
 }
 
 TEST_P(SweepPlotsEndToEnd, ScriptDrawsItsFigureFromASweep) {
-  const std::string family = GetParam();
+  const std::string figure = GetParam();
+  const std::string family = figure.substr(0, figure.find('_'));
   const fs::path spec_path = dir() / (family + ".json");
   std::ofstream(spec_path) << fixture_spec(family).dump(2);
   const fs::path results = dir() / "results";
@@ -89,24 +101,40 @@ TEST_P(SweepPlotsEndToEnd, ScriptDrawsItsFigureFromASweep) {
       run({PSGD_BINARY, "sweep", spec_path.string(), "--results-dir=" + results.string()}, log());
   ASSERT_EQ(sweep_code, 0) << sweep_log;
 
-  const fs::path out = dir() / ("figures-" + family);
-  const fs::path script = fs::path(PSGD_SOURCE_DIR) / "plots" / (family + ".py");
+  const fs::path out = dir() / ("figures-" + figure);
+  const fs::path script = fs::path(PSGD_SOURCE_DIR) / "plots" / (figure + ".py");
   const auto [plot_code, plot_log] =
       run({kPython, script.string(), "--results", (results / ("plot-" + family)).string(), "--out",
            out.string()},
           log());
   ASSERT_EQ(plot_code, 0) << plot_log;
   for (const char* ext : {".png", ".pdf"}) {
-    const fs::path file = out / (family + ext);
+    const fs::path file = out / (figure + ext);
     ASSERT_TRUE(fs::exists(file)) << file << "\n" << plot_log;
     EXPECT_GT(fs::file_size(file), 1000u) << file;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(SweepFigures, SweepPlotsEndToEnd,
-                         ::testing::Values("threads", "hyperparams", "staleness", "backoff",
-                                           "persistence", "reference"),
+INSTANTIATE_TEST_SUITE_P(SweepFigures, SweepPlotsEndToEnd, ::testing::ValuesIn(figures()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// Every script in plots/ (but the shared common.py) is one of figures(), so none goes untested, and
+// every spec in experiments/ has its figure.
+TEST(SweepPlots, EveryScriptAndSpecIsCovered) {
+  const fs::path source(PSGD_SOURCE_DIR);
+  std::set<std::string> scripts;
+  for (const auto& entry : fs::directory_iterator(source / "plots")) {
+    if (entry.path().extension() == ".py" && entry.path().stem() != "common") {
+      scripts.insert(entry.path().stem().string());
+    }
+  }
+  const std::vector<std::string> listed = figures();
+  EXPECT_EQ(scripts, std::set<std::string>(listed.begin(), listed.end()));
+  for (const auto& entry : fs::directory_iterator(source / "experiments")) {
+    if (entry.path().extension() != ".json") continue;
+    EXPECT_TRUE(scripts.count(entry.path().stem().string()) == 1) << entry.path();
+  }
+}
 
 }  // namespace
 }  // namespace psgd
