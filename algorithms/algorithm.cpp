@@ -20,9 +20,10 @@ constexpr std::size_t kMinSlots = 16;
 constexpr std::size_t kMaxSlots = std::size_t{1} << 16;
 
 // Slots for checkpoints 0..last_checkpoint, within the caps.
-std::size_t slots_for(std::size_t num_params, std::int64_t last_checkpoint, std::size_t max_slots) {
-  const std::size_t affordable =
-      std::max(kMinSlots, kMaxSnapshotBytes / (std::max<std::size_t>(num_params, 1) * 4));
+std::size_t slots_for(std::size_t num_params, std::size_t scalar_bytes,
+                      std::int64_t last_checkpoint, std::size_t max_slots) {
+  const std::size_t affordable = std::max(
+      kMinSlots, kMaxSnapshotBytes / (std::max<std::size_t>(num_params, 1) * scalar_bytes));
   const std::size_t cap = max_slots > 0 ? std::min(max_slots, kMaxSlots) : kMaxSlots;
   const auto want = static_cast<std::size_t>(std::min<std::int64_t>(
                         last_checkpoint, static_cast<std::int64_t>(kMaxSlots))) +
@@ -36,19 +37,22 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-Checkpoints::Checkpoints(std::size_t num_params, std::int64_t updates_per_epoch,
-                         std::int64_t per_epoch, std::int64_t total_updates, std::size_t max_slots)
+template <class S>
+BasicCheckpoints<S>::BasicCheckpoints(std::size_t num_params, std::int64_t updates_per_epoch,
+                                      std::int64_t per_epoch, std::int64_t total_updates,
+                                      std::size_t max_slots)
     : num_params_(num_params),
       updates_per_epoch_(std::max<std::int64_t>(updates_per_epoch, 1)),
       // More checkpoints than updates per epoch would snapshot every update anyway, but on a
       // grid finer than the updates, which thinning could no longer keep evenly.
       per_epoch_(std::clamp<std::int64_t>(per_epoch, 1, updates_per_epoch_)),
       total_updates_(total_updates),
-      num_slots_(slots_for(num_params, checkpoint_of(total_updates), max_slots)),
-      storage_(new float[(num_slots_ + 1) * num_params]),
+      num_slots_(slots_for(num_params, sizeof(S), checkpoint_of(total_updates), max_slots)),
+      storage_(new S[(num_slots_ + 1) * num_params]),
       slots_(num_slots_ + 1) {}
 
-std::int64_t Checkpoints::checkpoint_of(std::int64_t version) const noexcept {
+template <class S>
+std::int64_t BasicCheckpoints<S>::checkpoint_of(std::int64_t version) const noexcept {
   // v * K overflows 64 bits for budgets near 2^63 (an --updates or a time-limited run's bound).
   __extension__ using Wide = unsigned __int128;
   const Wide v = static_cast<Wide>(std::max<std::int64_t>(version, 0));
@@ -58,7 +62,8 @@ std::int64_t Checkpoints::checkpoint_of(std::int64_t version) const noexcept {
   return static_cast<std::int64_t>(std::min(c, kMax));
 }
 
-void Checkpoints::thin() noexcept {
+template <class S>
+void BasicCheckpoints<S>::thin() noexcept {
   const std::size_t kept = (num_slots_ + 1) / 2;
   for (std::size_t j = 1; j < kept; ++j) {
     slots_[j] = slots_[2 * j];
@@ -69,7 +74,8 @@ void Checkpoints::thin() noexcept {
   stride_ *= 2;
 }
 
-float* Checkpoints::slot_for(std::int64_t due, std::int64_t version) noexcept {
+template <class S>
+S* BasicCheckpoints<S>::slot_for(std::int64_t due, std::int64_t version) noexcept {
   const std::int64_t c = checkpoint_of(due);
   while (c % stride_ == 0 && static_cast<std::uint64_t>(c / stride_) >= num_slots_) thin();
   if (c % stride_ != 0) return nullptr;  // thinned away
@@ -78,38 +84,42 @@ float* Checkpoints::slot_for(std::int64_t due, std::int64_t version) noexcept {
   return storage_.get() + k * num_params_;
 }
 
-bool Checkpoints::record_late(std::int64_t due, std::int64_t version,
-                              std::span<const float> params) noexcept {
+template <class S>
+bool BasicCheckpoints<S>::record_late(std::int64_t due, std::int64_t version,
+                                      std::span<const S> params) noexcept {
   bool finite = true;
-  for (const float x : params) finite = finite && std::isfinite(x);
+  for (const S x : params) finite = finite && std::isfinite(x);
   const std::lock_guard lock(mutex_);
-  float* out = slot_for(due, version);
+  S* out = slot_for(due, version);
   if (out != nullptr) std::copy(params.begin(), params.end(), out);
   return finite;
 }
 
-bool Checkpoints::record_racy(std::int64_t version, float* params) noexcept {
+template <class S>
+bool BasicCheckpoints<S>::record_racy(std::int64_t version, S* params) noexcept {
   const std::lock_guard lock(mutex_);
-  float* out = slot_for(version, version);
+  S* out = slot_for(version, version);
   bool finite = true;
   for (std::size_t i = 0; i < num_params_; ++i) {
     // relaxed: HOGWILD! reads are unordered by design; this only has to be a defined read.
-    const float x = std::atomic_ref<float>(params[i]).load(std::memory_order_relaxed);
+    const S x = std::atomic_ref<S>(params[i]).load(std::memory_order_relaxed);
     finite = finite && std::isfinite(x);
     if (out != nullptr) out[i] = x;
   }
   return finite;
 }
 
-void Checkpoints::record_at(std::size_t k, std::int64_t version, double seconds,
-                            std::span<const float> params) noexcept {
+template <class S>
+void BasicCheckpoints<S>::record_at(std::size_t k, std::int64_t version, double seconds,
+                                    std::span<const S> params) noexcept {
   if (k > num_slots_) return;
   std::copy(params.begin(), params.end(), storage_.get() + k * num_params_);
   slots_[k] = Slot{true, version, seconds};
 }
 
-void Checkpoints::record_final(std::int64_t stride, std::int64_t version, double seconds,
-                               std::span<const float> params) noexcept {
+template <class S>
+void BasicCheckpoints<S>::record_final(std::int64_t stride, std::int64_t version, double seconds,
+                                       std::span<const S> params) noexcept {
   while (stride_ < stride) thin();
   const std::int64_t c = checkpoint_of(version);
   const bool kept = c % stride_ == 0 && static_cast<std::uint64_t>(c / stride_) < num_slots_ &&
@@ -157,20 +167,33 @@ WorkerStats merge_workers(std::span<const WorkerStats> workers) {
   return total;
 }
 
-void sgd_apply(std::span<float> theta, std::span<const float> grad, float step) noexcept {
+template <class S>
+void sgd_apply(std::span<S> theta, std::span<const std::type_identity_t<S>> grad,
+               std::type_identity_t<S> step) noexcept {
   for (std::size_t i = 0; i < theta.size(); ++i) theta[i] -= step * grad[i];
 }
 
-void sgd_apply_into(std::span<float> out, std::span<const float> theta, std::span<const float> grad,
-                    float step) noexcept {
+template <class S>
+void sgd_apply_into(std::span<S> out, std::span<const std::type_identity_t<S>> theta,
+                    std::span<const std::type_identity_t<S>> grad,
+                    std::type_identity_t<S> step) noexcept {
   // Eigen's explicit packet code: GCC's -O2 cost model leaves the plain loop scalar (3x a memcpy
   // of the default model, measured), and this pass must run near memcpy speed (Leashed's publish
   // budget is 1.5 memcpy). Packet mul then sub rounds exactly like the scalar expression (no FMA
   // is formed: -ffp-contract=off, and Eigen fuses only inside its matrix products).
-  using Array = Eigen::Array<float, Eigen::Dynamic, 1>;
+  using Array = Eigen::Array<S, Eigen::Dynamic, 1>;
   const auto n = static_cast<Eigen::Index>(out.size());
   Eigen::Map<Array>(out.data(), n) =
       Eigen::Map<const Array>(theta.data(), n) - step * Eigen::Map<const Array>(grad.data(), n);
 }
+
+template class BasicCheckpoints<float>;
+template class BasicCheckpoints<double>;
+template void sgd_apply(std::span<float>, std::span<const float>, float) noexcept;
+template void sgd_apply(std::span<double>, std::span<const double>, double) noexcept;
+template void sgd_apply_into(std::span<float>, std::span<const float>, std::span<const float>,
+                             float) noexcept;
+template void sgd_apply_into(std::span<double>, std::span<const double>, std::span<const double>,
+                             double) noexcept;
 
 }  // namespace psgd

@@ -5,6 +5,12 @@
 // checkpoints, the report). Dispatch is virtual once per worker per run; everything inside a
 // worker loop is concrete or a template parameter so it inlines.
 //
+// Precision (--precision): every type here that holds parameters is a class template over the
+// scalar type S (float or double), explicitly instantiated for both in algorithm.cpp. The float
+// ones keep their old names as aliases (Algorithm, Checkpoints, WorkerContext, TrainingSetup).
+// An algorithm is a class template over S too; the registry builds the instantiation the run's
+// precision names, once, and no worker loop ever branches on the precision.
+//
 // Counting rule shared by all algorithms: the shared version counter v counts applied updates.
 // An update is applied only while v < total_updates, so every run applies exactly total_updates
 // updates unless it is stopped early (time limit, divergence). A gradient that arrives after the
@@ -23,6 +29,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "algorithms/histogram.hpp"
@@ -75,11 +82,12 @@ class RunControl {
 // Thread-safety: record and record_racy may be called by any worker at any time; they serialise
 // on an internal mutex (held only for the copy of one snapshot, never while taking another lock:
 // callers may hold their own). Everything else is for the runner, before or after the workers.
-class Checkpoints {
+template <class S>
+class BasicCheckpoints {
  public:
   // max_slots = 0: the default cap (65,536 slots, and at most 1 GiB of snapshots).
-  Checkpoints(std::size_t num_params, std::int64_t updates_per_epoch, std::int64_t per_epoch,
-              std::int64_t total_updates, std::size_t max_slots = 0);
+  BasicCheckpoints(std::size_t num_params, std::int64_t updates_per_epoch, std::int64_t per_epoch,
+                   std::int64_t total_updates, std::size_t max_slots = 0);
 
   // Called once by the runner, single-threaded, before any worker starts.
   void start_clock(std::chrono::steady_clock::time_point t0) noexcept { t0_ = t0; }
@@ -106,16 +114,16 @@ class Checkpoints {
 
   // Copies params as the snapshot after update `version` if its checkpoint is kept; returns
   // false when a value is not finite (the caller then stops the run as diverged). No allocation.
-  bool record(std::int64_t version, std::span<const float> params) noexcept {
+  bool record(std::int64_t version, std::span<const S> params) noexcept {
     return record_late(version, version, params);
   }
   // The same for the checkpoint update `due` completed, from a state taken after it: `version`
   // (>= due) is what the snapshot holds. The lock-based methods record this way from their next
   // consistent read, outside the critical section.
-  bool record_late(std::int64_t due, std::int64_t version, std::span<const float> params) noexcept;
+  bool record_late(std::int64_t due, std::int64_t version, std::span<const S> params) noexcept;
   // The same for memory other threads may be writing (HOGWILD!): relaxed atomic loads, so the
   // snapshot may mix updates, as every HOGWILD! read may.
-  bool record_racy(std::int64_t version, float* params) noexcept;
+  bool record_racy(std::int64_t version, S* params) noexcept;
 
   struct Slot {
     bool filled = false;
@@ -124,35 +132,36 @@ class Checkpoints {
   };
   // After the join only.
   [[nodiscard]] const Slot& slot(std::size_t k) const noexcept { return slots_[k]; }
-  [[nodiscard]] std::span<const float> params(std::size_t k) const noexcept {
+  [[nodiscard]] std::span<const S> params(std::size_t k) const noexcept {
     return {storage_.get() + k * num_params_, num_params_};
   }
   // Runner only, single-threaded: writes slot k (the initial state into slot 0).
   void record_at(std::size_t k, std::int64_t version, double seconds,
-                 std::span<const float> params) noexcept;
+                 std::span<const S> params) noexcept;
   // Runner only, after the join: thins to at least `stride` (a power of 2), then stores the final
   // state after `version` updates in the final slot unless a kept checkpoint already holds it.
   void record_final(std::int64_t stride, std::int64_t version, double seconds,
-                    std::span<const float> params) noexcept;
+                    std::span<const S> params) noexcept;
 
  private:
   // Keeps every other kept checkpoint and moves them down; mutex_ held (or single-threaded).
   void thin() noexcept;
   // The slot for the snapshot of the checkpoint update `due` completed, labelled as holding
   // `version` (>= due), thinning first if needed; nullptr when that checkpoint is not kept.
-  float* slot_for(std::int64_t due, std::int64_t version) noexcept;
+  S* slot_for(std::int64_t due, std::int64_t version) noexcept;
 
   std::size_t num_params_;
   std::int64_t updates_per_epoch_;  // P
   std::int64_t per_epoch_;          // K
   std::int64_t total_updates_;
-  std::size_t num_slots_;             // for checkpoints; one more for the final state
-  std::unique_ptr<float[]> storage_;  // default-initialised: untouched pages cost no RSS
-  std::mutex mutex_;                  // guards stride_, slots_ and storage_ while workers run
+  std::size_t num_slots_;         // for checkpoints; one more for the final state
+  std::unique_ptr<S[]> storage_;  // default-initialised: untouched pages cost no RSS
+  std::mutex mutex_;              // guards stride_, slots_ and storage_ while workers run
   std::int64_t stride_ = 1;
   std::vector<Slot> slots_;
   std::chrono::steady_clock::time_point t0_{};
 };
+using Checkpoints = BasicCheckpoints<float>;
 
 // Written only by its own worker while it runs; read by the runner after the join.
 struct alignas(kNoFalseSharing) WorkerStats {
@@ -199,30 +208,34 @@ struct alignas(kNoFalseSharing) WorkerStats {
 WorkerStats merge_workers(std::span<const WorkerStats> workers);
 
 // Algorithm-independent run parameters, fixed before any worker exists.
-struct TrainingSetup {
-  const Model* model = nullptr;
+template <class S>
+struct BasicTrainingSetup {
+  const BasicModel<S>* model = nullptr;
   std::size_t num_params = 0;
   std::size_t batch_size = 0;
-  float step = 0.0F;
+  S step = 0;
   int num_workers = 1;
   // Where init() allocates everything the workers share (never null; see shared_memory.hpp).
   SharedMemory* shared_memory = nullptr;
 };
+using TrainingSetup = BasicTrainingSetup<float>;
 
 // Everything one worker may touch. Built by the runner on the worker's own thread after
 // pinning, so the buffers in it are local to the worker's NUMA node (first touch).
-struct WorkerContext {
+template <class S>
+struct BasicWorkerContext {
   int worker_id = 0;
   int num_workers = 1;
-  const Model* model = nullptr;
+  const BasicModel<S>* model = nullptr;
   Workspace* workspace = nullptr;
-  BatchSampler* sampler = nullptr;
-  std::span<float> grad;   // num_params, private
-  std::span<float> local;  // num_params, private (a parameter copy where the algorithm needs one)
+  BasicBatchSampler<S>* sampler = nullptr;
+  std::span<S> grad;   // num_params, private
+  std::span<S> local;  // num_params, private (a parameter copy where the algorithm needs one)
   RunControl* control = nullptr;
-  Checkpoints* checkpoints = nullptr;
+  BasicCheckpoints<S>* checkpoints = nullptr;
   WorkerStats* stats = nullptr;
 };
+using WorkerContext = BasicWorkerContext<float>;
 
 // One SGD algorithm: a shared parameter store plus the loop each worker runs.
 // Lifecycle, driven by algorithms/runner:
@@ -233,27 +246,37 @@ struct WorkerContext {
 //   report()       after the join: algorithm-specific facts for the JSON (may be empty);
 //   peak_live_vectors()  after the join: the most parameter vectors alive at once, for
 //                  algorithms that allocate them dynamically (Leashed); none otherwise.
-class Algorithm {
+template <class S>
+class BasicAlgorithm {
  public:
-  virtual ~Algorithm() = default;
+  using Scalar = S;
+  using Context = BasicWorkerContext<S>;
+  using Setup = BasicTrainingSetup<S>;
+  virtual ~BasicAlgorithm() = default;
   [[nodiscard]] virtual std::string_view name() const = 0;
-  virtual void init(std::span<const float> theta0, const TrainingSetup& setup) = 0;
-  virtual void run_worker(WorkerContext& ctx) noexcept = 0;
-  virtual void read_params(std::span<float> out) const = 0;
+  virtual void init(std::span<const S> theta0, const Setup& setup) = 0;
+  virtual void run_worker(Context& ctx) noexcept = 0;
+  virtual void read_params(std::span<S> out) const = 0;
   [[nodiscard]] virtual nlohmann::json report() const { return nlohmann::json::object(); }
   [[nodiscard]] virtual std::optional<std::int64_t> peak_live_vectors() const {
     return std::nullopt;
   }
 };
+using Algorithm = BasicAlgorithm<float>;
 
 // theta -= step * grad, the one update rule every algorithm applies (one out-of-line function so
 // every algorithm rounds identically; see -ffp-contract=off in CMakeLists.txt).
-void sgd_apply(std::span<float> theta, std::span<const float> grad, float step) noexcept;
+// S is float or double (instantiated in algorithm.cpp).
+template <class S>
+void sgd_apply(std::span<S> theta, std::span<const std::type_identity_t<S>> grad,
+               std::type_identity_t<S> step) noexcept;
 
 // out = theta - step * grad: the same rule and rounding as sgd_apply (out[i] equals what
 // sgd_apply would leave in theta[i]), fused with the copy for algorithms that apply to a fresh
 // vector (Leashed: one pass instead of memcpy + sgd_apply). out must not overlap theta or grad.
-void sgd_apply_into(std::span<float> out, std::span<const float> theta, std::span<const float> grad,
-                    float step) noexcept;
+template <class S>
+void sgd_apply_into(std::span<S> out, std::span<const std::type_identity_t<S>> theta,
+                    std::span<const std::type_identity_t<S>> grad,
+                    std::type_identity_t<S> step) noexcept;
 
 }  // namespace psgd

@@ -35,30 +35,32 @@ AlgorithmEntry async_exchange_entry() {
       1,
       AlgorithmEntry::kAnyThreads,
       {&local_steps_option(), &merge_option()},
-      [](const AlgorithmSetup& s) {
-        return std::make_unique<AsyncExchange>(s.settings.get<std::int64_t>(local_steps_option()),
-                                               s.settings.get<MergeRule>(merge_option()));
+      []<class S>(const AlgorithmSetup& s) {
+        return std::make_unique<AsyncExchange<S>>(
+            s.settings.get<std::int64_t>(local_steps_option()),
+            s.settings.get<MergeRule>(merge_option()));
       }};
 }
 
-void AsyncExchange::init(std::span<const float> theta0, const TrainingSetup& setup) {
-  theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
+template <class S>
+void AsyncExchange<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
+  theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
   starts_ =
-      SharedArray<float>(*setup.shared_memory,
-                         theta0.size() * static_cast<std::size_t>(std::max(setup.num_workers, 1)));
+      SharedArray<S>(*setup.shared_memory,
+                     theta0.size() * static_cast<std::size_t>(std::max(setup.num_workers, 1)));
   step_ = setup.step;
   version_ = 0;
 }
 
-void AsyncExchange::merge_locked(std::span<const float> replica,
-                                 std::span<const float> start) noexcept {
-  const std::span<float> theta = theta_.span();
+template <class S>
+void AsyncExchange<S>::merge_locked(std::span<const S> replica, std::span<const S> start) noexcept {
+  const std::span<S> theta = theta_.span();
   switch (merge_) {
     case MergeRule::kOverwrite:
       std::copy(replica.begin(), replica.end(), theta.begin());
       break;
     case MergeRule::kAverage:
-      for (std::size_t i = 0; i < theta.size(); ++i) theta[i] = (theta[i] + replica[i]) * 0.5F;
+      for (std::size_t i = 0; i < theta.size(); ++i) theta[i] = (theta[i] + replica[i]) * S{0.5};
       break;
     case MergeRule::kDelta:
       for (std::size_t i = 0; i < theta.size(); ++i) theta[i] += replica[i] - start[i];
@@ -66,12 +68,13 @@ void AsyncExchange::merge_locked(std::span<const float> replica,
   }
 }
 
-void AsyncExchange::run_worker(WorkerContext& ctx) noexcept {
+template <class S>
+void AsyncExchange<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
   WorkerStats& stats = *ctx.stats;
   const std::int64_t total = ctx.control->total_updates();
-  const std::span<float> replica = ctx.local;
+  const std::span<S> replica = ctx.local;
   const std::size_t dim = theta_.size();
-  const std::span<float> start =
+  const std::span<S> start =
       starts_.span().subspan(static_cast<std::size_t>(ctx.worker_id) * dim, dim);
   std::int64_t v_read = 0;
   {
@@ -87,7 +90,7 @@ void AsyncExchange::run_worker(WorkerContext& ctx) noexcept {
     double loss_sum = 0.0;
     bool complete = true;
     for (std::int64_t h = 0; h < steps && complete; ++h) {
-      const float loss = compute_gradient(ctx, replica);
+      const S loss = compute_gradient(ctx, replica);
       complete = std::isfinite(loss) && !ctx.control->should_stop();
       if (complete) {
         loss_sum += loss;
@@ -117,7 +120,7 @@ void AsyncExchange::run_worker(WorkerContext& ctx) noexcept {
     }
     const std::int64_t v1 = v + steps;
     const std::int64_t staleness = v - v_pull;  // updates merged by others since the pull
-    const auto loss = static_cast<float>(loss_sum / static_cast<double>(steps));
+    const auto loss = static_cast<S>(loss_sum / static_cast<double>(steps));
     for (std::int64_t u = v + 1; u <= v1; ++u) {
       // From the copy just taken under the lock (it holds v_read >= v1 updates).
       note_applied(ctx, u, staleness, /*failed_attempts=*/0, loss,
@@ -126,12 +129,17 @@ void AsyncExchange::run_worker(WorkerContext& ctx) noexcept {
   }
 }
 
-void AsyncExchange::read_params(std::span<float> out) const {
+template <class S>
+void AsyncExchange<S>::read_params(std::span<S> out) const {
   std::copy(theta_.begin(), theta_.end(), out.begin());
 }
 
-nlohmann::json AsyncExchange::report() const {
+template <class S>
+nlohmann::json AsyncExchange<S>::report() const {
   return {{"local_steps", local_steps_}, {"merge", std::string(name_of(kMergeRules, merge_))}};
 }
+
+template class AsyncExchange<float>;
+template class AsyncExchange<double>;
 
 }  // namespace psgd

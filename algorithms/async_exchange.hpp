@@ -37,28 +37,30 @@ inline constexpr NameTable<MergeRule, 3> kMergeRules{{{"average", MergeRule::kAv
                                                       {"overwrite", MergeRule::kOverwrite},
                                                       {"delta", MergeRule::kDelta}}};
 
-class AsyncExchange final : public Algorithm {
+// S: the scalar type (--precision), float or double; instantiated for both in the .cpp.
+template <class S = float>
+class AsyncExchange final : public BasicAlgorithm<S> {
  public:
   AsyncExchange(std::int64_t local_steps, MergeRule merge)
       : local_steps_(local_steps), merge_(merge) {}
 
   [[nodiscard]] std::string_view name() const override { return "async-exchange"; }
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override;
-  void run_worker(WorkerContext& ctx) noexcept override;
-  void read_params(std::span<float> out) const override;
+  void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override;
+  void read_params(std::span<S> out) const override;
   [[nodiscard]] nlohmann::json report() const override;
 
  private:
   // Under mutex_: theta <- merge(theta, replica, start) by the rule.
-  void merge_locked(std::span<const float> replica, std::span<const float> start) noexcept;
+  void merge_locked(std::span<const S> replica, std::span<const S> start) noexcept;
 
   std::int64_t local_steps_;
   MergeRule merge_;
-  float step_ = 0.0F;
+  S step_ = 0;
   std::mutex mutex_;
-  std::int64_t version_ = 0;   // guarded by mutex_
-  SharedArray<float> theta_;   // guarded by mutex_
-  SharedArray<float> starts_;  // one slice per worker (its replica at the last pull); private
+  std::int64_t version_ = 0;  // guarded by mutex_
+  SharedArray<S> theta_;      // guarded by mutex_
+  SharedArray<S> starts_;     // one slice per worker (its replica at the last pull); private
 };
 
 // Its registry entry (algorithms/registry.hpp): --local-steps (shared with local-sgd), --merge.

@@ -5,13 +5,19 @@
 
 namespace psgd {
 
-std::unique_ptr<Algorithm> make_hogwild_sgd(bool atomic_update, BackoffKind backoff,
-                                            const BackoffParams& params) {
-  if (!atomic_update) return std::make_unique<HogwildSgd<false, NoBackoff>>(params);
-  return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<Algorithm> {
-    return std::make_unique<HogwildSgd<true, B>>(params);
+template <class S>
+std::unique_ptr<BasicAlgorithm<S>> make_hogwild_sgd(bool atomic_update, BackoffKind backoff,
+                                                    const BackoffParams& params) {
+  if (!atomic_update) return std::make_unique<HogwildSgd<S, false, NoBackoff>>(params);
+  return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<BasicAlgorithm<S>> {
+    return std::make_unique<HogwildSgd<S, true, B>>(params);
   });
 }
+
+template std::unique_ptr<BasicAlgorithm<float>> make_hogwild_sgd(bool, BackoffKind,
+                                                                 const BackoffParams&);
+template std::unique_ptr<BasicAlgorithm<double>> make_hogwild_sgd(bool, BackoffKind,
+                                                                  const BackoffParams&);
 
 AlgorithmEntry hogwild_entry() {
   return {"hogwild",
@@ -19,8 +25,8 @@ AlgorithmEntry hogwild_entry() {
           1,
           AlgorithmEntry::kAnyThreads,
           {},
-          [](const AlgorithmSetup& s) {
-            return make_hogwild_sgd(false, BackoffKind::kNone, BackoffParams{.seed = s.seed});
+          []<class S>(const AlgorithmSetup& s) {
+            return make_hogwild_sgd<S>(false, BackoffKind::kNone, BackoffParams{.seed = s.seed});
           }};
 }
 
@@ -30,9 +36,9 @@ AlgorithmEntry hogwild_atomic_entry() {
           1,
           AlgorithmEntry::kAnyThreads,
           backoff_options(),
-          [](const AlgorithmSetup& s) {
+          []<class S>(const AlgorithmSetup& s) {
             const BackoffChoice b = backoff_choice(s.settings, s.seed);
-            return make_hogwild_sgd(true, b.kind, b.params);
+            return make_hogwild_sgd<S>(true, b.kind, b.params);
           }};
 }
 

@@ -10,7 +10,12 @@
 //                   reference framework's racy +=.
 //   hogwild-atomic  a CAS loop per coordinate computing the same expression: no update is lost;
 //                   each failed CAS is a failed attempt and waits per the backoff policy. It pays
-//                   for that: the CAS loop cannot be vectorised.
+//                   for that: the CAS loop cannot be vectorised. In double (--precision double)
+//                   it is the same loop on std::atomic_ref<double>: x86-64 has no floating-point
+//                   atomic add (C++20's atomic<double>::fetch_add compiles to this very CAS
+//                   loop), so each coordinate costs one 8-byte lock cmpxchg, like float's 4-byte
+//                   one, but the vector spans twice the cache lines, so sweeps collide as often
+//                   per coordinate and twice as long per update.
 // The races of the read and of hogwild's apply are the method; they live in the two functions of
 // hogwild_kernel.cpp, the only code kept out of ThreadSanitizer's view. Everything else shared
 // here is an atomic (the version counter, the CAS, the checkpoint copy's relaxed loads).
@@ -46,10 +51,12 @@ namespace psgd {
 
 // A "lock-free" label must not rest on a library that quietly takes a lock.
 static_assert(std::atomic_ref<float>::is_always_lock_free);
+static_assert(std::atomic_ref<double>::is_always_lock_free);
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 
-template <bool kAtomicUpdate, BackoffPolicy Backoff>
-class HogwildSgd final : public Algorithm {
+// S: the scalar type (--precision), float or double.
+template <class S, bool kAtomicUpdate, BackoffPolicy Backoff>
+class HogwildSgd final : public BasicAlgorithm<S> {
  public:
   explicit HogwildSgd(BackoffParams backoff) : backoff_(backoff) {}
 
@@ -57,18 +64,18 @@ class HogwildSgd final : public Algorithm {
     return kAtomicUpdate ? "hogwild-atomic" : "hogwild";
   }
 
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override {
-    theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
+  void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override {
+    theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
     step_ = setup.step;
     version_.store(0);
   }
 
-  void run_worker(WorkerContext& ctx) noexcept override {
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override {
     Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     const std::int64_t total = ctx.control->total_updates();
     const std::size_t dim = theta_.size();
-    float* const theta = theta_.data();
+    S* const theta = theta_.data();
     const std::size_t first = dim * static_cast<std::size_t>(ctx.worker_id) /
                               static_cast<std::size_t>(std::max(ctx.num_workers, 1));
     while (!ctx.control->should_stop()) {
@@ -79,7 +86,7 @@ class HogwildSgd final : public Algorithm {
       if (v_read >= total) break;
       hogwild_racy_copy(ctx.local.data(), theta, dim);  // an inconsistent copy is the method
 
-      const float loss = compute_gradient(ctx, ctx.local);
+      const S loss = compute_gradient(ctx, ctx.local);
       if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
         ++stats.discarded_at_end;
         break;
@@ -109,16 +116,16 @@ class HogwildSgd final : public Algorithm {
   // its sweep at w/N of the vector and wraps around, so concurrent sweeps work on different cache
   // lines instead of contending for the same ones line by line. Coordinates are independent: the
   // order changes no value (worker 0 starts at 0).
-  std::int64_t cas_apply(float* theta, std::span<const float> grad, std::size_t first,
+  std::int64_t cas_apply(S* theta, std::span<const S> grad, std::size_t first,
                          Backoff& backoff) const noexcept {
     const std::size_t dim = grad.size();
     std::int64_t failures = 0;
     for (std::size_t k = 0; k < dim; ++k) {
       const std::size_t i = k + first < dim ? k + first : k + first - dim;
-      std::atomic_ref<float> x(theta[i]);
+      std::atomic_ref<S> x(theta[i]);
       // relaxed (all three): coordinates are independent and nothing else is published with
       // them; the arithmetic is sgd_apply's, so one worker reproduces seq bit for bit.
-      float seen = x.load(std::memory_order_relaxed);
+      S seen = x.load(std::memory_order_relaxed);
       if (!x.compare_exchange_strong(seen, seen - step_ * grad[i], std::memory_order_relaxed)) {
         do {  // the retry point: another worker's CAS on this coordinate won
           ++failures;
@@ -131,7 +138,7 @@ class HogwildSgd final : public Algorithm {
     return failures;
   }
 
-  void read_params(std::span<float> out) const override {
+  void read_params(std::span<S> out) const override {
     std::copy(theta_.begin(), theta_.end(), out.begin());
   }
 
@@ -149,14 +156,15 @@ class HogwildSgd final : public Algorithm {
   BackoffParams backoff_;
   // The one word every worker writes each update: on its own line, away from theta_'s header.
   alignas(kNoFalseSharing) std::atomic<std::int64_t> version_{0};
-  SharedArray<float> theta_;  // shared: the racy kernel, atomic_ref, or before/after the workers
-  float step_ = 0.0F;
+  SharedArray<S> theta_;  // shared: the racy kernel, atomic_ref, or before/after the workers
+  S step_ = 0;
 };
 
 // `hogwild` (atomic_update false: it has no retry point, so backoff is ignored) or
 // `hogwild-atomic` with the given backoff policy.
-std::unique_ptr<Algorithm> make_hogwild_sgd(bool atomic_update, BackoffKind backoff,
-                                            const BackoffParams& params);
+template <class S = float>
+std::unique_ptr<BasicAlgorithm<S>> make_hogwild_sgd(bool atomic_update, BackoffKind backoff,
+                                                    const BackoffParams& params);
 
 // Their registry entries (algorithms/registry.hpp).
 AlgorithmEntry hogwild_entry();

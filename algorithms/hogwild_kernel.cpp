@@ -14,13 +14,20 @@
 
 namespace psgd {
 
-PSGD_HOGWILD_RACY void hogwild_racy_copy(float* dst, const float* shared, std::size_t n) noexcept {
+template <class S>
+PSGD_HOGWILD_RACY void hogwild_racy_copy(S* dst, const S* shared, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) dst[i] = shared[i];
 }
 
-PSGD_HOGWILD_RACY void hogwild_racy_apply(float* shared, const float* grad, float step,
+template <class S>
+PSGD_HOGWILD_RACY void hogwild_racy_apply(S* shared, const S* grad, S step,
                                           std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) shared[i] = shared[i] - step * grad[i];
 }
+
+template void hogwild_racy_copy(float*, const float*, std::size_t) noexcept;
+template void hogwild_racy_copy(double*, const double*, std::size_t) noexcept;
+template void hogwild_racy_apply(float*, const float*, float, std::size_t) noexcept;
+template void hogwild_racy_apply(double*, const double*, double, std::size_t) noexcept;
 
 }  // namespace psgd

@@ -13,7 +13,9 @@
 // copy is kept from becoming a memcpy call, which TSan would intercept). Every other access to
 // HOGWILD!'s theta is ordered (init before the workers, read_params after the join) or atomic
 // (the checkpoint copy). The apply rounds exactly like sgd_apply (-ffp-contract=off), so one
-// worker reproduces seq bit for bit.
+// worker reproduces seq bit for bit. Both are templates over the scalar type (--precision),
+// explicitly instantiated for float and double in hogwild_kernel.cpp; a double copy moves twice
+// the bytes of a float one, and a torn read or lost update is then of 8-byte coordinates.
 #pragma once
 
 #include <cstddef>
@@ -21,10 +23,12 @@
 namespace psgd {
 
 // dst[i] = shared[i] for i < n, while other threads may be writing `shared`.
-void hogwild_racy_copy(float* dst, const float* shared, std::size_t n) noexcept;
+template <class S>
+void hogwild_racy_copy(S* dst, const S* shared, std::size_t n) noexcept;
 
 // shared[i] = shared[i] - step * grad[i] for i < n, while other threads may be reading and
 // writing `shared`: concurrent updates of one coordinate may overwrite each other.
-void hogwild_racy_apply(float* shared, const float* grad, float step, std::size_t n) noexcept;
+template <class S>
+void hogwild_racy_apply(S* shared, const S* grad, S step, std::size_t n) noexcept;
 
 }  // namespace psgd

@@ -6,12 +6,20 @@
 
 namespace psgd {
 
-std::unique_ptr<Algorithm> make_leashed_sgd(const LeashedOptions& options, BackoffKind backoff,
-                                            const BackoffParams& params) {
-  return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<Algorithm> {
-    return std::make_unique<LeashedSgd<B>>(options, params);
+template <class S>
+std::unique_ptr<BasicAlgorithm<S>> make_leashed_sgd(const LeashedOptions& options,
+                                                    BackoffKind backoff,
+                                                    const BackoffParams& params) {
+  return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<BasicAlgorithm<S>> {
+    return std::make_unique<LeashedSgd<S, B>>(options, params);
   });
 }
+
+template std::unique_ptr<BasicAlgorithm<float>> make_leashed_sgd(const LeashedOptions&, BackoffKind,
+                                                                 const BackoffParams&);
+template std::unique_ptr<BasicAlgorithm<double>> make_leashed_sgd(const LeashedOptions&,
+                                                                  BackoffKind,
+                                                                  const BackoffParams&);
 
 // Default inf: the reference framework's default (its B = 200 sentinel); dropping gradients is an
 // experiment, not a default.
@@ -46,12 +54,12 @@ AlgorithmEntry leashed_entry() {
           1,
           AlgorithmEntry::kAnyThreads,
           std::move(options),
-          [](const AlgorithmSetup& s) {
+          []<class S>(const AlgorithmSetup& s) {
             LeashedOptions o;
             o.persistence = s.settings.get<std::int64_t>(persistence_option());
             o.test_before_cas = s.settings.get<bool>(test_before_cas_option());
             const BackoffChoice b = backoff_choice(s.settings, s.seed);
-            return make_leashed_sgd(o, b.kind, b.params);
+            return make_leashed_sgd<S>(o, b.kind, b.params);
           }};
 }
 

@@ -45,7 +45,7 @@
 
 namespace psgd {
 
-static_assert(std::atomic<PooledVector*>::is_always_lock_free);
+static_assert(std::atomic<BasicPooledVector<double>*>::is_always_lock_free);
 
 struct LeashedOptions {
   // Retries after a failed publish before the gradient is dropped; kInfinite never drops.
@@ -54,15 +54,19 @@ struct LeashedOptions {
   bool test_before_cas = false;
 };
 
-template <BackoffPolicy Backoff>
-class LeashedSgd final : public Algorithm {
+// S: the scalar type (--precision), float or double: the pool's vectors hold S values.
+template <class S, BackoffPolicy Backoff>
+class LeashedSgd final : public BasicAlgorithm<S> {
+  using PooledVector = BasicPooledVector<S>;
+  using RefCountPool = BasicRefCountPool<S>;
+
  public:
   LeashedSgd(LeashedOptions options, BackoffParams backoff)
       : options_(options), backoff_(backoff) {}
 
   [[nodiscard]] std::string_view name() const override { return "leashed"; }
 
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override {
+  void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override {
     step_ = setup.step;
     pool_ = std::make_unique<RefCountPool>(theta0.size(), setup.num_workers, *setup.shared_memory);
     PooledVector* first = pool_->allocate();  // its reference becomes latest_'s
@@ -71,7 +75,7 @@ class LeashedSgd final : public Algorithm {
     latest_.store(first);
   }
 
-  void run_worker(WorkerContext& ctx) noexcept override {
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override {
     Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     RefCountPool& pool = *pool_;
@@ -85,7 +89,7 @@ class LeashedSgd final : public Algorithm {
         pool.release(p);
         break;
       }
-      const float loss = compute_gradient(ctx, p->values());
+      const S loss = compute_gradient(ctx, p->values());
       pool.release(p);
       if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never published
         ++stats.discarded_at_end;
@@ -98,7 +102,7 @@ class LeashedSgd final : public Algorithm {
     stats.backoff_seconds += backoff.waited_seconds();
   }
 
-  void read_params(std::span<float> out) const override {
+  void read_params(std::span<S> out) const override {
     const PooledVector* v = latest_.load();
     std::copy(v->data, v->data + v->size, out.begin());
   }
@@ -131,8 +135,8 @@ class LeashedSgd final : public Algorithm {
   // Publishes ctx.grad, computed on version t0: copy the latest q into the candidate while
   // applying the gradient, then CAS latest_ from q to it; retries with the new latest after a
   // failed CAS or test, up to the persistence bound. Returns true when the run ended meanwhile.
-  bool publish(WorkerContext& ctx, Backoff& backoff, PooledVector*& candidate, std::int64_t t0,
-               float loss) noexcept {
+  bool publish(BasicWorkerContext<S>& ctx, Backoff& backoff, PooledVector*& candidate,
+               std::int64_t t0, S loss) noexcept {
     WorkerStats& stats = *ctx.stats;
     RefCountPool& pool = *pool_;
     const std::int64_t total = ctx.control->total_updates();
@@ -195,13 +199,13 @@ class LeashedSgd final : public Algorithm {
   // as latest_ no longer points to q -- tested before every chunk of kTestChunk values and once
   // more at the end, so a publish that would fail its CAS costs at most one chunk more.
   bool build_candidate(PooledVector& candidate, const PooledVector& q,
-                       std::span<const float> grad) const noexcept {
+                       std::span<const S> grad) const noexcept {
     if (!options_.test_before_cas) {
       sgd_apply_into(candidate.values(), q.values(), grad, step_);
       return true;
     }
-    const std::span<float> out = candidate.values();
-    const std::span<const float> in = q.values();
+    const std::span<S> out = candidate.values();
+    const std::span<const S> in = q.values();
     // relaxed (every test): a hint that saves work; the CAS decides.
     for (std::size_t lo = 0; lo < out.size(); lo += kTestChunk) {
       if (latest_.load(std::memory_order_relaxed) != &q) return false;
@@ -218,15 +222,17 @@ class LeashedSgd final : public Algorithm {
 
   LeashedOptions options_;
   BackoffParams backoff_;
-  float step_ = 0.0F;
+  S step_ = 0;
   std::unique_ptr<RefCountPool> pool_;
   // The one word every publish CASes: on its own line.
   alignas(kNoFalseSharing) std::atomic<PooledVector*> latest_{nullptr};
 };
 
 // `leashed` with the given backoff policy.
-std::unique_ptr<Algorithm> make_leashed_sgd(const LeashedOptions& options, BackoffKind backoff,
-                                            const BackoffParams& params);
+template <class S = float>
+std::unique_ptr<BasicAlgorithm<S>> make_leashed_sgd(const LeashedOptions& options,
+                                                    BackoffKind backoff,
+                                                    const BackoffParams& params);
 
 // Its options (--persistence, --test-before-cas) and registry entry (algorithms/registry.hpp).
 const AlgorithmOption& persistence_option();

@@ -22,25 +22,28 @@ const AlgorithmOption& local_steps_option() {
   return o;
 }
 
-LocalSgd::~LocalSgd() = default;
+template <class S>
+LocalSgd<S>::~LocalSgd() = default;
 
 AlgorithmEntry local_sgd_entry() {
-  return {"local-sgd",
-          "synchronous model averaging: H local steps per worker, then the replicas' average",
-          1,
-          AlgorithmEntry::kAnyThreads,
-          {&local_steps_option()},
-          [](const AlgorithmSetup& s) {
-            return std::make_unique<LocalSgd>(s.settings.get<std::int64_t>(local_steps_option()));
-          }};
+  return {
+      "local-sgd",
+      "synchronous model averaging: H local steps per worker, then the replicas' average",
+      1,
+      AlgorithmEntry::kAnyThreads,
+      {&local_steps_option()},
+      []<class S>(const AlgorithmSetup& s) {
+        return std::make_unique<LocalSgd<S>>(s.settings.get<std::int64_t>(local_steps_option()));
+      }};
 }
 
-void LocalSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
-  theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
+template <class S>
+void LocalSgd<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
+  theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
   step_ = setup.step;
   num_workers_ = std::max(setup.num_workers, 1);
-  replicas_ = SharedArray<float>(*setup.shared_memory,
-                                 theta0.size() * static_cast<std::size_t>(num_workers_));
+  replicas_ =
+      SharedArray<S>(*setup.shared_memory, theta0.size() * static_cast<std::size_t>(num_workers_));
   batch_size_ = setup.batch_size;
   slots_ = std::vector<Slot>(static_cast<std::size_t>(num_workers_));
   replicas_ready_ = std::make_unique<std::barrier<>>(num_workers_);
@@ -52,7 +55,8 @@ void LocalSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
   stop_ = false;
 }
 
-void LocalSgd::EndOfRound::operator()() noexcept {
+template <class S>
+void LocalSgd<S>::EndOfRound::operator()() noexcept {
   const bool applied = self->round_complete();
   if (applied) {
     self->version_ += std::min(self->local_steps_, self->total_ - self->version_);
@@ -61,12 +65,14 @@ void LocalSgd::EndOfRound::operator()() noexcept {
   self->stop_ = !applied || self->version_ >= self->total_ || self->control_->should_stop();
 }
 
-bool LocalSgd::round_complete() const noexcept {
+template <class S>
+bool LocalSgd<S>::round_complete() const noexcept {
   return std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.complete; });
 }
 
-void LocalSgd::local_steps(WorkerContext& ctx, std::span<float> replica,
-                           std::int64_t steps) noexcept {
+template <class S>
+void LocalSgd<S>::local_steps(BasicWorkerContext<S>& ctx, std::span<S> replica,
+                              std::int64_t steps) noexcept {
   Slot& slot = slots_[static_cast<std::size_t>(ctx.worker_id)];
   slot = Slot{};
   std::copy(theta_.begin(), theta_.end(), replica.begin());  // theta is only read in this phase
@@ -75,7 +81,7 @@ void LocalSgd::local_steps(WorkerContext& ctx, std::span<float> replica,
       slot.complete = false;
       return;
     }
-    const float loss = compute_gradient(ctx, replica);
+    const S loss = compute_gradient(ctx, replica);
     if (!std::isfinite(loss)) {  // the run stops as diverged; the round is not averaged
       slot.complete = false;
       return;
@@ -85,19 +91,20 @@ void LocalSgd::local_steps(WorkerContext& ctx, std::span<float> replica,
   }
 }
 
-void LocalSgd::run_worker(WorkerContext& ctx) noexcept {
+template <class S>
+void LocalSgd<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
   const auto me = static_cast<std::size_t>(ctx.worker_id);
   const auto n = static_cast<std::size_t>(num_workers_);
   const std::size_t dim = theta_.size();
   const std::size_t lo = dim * me / n;  // this worker averages [lo, hi)
   const std::size_t hi = dim * (me + 1) / n;
-  const float count = static_cast<float>(n);
+  const S count = static_cast<S>(n);
   const std::int64_t total = ctx.control->total_updates();
   if (me == 0) {  // read by EndOfRound, which runs after this worker's first arrival
     control_ = ctx.control;
     total_ = total;
   }
-  const std::span<float> replica = replicas_.span().subspan(me * dim, dim);
+  const std::span<S> replica = replicas_.span().subspan(me * dim, dim);
   for (;;) {
     const std::int64_t v0 = version_;
     const std::int64_t steps = std::min(local_steps_, total - v0);
@@ -109,7 +116,7 @@ void LocalSgd::run_worker(WorkerContext& ctx) noexcept {
     const bool complete = round_complete();
     if (complete) {
       for (std::size_t i = lo; i < hi; ++i) {
-        float sum = replicas_[i];
+        S sum = replicas_[i];
         for (std::size_t w = 1; w < n; ++w) sum += replicas_[w * dim + i];
         theta_[i] = sum / count;
       }
@@ -126,7 +133,7 @@ void LocalSgd::run_worker(WorkerContext& ctx) noexcept {
       // theta is consistent and only read until the next reduce phase: one snapshot per due
       // checkpoint of the round, all holding the round's last update.
       const std::int64_t v1 = version_;
-      const auto loss = static_cast<float>(loss_sum / static_cast<double>(n * steps));
+      const auto loss = static_cast<S>(loss_sum / static_cast<double>(n * steps));
       for (std::int64_t v = v0 + 1; v <= v1; ++v) {
         note_applied(ctx, v, /*staleness=*/0, /*failed_attempts=*/0, loss,
                      [&] { return ctx.checkpoints->record_late(v, v1, theta_.span()); });
@@ -136,11 +143,13 @@ void LocalSgd::run_worker(WorkerContext& ctx) noexcept {
   }
 }
 
-void LocalSgd::read_params(std::span<float> out) const {
+template <class S>
+void LocalSgd<S>::read_params(std::span<S> out) const {
   std::copy(theta_.begin(), theta_.end(), out.begin());
 }
 
-nlohmann::json LocalSgd::report() const {
+template <class S>
+nlohmann::json LocalSgd<S>::report() const {
   return {
       {"local_steps", local_steps_},
       {"rounds", rounds_},
@@ -148,5 +157,8 @@ nlohmann::json LocalSgd::report() const {
       {"gradients_per_update", num_workers_},
       {"reduction", "replicas averaged over slices of the coordinates (sum in worker order / W)"}};
 }
+
+template class LocalSgd<float>;
+template class LocalSgd<double>;
 
 }  // namespace psgd

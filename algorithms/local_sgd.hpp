@@ -33,7 +33,9 @@
 
 namespace psgd {
 
-class LocalSgd final : public Algorithm {
+// S: the scalar type (--precision), float or double; instantiated for both in the .cpp.
+template <class S = float>
+class LocalSgd final : public BasicAlgorithm<S> {
  public:
   explicit LocalSgd(std::int64_t local_steps) : local_steps_(local_steps) {}
   ~LocalSgd() override;
@@ -41,9 +43,9 @@ class LocalSgd final : public Algorithm {
   LocalSgd& operator=(const LocalSgd&) = delete;
 
   [[nodiscard]] std::string_view name() const override { return "local-sgd"; }
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override;
-  void run_worker(WorkerContext& ctx) noexcept override;
-  void read_params(std::span<float> out) const override;
+  void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override;
+  void read_params(std::span<S> out) const override;
   [[nodiscard]] nlohmann::json report() const override;
 
  private:
@@ -58,12 +60,12 @@ class LocalSgd final : public Algorithm {
   };
   [[nodiscard]] bool round_complete() const noexcept;
   // The local phase of one worker: `steps` SGD steps on its replica. Writes its slot.
-  void local_steps(WorkerContext& ctx, std::span<float> replica, std::int64_t steps) noexcept;
+  void local_steps(BasicWorkerContext<S>& ctx, std::span<S> replica, std::int64_t steps) noexcept;
 
   std::int64_t local_steps_;
-  SharedArray<float> theta_;
-  SharedArray<float> replicas_;  // W slices, each written by its worker in the local phase
-  float step_ = 0.0F;
+  SharedArray<S> theta_;
+  SharedArray<S> replicas_;  // W slices, each written by its worker in the local phase
+  S step_ = 0;
   int num_workers_ = 1;
   std::size_t batch_size_ = 0;
   std::vector<Slot> slots_;

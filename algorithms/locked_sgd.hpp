@@ -29,8 +29,9 @@
 
 namespace psgd {
 
-template <class Lock, BackoffPolicy Backoff>
-class LockedSgd final : public Algorithm {
+// S: the scalar type (--precision), float or double.
+template <class S, class Lock, BackoffPolicy Backoff>
+class LockedSgd final : public BasicAlgorithm<S> {
  public:
   // `facts` is what report() returns (lock mode, preference); the lock is built from lock_args.
   template <class... LockArgs>
@@ -43,13 +44,13 @@ class LockedSgd final : public Algorithm {
 
   [[nodiscard]] std::string_view name() const override { return name_; }
 
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override {
-    theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
+  void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override {
+    theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
     step_ = setup.step;
     version_ = 0;
   }
 
-  void run_worker(WorkerContext& ctx) noexcept override {
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override {
     Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     const std::int64_t total = ctx.control->total_updates();
@@ -73,7 +74,7 @@ class LockedSgd final : public Algorithm {
         break;
       }
 
-      const float loss = compute_gradient(ctx, ctx.local);
+      const S loss = compute_gradient(ctx, ctx.local);
       if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
         stats.failed_attempts += failures;
         ++stats.discarded_at_end;
@@ -99,7 +100,7 @@ class LockedSgd final : public Algorithm {
     stats.backoff_seconds += backoff.waited_seconds();
   }
 
-  void read_params(std::span<float> out) const override {
+  void read_params(std::span<S> out) const override {
     std::copy(theta_.begin(), theta_.end(), out.begin());
   }
 
@@ -115,8 +116,8 @@ class LockedSgd final : public Algorithm {
   BackoffParams backoff_;
   Lock lock_;                 // padded to its own cache line
   std::int64_t version_ = 0;  // applied updates; guarded by lock_
-  SharedArray<float> theta_;  // guarded by lock_
-  float step_ = 0.0F;
+  SharedArray<S> theta_;      // guarded by lock_
+  S step_ = 0;
 };
 
 }  // namespace psgd

@@ -6,17 +6,23 @@
 
 namespace psgd {
 
-std::unique_ptr<Algorithm> make_mutex_sgd(LockMode lock, BackoffKind backoff,
-                                          const BackoffParams& params) {
+template <class S>
+std::unique_ptr<BasicAlgorithm<S>> make_mutex_sgd(LockMode lock, BackoffKind backoff,
+                                                  const BackoffParams& params) {
   require_spin_lock_for_backoff(lock, backoff);
   const nlohmann::json facts = {{"lock", std::string(lock_mode_name(lock))}};
   if (lock == LockMode::kOs) {
-    return std::make_unique<LockedSgd<OsMutex, NoBackoff>>("mutex", facts, params);
+    return std::make_unique<LockedSgd<S, OsMutex, NoBackoff>>("mutex", facts, params);
   }
-  return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<Algorithm> {
-    return std::make_unique<LockedSgd<SpinMutex, B>>("mutex", facts, params);
+  return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<BasicAlgorithm<S>> {
+    return std::make_unique<LockedSgd<S, SpinMutex, B>>("mutex", facts, params);
   });
 }
+
+template std::unique_ptr<BasicAlgorithm<float>> make_mutex_sgd(LockMode, BackoffKind,
+                                                               const BackoffParams&);
+template std::unique_ptr<BasicAlgorithm<double>> make_mutex_sgd(LockMode, BackoffKind,
+                                                                const BackoffParams&);
 
 AlgorithmEntry mutex_entry() {
   std::vector<const AlgorithmOption*> options = backoff_options();
@@ -26,9 +32,9 @@ AlgorithmEntry mutex_entry() {
           1,
           AlgorithmEntry::kAnyThreads,
           std::move(options),
-          [](const AlgorithmSetup& s) {
+          []<class S>(const AlgorithmSetup& s) {
             const BackoffChoice b = backoff_choice(s.settings, s.seed);
-            return make_mutex_sgd(s.settings.get<LockMode>(lock_option()), b.kind, b.params);
+            return make_mutex_sgd<S>(s.settings.get<LockMode>(lock_option()), b.kind, b.params);
           }};
 }
 

@@ -21,8 +21,10 @@
 namespace psgd {
 
 // The `mutex` algorithm. With LockMode::kOs, backoff must be kNone (its factory checks).
-std::unique_ptr<Algorithm> make_mutex_sgd(LockMode lock, BackoffKind backoff,
-                                          const BackoffParams& params);
+// S: float or double (instantiated in mutex.cpp).
+template <class S = float>
+std::unique_ptr<BasicAlgorithm<S>> make_mutex_sgd(LockMode lock, BackoffKind backoff,
+                                                  const BackoffParams& params);
 
 // Its registry entry (algorithms/registry.hpp).
 AlgorithmEntry mutex_entry();

@@ -32,13 +32,13 @@ int KSchedule::at(std::int64_t updates, int workers) const noexcept {
   return static_cast<int>(std::clamp<std::int64_t>(k, 1, std::max(workers, 1)));
 }
 
-void ParameterServer::init(std::span<const float> theta0, const TrainingSetup& setup) {
+template <class S>
+void ParameterServer<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
   const int n = std::max(setup.num_workers, 1);
   workers_ = n == 1 ? 1 : n - 1;
   step_ = setup.step;
-  theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
-  gradients_ =
-      SharedArray<float>(*setup.shared_memory, theta0.size() * static_cast<std::size_t>(n));
+  theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
+  gradients_ = SharedArray<S>(*setup.shared_memory, theta0.size() * static_cast<std::size_t>(n));
   mail_ = std::vector<Mailbox>(static_cast<std::size_t>(n));
   queue_.assign(static_cast<std::size_t>(workers_), 0);
   taken_.assign(static_cast<std::size_t>(workers_), 0);
@@ -50,7 +50,8 @@ void ParameterServer::init(std::span<const float> theta0, const TrainingSetup& s
   gradient_staleness_ = Histogram(1024);
 }
 
-void ParameterServer::run_worker(WorkerContext& ctx) noexcept {
+template <class S>
+void ParameterServer<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
   if (ctx.num_workers == 1) {
     run_alone(ctx);
   } else if (ctx.worker_id == 0) {
@@ -61,11 +62,12 @@ void ParameterServer::run_worker(WorkerContext& ctx) noexcept {
 }
 
 // Server and worker in one thread: every push is applied at once (K = 1 = W), as seq does.
-void ParameterServer::run_alone(WorkerContext& ctx) noexcept {
+template <class S>
+void ParameterServer<S>::run_alone(BasicWorkerContext<S>& ctx) noexcept {
   const std::int64_t total = ctx.control->total_updates();
   Mailbox& box = mail_[0];
   for (std::int64_t v = 0; v < total && !ctx.control->should_stop(); ++v) {
-    const float loss = compute_gradient(ctx, theta_.span());
+    const S loss = compute_gradient(ctx, theta_.span());
     if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
       ++ctx.stats->discarded_at_end;
       break;
@@ -79,7 +81,8 @@ void ParameterServer::run_alone(WorkerContext& ctx) noexcept {
   }
 }
 
-void ParameterServer::run_server(WorkerContext& ctx) noexcept {
+template <class S>
+void ParameterServer<S>::run_server(BasicWorkerContext<S>& ctx) noexcept {
   const std::int64_t total = ctx.control->total_updates();
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -88,7 +91,7 @@ void ParameterServer::run_server(WorkerContext& ctx) noexcept {
     });
     if (ctx.control->should_stop()) break;
     if (queued_ < static_cast<std::size_t>(k_)) continue;
-    float loss = 0.0F;
+    S loss = 0;
     const std::int64_t staleness = apply_earliest(k_, ctx.local, loss);
     const std::int64_t v = version_;
     k_ = schedule_.at(v, workers_);
@@ -107,7 +110,8 @@ void ParameterServer::run_server(WorkerContext& ctx) noexcept {
   worker_cv_.notify_all();
 }
 
-std::int64_t ParameterServer::apply_earliest(int k, std::span<float> mean, float& loss) noexcept {
+template <class S>
+std::int64_t ParameterServer<S>::apply_earliest(int k, std::span<S> mean, S& loss) noexcept {
   const auto n = static_cast<std::size_t>(k);
   const std::size_t w = queue_.size();
   for (std::size_t j = 0; j < n; ++j) taken_[j] = queue_[(queue_head_ + j) % w];
@@ -122,9 +126,9 @@ std::int64_t ParameterServer::apply_earliest(int k, std::span<float> mean, float
   if (k == 1) {
     sgd_apply(theta_.span(), grad_of(taken_[0]), step_);  // g / 1 == g: skip the copy
   } else {
-    const float count = static_cast<float>(k);
+    const S count = static_cast<S>(k);
     for (std::size_t i = 0; i < dim; ++i) {
-      float sum = grad_of(taken_[0])[i];
+      S sum = grad_of(taken_[0])[i];
       for (std::size_t j = 1; j < n; ++j) sum += grad_of(taken_[j])[i];
       mean[i] = sum / count;
     }
@@ -141,11 +145,12 @@ std::int64_t ParameterServer::apply_earliest(int k, std::span<float> mean, float
     box.state = MailState::kApplied;
   }
   ++version_;
-  loss = static_cast<float>(loss_sum / static_cast<double>(k));
+  loss = static_cast<S>(loss_sum / static_cast<double>(k));
   return staleness;
 }
 
-void ParameterServer::finish_locked() noexcept {
+template <class S>
+void ParameterServer<S>::finish_locked() noexcept {
   finished_ = true;
   const std::size_t w = queue_.size();
   for (std::size_t j = 0; j < queued_; ++j) {
@@ -154,7 +159,8 @@ void ParameterServer::finish_locked() noexcept {
   queued_ = 0;
 }
 
-void ParameterServer::run_gradient_worker(WorkerContext& ctx) noexcept {
+template <class S>
+void ParameterServer<S>::run_gradient_worker(BasicWorkerContext<S>& ctx) noexcept {
   const auto me = static_cast<std::size_t>(ctx.worker_id);
   const std::size_t dim = theta_.size();
   Mailbox& box = mail_[me];
@@ -169,7 +175,7 @@ void ParameterServer::run_gradient_worker(WorkerContext& ctx) noexcept {
       v_read = version_;
     }
     if (ctx.control->should_stop()) break;
-    const float loss = compute_gradient(ctx, ctx.local);
+    const S loss = compute_gradient(ctx, ctx.local);
     if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never pushed
       ++ctx.stats->discarded_at_end;
       break;
@@ -195,11 +201,13 @@ void ParameterServer::run_gradient_worker(WorkerContext& ctx) noexcept {
   }
 }
 
-void ParameterServer::read_params(std::span<float> out) const {
+template <class S>
+void ParameterServer<S>::read_params(std::span<S> out) const {
   std::copy(theta_.begin(), theta_.end(), out.begin());
 }
 
-nlohmann::json ParameterServer::report() const {
+template <class S>
+nlohmann::json ParameterServer<S>::report() const {
   nlohmann::json j = facts_;
   std::vector<std::int64_t> contributed;
   std::int64_t total = 0;
@@ -220,5 +228,8 @@ nlohmann::json ParameterServer::report() const {
                              {"p99", gradient_staleness_.quantile(0.99)}};
   return j;
 }
+
+template class ParameterServer<float>;
+template class ParameterServer<double>;
 
 }  // namespace psgd

@@ -71,16 +71,18 @@ struct KSchedule {
   [[nodiscard]] int at(std::int64_t updates, int workers) const noexcept;
 };
 
-class ParameterServer final : public Algorithm {
+// S: the scalar type (--precision), float or double; instantiated for both in the .cpp.
+template <class S = float>
+class ParameterServer final : public BasicAlgorithm<S> {
  public:
   // name: the registry name; facts: what report() records of the configuration.
   ParameterServer(std::string_view name, KSchedule schedule, nlohmann::json facts)
       : name_(name), schedule_(schedule), facts_(std::move(facts)) {}
 
   [[nodiscard]] std::string_view name() const override { return name_; }
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override;
-  void run_worker(WorkerContext& ctx) noexcept override;
-  void read_params(std::span<float> out) const override;
+  void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override;
+  void read_params(std::span<S> out) const override;
   // facts + gradient_workers, contributed per slot, gradient_staleness, k_final.
   [[nodiscard]] nlohmann::json report() const override;
 
@@ -89,16 +91,16 @@ class ParameterServer final : public Algorithm {
   struct alignas(kNoFalseSharing) Mailbox {
     MailState state = MailState::kIdle;  // guarded by mutex_
     std::int64_t v_read = 0;             // guarded by mutex_
-    float loss = 0.0F;                   // guarded by mutex_
+    S loss = 0;                          // guarded by mutex_
     std::int64_t contributed = 0;        // written by its worker only; read after the join
   };
 
-  void run_alone(WorkerContext& ctx) noexcept;   // --threads 1
-  void run_server(WorkerContext& ctx) noexcept;  // slot 0
-  void run_gradient_worker(WorkerContext& ctx) noexcept;
+  void run_alone(BasicWorkerContext<S>& ctx) noexcept;   // --threads 1
+  void run_server(BasicWorkerContext<S>& ctx) noexcept;  // slot 0
+  void run_gradient_worker(BasicWorkerContext<S>& ctx) noexcept;
   // Under mutex_: applies the mean of the K earliest pushes (taken_ receives them) and replies.
   // Returns the update's staleness and writes its mean loss.
-  std::int64_t apply_earliest(int k, std::span<float> mean, float& loss) noexcept;
+  std::int64_t apply_earliest(int k, std::span<S> mean, S& loss) noexcept;
   // Under mutex_: ends the run for the workers (pending pushes discarded) and wakes them all.
   void finish_locked() noexcept;
 
@@ -106,9 +108,9 @@ class ParameterServer final : public Algorithm {
   KSchedule schedule_;
   nlohmann::json facts_;
   int workers_ = 1;  // gradient workers W
-  float step_ = 0.0F;
-  SharedArray<float> theta_;      // guarded by mutex_ for writes (server) and worker reads
-  SharedArray<float> gradients_;  // one slice per slot, owned as described above
+  S step_ = 0;
+  SharedArray<S> theta_;          // guarded by mutex_ for writes (server) and worker reads
+  SharedArray<S> gradients_;      // one slice per slot, owned as described above
   std::vector<Mailbox> mail_;     // per slot; slot 0 (server) unused when workers_ > 1
   std::vector<int> queue_;        // arrival order ring, capacity W; guarded by mutex_
   std::vector<int> taken_;        // the server's scratch: the slots of one update

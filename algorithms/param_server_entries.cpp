@@ -76,12 +76,12 @@ AlgorithmEntry param_server_entry() {
           1,
           AlgorithmEntry::kAnyThreads,
           {&ps_mode_option()},
-          [](const AlgorithmSetup& s) {
+          []<class S>(const AlgorithmSetup& s) {
             const PsMode mode = s.settings.get<PsMode>(ps_mode_option());
             KSchedule k;
             k.k0 = mode == PsMode::kSync ? KSchedule::kAllWorkers : 1;
             const nlohmann::json facts = {{"ps_mode", std::string(name_of(kPsModes, mode))}};
-            return std::make_unique<ParameterServer>("param-server", k, facts);
+            return std::make_unique<ParameterServer<S>>("param-server", k, facts);
           }};
 }
 
@@ -92,7 +92,7 @@ AlgorithmEntry hybrid_entry() {
           1,
           AlgorithmEntry::kAnyThreads,
           {&switch_option(), &switch_shape_option()},
-          [](const AlgorithmSetup& s) {
+          []<class S>(const AlgorithmSetup& s) {
             const auto spec = s.settings.get<SwitchSpec>(switch_option());
             KSchedule k;
             k.k0 = static_cast<int>(spec.k0);
@@ -101,7 +101,7 @@ AlgorithmEntry hybrid_entry() {
             const nlohmann::json facts = {
                 {"switch", {{"k0", spec.k0}, {"interval", spec.interval}}},
                 {"switch_shape", std::string(name_of(kKShapes, k.shape))}};
-            return std::make_unique<ParameterServer>("hybrid", k, facts);
+            return std::make_unique<ParameterServer<S>>("hybrid", k, facts);
           }};
 }
 

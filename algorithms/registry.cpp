@@ -75,13 +75,8 @@ void AlgorithmRegistry::check(std::string_view name, const AlgorithmSetup& setup
                         " (not --algo " + std::string(e.name) + ")");
     }
   }
-  (void)e.make(setup);  // the factory's own checks of the values
-}
-
-std::unique_ptr<Algorithm> AlgorithmRegistry::make(std::string_view name,
-                                                   const AlgorithmSetup& setup) const {
-  check(name, setup);
-  return at(name).make(setup);
+  // The factory's own checks of the values (they do not depend on the precision).
+  (void)e.make.build<float>(setup);
 }
 
 std::string AlgorithmRegistry::help() const {

@@ -5,14 +5,20 @@
 // the options it accepts (declared beside the algorithm, algorithms/algorithm_options.hpp) and
 // a factory. Adding an algorithm is one file that defines its entry plus one `add` line in
 // builtin_algorithms() (registry.cpp); nothing else names it.
+//
+// Precision: an entry's factory is one generic lambda []<class S>(const AlgorithmSetup&), S the
+// scalar type (float or double); AlgorithmFactory instantiates it for both, and make<S>() picks
+// one when the run is built (`psgd run` calls it inside with_precision, common/precision.hpp).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
@@ -28,6 +34,38 @@ struct AlgorithmSetup {
   int threads = 1;
 };
 
+template <class S>
+using AlgorithmPtr = std::unique_ptr<BasicAlgorithm<S>>;
+
+// An algorithm's constructor in both precisions, from one generic lambda
+// []<class S>(const AlgorithmSetup&) returning a std::unique_ptr to a BasicAlgorithm<S>.
+class AlgorithmFactory {
+ public:
+  // Implicit, so an entry is written { ..., []<class S>(const AlgorithmSetup& s) { ... } }.
+  template <class F>
+  requires(!std::same_as<std::decay_t<F>, AlgorithmFactory>)
+      AlgorithmFactory(F f)  // NOLINT(google-explicit-constructor)
+      : float_([f](const AlgorithmSetup& s) -> AlgorithmPtr<float> {
+          return f.template operator()<float>(s);
+        }),
+        double_([f](const AlgorithmSetup& s) -> AlgorithmPtr<double> {
+          return f.template operator()<double>(s);
+        }) {}
+
+  template <class S>
+  [[nodiscard]] AlgorithmPtr<S> build(const AlgorithmSetup& setup) const {
+    if constexpr (std::is_same_v<S, double>) {
+      return double_(setup);
+    } else {
+      return float_(setup);
+    }
+  }
+
+ private:
+  std::function<AlgorithmPtr<float>(const AlgorithmSetup&)> float_;
+  std::function<AlgorithmPtr<double>(const AlgorithmSetup&)> double_;
+};
+
 struct AlgorithmEntry {
   static constexpr int kAnyThreads = std::numeric_limits<int>::max();
 
@@ -36,9 +74,9 @@ struct AlgorithmEntry {
   int min_threads = 1;
   int max_threads = kAnyThreads;
   std::vector<const AlgorithmOption*> options;  // accepted, in the order --help lists them
-  // Builds the algorithm; throws ConfigError for option values it cannot run with. Cheap: no
-  // parameter storage exists before Algorithm::init().
-  std::function<std::unique_ptr<Algorithm>(const AlgorithmSetup&)> make;
+  // Builds the algorithm in either precision; throws ConfigError for option values it cannot run
+  // with. Cheap: no parameter storage exists before Algorithm::init().
+  AlgorithmFactory make;
 
   [[nodiscard]] bool accepts(std::string_view option) const noexcept;
 };
@@ -62,9 +100,12 @@ class AlgorithmRegistry {
   // ("--persistence applies to: leashed"), and the factory accepts the values. Throws
   // ConfigError.
   void check(std::string_view name, const AlgorithmSetup& setup) const;
-  // check(), then the algorithm.
-  [[nodiscard]] std::unique_ptr<Algorithm> make(std::string_view name,
-                                                const AlgorithmSetup& setup) const;
+  // check(), then the algorithm in precision S (float or double).
+  template <class S = float>
+  [[nodiscard]] AlgorithmPtr<S> make(std::string_view name, const AlgorithmSetup& setup) const {
+    check(name, setup);
+    return at(name).make.build<S>(setup);
+  }
 
   // "  name            description\n      options: --a --b\n" per entry, for `psgd list`.
   [[nodiscard]] std::string help() const;

@@ -32,30 +32,32 @@ double process_cpu_seconds() {
 
 // Everything one worker owns, built on its own thread after on_worker_start (pinning), so the
 // pages are first touched on the worker's NUMA node.
+template <class S>
 struct WorkerBuffers {
-  WorkerBuffers(const Model& model, const Dataset& train, const RunnerOptions& o, int worker,
-                SharedBatchSchedule* schedule)
+  WorkerBuffers(const BasicModel<S>& model, const Dataset& train, const RunnerOptions& o,
+                int worker, SharedBatchSchedule* schedule)
       : workspace(model.make_workspace(o.batch_size)),
-        sampler(schedule != nullptr
-                    ? BatchSampler(train, o.batch_size, *schedule)
-                    : BatchSampler(train, o.batch_size,
-                                   stream_seed(o.seed, static_cast<std::uint64_t>(worker)))),
+        sampler(schedule != nullptr ? BasicBatchSampler<S>(train, o.batch_size, *schedule)
+                                    : BasicBatchSampler<S>(
+                                          train, o.batch_size,
+                                          stream_seed(o.seed, static_cast<std::uint64_t>(worker)))),
         grad(model.num_params()),
         local(model.num_params()) {}
   std::unique_ptr<Workspace> workspace;  // handed to TrainingOutcome::workspaces at the end
-  BatchSampler sampler;
-  std::vector<float> grad;
-  std::vector<float> local;
+  BasicBatchSampler<S> sampler;
+  std::vector<S> grad;
+  std::vector<S> local;
 };
 
 // The outcome before training: snapshot storage with the initial state, empty per-worker stats.
-TrainingOutcome empty_outcome(const Model& model, std::span<const float> theta0,
-                              const RunnerOptions& o) {
+template <class S>
+BasicTrainingOutcome<S> empty_outcome(const BasicModel<S>& model, std::span<const S> theta0,
+                                      const RunnerOptions& o) {
   const auto n = static_cast<std::size_t>(o.threads);
-  TrainingOutcome out;
-  out.checkpoints = std::make_unique<Checkpoints>(model.num_params(), o.updates_per_epoch,
-                                                  o.checkpoints_per_epoch, o.total_updates,
-                                                  o.max_checkpoint_slots);
+  BasicTrainingOutcome<S> out;
+  out.checkpoints = std::make_unique<BasicCheckpoints<S>>(model.num_params(), o.updates_per_epoch,
+                                                          o.checkpoints_per_epoch, o.total_updates,
+                                                          o.max_checkpoint_slots);
   out.checkpoints->record_at(0, 0, 0.0, theta0);
   out.workers.resize(n);
   out.workspaces.resize(n);
@@ -71,13 +73,14 @@ TrainingOutcome empty_outcome(const Model& model, std::span<const float> theta0,
 // After the join: the totals, the final parameters, and their own snapshot unless a kept
 // checkpoint already holds them. The snapshots and every worker's loss buckets are brought to one
 // stride first, so stored slot k and loss bucket k describe the same stretch of updates.
-void finish_outcome(TrainingOutcome& out, const Algorithm& algo, const Model& model,
-                    const RunControl& control) {
+template <class S>
+void finish_outcome(BasicTrainingOutcome<S>& out, const BasicAlgorithm<S>& algo,
+                    const BasicModel<S>& model, const RunControl& control) {
   out.stop_reason = control.reason();
   for (const WorkerStats& s : out.workers) out.applied_updates += s.applied;
   out.final_params.resize(model.num_params());
   algo.read_params(out.final_params);
-  Checkpoints& cp = *out.checkpoints;
+  BasicCheckpoints<S>& cp = *out.checkpoints;
   std::int64_t stride = cp.stride();
   for (const WorkerStats& s : out.workers) stride = std::max(stride, s.loss_stride);
   cp.record_final(stride, out.applied_updates, out.wall_seconds, out.final_params);
@@ -109,10 +112,12 @@ void finish_outcome(TrainingOutcome& out, const Algorithm& algo, const Model& mo
 
 // The workers of one run and what they share with the calling thread: the start barrier, the
 // set-up failure flag, the errors and the count of workers that returned.
+template <class S>
 class Crew {
  public:
-  Crew(Algorithm& algo, const Model& model, const Dataset& train, const RunnerOptions& o,
-       TrainingOutcome& out, RunControl& control, SharedBatchSchedule* schedule)
+  Crew(BasicAlgorithm<S>& algo, const BasicModel<S>& model, const Dataset& train,
+       const RunnerOptions& o, BasicTrainingOutcome<S>& out, RunControl& control,
+       SharedBatchSchedule* schedule)
       : algo_(algo),
         model_(model),
         train_(train),
@@ -176,8 +181,8 @@ class Crew {
     bool ready = false;
     try {
       if (o_.on_worker_start) o_.on_worker_start(id);
-      WorkerBuffers buffers(model_, train_, o_, id, schedule_);
-      WorkerContext ctx{
+      WorkerBuffers<S> buffers(model_, train_, o_, id, schedule_);
+      BasicWorkerContext<S> ctx{
           id,           o_.threads,    &model_,   buffers.workspace.get(), &buffers.sampler,
           buffers.grad, buffers.local, &control_, out_.checkpoints.get(),  &out_.workers[w]};
       ready = true;
@@ -213,11 +218,11 @@ class Crew {
     done_cv_.wait(lock, all_done);
   }
 
-  Algorithm& algo_;
-  const Model& model_;
+  BasicAlgorithm<S>& algo_;
+  const BasicModel<S>& model_;
   const Dataset& train_;
   const RunnerOptions& o_;
-  TrainingOutcome& out_;
+  BasicTrainingOutcome<S>& out_;
   RunControl& control_;
   SharedBatchSchedule* schedule_;  // --batch-order shared; null: each worker's own permutation
   std::size_t n_;
@@ -236,24 +241,33 @@ class Crew {
 
 }  // namespace
 
-TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset& train,
-                             std::span<const float> theta0, const RunnerOptions& o) {
-  TrainingOutcome out = empty_outcome(model, theta0, o);
+template <class S>
+BasicTrainingOutcome<S> run_training(BasicAlgorithm<S>& algo, const BasicModel<S>& model,
+                                     const Dataset& train,
+                                     std::span<const std::type_identity_t<S>> theta0,
+                                     const RunnerOptions& o) {
+  BasicTrainingOutcome<S> out = empty_outcome(model, theta0, o);
   // The shared batch order's schedule; its stream is apart from every worker's (worker index n).
   std::optional<SharedBatchSchedule> schedule;
   if (o.batch_order == BatchOrder::kShared) {
     schedule.emplace(train.size(), o.batch_size,
                      stream_seed(o.seed, static_cast<std::uint64_t>(o.threads)));
   }
-  TrainingSetup setup{
+  BasicTrainingSetup<S> setup{
       &model,       model.num_params(),
-      o.batch_size, o.step,
+      o.batch_size, static_cast<S>(o.step),
       o.threads,    o.shared_memory != nullptr ? o.shared_memory : &heap_shared_memory()};
   algo.init(theta0, setup);
   RunControl control(o.total_updates);
-  Crew(algo, model, train, o, out, control, schedule ? &*schedule : nullptr).run();
+  Crew<S>(algo, model, train, o, out, control, schedule ? &*schedule : nullptr).run();
   finish_outcome(out, algo, model, control);
   return out;
 }
+
+template TrainingOutcome run_training(Algorithm&, const Model&, const Dataset&,
+                                      std::span<const float>, const RunnerOptions&);
+template BasicTrainingOutcome<double> run_training(BasicAlgorithm<double>&,
+                                                   const BasicModel<double>&, const Dataset&,
+                                                   std::span<const double>, const RunnerOptions&);
 
 }  // namespace psgd

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
@@ -30,7 +31,8 @@ struct RunnerOptions {
   int threads = 1;
   std::uint64_t seed = 1;
   std::size_t batch_size = 32;
-  float step = 0.05F;
+  // Double, so a double run steps by exactly --step; a float run rounds it to float once.
+  double step = 0.05;
   std::int64_t total_updates = 1;
   std::optional<double> time_limit_seconds;
   std::int64_t updates_per_epoch = 1;
@@ -47,21 +49,28 @@ struct RunnerOptions {
   std::function<void(int worker)> on_worker_start;
 };
 
-struct TrainingOutcome {
+// S: the run's scalar type (--precision); TrainingOutcome is the float one.
+template <class S>
+struct BasicTrainingOutcome {
   double wall_seconds = 0.0;  // start barrier released -> last worker returned
   double cpu_seconds = 0.0;   // process CPU time over the same span
   std::int64_t applied_updates = 0;
   StopReason stop_reason = StopReason::kNone;
   std::vector<WorkerStats> workers;
-  std::unique_ptr<Checkpoints> checkpoints;  // slot 0 initial, last the final state
-  std::vector<float> final_params;
+  std::unique_ptr<BasicCheckpoints<S>> checkpoints;  // slot 0 initial, last the final state
+  std::vector<S> final_params;
   // Each worker's model workspace, kept past the join: a model may log into it (the tests' toy
   // models record every gradient they computed).
   std::vector<std::unique_ptr<Workspace>> workspaces;
 };
+using TrainingOutcome = BasicTrainingOutcome<float>;
 
 // Runs `algo` from theta0 on `train`. Throws ConfigError / EnvironmentError from worker set-up.
-TrainingOutcome run_training(Algorithm& algo, const Model& model, const Dataset& train,
-                             std::span<const float> theta0, const RunnerOptions& options);
+// S is float or double (instantiated in runner.cpp).
+template <class S>
+BasicTrainingOutcome<S> run_training(BasicAlgorithm<S>& algo, const BasicModel<S>& model,
+                                     const Dataset& train,
+                                     std::span<const std::type_identity_t<S>> theta0,
+                                     const RunnerOptions& options);
 
 }  // namespace psgd

@@ -6,21 +6,30 @@
 
 namespace psgd {
 
-std::unique_ptr<Algorithm> make_rwlock_sgd(LockMode lock, RwPrefer prefer, BackoffKind backoff,
-                                           const BackoffParams& params) {
+template <class S>
+std::unique_ptr<BasicAlgorithm<S>> make_rwlock_sgd(LockMode lock, RwPrefer prefer,
+                                                   BackoffKind backoff,
+                                                   const BackoffParams& params) {
   require_spin_lock_for_backoff(lock, backoff);
   const nlohmann::json facts = {{"lock", std::string(lock_mode_name(lock))},
                                 {"prefer", std::string(rw_prefer_name(prefer))}};
   if (lock == LockMode::kOs) {
-    return std::make_unique<LockedSgd<OsRwLock, NoBackoff>>("rwlock", facts, params, prefer);
+    return std::make_unique<LockedSgd<S, OsRwLock, NoBackoff>>("rwlock", facts, params, prefer);
   }
-  return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<Algorithm> {
+  return with_backoff(backoff, [&]<class B>() -> std::unique_ptr<BasicAlgorithm<S>> {
     if (prefer == RwPrefer::kReader) {
-      return std::make_unique<LockedSgd<SpinRwLock<RwPrefer::kReader>, B>>("rwlock", facts, params);
+      return std::make_unique<LockedSgd<S, SpinRwLock<RwPrefer::kReader>, B>>("rwlock", facts,
+                                                                              params);
     }
-    return std::make_unique<LockedSgd<SpinRwLock<RwPrefer::kWriter>, B>>("rwlock", facts, params);
+    return std::make_unique<LockedSgd<S, SpinRwLock<RwPrefer::kWriter>, B>>("rwlock", facts,
+                                                                            params);
   });
 }
+
+template std::unique_ptr<BasicAlgorithm<float>> make_rwlock_sgd(LockMode, RwPrefer, BackoffKind,
+                                                                const BackoffParams&);
+template std::unique_ptr<BasicAlgorithm<double>> make_rwlock_sgd(LockMode, RwPrefer, BackoffKind,
+                                                                 const BackoffParams&);
 
 AlgorithmEntry rwlock_entry() {
   std::vector<const AlgorithmOption*> options = backoff_options();
@@ -31,11 +40,11 @@ AlgorithmEntry rwlock_entry() {
           1,
           AlgorithmEntry::kAnyThreads,
           std::move(options),
-          [](const AlgorithmSetup& s) {
+          []<class S>(const AlgorithmSetup& s) {
             const BackoffChoice b = backoff_choice(s.settings, s.seed);
-            return make_rwlock_sgd(s.settings.get<LockMode>(lock_option()),
-                                   s.settings.get<RwPrefer>(rwlock_prefer_option()), b.kind,
-                                   b.params);
+            return make_rwlock_sgd<S>(s.settings.get<LockMode>(lock_option()),
+                                      s.settings.get<RwPrefer>(rwlock_prefer_option()), b.kind,
+                                      b.params);
           }};
 }
 

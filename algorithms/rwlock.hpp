@@ -24,8 +24,11 @@
 namespace psgd {
 
 // The `rwlock` algorithm. With LockMode::kOs, backoff must be kNone (its factory checks).
-std::unique_ptr<Algorithm> make_rwlock_sgd(LockMode lock, RwPrefer prefer, BackoffKind backoff,
-                                           const BackoffParams& params);
+// S: float or double (instantiated in rwlock.cpp).
+template <class S = float>
+std::unique_ptr<BasicAlgorithm<S>> make_rwlock_sgd(LockMode lock, RwPrefer prefer,
+                                                   BackoffKind backoff,
+                                                   const BackoffParams& params);
 
 // Its registry entry (algorithms/registry.hpp).
 AlgorithmEntry rwlock_entry();

@@ -8,15 +8,17 @@
 
 namespace psgd {
 
-void SequentialSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
-  theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
+template <class S>
+void SequentialSgd<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
+  theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
   step_ = setup.step;
 }
 
-void SequentialSgd::run_worker(WorkerContext& ctx) noexcept {
+template <class S>
+void SequentialSgd<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
   const std::int64_t total = ctx.control->total_updates();
   for (std::int64_t version = 0; version < total && !ctx.control->should_stop(); ++version) {
-    const float loss = compute_gradient(ctx, theta_.span());
+    const S loss = compute_gradient(ctx, theta_.span());
     if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
       ++ctx.stats->discarded_at_end;
       break;
@@ -28,13 +30,18 @@ void SequentialSgd::run_worker(WorkerContext& ctx) noexcept {
 }
 
 AlgorithmEntry seq_entry() {
-  return {"seq", "sequential mini-batch SGD (the baseline; --threads 1)",
-          1,     1,
-          {},    [](const AlgorithmSetup&) { return std::make_unique<SequentialSgd>(); }};
+  return {
+      "seq", "sequential mini-batch SGD (the baseline; --threads 1)",
+      1,     1,
+      {},    []<class S>(const AlgorithmSetup&) { return std::make_unique<SequentialSgd<S>>(); }};
 }
 
-void SequentialSgd::read_params(std::span<float> out) const {
+template <class S>
+void SequentialSgd<S>::read_params(std::span<S> out) const {
   std::copy(theta_.begin(), theta_.end(), out.begin());
 }
+
+template class SequentialSgd<float>;
+template class SequentialSgd<double>;
 
 }  // namespace psgd

@@ -14,16 +14,18 @@
 
 namespace psgd {
 
-class SequentialSgd final : public Algorithm {
+// S: the scalar type (--precision); instantiated for float and double in seq.cpp.
+template <class S = float>
+class SequentialSgd final : public BasicAlgorithm<S> {
  public:
   [[nodiscard]] std::string_view name() const override { return "seq"; }
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override;
-  void run_worker(WorkerContext& ctx) noexcept override;
-  void read_params(std::span<float> out) const override;
+  void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override;
+  void read_params(std::span<S> out) const override;
 
  private:
-  SharedArray<float> theta_;
-  float step_ = 0.0F;
+  SharedArray<S> theta_;
+  S step_ = 0;
 };
 
 // Its registry entry (algorithms/registry.hpp): one thread, no options.

@@ -8,20 +8,22 @@
 
 namespace psgd {
 
-SyncSgd::~SyncSgd() = default;
+template <class S>
+SyncSgd<S>::~SyncSgd() = default;
 
 AlgorithmEntry sync_entry() {
   return {"sync", "synchronous parallel SGD: barrier, averaged gradient, effective batch N x b",
           1,      AlgorithmEntry::kAnyThreads,
-          {},     [](const AlgorithmSetup&) { return std::make_unique<SyncSgd>(); }};
+          {},     []<class S>(const AlgorithmSetup&) { return std::make_unique<SyncSgd<S>>(); }};
 }
 
-void SyncSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
-  theta_ = SharedArray<float>::copy_of(*setup.shared_memory, theta0);
+template <class S>
+void SyncSgd<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
+  theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
   step_ = setup.step;
   num_workers_ = std::max(setup.num_workers, 1);
-  gradients_ = SharedArray<float>(*setup.shared_memory,
-                                  theta0.size() * static_cast<std::size_t>(num_workers_));
+  gradients_ =
+      SharedArray<S>(*setup.shared_memory, theta0.size() * static_cast<std::size_t>(num_workers_));
   batch_size_ = setup.batch_size;
   slots_ = std::vector<Slot>(static_cast<std::size_t>(num_workers_));
   gradients_ready_ = std::make_unique<std::barrier<>>(num_workers_);
@@ -34,24 +36,27 @@ void SyncSgd::init(std::span<const float> theta0, const TrainingSetup& setup) {
 
 // A round with a non-finite gradient is not applied (no worker applies its slice) and ends the
 // run; compute_gradient has already asked the run to stop as diverged.
-void SyncSgd::EndOfRound::operator()() noexcept {
+template <class S>
+void SyncSgd<S>::EndOfRound::operator()() noexcept {
   const bool applied = self->round_finite();
   if (applied) ++self->version_;
   self->stop_ = !applied || self->version_ >= self->total_ || self->control_->should_stop();
 }
 
-bool SyncSgd::round_finite() const noexcept {
+template <class S>
+bool SyncSgd<S>::round_finite() const noexcept {
   return std::all_of(slots_.begin(), slots_.end(),
                      [](const Slot& s) { return std::isfinite(s.loss); });
 }
 
-void SyncSgd::run_worker(WorkerContext& ctx) noexcept {
+template <class S>
+void SyncSgd<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
   const auto me = static_cast<std::size_t>(ctx.worker_id);
   const auto n = static_cast<std::size_t>(num_workers_);
   const std::size_t dim = theta_.size();
   const std::size_t lo = dim * me / n;  // this worker reduces and applies [lo, hi)
   const std::size_t hi = dim * (me + 1) / n;
-  const float count = static_cast<float>(n);
+  const S count = static_cast<S>(n);
   if (me == 0) {  // read by EndOfRound, which runs after this worker's first arrival
     control_ = ctx.control;
     total_ = ctx.control->total_updates();
@@ -60,8 +65,8 @@ void SyncSgd::run_worker(WorkerContext& ctx) noexcept {
   // the first barrier) instead of its private buffer.
   ctx.grad = gradients_.span().subspan(me * dim, dim);
   slots_[me].grad = ctx.grad.data();
-  const std::span<float> mine = theta_.span().subspan(lo, hi - lo);
-  const std::span<float> mean = ctx.local.subspan(lo, hi - lo);
+  const std::span<S> mine = theta_.span().subspan(lo, hi - lo);
+  const std::span<S> mean = ctx.local.subspan(lo, hi - lo);
   for (;;) {
     slots_[me].loss = compute_gradient(ctx, theta_.span());  // compute phase: theta only read
     gradients_ready_->arrive_and_wait();
@@ -70,7 +75,7 @@ void SyncSgd::run_worker(WorkerContext& ctx) noexcept {
     const bool finite = round_finite();
     if (finite) {
       for (std::size_t i = lo; i < hi; ++i) {
-        float sum = slots_[0].grad[i];
+        S sum = slots_[0].grad[i];
         for (std::size_t w = 1; w < n; ++w) sum += slots_[w].grad[i];
         mean[i - lo] = sum / count;
       }
@@ -88,21 +93,26 @@ void SyncSgd::run_worker(WorkerContext& ctx) noexcept {
       // During the next compute phase theta is consistent and only read: a consistent snapshot.
       const std::int64_t v = version_;
       note_applied(ctx, v, /*staleness=*/0, /*failed_attempts=*/0,
-                   static_cast<float>(loss_sum / static_cast<double>(n)),
+                   static_cast<S>(loss_sum / static_cast<double>(n)),
                    [&] { return ctx.checkpoints->record(v, theta_.span()); });
     }
     if (stop_) break;
   }
 }
 
-void SyncSgd::read_params(std::span<float> out) const {
+template <class S>
+void SyncSgd<S>::read_params(std::span<S> out) const {
   std::copy(theta_.begin(), theta_.end(), out.begin());
 }
 
-nlohmann::json SyncSgd::report() const {
+template <class S>
+nlohmann::json SyncSgd<S>::report() const {
   return {{"effective_batch", static_cast<std::size_t>(num_workers_) * batch_size_},
           {"gradients_per_update", num_workers_},
           {"reduction", "sliced across workers (sum in worker order / N, then sgd_apply)"}};
 }
+
+template class SyncSgd<float>;
+template class SyncSgd<double>;
 
 }  // namespace psgd

@@ -29,7 +29,9 @@
 
 namespace psgd {
 
-class SyncSgd final : public Algorithm {
+// S: the scalar type (--precision), float or double; instantiated for both in the .cpp.
+template <class S = float>
+class SyncSgd final : public BasicAlgorithm<S> {
  public:
   SyncSgd() = default;
   ~SyncSgd() override;
@@ -37,9 +39,9 @@ class SyncSgd final : public Algorithm {
   SyncSgd& operator=(const SyncSgd&) = delete;
 
   [[nodiscard]] std::string_view name() const override { return "sync"; }
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override;
-  void run_worker(WorkerContext& ctx) noexcept override;
-  void read_params(std::span<float> out) const override;
+  void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override;
+  void read_params(std::span<S> out) const override;
   [[nodiscard]] nlohmann::json report() const override;
 
  private:
@@ -50,18 +52,18 @@ class SyncSgd final : public Algorithm {
   };
   // One per worker, each on its own line: the gradient buffer it publishes and its last loss.
   struct alignas(kNoFalseSharing) Slot {
-    const float* grad = nullptr;
-    float loss = 0.0F;
+    const S* grad = nullptr;
+    S loss = 0;
   };
   // True when every worker's loss of this round is finite (read-only between the barriers).
   [[nodiscard]] bool round_finite() const noexcept;
 
-  SharedArray<float> theta_;
+  SharedArray<S> theta_;
   // The workers' gradients, one slice of theta_.size() values each, written in the compute phase
   // by their owner and read by every worker in the reduce phase: shared storage, placed by
   // --memory like theta.
-  SharedArray<float> gradients_;
-  float step_ = 0.0F;
+  SharedArray<S> gradients_;
+  S step_ = 0;
   int num_workers_ = 1;
   std::size_t batch_size_ = 0;
   std::vector<Slot> slots_;

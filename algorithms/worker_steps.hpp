@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 
 #include "algorithms/algorithm.hpp"
 
@@ -12,9 +13,11 @@ namespace psgd {
 
 // Draws the worker's next batch and writes the gradient at `params` into ctx.grad. Returns the
 // minibatch loss; a non-finite loss stops the whole run as diverged.
-inline float compute_gradient(WorkerContext& ctx, std::span<const float> params) noexcept {
-  const Batch batch = ctx.sampler->next();
-  const float loss = ctx.model->loss_and_gradient(params, batch, ctx.grad, *ctx.workspace);
+template <class S>
+inline S compute_gradient(BasicWorkerContext<S>& ctx,
+                          std::span<const std::type_identity_t<S>> params) noexcept {
+  const BasicBatch<S> batch = ctx.sampler->next();
+  const S loss = ctx.model->loss_and_gradient(params, batch, ctx.grad, *ctx.workspace);
   ++ctx.stats->computed;
   if (!std::isfinite(loss)) ctx.control->request_stop(StopReason::kDiverged);
   return loss;
@@ -24,9 +27,9 @@ inline float compute_gradient(WorkerContext& ctx, std::span<const float> params)
 // (1-based count of applied updates). `snapshot` records the checkpoint when one is due; it must
 // read a state that includes this update (a consistent one where the algorithm offers it) and
 // return false for non-finite parameters.
-template <class Snapshot>
-inline void note_applied(WorkerContext& ctx, std::int64_t version, std::int64_t staleness,
-                         std::int64_t failed_attempts, float loss, Snapshot&& snapshot) noexcept {
+template <class S, class Snapshot>
+inline void note_applied(BasicWorkerContext<S>& ctx, std::int64_t version, std::int64_t staleness,
+                         std::int64_t failed_attempts, S loss, Snapshot&& snapshot) noexcept {
   WorkerStats& s = *ctx.stats;
   ++s.applied;
   s.staleness.add(staleness);

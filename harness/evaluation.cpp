@@ -19,16 +19,17 @@ struct SplitSums {
   std::int64_t count = 0;
 };
 
-SplitSums evaluate_split(const Model& model, std::span<const float> params, const Dataset& data,
-                         std::size_t max_samples, Workspace& ws, std::vector<float>& features,
+template <class S>
+SplitSums evaluate_split(const BasicModel<S>& model, std::span<const S> params, const Dataset& data,
+                         std::size_t max_samples, Workspace& ws, std::vector<S>& features,
                          std::vector<std::int32_t>& labels) {
   const std::size_t n = max_samples == 0 ? data.size() : std::min(max_samples, data.size());
   SplitSums sums;
   for (std::size_t first = 0; first < n; first += kEvalChunk) {
     const std::size_t m = std::min(kEvalChunk, n - first);
     data.gather_range(first, m, features.data(), labels.data());
-    const EvalSums e =
-        model.evaluate(params, Batch{features.data(), labels.data(), m, data.num_features()}, ws);
+    const EvalSums e = model.evaluate(
+        params, BasicBatch<S>{features.data(), labels.data(), m, data.num_features()}, ws);
     sums.loss_sum += e.loss_sum;
     sums.correct += e.correct;
     sums.count += e.count;
@@ -36,9 +37,10 @@ SplitSums evaluate_split(const Model& model, std::span<const float> params, cons
   return sums;
 }
 
-EvalPoint evaluate_with(const Model& model, std::span<const float> params, const DataSplit& data,
-                        std::size_t max_samples, Workspace& ws, std::vector<float>& features,
-                        std::vector<std::int32_t>& labels) {
+template <class S>
+EvalPoint evaluate_with(const BasicModel<S>& model, std::span<const S> params,
+                        const DataSplit& data, std::size_t max_samples, Workspace& ws,
+                        std::vector<S>& features, std::vector<std::int32_t>& labels) {
   const SplitSums train =
       evaluate_split(model, params, data.train, max_samples, ws, features, labels);
   const SplitSums test = evaluate_split(model, params, data.test, 0, ws, features, labels);
@@ -52,22 +54,25 @@ EvalPoint evaluate_with(const Model& model, std::span<const float> params, const
 
 }  // namespace
 
-EvalPoint evaluate_params(const Model& model, std::span<const float> params, const DataSplit& data,
+template <class S>
+EvalPoint evaluate_params(const BasicModel<S>& model,
+                          std::span<const std::type_identity_t<S>> params, const DataSplit& data,
                           std::size_t max_samples) {
   auto ws = model.make_workspace(kEvalChunk);
-  std::vector<float> features(kEvalChunk * data.train.num_features());
+  std::vector<S> features(kEvalChunk * data.train.num_features());
   std::vector<std::int32_t> labels(kEvalChunk);
   return evaluate_with(model, params, data, max_samples, *ws, features, labels);
 }
 
-std::vector<EvalPoint> evaluate_all(const Model& model,
-                                    const std::vector<std::span<const float>>& snapshots,
+template <class S>
+std::vector<EvalPoint> evaluate_all(const BasicModel<S>& model,
+                                    const std::vector<std::span<const S>>& snapshots,
                                     const DataSplit& data, std::size_t max_samples, int threads) {
   std::vector<EvalPoint> points(snapshots.size());
   std::atomic<std::size_t> next{0};
   auto work = [&] {
     auto ws = model.make_workspace(kEvalChunk);
-    std::vector<float> features(kEvalChunk * data.train.num_features());
+    std::vector<S> features(kEvalChunk * data.train.num_features());
     std::vector<std::int32_t> labels(kEvalChunk);
     // relaxed: the counter only hands out distinct indices; results are read after the join.
     for (std::size_t k = next.fetch_add(1, std::memory_order_relaxed); k < snapshots.size();
@@ -91,5 +96,16 @@ std::vector<EvalPoint> evaluate_all(const Model& model,
   }
   return points;
 }
+
+template EvalPoint evaluate_params(const BasicModel<float>&, std::span<const float>,
+                                   const DataSplit&, std::size_t);
+template EvalPoint evaluate_params(const BasicModel<double>&, std::span<const double>,
+                                   const DataSplit&, std::size_t);
+template std::vector<EvalPoint> evaluate_all(const BasicModel<float>&,
+                                             const std::vector<std::span<const float>>&,
+                                             const DataSplit&, std::size_t, int);
+template std::vector<EvalPoint> evaluate_all(const BasicModel<double>&,
+                                             const std::vector<std::span<const double>>&,
+                                             const DataSplit&, std::size_t, int);
 
 }  // namespace psgd

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "models/dataset.hpp"
@@ -18,12 +19,16 @@ struct EvalPoint {
 };
 
 // Mean loss and accuracy of `params` on the first `max_samples` samples of `data` (0 = all).
-EvalPoint evaluate_params(const Model& model, std::span<const float> params, const DataSplit& data,
+// S: float or double (--precision; instantiated in evaluation.cpp): the model's own precision.
+template <class S>
+EvalPoint evaluate_params(const BasicModel<S>& model,
+                          std::span<const std::type_identity_t<S>> params, const DataSplit& data,
                           std::size_t max_samples);
 
 // Evaluates every parameter vector in `snapshots` on up to `threads` threads.
-std::vector<EvalPoint> evaluate_all(const Model& model,
-                                    const std::vector<std::span<const float>>& snapshots,
+template <class S>
+std::vector<EvalPoint> evaluate_all(const BasicModel<S>& model,
+                                    const std::vector<std::span<const S>>& snapshots,
                                     const DataSplit& data, std::size_t max_samples, int threads);
 
 }  // namespace psgd

@@ -45,8 +45,9 @@ json histogram_json(const Histogram& h) {
 }
 
 // One entry per evaluated checkpoint: when, how far, and the losses.
-json series_json(const RunFacts& f, const WorkerStats& total) {
-  const Checkpoints& cp = *f.outcome->checkpoints;
+template <class S>
+json series_json(const RunFacts<S>& f, const WorkerStats& total) {
+  const BasicCheckpoints<S>& cp = *f.outcome->checkpoints;
   json series = json::array();
   for (std::size_t i = 0; i < f.slots.size(); ++i) {
     const std::size_t k = f.slots[i];
@@ -66,18 +67,20 @@ json series_json(const RunFacts& f, const WorkerStats& total) {
   return series;
 }
 
-RunVerdict verdict_of(const RunFacts& f) {
-  const Checkpoints& cp = *f.outcome->checkpoints;
+template <class S>
+RunVerdict verdict_of(const RunFacts<S>& f) {
+  const BasicCheckpoints<S>& cp = *f.outcome->checkpoints;
   std::vector<EvaluatedSnapshot> snapshots;
   for (std::size_t i = 0; i < f.slots.size(); ++i) {
-    const Checkpoints::Slot& slot = cp.slot(f.slots[i]);
+    const typename BasicCheckpoints<S>::Slot& slot = cp.slot(f.slots[i]);
     snapshots.push_back(
         {slot.updates, slot.seconds, f.points[i].train_loss, f.points[i].test_loss});
   }
   return judge_run(snapshots, f.config->epsilons, f.outcome->stop_reason);
 }
 
-json metrics_json(const RunFacts& f, const RunVerdict& v) {
+template <class S>
+json metrics_json(const RunFacts<S>& f, const RunVerdict& v) {
   json tte = json::object();
   json tte_updates = json::object();
   json target_losses = json::object();
@@ -105,9 +108,10 @@ json per_second(double amount, double seconds) {
 
 }  // namespace
 
-nlohmann::json build_report(const RunFacts& f) {
+template <class S>
+nlohmann::json build_report(const RunFacts<S>& f) {
   const RunConfig& cfg = *f.config;
-  const TrainingOutcome& o = *f.outcome;
+  const BasicTrainingOutcome<S>& o = *f.outcome;
   const WorkerStats total = merge_workers(o.workers);
   const RunVerdict verdict = verdict_of(f);
   json doc;
@@ -126,7 +130,7 @@ nlohmann::json build_report(const RunFacts& f) {
 
   // How the snapshots were kept: every checkpoint, or every kept_every-th once a long run ran out
   // of slots (thinned evenly, never cut off); the final state is always the series' last entry.
-  const Checkpoints& cp = *o.checkpoints;
+  const BasicCheckpoints<S>& cp = *o.checkpoints;
   doc["checkpoints"] = {
       {"per_epoch", cfg.checkpoints},   {"effective_per_epoch", cp.per_epoch()},
       {"slot_cap", cp.num_slots() - 1}, {"kept_every", cp.stride()},
@@ -175,6 +179,9 @@ nlohmann::json build_report(const RunFacts& f) {
                       {"cpu_utilisation", per_second(o.cpu_seconds, o.wall_seconds)}};
   return doc;
 }
+
+template nlohmann::json build_report(const RunFacts<float>&);
+template nlohmann::json build_report(const RunFacts<double>&);
 
 nlohmann::json error_report(const std::string& kind, const std::string& message,
                             const nlohmann::json& config) {

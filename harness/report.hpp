@@ -12,7 +12,9 @@
 
 namespace psgd {
 
-// What the run command knows once training and evaluation are done.
+// What the run command knows once training and evaluation are done. S: the run's scalar type
+// (--precision); build_report is instantiated for float and double in report.cpp.
+template <class S>
 struct RunFacts {
   const RunConfig* config = nullptr;
   nlohmann::json data;                            // name, source, samples, shape
@@ -23,7 +25,7 @@ struct RunFacts {
   std::int64_t updates_per_epoch = 1;
   std::int64_t total_updates = 0;
   bool oversubscribed = false;
-  const TrainingOutcome* outcome = nullptr;
+  const BasicTrainingOutcome<S>* outcome = nullptr;
   std::vector<std::size_t> slots;  // checkpoint slots evaluated, in order
   std::vector<EvalPoint> points;   // one per slot
   // Bytes the algorithm allocated through its SharedMemory and still held after the run (the
@@ -34,7 +36,8 @@ struct RunFacts {
 
 // Builds the full document: schema_version, status, context, config, data, model, series,
 // metrics, throughput, updates, staleness, contention, resources.
-nlohmann::json build_report(const RunFacts& facts);
+template <class S>
+nlohmann::json build_report(const RunFacts<S>& facts);
 
 // A document for a run that failed before or during set-up: status "error" and the message.
 nlohmann::json error_report(const std::string& kind, const std::string& message,

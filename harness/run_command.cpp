@@ -16,6 +16,7 @@
 #include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
 #include "common/errors.hpp"
+#include "common/precision.hpp"
 #include "harness/atomic_file.hpp"
 #include "harness/build_info.hpp"
 #include "harness/evaluation.hpp"
@@ -38,13 +39,17 @@ constexpr double kDefaultEpochs = 1.0;
 // With only --time-limit, the update budget is effectively unbounded.
 constexpr std::int64_t kUnboundedUpdates = std::int64_t{1} << 50;
 
-void save_params(const std::string& path, const Model& model, std::span<const float> theta) {
+// The values in the run's precision: float32 or float64, named in the side file's "dtype".
+template <class S>
+void save_params(const std::string& path, const BasicModel<S>& model, std::span<const S> theta) {
   static_assert(std::endian::native == std::endian::little,
-                "--save-params writes the machine's floats as little-endian float32");
+                "--save-params writes the machine's values as little-endian IEEE 754");
   write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(theta.data()),
-                                               theta.size() * sizeof(float)));
+                                               theta.size() * sizeof(S)));
   json side;
-  side["format"] = "raw little-endian float32, blocks in this order, each row-major";
+  const std::string dtype(scalar_type_name<S>());
+  side["format"] = "raw little-endian " + dtype + ", blocks in this order, each row-major";
+  side["dtype"] = dtype;
   side["model"] = model.spec();
   side["num_params"] = model.num_params();
   json blocks = json::array();
@@ -188,17 +193,18 @@ Budget plan_budget(const RunConfig& cfg, std::size_t train_samples) {
 }
 
 // Trains with every worker pinned per the plan; `observed` receives where each worker ran.
-TrainingOutcome train(const RunConfig& cfg, const InitSpec& init, Algorithm& algo,
-                      const Model& model, const DataSplit& data, const PlacementSetup& place,
-                      const Budget& budget, SharedMemory& shared_memory,
-                      std::vector<ObservedSlot>& observed) {
-  std::vector<float> theta0(model.num_params());
+template <class S>
+BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicAlgorithm<S>& algo,
+                              const BasicModel<S>& model, const DataSplit& data,
+                              const PlacementSetup& place, const Budget& budget,
+                              SharedMemory& shared_memory, std::vector<ObservedSlot>& observed) {
+  std::vector<S> theta0(model.num_params());
   initialize_params(model, init, cfg.seed, theta0);
   RunnerOptions ro;
   ro.threads = cfg.threads;
   ro.seed = cfg.seed;
   ro.batch_size = static_cast<std::size_t>(cfg.batch);
-  ro.step = static_cast<float>(cfg.step);
+  ro.step = cfg.step;
   ro.total_updates = budget.total;
   ro.time_limit_seconds = cfg.time_limit_seconds;
   ro.updates_per_epoch = budget.per_epoch;
@@ -218,7 +224,7 @@ TrainingOutcome train(const RunConfig& cfg, const InitSpec& init, Algorithm& alg
   };
   // Every shared allocation of the algorithm goes through shared_memory, under --memory.
   ro.shared_memory = &shared_memory;
-  return run_training(algo, model, data.train, theta0, ro);
+  return run_training<S>(algo, model, data.train, theta0, ro);
 }
 
 json data_json(const DataSplit& data, const RunConfig& cfg) {
@@ -233,10 +239,11 @@ json data_json(const DataSplit& data, const RunConfig& cfg) {
 }
 
 // Evaluates every filled snapshot (after the join, so evaluation steals no training time).
-void evaluate_snapshots(RunFacts& facts, const Model& model, const DataSplit& data,
+template <class S>
+void evaluate_snapshots(RunFacts<S>& facts, const BasicModel<S>& model, const DataSplit& data,
                         const RunConfig& cfg) {
-  const Checkpoints& cp = *facts.outcome->checkpoints;
-  std::vector<std::span<const float>> snapshots;
+  const BasicCheckpoints<S>& cp = *facts.outcome->checkpoints;
+  std::vector<std::span<const S>> snapshots;
   for (std::size_t k = 0; k < cp.num_slots(); ++k) {
     if (!cp.slot(k).filled) continue;
     facts.slots.push_back(k);
@@ -250,8 +257,9 @@ void evaluate_snapshots(RunFacts& facts, const Model& model, const DataSplit& da
 // needs, instead of dying of std::bad_alloc or the OOM killer mid-run. The lower bound counted:
 // the initial, shared and final parameters, each worker's gradient, local copy and a published
 // vector (Leashed), and one snapshot; activations and the data come on top.
-void check_model_fits(const Model& model, const RunConfig& cfg) {
-  const double bytes = static_cast<double>(model.num_params()) * sizeof(float) *
+template <class S>
+void check_model_fits(const BasicModel<S>& model, const RunConfig& cfg) {
+  const double bytes = static_cast<double>(model.num_params()) * sizeof(S) *
                        (4.0 + 3.0 * static_cast<double>(cfg.threads));
   const double physical =
       static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
@@ -266,19 +274,18 @@ void check_model_fits(const Model& model, const RunConfig& cfg) {
   }
 }
 
-int run_checked(const RunConfig& cfg) {
-  check_output_paths(cfg);
-  const Activation activation = parse_activation(cfg.activation);
-  const InitSpec init = parse_init(cfg.init);
+// The run in precision S: every object that holds parameters is built for S here, once.
+template <class S>
+int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec& init) {
   // Declared before the algorithm, which allocates from it: the memory must outlive it.
   std::optional<NumaSharedMemory> shared_memory;
-  std::unique_ptr<Algorithm> algo = builtin_algorithms().make(cfg.algorithm, algorithm_setup(cfg));
+  const AlgorithmPtr<S> algo = builtin_algorithms().make<S>(cfg.algorithm, algorithm_setup(cfg));
   const PlacementSetup place = plan_run_placement(cfg);
   if (cfg.dry_run) return print_dry_run(cfg, place);
 
   const DataSplit data = load_dataset({cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed});
-  const std::unique_ptr<Model> model =
-      make_model(cfg.model, activation, data.train.shape(), data.train.num_classes());
+  const std::unique_ptr<BasicModel<S>> model =
+      make_model<S>(cfg.model, activation, data.train.shape(), data.train.num_classes());
   check_model_fits(*model, cfg);
   if (static_cast<std::size_t>(cfg.batch) > data.train.size()) {
     throw ConfigError("--batch " + std::to_string(cfg.batch) + " exceeds the " +
@@ -289,17 +296,18 @@ int run_checked(const RunConfig& cfg) {
   const Budget budget = plan_budget(cfg, data.train.size());
   std::vector<ObservedSlot> observed;
   shared_memory.emplace(place.memory);
-  const TrainingOutcome outcome =
+  const BasicTrainingOutcome<S> outcome =
       train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed);
   const PageNodeSample memory_observed = shared_memory->observed();  // the algorithm holds it
 
-  RunFacts facts;
+  RunFacts<S> facts;
   facts.config = &cfg;
   facts.data = data_json(data, cfg);
   facts.model = {{"spec", model->spec()},
                  {"params", model->num_params()},
                  {"activation", std::string(activation_name(activation))},
-                 {"init", init_name(init)}};
+                 {"init", init_name(init)},
+                 {"dtype", std::string(scalar_type_name<S>())}};
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
   facts.peak_live_vectors = algo->peak_live_vectors();
@@ -315,7 +323,7 @@ int run_checked(const RunConfig& cfg) {
   if (cfg.out != "-") print_summary(doc);
   if (!cfg.save_params.empty()) {
     try {
-      save_params(cfg.save_params, *model, outcome.final_params);
+      save_params<S>(cfg.save_params, *model, outcome.final_params);
     } catch (const OutputPathError& e) {
       // The results are written already: keep them (no error document over them), say so.
       std::cerr << "psgd run: --save-params: " << e.what() << " (the results in " << cfg.out
@@ -324,6 +332,14 @@ int run_checked(const RunConfig& cfg) {
     }
   }
   return 0;
+}
+
+int run_checked(const RunConfig& cfg) {
+  check_output_paths(cfg);
+  const Activation activation = parse_activation(cfg.activation);
+  const InitSpec init = parse_init(cfg.init);
+  return with_precision(cfg.precision,
+                        [&]<class S>() { return run_in_precision<S>(cfg, activation, init); });
 }
 
 }  // namespace

@@ -134,6 +134,14 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
       },
       [](const RunConfig& c) { return json(std::string(name_of(kBatchOrders, c.batch_order))); });
   add(
+      "precision", "P",
+      "float | double: scalar type of the shared parameters and of the gradient computation "
+      "(the reference framework computes in double; float is psgd's default)",
+      [](RunConfig& c, std::string_view v) {
+        c.precision = parse_name(kPrecisions, "precision", v);
+      },
+      [](const RunConfig& c) { return json(std::string(name_of(kPrecisions, c.precision))); });
+  add(
       "epochs", "E", "budget in epochs of N/b applied updates (default 1 if no budget is given)",
       [](RunConfig& c, std::string_view v) { c.epochs = parse_positive_option("epochs", v); },
       [](const RunConfig& c) { return optional_json(c.epochs); });

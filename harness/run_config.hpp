@@ -15,6 +15,7 @@
 #include "algorithms/algorithm_options.hpp"
 #include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
+#include "common/precision.hpp"
 #include "harness/cli/option_table.hpp"
 
 namespace psgd {
@@ -44,6 +45,8 @@ struct RunConfig {
   // rounds per epoch, e.g. 469). Epoch budgets, checkpoints and the series' epochs use it.
   std::optional<std::int64_t> updates_per_epoch;
   BatchOrder batch_order = BatchOrder::kWorker;
+  // Scalar type of the shared parameters and the gradient computation (--precision).
+  Precision precision = Precision::kFloat;
   std::optional<double> time_limit_seconds;
   std::uint64_t seed = 1;
   int checkpoints = 4;  // snapshots per epoch

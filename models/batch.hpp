@@ -10,11 +10,14 @@ namespace psgd {
 // features[j * num_features, (j + 1) * num_features): a column-major num_features x size
 // matrix, which is what the models map with Eigen. Images are stored channel-major (CHW).
 // Labels are class indices in [0, num_classes).
-struct Batch {
-  const float* features = nullptr;
+// The features are in the run's scalar type S (Dataset::gather converts the stored samples).
+template <class S>
+struct BasicBatch {
+  const S* features = nullptr;
   const std::int32_t* labels = nullptr;
   std::size_t size = 0;
   std::size_t num_features = 0;
 };
+using Batch = BasicBatch<float>;
 
 }  // namespace psgd

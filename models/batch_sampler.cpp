@@ -8,7 +8,9 @@
 
 namespace psgd {
 
-BatchSampler::BatchSampler(const Dataset& data, std::size_t batch_size, std::uint64_t seed)
+template <class S>
+BasicBatchSampler<S>::BasicBatchSampler(const Dataset& data, std::size_t batch_size,
+                                        std::uint64_t seed)
     : data_(&data),
       batch_size_(batch_size),
       rng_(seed),
@@ -39,30 +41,36 @@ std::span<const std::uint32_t> SharedBatchSchedule::next() noexcept {
   return {order_.data() + start, std::min(batch_size_, order_.size() - start)};
 }
 
-BatchSampler::BatchSampler(const Dataset& data, std::size_t batch_size,
-                           SharedBatchSchedule& schedule)
-    : BatchSampler(data, batch_size, std::uint64_t{0}) {
+template <class S>
+BasicBatchSampler<S>::BasicBatchSampler(const Dataset& data, std::size_t batch_size,
+                                        SharedBatchSchedule& schedule)
+    : BasicBatchSampler(data, batch_size, std::uint64_t{0}) {
   schedule_ = &schedule;
 }
 
-void BatchSampler::reshuffle() noexcept {
+template <class S>
+void BasicBatchSampler<S>::reshuffle() noexcept {
   for (std::size_t i = order_.size(); i > 1; --i) {  // Fisher–Yates
     std::swap(order_[i - 1], order_[rng_.below(i)]);
   }
   position_ = 0;
 }
 
-Batch BatchSampler::next() noexcept {
+template <class S>
+BasicBatch<S> BasicBatchSampler<S>::next() noexcept {
   if (schedule_ != nullptr) {
     const std::span<const std::uint32_t> picked = schedule_->next();
     data_->gather(picked, features_.data(), labels_.data());
-    return Batch{features_.data(), labels_.data(), picked.size(), data_->num_features()};
+    return BasicBatch<S>{features_.data(), labels_.data(), picked.size(), data_->num_features()};
   }
   if (position_ + batch_size_ > order_.size()) reshuffle();
   const std::span<const std::uint32_t> picked(order_.data() + position_, batch_size_);
   position_ += batch_size_;
   data_->gather(picked, features_.data(), labels_.data());
-  return Batch{features_.data(), labels_.data(), batch_size_, data_->num_features()};
+  return BasicBatch<S>{features_.data(), labels_.data(), batch_size_, data_->num_features()};
 }
+
+template class BasicBatchSampler<float>;
+template class BasicBatchSampler<double>;
 
 }  // namespace psgd

@@ -39,13 +39,15 @@ class SharedBatchSchedule {
 };
 
 // Owned by one worker; allocates everything in its constructor, so next() never allocates.
-class BatchSampler {
+// S: the scalar type the batches are gathered in (float or double; instantiated in the .cpp).
+template <class S>
+class BasicBatchSampler {
  public:
-  BatchSampler(const Dataset& data, std::size_t batch_size, std::uint64_t seed);
+  BasicBatchSampler(const Dataset& data, std::size_t batch_size, std::uint64_t seed);
   // Batches in the shared schedule's order instead of the worker's own permutation.
-  BatchSampler(const Dataset& data, std::size_t batch_size, SharedBatchSchedule& schedule);
+  BasicBatchSampler(const Dataset& data, std::size_t batch_size, SharedBatchSchedule& schedule);
   // The next batch; the view stays valid until the following call.
-  Batch next() noexcept;
+  BasicBatch<S> next() noexcept;
   [[nodiscard]] std::size_t batch_size() const noexcept { return batch_size_; }
 
  private:
@@ -57,8 +59,9 @@ class BatchSampler {
   SplitMix64 rng_;
   std::vector<std::uint32_t> order_;
   std::size_t position_ = 0;
-  std::vector<float> features_;
+  std::vector<S> features_;
   std::vector<std::int32_t> labels_;
 };
+using BatchSampler = BasicBatchSampler<float>;
 
 }  // namespace psgd

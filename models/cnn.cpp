@@ -31,11 +31,12 @@ struct MapStrides {
 
 // Writes the patches of m consecutive samples of `in` as the columns of cols (patch x m*area,
 // column-major); row (c*k + ky)*k + kx of a column matches the {out_c, in_c, kh, kw} weights.
-void im2col(const ConvNet::Geometry& g, const float* in, std::size_t sample_stride, MapStrides st,
-            std::size_t m, float* cols) noexcept {
+template <class S>
+void im2col(const typename ConvNet<S>::Geometry& g, const S* in, std::size_t sample_stride,
+            MapStrides st, std::size_t m, S* cols) noexcept {
   const int k = g.kernel;
   for (std::size_t s = 0; s < m; ++s) {
-    const float* sample = in + s * sample_stride;
+    const S* sample = in + s * sample_stride;
     for (int oy = 0; oy < g.conv_h; ++oy) {
       for (int ox = 0; ox < g.conv_w; ++ox) {
         for (int c = 0; c < g.in_c; ++c) {
@@ -47,7 +48,7 @@ void im2col(const ConvNet::Geometry& g, const float* in, std::size_t sample_stri
               *cols++ = row_inside && ix >= 0 && ix < g.in_w
                             ? sample[c * st.channel + static_cast<std::size_t>(iy) * st.row +
                                      static_cast<std::size_t>(ix) * st.col]
-                            : 0.0F;
+                            : S{0};
             }
           }
         }
@@ -57,11 +58,12 @@ void im2col(const ConvNet::Geometry& g, const float* in, std::size_t sample_stri
 }
 
 // The adjoint of im2col: adds every patch entry back onto the input element it was read from.
-void col2im_add(const ConvNet::Geometry& g, const float* cols, std::size_t sample_stride,
-                MapStrides st, std::size_t m, float* in) noexcept {
+template <class S>
+void col2im_add(const typename ConvNet<S>::Geometry& g, const S* cols, std::size_t sample_stride,
+                MapStrides st, std::size_t m, S* in) noexcept {
   const int k = g.kernel;
   for (std::size_t s = 0; s < m; ++s) {
-    float* sample = in + s * sample_stride;
+    S* sample = in + s * sample_stride;
     for (int oy = 0; oy < g.conv_h; ++oy) {
       for (int ox = 0; ox < g.conv_w; ++ox) {
         for (int c = 0; c < g.in_c; ++c) {
@@ -84,38 +86,43 @@ void col2im_add(const ConvNet::Geometry& g, const float* cols, std::size_t sampl
 
 }  // namespace
 
-std::size_t ConvNet::Geometry::patch() const noexcept {
+template <class S>
+std::size_t ConvNet<S>::Geometry::patch() const noexcept {
   return static_cast<std::size_t>(in_c) * static_cast<std::size_t>(kernel * kernel);
 }
-std::size_t ConvNet::Geometry::conv_area() const noexcept {
+template <class S>
+std::size_t ConvNet<S>::Geometry::conv_area() const noexcept {
   return static_cast<std::size_t>(conv_h) * static_cast<std::size_t>(conv_w);
 }
-std::size_t ConvNet::Geometry::pool_area() const noexcept {
+template <class S>
+std::size_t ConvNet<S>::Geometry::pool_area() const noexcept {
   return static_cast<std::size_t>(pool_h) * static_cast<std::size_t>(pool_w);
 }
 
 // Per-worker buffers, all sized for max_batch samples when the workspace is made.
-class ConvNet::ConvWorkspace final : public Workspace {
+template <class S>
+class ConvNet<S>::ConvWorkspace final : public Workspace {
  public:
   struct Block {
     std::size_t chunk = 0;             // samples per im2col + GEMM
-    ColMatrix cols;                    // patch x (chunk * conv_area); reused for the patch gradient
-    ColMatrix act;                     // out_c x (max_batch * conv_area): f(conv), then dLoss/dconv
-    ColMatrix pooled;                  // out_c x (max_batch * pool_area)
-    ColMatrix pooled_grad;             // dLoss/dpooled, same shape
+    ColMatrix<S> cols;                 // patch x (chunk * conv_area); reused for the patch gradient
+    ColMatrix<S> act;                  // out_c x (max_batch * conv_area): f(conv), then dLoss/dconv
+    ColMatrix<S> pooled;               // out_c x (max_batch * pool_area)
+    ColMatrix<S> pooled_grad;          // dLoss/dpooled, same shape
     std::vector<std::uint8_t> argmax;  // per pooled element: window position 2*dy + dx
   };
   std::size_t max_batch = 0;
   std::vector<Block> blocks;
-  ColMatrix act_grad;       // dLoss/d(activation output) of the block being backpropagated
-  ColMatrix dense_in;       // the last pooled map flattened CHW: features x max_batch
-  ColMatrix dense_in_grad;  // dLoss/d(dense_in)
-  detail::GemmScratch gemm;
-  detail::DenseStack::Scratch dense;
+  ColMatrix<S> act_grad;       // dLoss/d(activation output) of the block being backpropagated
+  ColMatrix<S> dense_in;       // the last pooled map flattened CHW: features x max_batch
+  ColMatrix<S> dense_in_grad;  // dLoss/d(dense_in)
+  detail::GemmScratch<S> gemm;
+  typename detail::DenseStack<S>::Scratch dense;
 };
 
-ConvNet::ConvNet(std::string spec, ImageShape input, std::vector<ConvBlockSpec> blocks,
-                 std::vector<std::size_t> dense_hidden, int num_classes, Activation activation)
+template <class S>
+ConvNet<S>::ConvNet(std::string spec, ImageShape input, std::vector<ConvBlockSpec> blocks,
+                    std::vector<std::size_t> dense_hidden, int num_classes, Activation activation)
     : spec_(std::move(spec)), input_(input), activation_(activation) {
   int c = input.channels;
   int h = input.height;
@@ -153,16 +160,18 @@ ConvNet::ConvNet(std::string spec, ImageShape input, std::vector<ConvBlockSpec> 
                                   static_cast<std::size_t>(w)};
   widths.insert(widths.end(), dense_hidden.begin(), dense_hidden.end());
   widths.push_back(static_cast<std::size_t>(num_classes));
-  dense_ = std::make_unique<detail::DenseStack>(std::move(widths), activation, offset, 0);
+  dense_ = std::make_unique<detail::DenseStack<S>>(std::move(widths), activation, offset, 0);
   num_params_ = offset + dense_->num_params();
 }
 
-ImageShape ConvNet::pooled_shape(std::size_t i) const {
+template <class S>
+ImageShape ConvNet<S>::pooled_shape(std::size_t i) const {
   const Geometry& g = blocks_.at(i);
   return {g.out_c, g.pool_h, g.pool_w};
 }
 
-std::vector<ParamBlock> ConvNet::layout() const {
+template <class S>
+std::vector<ParamBlock> ConvNet<S>::layout() const {
   std::vector<ParamBlock> out;
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const Geometry& g = blocks_[i];
@@ -183,13 +192,14 @@ std::vector<ParamBlock> ConvNet::layout() const {
   return out;
 }
 
-std::unique_ptr<Workspace> ConvNet::make_workspace(std::size_t max_batch) const {
+template <class S>
+std::unique_ptr<Workspace> ConvNet<S>::make_workspace(std::size_t max_batch) const {
   auto w = std::make_unique<ConvWorkspace>();
   w->max_batch = max_batch;
   const auto batch = static_cast<Index>(max_batch);
   Index widest_act = 0;
   for (const Geometry& g : blocks_) {
-    ConvWorkspace::Block b;
+    typename ConvWorkspace::Block b;
     const std::size_t per_sample = g.patch() * g.conv_area();
     b.chunk = std::clamp<std::size_t>(kPatchBudgetFloats / per_sample, 1, max_batch);
     const auto patch = static_cast<Index>(g.patch());
@@ -211,14 +221,16 @@ std::unique_ptr<Workspace> ConvNet::make_workspace(std::size_t max_batch) const 
   return w;
 }
 
-void ConvNet::forward(const float* theta, const Batch& batch, ConvWorkspace& w) const noexcept {
+template <class S>
+void ConvNet<S>::forward(const S* theta, const BasicBatch<S>& batch,
+                         ConvWorkspace& w) const noexcept {
   const std::size_t n = batch.size;
-  const float* in = batch.features;
+  const S* in = batch.features;
   MapStrides strides{static_cast<std::size_t>(input_.height * input_.width),
                      static_cast<std::size_t>(input_.width), 1};  // the batch is CHW
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const Geometry& g = blocks_[i];
-    ConvWorkspace::Block& b = w.blocks[i];
+    typename ConvWorkspace::Block& b = w.blocks[i];
     const std::size_t sample_stride = static_cast<std::size_t>(g.in_c) *
                                       static_cast<std::size_t>(g.in_h) *
                                       static_cast<std::size_t>(g.in_w);
@@ -227,8 +239,8 @@ void ConvNet::forward(const float* theta, const Batch& batch, ConvWorkspace& w) 
       const std::size_t m = std::min(b.chunk, n - s0);
       im2col(g, in + s0 * sample_stride, sample_stride, strides, m, b.cols.data());
       const auto cols = static_cast<Index>(m * g.conv_area());
-      MatrixMap z(b.act.data() + s0 * g.conv_area() * static_cast<std::size_t>(g.out_c), g.out_c,
-                  cols);
+      MatrixMap<S> z(b.act.data() + s0 * g.conv_area() * static_cast<std::size_t>(g.out_c), g.out_c,
+                     cols);
       detail::gemm(g.out_c, cols, patch, detail::row_major(theta + g.weight_offset, patch),
                    detail::col_major(b.cols.data(), patch), z.data(), g.out_c, false, w.gemm);
       detail::add_bias_and_activate(activation_, z, theta + g.bias_offset);
@@ -240,11 +252,11 @@ void ConvNet::forward(const float* theta, const Batch& batch, ConvWorkspace& w) 
     for (std::size_t s = 0; s < n; ++s) {
       for (int py = 0; py < g.pool_h; ++py) {
         for (int px = 0; px < g.pool_w; ++px) {
-          const float* a =
+          const S* a =
               b.act.data() +
               (s * g.conv_area() + static_cast<std::size_t>(2 * py * g.conv_w + 2 * px)) * oc;
           for (std::size_t c = 0; c < oc; ++c, ++q) {
-            const float v[4] = {a[c], a[c + oc], a[c + row], a[c + row + oc]};
+            const S v[4] = {a[c], a[c + oc], a[c + row], a[c + row + oc]};
             std::uint8_t best = 0;
             for (std::uint8_t k = 1; k < 4; ++k) best = v[k] > v[best] ? k : best;
             b.pooled.data()[q] = v[best];
@@ -262,23 +274,24 @@ void ConvNet::forward(const float* theta, const Batch& batch, ConvWorkspace& w) 
   const auto channels = static_cast<std::size_t>(last.out_c);
   const std::size_t features = area * channels;
   for (std::size_t s = 0; s < n; ++s) {
-    const float* src = in + s * features;
-    float* dst = w.dense_in.data() + s * features;
+    const S* src = in + s * features;
+    S* dst = w.dense_in.data() + s * features;
     for (std::size_t p = 0; p < area; ++p) {
       for (std::size_t c = 0; c < channels; ++c) dst[c * area + p] = src[p * channels + c];
     }
   }
 }
 
-float ConvNet::loss_and_gradient(std::span<const float> theta, const Batch& batch,
-                                 std::span<float> grad, Workspace& ws) const noexcept {
+template <class S>
+S ConvNet<S>::loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& batch,
+                                std::span<S> grad, Workspace& ws) const noexcept {
   auto& w = static_cast<ConvWorkspace&>(ws);
   assert(batch.size >= 1 && batch.size <= w.max_batch);
   assert(batch.num_features == input_.size() && theta.size() == num_params_ &&
          grad.size() == num_params_);
   const std::size_t n = batch.size;
   forward(theta.data(), batch, w);
-  const MatrixMap logits =
+  const MatrixMap<S> logits =
       dense_->forward(theta.data(), w.dense_in.data(), static_cast<Index>(n), w.dense);
   const double loss_sum = detail::softmax_cross_entropy_gradient(logits, batch.labels);
   dense_->backward(theta.data(), w.dense_in.data(), static_cast<Index>(n), grad.data(),
@@ -288,32 +301,34 @@ float ConvNet::loss_and_gradient(std::span<const float> theta, const Batch& batc
     pool_backward(i, w, n);
     conv_backward(i, theta.data(), batch, grad.data(), w, n);
   }
-  return static_cast<float>(loss_sum / static_cast<double>(n));
+  return static_cast<S>(loss_sum / static_cast<double>(n));
 }
 
-void ConvNet::unflatten_dense_grad(ConvWorkspace& w, std::size_t n) const noexcept {
+template <class S>
+void ConvNet<S>::unflatten_dense_grad(ConvWorkspace& w, std::size_t n) const noexcept {
   // dLoss/d(dense_in) (CHW) into the last block's pooled gradient (HWC).
   const Geometry& last = blocks_.back();
   const std::size_t area = last.pool_area();
   const auto channels = static_cast<std::size_t>(last.out_c);
   const std::size_t features = area * channels;
   for (std::size_t s = 0; s < n; ++s) {
-    const float* src = w.dense_in_grad.data() + s * features;
-    float* dst = w.blocks.back().pooled_grad.data() + s * features;
+    const S* src = w.dense_in_grad.data() + s * features;
+    S* dst = w.blocks.back().pooled_grad.data() + s * features;
     for (std::size_t p = 0; p < area; ++p) {
       for (std::size_t c = 0; c < channels; ++c) dst[p * channels + c] = src[c * area + p];
     }
   }
 }
 
-void ConvNet::pool_backward(std::size_t i, ConvWorkspace& w, std::size_t n) const noexcept {
+template <class S>
+void ConvNet<S>::pool_backward(std::size_t i, ConvWorkspace& w, std::size_t n) const noexcept {
   const Geometry& g = blocks_[i];
-  ConvWorkspace::Block& b = w.blocks[i];
+  typename ConvWorkspace::Block& b = w.blocks[i];
   const auto oc = static_cast<std::size_t>(g.out_c);
   const auto act_cols = static_cast<Index>(n * g.conv_area());
   // Max-pool backward: each pooled gradient goes to its window's arg-max; windows do not
   // overlap, and positions outside every window (an odd last row/column) get zero.
-  MatrixMap act_grad(w.act_grad.data(), g.out_c, act_cols);
+  MatrixMap<S> act_grad(w.act_grad.data(), g.out_c, act_cols);
   act_grad.setZero();
   const std::size_t row = static_cast<std::size_t>(g.conv_w) * oc;
   const std::size_t offsets[4] = {0, oc, row, row + oc};
@@ -321,8 +336,8 @@ void ConvNet::pool_backward(std::size_t i, ConvWorkspace& w, std::size_t n) cons
   for (std::size_t s = 0; s < n; ++s) {
     for (int py = 0; py < g.pool_h; ++py) {
       for (int px = 0; px < g.pool_w; ++px) {
-        float* d = act_grad.data() +
-                   (s * g.conv_area() + static_cast<std::size_t>(2 * py * g.conv_w + 2 * px)) * oc;
+        S* d = act_grad.data() +
+               (s * g.conv_area() + static_cast<std::size_t>(2 * py * g.conv_w + 2 * px)) * oc;
         for (std::size_t c = 0; c < oc; ++c, ++q) {
           d[c + offsets[b.argmax[q]]] = b.pooled_grad.data()[q];
         }
@@ -330,35 +345,37 @@ void ConvNet::pool_backward(std::size_t i, ConvWorkspace& w, std::size_t n) cons
     }
   }
   // dZ replaces the activation output in act.
-  MatrixMap dz(b.act.data(), g.out_c, act_cols);
-  detail::backprop_activation(activation_, dz, ConstMatrixMap(act_grad.data(), g.out_c, act_cols));
+  MatrixMap<S> dz(b.act.data(), g.out_c, act_cols);
+  detail::backprop_activation(activation_, dz,
+                              ConstMatrixMap<S>(act_grad.data(), g.out_c, act_cols));
 }
 
-void ConvNet::conv_backward(std::size_t i, const float* theta, const Batch& batch, float* grad,
-                            ConvWorkspace& w, std::size_t n) const noexcept {
+template <class S>
+void ConvNet<S>::conv_backward(std::size_t i, const S* theta, const BasicBatch<S>& batch, S* grad,
+                               ConvWorkspace& w, std::size_t n) const noexcept {
   const Geometry& g = blocks_[i];
-  ConvWorkspace::Block& b = w.blocks[i];
+  typename ConvWorkspace::Block& b = w.blocks[i];
   const auto oc = static_cast<std::size_t>(g.out_c);
   const auto act_cols = static_cast<Index>(n * g.conv_area());
-  const ConstMatrixMap dz(b.act.data(), g.out_c, act_cols);  // pool_backward left dZ here
+  const ConstMatrixMap<S> dz(b.act.data(), g.out_c, act_cols);  // pool_backward left dZ here
   detail::row_sums(dz, grad + g.bias_offset);
 
   const auto patch = static_cast<Index>(g.patch());
   // dW^T (patch x out_c, column-major) is the row-major {out_c, in_c, kh, kw} gradient; the
   // first chunk overwrites it, the others add to it.
-  float* dw = grad + g.weight_offset;
+  S* dw = grad + g.weight_offset;
   const std::size_t sample_stride = static_cast<std::size_t>(g.in_c) *
                                     static_cast<std::size_t>(g.in_h) *
                                     static_cast<std::size_t>(g.in_w);
-  const float* in = i == 0 ? batch.features : w.blocks[i - 1].pooled.data();
+  const S* in = i == 0 ? batch.features : w.blocks[i - 1].pooled.data();
   const MapStrides strides = i == 0 ? MapStrides{static_cast<std::size_t>(g.in_h * g.in_w),
                                                  static_cast<std::size_t>(g.in_w), 1}
                                     : MapStrides{1, static_cast<std::size_t>(g.in_w * g.in_c),
                                                  static_cast<std::size_t>(g.in_c)};
   if (i > 0) {
     const Geometry& below = blocks_[i - 1];
-    MatrixMap(w.blocks[i - 1].pooled_grad.data(), below.out_c,
-              static_cast<Index>(n * below.pool_area()))
+    MatrixMap<S>(w.blocks[i - 1].pooled_grad.data(), below.out_c,
+                 static_cast<Index>(n * below.pool_area()))
         .setZero();
   }
   for (std::size_t s0 = 0; s0 < n; s0 += b.chunk) {
@@ -366,7 +383,7 @@ void ConvNet::conv_backward(std::size_t i, const float* theta, const Batch& batc
     // With one chunk the patches from the forward pass are still in place.
     if (n > b.chunk) im2col(g, in + s0 * sample_stride, sample_stride, strides, m, b.cols.data());
     const auto cols = static_cast<Index>(m * g.conv_area());
-    const float* dz_chunk = dz.data() + s0 * g.conv_area() * oc;
+    const S* dz_chunk = dz.data() + s0 * g.conv_area() * oc;
     detail::gemm(patch, g.out_c, cols, detail::col_major(b.cols.data(), patch),
                  detail::row_major(dz_chunk, g.out_c), dw, patch, s0 > 0, w.gemm);
     if (i == 0) continue;  // the data needs no gradient
@@ -378,20 +395,28 @@ void ConvNet::conv_backward(std::size_t i, const float* theta, const Batch& batc
   }
 }
 
-EvalSums ConvNet::evaluate(std::span<const float> theta, const Batch& batch,
-                           Workspace& ws) const noexcept {
+template <class S>
+EvalSums ConvNet<S>::evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
+                              Workspace& ws) const noexcept {
   auto& w = static_cast<ConvWorkspace&>(ws);
   assert(batch.size >= 1 && batch.size <= w.max_batch);
   forward(theta.data(), batch, w);
-  const MatrixMap logits =
+  const MatrixMap<S> logits =
       dense_->forward(theta.data(), w.dense_in.data(), static_cast<Index>(batch.size), w.dense);
   return detail::softmax_cross_entropy_eval(
-      ConstMatrixMap(logits.data(), logits.rows(), logits.cols()), batch.labels);
+      ConstMatrixMap<S>(logits.data(), logits.rows(), logits.cols()), batch.labels);
 }
 
-std::unique_ptr<Model> make_cnn(ImageShape input, int num_classes, Activation activation) {
-  return std::make_unique<ConvNet>("cnn", input, std::vector<ConvBlockSpec>{{4, 3, 0}, {8, 3, 0}},
-                                   std::vector<std::size_t>{128}, num_classes, activation);
+template <class S>
+std::unique_ptr<BasicModel<S>> make_cnn(ImageShape input, int num_classes, Activation activation) {
+  return std::make_unique<ConvNet<S>>("cnn", input,
+                                      std::vector<ConvBlockSpec>{{4, 3, 0}, {8, 3, 0}},
+                                      std::vector<std::size_t>{128}, num_classes, activation);
 }
+
+template class ConvNet<float>;
+template class ConvNet<double>;
+template std::unique_ptr<BasicModel<float>> make_cnn(ImageShape, int, Activation);
+template std::unique_ptr<BasicModel<double>> make_cnn(ImageShape, int, Activation);
 
 }  // namespace psgd

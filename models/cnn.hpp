@@ -4,7 +4,8 @@
 // A ConvNet is a chain of conv blocks, each a stride-1 convolution (zero padding `pad`), the
 // activation, and a 2x2 max-pool with stride 2 that drops an odd last row/column (floor), then
 // dense layers with the activation and a softmax output, trained on mean cross-entropy.
-// Convolutions are im2col + one GEMM per chunk of samples, in float, with the same
+// Convolutions are im2col + one GEMM per chunk of samples, in the scalar type S (a template
+// instantiated for float and double in cnn.cpp), with the same
 // preallocated-buffer GEMM as the MLP (models/mlp.hpp). Inside the network, feature maps are
 // channel-minor (HWC per sample, channels x (samples*H*W) column-major), which makes a conv
 // output of the whole chunk one GEMM, W (out_c x in_c*kh*kw) times the patch matrix; the input
@@ -48,7 +49,8 @@ struct ConvBlockSpec {
 };
 
 // Immutable and thread-safe; each worker needs its own Workspace.
-class ConvNet final : public Model {
+template <class S>
+class ConvNet final : public BasicModel<S> {
  public:
   // Throws ConfigError when the input is too small for the blocks (a map would vanish).
   ConvNet(std::string spec, ImageShape input, std::vector<ConvBlockSpec> blocks,
@@ -58,9 +60,9 @@ class ConvNet final : public Model {
   [[nodiscard]] std::size_t num_params() const override { return num_params_; }
   [[nodiscard]] std::vector<ParamBlock> layout() const override;
   [[nodiscard]] std::unique_ptr<Workspace> make_workspace(std::size_t max_batch) const override;
-  float loss_and_gradient(std::span<const float> theta, const Batch& batch, std::span<float> grad,
-                          Workspace& ws) const noexcept override;
-  EvalSums evaluate(std::span<const float> theta, const Batch& batch,
+  S loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& batch, std::span<S> grad,
+                      Workspace& ws) const noexcept override;
+  EvalSums evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
                     Workspace& ws) const noexcept override;
 
   // Shape of conv block i's pooled output (what feeds block i+1 or the dense layers).
@@ -78,14 +80,14 @@ class ConvNet final : public Model {
 
  private:
   class ConvWorkspace;
-  void forward(const float* theta, const Batch& batch, ConvWorkspace& w) const noexcept;
+  void forward(const S* theta, const BasicBatch<S>& batch, ConvWorkspace& w) const noexcept;
   // The backward pass, block by block from the top (loss_and_gradient):
   // the dense layer's input gradient into the last block's pooled-gradient layout;
   void unflatten_dense_grad(ConvWorkspace& w, std::size_t n) const noexcept;
   // block i's pooled gradient through the max-pool and the activation: dZ, in place of act;
   void pool_backward(std::size_t i, ConvWorkspace& w, std::size_t n) const noexcept;
   // block i's weight and bias gradients from dZ, and the pooled gradient of block i - 1.
-  void conv_backward(std::size_t i, const float* theta, const Batch& batch, float* grad,
+  void conv_backward(std::size_t i, const S* theta, const BasicBatch<S>& batch, S* grad,
                      ConvWorkspace& w, std::size_t n) const noexcept;
 
   std::string spec_;
@@ -93,10 +95,11 @@ class ConvNet final : public Model {
   Activation activation_;
   std::vector<Geometry> blocks_;
   std::size_t num_params_ = 0;
-  std::unique_ptr<detail::DenseStack> dense_;
+  std::unique_ptr<detail::DenseStack<S>> dense_;
 };
 
 // The reference framework's small CNN (shapes above). Throws ConfigError for inputs under 10x10.
-std::unique_ptr<Model> make_cnn(ImageShape input, int num_classes, Activation activation);
+template <class S>
+std::unique_ptr<BasicModel<S>> make_cnn(ImageShape input, int num_classes, Activation activation);
 
 }  // namespace psgd

@@ -40,15 +40,17 @@ Dataset Dataset::from_floats(ImageShape shape, std::vector<float> features,
   return d;
 }
 
-void Dataset::gather(std::span<const std::uint32_t> indices, float* features,
+template <class S>
+void Dataset::gather(std::span<const std::uint32_t> indices, S* features,
                      std::int32_t* labels) const noexcept {
   const std::size_t d = num_features();
   for (std::size_t j = 0; j < indices.size(); ++j) {
     const std::size_t i = indices[j];
-    float* out = features + j * d;
+    S* out = features + j * d;
     if (floats_.empty()) {
       const std::uint8_t* in = bytes_.data() + i * d;
-      for (std::size_t k = 0; k < d; ++k) out[k] = static_cast<float>(in[k]) * scale_;
+      for (std::size_t k = 0; k < d; ++k)
+        out[k] = static_cast<S>(static_cast<float>(in[k]) * scale_);
     } else {
       std::copy_n(floats_.data() + i * d, d, out);
     }
@@ -56,16 +58,26 @@ void Dataset::gather(std::span<const std::uint32_t> indices, float* features,
   }
 }
 
-void Dataset::gather_range(std::size_t first, std::size_t n, float* features,
+template <class S>
+void Dataset::gather_range(std::size_t first, std::size_t n, S* features,
                            std::int32_t* labels) const noexcept {
   const std::size_t d = num_features();
   if (floats_.empty()) {
     const std::uint8_t* in = bytes_.data() + first * d;
-    for (std::size_t k = 0; k < n * d; ++k) features[k] = static_cast<float>(in[k]) * scale_;
+    for (std::size_t k = 0; k < n * d; ++k) {
+      features[k] = static_cast<S>(static_cast<float>(in[k]) * scale_);
+    }
   } else {
     std::copy_n(floats_.data() + first * d, n * d, features);
   }
   std::copy_n(labels_.data() + first, n, labels);
 }
+
+template void Dataset::gather(std::span<const std::uint32_t>, float*, std::int32_t*) const noexcept;
+template void Dataset::gather(std::span<const std::uint32_t>, double*,
+                              std::int32_t*) const noexcept;
+template void Dataset::gather_range(std::size_t, std::size_t, float*, std::int32_t*) const noexcept;
+template void Dataset::gather_range(std::size_t, std::size_t, double*,
+                                    std::int32_t*) const noexcept;
 
 }  // namespace psgd

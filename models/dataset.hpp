@@ -43,12 +43,16 @@ class Dataset {
 
   // Writes samples indices[0..n) as the columns of the num_features x n column-major matrix
   // `features` and their labels into `labels`. Both outputs must hold n entries (n columns).
-  // No allocation; safe to call from many threads at once.
-  void gather(std::span<const std::uint32_t> indices, float* features,
+  // No allocation; safe to call from many threads at once. S is float or double (instantiated
+  // in dataset.cpp): a double gather converts the float value a float gather writes, so both
+  // precisions train on exactly the same sample values.
+  template <class S>
+  void gather(std::span<const std::uint32_t> indices, S* features,
               std::int32_t* labels) const noexcept;
 
   // Copies samples [first, first + n) the same way (evaluation walks the split in order).
-  void gather_range(std::size_t first, std::size_t n, float* features,
+  template <class S>
+  void gather_range(std::size_t first, std::size_t n, S* features,
                     std::int32_t* labels) const noexcept;
 
  private:

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <type_traits>
 
 namespace psgd::detail {
 
@@ -154,8 +155,8 @@ void kernel_columns(Index nr, Index kc, const float* pa, const float* pb, float*
   }
 }
 
-void gemm_kernel(Index m, Index n, Index k, Operand a, Operand b, float* c, Index ldc,
-                 bool accumulate, GemmScratch& scratch) noexcept {
+void own_gemm_kernel(Index m, Index n, Index k, Operand<float> a, Operand<float> b, float* c,
+                     Index ldc, bool accumulate, GemmScratch<float>& scratch) noexcept {
   alignas(32) float tile[kMr * kNr];
   // Equal depth blocks (784 = 4 x 196, not 3 x 256 + 16): a thin last block would pay a full
   // pass over C for few FMAs. Rounded to 8 for the 8x8 packing transposes.
@@ -198,36 +199,39 @@ void gemm_kernel(Index m, Index n, Index k, Operand a, Operand b, float* c, Inde
   }
 }
 
-#else  // the default: Eigen's kernel, with our fixed block sizes and buffers
+#endif  // PSGD_OWN_GEMM
 
-class FixedBlocking : public Eigen::internal::level3_blocking<float, float> {
+// The default, and double's only kernel: Eigen's, with our fixed block sizes and buffers.
+template <class S>
+class FixedBlocking : public Eigen::internal::level3_blocking<S, S> {
  public:
-  FixedBlocking(float* a, float* b) noexcept {
-    m_mc = kMc;
-    m_nc = kNc;
-    m_kc = kKc;
-    m_blockA = a;
-    m_blockB = b;
+  FixedBlocking(S* a, S* b) noexcept {
+    using Base = Eigen::internal::level3_blocking<S, S>;
+    Base::m_mc = kMc;
+    Base::m_nc = kNc;
+    Base::m_kc = kKc;
+    Base::m_blockA = a;
+    Base::m_blockB = b;
   }
 };
 
-template <int LhsOrder, int RhsOrder>
-void eigen_gemm(Index m, Index n, Index k, Operand a, Operand b, float* c, Index ldc,
-                GemmScratch& scratch) noexcept {
-  FixedBlocking blocking(scratch.a(), scratch.b());
+template <int LhsOrder, int RhsOrder, class S>
+void eigen_gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc,
+                GemmScratch<S>& scratch) noexcept {
+  FixedBlocking<S> blocking(scratch.a(), scratch.b());
   const Index lda = LhsOrder == Eigen::ColMajor ? a.col_stride : a.row_stride;
   const Index ldb = RhsOrder == Eigen::ColMajor ? b.col_stride : b.row_stride;
-  Eigen::internal::general_matrix_matrix_product<Index, float, LhsOrder, false, float, RhsOrder,
-                                                 false, Eigen::ColMajor, 1>::run(m, n, k, a.data,
-                                                                                 lda, b.data, ldb,
-                                                                                 c, 1, ldc, 1.0F,
-                                                                                 blocking);
+  Eigen::internal::general_matrix_matrix_product<Index, S, LhsOrder, false, S, RhsOrder, false,
+                                                 Eigen::ColMajor, 1>::run(m, n, k, a.data, lda,
+                                                                          b.data, ldb, c, 1, ldc,
+                                                                          S{1}, blocking);
 }
 
-void gemm_kernel(Index m, Index n, Index k, Operand a, Operand b, float* c, Index ldc,
-                 bool accumulate, GemmScratch& scratch) noexcept {
+template <class S>
+void eigen_gemm_kernel(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc,
+                       bool accumulate, GemmScratch<S>& scratch) noexcept {
   if (!accumulate) {
-    for (Index j = 0; j < n; ++j) std::fill_n(c + j * ldc, m, 0.0F);
+    for (Index j = 0; j < n; ++j) std::fill_n(c + j * ldc, m, S{0});
   }
   const bool a_col = a.row_stride == 1;
   const bool b_col = b.row_stride == 1;
@@ -242,24 +246,37 @@ void gemm_kernel(Index m, Index n, Index k, Operand a, Operand b, float* c, Inde
   }
 }
 
-#endif  // PSGD_OWN_GEMM
-
 }  // namespace
 
-GemmScratch::GemmScratch() : a_(kMc * kKc), b_(kKc * kNc + kPackSlack) {}
+template <class S>
+GemmScratch<S>::GemmScratch() : a_(kMc * kKc), b_(kKc * kNc + kPackSlack) {}
 
-void gemm(Index m, Index n, Index k, Operand a, Operand b, float* c, Index ldc, bool accumulate,
-          GemmScratch& scratch) noexcept {
+template <class S>
+void gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc, bool accumulate,
+          GemmScratch<S>& scratch) noexcept {
   assert(a.row_stride == 1 || a.col_stride == 1);
   assert(b.row_stride == 1 || b.col_stride == 1);
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate) {
-      for (Index j = 0; j < n; ++j) std::fill_n(c + j * ldc, m, 0.0F);
+      for (Index j = 0; j < n; ++j) std::fill_n(c + j * ldc, m, S{0});
     }
     return;
   }
-  gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);
+#if defined(PSGD_OWN_GEMM) && defined(__AVX2__) && defined(__FMA__)
+  if constexpr (std::is_same_v<S, float>) {
+    own_gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);
+    return;
+  }
+#endif
+  eigen_gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);
 }
+
+template class GemmScratch<float>;
+template class GemmScratch<double>;
+template void gemm(Index, Index, Index, Operand<float>, Operand<float>, float*, Index, bool,
+                   GemmScratch<float>&) noexcept;
+template void gemm(Index, Index, Index, Operand<double>, Operand<double>, double*, Index, bool,
+                   GemmScratch<double>&) noexcept;
 
 }  // namespace psgd::detail

@@ -1,5 +1,5 @@
-// models/gemm.hpp — the single-threaded, allocation-free float GEMM every model's dense and
-// convolution layers run on.
+// models/gemm.hpp — the single-threaded, allocation-free GEMM every model's dense and
+// convolution layers run on, in float or double (--precision).
 //
 // gemm() computes C = A * B (or C += A * B) for operands of either storage order, read in place
 // through strides, with BLIS-style blocking: A packed in 128 x 256 panels (128 KiB, stays in the
@@ -32,6 +32,8 @@
 // The own kernel is faster on the dense models, but it is ours to maintain rather than the Eigen
 // the models were specified with, hence opt-in. The two agree to float round-off, not bit for
 // bit, so a run's recorded build flags (-DPSGD_OWN_GEMM=1) say which one produced it.
+// Double: gemm<double> always runs Eigen's kernel (4-wide AVX2 double tiles), also with
+// PSGD_OWN_GEMM, whose kernel exists for float only.
 #pragma once
 
 #include "common/eigen.hpp"
@@ -42,30 +44,41 @@ using Index = Eigen::Index;
 
 // A read-only matrix operand: element (i, j) at data[i * row_stride + j * col_stride]; one of
 // the strides is 1 (a column-major or a row-major matrix, or the transpose of one).
+template <class S>
 struct Operand {
-  const float* data;
+  const S* data;
   Index row_stride;
   Index col_stride;
 };
-inline Operand col_major(const float* data, Index ld) noexcept { return {data, 1, ld}; }
-inline Operand row_major(const float* data, Index ld) noexcept { return {data, ld, 1}; }
+template <class S>
+Operand<S> col_major(const S* data, Index ld) noexcept {
+  return {data, 1, ld};
+}
+template <class S>
+Operand<S> row_major(const S* data, Index ld) noexcept {
+  return {data, ld, 1};
+}
 
 // Packing buffers for gemm(): one per worker, allocated once, so gemm() never allocates.
+// S is float or double (instantiated in gemm.cpp).
+template <class S>
 class GemmScratch {
  public:
   GemmScratch();
-  float* a() noexcept { return a_.data(); }
-  float* b() noexcept { return b_.data(); }
+  S* a() noexcept { return a_.data(); }
+  S* b() noexcept { return b_.data(); }
 
  private:
-  Eigen::VectorXf a_;  // Eigen-aligned: the kernels load packed panels with aligned loads
-  Eigen::VectorXf b_;
+  using Vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+  Vector a_;  // Eigen-aligned: the kernels load packed panels with aligned loads
+  Vector b_;
 };
 
 // C (m x n, column-major, leading dimension ldc) = A (m x k) * B (k x n), or C += A * B when
 // accumulate. Single-threaded and allocation-free; reentrant given one scratch per thread.
 // Eigen's kernel by default, psgd's own 16x6 AVX2/FMA kernel when built with PSGD_OWN_GEMM.
-void gemm(Index m, Index n, Index k, Operand a, Operand b, float* c, Index ldc, bool accumulate,
-          GemmScratch& scratch) noexcept;
+template <class S>
+void gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc, bool accumulate,
+          GemmScratch<S>& scratch) noexcept;
 
 }  // namespace psgd::detail

@@ -27,6 +27,7 @@
 
 namespace psgd {
 
-std::unique_ptr<Model> make_lenet(ImageShape input, int num_classes, Activation activation);
+template <class S>
+std::unique_ptr<BasicModel<S>> make_lenet(ImageShape input, int num_classes, Activation activation);
 
 }  // namespace psgd

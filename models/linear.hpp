@@ -14,6 +14,7 @@
 namespace psgd {
 
 // Softmax regression on num_features inputs. The caller validates the arguments (make_model).
-std::unique_ptr<Model> make_linear(std::size_t num_features, int num_classes);
+template <class S>
+std::unique_ptr<BasicModel<S>> make_linear(std::size_t num_features, int num_classes);
 
 }  // namespace psgd

@@ -11,68 +11,80 @@
 namespace psgd {
 namespace detail {
 
-void add_bias_and_activate(Activation activation, MatrixMap z, const float* bias) noexcept {
-  const Eigen::Map<const Eigen::VectorXf> b(bias, z.rows());
+namespace {
+template <class S>
+using Vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+}  // namespace
+
+template <class S>
+void add_bias_and_activate(Activation activation, MatrixMap<S> z, const S* bias) noexcept {
+  const Eigen::Map<const Vector<S>> b(bias, z.rows());
   if (activation == Activation::kRelu) {
-    z = (z.colwise() + b).cwiseMax(0.0F);
+    z = (z.colwise() + b).cwiseMax(S{0});
   } else {
-    z = (1.0F + (-(z.colwise() + b).array()).exp()).inverse().matrix();
+    z = (S{1} + (-(z.colwise() + b).array()).exp()).inverse().matrix();
   }
 }
 
-void add_bias(MatrixMap z, const float* bias) noexcept {
-  z.colwise() += Eigen::Map<const Eigen::VectorXf>(bias, z.rows());
+template <class S>
+void add_bias(MatrixMap<S> z, const S* bias) noexcept {
+  z.colwise() += Eigen::Map<const Vector<S>>(bias, z.rows());
 }
 
-void row_sums(const ConstMatrixMap& m, float* out) noexcept {
-  Eigen::Map<Eigen::VectorXf> sum(out, m.rows());
+template <class S>
+void row_sums(const ConstMatrixMap<S>& m, S* out) noexcept {
+  Eigen::Map<Vector<S>> sum(out, m.rows());
   sum = m.col(0);
   for (Index j = 1; j < m.cols(); ++j) sum += m.col(j);
 }
 
-void backprop_activation(Activation activation, MatrixMap a, const ConstMatrixMap& d) noexcept {
+template <class S>
+void backprop_activation(Activation activation, MatrixMap<S> a,
+                         const ConstMatrixMap<S>& d) noexcept {
   if (activation == Activation::kRelu) {
     // Where the ReLU output is 0 the unit was off (or exactly at the kink, where we take 0).
-    a.array() = (a.array() > 0.0F).select(d.array(), 0.0F);
+    a.array() = (a.array() > S{0}).select(d.array(), S{0});
   } else {
-    a.array() = d.array() * a.array() * (1.0F - a.array());
+    a.array() = d.array() * a.array() * (S{1} - a.array());
   }
 }
 
-double softmax_cross_entropy_gradient(MatrixMap logits, const std::int32_t* labels) noexcept {
+template <class S>
+double softmax_cross_entropy_gradient(MatrixMap<S> logits, const std::int32_t* labels) noexcept {
   const Index classes = logits.rows();
   const Index n = logits.cols();
-  const float inv_n = 1.0F / static_cast<float>(n);
+  const S inv_n = S{1} / static_cast<S>(n);
   double loss_sum = 0.0;
   for (Index j = 0; j < n; ++j) {
-    float* z = logits.col(j).data();
-    const float max = *std::max_element(z, z + classes);
+    S* z = logits.col(j).data();
+    const S max = *std::max_element(z, z + classes);
     const Index y = labels[j];
     assert(y >= 0 && y < classes);
-    const float shifted_label_logit = z[y] - max;
-    float sum = 0.0F;
+    const S shifted_label_logit = z[y] - max;
+    S sum = 0;
     for (Index c = 0; c < classes; ++c) {
       z[c] = std::exp(z[c] - max);
       sum += z[c];
     }
     // loss = log(sum_c exp(z_c - max)) - (z_y - max); never log of an underflowed exp.
     loss_sum += static_cast<double>(std::log(sum) - shifted_label_logit);
-    const float scale = inv_n / sum;
+    const S scale = inv_n / sum;
     for (Index c = 0; c < classes; ++c) z[c] *= scale;
     z[y] -= inv_n;
   }
   return loss_sum;
 }
 
-EvalSums softmax_cross_entropy_eval(const ConstMatrixMap& logits,
+template <class S>
+EvalSums softmax_cross_entropy_eval(const ConstMatrixMap<S>& logits,
                                     const std::int32_t* labels) noexcept {
   const Index classes = logits.rows();
   EvalSums sums;
   for (Index j = 0; j < logits.cols(); ++j) {
-    const float* z = logits.col(j).data();
+    const S* z = logits.col(j).data();
     const Index best = std::max_element(z, z + classes) - z;  // the first maximum on ties
-    const float max = z[best];
-    float sum = 0.0F;
+    const S max = z[best];
+    S sum = 0;
     for (Index c = 0; c < classes; ++c) sum += std::exp(z[c] - max);
     const Index y = labels[j];
     assert(y >= 0 && y < classes);
@@ -83,8 +95,9 @@ EvalSums softmax_cross_entropy_eval(const ConstMatrixMap& logits,
   return sums;
 }
 
-DenseStack::DenseStack(std::vector<std::size_t> widths, Activation activation,
-                       std::size_t first_param, int first_index)
+template <class S>
+DenseStack<S>::DenseStack(std::vector<std::size_t> widths, Activation activation,
+                          std::size_t first_param, int first_index)
     : widths_(std::move(widths)), activation_(activation), first_index_(first_index) {
   assert(widths_.size() >= 2);
   std::size_t offset = first_param;
@@ -97,7 +110,8 @@ DenseStack::DenseStack(std::vector<std::size_t> widths, Activation activation,
   num_params_ = offset - first_param;
 }
 
-void DenseStack::append_layout(std::vector<ParamBlock>& blocks) const {
+template <class S>
+void DenseStack<S>::append_layout(std::vector<ParamBlock>& blocks) const {
   for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
     const std::string name = "dense" + std::to_string(first_index_ + static_cast<int>(l));
     const auto in = static_cast<std::int64_t>(widths_[l]);
@@ -108,7 +122,8 @@ void DenseStack::append_layout(std::vector<ParamBlock>& blocks) const {
   }
 }
 
-DenseStack::Scratch DenseStack::make_scratch(std::size_t max_batch) const {
+template <class S>
+typename DenseStack<S>::Scratch DenseStack<S>::make_scratch(std::size_t max_batch) const {
   Scratch s;
   const auto batch = static_cast<Index>(max_batch);
   Index widest = 0;
@@ -122,14 +137,15 @@ DenseStack::Scratch DenseStack::make_scratch(std::size_t max_batch) const {
   return s;
 }
 
-MatrixMap DenseStack::forward(const float* theta, const float* x, Index n,
-                              Scratch& s) const noexcept {
-  const float* input = x;
+template <class S>
+MatrixMap<S> DenseStack<S>::forward(const S* theta, const S* x, Index n,
+                                    Scratch& s) const noexcept {
+  const S* input = x;
   const std::size_t layers = widths_.size() - 1;
   for (std::size_t l = 0; l < layers; ++l) {
     const auto in = static_cast<Index>(widths_[l]);
     const auto out = static_cast<Index>(widths_[l + 1]);
-    MatrixMap z(s.out[l].data(), out, n);
+    MatrixMap<S> z(s.out[l].data(), out, n);
     gemm(out, n, in, row_major(theta + weight_offsets_[l], in), col_major(input, in), z.data(), out,
          false, s.gemm);
     if (l + 1 < layers) {
@@ -142,44 +158,65 @@ MatrixMap DenseStack::forward(const float* theta, const float* x, Index n,
   return {s.out[layers - 1].data(), static_cast<Index>(out()), n};
 }
 
-void DenseStack::backward(const float* theta, const float* x, Index n, float* grad, float* dx,
-                          Scratch& s) const noexcept {
+template <class S>
+void DenseStack<S>::backward(const S* theta, const S* x, Index n, S* grad, S* dx,
+                             Scratch& s) const noexcept {
   for (std::size_t l = widths_.size() - 1; l-- > 0;) {
     const auto in = static_cast<Index>(widths_[l]);
     const auto out = static_cast<Index>(widths_[l + 1]);
-    const MatrixMap dz(s.out[l].data(), out, n);  // dLoss/dZ of this layer
-    const float* input = l == 0 ? x : s.out[l - 1].data();
+    const MatrixMap<S> dz(s.out[l].data(), out, n);  // dLoss/dZ of this layer
+    const S* input = l == 0 ? x : s.out[l - 1].data();
 
     // dW = dZ * X^T, written as its transpose X * dZ^T: a column-major in x out matrix is the
     // row-major {out, in} layout of theta. dZ^T is dZ read row-major.
     gemm(in, out, n, col_major(input, in), row_major(dz.data(), out), grad + weight_offsets_[l], in,
          false, s.gemm);
-    row_sums(ConstMatrixMap(dz.data(), out, n), grad + bias_offsets_[l]);
+    row_sums(ConstMatrixMap<S>(dz.data(), out, n), grad + bias_offsets_[l]);
 
-    float* target = l == 0 ? dx : s.delta.data();
+    S* target = l == 0 ? dx : s.delta.data();
     if (target == nullptr) continue;  // the data needs no gradient
-    MatrixMap d(target, in, n);
+    MatrixMap<S> d(target, in, n);
     // W^T, with W row-major {out, in}, is a column-major in x out matrix.
     gemm(in, n, out, col_major(theta + weight_offsets_[l], in), col_major(dz.data(), out), d.data(),
          in, false, s.gemm);
     if (l > 0) {
       // dZ of the layer below replaces its activation output, which is no longer needed.
-      backprop_activation(activation_, MatrixMap(s.out[l - 1].data(), in, n),
-                          ConstMatrixMap(d.data(), in, n));
+      backprop_activation(activation_, MatrixMap<S>(s.out[l - 1].data(), in, n),
+                          ConstMatrixMap<S>(d.data(), in, n));
     }
   }
 }
+
+template void add_bias_and_activate(Activation, MatrixMap<float>, const float*) noexcept;
+template void add_bias(MatrixMap<float>, const float*) noexcept;
+template void row_sums(const ConstMatrixMap<float>&, float*) noexcept;
+template void backprop_activation(Activation, MatrixMap<float>,
+                                  const ConstMatrixMap<float>&) noexcept;
+template double softmax_cross_entropy_gradient(MatrixMap<float>, const std::int32_t*) noexcept;
+template EvalSums softmax_cross_entropy_eval(const ConstMatrixMap<float>&,
+                                             const std::int32_t*) noexcept;
+template class DenseStack<float>;
+template void add_bias_and_activate(Activation, MatrixMap<double>, const double*) noexcept;
+template void add_bias(MatrixMap<double>, const double*) noexcept;
+template void row_sums(const ConstMatrixMap<double>&, double*) noexcept;
+template void backprop_activation(Activation, MatrixMap<double>,
+                                  const ConstMatrixMap<double>&) noexcept;
+template double softmax_cross_entropy_gradient(MatrixMap<double>, const std::int32_t*) noexcept;
+template EvalSums softmax_cross_entropy_eval(const ConstMatrixMap<double>&,
+                                             const std::int32_t*) noexcept;
+template class DenseStack<double>;
 
 }  // namespace detail
 
 namespace {
 
+template <class S>
 class MlpWorkspace final : public Workspace {
  public:
-  MlpWorkspace(const detail::DenseStack& stack, std::size_t batch)
+  MlpWorkspace(const detail::DenseStack<S>& stack, std::size_t batch)
       : max_batch(batch), scratch(stack.make_scratch(batch)) {}
   std::size_t max_batch;
-  detail::DenseStack::Scratch scratch;
+  typename detail::DenseStack<S>::Scratch scratch;
 };
 
 std::vector<std::size_t> mlp_widths(std::size_t num_features,
@@ -192,12 +229,14 @@ std::vector<std::size_t> mlp_widths(std::size_t num_features,
 
 }  // namespace
 
-Mlp::Mlp(std::size_t num_features, std::vector<std::size_t> hidden, int num_classes,
-         Activation activation)
+template <class S>
+Mlp<S>::Mlp(std::size_t num_features, std::vector<std::size_t> hidden, int num_classes,
+            Activation activation)
     : hidden_(std::move(hidden)),
       stack_(mlp_widths(num_features, hidden_, num_classes), activation, 0, 0) {}
 
-std::string Mlp::spec() const {
+template <class S>
+std::string Mlp<S>::spec() const {
   if (hidden_.empty()) return "linear";
   std::string s = "mlp:";
   for (std::size_t i = 0; i < hidden_.size(); ++i) {
@@ -207,37 +246,44 @@ std::string Mlp::spec() const {
   return s;
 }
 
-std::vector<ParamBlock> Mlp::layout() const {
+template <class S>
+std::vector<ParamBlock> Mlp<S>::layout() const {
   std::vector<ParamBlock> blocks;
   stack_.append_layout(blocks);
   return blocks;
 }
 
-std::unique_ptr<Workspace> Mlp::make_workspace(std::size_t max_batch) const {
-  return std::make_unique<MlpWorkspace>(stack_, max_batch);
+template <class S>
+std::unique_ptr<Workspace> Mlp<S>::make_workspace(std::size_t max_batch) const {
+  return std::make_unique<MlpWorkspace<S>>(stack_, max_batch);
 }
 
-float Mlp::loss_and_gradient(std::span<const float> theta, const Batch& batch,
-                             std::span<float> grad, Workspace& ws) const noexcept {
-  auto& w = static_cast<MlpWorkspace&>(ws);
+template <class S>
+S Mlp<S>::loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& batch, std::span<S> grad,
+                            Workspace& ws) const noexcept {
+  auto& w = static_cast<MlpWorkspace<S>&>(ws);
   assert(batch.size >= 1 && batch.size <= w.max_batch);
   assert(batch.num_features == stack_.in() && theta.size() == num_params() &&
          grad.size() == num_params());
   const auto n = static_cast<detail::Index>(batch.size);
-  const detail::MatrixMap logits = stack_.forward(theta.data(), batch.features, n, w.scratch);
+  const detail::MatrixMap<S> logits = stack_.forward(theta.data(), batch.features, n, w.scratch);
   const double loss_sum = detail::softmax_cross_entropy_gradient(logits, batch.labels);
   stack_.backward(theta.data(), batch.features, n, grad.data(), nullptr, w.scratch);
-  return static_cast<float>(loss_sum / static_cast<double>(n));
+  return static_cast<S>(loss_sum / static_cast<double>(n));
 }
 
-EvalSums Mlp::evaluate(std::span<const float> theta, const Batch& batch,
-                       Workspace& ws) const noexcept {
-  auto& w = static_cast<MlpWorkspace&>(ws);
+template <class S>
+EvalSums Mlp<S>::evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
+                          Workspace& ws) const noexcept {
+  auto& w = static_cast<MlpWorkspace<S>&>(ws);
   assert(batch.size >= 1 && batch.size <= w.max_batch);
   const auto n = static_cast<detail::Index>(batch.size);
-  const detail::MatrixMap logits = stack_.forward(theta.data(), batch.features, n, w.scratch);
+  const detail::MatrixMap<S> logits = stack_.forward(theta.data(), batch.features, n, w.scratch);
   return detail::softmax_cross_entropy_eval(
-      detail::ConstMatrixMap(logits.data(), logits.rows(), logits.cols()), batch.labels);
+      detail::ConstMatrixMap<S>(logits.data(), logits.rows(), logits.cols()), batch.labels);
 }
+
+template class Mlp<float>;
+template class Mlp<double>;
 
 }  // namespace psgd

@@ -1,7 +1,9 @@
 // models/mlp.hpp — the multi-layer perceptron, and the dense machinery every model shares.
 //
 // Activations are column-major matrices with one sample per column (features x batch), so every
-// dense layer is one GEMM over the whole batch, Z = W * X + b, in float, through detail::gemm()
+// dense layer is one GEMM over the whole batch, Z = W * X + b, in the scalar type S (float or
+// double: every class and function here is a template instantiated for both in mlp.cpp), through
+// detail::gemm()
 // (models/gemm.hpp): Eigen's GEMM kernel by default (psgd's own AVX2/FMA kernel with
 // -DPSGD_OWN_GEMM=ON), blocked and packed into buffers in the Workspace, so a step never
 // allocates. The bias and activation are applied in one pass after the product; backward, the
@@ -32,33 +34,44 @@
 namespace psgd {
 namespace detail {
 
-using ColMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
-using MatrixMap = Eigen::Map<ColMatrix, Eigen::Unaligned>;
-using ConstMatrixMap = Eigen::Map<const ColMatrix, Eigen::Unaligned>;
+template <class S>
+using ColMatrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+template <class S>
+using MatrixMap = Eigen::Map<ColMatrix<S>, Eigen::Unaligned>;
+template <class S>
+using ConstMatrixMap = Eigen::Map<const ColMatrix<S>, Eigen::Unaligned>;
 
 // z = f(z + bias), bias broadcast over the columns, in one pass.
-void add_bias_and_activate(Activation activation, MatrixMap z, const float* bias) noexcept;
+template <class S>
+void add_bias_and_activate(Activation activation, MatrixMap<S> z, const S* bias) noexcept;
 // z += bias, broadcast over the columns (the logits: no activation).
-void add_bias(MatrixMap z, const float* bias) noexcept;
+template <class S>
+void add_bias(MatrixMap<S> z, const S* bias) noexcept;
 // out = the sum of the columns of m (rows x cols), added left to right. Unlike Eigen's
 // rowwise().sum(), whose vectorised reduction order depends on the data's address, the result
 // is the same bits wherever the workspace happens to be allocated.
-void row_sums(const ConstMatrixMap& m, float* out) noexcept;
+template <class S>
+void row_sums(const ConstMatrixMap<S>& m, S* out) noexcept;
 
 // Turns the stored activation output a = f(z) into dLoss/dz = d .* f'(z), in place, given
 // d = dLoss/da; f'(z) is a function of a for both activations.
-void backprop_activation(Activation activation, MatrixMap a, const ConstMatrixMap& d) noexcept;
+template <class S>
+void backprop_activation(Activation activation, MatrixMap<S> a,
+                         const ConstMatrixMap<S>& d) noexcept;
 
 // Replaces the logits (classes x n) by dLoss/dlogits of the mean cross-entropy over n samples,
 // softmax(z) - onehot(label), divided by n, in one sweep per column; returns the summed loss.
-double softmax_cross_entropy_gradient(MatrixMap logits, const std::int32_t* labels) noexcept;
+template <class S>
+double softmax_cross_entropy_gradient(MatrixMap<S> logits, const std::int32_t* labels) noexcept;
 // Loss sum and arg-max hits over the batch; leaves the logits alone.
-EvalSums softmax_cross_entropy_eval(const ConstMatrixMap& logits,
+template <class S>
+EvalSums softmax_cross_entropy_eval(const ConstMatrixMap<S>& logits,
                                     const std::int32_t* labels) noexcept;
 
 // A stack of dense layers widths[0] -> widths[1] -> ... -> widths.back(), the activation after
 // every layer but the last, whose outputs are logits. Immutable after construction; its scratch
 // space is per worker.
+template <class S>
 class DenseStack {
  public:
   // first_param: offset of the stack's first weight in theta; first_index names the layers
@@ -67,9 +80,9 @@ class DenseStack {
              int first_index);
 
   struct Scratch {
-    std::vector<ColMatrix> out;  // per layer: activation output (the last: logits / dZ)
-    ColMatrix delta;             // W^T * dZ, before the activation derivative is applied
-    GemmScratch gemm;
+    std::vector<ColMatrix<S>> out;  // per layer: activation output (the last: logits / dZ)
+    ColMatrix<S> delta;             // W^T * dZ, before the activation derivative is applied
+    GemmScratch<S> gemm;
   };
   [[nodiscard]] Scratch make_scratch(std::size_t max_batch) const;
 
@@ -80,12 +93,11 @@ class DenseStack {
   void append_layout(std::vector<ParamBlock>& blocks) const;
 
   // Runs x (in x n) forward; returns the logits (out x n), a view into scratch.
-  MatrixMap forward(const float* theta, const float* x, Index n, Scratch& s) const noexcept;
+  MatrixMap<S> forward(const S* theta, const S* x, Index n, Scratch& s) const noexcept;
   // Backpropagates the logit gradient left in scratch by softmax_cross_entropy_gradient: writes
   // the stack's parameter gradient into grad (the whole theta-sized vector), and dLoss/dx
   // (in x n) into dx unless dx is null, which skips the first layer's input gradient.
-  void backward(const float* theta, const float* x, Index n, float* grad, float* dx,
-                Scratch& s) const noexcept;
+  void backward(const S* theta, const S* x, Index n, S* grad, S* dx, Scratch& s) const noexcept;
 
  private:
   std::vector<std::size_t> widths_;
@@ -101,7 +113,8 @@ class DenseStack {
 // Softmax regression (no hidden layers, spec "linear") or an MLP "mlp:W1x...xWk" of dense hidden
 // layers with ReLU or sigmoid, softmax outputs and mean cross-entropy loss. Immutable and
 // thread-safe; each worker needs its own Workspace.
-class Mlp final : public Model {
+template <class S>
+class Mlp final : public BasicModel<S> {
  public:
   Mlp(std::size_t num_features, std::vector<std::size_t> hidden, int num_classes,
       Activation activation);
@@ -110,14 +123,14 @@ class Mlp final : public Model {
   [[nodiscard]] std::size_t num_params() const override { return stack_.num_params(); }
   [[nodiscard]] std::vector<ParamBlock> layout() const override;
   [[nodiscard]] std::unique_ptr<Workspace> make_workspace(std::size_t max_batch) const override;
-  float loss_and_gradient(std::span<const float> theta, const Batch& batch, std::span<float> grad,
-                          Workspace& ws) const noexcept override;
-  EvalSums evaluate(std::span<const float> theta, const Batch& batch,
+  S loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& batch, std::span<S> grad,
+                      Workspace& ws) const noexcept override;
+  EvalSums evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
                     Workspace& ws) const noexcept override;
 
  private:
   std::vector<std::size_t> hidden_;
-  detail::DenseStack stack_;
+  detail::DenseStack<S> stack_;
 };
 
 }  // namespace psgd

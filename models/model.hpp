@@ -1,9 +1,13 @@
-// models/model.hpp — the model contract: a pure function of one flat float parameter vector.
+// models/model.hpp — the model contract: a pure function of one flat parameter vector.
 //
 // A model never owns parameters: theta lives in whatever store the algorithm keeps (a locked
 // vector, an immutable Leashed version, racy HOGWILD! memory) and is passed in on every call.
 // Everything a call needs besides theta and the batch is in a Workspace that each worker
 // allocates once, before its loop, so the training loop never allocates.
+//
+// The contract is a class template over the scalar type S of theta, the gradient and the whole
+// computation (--precision): BasicModel<float> (alias Model) and BasicModel<double>. Every model
+// is a template instantiated for both in its .cpp; make_model<S> builds one.
 #pragma once
 
 #include <cstddef>
@@ -45,9 +49,11 @@ struct EvalSums {
   std::int64_t count = 0;
 };
 
-class Model {
+template <class S>
+class BasicModel {
  public:
-  virtual ~Model() = default;
+  using Scalar = S;
+  virtual ~BasicModel() = default;
 
   // Canonical spec, parseable by make_model: "linear", "mlp:128x128x128", "cnn", "lenet".
   [[nodiscard]] virtual std::string spec() const = 0;
@@ -60,12 +66,13 @@ class Model {
   // Returns the mean cross-entropy loss over the batch and writes its gradient with respect to
   // theta into grad (overwritten, not accumulated). batch.size must be in [1, max_batch] of ws.
   // theta may be read concurrently by other threads; the model only reads it.
-  virtual float loss_and_gradient(std::span<const float> theta, const Batch& batch,
-                                  std::span<float> grad, Workspace& ws) const noexcept = 0;
+  virtual S loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& batch,
+                              std::span<S> grad, Workspace& ws) const noexcept = 0;
 
   // Loss sum, correct count and sample count over the batch; no gradient.
-  virtual EvalSums evaluate(std::span<const float> theta, const Batch& batch,
+  virtual EvalSums evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
                             Workspace& ws) const noexcept = 0;
 };
+using Model = BasicModel<float>;
 
 }  // namespace psgd

@@ -55,8 +55,9 @@ std::vector<std::size_t> parse_widths(std::string_view spec, std::string_view te
 
 }  // namespace
 
-std::unique_ptr<Model> make_model(std::string_view spec, Activation activation, ImageShape input,
-                                  int num_classes) {
+template <class S>
+std::unique_ptr<BasicModel<S>> make_model(std::string_view spec, Activation activation,
+                                          ImageShape input, int num_classes) {
   if (input.channels < 1 || input.height < 1 || input.width < 1) {
     throw ConfigError("model '" + std::string(spec) + "' needs a non-empty input shape, got " +
                       std::to_string(input.channels) + "x" + std::to_string(input.height) + "x" +
@@ -66,16 +67,21 @@ std::unique_ptr<Model> make_model(std::string_view spec, Activation activation, 
     throw ConfigError("model '" + std::string(spec) + "' needs at least 2 classes, got " +
                       std::to_string(num_classes));
   }
-  if (spec == "linear") return make_linear(input.size(), num_classes);
-  if (spec == "cnn") return make_cnn(input, num_classes, activation);
-  if (spec == "lenet") return make_lenet(input, num_classes, activation);
+  if (spec == "linear") return make_linear<S>(input.size(), num_classes);
+  if (spec == "cnn") return make_cnn<S>(input, num_classes, activation);
+  if (spec == "lenet") return make_lenet<S>(input, num_classes, activation);
   constexpr std::string_view kMlpPrefix = "mlp:";
   if (spec.starts_with(kMlpPrefix)) {
-    return std::make_unique<Mlp>(input.size(), parse_widths(spec, spec.substr(kMlpPrefix.size())),
-                                 num_classes, activation);
+    return std::make_unique<Mlp<S>>(
+        input.size(), parse_widths(spec, spec.substr(kMlpPrefix.size())), num_classes, activation);
   }
   bad_model(spec, "");
 }
+
+template std::unique_ptr<BasicModel<float>> make_model(std::string_view, Activation, ImageShape,
+                                                       int);
+template std::unique_ptr<BasicModel<double>> make_model(std::string_view, Activation, ImageShape,
+                                                        int);
 
 std::string model_names_help() { return "linear, mlp:W1xW2x..., cnn, lenet"; }
 
@@ -122,8 +128,9 @@ std::string init_name(const InitSpec& init) {
   return "normal:" + std::string(buffer, result.ptr);
 }
 
-void initialize_params(const Model& model, const InitSpec& init, std::uint64_t seed,
-                       std::span<float> theta) {
+template <class S>
+void initialize_params(const BasicModel<S>& model, const InitSpec& init, std::uint64_t seed,
+                       std::span<std::type_identity_t<S>> theta) {
   if (theta.size() != model.num_params()) {
     throw ConfigError("initialize_params: theta holds " + std::to_string(theta.size()) +
                       " values, model '" + model.spec() + "' has " +
@@ -134,28 +141,33 @@ void initialize_params(const Model& model, const InitSpec& init, std::uint64_t s
   constexpr std::uint64_t kInitSalt = 0x696E6974'5F706172ULL;  // "init_par"
   SplitMix64 block_seeds(seed ^ kInitSalt);
   for (const ParamBlock& block : model.layout()) {
-    std::span<float> values = theta.subspan(block.offset, block.size());
+    std::span<S> values = theta.subspan(block.offset, block.size());
     NormalSource source(block_seeds.next());
     if (block.is_bias && init.kind != InitSpec::Kind::kNormal) {
-      for (float& v : values) v = 0.0F;
+      for (S& v : values) v = S{0};
       continue;
     }
     switch (init.kind) {
       case InitSpec::Kind::kHe: {
         const double stddev = std::sqrt(2.0 / static_cast<double>(block.fan_in));
-        for (float& v : values) v = static_cast<float>(stddev * source.next());
+        for (S& v : values) v = static_cast<S>(stddev * source.next());
         break;
       }
       case InitSpec::Kind::kGlorot: {
         const double limit = std::sqrt(6.0 / static_cast<double>(block.fan_in + block.fan_out));
-        for (float& v : values) v = static_cast<float>(limit * source.symmetric_uniform());
+        for (S& v : values) v = static_cast<S>(limit * source.symmetric_uniform());
         break;
       }
       case InitSpec::Kind::kNormal:
-        for (float& v : values) v = static_cast<float>(init.sigma * source.next());
+        for (S& v : values) v = static_cast<S>(init.sigma * source.next());
         break;
     }
   }
 }
+
+template void initialize_params(const BasicModel<float>&, const InitSpec&, std::uint64_t,
+                                std::span<float>);
+template void initialize_params(const BasicModel<double>&, const InitSpec&, std::uint64_t,
+                                std::span<double>);
 
 }  // namespace psgd

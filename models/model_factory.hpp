@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "models/dataset.hpp"
 #include "models/model.hpp"
@@ -22,8 +23,10 @@ enum class Activation { kRelu, kSigmoid };
 //   "lenet"             LeNet-5 shape, for 28x28x1 and 32x32x3 inputs
 // Throws ConfigError naming the valid specs when spec is unknown or malformed, or when the
 // input shape does not suit the model (e.g. "cnn" on 4x4 images).
-std::unique_ptr<Model> make_model(std::string_view spec, Activation activation, ImageShape input,
-                                  int num_classes);
+// S is the scalar type of theta and the computation (--precision; float or double).
+template <class S = float>
+std::unique_ptr<BasicModel<S>> make_model(std::string_view spec, Activation activation,
+                                          ImageShape input, int num_classes);
 
 // The names make_model accepts, for `psgd list` and error messages.
 std::string model_names_help();
@@ -45,7 +48,10 @@ std::string init_name(const InitSpec& init);  // the canonical text parse_init a
 // Fills theta deterministically from seed: weights by the rule (He: N(0, 2/fan_in); Glorot:
 // U(+-sqrt(6/(fan_in+fan_out))); normal: N(0, sigma^2)); biases zero, except under normal:SIGMA,
 // which draws biases from N(0, sigma^2) too, as the reference framework does.
-void initialize_params(const Model& model, const InitSpec& init, std::uint64_t seed,
-                       std::span<float> theta);
+// The values are drawn in double and rounded to S once, so a float and a double run start from
+// the same point up to float rounding.
+template <class S>
+void initialize_params(const BasicModel<S>& model, const InitSpec& init, std::uint64_t seed,
+                       std::span<std::type_identity_t<S>> theta);
 
 }  // namespace psgd

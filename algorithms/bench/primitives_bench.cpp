@@ -49,73 +49,75 @@ bool took(Lock& lock) noexcept {
   }
 }
 
-template <class Lock>
+template <class Lock, class S = float>
 void BM_CopyUnderLock(benchmark::State& state) {
   Lock lock;
-  std::vector<float> theta(kParams, 1.0F);
-  std::vector<float> local(kParams);
+  std::vector<S> theta(kParams, S{1});
+  std::vector<S> local(kParams);
   for (auto _ : state) {
     while (!took(lock)) {
     }
-    std::memcpy(local.data(), theta.data(), kParams * sizeof(float));
+    std::memcpy(local.data(), theta.data(), kParams * sizeof(S));
     lock.unlock();
     benchmark::DoNotOptimize(local.data());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(float)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(S)));
 }
 
-template <class Lock>
+template <class Lock, class S = float>
 void BM_ApplyUnderLock(benchmark::State& state) {
   Lock lock;
-  std::vector<float> theta(kParams, 1.0F);
-  const std::vector<float> grad(kParams, 0.001F);
+  std::vector<S> theta(kParams, S{1});
+  const std::vector<S> grad(kParams, S{0.001F});
   for (auto _ : state) {
     while (!took(lock)) {
     }
-    sgd_apply(theta, grad, kStep);
+    sgd_apply<S>(theta, grad, static_cast<S>(kStep));
     lock.unlock();
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(float)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(S)));
 }
 
+template <class S>
 void BM_RacyCopy(benchmark::State& state) {
-  std::vector<float> theta(kParams, 1.0F);
-  std::vector<float> local(kParams);
+  std::vector<S> theta(kParams, S{1});
+  std::vector<S> local(kParams);
   for (auto _ : state) {
     hogwild_racy_copy(local.data(), theta.data(), kParams);
     benchmark::DoNotOptimize(local.data());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(float)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(S)));
 }
 
 // hogwild's apply is the racy kernel; hogwild-atomic's a CAS per coordinate.
-template <bool kAtomicUpdate>
-void apply_per_coordinate(std::vector<float>& theta, const std::vector<float>& grad) noexcept {
+template <bool kAtomicUpdate, class S>
+void apply_per_coordinate(std::vector<S>& theta, const std::vector<S>& grad) noexcept {
   if constexpr (!kAtomicUpdate) {
-    hogwild_racy_apply(theta.data(), grad.data(), kStep, theta.size());
+    hogwild_racy_apply(theta.data(), grad.data(), static_cast<S>(kStep), theta.size());
   } else {
     for (std::size_t i = 0; i < theta.size(); ++i) {
-      std::atomic_ref<float> x(theta[i]);
+      std::atomic_ref<S> x(theta[i]);
       // relaxed: as HogwildSgd's CAS apply; coordinates are independent.
-      float seen = x.load(std::memory_order_relaxed);
-      while (!x.compare_exchange_strong(seen, seen - kStep * grad[i], std::memory_order_relaxed)) {
+      S seen = x.load(std::memory_order_relaxed);
+      while (!x.compare_exchange_strong(seen, seen - static_cast<S>(kStep) * grad[i],
+                                        std::memory_order_relaxed)) {
       }
     }
   }
 }
 
-template <bool kAtomicUpdate>
+template <bool kAtomicUpdate, class S>
 void BM_PerCoordinateApply(benchmark::State& state) {
-  std::vector<float> theta(kParams, 1.0F);
-  const std::vector<float> grad(kParams, 0.001F);
+  std::vector<S> theta(kParams, S{1});
+  const std::vector<S> grad(kParams, S{0.001F});
   for (auto _ : state) {
-    apply_per_coordinate<kAtomicUpdate>(theta, grad);
+    apply_per_coordinate<kAtomicUpdate, S>(theta, grad);
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(float)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kParams * sizeof(S)));
 }
 
 void BM_Barrier(benchmark::State& state) {
@@ -140,12 +142,23 @@ BENCHMARK_TEMPLATE(BM_CopyUnderLock, SpinMutex)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_CopyUnderLock, std::mutex)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_ApplyUnderLock, SpinMutex)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_ApplyUnderLock, std::mutex)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_RacyCopy)->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(BM_PerCoordinateApply, false)
+BENCHMARK_TEMPLATE(BM_RacyCopy, float)->Name("BM_RacyCopy")->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_PerCoordinateApply, false, float)
     ->Name("BM_RacyApply")
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(BM_PerCoordinateApply, true)
+BENCHMARK_TEMPLATE(BM_PerCoordinateApply, true, float)
     ->Name("BM_AtomicApply")
+    ->Unit(benchmark::kMicrosecond);
+// --precision double: the same vector (same coordinate count) in 8-byte values, so the copy,
+// the locked apply and the CAS sweep move twice the bytes (README "Precision").
+BENCHMARK_TEMPLATE(BM_CopyUnderLock, SpinMutex, double)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_ApplyUnderLock, SpinMutex, double)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_RacyCopy, double)->Name("BM_RacyCopy<double>")->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_PerCoordinateApply, false, double)
+    ->Name("BM_RacyApply<double>")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_PerCoordinateApply, true, double)
+    ->Name("BM_AtomicApply<double>")
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Barrier)->Threads(2)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_BackoffPolicy, NoBackoff);

@@ -27,9 +27,10 @@ const Dataset& bench_data() {
   return data;
 }
 
-const Model& bench_model() {
-  static const std::unique_ptr<Model> model =
-      make_model("mlp:128x128x128", Activation::kRelu, ImageShape{1, 28, 28}, 10);
+template <class S>
+const BasicModel<S>& bench_model() {
+  static const std::unique_ptr<BasicModel<S>> model =
+      make_model<S>("mlp:128x128x128", Activation::kRelu, ImageShape{1, 28, 28}, 10);
   return *model;
 }
 
@@ -37,33 +38,38 @@ const Model& bench_model() {
 constexpr std::string_view kAlgorithms[] = {"mutex", "rwlock", "hogwild", "hogwild-atomic",
                                             "leashed"};
 
-void BM_Throughput(benchmark::State& state) {
+// S: the precision (--precision); BM_Throughput is float, BM_ThroughputDouble double.
+template <class S>
+void throughput(benchmark::State& state) {
   const auto which = static_cast<int>(state.range(0));
   const auto threads = static_cast<int>(state.range(1));
   const auto batch = static_cast<std::size_t>(state.range(2));
-  const Model& model = bench_model();
-  std::vector<float> theta0(model.num_params());
+  const BasicModel<S>& model = bench_model<S>();
+  std::vector<S> theta0(model.num_params());
   initialize_params(model, InitSpec{}, 1, theta0);
   RunnerOptions o;
   o.threads = threads;
   o.batch_size = batch;
-  o.step = 0.01F;
+  o.step = 0.01;
   // About 0.3 s of one-worker work per run at either batch size.
   o.total_updates = batch >= 256 ? 60 : 600;
   o.updates_per_epoch = o.total_updates;
   o.checkpoints_per_epoch = 1;
   const AlgorithmSettings defaults;
-  std::unique_ptr<Algorithm> algo =
-      builtin_algorithms().make(kAlgorithms[which], AlgorithmSetup{defaults, /*seed=*/1, threads});
+  const AlgorithmPtr<S> algo = builtin_algorithms().make<S>(
+      kAlgorithms[which], AlgorithmSetup{defaults, /*seed=*/1, threads});
   state.SetLabel(std::string(algo->name()));
   double updates = 0.0;
   for (auto _ : state) {
-    const TrainingOutcome r = run_training(*algo, model, bench_data(), theta0, o);
+    const BasicTrainingOutcome<S> r = run_training<S>(*algo, model, bench_data(), theta0, o);
     state.SetIterationTime(r.wall_seconds);
     updates += static_cast<double>(r.applied_updates);
   }
   state.counters["updates_per_s"] = benchmark::Counter(updates, benchmark::Counter::kIsRate);
 }
+
+void BM_Throughput(benchmark::State& state) { throughput<float>(state); }
+void BM_ThroughputDouble(benchmark::State& state) { throughput<double>(state); }
 
 void throughput_args(benchmark::internal::Benchmark* b) {
   for (int which = 0; which < 5; ++which) {
@@ -76,6 +82,18 @@ void throughput_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Throughput)
     ->ArgNames({"algo", "threads", "batch"})
     ->Apply(throughput_args)
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+// The float/double comparison (README "Precision"): mutex and leashed at batch 32, where the
+// copy and publish weigh most against the gradient.
+BENCHMARK(BM_ThroughputDouble)
+    ->ArgNames({"algo", "threads", "batch"})
+    ->Args({0, 1, 32})
+    ->Args({0, 2, 32})
+    ->Args({4, 1, 32})
+    ->Args({4, 2, 32})
     ->UseManualTime()
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);

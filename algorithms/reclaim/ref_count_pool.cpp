@@ -10,17 +10,20 @@
 namespace psgd {
 namespace {
 
-constexpr std::size_t kFloatsPerLine = kNoFalseSharing / sizeof(float);
+template <class S>
+constexpr std::size_t kValuesPerLine = kNoFalseSharing / sizeof(S);
 
 }  // namespace
 
-RefCountPool::RefCountPool(std::size_t num_params, int num_workers, SharedMemory& memory)
+template <class S>
+BasicRefCountPool<S>::BasicRefCountPool(std::size_t num_params, int num_workers,
+                                        SharedMemory& memory)
     : num_workers_(num_workers < 1 ? 1 : num_workers),
-      stride_((num_params + kFloatsPerLine - 1) / kFloatsPerLine * kFloatsPerLine),
+      stride_((num_params + kValuesPerLine<S> - 1) / kValuesPerLine<S> * kValuesPerLine<S>),
       slots_(static_cast<std::size_t>(3 * num_workers_)),
       storage_(memory, stride_ * slots_.size()) {
   for (std::size_t i = 0; i < slots_.size(); ++i) {
-    PooledVector& v = slots_[i];
+    BasicPooledVector<S>& v = slots_[i];
     v.data = storage_.data() + i * stride_;
     v.size = num_params;
     v.index = static_cast<std::uint32_t>(i);
@@ -30,9 +33,11 @@ RefCountPool::RefCountPool(std::size_t num_params, int num_workers, SharedMemory
   head_.store(pack(0, slots_.empty() ? kNil : 0));
 }
 
-RefCountPool::~RefCountPool() = default;
+template <class S>
+BasicRefCountPool<S>::~BasicRefCountPool() = default;
 
-void RefCountPool::push(PooledVector* v) noexcept {
+template <class S>
+void BasicRefCountPool<S>::push(PooledVector* v) noexcept {
   // relaxed: the CAS below re-validates the head.
   std::uint64_t head = head_.load(std::memory_order_relaxed);
   std::uint64_t next = 0;
@@ -47,7 +52,8 @@ void RefCountPool::push(PooledVector* v) noexcept {
                                         std::memory_order_relaxed));
 }
 
-PooledVector* RefCountPool::pop() noexcept {
+template <class S>
+BasicPooledVector<S>* BasicRefCountPool<S>::pop() noexcept {
   // acquire: pairs with the release CAS in push(), so the pushed vector's link is visible.
   std::uint64_t head = head_.load(std::memory_order_acquire);
   for (;;) {
@@ -69,8 +75,9 @@ PooledVector* RefCountPool::pop() noexcept {
   }
 }
 
-PooledVector* RefCountPool::allocate() noexcept {
-  PooledVector* v = pop();
+template <class S>
+BasicPooledVector<S>* BasicRefCountPool<S>::allocate() noexcept {
+  BasicPooledVector<S>* v = pop();
   // release: pairs with the acquire CAS in try_retain(). A reader whose increment lands on this
   // new lifetime then also sees the CAS that replaced the vector in `src` before it was freed
   // (that CAS happens before the free, the push, the pop and this store), so its re-check of
@@ -84,13 +91,15 @@ PooledVector* RefCountPool::allocate() noexcept {
   return v;
 }
 
-void RefCountPool::retain(PooledVector* v) noexcept {
+template <class S>
+void BasicRefCountPool<S>::retain(PooledVector* v) noexcept {
   // relaxed: the caller already holds a reference, so the vector cannot be freed meanwhile and
   // nothing needs ordering (the standard shared_ptr copy argument).
   v->refs.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool RefCountPool::try_retain(PooledVector* v) noexcept {
+template <class S>
+bool BasicRefCountPool<S>::try_retain(PooledVector* v) noexcept {
   // relaxed: the CAS re-reads the count.
   std::int32_t n = v->refs.load(std::memory_order_relaxed);
   while (n > 0) {
@@ -103,7 +112,8 @@ bool RefCountPool::try_retain(PooledVector* v) noexcept {
   return false;
 }
 
-void RefCountPool::release(PooledVector* v) noexcept {
+template <class S>
+void BasicRefCountPool<S>::release(PooledVector* v) noexcept {
   // acq_rel: the release half orders this holder's reads of the vector before its decrement;
   // the acquire half, on the thread that drops the last reference, pairs with every other
   // holder's release (the decrements form one release sequence), so all their reads happen
@@ -116,11 +126,13 @@ void RefCountPool::release(PooledVector* v) noexcept {
   }
 }
 
-PooledVector* RefCountPool::acquire(const std::atomic<PooledVector*>& src) noexcept {
+template <class S>
+BasicPooledVector<S>* BasicRefCountPool<S>::acquire(
+    const std::atomic<PooledVector*>& src) noexcept {
   for (;;) {
     // acquire: pairs with the release CAS that published the vector, so its data and version are
     // visible once the re-check below accepts it.
-    PooledVector* v = src.load(std::memory_order_acquire);
+    BasicPooledVector<S>* v = src.load(std::memory_order_acquire);
     if (try_retain(v)) {
       // acquire: as above. It cannot be satisfied before the increment (acquire CAS), so a
       // successful re-check means src pointed to v while this reference existed.
@@ -130,5 +142,8 @@ PooledVector* RefCountPool::acquire(const std::atomic<PooledVector*>& src) noexc
     cpu_relax();  // v was replaced meanwhile: another worker published, so progress was made
   }
 }
+
+template class BasicRefCountPool<float>;
+template class BasicRefCountPool<double>;
 
 }  // namespace psgd

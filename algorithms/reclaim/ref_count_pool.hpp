@@ -22,6 +22,8 @@
 // allocate() are lock-free (Treiber stack with a tagged head against ABA).
 // Thread-safety: every member function may be called concurrently, except the constructor,
 // destructor and reset_peak().
+// Both types are templates over the scalar type of the values (--precision), instantiated for
+// float and double in ref_count_pool.cpp; the float ones keep their names as aliases.
 #pragma once
 
 #include <atomic>
@@ -38,28 +40,33 @@ namespace psgd {
 
 // One parameter vector of the pool. `version` and `data` are written only by the vector's owner
 // between allocate() and publication; afterwards the vector is immutable until it is freed.
-struct alignas(kNoFalseSharing) PooledVector {
+template <class S>
+struct alignas(kNoFalseSharing) BasicPooledVector {
   std::atomic<std::int32_t> refs{0};
   std::atomic<std::uint32_t> next_free{0};  // free-list link (an index), meaningful while free
   std::int64_t version = 0;
-  float* data = nullptr;
+  S* data = nullptr;
   std::size_t size = 0;
   std::uint32_t index = 0;
 
-  [[nodiscard]] std::span<float> values() noexcept { return {data, size}; }
-  [[nodiscard]] std::span<const float> values() const noexcept { return {data, size}; }
+  [[nodiscard]] std::span<S> values() noexcept { return {data, size}; }
+  [[nodiscard]] std::span<const S> values() const noexcept { return {data, size}; }
 };
+using PooledVector = BasicPooledVector<float>;
 
-class RefCountPool {
+template <class S>
+class BasicRefCountPool {
  public:
+  using PooledVector = BasicPooledVector<S>;
+
   // Preallocates 3 * num_workers vectors of num_params floats, all from `memory` (so the run's
   // --memory policy places the whole pool, every page written before the run starts). Throws
   // what memory.allocate() throws.
-  RefCountPool(std::size_t num_params, int num_workers,
-               SharedMemory& memory = heap_shared_memory());
-  ~RefCountPool();
-  RefCountPool(const RefCountPool&) = delete;
-  RefCountPool& operator=(const RefCountPool&) = delete;
+  BasicRefCountPool(std::size_t num_params, int num_workers,
+                    SharedMemory& memory = heap_shared_memory());
+  ~BasicRefCountPool();
+  BasicRefCountPool(const BasicRefCountPool&) = delete;
+  BasicRefCountPool& operator=(const BasicRefCountPool&) = delete;
 
   // A free vector with one reference, the caller's. Never waits under the bound above.
   PooledVector* allocate() noexcept;
@@ -98,14 +105,15 @@ class RefCountPool {
   PooledVector* pop() noexcept;
 
   std::int64_t num_workers_;
-  std::size_t stride_;  // floats between consecutive vectors (a multiple of a cache line)
+  std::size_t stride_;  // values between consecutive vectors (a multiple of a cache line)
   std::vector<PooledVector> slots_;
-  SharedArray<float> storage_;  // every vector's values, stride_ apart (after slots_: sized by it)
+  SharedArray<S> storage_;  // every vector's values, stride_ apart (after slots_: sized by it)
   // The free list's head (tag << 32 | index) and the live counters: written on every publish,
   // so on their own line, away from the vectors' headers.
   alignas(kNoFalseSharing) std::atomic<std::uint64_t> head_{0};
   std::atomic<std::int64_t> live_{0};
   std::atomic<std::int64_t> peak_{0};
 };
+using RefCountPool = BasicRefCountPool<float>;
 
 }  // namespace psgd

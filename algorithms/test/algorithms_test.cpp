@@ -18,6 +18,7 @@
 #include "algorithms/hogwild.hpp"
 #include "algorithms/leashed.hpp"
 #include "algorithms/mutex.hpp"
+#include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
 #include "algorithms/rwlock.hpp"
 #include "algorithms/seq.hpp"
@@ -34,9 +35,33 @@ using testing::LeastSquares;
 // Short waits keep the tests fast while still exercising the waiting code.
 const BackoffParams kBackoff{64, 4096, 0.5, 7};
 
+// One variant in either precision, from one generic lambda []<class S>() { ... }: make() builds
+// the float one, make.in<double>() the double one.
+class Maker {
+ public:
+  template <class F>
+  requires(!std::same_as<std::decay_t<F>, Maker>)
+      Maker(F f)  // NOLINT(google-explicit-constructor): variants() lists bare lambdas
+      : float_([f] { return AlgorithmPtr<float>(f.template operator()<float>()); }),
+        double_([f] { return AlgorithmPtr<double>(f.template operator()<double>()); }) {}
+  [[nodiscard]] AlgorithmPtr<float> operator()() const { return float_(); }
+  template <class S>
+  [[nodiscard]] AlgorithmPtr<S> in() const {
+    if constexpr (std::is_same_v<S, double>) {
+      return double_();
+    } else {
+      return float_();
+    }
+  }
+
+ private:
+  std::function<AlgorithmPtr<float>()> float_;
+  std::function<AlgorithmPtr<double>()> double_;
+};
+
 struct Variant {
   std::string label;
-  std::function<std::unique_ptr<Algorithm>()> make;
+  Maker make;
   bool lost_updates_possible = false;  // hogwild
   bool may_drop = false;               // leashed with a finite persistence
   bool sync = false;
@@ -53,41 +78,56 @@ std::vector<Variant> variants() {
   const std::int64_t inf = LeashedOptions::kInfinite;
   return {
       {"mutex_spin_none",
-       [] { return make_mutex_sgd(LockMode::kSpin, BackoffKind::kNone, kBackoff); }},
+       []<class S>() { return make_mutex_sgd<S>(LockMode::kSpin, BackoffKind::kNone, kBackoff); }},
       {"mutex_spin_exponential",
-       [] { return make_mutex_sgd(LockMode::kSpin, BackoffKind::kExponential, kBackoff); }},
-      {"mutex_os", [] { return make_mutex_sgd(LockMode::kOs, BackoffKind::kNone, kBackoff); }},
+       []<class S>() {
+         return make_mutex_sgd<S>(LockMode::kSpin, BackoffKind::kExponential, kBackoff);
+       }},
+      {"mutex_os",
+       []<class S>() { return make_mutex_sgd<S>(LockMode::kOs, BackoffKind::kNone, kBackoff); }},
       {"rwlock_spin_writer_none",
-       [] {
-         return make_rwlock_sgd(LockMode::kSpin, RwPrefer::kWriter, BackoffKind::kNone, kBackoff);
+       []<class S>() {
+         return make_rwlock_sgd<S>(LockMode::kSpin, RwPrefer::kWriter, BackoffKind::kNone,
+                                   kBackoff);
        }},
       {"rwlock_spin_reader_linear",
-       [] {
-         return make_rwlock_sgd(LockMode::kSpin, RwPrefer::kReader, BackoffKind::kLinear, kBackoff);
+       []<class S>() {
+         return make_rwlock_sgd<S>(LockMode::kSpin, RwPrefer::kReader, BackoffKind::kLinear,
+                                   kBackoff);
        }},
       {"rwlock_os_writer",
-       [] {
-         return make_rwlock_sgd(LockMode::kOs, RwPrefer::kWriter, BackoffKind::kNone, kBackoff);
+       []<class S>() {
+         return make_rwlock_sgd<S>(LockMode::kOs, RwPrefer::kWriter, BackoffKind::kNone, kBackoff);
        }},
       {"rwlock_os_reader",
-       [] {
-         return make_rwlock_sgd(LockMode::kOs, RwPrefer::kReader, BackoffKind::kNone, kBackoff);
+       []<class S>() {
+         return make_rwlock_sgd<S>(LockMode::kOs, RwPrefer::kReader, BackoffKind::kNone, kBackoff);
        }},
-      {"hogwild", [] { return make_hogwild_sgd(false, BackoffKind::kNone, kBackoff); }, true},
-      {"hogwild_atomic_none", [] { return make_hogwild_sgd(true, BackoffKind::kNone, kBackoff); }},
+      {"hogwild",
+       []<class S>() { return make_hogwild_sgd<S>(false, BackoffKind::kNone, kBackoff); }, true},
+      {"hogwild_atomic_none",
+       []<class S>() { return make_hogwild_sgd<S>(true, BackoffKind::kNone, kBackoff); }},
       {"hogwild_atomic_constant",
-       [] { return make_hogwild_sgd(true, BackoffKind::kConstant, kBackoff); }},
+       []<class S>() { return make_hogwild_sgd<S>(true, BackoffKind::kConstant, kBackoff); }},
       {"leashed_none",
-       [=] { return make_leashed_sgd(leashed(inf, false), BackoffKind::kNone, kBackoff); }},
+       [=]<class S>() {
+         return make_leashed_sgd<S>(leashed(inf, false), BackoffKind::kNone, kBackoff);
+       }},
       {"leashed_exponential_tbc",
-       [=] { return make_leashed_sgd(leashed(inf, true), BackoffKind::kExponential, kBackoff); }},
+       [=]<class S>() {
+         return make_leashed_sgd<S>(leashed(inf, true), BackoffKind::kExponential, kBackoff);
+       }},
       {"leashed_persistence0",
-       [] { return make_leashed_sgd(leashed(0, false), BackoffKind::kNone, kBackoff); }, false,
-       true},
+       []<class S>() {
+         return make_leashed_sgd<S>(leashed(0, false), BackoffKind::kNone, kBackoff);
+       },
+       false, true},
       {"leashed_persistence2_tbc",
-       [] { return make_leashed_sgd(leashed(2, true), BackoffKind::kLinear, kBackoff); }, false,
-       true},
-      {"sync", [] { return std::make_unique<SyncSgd>(); }, false, false, true},
+       []<class S>() {
+         return make_leashed_sgd<S>(leashed(2, true), BackoffKind::kLinear, kBackoff);
+       },
+       false, true},
+      {"sync", []<class S>() { return std::make_unique<SyncSgd<S>>(); }, false, false, true},
   };
 }
 
@@ -105,12 +145,16 @@ RunnerOptions toy_options() {
 }
 
 // Every worker's statistics added up.
-WorkerStats total(const TrainingOutcome& r) { return merge_workers(r.workers); }
+template <class S>
+WorkerStats total(const BasicTrainingOutcome<S>& r) {
+  return merge_workers(r.workers);
+}
 
 std::vector<float> zeros(std::size_t n) { return std::vector<float>(n, 0.0F); }
 
-bool same_bits(std::span<const float> a, std::span<const float> b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+template <class S = float>
+bool same_bits(std::span<const S> a, std::span<const S> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(S)) == 0;
 }
 
 // computed = applied + dropped + discarded_at_end per worker (asynchronous algorithms); sync
@@ -147,24 +191,26 @@ void expect_accounting(const Variant& v, const TrainingOutcome& r, int threads) 
 
 class AlgorithmTest : public ::testing::TestWithParam<Variant> {};
 
-TEST_P(AlgorithmTest, OneThreadMatchesSeqBitForBit) {
-  const LeastSquares model(12);
+// One thread of `algo` reproduces seq in precision S bit for bit: final parameters, every
+// snapshot and the minibatch losses.
+template <class S>
+void expect_one_thread_matches_seq(BasicAlgorithm<S>& algo) {
+  const testing::LeastSquares<S> model(12);
   const Dataset data = testing::random_floats(200, 12, 4, 3);
-  std::vector<float> theta0(model.num_params());
-  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = 0.1F * static_cast<float>(i % 5);
+  std::vector<S> theta0(model.num_params());
+  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = S{0.1F} * static_cast<S>(i % 5);
   RunnerOptions o = toy_options();
   o.threads = 1;
   o.seed = 11;
   o.batch_size = 8;
-  o.step = 0.05F;
+  o.step = 0.05;  // not a float value: a double run must step by the double
   o.total_updates = 300;
   o.updates_per_epoch = 40;
-  SequentialSgd seq;
-  const TrainingOutcome want = run_training(seq, model, data, theta0, o);
-  const std::unique_ptr<Algorithm> algo = GetParam().make();
-  const TrainingOutcome got = run_training(*algo, model, data, theta0, o);
-  EXPECT_TRUE(same_bits(got.final_params, want.final_params));
-  EXPECT_FALSE(same_bits(got.final_params, theta0));
+  SequentialSgd<S> seq;
+  const BasicTrainingOutcome<S> want = run_training<S>(seq, model, data, theta0, o);
+  const BasicTrainingOutcome<S> got = run_training<S>(algo, model, data, theta0, o);
+  EXPECT_TRUE(same_bits<S>(got.final_params, want.final_params));
+  EXPECT_FALSE(same_bits<S>(got.final_params, theta0));
   EXPECT_EQ(total(got).applied, 300);
   EXPECT_EQ(total(got).computed, 300);
   EXPECT_EQ(total(got).staleness.max(), 0);
@@ -173,10 +219,34 @@ TEST_P(AlgorithmTest, OneThreadMatchesSeqBitForBit) {
     ASSERT_EQ(got.checkpoints->slot(k).filled, want.checkpoints->slot(k).filled) << "slot " << k;
     if (!want.checkpoints->slot(k).filled) continue;
     EXPECT_EQ(got.checkpoints->slot(k).updates, want.checkpoints->slot(k).updates);
-    EXPECT_TRUE(same_bits(got.checkpoints->params(k), want.checkpoints->params(k))) << "slot " << k;
+    EXPECT_TRUE(same_bits<S>(got.checkpoints->params(k), want.checkpoints->params(k)))
+        << "slot " << k;
   }
   EXPECT_EQ(got.workers[0].slot_loss_count, want.workers[0].slot_loss_count);
   EXPECT_EQ(got.workers[0].slot_loss_sum, want.workers[0].slot_loss_sum);
+}
+
+TEST_P(AlgorithmTest, OneThreadMatchesSeqBitForBit) {
+  expect_one_thread_matches_seq<float>(*GetParam().make.in<float>());
+}
+
+TEST_P(AlgorithmTest, OneThreadMatchesSeqBitForBitInDouble) {
+  expect_one_thread_matches_seq<double>(*GetParam().make.in<double>());
+}
+
+// The same through the registry, as `psgd run --precision` builds them: every algorithm that
+// reduces to sequential SGD with one thread, in both precisions; and double differs from float.
+TEST(RegistryPrecision, EveryOneThreadAlgorithmMatchesSeqInBothPrecisions) {
+  const AlgorithmSettings settings;  // every option at its default
+  const AlgorithmSetup setup{settings, 1, 1};
+  for (const AlgorithmEntry& e : builtin_algorithms().entries()) {
+    // Its default merge averages theta with the replica: not sequential SGD even alone
+    // (async_exchange_test checks the merge rule that is).
+    if (e.name == "async-exchange") continue;
+    SCOPED_TRACE(std::string(e.name));
+    expect_one_thread_matches_seq<float>(*builtin_algorithms().make<float>(e.name, setup));
+    expect_one_thread_matches_seq<double>(*builtin_algorithms().make<double>(e.name, setup));
+  }
 }
 
 TEST_P(AlgorithmTest, ExactUpdateCountsAndAccounting) {
@@ -306,7 +376,7 @@ INSTANTIATE_TEST_SUITE_P(Variants, AlgorithmStressTest, ::testing::ValuesIn(vari
 
 // ---- Leashed-specific -------------------------------------------------------------------------
 
-TrainingOutcome run_leashed(LeashedSgd<NoBackoff>& algo, int threads, std::int64_t updates,
+TrainingOutcome run_leashed(LeashedSgd<float, NoBackoff>& algo, int threads, std::int64_t updates,
                             std::size_t dim) {
   const LeastSquares model(dim);
   const Dataset data = testing::random_floats(256, dim, 3, 2);
@@ -321,7 +391,7 @@ TrainingOutcome run_leashed(LeashedSgd<NoBackoff>& algo, int threads, std::int64
 
 TEST(Leashed, AppliedPlusDroppedEqualsComputed) {
   for (std::int64_t persistence : {0, 1}) {
-    LeashedSgd<NoBackoff> algo(leashed(persistence, false), kBackoff);
+    LeashedSgd<float, NoBackoff> algo(leashed(persistence, false), kBackoff);
     const TrainingOutcome r = run_leashed(algo, 4, 3000, 64);
     EXPECT_EQ(total(r).applied, 3000);
     EXPECT_EQ(total(r).applied + total(r).dropped + total(r).discarded_at_end, total(r).computed);
@@ -336,7 +406,7 @@ TEST(Leashed, AppliedPlusDroppedEqualsComputed) {
 }
 
 TEST(Leashed, ReportsLiveVectorsWithinTheBound) {
-  LeashedSgd<NoBackoff> algo(leashed(LeashedOptions::kInfinite, false), kBackoff);
+  LeashedSgd<float, NoBackoff> algo(leashed(LeashedOptions::kInfinite, false), kBackoff);
   const TrainingOutcome r = run_leashed(algo, 4, 3000, 64);
   const nlohmann::json rep = algo.report();
   EXPECT_EQ(rep["persistence"], "inf");
@@ -349,7 +419,7 @@ TEST(Leashed, ReportsLiveVectorsWithinTheBound) {
 
 TEST(LeashedStress, LiveVectorsNeverExceedTheBoundWithEightThreads) {
   for (std::int64_t persistence : {LeashedOptions::kInfinite, std::int64_t{0}}) {
-    LeashedSgd<NoBackoff> algo(leashed(persistence, true), kBackoff);
+    LeashedSgd<float, NoBackoff> algo(leashed(persistence, true), kBackoff);
     const TrainingOutcome r = run_leashed(algo, 8, 40000, 256);
     EXPECT_EQ(total(r).applied, 40000);
     EXPECT_LE(algo.pool().peak_live(), algo.pool().live_bound());

@@ -47,7 +47,7 @@ TEST(AsyncExchange, OneThreadOneStepOverwriteMatchesSeqBitForBit) {
   o.step = 0.05F;
   o.total_updates = 300;
   o.updates_per_epoch = 40;
-  SequentialSgd seq;
+  SequentialSgd<float> seq;
   const TrainingOutcome want = run_training(seq, model, data, theta0, o);
   AsyncExchange algo(1, MergeRule::kOverwrite);
   const TrainingOutcome got = run_training(algo, model, data, theta0, o);
@@ -109,7 +109,7 @@ TEST(AsyncExchange, ConvergesOnConvexToy) {
   RunnerOptions o = toy_options(1);
   o.step = 0.05F;
   o.total_updates = 3000;
-  SequentialSgd seq;
+  SequentialSgd<float> seq;
   const double initial = full_loss(model, data, theta0);
   const double want =
       full_loss(model, data, run_training(seq, model, data, theta0, o).final_params);

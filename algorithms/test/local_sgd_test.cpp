@@ -61,7 +61,7 @@ TEST(LocalSgd, OneThreadMatchesSeqBitForBit) {
   o.step = 0.05F;
   o.total_updates = 300;
   o.updates_per_epoch = 40;
-  SequentialSgd seq;
+  SequentialSgd<float> seq;
   const TrainingOutcome want = run_training(seq, model, data, theta0, o);
   for (std::int64_t h : {1, 7}) {
     SCOPED_TRACE("H " + std::to_string(h));
@@ -88,7 +88,7 @@ TEST(LocalSgd, OneLocalStepIsSyncUpToRounding) {
     RunnerOptions o = toy_options(threads);
     o.step = 0.02F;
     o.total_updates = 300;
-    SyncSgd sync;
+    SyncSgd<float> sync;
     LocalSgd local(1);
     const std::vector<float> theta0(model.num_params(), 0.5F);
     const TrainingOutcome s = run_training(sync, model, data, theta0, o);
@@ -140,7 +140,7 @@ TEST(LocalSgd, ConvergesOnConvexToy) {
   RunnerOptions o = toy_options(1);
   o.step = 0.05F;
   o.total_updates = 2000;
-  SequentialSgd seq;
+  SequentialSgd<float> seq;
   const double want =
       full_loss(model, data, run_training(seq, model, data, theta0, o).final_params);
   ASSERT_LT(want, 0.5 * full_loss(model, data, theta0));

@@ -44,8 +44,8 @@ std::vector<Variant> variants() {
           {"hybrid_1_20_exponential", growing(1, 20, KShape::kExponential)}};
 }
 
-std::unique_ptr<ParameterServer> make(const KSchedule& k) {
-  return std::make_unique<ParameterServer>("param-server", k, nlohmann::json::object());
+std::unique_ptr<ParameterServer<>> make(const KSchedule& k) {
+  return std::make_unique<ParameterServer<>>("param-server", k, nlohmann::json::object());
 }
 
 RunnerOptions toy_options(int threads) {
@@ -109,7 +109,7 @@ TEST_P(ParamServerTest, OneThreadMatchesSeqBitForBit) {
   o.step = 0.05F;
   o.total_updates = 300;
   o.updates_per_epoch = 40;
-  SequentialSgd seq;
+  SequentialSgd<float> seq;
   const TrainingOutcome want = run_training(seq, model, data, theta0, o);
   const auto algo = make(GetParam().schedule);
   const TrainingOutcome got = run_training(*algo, model, data, theta0, o);
@@ -141,7 +141,7 @@ TEST_P(ParamServerTest, OneGradientWorkerIsSequentialSgd) {
   const std::unique_ptr<Workspace> ws = model.make_workspace(o.batch_size);
   for (int u = 0; u < 300; ++u) {
     model.loss_and_gradient(theta, sampler.next(), grad, *ws);
-    sgd_apply(theta, grad, o.step);
+    sgd_apply<float>(theta, grad, static_cast<float>(o.step));
   }
   EXPECT_TRUE(same_bits(got.final_params, theta));
   EXPECT_EQ(got.workers[0].applied, 300);
@@ -191,7 +191,7 @@ TEST_P(ParamServerTest, ConvergesOnConvexToy) {
   RunnerOptions o = toy_options(1);
   o.step = 0.05F;
   o.total_updates = 2000;
-  SequentialSgd seq;
+  SequentialSgd<float> seq;
   const double initial = full_loss(model, data, theta0);
   const double want =
       full_loss(model, data, run_training(seq, model, data, theta0, o).final_params);

@@ -25,7 +25,8 @@ namespace psgd::testing {
 
 class NoWorkspace final : public Workspace {};
 
-class LeastSquares final : public Model {
+template <class S = float>
+class LeastSquares final : public BasicModel<S> {
  public:
   explicit LeastSquares(std::size_t num_features) : d_(num_features) {}
   [[nodiscard]] std::string spec() const override { return "toy-least-squares"; }
@@ -37,23 +38,23 @@ class LeastSquares final : public Model {
   [[nodiscard]] std::unique_ptr<Workspace> make_workspace(std::size_t) const override {
     return std::make_unique<NoWorkspace>();
   }
-  float loss_and_gradient(std::span<const float> theta, const Batch& batch, std::span<float> grad,
-                          Workspace&) const noexcept override {
-    for (float& g : grad) g = 0.0F;
-    float loss = 0.0F;
-    const float inv_b = 1.0F / static_cast<float>(batch.size);
+  S loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& batch, std::span<S> grad,
+                      Workspace&) const noexcept override {
+    for (S& g : grad) g = S{0.0};
+    S loss = S{0.0};
+    const S inv_b = S{1.0} / static_cast<S>(batch.size);
     for (std::size_t j = 0; j < batch.size; ++j) {
-      const float* x = batch.features + j * batch.num_features;
-      float pred = theta[d_];
+      const S* x = batch.features + j * batch.num_features;
+      S pred = theta[d_];
       for (std::size_t i = 0; i < d_; ++i) pred += theta[i] * x[i];
-      const float r = pred - static_cast<float>(batch.labels[j]);
-      loss += 0.5F * r * r * inv_b;
+      const S r = pred - static_cast<S>(batch.labels[j]);
+      loss += S{0.5} * r * r * inv_b;
       for (std::size_t i = 0; i < d_; ++i) grad[i] += r * x[i] * inv_b;
       grad[d_] += r * inv_b;
     }
     return loss;
   }
-  EvalSums evaluate(std::span<const float>, const Batch& batch,
+  EvalSums evaluate(std::span<const S>, const BasicBatch<S>& batch,
                     Workspace&) const noexcept override {
     return EvalSums{0.0, 0, static_cast<std::int64_t>(batch.size)};
   }
@@ -64,13 +65,14 @@ class LeastSquares final : public Model {
 
 class AffineWorkspace final : public Workspace {
  public:
-  explicit AffineWorkspace(std::size_t n) : sum(n, 0.0), last(n, 0.0F) {}
-  std::vector<double> sum;  // every gradient this worker computed, added up
-  std::vector<float> last;  // the last one
+  explicit AffineWorkspace(std::size_t n) : sum(n, 0.0), last(n, 0.0) {}
+  std::vector<double> sum;   // every gradient this worker computed, added up
+  std::vector<double> last;  // the last one
   std::int64_t count = 0;
 };
 
-class Affine final : public Model {
+template <class S = float>
+class Affine final : public BasicModel<S> {
  public:
   explicit Affine(std::size_t num_features) : d_(num_features) {}
   [[nodiscard]] std::string spec() const override { return "toy-affine"; }
@@ -81,23 +83,23 @@ class Affine final : public Model {
   [[nodiscard]] std::unique_ptr<Workspace> make_workspace(std::size_t) const override {
     return std::make_unique<AffineWorkspace>(d_);
   }
-  float loss_and_gradient(std::span<const float> theta, const Batch& batch, std::span<float> grad,
-                          Workspace& ws) const noexcept override {
+  S loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& batch, std::span<S> grad,
+                      Workspace& ws) const noexcept override {
     auto& log = static_cast<AffineWorkspace&>(ws);
-    const float inv_b = 1.0F / static_cast<float>(batch.size);
-    float loss = 0.0F;
+    const S inv_b = S{1.0} / static_cast<S>(batch.size);
+    S loss = S{0.0};
     for (std::size_t i = 0; i < d_; ++i) {
-      float s = 0.0F;
+      S s = S{0.0};
       for (std::size_t j = 0; j < batch.size; ++j) s += batch.features[j * batch.num_features + i];
       grad[i] = s * inv_b;
       loss += theta[i] * grad[i];
       log.sum[i] += static_cast<double>(grad[i]);
-      log.last[i] = grad[i];
+      log.last[i] = static_cast<double>(grad[i]);
     }
     ++log.count;
     return loss;
   }
-  EvalSums evaluate(std::span<const float>, const Batch& batch,
+  EvalSums evaluate(std::span<const S>, const BasicBatch<S>& batch,
                     Workspace&) const noexcept override {
     return EvalSums{0.0, 0, static_cast<std::int64_t>(batch.size)};
   }
@@ -108,7 +110,8 @@ class Affine final : public Model {
 
 // LeastSquares whose gradient turns non-finite (NaN loss and gradient) from the `poison_at`-th
 // call on, counted over every worker: a divergence at a known point.
-class PoisonedLeastSquares final : public Model {
+template <class S = float>
+class PoisonedLeastSquares final : public BasicModel<S> {
  public:
   PoisonedLeastSquares(std::size_t num_features, std::int64_t poison_at)
       : inner_(num_features), poison_at_(poison_at) {}
@@ -118,22 +121,22 @@ class PoisonedLeastSquares final : public Model {
   [[nodiscard]] std::unique_ptr<Workspace> make_workspace(std::size_t b) const override {
     return inner_.make_workspace(b);
   }
-  float loss_and_gradient(std::span<const float> theta, const Batch& batch, std::span<float> grad,
-                          Workspace& ws) const noexcept override {
+  S loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& batch, std::span<S> grad,
+                      Workspace& ws) const noexcept override {
     // relaxed: only a count; nothing is published through it.
     if (calls_.fetch_add(1, std::memory_order_relaxed) + 1 < poison_at_) {
       return inner_.loss_and_gradient(theta, batch, grad, ws);
     }
-    for (float& g : grad) g = std::numeric_limits<float>::quiet_NaN();
-    return std::numeric_limits<float>::quiet_NaN();
+    for (S& g : grad) g = std::numeric_limits<S>::quiet_NaN();
+    return std::numeric_limits<S>::quiet_NaN();
   }
-  EvalSums evaluate(std::span<const float> theta, const Batch& batch,
+  EvalSums evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
                     Workspace& ws) const noexcept override {
     return inner_.evaluate(theta, batch, ws);
   }
 
  private:
-  LeastSquares inner_;
+  LeastSquares<S> inner_;
   std::int64_t poison_at_;
   mutable std::atomic<std::int64_t> calls_{0};
 };

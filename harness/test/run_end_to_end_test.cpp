@@ -104,6 +104,8 @@ TEST(RunEndToEnd, WritesTheDocumentedSchema) {
   EXPECT_GT(doc["throughput"]["samples_per_second"].get<double>(), 0.0);
   EXPECT_GT(doc["resources"]["peak_rss_bytes"].get<double>(), 0.0);
   EXPECT_EQ(doc["config"]["batch"], 16);
+  EXPECT_EQ(doc["config"]["precision"], "float");  // the default
+  EXPECT_EQ(doc["model"]["dtype"], "float32");
 }
 
 TEST(RunEndToEnd, SameSeedSameNumbers) {
@@ -150,6 +152,33 @@ TEST(RunEndToEnd, SaveParamsWritesRawFloatsAndLayout) {
   EXPECT_EQ(n, 16U * 4U + 4U);  // linear: weights {4,16} and biases {4}
   EXPECT_EQ(fs::file_size(dir / "p.bin"), n * sizeof(float));
   EXPECT_EQ(side["blocks"].size(), 2U);
+  EXPECT_EQ(side["dtype"], "float32");
+}
+
+// --precision: recorded in config, model.dtype and --save-params' dtype; double parameters are
+// 8 bytes each; and on this small problem the two precisions end at nearly the same loss (the
+// same data, initial point up to float rounding, and batches).
+TEST(RunEndToEnd, PrecisionDoubleIsRecordedSavedAndCloseToFloat) {
+  const fs::path dir = temp_dir("psgd_precision");
+  const Result f = psgd(std::string(kTinyRun) + "--algo leashed --init normal:0.01");
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  const Result d = psgd(std::string(kTinyRun) + "--algo leashed --init normal:0.01 " +
+                        "--precision double --save-params " + (dir / "p.bin").string());
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  const json fd = json::parse(f.out);
+  const json dd = json::parse(d.out);
+  EXPECT_EQ(fd["config"]["precision"], "float");
+  EXPECT_EQ(dd["config"]["precision"], "double");
+  EXPECT_EQ(fd["model"]["dtype"], "float32");
+  EXPECT_EQ(dd["model"]["dtype"], "float64");
+  const json side = json::parse(slurp(dir / "p.bin.json"));
+  EXPECT_EQ(side["dtype"], "float64");
+  EXPECT_EQ(fs::file_size(dir / "p.bin"), side["num_params"].get<std::size_t>() * sizeof(double));
+  const double lf = fd["series"].back()["train_loss"].get<double>();
+  const double ld = dd["series"].back()["train_loss"].get<double>();
+  EXPECT_LT(ld, dd["series"][0]["train_loss"].get<double>());  // it trained
+  EXPECT_NEAR(lf, ld, 1e-3 * ld);
+  EXPECT_NE(lf, ld);  // the double run really computed in double
 }
 
 // ---- bad input: one line on stderr, exit 2 (arguments) or 3 (environment and data) ----
@@ -181,6 +210,10 @@ TEST(RunEndToEnd, BadDataExitsThreeNamingTheFile) {
     std::ofstream(corrupt / name) << "this is not an IDX file";
   }
   expect_error("run --dataset idx --data-dir " + corrupt.string(), 3, "magic");
+}
+
+TEST(RunEndToEnd, AnUnknownPrecisionIsOneLineNamingTheChoices) {
+  expect_error("run --precision half", 2, "float or double");
 }
 
 TEST(RunEndToEnd, ErrorsAreAlsoWrittenAsErrorDocuments) {

@@ -18,31 +18,32 @@
 
 namespace psgd::testing {
 
-class ToyScaledSgd final : public Algorithm {
+template <class S>
+class ToyScaledSgd final : public BasicAlgorithm<S> {
  public:
   explicit ToyScaledSgd(double scale) : scale_(scale) {}
   [[nodiscard]] std::string_view name() const override { return "toy-scaled"; }
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override {
+  void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override {
     theta_.assign(theta0.begin(), theta0.end());
-    step_ = static_cast<float>(scale_) * setup.step;
+    step_ = static_cast<S>(scale_) * setup.step;
   }
-  void run_worker(WorkerContext& ctx) noexcept override {
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override {
     const std::int64_t total = ctx.control->total_updates();
     for (std::int64_t v = 0; v < total && !ctx.control->should_stop(); ++v) {
-      const float loss = compute_gradient(ctx, theta_);
-      sgd_apply(theta_, ctx.grad, step_);
+      const S loss = compute_gradient<S>(ctx, theta_);
+      sgd_apply<S>(theta_, ctx.grad, step_);
       note_applied(ctx, v + 1, 0, 0, loss, [&] { return ctx.checkpoints->record(v + 1, theta_); });
     }
   }
-  void read_params(std::span<float> out) const override {
+  void read_params(std::span<S> out) const override {
     std::copy(theta_.begin(), theta_.end(), out.begin());
   }
   [[nodiscard]] nlohmann::json report() const override { return {{"scale", scale_}}; }
 
  private:
   double scale_;
-  std::vector<float> theta_;
-  float step_ = 0.0F;
+  std::vector<S> theta_;
+  S step_ = 0;
 };
 
 inline const AlgorithmOption& toy_scale_option() {
@@ -59,8 +60,8 @@ inline AlgorithmEntry toy_scaled_entry() {
           1,
           1,
           {&toy_scale_option()},
-          [](const AlgorithmSetup& s) {
-            return std::make_unique<ToyScaledSgd>(s.settings.get<double>(toy_scale_option()));
+          []<class S>(const AlgorithmSetup& s) {
+            return std::make_unique<ToyScaledSgd<S>>(s.settings.get<double>(toy_scale_option()));
           }};
 }
 

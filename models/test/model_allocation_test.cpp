@@ -86,6 +86,45 @@ struct Case {
   ImageShape shape;
 };
 
+#if PSGD_COUNT_MALLOC
+// One training step and one evaluation of every model in precision S, at several batch sizes,
+// after the workspace is made: no allocation.
+template <class S>
+void expect_steps_allocate_nothing() {
+  const Case cases[] = {{"linear", Activation::kRelu, {1, 28, 28}},
+                        {"mlp:128x128x128", Activation::kRelu, {1, 28, 28}},
+                        {"mlp:40x20", Activation::kSigmoid, {1, 28, 28}},
+                        {"cnn", Activation::kRelu, {1, 28, 28}},
+                        {"lenet", Activation::kRelu, {3, 32, 32}}};
+  constexpr int kClasses = 10;
+  constexpr std::size_t kMaxBatch = 130;  // more than one 128-row block, not a tile multiple
+  for (const Case& c : cases) {
+    const auto model = make_model<S>(c.spec, c.activation, c.shape, kClasses);
+    std::vector<S> theta(model->num_params());
+    initialize_params(*model, parse_init("he"), 3, theta);
+    std::vector<S> grad(theta.size());
+    std::vector<S> features(c.shape.size() * kMaxBatch);
+    std::vector<std::int32_t> labels(kMaxBatch);
+    SplitMix64 rng(4);
+    for (S& f : features) f = rng.uniform01();
+    for (std::int32_t& y : labels) y = static_cast<std::int32_t>(rng.below(kClasses));
+    const auto ws = model->make_workspace(kMaxBatch);
+
+    for (const std::size_t size : {kMaxBatch, std::size_t{1}, std::size_t{33}}) {
+      const BasicBatch<S> batch{features.data(), labels.data(), size, c.shape.size()};
+      g_allocations = 0;
+      g_armed = true;
+      const S loss = model->loss_and_gradient(theta, batch, grad, *ws);
+      const EvalSums sums = model->evaluate(theta, batch, *ws);
+      g_armed = false;
+      EXPECT_EQ(g_allocations, 0U) << c.spec << " at batch " << size;
+      EXPECT_GT(loss, S{0});
+      EXPECT_EQ(sums.count, static_cast<std::int64_t>(size));
+    }
+  }
+}
+#endif
+
 TEST(ModelAllocation, TrainingStepAndEvaluationAllocateNothing) {
 #if !PSGD_COUNT_MALLOC
   GTEST_SKIP() << "malloc is the sanitizer's in this build";
@@ -99,38 +138,15 @@ TEST(ModelAllocation, TrainingStepAndEvaluationAllocateNothing) {
   }
   g_armed = false;
   ASSERT_GT(g_allocations, 0U);
+  expect_steps_allocate_nothing<float>();
+#endif
+}
 
-  const Case cases[] = {{"linear", Activation::kRelu, {1, 28, 28}},
-                        {"mlp:128x128x128", Activation::kRelu, {1, 28, 28}},
-                        {"mlp:40x20", Activation::kSigmoid, {1, 28, 28}},
-                        {"cnn", Activation::kRelu, {1, 28, 28}},
-                        {"lenet", Activation::kRelu, {3, 32, 32}}};
-  constexpr int kClasses = 10;
-  constexpr std::size_t kMaxBatch = 130;  // more than one 128-row block, not a tile multiple
-  for (const Case& c : cases) {
-    const auto model = make_model(c.spec, c.activation, c.shape, kClasses);
-    std::vector<float> theta(model->num_params());
-    initialize_params(*model, parse_init("he"), 3, theta);
-    std::vector<float> grad(theta.size());
-    std::vector<float> features(c.shape.size() * kMaxBatch);
-    std::vector<std::int32_t> labels(kMaxBatch);
-    SplitMix64 rng(4);
-    for (float& f : features) f = rng.uniform01();
-    for (std::int32_t& y : labels) y = static_cast<std::int32_t>(rng.below(kClasses));
-    const auto ws = model->make_workspace(kMaxBatch);
-
-    for (const std::size_t size : {kMaxBatch, std::size_t{1}, std::size_t{33}}) {
-      const Batch batch{features.data(), labels.data(), size, c.shape.size()};
-      g_allocations = 0;
-      g_armed = true;
-      const float loss = model->loss_and_gradient(theta, batch, grad, *ws);
-      const EvalSums sums = model->evaluate(theta, batch, *ws);
-      g_armed = false;
-      EXPECT_EQ(g_allocations, 0U) << c.spec << " at batch " << size;
-      EXPECT_GT(loss, 0.0F);
-      EXPECT_EQ(sums.count, static_cast<std::int64_t>(size));
-    }
-  }
+TEST(ModelAllocation, DoubleTrainingStepAndEvaluationAllocateNothing) {
+#if !PSGD_COUNT_MALLOC
+  GTEST_SKIP() << "malloc is the sanitizer's in this build";
+#else
+  expect_steps_allocate_nothing<double>();
 #endif
 }
 

@@ -1,7 +1,10 @@
 // models/test/model_gradient_test.cpp — every model's analytic gradient against central finite
 // differences of its loss, on small random batches.
 //
-// The loss is float, so steps cannot be tiny and the tolerance is loose. ReLU and max-pool kinks
+// Every case runs in both precisions (--precision). In float the loss is float, so steps cannot
+// be tiny and the tolerance is loose; in double the steps are 100x smaller and the tolerance is
+// 1000x (absolute) and 300x (relative) tighter, so a float-only path hiding in a double model
+// (a float temporary, a float GEMM) fails it. ReLU and max-pool kinks
 // make a coordinate's difference legitimately wrong when a step crosses one, and a conv weight
 // touches thousands of units, so the non-smooth models may miss a share of coordinates per
 // block; the smooth ones (linear, sigmoid MLP) must match everywhere. Coordinates are sampled per
@@ -22,17 +25,20 @@
 namespace psgd {
 namespace {
 
+template <class S>
 struct RandomBatch {
-  std::vector<float> features;
+  std::vector<S> features;
   std::vector<std::int32_t> labels;
-  Batch batch;
+  BasicBatch<S> batch;
 };
 
-RandomBatch random_batch(ImageShape shape, int num_classes, std::size_t size, std::uint64_t seed) {
-  RandomBatch r;
+template <class S>
+RandomBatch<S> random_batch(ImageShape shape, int num_classes, std::size_t size,
+                            std::uint64_t seed) {
+  RandomBatch<S> r;
   SplitMix64 rng(seed);
   r.features.resize(shape.size() * size);
-  for (float& f : r.features) f = rng.uniform01();
+  for (S& f : r.features) f = rng.uniform01();
   for (std::size_t i = 0; i < size; ++i) {
     r.labels.push_back(
         static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(num_classes))));
@@ -44,13 +50,14 @@ RandomBatch random_batch(ImageShape shape, int num_classes, std::size_t size, st
 // Every gradient above rests on detail::gemm, so it is checked on its own against a double
 // reference: shapes around the 16x6 register tile and the 128x256x1536 blocks, both storage orders
 // of both operands, overwrite and accumulate.
-TEST(Gemm, MatchesAReferenceProductOnEdgeShapes) {
+template <class S>
+void check_gemm(double tolerance_per_term) {
   using detail::Index;
-  detail::GemmScratch scratch;
+  detail::GemmScratch<S> scratch;
   SplitMix64 rng(5);
   const auto random = [&](std::size_t n) {
-    std::vector<float> v(n);
-    for (float& x : v) x = rng.uniform01() - 0.5F;
+    std::vector<S> v(n);
+    for (S& x : v) x = static_cast<S>(rng.uniform01() - 0.5);
     return v;
   };
   for (const Index m : {1, 7, 16, 17, 40, 130}) {
@@ -63,20 +70,20 @@ TEST(Gemm, MatchesAReferenceProductOnEdgeShapes) {
           const Index lda = (a_rows ? k : m) + 3;  // padded leading dimensions
           const Index ldb = (b_rows ? n : k) + 1;
           const Index ldc = m + 2;
-          const std::vector<float> a = random(static_cast<std::size_t>(lda * (a_rows ? m : k)));
-          const std::vector<float> b = random(static_cast<std::size_t>(ldb * (b_rows ? k : n)));
-          const detail::Operand op_a =
+          const std::vector<S> a = random(static_cast<std::size_t>(lda * (a_rows ? m : k)));
+          const std::vector<S> b = random(static_cast<std::size_t>(ldb * (b_rows ? k : n)));
+          const detail::Operand<S> op_a =
               a_rows ? detail::row_major(a.data(), lda) : detail::col_major(a.data(), lda);
-          const detail::Operand op_b =
+          const detail::Operand<S> op_b =
               b_rows ? detail::row_major(b.data(), ldb) : detail::col_major(b.data(), ldb);
-          const std::vector<float> c0 = random(static_cast<std::size_t>(ldc * n));
+          const std::vector<S> c0 = random(static_cast<std::size_t>(ldc * n));
           for (const bool accumulate : {false, true}) {
-            std::vector<float> c = c0;
+            std::vector<S> c = c0;
             detail::gemm(m, n, k, op_a, op_b, c.data(), ldc, accumulate, scratch);
             for (Index j = 0; j < n; ++j) {
               for (Index i = 0; i < ldc; ++i) {
-                const float got = c[static_cast<std::size_t>(i + j * ldc)];
-                const float before = c0[static_cast<std::size_t>(i + j * ldc)];
+                const S got = c[static_cast<std::size_t>(i + j * ldc)];
+                const S before = c0[static_cast<std::size_t>(i + j * ldc)];
                 if (i >= m) {  // padding rows of C are never touched
                   ASSERT_EQ(got, before);
                   continue;
@@ -87,7 +94,7 @@ TEST(Gemm, MatchesAReferenceProductOnEdgeShapes) {
                       static_cast<double>(op_a.data[i * op_a.row_stride + p * op_a.col_stride]) *
                       op_b.data[p * op_b.row_stride + j * op_b.col_stride];
                 }
-                ASSERT_NEAR(got, want, 1e-5 * static_cast<double>(k) + 1e-5)
+                ASSERT_NEAR(got, want, tolerance_per_term * static_cast<double>(k + 1))
                     << m << "x" << n << "x" << k << " orders " << orders << " acc " << accumulate
                     << " at " << i << "," << j;
               }
@@ -98,6 +105,10 @@ TEST(Gemm, MatchesAReferenceProductOnEdgeShapes) {
     }
   }
 }
+
+TEST(Gemm, MatchesAReferenceProductOnEdgeShapes) { check_gemm<float>(1e-5); }
+// Double runs Eigen's kernel in either build; its error is float's times about 2^-29.
+TEST(Gemm, DoubleMatchesAReferenceProductOnEdgeShapes) { check_gemm<double>(1e-13); }
 
 struct GradientCase {
   std::string name;
@@ -111,35 +122,43 @@ struct GradientCase {
 
 void PrintTo(const GradientCase& c, std::ostream* os) { *os << c.name; }
 
-class ModelGradient : public ::testing::TestWithParam<GradientCase> {};
+// Finite-difference steps and tolerances of one precision: a coordinate matches when
+// |numeric - analytic| <= absolute + relative * |analytic| at the first step, or (models with
+// kinks only) at the smaller second step with its own absolute tolerance.
+struct Tolerance {
+  double step, absolute, fine_step, fine_absolute, relative;
+};
+constexpr Tolerance kFloatTolerance{1e-3, 1e-3, 2.5e-4, 4e-3, 3e-2};
+constexpr Tolerance kDoubleTolerance{1e-5, 1e-6, 2.5e-6, 4e-6, 1e-4};
 
-TEST_P(ModelGradient, MatchesCentralDifferences) {
-  const GradientCase& c = GetParam();
+template <class S>
+void check_gradient(const GradientCase& c, const Tolerance& tol) {
   constexpr int kClasses = 10;
-  const auto model = make_model(c.spec, c.activation, c.shape, kClasses);
-  std::vector<float> theta(model->num_params());
+  const auto model = make_model<S>(c.spec, c.activation, c.shape, kClasses);
+  std::vector<S> theta(model->num_params());
   // normal:0.1 also gives the biases values, so their gradients are not checked only at zero.
   initialize_params(*model, parse_init("he"), 7, theta);
   {
-    std::vector<float> noise(theta.size());
+    std::vector<S> noise(theta.size());
     initialize_params(*model, parse_init("normal:0.05"), 8, noise);
     for (std::size_t i = 0; i < theta.size(); ++i) theta[i] += noise[i];
   }
-  const RandomBatch data = random_batch(c.shape, kClasses, c.batch, 11);
+  const RandomBatch<S> data = random_batch<S>(c.shape, kClasses, c.batch, 11);
   const auto ws = model->make_workspace(c.batch);
-  std::vector<float> grad(theta.size());
-  const float loss = model->loss_and_gradient(theta, data.batch, grad, *ws);
+  std::vector<S> grad(theta.size());
+  const S loss = model->loss_and_gradient(theta, data.batch, grad, *ws);
   ASSERT_TRUE(std::isfinite(loss));
 
-  const auto loss_at = [&](std::vector<float>& t) {
+  const auto loss_at = [&](std::vector<S>& t) {
     const EvalSums sums = model->evaluate(t, data.batch, *ws);
     return sums.loss_sum / static_cast<double>(sums.count);
   };
   // Central differences at a small and a smaller step: a coordinate matches when either agrees
   // (a kink crossed at one step is usually not crossed at the other, while float round-off grows
   // as the step shrinks, hence the looser tolerance there).
-  const auto matches = [&](std::size_t i, float step, double tolerance) {
-    const float saved = theta[i];
+  const auto matches = [&](std::size_t i, double step_size, double tolerance) {
+    const auto step = static_cast<S>(step_size);
+    const S saved = theta[i];
     theta[i] = saved + step;
     const double up = loss_at(theta);
     theta[i] = saved - step;
@@ -147,7 +166,7 @@ TEST_P(ModelGradient, MatchesCentralDifferences) {
     theta[i] = saved;
     const double numeric = (up - down) / (2.0 * static_cast<double>(step));
     return std::abs(numeric - static_cast<double>(grad[i])) <=
-           tolerance + 3e-2 * std::abs(static_cast<double>(grad[i]));
+           tolerance + tol.relative * std::abs(static_cast<double>(grad[i]));
   };
   SplitMix64 pick(3);
   std::size_t checked = 0;
@@ -157,7 +176,10 @@ TEST_P(ModelGradient, MatchesCentralDifferences) {
     const std::size_t n = std::min(c.coords_per_block, block.size());
     for (std::size_t k = 0; k < n; ++k) {
       const std::size_t i = block.offset + (n == block.size() ? k : pick.below(block.size()));
-      if (matches(i, 1e-3F, 1e-3) || (!c.smooth && matches(i, 2.5e-4F, 4e-3))) continue;
+      if (matches(i, tol.step, tol.absolute) ||
+          (!c.smooth && matches(i, tol.fine_step, tol.fine_absolute))) {
+        continue;
+      }
       ++block_failed;
       if (c.smooth || std::getenv("PSGD_VERBOSE") != nullptr) {
         ADD_FAILURE() << block.name << "[" << i - block.offset << "]: analytic " << grad[i];
@@ -169,6 +191,15 @@ TEST_P(ModelGradient, MatchesCentralDifferences) {
     failed += block_failed;
   }
   EXPECT_LE(failed * 20, checked) << failed << " of " << checked << " coordinates off";
+}
+
+class ModelGradient : public ::testing::TestWithParam<GradientCase> {};
+
+TEST_P(ModelGradient, MatchesCentralDifferences) {
+  check_gradient<float>(GetParam(), kFloatTolerance);
+}
+TEST_P(ModelGradient, MatchesCentralDifferencesInDouble) {
+  check_gradient<double>(GetParam(), kDoubleTolerance);
 }
 
 INSTANTIATE_TEST_SUITE_P(
