@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "models/conv/conv_kernels.hpp"
 #include "models/dataset.hpp"
 #include "models/mlp.hpp"
 #include "models/model.hpp"
@@ -75,18 +76,23 @@ class ConvNet final : public Model {
     [[nodiscard]] std::size_t conv_area() const noexcept;  // conv_h * conv_w
     [[nodiscard]] std::size_t pool_area() const noexcept;  // pool_h * pool_w
   };
+  // The conv blocks' geometry, in order (the benchmarks count FLOPs from it).
+  [[nodiscard]] const std::vector<Geometry>& geometry() const noexcept { return blocks_; }
 
  private:
   class ConvWorkspace;
+  [[nodiscard]] detail::conv::ConvShape shape(std::size_t i, std::size_t n) const noexcept;
+  // Block i's input planes (with its zero border), and its pooled output planes: the next
+  // block's input inside that block's border, or the last pooled map.
+  detail::conv::Planes<float> input_planes(std::size_t i, ConvWorkspace& w,
+                                           std::size_t n) const noexcept;
+  detail::conv::Planes<float> pooled_planes(std::size_t i, ConvWorkspace& w,
+                                            std::size_t n) const noexcept;
   void forward(const float* theta, const Batch& batch, ConvWorkspace& w) const noexcept;
-  // The backward pass, block by block from the top (loss_and_gradient):
-  // the dense layer's input gradient into the last block's pooled-gradient layout;
-  void unflatten_dense_grad(ConvWorkspace& w, std::size_t n) const noexcept;
-  // block i's pooled gradient through the max-pool and the activation: dZ, in place of act;
-  void pool_backward(std::size_t i, ConvWorkspace& w, std::size_t n) const noexcept;
-  // block i's weight and bias gradients from dZ, and the pooled gradient of block i - 1.
-  void conv_backward(std::size_t i, const float* theta, const Batch& batch, float* grad,
-                     ConvWorkspace& w, std::size_t n) const noexcept;
+  // Block i's backward pass, given its pooled gradient: bias and weight gradients into grad, and
+  // (i > 0) the pooled gradient of block i - 1.
+  void backward_block(std::size_t i, const float* theta, float* grad, ConvWorkspace& w,
+                      std::size_t n) const noexcept;
 
   std::string spec_;
   ImageShape input_;
