@@ -61,7 +61,7 @@ class ConvNet::ConvWorkspace final : public Workspace {
  public:
   struct Block {
     std::vector<float> x;               // the block's input planes, with the zero border
-    std::vector<std::uint8_t> argmax;   // per pooled value: window position 2*dy + dx
+    std::vector<float> argmax;          // per pooled value: window position 2*dy + dx
     std::vector<float> rows;            // two convolution rows of every output channel
     std::vector<float> dz;              // dLoss/dconv; with a kernel-1 zero border if i > 0
     std::vector<float> pooled_grad;     // dLoss/d(pooled output)

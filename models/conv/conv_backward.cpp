@@ -115,11 +115,56 @@ void weight_group(const ConvShape& s, int rows, std::size_t len, Planes<const T>
   }
 }
 
+// One pooled row back onto its two convolution rows: dz = dLoss/dpooled * f'(z) at each
+// window's argmax, zero at its other three positions. f'(z) comes from the pooled output y = f(z):
+// relu 1 where y > 0, sigmoid y (1 - y).
+template <typename T>
+void pool_backward_row(const T* pg, const T* pv, const T* arg, int pool_w, std::size_t n,
+                       Activation activation, T* top, T* bottom) noexcept {
+  using Eigen::internal::pcmp_eq;
+  using Eigen::internal::pcmp_lt;
+  using Eigen::internal::pmul;
+  using Eigen::internal::psub;
+  using Eigen::internal::pselect;
+  using Eigen::internal::pstoreu;
+  using P = Packet<T>;
+  constexpr std::size_t kP = kLanes<T>;
+  const P zero = pset1<P>(T{0});
+  const P one = pset1<P>(T{1});
+  const P pos[4] = {zero, one, pset1<P>(T{2}), pset1<P>(T{3})};
+  const bool relu = activation == Activation::kRelu;
+  for (int px = 0; px < pool_w; ++px) {
+    const std::size_t f = static_cast<std::size_t>(px) * n;
+    T* t = top + 2 * f;
+    T* b = bottom + 2 * f;
+    std::size_t i = 0;
+    for (; i + kP <= n; i += kP) {
+      const P y = ploadu<P>(pv + f + i);
+      const P d = ploadu<P>(pg + f + i);
+      const P g = relu ? pselect(pcmp_lt(zero, y), d, zero) : pmul(d, pmul(y, psub(one, y)));
+      const P a = ploadu<P>(arg + f + i);
+      pstoreu(t + i, pselect(pcmp_eq(a, pos[0]), g, zero));
+      pstoreu(t + i + n, pselect(pcmp_eq(a, pos[1]), g, zero));
+      pstoreu(b + i, pselect(pcmp_eq(a, pos[2]), g, zero));
+      pstoreu(b + i + n, pselect(pcmp_eq(a, pos[3]), g, zero));
+    }
+    for (; i < n; ++i) {
+      const T y = pv[f + i];
+      const T g = relu ? (y > T{0} ? pg[f + i] : T{0}) : pg[f + i] * (y * (T{1} - y));
+      const T a = arg[f + i];
+      t[i] = a == T{0} ? g : T{0};
+      t[i + n] = a == T{1} ? g : T{0};
+      b[i] = a == T{2} ? g : T{0};
+      b[i + n] = a == T{3} ? g : T{0};
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void pool_backward(const ConvShape& s, Planes<const T> pooled_grad, Planes<const T> pooled,
-                   const std::uint8_t* argmax, Activation activation, Planes<T> dz,
+                   const T* argmax, Activation activation, Planes<T> dz,
                    T* bias_grad) noexcept {
   const int pool_h = s.out_h() / 2;
   const int pool_w = s.out_w() / 2;
@@ -136,23 +181,7 @@ void pool_backward(const ConvShape& s, Planes<const T> pooled_grad, Planes<const
                     static_cast<std::size_t>(py) * pooled.row;
       T* top = dz_o + static_cast<std::size_t>(2 * py) * dz.row;
       T* bottom = top + dz.row;
-      for (int px = 0; px < pool_w; ++px) {
-        const std::size_t f = static_cast<std::size_t>(px) * n;
-        const std::uint8_t* arg = argmax + q + f;
-        T* t = top + 2 * f;
-        T* b = bottom + 2 * f;
-        for (std::size_t i = 0; i < n; ++i) {
-          // f'(z) from the pooled output y = f(z): relu 1 where y > 0, sigmoid y (1 - y).
-          const T y = pv[f + i];
-          const T slope = activation == Activation::kRelu ? (y > T{0} ? T{1} : T{0}) : y * (T{1} - y);
-          const T g = pg[f + i] * slope;
-          const std::uint8_t a = arg[i];
-          t[i] = a == 0 ? g : T{0};
-          t[i + n] = a == 1 ? g : T{0};
-          b[i] = a == 2 ? g : T{0};
-          b[i + n] = a == 3 ? g : T{0};
-        }
-      }
+      pool_backward_row(pg, pv, argmax + q, pool_w, n, activation, top, bottom);
     }
     bias_grad[o] = plane_sum(dz_o, dz.row, 2 * pool_h, static_cast<std::size_t>(2 * pool_w) * n);
   }
@@ -201,7 +230,7 @@ void conv_input_grad(const ConvShape& s, Planes<const T> dz_padded, const T* wei
 
 #define PSGD_CONV_BACKWARD(T)                                                                  \
   template void pool_backward<T>(const ConvShape&, Planes<const T>, Planes<const T>,           \
-                                 const std::uint8_t*, Activation, Planes<T>, T*) noexcept;    \
+                                 const T*, Activation, Planes<T>, T*) noexcept;             \
   template void conv_weight_grad<T>(const ConvShape&, int, int, Planes<const T>,               \
                                     Planes<const T>, T*) noexcept;                            \
   template void conv_input_grad<T>(const ConvShape&, Planes<const T>, const T*, int, int, int, \

@@ -13,16 +13,21 @@
 namespace psgd::detail::conv {
 namespace {
 
-template <typename T>
-T activate(Activation activation, T z) noexcept {
-  if (activation == Activation::kRelu) return z > T{0} ? z : T{0};
-  return T{1} / (T{1} + std::exp(-z));
-}
-
 // Pools one pair of convolution rows (row0, row1: 2 * pool_w * n values each) of one channel.
+// The window position of the maximum is stored as a value of T (0..3) so that the whole pass
+// stays in one packet type: compare masks select both the maximum and its position.
 template <typename T>
 void pool_pair(const T* row0, const T* row1, int pool_w, std::size_t n, Activation activation,
-               T* pooled, std::uint8_t* argmax) noexcept {
+               T* pooled, T* argmax) noexcept {
+  using Eigen::internal::pcmp_lt;
+  using Eigen::internal::ploadu;
+  using Eigen::internal::pmax;
+  using Eigen::internal::pselect;
+  using Eigen::internal::pset1;
+  using Eigen::internal::pstoreu;
+  using P = Packet<T>;
+  constexpr std::size_t kP = kLanes<T>;
+  const P pos[4] = {pset1<P>(T{0}), pset1<P>(T{1}), pset1<P>(T{2}), pset1<P>(T{3})};
   for (int px = 0; px < pool_w; ++px) {
     const std::size_t f = static_cast<std::size_t>(2 * px) * n;
     const T* a = row0 + f;
@@ -30,21 +35,38 @@ void pool_pair(const T* row0, const T* row1, int pool_w, std::size_t n, Activati
     const T* c = row1 + f;
     const T* d = row1 + f + n;
     T* out = pooled + static_cast<std::size_t>(px) * n;
-    std::uint8_t* arg = argmax + static_cast<std::size_t>(px) * n;
-    for (std::size_t s = 0; s < n; ++s) {  // strict '>' keeps the first maximum
-      const T top = b[s] > a[s] ? b[s] : a[s];
-      const std::uint8_t top_arg = b[s] > a[s] ? 1 : 0;
-      const T bottom = d[s] > c[s] ? d[s] : c[s];
-      const std::uint8_t bottom_arg = d[s] > c[s] ? 3 : 2;
-      const bool lower = bottom > top;
-      out[s] = lower ? bottom : top;
-      arg[s] = lower ? bottom_arg : top_arg;
+    T* arg = argmax + static_cast<std::size_t>(px) * n;
+    std::size_t s = 0;
+    for (; s + kP <= n; s += kP) {  // strict '<' keeps the first maximum
+      const P va = ploadu<P>(a + s);
+      const P vb = ploadu<P>(b + s);
+      const P vc = ploadu<P>(c + s);
+      const P vd = ploadu<P>(d + s);
+      const P right_top = pcmp_lt(va, vb);
+      const P top = pselect(right_top, vb, va);
+      const P right_bottom = pcmp_lt(vc, vd);
+      const P bottom = pselect(right_bottom, vd, vc);
+      const P lower = pcmp_lt(top, bottom);
+      pstoreu(out + s, pselect(lower, bottom, top));
+      pstoreu(arg + s, pselect(lower, pselect(right_bottom, pos[3], pos[2]),
+                               pselect(right_top, pos[1], pos[0])));
     }
-    if (activation == Activation::kRelu) {
-      for (std::size_t s = 0; s < n; ++s) out[s] = out[s] > T{0} ? out[s] : T{0};
-    } else {
-      for (std::size_t s = 0; s < n; ++s) out[s] = activate(activation, out[s]);
+    for (; s < n; ++s) {
+      const T top = a[s] < b[s] ? b[s] : a[s];
+      const T top_arg = a[s] < b[s] ? T{1} : T{0};
+      const T bottom = c[s] < d[s] ? d[s] : c[s];
+      const T bottom_arg = c[s] < d[s] ? T{3} : T{2};
+      out[s] = top < bottom ? bottom : top;
+      arg[s] = top < bottom ? bottom_arg : top_arg;
     }
+  }
+  const std::size_t len = static_cast<std::size_t>(pool_w) * n;
+  if (activation == Activation::kRelu) {
+    std::size_t s = 0;
+    for (; s + kP <= len; s += kP) pstoreu(pooled + s, pmax(ploadu<P>(pooled + s), pset1<P>(T{0})));
+    for (; s < len; ++s) pooled[s] = pooled[s] > T{0} ? pooled[s] : T{0};
+  } else {
+    for (std::size_t s = 0; s < len; ++s) pooled[s] = T{1} / (T{1} + std::exp(-pooled[s]));
   }
 }
 
@@ -52,7 +74,7 @@ void pool_pair(const T* row0, const T* row1, int pool_w, std::size_t n, Activati
 
 template <typename T>
 void conv_pool_forward(const ConvShape& s, Planes<const T> in, const T* weights, const T* bias,
-                       Activation activation, Planes<T> pooled, std::uint8_t* argmax,
+                       Activation activation, Planes<T> pooled, T* argmax,
                        T* rows) noexcept {
   const int pool_h = s.out_h() / 2;
   const int pool_w = s.out_w() / 2;
@@ -75,10 +97,10 @@ void conv_pool_forward(const ConvShape& s, Planes<const T> in, const T* weights,
 }
 
 template void conv_pool_forward<float>(const ConvShape&, Planes<const float>, const float*,
-                                       const float*, Activation, Planes<float>, std::uint8_t*,
+                                       const float*, Activation, Planes<float>, float*,
                                        float*) noexcept;
 template void conv_pool_forward<double>(const ConvShape&, Planes<const double>, const double*,
                                         const double*, Activation, Planes<double>,
-                                        std::uint8_t*, double*) noexcept;
+                                        double*, double*) noexcept;
 
 }  // namespace psgd::detail::conv

@@ -45,11 +45,11 @@ struct ConvShape {
 // window position 2*dy + dx of that maximum (the first on ties). f is monotone, so pooling before
 // the activation gives f's value at the maximum. weights: {out_c, in_c, k, k} row-major.
 // rows: scratch of at least out_c * 2 * out_w * n values (two convolution rows).
-// argmax: out_c * pool_h * pool_w * n bytes, laid out like pooled with plane pool_h * row and
-// row pool_w * n.
+// argmax: out_c * pool_h * pool_w * n values (0..3, stored as T so that the pass stays in one
+// packet type), laid out like pooled with plane pool_h * pool_w * n and row pool_w * n.
 template <typename T>
 void conv_pool_forward(const ConvShape& s, Planes<const T> in, const T* weights, const T* bias,
-                       Activation activation, Planes<T> pooled, std::uint8_t* argmax,
+                       Activation activation, Planes<T> pooled, T* argmax,
                        T* rows) noexcept;
 
 // Backward through the activation and the pool: dz (out_c planes of out_h x out_w * n, possibly
@@ -58,7 +58,7 @@ void conv_pool_forward(const ConvShape& s, Planes<const T> in, const T* weights,
 // covers are left alone (callers zero them once). bias_grad[o] = the sum of channel o's dz.
 template <typename T>
 void pool_backward(const ConvShape& s, Planes<const T> pooled_grad, Planes<const T> pooled,
-                   const std::uint8_t* argmax, Activation activation, Planes<T> dz,
+                   const T* argmax, Activation activation, Planes<T> dz,
                    T* bias_grad) noexcept;
 
 // weight_grad[o][c][ky][kx] = sum over output rows y < rows and columns x < cols of
