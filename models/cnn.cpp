@@ -20,7 +20,6 @@ using detail::Index;
 using detail::MatrixMap;
 namespace conv = detail::conv;
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using StridedConstMap = Eigen::Map<const ColMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
 
 std::size_t as_size(int v) noexcept { return static_cast<std::size_t>(v); }
 
@@ -194,6 +193,30 @@ conv::Planes<float> ConvNet::pooled_planes(std::size_t i, ConvWorkspace& w,
   return {next.data + pad * next.row + pad * n, next.plane, next.row};
 }
 
+void ConvNet::scatter_input(const Batch& batch, conv::Planes<float> x0) const noexcept {
+  // The batch holds one CHW sample per column; block 0 wants (c, y + pad, (x + pad) * n + s).
+  // Sixteen samples at a time: their 16 source lines stay in L1 while a row is gathered.
+  constexpr std::size_t kTile = 16;
+  const std::size_t n = batch.size;
+  const auto pad = as_size(blocks_.front().pad);
+  const auto width = as_size(input_.width);
+  for (std::size_t s0 = 0; s0 < n; s0 += kTile) {
+    const std::size_t m = std::min(kTile, n - s0);
+    const float* src = batch.features + s0 * batch.num_features;
+    for (int c = 0; c < input_.channels; ++c) {
+      for (int y = 0; y < input_.height; ++y) {
+        const std::size_t from = (as_size(c) * as_size(input_.height) + as_size(y)) * width;
+        float* dst = x0.data + as_size(c) * x0.plane + (as_size(y) + pad) * x0.row + pad * n + s0;
+        for (std::size_t x = 0; x < width; ++x) {
+          for (std::size_t s = 0; s < m; ++s) {
+            dst[x * n + s] = src[s * batch.num_features + from + x];
+          }
+        }
+      }
+    }
+  }
+}
+
 void ConvNet::forward(const float* theta, const Batch& batch, ConvWorkspace& w) const noexcept {
   const std::size_t n = batch.size;
   for (std::size_t i = 0; i < blocks_.size(); ++i) {  // zero borders, for this n's layout
@@ -202,18 +225,7 @@ void ConvNet::forward(const float* theta, const Batch& batch, ConvWorkspace& w) 
                   0.0F);
     }
   }
-  // The batch (one CHW sample per column) into block 0's planes: per image row, a transpose.
-  const Geometry& first = blocks_.front();
-  const conv::Planes<float> x0 = input_planes(0, w, n);
-  const auto pad = as_size(first.pad);
-  for (int c = 0; c < first.in_c; ++c) {
-    for (int y = 0; y < first.in_h; ++y) {
-      float* dst = x0.data + as_size(c) * x0.plane + (as_size(y) + pad) * x0.row + pad * n;
-      Eigen::Map<RowMatrix>(dst, first.in_w, static_cast<Index>(n)) = StridedConstMap(
-          batch.features + (as_size(c) * as_size(first.in_h) + as_size(y)) * as_size(first.in_w),
-          first.in_w, static_cast<Index>(n), Eigen::OuterStride<>(static_cast<Index>(batch.num_features)));
-    }
-  }
+  scatter_input(batch, input_planes(0, w, n));
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const Geometry& g = blocks_[i];
     const conv::Planes<float> in = input_planes(i, w, n);

@@ -88,6 +88,8 @@ class ConvNet final : public Model {
                                            std::size_t n) const noexcept;
   detail::conv::Planes<float> pooled_planes(std::size_t i, ConvWorkspace& w,
                                             std::size_t n) const noexcept;
+  // The batch's samples into block 0's input planes x0 (inside its zero border).
+  void scatter_input(const Batch& batch, detail::conv::Planes<float> x0) const noexcept;
   void forward(const float* theta, const Batch& batch, ConvWorkspace& w) const noexcept;
   // Block i's backward pass, given its pooled gradient: bias and weight gradients into grad, and
   // (i > 0) the pooled gradient of block i - 1.

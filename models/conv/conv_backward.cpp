@@ -191,7 +191,12 @@ template <typename T>
 void conv_weight_grad(const ConvShape& s, int rows, int cols, Planes<const T> in,
                       Planes<const T> dz, T* weight_grad) noexcept {
   const std::size_t len = static_cast<std::size_t>(cols) * s.n;
-  const int group = s.kernel == 5 ? 2 : 4;  // G * K accumulators + G + 1 in 16 or 32 registers
+  // G * K accumulators + G + 1 loaded packets must fit the registers: 32 with AVX-512, 16 below.
+#ifdef EIGEN_VECTORIZE_AVX512
+  const int group = 4;
+#else
+  const int group = s.kernel == 5 ? 2 : 4;
+#endif
   for (int o0 = 0; o0 < s.out_c; o0 += group) {
     const int g = std::min(group, s.out_c - o0);
     for (int c = 0; c < s.in_c; ++c) {
