@@ -13,6 +13,7 @@ and prints the psgd side only.
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -101,6 +102,11 @@ def main():
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=0.5, help="CPU time per repetition")
     args = parser.parse_args()
+    # Debian's torch calls whatever libblas.so.3 the alternatives system points at (OpenBLAS once
+    # libopenblas0-pthread is installed, as `make torch-deps` does; the reference BLAS otherwise,
+    # ~1.7x slower here), and OpenBLAS starts its own threads unless told not to.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         import torch  # pylint: disable=import-outside-toplevel
         torch.set_num_threads(1)
@@ -113,8 +119,11 @@ def main():
     gemm = psgd["BM_ReferenceGemm/512"]["gflops"]
     print(f"reference GEMM (Eigen, 512, one thread): {gemm:.1f} GFLOP/s")
     if torch is not None:
-        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread, "
-              f"{torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else ''}")
+        blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+        capability = [line.strip() for line in torch.__config__.show().splitlines()
+                      if "CPU capability" in line]
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread, BLAS {blas}, "
+              + ", ".join(capability))
     print(f"{'model':<10}{'input':<9}{'batch':>6}{'psgd/s':>10}{'torch/s':>10}{'ratio':>7}"
           f"{'GFLOP/s':>9}{'of GEMM':>9}")
     for bench, name, shape, batch in CASES:
