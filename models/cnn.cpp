@@ -1,4 +1,5 @@
-// models/cnn.cpp — the ConvNet engine (im2col + GEMM convolutions, max-pooling) and "cnn".
+// models/cnn.cpp — the ConvNet engine (direct convolution kernels, max-pooling, dense layers)
+// and "cnn".
 #include "models/cnn.hpp"
 
 #include <algorithm>

@@ -4,11 +4,14 @@
 // A ConvNet is a chain of conv blocks, each a stride-1 convolution (zero padding `pad`), the
 // activation, and a 2x2 max-pool with stride 2 that drops an odd last row/column (floor), then
 // dense layers with the activation and a softmax output, trained on mean cross-entropy.
-// Convolutions are im2col + one GEMM per chunk of samples, in float, with the same
-// preallocated-buffer GEMM as the MLP (models/mlp.hpp). Inside the network, feature maps are
-// channel-minor (HWC per sample, channels x (samples*H*W) column-major), which makes a conv
-// output of the whole chunk one GEMM, W (out_c x in_c*kh*kw) times the patch matrix; the input
-// batch itself is CHW, as Batch says.
+// Convolutions are direct, not im2col + GEMM (models/conv/conv_kernels.hpp): with 1-16 channels
+// a patch matrix costs more to build and pack than to multiply. Feature maps are "planar,
+// batch-minor" (one plane per channel, the n samples of a pixel side by side), so convolution,
+// bias, activation and pooling run in one pass vectorised over output positions and samples; the
+// backward pass keeps only the pooled values and the pool's argmax from the forward one. The
+// dense layers are GEMMs (models/mlp.hpp). The input batch itself is CHW, as Batch says.
+// Measured (README, "Convolutional models"): cnn 127k samples/s at batch 128 on one AVX-512 core,
+// ~45% of the reference GEMM's rate, where im2col + GEMM did 20k.
 //
 // "cnn" on C x H x W inputs (28x28x1 gives the numbers in brackets):
 //   conv0  3x3, C -> 4, valid       4 x (H-2) x (W-2)          [4x26x26]

@@ -7,7 +7,9 @@
 // the patch matrix than multiplying it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "common/eigen.hpp"
 
@@ -80,32 +82,44 @@ void conv_rows(const T* in, std::size_t in_plane, std::size_t in_row, int in_c, 
   }
 }
 
-// Calls conv_rows for all out_c channels, four at a time (weights/bias/out advanced per group).
+// The most output channels conv_rows keeps in registers: 2G accumulators + 2 loaded packets + a
+// broadcast weight must fit 32 registers with AVX-512 (G = 8), 16 below (G = 4).
+#ifdef EIGEN_VECTORIZE_AVX512
+inline constexpr int kMaxGroup = 8;
+#else
+inline constexpr int kMaxGroup = 4;
+#endif
+
+// Calls conv_rows for all out_c channels, in groups of equal size (6 channels: one group of 6,
+// not 4 + 2) of at most kMaxGroup; weights, bias and out advance per group.
 template <typename T>
 void conv_rows_all(const T* in, std::size_t in_plane, std::size_t in_row, int in_c, int k,
                    std::size_t n, const T* w, const T* bias, int out_c, std::size_t len, int rows,
                    T* out, std::size_t out_plane, std::size_t out_row) noexcept {
   const auto wstride = static_cast<std::size_t>(in_c * k * k);
-  for (int o = 0; o < out_c; o += 4) {
+  const int groups = (out_c + kMaxGroup - 1) / kMaxGroup;
+  const int size = (out_c + groups - 1) / groups;
+  for (int o = 0; o < out_c; o += size) {
     const T* wo = w + static_cast<std::size_t>(o) * wstride;
     const T* bo = bias ? bias + o : nullptr;
     T* oo = out + static_cast<std::size_t>(o) * out_plane;
-    switch (out_c - o) {
-      case 1:
-        conv_rows<T, 1>(in, in_plane, in_row, in_c, k, n, wo, bo, len, rows, oo, out_plane,
-                        out_row);
-        break;
-      case 2:
-        conv_rows<T, 2>(in, in_plane, in_row, in_c, k, n, wo, bo, len, rows, oo, out_plane,
-                        out_row);
-        break;
-      case 3:
-        conv_rows<T, 3>(in, in_plane, in_row, in_c, k, n, wo, bo, len, rows, oo, out_plane,
-                        out_row);
-        break;
-      default:
-        conv_rows<T, 4>(in, in_plane, in_row, in_c, k, n, wo, bo, len, rows, oo, out_plane,
-                        out_row);
+    const auto call = [&](auto group) {
+      conv_rows<T, decltype(group)::value>(in, in_plane, in_row, in_c, k, n, wo, bo, len, rows, oo,
+                                           out_plane, out_row);
+    };
+    switch (std::min(size, out_c - o)) {
+      case 1: call(std::integral_constant<int, 1>{}); break;
+      case 2: call(std::integral_constant<int, 2>{}); break;
+      case 3: call(std::integral_constant<int, 3>{}); break;
+#ifdef EIGEN_VECTORIZE_AVX512
+      case 4: call(std::integral_constant<int, 4>{}); break;
+      case 5: call(std::integral_constant<int, 5>{}); break;
+      case 6: call(std::integral_constant<int, 6>{}); break;
+      case 7: call(std::integral_constant<int, 7>{}); break;
+      default: call(std::integral_constant<int, 8>{});
+#else
+      default: call(std::integral_constant<int, 4>{});
+#endif
     }
   }
 }
