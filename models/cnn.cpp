@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "common/errors.hpp"
-#include "models/gemm.hpp"
 #include "models/conv/conv_kernels.hpp"
+#include "models/gemm.hpp"
 
 namespace psgd {
 namespace {
@@ -60,12 +60,12 @@ std::size_t ConvNet::Geometry::pool_area() const noexcept {
 class ConvNet::ConvWorkspace final : public Workspace {
  public:
   struct Block {
-    std::vector<float> x;               // the block's input planes, with the zero border
-    std::vector<float> argmax;          // per pooled value: window position 2*dy + dx
-    std::vector<float> rows;            // two convolution rows of every output channel
-    std::vector<float> dz;              // dLoss/dconv; with a kernel-1 zero border if i > 0
-    std::vector<float> pooled_grad;     // dLoss/d(pooled output)
-    std::vector<float> flipped;         // the input gradient's flipped weights
+    std::vector<float> x;            // the block's input planes, with the zero border
+    std::vector<float> argmax;       // per pooled value: window position 2*dy + dx
+    std::vector<float> rows;         // two convolution rows of every output channel
+    std::vector<float> dz;           // dLoss/dconv; with a kernel-1 zero border if i > 0
+    std::vector<float> pooled_grad;  // dLoss/d(pooled output)
+    std::vector<float> flipped;      // the input gradient's flipped weights
   };
   std::size_t max_batch = 0;
   std::vector<Block> blocks;
@@ -230,10 +230,9 @@ void ConvNet::forward(const float* theta, const Batch& batch, ConvWorkspace& w) 
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const Geometry& g = blocks_[i];
     const conv::Planes<float> in = input_planes(i, w, n);
-    conv::conv_pool_forward<float>(shape(i, n), {in.data, in.plane, in.row},
-                                   theta + g.weight_offset, theta + g.bias_offset, activation_,
-                                   pooled_planes(i, w, n), w.blocks[i].argmax.data(),
-                                   w.blocks[i].rows.data());
+    conv::conv_pool_forward<float>(
+        shape(i, n), {in.data, in.plane, in.row}, theta + g.weight_offset, theta + g.bias_offset,
+        activation_, pooled_planes(i, w, n), w.blocks[i].argmax.data(), w.blocks[i].rows.data());
   }
   // The last pooled planes are features x n row-major, features in CHW order: dense0's input.
   const auto features = static_cast<Index>(dense_->in());

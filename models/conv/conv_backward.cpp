@@ -11,8 +11,8 @@ namespace psgd::detail::conv {
 namespace {
 
 using Eigen::internal::padd;
-using Eigen::internal::pmadd;
 using Eigen::internal::ploadu;
+using Eigen::internal::pmadd;
 using Eigen::internal::predux;
 using Eigen::internal::pset1;
 
@@ -66,7 +66,8 @@ void weight_tile(const T* in_c_ky, std::size_t in_row, const T* dz_o, std::size_
     for (; j < len; ++j) {
       for (int g = 0; g < G; ++g) {
         const T dg = d[static_cast<std::size_t>(g) * dz_plane + j];
-        for (int kx = 0; kx < K; ++kx) tail[g][kx] += dg * src[static_cast<std::size_t>(kx) * n + j];
+        for (int kx = 0; kx < K; ++kx)
+          tail[g][kx] += dg * src[static_cast<std::size_t>(kx) * n + j];
       }
     }
   }
@@ -81,16 +82,17 @@ template <typename T, int G>
 void weight_group(const ConvShape& s, int rows, std::size_t len, Planes<const T> in,
                   Planes<const T> dz, int o0, int c, int ky, T* weight_grad) noexcept {
   const int k = s.kernel;
-  const T* src = in.data + static_cast<std::size_t>(c) * in.plane +
-                 static_cast<std::size_t>(ky) * in.row;
+  const T* src =
+      in.data + static_cast<std::size_t>(c) * in.plane + static_cast<std::size_t>(ky) * in.row;
   const T* d = dz.data + static_cast<std::size_t>(o0) * dz.plane;
   auto at = [&](int g, int kx) {
-    return weight_grad + ((static_cast<std::size_t>(o0 + g) * static_cast<std::size_t>(s.in_c) +
-                           static_cast<std::size_t>(c)) *
-                              static_cast<std::size_t>(k) +
-                          static_cast<std::size_t>(ky)) *
-                             static_cast<std::size_t>(k) +
-                         static_cast<std::size_t>(kx);
+    return weight_grad +
+           ((static_cast<std::size_t>(o0 + g) * static_cast<std::size_t>(s.in_c) +
+             static_cast<std::size_t>(c)) *
+                static_cast<std::size_t>(k) +
+            static_cast<std::size_t>(ky)) *
+               static_cast<std::size_t>(k) +
+           static_cast<std::size_t>(kx);
   };
   if (k == 3 || k == 5) {
     constexpr int kMax = 5;
@@ -110,8 +112,8 @@ void weight_group(const ConvShape& s, int rows, std::size_t len, Planes<const T>
   for (int kx = 0; kx < k; ++kx) {
     T* out1[G][1];
     for (int g = 0; g < G; ++g) out1[g][0] = at(g, kx);
-    weight_tile<T, G, 1>(src + static_cast<std::size_t>(kx) * s.n, in.row, d, dz.plane, dz.row,
-                         s.n, rows, len, out1);
+    weight_tile<T, G, 1>(src + static_cast<std::size_t>(kx) * s.n, in.row, d, dz.plane, dz.row, s.n,
+                         rows, len, out1);
   }
 }
 
@@ -124,9 +126,9 @@ void pool_backward_row(const T* pg, const T* pv, const T* arg, int pool_w, std::
   using Eigen::internal::pcmp_eq;
   using Eigen::internal::pcmp_lt;
   using Eigen::internal::pmul;
-  using Eigen::internal::psub;
   using Eigen::internal::pselect;
   using Eigen::internal::pstoreu;
+  using Eigen::internal::psub;
   using P = Packet<T>;
   constexpr std::size_t kP = kLanes<T>;
   const P zero = pset1<P>(T{0});
@@ -164,8 +166,7 @@ void pool_backward_row(const T* pg, const T* pv, const T* arg, int pool_w, std::
 
 template <typename T>
 void pool_backward(const ConvShape& s, Planes<const T> pooled_grad, Planes<const T> pooled,
-                   const T* argmax, Activation activation, Planes<T> dz,
-                   T* bias_grad) noexcept {
+                   const T* argmax, Activation activation, Planes<T> dz, T* bias_grad) noexcept {
   const int pool_h = s.out_h() / 2;
   const int pool_w = s.out_w() / 2;
   const std::size_t n = s.n;
@@ -174,7 +175,8 @@ void pool_backward(const ConvShape& s, Planes<const T> pooled_grad, Planes<const
   for (int o = 0; o < s.out_c; ++o) {
     T* dz_o = dz.data + static_cast<std::size_t>(o) * dz.plane;
     for (int py = 0; py < pool_h; ++py) {
-      const std::size_t q = static_cast<std::size_t>(o) * arg_plane + static_cast<std::size_t>(py) * arg_row;
+      const std::size_t q =
+          static_cast<std::size_t>(o) * arg_plane + static_cast<std::size_t>(py) * arg_row;
       const T* pg = pooled_grad.data + static_cast<std::size_t>(o) * pooled_grad.plane +
                     static_cast<std::size_t>(py) * pooled_grad.row;
       const T* pv = pooled.data + static_cast<std::size_t>(o) * pooled.plane +
@@ -202,10 +204,17 @@ void conv_weight_grad(const ConvShape& s, int rows, int cols, Planes<const T> in
     for (int c = 0; c < s.in_c; ++c) {
       for (int ky = 0; ky < s.kernel; ++ky) {
         switch (g) {
-          case 1: weight_group<T, 1>(s, rows, len, in, dz, o0, c, ky, weight_grad); break;
-          case 2: weight_group<T, 2>(s, rows, len, in, dz, o0, c, ky, weight_grad); break;
-          case 3: weight_group<T, 3>(s, rows, len, in, dz, o0, c, ky, weight_grad); break;
-          default: weight_group<T, 4>(s, rows, len, in, dz, o0, c, ky, weight_grad);
+          case 1:
+            weight_group<T, 1>(s, rows, len, in, dz, o0, c, ky, weight_grad);
+            break;
+          case 2:
+            weight_group<T, 2>(s, rows, len, in, dz, o0, c, ky, weight_grad);
+            break;
+          case 3:
+            weight_group<T, 3>(s, rows, len, in, dz, o0, c, ky, weight_grad);
+            break;
+          default:
+            weight_group<T, 4>(s, rows, len, in, dz, o0, c, ky, weight_grad);
         }
       }
     }
@@ -228,17 +237,16 @@ void conv_input_grad(const ConvShape& s, Planes<const T> dz_padded, const T* wei
   }
   const T* origin = dz_padded.data + static_cast<std::size_t>(y0) * dz_padded.row +
                     static_cast<std::size_t>(x0) * s.n;
-  conv_rows_all<T>(origin, dz_padded.plane, dz_padded.row, s.out_c, s.kernel, s.n, flipped,
-                   nullptr, s.in_c, static_cast<std::size_t>(cols) * s.n, rows, dx.data, dx.plane,
-                   dx.row);
+  conv_rows_all<T>(origin, dz_padded.plane, dz_padded.row, s.out_c, s.kernel, s.n, flipped, nullptr,
+                   s.in_c, static_cast<std::size_t>(cols) * s.n, rows, dx.data, dx.plane, dx.row);
 }
 
-#define PSGD_CONV_BACKWARD(T)                                                                  \
-  template void pool_backward<T>(const ConvShape&, Planes<const T>, Planes<const T>,           \
-                                 const T*, Activation, Planes<T>, T*) noexcept;             \
-  template void conv_weight_grad<T>(const ConvShape&, int, int, Planes<const T>,               \
-                                    Planes<const T>, T*) noexcept;                            \
-  template void conv_input_grad<T>(const ConvShape&, Planes<const T>, const T*, int, int, int, \
+#define PSGD_CONV_BACKWARD(T)                                                                     \
+  template void pool_backward<T>(const ConvShape&, Planes<const T>, Planes<const T>, const T*,    \
+                                 Activation, Planes<T>, T*) noexcept;                             \
+  template void conv_weight_grad<T>(const ConvShape&, int, int, Planes<const T>, Planes<const T>, \
+                                    T*) noexcept;                                                 \
+  template void conv_input_grad<T>(const ConvShape&, Planes<const T>, const T*, int, int, int,    \
                                    int, Planes<T>, T*) noexcept;
 PSGD_CONV_BACKWARD(float)
 PSGD_CONV_BACKWARD(double)

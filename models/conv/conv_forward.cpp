@@ -74,8 +74,7 @@ void pool_pair(const T* row0, const T* row1, int pool_w, std::size_t n, Activati
 
 template <typename T>
 void conv_pool_forward(const ConvShape& s, Planes<const T> in, const T* weights, const T* bias,
-                       Activation activation, Planes<T> pooled, T* argmax,
-                       T* rows) noexcept {
+                       Activation activation, Planes<T> pooled, T* argmax, T* rows) noexcept {
   const int pool_h = s.out_h() / 2;
   const int pool_w = s.out_w() / 2;
   const std::size_t len = static_cast<std::size_t>(2 * pool_w) * s.n;  // columns pooled
@@ -83,8 +82,8 @@ void conv_pool_forward(const ConvShape& s, Planes<const T> in, const T* weights,
   const std::size_t arg_row = static_cast<std::size_t>(pool_w) * s.n;
   for (int py = 0; py < pool_h; ++py) {
     // rows: channel o's two convolution rows at o * 2 * len and o * 2 * len + len.
-    conv_rows_all<T>(in.data + static_cast<std::size_t>(2 * py) * in.row, in.plane, in.row,
-                     s.in_c, s.kernel, s.n, weights, bias, s.out_c, len, 2, rows, 2 * len, len);
+    conv_rows_all<T>(in.data + static_cast<std::size_t>(2 * py) * in.row, in.plane, in.row, s.in_c,
+                     s.kernel, s.n, weights, bias, s.out_c, len, 2, rows, 2 * len, len);
     for (int o = 0; o < s.out_c; ++o) {
       const T* r0 = rows + static_cast<std::size_t>(o) * 2 * len;
       pool_pair(r0, r0 + len, pool_w, s.n, activation,
@@ -100,7 +99,7 @@ template void conv_pool_forward<float>(const ConvShape&, Planes<const float>, co
                                        const float*, Activation, Planes<float>, float*,
                                        float*) noexcept;
 template void conv_pool_forward<double>(const ConvShape&, Planes<const double>, const double*,
-                                        const double*, Activation, Planes<double>,
-                                        double*, double*) noexcept;
+                                        const double*, Activation, Planes<double>, double*,
+                                        double*) noexcept;
 
 }  // namespace psgd::detail::conv

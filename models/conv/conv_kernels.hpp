@@ -49,8 +49,7 @@ struct ConvShape {
 // packet type), laid out like pooled with plane pool_h * pool_w * n and row pool_w * n.
 template <typename T>
 void conv_pool_forward(const ConvShape& s, Planes<const T> in, const T* weights, const T* bias,
-                       Activation activation, Planes<T> pooled, T* argmax,
-                       T* rows) noexcept;
+                       Activation activation, Planes<T> pooled, T* argmax, T* rows) noexcept;
 
 // Backward through the activation and the pool: dz (out_c planes of out_h x out_w * n, possibly
 // inside a larger zeroed buffer: its strides say) gets dLoss/dpooled * f'(pooled) at each
@@ -58,8 +57,7 @@ void conv_pool_forward(const ConvShape& s, Planes<const T> in, const T* weights,
 // covers are left alone (callers zero them once). bias_grad[o] = the sum of channel o's dz.
 template <typename T>
 void pool_backward(const ConvShape& s, Planes<const T> pooled_grad, Planes<const T> pooled,
-                   const T* argmax, Activation activation, Planes<T> dz,
-                   T* bias_grad) noexcept;
+                   const T* argmax, Activation activation, Planes<T> dz, T* bias_grad) noexcept;
 
 // weight_grad[o][c][ky][kx] = sum over output rows y < rows and columns x < cols of
 // dz[o][y][x * n + s] * in[c][y + ky][(x + kx) * n + s]; overwrites weight_grad

@@ -28,8 +28,8 @@ template <typename T, int G>
 void conv_rows(const T* in, std::size_t in_plane, std::size_t in_row, int in_c, int k,
                std::size_t n, const T* w, const T* bias, std::size_t len, int rows, T* out,
                std::size_t out_plane, std::size_t out_row) noexcept {
-  using Eigen::internal::pmadd;
   using Eigen::internal::ploadu;
+  using Eigen::internal::pmadd;
   using Eigen::internal::pset1;
   using Eigen::internal::pstoreu;
   using P = Packet<T>;
@@ -108,17 +108,33 @@ void conv_rows_all(const T* in, std::size_t in_plane, std::size_t in_row, int in
                                            out_plane, out_row);
     };
     switch (std::min(size, out_c - o)) {
-      case 1: call(std::integral_constant<int, 1>{}); break;
-      case 2: call(std::integral_constant<int, 2>{}); break;
-      case 3: call(std::integral_constant<int, 3>{}); break;
+      case 1:
+        call(std::integral_constant<int, 1>{});
+        break;
+      case 2:
+        call(std::integral_constant<int, 2>{});
+        break;
+      case 3:
+        call(std::integral_constant<int, 3>{});
+        break;
 #ifdef EIGEN_VECTORIZE_AVX512
-      case 4: call(std::integral_constant<int, 4>{}); break;
-      case 5: call(std::integral_constant<int, 5>{}); break;
-      case 6: call(std::integral_constant<int, 6>{}); break;
-      case 7: call(std::integral_constant<int, 7>{}); break;
-      default: call(std::integral_constant<int, 8>{});
+      case 4:
+        call(std::integral_constant<int, 4>{});
+        break;
+      case 5:
+        call(std::integral_constant<int, 5>{});
+        break;
+      case 6:
+        call(std::integral_constant<int, 6>{});
+        break;
+      case 7:
+        call(std::integral_constant<int, 7>{});
+        break;
+      default:
+        call(std::integral_constant<int, 8>{});
 #else
-      default: call(std::integral_constant<int, 4>{});
+      default:
+        call(std::integral_constant<int, 4>{});
 #endif
     }
   }
