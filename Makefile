@@ -3,6 +3,8 @@
 
 # Debian's Python, which has python3-matplotlib (a pyenv `python3` may not).
 PYTHON ?= /usr/bin/python3
+# The core bench-torch pins both sides to.
+BENCH_CPU ?= 1
 JOBS ?= $(shell nproc)
 PSGD := build/release/psgd
 
@@ -12,7 +14,8 @@ DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
   python3-jsonschema clang-format clang-tidy
 
-.PHONY: all release dev deps slurm-deps demo test test-march test-tsan test-asan lint check \
+.PHONY: all release dev deps slurm-deps torch-deps bench-torch demo test test-march test-tsan \
+  test-asan lint check \
   format format-check bench nightly nightly-baseline figures clean
 
 all: release
@@ -37,6 +40,14 @@ deps:
 SLURM_PACKAGES := slurm-wlm munge
 slurm-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(SLURM_PACKAGES)"
+
+# PyTorch (Debian's python3-torch, large) for bench/torch_step.py's side-by-side comparison
+# only: nothing else needs it, so it is a target of its own rather than part of `make deps`.
+# OpenBLAS, because Debian's torch calls whatever libblas.so.3 is installed, and the reference
+# BLAS it otherwise gets would make PyTorch look ~1.7x slower than its usual setup.
+TORCH_PACKAGES := python3-torch libopenblas0-pthread
+torch-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(TORCH_PACKAGES)"
 
 release: deps
 	cmake --preset release >/dev/null
@@ -119,6 +130,13 @@ bench: deps
 	  $$b --benchmark_repetitions=5 --benchmark_display_aggregates_only=true \
 	    --benchmark_out=results/bench/$$(basename $$b).json --benchmark_out_format=json || exit 1; \
 	done
+
+# The cnn and lenet training steps next to PyTorch's on one pinned core (bench/torch_step.py;
+# README, "Convolutional models").
+bench-torch: deps torch-deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target psgd_models_bench
+	taskset -c $(BENCH_CPU) $(PYTHON) bench/torch_step.py --bench build/release/psgd_models_bench
 
 # The nightly regression job (README, "Nightly regression job"): micro-benchmarks and short runs
 # into results/nightly/<date>-<sha>.json, then `psgd compare` against

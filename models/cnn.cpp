@@ -1,4 +1,5 @@
-// models/cnn.cpp — the ConvNet engine (im2col + GEMM convolutions, max-pooling) and "cnn".
+// models/cnn.cpp — the ConvNet engine (direct convolution kernels, max-pooling, dense layers)
+// and "cnn".
 #include "models/cnn.hpp"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "common/errors.hpp"
+#include "models/conv/conv_kernels.hpp"
 #include "models/gemm.hpp"
 
 namespace psgd {
@@ -17,68 +19,27 @@ using detail::ColMatrix;
 using detail::ConstMatrixMap;
 using detail::Index;
 using detail::MatrixMap;
-
-// Upper bound on one im2col patch matrix, in floats (4 MiB): large enough that the "cnn" at
-// batch 128 and LeNet's second block do one GEMM per batch, small enough that a worker's
-// workspace stays modest when evaluation uses big batches (LeNet on 32x32x3 needs 58,800
-// floats of patches per sample in its first block).
-constexpr std::size_t kPatchBudgetFloats = std::size_t{1} << 20;
-
-// Where a feature map's element (c, y, x) of one sample lies, relative to the sample's start.
-struct MapStrides {
-  std::size_t channel, row, col;
-};
-
-// Writes the patches of m consecutive samples of `in` as the columns of cols (patch x m*area,
-// column-major); row (c*k + ky)*k + kx of a column matches the {out_c, in_c, kh, kw} weights.
+namespace conv = detail::conv;
 template <class S>
-void im2col(const typename ConvNet<S>::Geometry& g, const S* in, std::size_t sample_stride,
-            MapStrides st, std::size_t m, S* cols) noexcept {
-  const int k = g.kernel;
-  for (std::size_t s = 0; s < m; ++s) {
-    const S* sample = in + s * sample_stride;
-    for (int oy = 0; oy < g.conv_h; ++oy) {
-      for (int ox = 0; ox < g.conv_w; ++ox) {
-        for (int c = 0; c < g.in_c; ++c) {
-          for (int ky = 0; ky < k; ++ky) {
-            const int iy = oy + ky - g.pad;
-            const bool row_inside = iy >= 0 && iy < g.in_h;
-            for (int kx = 0; kx < k; ++kx) {
-              const int ix = ox + kx - g.pad;
-              *cols++ = row_inside && ix >= 0 && ix < g.in_w
-                            ? sample[c * st.channel + static_cast<std::size_t>(iy) * st.row +
-                                     static_cast<std::size_t>(ix) * st.col]
-                            : S{0};
-            }
-          }
-        }
-      }
-    }
-  }
-}
+using RowMatrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// The adjoint of im2col: adds every patch entry back onto the input element it was read from.
+std::size_t as_size(int v) noexcept { return static_cast<std::size_t>(v); }
+
+// Zeroes every value of `channels` planes (rows x row_len each) outside the window of rows
+// [y0, y0 + h) and row offsets [f0, f0 + len): the borders and the odd last row/column that the
+// kernels never write but read or reduce over.
 template <class S>
-void col2im_add(const typename ConvNet<S>::Geometry& g, const S* cols, std::size_t sample_stride,
-                MapStrides st, std::size_t m, S* in) noexcept {
-  const int k = g.kernel;
-  for (std::size_t s = 0; s < m; ++s) {
-    S* sample = in + s * sample_stride;
-    for (int oy = 0; oy < g.conv_h; ++oy) {
-      for (int ox = 0; ox < g.conv_w; ++ox) {
-        for (int c = 0; c < g.in_c; ++c) {
-          for (int ky = 0; ky < k; ++ky) {
-            const int iy = oy + ky - g.pad;
-            const bool row_inside = iy >= 0 && iy < g.in_h;
-            for (int kx = 0; kx < k; ++kx, ++cols) {
-              const int ix = ox + kx - g.pad;
-              if (row_inside && ix >= 0 && ix < g.in_w) {
-                sample[c * st.channel + static_cast<std::size_t>(iy) * st.row +
-                       static_cast<std::size_t>(ix) * st.col] += *cols;
-              }
-            }
-          }
-        }
+void zero_outside(S* data, int channels, std::size_t plane, std::size_t row, int rows,
+                  std::size_t row_len, int y0, int h, std::size_t f0, std::size_t len) noexcept {
+  for (int c = 0; c < channels; ++c) {
+    S* p = data + as_size(c) * plane;
+    for (int y = 0; y < rows; ++y) {
+      S* r = p + as_size(y) * row;
+      if (y < y0 || y >= y0 + h) {
+        std::fill(r, r + row_len, S{0});
+      } else {
+        std::fill(r, r + f0, S{0});
+        std::fill(r + f0 + len, r + row_len, S{0});
       }
     }
   }
@@ -99,30 +60,30 @@ std::size_t ConvNet<S>::Geometry::pool_area() const noexcept {
   return static_cast<std::size_t>(pool_h) * static_cast<std::size_t>(pool_w);
 }
 
-// Per-worker buffers, all sized for max_batch samples when the workspace is made.
+// Per-worker buffers, all sized for max_batch samples when the workspace is made; a step with
+// n samples uses the planar layouts (models/conv/conv_kernels.hpp) for n.
 template <class S>
 class ConvNet<S>::ConvWorkspace final : public Workspace {
  public:
   struct Block {
-    std::size_t chunk = 0;             // samples per im2col + GEMM
-    ColMatrix<S> cols;                 // patch x (chunk * conv_area); reused for the patch gradient
-    ColMatrix<S> act;                  // out_c x (max_batch * conv_area): f(conv), then dLoss/dconv
-    ColMatrix<S> pooled;               // out_c x (max_batch * pool_area)
-    ColMatrix<S> pooled_grad;          // dLoss/dpooled, same shape
-    std::vector<std::uint8_t> argmax;  // per pooled element: window position 2*dy + dx
+    std::vector<S> x;            // the block's input planes, with the zero border
+    std::vector<S> argmax;       // per pooled value: window position 2*dy + dx
+    std::vector<S> rows;         // two convolution rows of every output channel
+    std::vector<S> dz;           // dLoss/dconv; with a kernel-1 zero border if i > 0
+    std::vector<S> pooled_grad;  // dLoss/d(pooled output)
+    std::vector<S> flipped;      // the input gradient's flipped weights
   };
   std::size_t max_batch = 0;
   std::vector<Block> blocks;
-  ColMatrix<S> act_grad;       // dLoss/d(activation output) of the block being backpropagated
-  ColMatrix<S> dense_in;       // the last pooled map flattened CHW: features x max_batch
-  ColMatrix<S> dense_in_grad;  // dLoss/d(dense_in)
-  detail::GemmScratch<S> gemm;
+  std::vector<S> last_pooled;  // the last block's pooled output (no next block to hold it)
+  ColMatrix<S> dense_in;              // the last pooled map flattened CHW: features x max_batch
+  ColMatrix<S> dense_in_grad;         // dLoss/d(dense_in)
   typename detail::DenseStack<S>::Scratch dense;
 };
 
 template <class S>
 ConvNet<S>::ConvNet(std::string spec, ImageShape input, std::vector<ConvBlockSpec> blocks,
-                    std::vector<std::size_t> dense_hidden, int num_classes, Activation activation)
+                 std::vector<std::size_t> dense_hidden, int num_classes, Activation activation)
     : spec_(std::move(spec)), input_(input), activation_(activation) {
   int c = input.channels;
   int h = input.height;
@@ -196,90 +157,102 @@ template <class S>
 std::unique_ptr<Workspace> ConvNet<S>::make_workspace(std::size_t max_batch) const {
   auto w = std::make_unique<ConvWorkspace>();
   w->max_batch = max_batch;
-  const auto batch = static_cast<Index>(max_batch);
-  Index widest_act = 0;
-  for (const Geometry& g : blocks_) {
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    const Geometry& g = blocks_[i];
+    const auto oc = as_size(g.out_c);
+    const std::size_t pooled = oc * g.pool_area() * max_batch;
+    const int border = i == 0 ? 0 : g.kernel - 1;
     typename ConvWorkspace::Block b;
-    const std::size_t per_sample = g.patch() * g.conv_area();
-    b.chunk = std::clamp<std::size_t>(kPatchBudgetFloats / per_sample, 1, max_batch);
-    const auto patch = static_cast<Index>(g.patch());
-    const auto chunk_cols = static_cast<Index>(b.chunk * g.conv_area());
-    const auto act_cols = static_cast<Index>(max_batch * g.conv_area());
-    const auto pooled_cols = static_cast<Index>(max_batch * g.pool_area());
-    b.cols.resize(patch, chunk_cols);
-    b.act.resize(g.out_c, act_cols);
-    b.pooled.resize(g.out_c, pooled_cols);
-    b.pooled_grad.resize(g.out_c, pooled_cols);
-    b.argmax.resize(static_cast<std::size_t>(g.out_c) * static_cast<std::size_t>(pooled_cols));
-    widest_act = std::max(widest_act, b.act.size());
+    b.x.resize(as_size(g.in_c) * as_size(g.in_h + 2 * g.pad) * as_size(g.in_w + 2 * g.pad) *
+               max_batch);
+    b.argmax.resize(pooled);
+    b.rows.resize(oc * 2 * as_size(2 * g.pool_w) * max_batch);
+    b.dz.resize(oc * as_size(g.conv_h + 2 * border) * as_size(g.conv_w + 2 * border) * max_batch);
+    b.pooled_grad.resize(pooled);
+    b.flipped.resize(oc * g.patch());
     w->blocks.push_back(std::move(b));
   }
-  w->act_grad.resize(widest_act, 1);
-  w->dense_in.resize(static_cast<Index>(dense_->in()), batch);
-  w->dense_in_grad.resize(static_cast<Index>(dense_->in()), batch);
+  const Geometry& last = blocks_.back();
+  w->last_pooled.resize(as_size(last.out_c) * last.pool_area() * max_batch);
+  w->dense_in.resize(static_cast<Index>(dense_->in()), static_cast<Index>(max_batch));
+  w->dense_in_grad.resize(static_cast<Index>(dense_->in()), static_cast<Index>(max_batch));
   w->dense = dense_->make_scratch(max_batch);
   return w;
 }
 
 template <class S>
-void ConvNet<S>::forward(const S* theta, const BasicBatch<S>& batch,
-                         ConvWorkspace& w) const noexcept {
-  const std::size_t n = batch.size;
-  const S* in = batch.features;
-  MapStrides strides{static_cast<std::size_t>(input_.height * input_.width),
-                     static_cast<std::size_t>(input_.width), 1};  // the batch is CHW
-  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+conv::ConvShape ConvNet<S>::shape(std::size_t i, std::size_t n) const noexcept {
+  const Geometry& g = blocks_[i];
+  return {g.in_c, g.in_h + 2 * g.pad, g.in_w + 2 * g.pad, g.out_c, g.kernel, n};
+}
+
+template <class S>
+conv::Planes<S> ConvNet<S>::input_planes(std::size_t i, ConvWorkspace& w,
+                                          std::size_t n) const noexcept {
+  const conv::ConvShape s = shape(i, n);
+  const std::size_t row = as_size(s.in_w) * n;
+  return {w.blocks[i].x.data(), as_size(s.in_h) * row, row};
+}
+
+template <class S>
+conv::Planes<S> ConvNet<S>::pooled_planes(std::size_t i, ConvWorkspace& w,
+                                           std::size_t n) const noexcept {
+  if (i + 1 == blocks_.size()) {
     const Geometry& g = blocks_[i];
-    typename ConvWorkspace::Block& b = w.blocks[i];
-    const std::size_t sample_stride = static_cast<std::size_t>(g.in_c) *
-                                      static_cast<std::size_t>(g.in_h) *
-                                      static_cast<std::size_t>(g.in_w);
-    const auto patch = static_cast<Index>(g.patch());
-    for (std::size_t s0 = 0; s0 < n; s0 += b.chunk) {
-      const std::size_t m = std::min(b.chunk, n - s0);
-      im2col(g, in + s0 * sample_stride, sample_stride, strides, m, b.cols.data());
-      const auto cols = static_cast<Index>(m * g.conv_area());
-      MatrixMap<S> z(b.act.data() + s0 * g.conv_area() * static_cast<std::size_t>(g.out_c), g.out_c,
-                     cols);
-      detail::gemm(g.out_c, cols, patch, detail::row_major(theta + g.weight_offset, patch),
-                   detail::col_major(b.cols.data(), patch), z.data(), g.out_c, false, w.gemm);
-      detail::add_bias_and_activate(activation_, z, theta + g.bias_offset);
-    }
-    // 2x2 max-pool, stride 2; HWC, so the channels of one window position are contiguous.
-    const auto oc = static_cast<std::size_t>(g.out_c);
-    const std::size_t row = static_cast<std::size_t>(g.conv_w) * oc;
-    std::size_t q = 0;
-    for (std::size_t s = 0; s < n; ++s) {
-      for (int py = 0; py < g.pool_h; ++py) {
-        for (int px = 0; px < g.pool_w; ++px) {
-          const S* a =
-              b.act.data() +
-              (s * g.conv_area() + static_cast<std::size_t>(2 * py * g.conv_w + 2 * px)) * oc;
-          for (std::size_t c = 0; c < oc; ++c, ++q) {
-            const S v[4] = {a[c], a[c + oc], a[c + row], a[c + row + oc]};
-            std::uint8_t best = 0;
-            for (std::uint8_t k = 1; k < 4; ++k) best = v[k] > v[best] ? k : best;
-            b.pooled.data()[q] = v[best];
-            b.argmax[q] = best;
+    return {w.last_pooled.data(), g.pool_area() * n, as_size(g.pool_w) * n};
+  }
+  // The next block's input, inside its zero border.
+  const conv::Planes<S> next = input_planes(i + 1, w, n);
+  const auto pad = as_size(blocks_[i + 1].pad);
+  return {next.data + pad * next.row + pad * n, next.plane, next.row};
+}
+
+template <class S>
+void ConvNet<S>::scatter_input(const BasicBatch<S>& batch, conv::Planes<S> x0) const noexcept {
+  // The batch holds one CHW sample per column; block 0 wants (c, y + pad, (x + pad) * n + s).
+  // Sixteen samples at a time: their 16 source lines stay in L1 while a row is gathered.
+  constexpr std::size_t kTile = 16;
+  const std::size_t n = batch.size;
+  const auto pad = as_size(blocks_.front().pad);
+  const auto width = as_size(input_.width);
+  for (std::size_t s0 = 0; s0 < n; s0 += kTile) {
+    const std::size_t m = std::min(kTile, n - s0);
+    const S* src = batch.features + s0 * batch.num_features;
+    for (int c = 0; c < input_.channels; ++c) {
+      for (int y = 0; y < input_.height; ++y) {
+        const std::size_t from = (as_size(c) * as_size(input_.height) + as_size(y)) * width;
+        S* dst = x0.data + as_size(c) * x0.plane + (as_size(y) + pad) * x0.row + pad * n + s0;
+        for (std::size_t x = 0; x < width; ++x) {
+          for (std::size_t s = 0; s < m; ++s) {
+            dst[x * n + s] = src[s * batch.num_features + from + x];
           }
         }
       }
     }
-    in = b.pooled.data();
-    strides = {1, static_cast<std::size_t>(g.pool_w) * oc, oc};
   }
-  // Flatten the last pooled map (HWC) into dense0's CHW-ordered input columns.
-  const Geometry& last = blocks_.back();
-  const std::size_t area = last.pool_area();
-  const auto channels = static_cast<std::size_t>(last.out_c);
-  const std::size_t features = area * channels;
-  for (std::size_t s = 0; s < n; ++s) {
-    const S* src = in + s * features;
-    S* dst = w.dense_in.data() + s * features;
-    for (std::size_t p = 0; p < area; ++p) {
-      for (std::size_t c = 0; c < channels; ++c) dst[c * area + p] = src[p * channels + c];
+}
+
+template <class S>
+void ConvNet<S>::forward(const S* theta, const BasicBatch<S>& batch, ConvWorkspace& w) const noexcept {
+  const std::size_t n = batch.size;
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {  // zero borders, for this n's layout
+    if (blocks_[i].pad > 0) {
+      std::fill_n(w.blocks[i].x.begin(), input_planes(i, w, n).plane * as_size(blocks_[i].in_c),
+                  S{0});
     }
   }
+  scatter_input(batch, input_planes(0, w, n));
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    const Geometry& g = blocks_[i];
+    const conv::Planes<S> in = input_planes(i, w, n);
+    conv::conv_pool_forward<S>(
+        shape(i, n), {in.data, in.plane, in.row}, theta + g.weight_offset, theta + g.bias_offset,
+        activation_, pooled_planes(i, w, n), w.blocks[i].argmax.data(), w.blocks[i].rows.data());
+  }
+  // The last pooled planes are features x n row-major, features in CHW order: dense0's input.
+  const auto features = static_cast<Index>(dense_->in());
+  MatrixMap<S>(w.dense_in.data(), features, static_cast<Index>(n)) =
+      Eigen::Map<const RowMatrix<S>>(w.last_pooled.data(), features, static_cast<Index>(n));
 }
 
 template <class S>
@@ -296,108 +269,47 @@ S ConvNet<S>::loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& b
   const double loss_sum = detail::softmax_cross_entropy_gradient(logits, batch.labels);
   dense_->backward(theta.data(), w.dense_in.data(), static_cast<Index>(n), grad.data(),
                    w.dense_in_grad.data(), w.dense);
-  unflatten_dense_grad(w, n);
-  for (std::size_t i = blocks_.size(); i-- > 0;) {
-    pool_backward(i, w, n);
-    conv_backward(i, theta.data(), batch, grad.data(), w, n);
-  }
+  const auto features = static_cast<Index>(dense_->in());
+  Eigen::Map<RowMatrix<S>>(w.blocks.back().pooled_grad.data(), features, static_cast<Index>(n)) =
+      ConstMatrixMap<S>(w.dense_in_grad.data(), features, static_cast<Index>(n));
+  for (std::size_t i = blocks_.size(); i-- > 0;) backward_block(i, theta.data(), grad.data(), w, n);
   return static_cast<S>(loss_sum / static_cast<double>(n));
 }
 
 template <class S>
-void ConvNet<S>::unflatten_dense_grad(ConvWorkspace& w, std::size_t n) const noexcept {
-  // dLoss/d(dense_in) (CHW) into the last block's pooled gradient (HWC).
-  const Geometry& last = blocks_.back();
-  const std::size_t area = last.pool_area();
-  const auto channels = static_cast<std::size_t>(last.out_c);
-  const std::size_t features = area * channels;
-  for (std::size_t s = 0; s < n; ++s) {
-    const S* src = w.dense_in_grad.data() + s * features;
-    S* dst = w.blocks.back().pooled_grad.data() + s * features;
-    for (std::size_t p = 0; p < area; ++p) {
-      for (std::size_t c = 0; c < channels; ++c) dst[p * channels + c] = src[c * area + p];
-    }
-  }
-}
-
-template <class S>
-void ConvNet<S>::pool_backward(std::size_t i, ConvWorkspace& w, std::size_t n) const noexcept {
+void ConvNet<S>::backward_block(std::size_t i, const S* theta, S* grad, ConvWorkspace& w,
+                             std::size_t n) const noexcept {
   const Geometry& g = blocks_[i];
   typename ConvWorkspace::Block& b = w.blocks[i];
-  const auto oc = static_cast<std::size_t>(g.out_c);
-  const auto act_cols = static_cast<Index>(n * g.conv_area());
-  // Max-pool backward: each pooled gradient goes to its window's arg-max; windows do not
-  // overlap, and positions outside every window (an odd last row/column) get zero.
-  MatrixMap<S> act_grad(w.act_grad.data(), g.out_c, act_cols);
-  act_grad.setZero();
-  const std::size_t row = static_cast<std::size_t>(g.conv_w) * oc;
-  const std::size_t offsets[4] = {0, oc, row, row + oc};
-  std::size_t q = 0;
-  for (std::size_t s = 0; s < n; ++s) {
-    for (int py = 0; py < g.pool_h; ++py) {
-      for (int px = 0; px < g.pool_w; ++px) {
-        S* d = act_grad.data() +
-               (s * g.conv_area() + static_cast<std::size_t>(2 * py * g.conv_w + 2 * px)) * oc;
-        for (std::size_t c = 0; c < oc; ++c, ++q) {
-          d[c + offsets[b.argmax[q]]] = b.pooled_grad.data()[q];
-        }
-      }
-    }
-  }
-  // dZ replaces the activation output in act.
-  MatrixMap<S> dz(b.act.data(), g.out_c, act_cols);
-  detail::backprop_activation(activation_, dz,
-                              ConstMatrixMap<S>(act_grad.data(), g.out_c, act_cols));
-}
-
-template <class S>
-void ConvNet<S>::conv_backward(std::size_t i, const S* theta, const BasicBatch<S>& batch, S* grad,
-                               ConvWorkspace& w, std::size_t n) const noexcept {
-  const Geometry& g = blocks_[i];
-  typename ConvWorkspace::Block& b = w.blocks[i];
-  const auto oc = static_cast<std::size_t>(g.out_c);
-  const auto act_cols = static_cast<Index>(n * g.conv_area());
-  const ConstMatrixMap<S> dz(b.act.data(), g.out_c, act_cols);  // pool_backward left dZ here
-  detail::row_sums(dz, grad + g.bias_offset);
-
-  const auto patch = static_cast<Index>(g.patch());
-  // dW^T (patch x out_c, column-major) is the row-major {out_c, in_c, kh, kw} gradient; the
-  // first chunk overwrites it, the others add to it.
-  S* dw = grad + g.weight_offset;
-  const std::size_t sample_stride = static_cast<std::size_t>(g.in_c) *
-                                    static_cast<std::size_t>(g.in_h) *
-                                    static_cast<std::size_t>(g.in_w);
-  const S* in = i == 0 ? batch.features : w.blocks[i - 1].pooled.data();
-  const MapStrides strides = i == 0 ? MapStrides{static_cast<std::size_t>(g.in_h * g.in_w),
-                                                 static_cast<std::size_t>(g.in_w), 1}
-                                    : MapStrides{1, static_cast<std::size_t>(g.in_w * g.in_c),
-                                                 static_cast<std::size_t>(g.in_c)};
-  if (i > 0) {
-    const Geometry& below = blocks_[i - 1];
-    MatrixMap<S>(w.blocks[i - 1].pooled_grad.data(), below.out_c,
-                 static_cast<Index>(n * below.pool_area()))
-        .setZero();
-  }
-  for (std::size_t s0 = 0; s0 < n; s0 += b.chunk) {
-    const std::size_t m = std::min(b.chunk, n - s0);
-    // With one chunk the patches from the forward pass are still in place.
-    if (n > b.chunk) im2col(g, in + s0 * sample_stride, sample_stride, strides, m, b.cols.data());
-    const auto cols = static_cast<Index>(m * g.conv_area());
-    const S* dz_chunk = dz.data() + s0 * g.conv_area() * oc;
-    detail::gemm(patch, g.out_c, cols, detail::col_major(b.cols.data(), patch),
-                 detail::row_major(dz_chunk, g.out_c), dw, patch, s0 > 0, w.gemm);
-    if (i == 0) continue;  // the data needs no gradient
-    // The patch gradient W^T * dZ overwrites the patches, then folds back onto the input map.
-    detail::gemm(patch, cols, g.out_c, detail::col_major(theta + g.weight_offset, patch),
-                 detail::col_major(dz_chunk, g.out_c), b.cols.data(), patch, false, w.gemm);
-    col2im_add(g, b.cols.data(), sample_stride, strides, m,
-               w.blocks[i - 1].pooled_grad.data() + s0 * sample_stride);
-  }
+  const conv::ConvShape s = shape(i, n);
+  // dZ inside its border (kernel - 1 for the input gradient's full convolution, none in block 0).
+  const int border = i == 0 ? 0 : g.kernel - 1;
+  const std::size_t dz_row = as_size(g.conv_w + 2 * border) * n;
+  const std::size_t dz_plane = as_size(g.conv_h + 2 * border) * dz_row;
+  zero_outside(b.dz.data(), g.out_c, dz_plane, dz_row, g.conv_h + 2 * border, dz_row, border,
+               2 * g.pool_h, as_size(border) * n, as_size(2 * g.pool_w) * n);
+  S* dz_origin = b.dz.data() + as_size(border) * dz_row + as_size(border) * n;
+  const conv::Planes<const S> dz{dz_origin, dz_plane, dz_row};
+  const std::size_t pooled_row = as_size(g.pool_w) * n;
+  const conv::Planes<const S> pooled_grad{b.pooled_grad.data(), g.pool_area() * n, pooled_row};
+  const conv::Planes<S> pooled = pooled_planes(i, w, n);
+  conv::pool_backward<S>(s, pooled_grad, {pooled.data, pooled.plane, pooled.row},
+                             b.argmax.data(), activation_, {dz_origin, dz_plane, dz_row},
+                             grad + g.bias_offset);
+  const conv::Planes<S> in = input_planes(i, w, n);
+  conv::conv_weight_grad<S>(s, 2 * g.pool_h, 2 * g.pool_w, {in.data, in.plane, in.row}, dz,
+                                grad + g.weight_offset);
+  if (i == 0) return;  // the data needs no gradient
+  const Geometry& below = blocks_[i - 1];
+  conv::conv_input_grad<S>(
+      s, {b.dz.data(), dz_plane, dz_row}, theta + g.weight_offset, g.pad, g.in_h, g.pad, g.in_w,
+      {w.blocks[i - 1].pooled_grad.data(), below.pool_area() * n, as_size(below.pool_w) * n},
+      b.flipped.data());
 }
 
 template <class S>
 EvalSums ConvNet<S>::evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
-                              Workspace& ws) const noexcept {
+                           Workspace& ws) const noexcept {
   auto& w = static_cast<ConvWorkspace&>(ws);
   assert(batch.size >= 1 && batch.size <= w.max_batch);
   forward(theta.data(), batch, w);

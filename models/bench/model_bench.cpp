@@ -17,12 +17,14 @@
 #include <vector>
 
 #include "models/batch_sampler.hpp"
+#include "models/cnn.hpp"
 #include "models/model_factory.hpp"
 
 namespace psgd {
 namespace {
 
 constexpr ImageShape kMnist{1, 28, 28};
+constexpr ImageShape kCifar{3, 32, 32};
 constexpr int kClasses = 10;
 // A typical step size; its value does not change the cost of the step.
 constexpr float kStepSize = 0.01F;
@@ -30,46 +32,39 @@ constexpr float kStepSize = 0.01F;
 // FLOPs of one training step per sample, counting the products (multiply + add = 2) of the
 // forward pass, the weight gradients, and the input gradients of every layer but the first
 // (models skip it): 6 * weights of each layer, 4 * for the first. A convolution's weights are
-// used once per output pixel; the geometry is that of "cnn" (valid 3x3 convolutions, each
-// followed by a 2x2 pool), the only convolutional model benchmarked here. Elementwise work
-// (bias, activation, softmax, the apply) is left out, as GEMM-based FLOP counts do.
-double training_flops_per_sample(const Model& model, ImageShape input) {
+// used once per output pixel of the convolution (ConvNet::geometry(): padding included, the
+// pixels a 2x2 pool drops included, as a framework computes them). Elementwise work (bias,
+// activation, pooling, softmax, the apply) is left out, as GEMM-based FLOP counts do.
+double training_flops_per_sample(const Model& model) {
+  const auto* convnet = dynamic_cast<const ConvNet*>(&model);
   double flops = 0.0;
-  std::int64_t height = input.height;
-  std::int64_t width = input.width;
+  std::size_t conv = 0;
   bool first = true;
   for (const ParamBlock& block : model.layout()) {
     if (block.is_bias) continue;
-    const std::vector<std::int64_t>& s = block.shape;
-    std::int64_t uses = 0;  // multiply-adds per sample in one pass
-    if (s.size() == 2) {
-      uses = s[0] * s[1];
-    } else if (s.size() == 4) {
-      height -= s[2] - 1;
-      width -= s[3] - 1;
-      uses = s[0] * s[1] * s[2] * s[3] * height * width;
-      height /= 2;
-      width /= 2;
+    double uses = static_cast<double>(block.size());  // multiply-adds per sample in one pass
+    if (block.shape.size() == 4 && convnet != nullptr) {
+      uses *= static_cast<double>(convnet->geometry().at(conv++).conv_area());
     }
-    flops += (first ? 4.0 : 6.0) * static_cast<double>(uses);
+    flops += (first ? 4.0 : 6.0) * uses;
     first = false;
   }
   return flops;
 }
 
-void training_step(benchmark::State& state, const std::string& spec) {
+void training_step_on(benchmark::State& state, const std::string& spec, ImageShape shape) {
   const auto batch_size = static_cast<std::size_t>(state.range(0));
-  const auto model = make_model(spec, Activation::kRelu, kMnist, kClasses);
+  const auto model = make_model(spec, Activation::kRelu, shape, kClasses);
   std::vector<float> theta(model->num_params());
   initialize_params(*model, parse_init("he"), 1, theta);
   std::vector<float> grad(theta.size());
 
-  std::vector<float> features(kMnist.size() * batch_size);
+  std::vector<float> features(shape.size() * batch_size);
   std::vector<std::int32_t> labels(batch_size);
   SplitMix64 rng(2);
   for (float& f : features) f = rng.uniform01();
   for (std::int32_t& y : labels) y = static_cast<std::int32_t>(rng.below(kClasses));
-  const Batch batch{features.data(), labels.data(), batch_size, kMnist.size()};
+  const Batch batch{features.data(), labels.data(), batch_size, shape.size()};
   const auto ws = model->make_workspace(batch_size);
 
   for (auto _ : state) {
@@ -83,9 +78,13 @@ void training_step(benchmark::State& state, const std::string& spec) {
                          benchmark::Counter::kIsRate);
   state.counters["gflops"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(batch_size) *
-                             training_flops_per_sample(*model, kMnist) / 1e9,
+                             training_flops_per_sample(*model) / 1e9,
                          benchmark::Counter::kIsRate);
   state.SetLabel(spec);
+}
+
+void training_step(benchmark::State& state, const std::string& spec) {
+  training_step_on(state, spec, kMnist);
 }
 
 BENCHMARK_CAPTURE(training_step, mlp_128x128x128, std::string("mlp:128x128x128"))
@@ -95,7 +94,18 @@ BENCHMARK_CAPTURE(training_step, mlp_128x128x128, std::string("mlp:128x128x128")
 BENCHMARK_CAPTURE(training_step, linear, std::string("linear"))
     ->Arg(128)
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(training_step, cnn, std::string("cnn"))->Arg(128)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(training_step, cnn, std::string("cnn"))
+    ->Arg(128)
+    ->Arg(32)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(training_step, lenet, std::string("lenet"))
+    ->Arg(128)
+    ->Arg(32)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(training_step_on, lenet_32x32x3, std::string("lenet"), kCifar)
+    ->Arg(128)
+    ->Arg(32)
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace psgd

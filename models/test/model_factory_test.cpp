@@ -231,8 +231,9 @@ TEST(ModelLoss, SmallerBatchThanTheWorkspaceGivesTheSameGradient) {
   }
 }
 
-// LeNet on 32x32x3 convolves 17 samples per im2col chunk (models/cnn.cpp), so 20 samples take
-// a full and a partial chunk; the mean gradient must equal the mean of one-sample gradients.
+// The convolution kernels vectorise over samples (models/conv/conv_kernels.hpp): 20 samples run
+// their packets (4, 8 or 16 lanes) and a tail, one sample the tails alone; the mean gradient must
+// equal the mean of one-sample gradients.
 TEST(ModelLoss, ChunkedConvolutionsMatchPerSampleGradients) {
   const auto model = make_model("lenet", Activation::kRelu, kCifar, 10);
   std::vector<float> theta(model->num_params());

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "models/batch_sampler.hpp"
+#include "models/cnn.hpp"
 #include "models/mlp.hpp"
 #include "models/model_factory.hpp"
 
@@ -131,10 +132,24 @@ struct Tolerance {
 constexpr Tolerance kFloatTolerance{1e-3, 1e-3, 2.5e-4, 4e-3, 3e-2};
 constexpr Tolerance kDoubleTolerance{1e-5, 1e-6, 2.5e-6, 4e-6, 1e-4};
 
+// "convnet-generic" is a ConvNet no spec names: 4x4 and 2x2 kernels (the kernels' generic
+// weight-gradient path; cnn and lenet use the 3x3 and 5x5 tiles), 5 and 3 output channels (a
+// partial group of 4), padding in both blocks (the second block's zero border inside the first
+// one's pooled output), and odd maps.
+template <class S>
+std::unique_ptr<BasicModel<S>> make_case_model(const GradientCase& c, int classes) {
+  if (c.spec == "convnet-generic") {
+    return std::make_unique<ConvNet<S>>("convnet-generic", c.shape,
+                                        std::vector<ConvBlockSpec>{{5, 4, 1}, {3, 2, 1}},
+                                        std::vector<std::size_t>{7}, classes, c.activation);
+  }
+  return make_model<S>(c.spec, c.activation, c.shape, classes);
+}
+
 template <class S>
 void check_gradient(const GradientCase& c, const Tolerance& tol) {
   constexpr int kClasses = 10;
-  const auto model = make_model<S>(c.spec, c.activation, c.shape, kClasses);
+  const auto model = make_case_model<S>(c, kClasses);
   std::vector<S> theta(model->num_params());
   // normal:0.1 also gives the biases values, so their gradients are not checked only at zero.
   initialize_params(*model, parse_init("he"), 7, theta);
@@ -209,6 +224,22 @@ INSTANTIATE_TEST_SUITE_P(
         GradientCase{"MlpRelu", "mlp:16x12", Activation::kRelu, {1, 6, 6}, 5, 30, false},
         GradientCase{"MlpSigmoid", "mlp:16x12", Activation::kSigmoid, {1, 6, 6}, 5, 30, true},
         GradientCase{"Cnn28x28x1", "cnn", Activation::kRelu, {1, 28, 28}, 3, 20, false},
+        // 17 samples: the pooling kernels' packets over samples (16, 8 or 4 lanes) and a tail.
+        GradientCase{"Cnn28x28x1Batch17", "cnn", Activation::kRelu, {1, 28, 28}, 17, 20, false},
+        GradientCase{"ConvNetGeneric13x12x2",
+                     "convnet-generic",
+                     Activation::kRelu,
+                     {2, 13, 12},
+                     5,
+                     30,
+                     false},
+        GradientCase{"ConvNetGenericSigmoid",
+                     "convnet-generic",
+                     Activation::kSigmoid,
+                     {2, 13, 12},
+                     17,
+                     30,
+                     false},
         GradientCase{"CnnSigmoid12x12x2", "cnn", Activation::kSigmoid, {2, 12, 11}, 3, 20, false},
         GradientCase{"Lenet28x28x1", "lenet", Activation::kRelu, {1, 28, 28}, 2, 12, false},
         GradientCase{"Lenet32x32x3", "lenet", Activation::kRelu, {3, 32, 32}, 2, 12, false}),
