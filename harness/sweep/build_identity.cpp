@@ -35,15 +35,20 @@ std::string string_at(const json& doc, const char* pointer) {
 std::string binary_build_id(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw EnvironmentError("cannot read '" + path + "': " + std::strerror(errno));
-  // FNV-1a over the bytes, finished like short_hash: a collision needs a 2^-64 accident.
+  // FNV-1a over 8-byte words (a 60 MB binary in a few tens of ms), then the bytes of the last
+  // partial word; finished like short_hash, so a collision needs a 2^-64 accident.
   std::uint64_t h = 0xcbf29ce484222325ULL;
   std::array<char, 1 << 16> buf{};
   while (in.read(buf.data(), buf.size()) || in.gcount() > 0) {
     const auto n = static_cast<std::size_t>(in.gcount());
-    for (std::size_t i = 0; i < n; ++i) {
-      h ^= static_cast<unsigned char>(buf[i]);
-      h *= 0x100000001b3ULL;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, buf.data() + i, 8);
+      h = (h ^ word) * 0x100000001b3ULL;
+      h ^= h >> 29;  // FNV's multiply moves bits only upwards; fold the high ones back down
     }
+    for (; i < n; ++i) h = (h ^ static_cast<unsigned char>(buf[i])) * 0x100000001b3ULL;
     if (!in) break;
   }
   h ^= h >> 33;
