@@ -29,7 +29,7 @@ inline constexpr double kDefaultTimeoutSeconds = 1800.0;
 
 // Most runs (grid points before exclusions x repetitions) one sweep may plan. A planned run takes
 // about 3 KB, so the limit bounds a plan at about 300 MB; the largest full scale in experiments/
-// plans 1,620 runs, and a sweep of 10^5 runs of even one second each takes more than a day.
+// plans 5,400 runs, and a sweep of 10^5 runs of even one second each takes more than a day.
 // Above it the spec is refused before anything is allocated: split it into several specs.
 inline constexpr std::uint64_t kMaxSweepRuns = 100000;
 
