@@ -155,8 +155,9 @@ nightly-baseline: deps
 	$(PYTHON) experiments/nightly/run_nightly.py --psgd $(PSGD) --bench-dir build/release \
 	  --update-baseline
 
-# The quick scale of every experiment spec (resuming whatever is already in results/), then every
-# figure into plots/figures/. The full scale: plots/make_figures.sh build/release/psgd full.
+# The quick scale of every experiment spec into results/<spec>-quick/ with the binary just built
+# (resuming the results of that same build; results of another build are redone, and the
+# committed examples live apart in results/examples/), then every figure into plots/figures/. The full scale: plots/make_figures.sh build/release/psgd full.
 figures: release
 	PYTHON=$(PYTHON) plots/make_figures.sh $(PSGD) quick plots/figures
 

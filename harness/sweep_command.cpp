@@ -13,6 +13,8 @@
 
 #include "common/errors.hpp"
 #include "harness/cli/option_table.hpp"
+#include "harness/sweep/build_identity.hpp"
+#include "harness/sweep/point_check.hpp"
 #include "harness/sweep/results.hpp"
 #include "harness/sweep/scheduler.hpp"
 #include "harness/sweep/slurm_collect.hpp"
@@ -35,6 +37,8 @@ struct SweepOptions {
   std::string psgd;  // empty: this executable
   bool dry_run = false;
   bool redo_crashed = false;
+  bool rerun = false;
+  bool accept_other_builds = false;
   // The Slurm backend (harness/sweep/slurm_*.hpp).
   std::string backend = "local";
   bool collect = false;
@@ -130,7 +134,16 @@ const OptionTable<SweepOptions>& sweep_options() {
             [](const SweepOptions& o) { return json(o.dry_run); }},
            {"redo-crashed", "", "run again the runs recorded as crashed (e.g. after fixing a bug)",
             [](SweepOptions& o, std::string_view) { o.redo_crashed = true; },
-            [](const SweepOptions& o) { return json(o.redo_crashed); }}}));
+            [](const SweepOptions& o) { return json(o.redo_crashed); }},
+           {"rerun", "",
+            "redo every run; the results there are moved to superseded/<build id>/ first",
+            [](SweepOptions& o, std::string_view) { o.rerun = true; },
+            [](const SweepOptions& o) { return json(o.rerun); }},
+           {"accept-other-builds", "",
+            "count results of another psgd build as done\n(default: they are redone; "
+            "see README, \"Results and builds\")",
+            [](SweepOptions& o, std::string_view) { o.accept_other_builds = true; },
+            [](const SweepOptions& o) { return json(o.accept_other_builds); }}}));
   return table;
 }
 
@@ -155,6 +168,11 @@ SweepOptions parse_sweep_args(std::span<const std::string_view> args) {
         "--run-id runs the listed runs here: not with --backend slurm, --collect or "
         "--dry-run");
   if (o.collect && o.dry_run) throw ConfigError("--collect and --dry-run: choose one");
+  if (o.rerun && (o.collect || !o.run_ids.empty()))
+    throw ConfigError(
+        "--rerun applies to a sweep that runs or submits: not with --collect or --run-id");
+  if (o.rerun && o.accept_other_builds)
+    throw ConfigError("--rerun redoes every result: --accept-other-builds contradicts it");
   if (slurm && o.jobs != 1)
     throw ConfigError(
         "--jobs applies to --backend local; under Slurm every run is a task of its own");
@@ -176,21 +194,45 @@ std::vector<std::string> task_argv(const SweepOptions& o) {
   if (o.timeout_seconds) argv.push_back("--timeout=" + json(*o.timeout_seconds).dump());
   if (!o.psgd.empty()) argv.push_back("--psgd=" + absolute_path(o.psgd));
   if (o.redo_crashed) argv.emplace_back("--redo-crashed");
+  // Not --rerun: the submission moved the old results already, and a requeued task must not
+  // redo what it has done.
+  if (o.accept_other_builds) argv.emplace_back("--accept-other-builds");
   return argv;
+}
+
+// Before anything runs: the binary answers as psgd, and every point passes `psgd run`'s checks.
+// Says so when some points ask for more threads than this machine has (recorded as invalid).
+void check_plan(const std::string& psgd, const std::vector<PlannedRun>& runs, std::ostream& out) {
+  probe_psgd_binary(psgd);
+  const PointCheck check = check_points(runs);
+  if (check.too_many_threads > 0) {
+    out << "note: " << check.too_many_threads
+        << " point(s) ask for more threads than this machine's hardware threads under compact "
+           "or scatter placement (e.g. "
+        << check.example << "); psgd run refuses them and they are recorded as invalid\n";
+  }
 }
 
 // After the spec is planned: the backend, collector or single-task entry point the options ask for.
 int dispatch(const SweepOptions& o, const SweepSpec& spec, const std::vector<PlannedRun>& runs) {
-  const SchedulerOptions scheduler{.spec_path = o.spec_path,
-                                   .psgd = resolve_psgd_binary(o.psgd),
-                                   .jobs = o.jobs,
-                                   .redo_crashed = o.redo_crashed};
+  SchedulerOptions scheduler{.spec_path = o.spec_path,
+                             .psgd = resolve_psgd_binary(o.psgd),
+                             .jobs = o.jobs,
+                             .redo_crashed = o.redo_crashed,
+                             .build_id = "",
+                             .rerun = o.rerun,
+                             .accept_other_builds = o.accept_other_builds};
   ResultsDir dir(o.results_dir + "/" + spec.sweep_id());
   // Checked whatever the backend, so that a typo in the spec's slurm block fails at once.
   const SlurmSettings slurm = apply_overrides(parse_slurm_block(spec.resolved), o.slurm);
-  if (!o.run_ids.empty())
-    return run_listed_runs(spec, scheduler, runs, dir, split_run_ids(o.run_ids));
   if (o.collect) return collect_sweep(spec, runs, dir, system_slurm(), std::cout);
+  scheduler.build_id = binary_build_id(scheduler.psgd);
+  if (!o.run_ids.empty()) {
+    probe_psgd_binary(scheduler.psgd);  // each task: the points were checked at submission
+    return run_listed_runs(spec, scheduler, runs, dir, split_run_ids(o.run_ids));
+  }
+  const bool to_stdout = o.dry_run || o.backend == "slurm";
+  check_plan(scheduler.psgd, runs, to_stdout ? std::cout : std::cerr);
   if (o.backend == "slurm") {
     const SlurmSubmission submission{slurm, task_argv(o)};
     return submit_sweep(spec, scheduler, submission, runs, dir, system_slurm(), o.dry_run,
@@ -214,6 +256,10 @@ std::string sweep_help() {
          "RESULTS/<sweep>/index.csv\n"
          "(one row per finished run: its options, status and headline metrics) is rewritten.\n"
          "Restarting a sweep skips the runs already complete and redoes interrupted ones.\n"
+         "A result counts as complete only if this psgd binary made it (the build id, a hash\n"
+         "of the binary, is in its sweep block): results of another build are moved to\n"
+         "superseded/<build id>/ and redone, unless --accept-other-builds. Every point is\n"
+         "checked as psgd run checks it, and the binary probed, before anything runs.\n"
          "\n"
          "--backend slurm submits the runs still to do as Slurm job arrays instead (one array\n"
          "task per run, --cpus-per-task = the run's threads) and prints the job ids; each task\n"

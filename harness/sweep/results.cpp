@@ -183,14 +183,25 @@ std::optional<json> ResultsDir::load_complete(const std::string& run_id) const {
   if (!in) return std::nullopt;
   try {
     json doc = json::parse(in);
-    if (doc.is_object() && doc.contains("status") && doc["status"].is_string()) return doc;
+    if (result_problem(doc, run_id).empty()) return doc;
   } catch (const json::exception&) {
-    // Not a complete document (it cannot be: files are renamed into place whole) - redo the run.
+    // Not a complete document (a sweep renames files into place whole): the run is redone.
   }
   return std::nullopt;
 }
 
-json sweep_block(const SweepSpec& spec, const PlannedRun& run, double run_seconds) {
+std::string result_problem(const json& doc, const std::string& run_id) {
+  if (!doc.is_object()) return "not a JSON object";
+  if (!doc.contains("status") || !doc["status"].is_string()) return "no status";
+  if (!doc.contains("schema_version") || doc["schema_version"] != kSchemaVersion)
+    return "schema_version is not " + std::to_string(kSchemaVersion);
+  const json::json_pointer id("/sweep/run_id");
+  if (!doc.contains(id) || doc.at(id) != run_id) return "its sweep.run_id does not name this run";
+  return "";
+}
+
+json sweep_block(const SweepSpec& spec, const PlannedRun& run, double run_seconds,
+                 const std::string& build_id) {
   json axes = json::object();
   for (const auto& [axis, label] : run.axis_labels) axes[axis] = label;
   json b;
@@ -204,6 +215,7 @@ json sweep_block(const SweepSpec& spec, const PlannedRun& run, double run_second
   b["axes"] = axes;
   b["options"] = run.options;
   b["run_seconds"] = run_seconds;
+  b["build_id"] = build_id.empty() ? json(nullptr) : json(build_id);
   return b;
 }
 
@@ -266,7 +278,7 @@ json crashed_report(const SweepSpec& spec, const PlannedRun& run, const ChildOut
   } catch (const std::exception&) {
     doc["config"] = run.options;  // cannot happen for an expanded run; keep what was asked
   }
-  doc["sweep"] = sweep_block(spec, run, outcome.seconds);
+  doc["sweep"] = sweep_block(spec, run, outcome.seconds, "");
   return doc;
 }
 

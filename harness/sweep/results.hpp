@@ -2,7 +2,9 @@
 //
 // results/<sweep>/<run-id>.json is the run's document, written by renaming a complete temporary
 // file over it: the rename is the moment a run counts as done. A run is complete iff that file
-// exists and parses with a "status"; everything else in the folder that a run in flight leaves
+// parses as a result document of this schema that names the run (result_problem); whether it is
+// kept or redone (another build, --rerun) is harness/sweep/resume.hpp. Everything else in the
+// folder that a run in flight leaves
 // (<run-id>.json.part, *.tmp.*, <run-id>.stderr) is removed on restart and the run redone, so a
 // sweep killed at any moment resumes with nothing lost and nothing complete run twice.
 // index.csv holds one row per finished run and is rewritten (atomically) after every run.
@@ -41,7 +43,7 @@ class ResultsDir {
   void create_and_lock();
   // Removes what interrupted runs left behind; returns the names removed.
   std::vector<std::string> remove_partials() const;
-  // The complete document of run_id, or nullopt when it is absent, unparsable or has no status.
+  // The complete document of run_id (result_problem() empty), or nullopt.
   [[nodiscard]] std::optional<nlohmann::json> load_complete(const std::string& run_id) const;
 
  private:
@@ -49,13 +51,21 @@ class ResultsDir {
   int lock_fd_ = -1;
 };
 
-// The "sweep" block every result document carries: which sweep, point and repetition it is.
-nlohmann::json sweep_block(const SweepSpec& spec, const PlannedRun& run, double run_seconds);
+// Why doc does not count as the complete result of run_id, or "" when it does: it must be a JSON
+// object with a string status, this schema_version and a sweep block naming the run (so a
+// hand-made {"status": "converged"} or another run's document never counts).
+std::string result_problem(const nlohmann::json& doc, const std::string& run_id);
+
+// The "sweep" block every result document carries: which sweep, point and repetition it is, and
+// the build id of the binary that ran it (build_identity.hpp; "" records null).
+nlohmann::json sweep_block(const SweepSpec& spec, const PlannedRun& run, double run_seconds,
+                           const std::string& build_id);
 
 // The document of a run that did not finish: status "crashed" with
 // crash {kind: signal|exit|timeout|bad_output, signal, signal_name, exit_code, timeout_seconds,
 // stderr_tail, error (the child's own error block, when it wrote one)}, plus the schema skeleton
-// of a run document (schema_version, context, config). A child that exited 2 (it refused its
+// of a run document (schema_version, context, config); sweep.build_id is null for the caller to
+// set. A child that exited 2 (it refused its
 // configuration) gets status "invalid" instead, with crash.kind "invalid" and crash.message.
 nlohmann::json crashed_report(const SweepSpec& spec, const PlannedRun& run,
                               const ChildOutcome& outcome, const std::string& final_path,

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,8 +16,10 @@
 #include "common/errors.hpp"
 #include "harness/build_info.hpp"
 #include "harness/report.hpp"
+#include "harness/sweep/build_identity.hpp"
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/progress.hpp"
+#include "harness/sweep/resume.hpp"
 
 namespace psgd {
 namespace {
@@ -121,15 +124,30 @@ class SweepRun {
 
     std::vector<std::size_t> todo;
     std::set<std::string> planned;
+    std::size_t other_builds = 0;
     for (std::size_t i = 0; i < runs_.size(); ++i) {
       planned.insert(runs_[i].run_id + ".json");
-      const std::optional<json> doc = dir_.load_complete(runs_[i].run_id);
-      if (counts_as_done(doc, options_)) {
-        summaries_[i] = summarize(*doc);
+      const ResumeCheck check = check_resume(dir_, runs_[i].run_id, options_);
+      if (check.action == Resume::kDone) {
+        summaries_[i] = summarize(*check.doc);
         progress_.skipped(summaries_[i]->status);
-      } else {
-        todo.push_back(i);
+        continue;
       }
+      if (check.action == Resume::kOtherBuild && other_builds++ == 0) {
+        progress_.message("results of " + describe_build(*check.doc) +
+                          " are here; this binary is build " + options_.build_id +
+                          ": they are redone (--accept-other-builds keeps them)");
+      }
+      const std::string moved = move_aside(dir_, runs_[i].run_id, check);
+      // One line per broken file (each is a surprise); the other moves are counted below.
+      if (check.action == Resume::kBroken)
+        progress_.message(move_aside_note(runs_[i].run_id, check, moved));
+      todo.push_back(i);
+    }
+    if (other_builds > 0 || options_.rerun) {
+      progress_.message(std::to_string(other_builds) + " result(s) of other builds" +
+                        (options_.rerun ? " and every result of this one (--rerun)" : "") +
+                        " moved to " + dir_.dir() + "/superseded/<build id>/ and redone");
     }
     note_foreign_results(planned);
     if (todo.size() < runs_.size()) {
@@ -175,7 +193,7 @@ class SweepRun {
     const PlannedRun& run = runs_[i];
     const std::string part = dir_.part_path(run.run_id);
     const std::string final_path = dir_.final_path(run.run_id);
-    const json doc = run_document(spec_, run, dir_, outcome);
+    const json doc = run_document(spec_, run, dir_, outcome, options_.build_id);
     write_json(doc, final_path);  // the commit point: from here on the run is complete
     std::error_code ec;
     fs::remove(part, ec);
@@ -213,11 +231,13 @@ class SweepRun {
 }  // namespace
 
 bool counts_as_done(const std::optional<json>& doc, const SchedulerOptions& options) {
-  return doc && !(options.redo_crashed && doc->value("status", "") == "crashed");
+  if (!doc || options.rerun) return false;
+  if (!options.accept_other_builds && recorded_build_id(*doc) != options.build_id) return false;
+  return !(options.redo_crashed && doc->value("status", "") == "crashed");
 }
 
 json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir& dir,
-                  const ChildOutcome& outcome) {
+                  const ChildOutcome& outcome, const std::string& build_id) {
   const std::string part = dir.part_path(run.run_id);
   const std::string final_path = dir.final_path(run.run_id);
   std::optional<json> child_doc;
@@ -237,7 +257,7 @@ json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir
   json doc;
   if (clean_exit && has_status) {
     doc = std::move(*child_doc);
-    doc["sweep"] = sweep_block(spec, run, outcome.seconds);
+    doc["sweep"] = sweep_block(spec, run, outcome.seconds, build_id);
     // The child wrote to the .part name; the document now lives at the final one.
     if (doc.contains("config") && doc["config"].is_object()) doc["config"]["out"] = final_path;
   } else {
@@ -249,6 +269,7 @@ json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir
     doc = crashed_report(spec, run, outcome, final_path, read_tail(dir.stderr_path(run.run_id)),
                          child_error, detail);
   }
+  doc["sweep"]["build_id"] = build_id.empty() ? json(nullptr) : json(build_id);
   return doc;
 }
 
@@ -296,6 +317,7 @@ json sweep_document(const SweepSpec& spec, const SchedulerOptions& options,
   doc["timeout_seconds"] = spec.timeout_seconds;
   doc["jobs"] = options.jobs;
   doc["psgd"] = options.psgd;
+  doc["build_id"] = options.build_id;
   doc["context"] = run_context();
   doc["spec"] = json::parse(spec.resolved.dump());
   return doc;
@@ -304,25 +326,37 @@ json sweep_document(const SweepSpec& spec, const SchedulerOptions& options,
 int print_dry_run(const SweepSpec& spec, const SchedulerOptions& options,
                   const std::vector<PlannedRun>& runs, const ResultsDir& dir, std::ostream& out) {
   std::size_t done = 0;
+  std::size_t other_builds = 0;
+  std::string other_build;  // one of them, for the note
   std::string lines;
   for (const PlannedRun& run : runs) {
-    const std::optional<json> doc = dir.load_complete(run.run_id);
-    if (counts_as_done(doc, options)) {
+    const ResumeCheck check = check_resume(dir, run.run_id, options);
+    if (check.action == Resume::kDone) {
       ++done;
-      lines += "done  " + run.run_id + "  " + doc->value("status", "") + "\n";
+      lines += "done  " + run.run_id + "  " + check.doc->value("status", "") + "\n";
       continue;
     }
-    const bool partial =
-        exists(dir.part_path(run.run_id)) || exists(dir.stderr_path(run.run_id)) || doc;
-    lines += std::string(partial ? "redo  " : "run   ") + run.run_id + "  " +
-             command_line(child_argv(options.psgd, run, dir.final_path(run.run_id) + ".part")) +
-             "\n";
+    if (check.action == Resume::kOtherBuild && other_builds++ == 0)
+      other_build = describe_build(*check.doc);
+    const bool partial = exists(dir.part_path(run.run_id)) || exists(dir.stderr_path(run.run_id));
+    const char* word = check.action == Resume::kRun && partial ? "redo" : resume_word(check.action);
+    std::string why;
+    if (check.action == Resume::kBroken) why = "(" + check.problem + ", set aside first)  ";
+    if (check.action == Resume::kOtherBuild) why = "(" + describe_build(*check.doc) + ")  ";
+    const std::size_t width = std::strlen(word);
+    lines +=
+        std::string(word) + std::string(width < 6 ? 6 - width : 1, ' ') + run.run_id + "  " + why +
+        command_line(child_argv(options.psgd, run, dir.final_path(run.run_id) + ".part")) + "\n";
   }
   out << "sweep " << spec.sweep_id() << ": " << runs.size() << " runs (" << point_count(runs)
       << " points x " << spec.seeds.size() << " repetitions), " << done << " done, "
       << runs.size() - done << " to run; timeout " << spec.timeout_seconds
-      << " s per run; results in " << dir.dir() << "\n"
-      << lines;
+      << " s per run; results in " << dir.dir() << "; build " << options.build_id << "\n";
+  if (other_builds > 0) {
+    out << "note: " << other_builds << " result(s) come from another build, e.g. " << other_build
+        << "; they will be redone (moved to superseded/); --accept-other-builds keeps them\n";
+  }
+  out << lines;
   return 0;
 }
 

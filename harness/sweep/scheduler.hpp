@@ -24,18 +24,22 @@ struct SchedulerOptions {
   std::string psgd;           // the binary every child runs (see resolve_psgd_binary)
   int jobs = 1;               // children at once
   bool redo_crashed = false;  // a run recorded as crashed counts as not done
+  std::string build_id;       // of `psgd` (build_identity.hpp); recorded in every result
+  bool rerun = false;         // --rerun: every result is redone (the old one kept, superseded/)
+  bool accept_other_builds = false;  // results of another build count as done
 };
 
-// A run found on disk (`doc`: ResultsDir::load_complete) is done unless --redo-crashed asks for
-// its crash to be run again.
+// A run found on disk (`doc`: ResultsDir::load_complete) is done unless it comes from another
+// build, --rerun or --redo-crashed asks for it to be run again (resume.hpp: Resume::kDone).
 bool counts_as_done(const std::optional<nlohmann::json>& doc, const SchedulerOptions& options);
 
 // The document a finished child leaves for `run`: the child's own document from part_path with
-// the sweep block added, or, when the child did not exit cleanly with a document, the crashed
-// record of `outcome` (with the tail of stderr_path). Reads the folder, writes nothing: the
-// caller commits it to final_path (the local scheduler, and each Slurm array task).
+// the sweep block (build_id included) added, or, when the child did not exit cleanly with a
+// document, the crashed record of `outcome` (with the tail of stderr_path). Reads the folder,
+// writes nothing: the caller commits it to final_path (the local scheduler, and each Slurm array
+// task).
 nlohmann::json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir& dir,
-                            const ChildOutcome& outcome);
+                            const ChildOutcome& outcome, const std::string& build_id);
 
 // The binary the children run: `given` (--psgd) when not empty, else this executable. Throws
 // EnvironmentError when this executable cannot be found or the binary is not executable.

@@ -8,6 +8,7 @@
 
 #include "common/errors.hpp"
 #include "harness/report.hpp"
+#include "harness/sweep/build_identity.hpp"
 #include "harness/sweep/slurm_files.hpp"
 #include "harness/sweep/slurm_script.hpp"
 
@@ -122,6 +123,7 @@ SlurmCollection collect_slurm_runs(const SweepSpec& spec, const std::vector<Plan
   c.states.assign(runs.size(), SlurmRunState::kMissing);
   c.summaries.assign(runs.size(), std::nullopt);
   c.task_of.assign(runs.size(), "");
+  c.build_ids.assign(runs.size(), "");
   const std::vector<SlurmJobRecord> records = read_job_records(dir);
   // A folder of local runs only (no submission, no marker) needs no Slurm at all.
   if (!records.empty() || any_marker(runs, dir)) {
@@ -134,6 +136,7 @@ SlurmCollection collect_slurm_runs(const SweepSpec& spec, const std::vector<Plan
     std::optional<json> doc = dir.load_complete(run.run_id);
     std::optional<SlurmRunState> state = classify_marker(spec, run, dir, slurm, commit, c, i, doc);
     if (doc) c.summaries[i] = summarize(*doc);
+    if (doc) c.build_ids[i] = recorded_build_id(*doc);
     if (!state) {
       const auto q = queued.find(run.run_id);
       if (q != queued.end() && (!doc || doc->value("status", "") == "crashed")) {
@@ -181,6 +184,8 @@ json slurm_crash_document(const SweepSpec& spec, const PlannedRun& run, const Re
   if (marker.contains("context") && marker["context"].is_object())
     doc["context"] = marker["context"];
   doc["sweep"]["run_seconds"] = nullptr;
+  // The build the task ran (its marker says; a marker of an older psgd does not).
+  doc["sweep"]["build_id"] = marker.value("build_id", json(nullptr));
   return doc;
 }
 
@@ -193,7 +198,12 @@ std::vector<std::size_t> runs_to_submit(const SlurmCollection& c,
     const bool crashed =
         s == SlurmRunState::kKilled ||
         (s == SlurmRunState::kComplete && c.summaries[i] && c.summaries[i]->status == "crashed");
-    if (s == SlurmRunState::kMissing || (crashed && options.redo_crashed)) out.push_back(i);
+    // A complete run is submitted again when it is of another build or --rerun asks (the task
+    // moves the old document to superseded/ first, as a local sweep does).
+    const bool redo =
+        s == SlurmRunState::kComplete &&
+        (options.rerun || (!options.accept_other_builds && c.build_ids[i] != options.build_id));
+    if (s == SlurmRunState::kMissing || (crashed && options.redo_crashed) || redo) out.push_back(i);
   }
   return out;
 }

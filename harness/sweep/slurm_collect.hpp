@@ -42,6 +42,7 @@ struct SlurmCollection {
   std::vector<SlurmRunState> states;                 // per planned run
   std::vector<std::optional<RunSummary>> summaries;  // per planned run: set when complete
   std::vector<std::string> task_of;                  // per planned run: running/queued task key
+  std::vector<std::string> build_ids;                // per planned run: sweep.build_id, or ""
   std::vector<std::string> crashed_now;              // "<run id>: <Slurm's reason>" just recorded
   SlurmQueue queue;                                  // squeue's answer (not asked: known false)
   bool queue_asked = false;

@@ -12,6 +12,7 @@
 #include "harness/atomic_file.hpp"
 #include "harness/build_info.hpp"
 #include "harness/report.hpp"
+#include "harness/sweep/resume.hpp"
 #include "harness/sweep/slurm_collect.hpp"
 #include "harness/sweep/slurm_files.hpp"
 #include "harness/sweep/slurm_script.hpp"
@@ -110,6 +111,14 @@ int submit_sweep(const SweepSpec& spec, const SchedulerOptions& options,
     shared.emplace(folder + "/.lock", FileLock::Mode::kShared, "a local `psgd sweep`");
     own.emplace(records + "/.lock", FileLock::Mode::kExclusive,
                 "another `psgd sweep --collect` or `--backend slurm`");
+  }
+  if (options.rerun && !dry_run) {
+    // --rerun: every result goes to superseded/ now, so the tasks find nothing done.
+    for (const PlannedRun& run : runs) {
+      const ResumeCheck check = check_resume(dir, run.run_id, options);
+      if (check.action == Resume::kRerun || check.action == Resume::kBroken)
+        (void)move_aside(dir, run.run_id, check);
+    }
   }
   const SlurmCollection c = collect_slurm_runs(spec, runs, dir, slurm, /*commit=*/!dry_run);
   if (c.queue_asked && !c.queue.known) {

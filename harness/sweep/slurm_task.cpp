@@ -16,6 +16,7 @@
 #include "harness/report.hpp"
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/progress.hpp"
+#include "harness/sweep/resume.hpp"
 #include "harness/sweep/slurm_files.hpp"
 #include "harness/sweep/slurm_query.hpp"
 
@@ -64,14 +65,15 @@ int run_one(const SweepSpec& spec, const SchedulerOptions& options, const Planne
   const std::string attempt =
       text_or(context["host"]) + ":" + std::to_string(getpid()) + ":" +
       std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-  json started = {{"run_id", run.run_id}, {"attempt", attempt}, {"slurm", allocation},
-                  {"pid", getpid()},      {"context", context}, {"interrupted_by", nullptr}};
+  json started = {{"run_id", run.run_id},     {"attempt", attempt}, {"slurm", allocation},
+                  {"pid", getpid()},          {"context", context}, {"build_id", options.build_id},
+                  {"interrupted_by", nullptr}};
   write_json(started, marker);
   ChildProcess child(child_argv(options.psgd, run, dir.part_path(run.run_id)),
                      dir.stderr_path(run.run_id), spec.timeout_seconds);
   for (;;) {
     if (const std::optional<ChildOutcome> outcome = child.poll()) {
-      json doc = run_document(spec, run, dir, *outcome);
+      json doc = run_document(spec, run, dir, *outcome, options.build_id);
       if (!allocation.is_null()) {
         doc["slurm"] = allocation;
         doc["slurm"]["attempt"] = attempt;
@@ -124,12 +126,19 @@ int run_listed_runs(const SweepSpec& spec, const SchedulerOptions& options,
       slurm_allocation([](const char* name) { return std::getenv(name); }, allowed_cpus_text());
   block_sweep_signals();
   for (const PlannedRun* run : listed) {
-    const std::optional<json> doc = dir.load_complete(run->run_id);
-    if (counts_as_done(doc, options)) {
+    // A task never reruns its own result: a requeued task finds it done (--rerun moved the
+    // old results at submission and is not passed on).
+    SchedulerOptions task_options = options;
+    task_options.rerun = false;
+    const ResumeCheck check = check_resume(dir, run->run_id, task_options);
+    if (check.action == Resume::kDone) {
       std::cerr << "psgd sweep: " << run->run_id << ": already complete ("
-                << doc->value("status", "") << "), skipped\n";
+                << check.doc->value("status", "") << "), skipped\n";
       continue;
     }
+    const std::string moved = move_aside(dir, run->run_id, check);
+    if (!moved.empty())
+      std::cerr << "psgd sweep: " << move_aside_note(run->run_id, check, moved) << "\n";
     if (const int sig = run_one(spec, options, *run, dir, allocation); sig != 0) return 128 + sig;
   }
   return 0;

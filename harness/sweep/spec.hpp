@@ -27,6 +27,12 @@ using OptionMap = std::map<std::string, std::string>;
 // room to spare; every spec in experiments/ sets its own.
 inline constexpr double kDefaultTimeoutSeconds = 1800.0;
 
+// Most runs (grid points before exclusions x repetitions) one sweep may plan. A planned run takes
+// about 3 KB, so the limit bounds a plan at about 300 MB; the largest full scale in experiments/
+// plans 5,400 runs, and a sweep of 10^5 runs of even one second each takes more than a day.
+// Above it the spec is refused before anything is allocated: split it into several specs.
+inline constexpr std::uint64_t kMaxSweepRuns = 100000;
+
 // One value of an axis: a scalar sets the axis option; a bundle (a JSON object) sets several
 // options together, e.g. a backoff policy with its parameters.
 struct AxisValue {

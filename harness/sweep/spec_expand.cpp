@@ -76,6 +76,25 @@ bool advance(const SweepSpec& spec, std::vector<std::size_t>& index) {
   return false;
 }
 
+// Refuses a spec that plans more than kMaxSweepRuns runs, counted before anything is allocated
+// (the product saturates instead of overflowing).
+void check_size(const SweepSpec& spec) {
+  std::uint64_t points = 1;
+  for (const SweepAxis& axis : spec.axes) {
+    const std::uint64_t n = axis.values.size();
+    points = n != 0 && points > kMaxSweepRuns / n ? kMaxSweepRuns + 1 : points * n;
+  }
+  const std::uint64_t reps = spec.seeds.size();
+  const std::uint64_t runs = points > kMaxSweepRuns / reps ? kMaxSweepRuns + 1 : points * reps;
+  if (runs > kMaxSweepRuns) {
+    std::string text = points > kMaxSweepRuns ? "more than " + std::to_string(kMaxSweepRuns)
+                                              : std::to_string(points);
+    throw ConfigError("the spec plans " + text + " points x " + std::to_string(reps) +
+                      " repetitions, more than the limit of " + std::to_string(kMaxSweepRuns) +
+                      " runs per sweep (counted before exclusions); split it into several specs");
+  }
+}
+
 // The grid's points in axis order, without the excluded ones. Throws ConfigError when none is
 // left or two points resolve to the same options.
 std::vector<Point> grid_points(const SweepSpec& spec) {
@@ -139,6 +158,7 @@ RunConfig PlannedRun::run_config(const std::string& out_path) const {
 }
 
 std::vector<PlannedRun> expand(const SweepSpec& spec) {
+  check_size(spec);
   const std::vector<Point> points = grid_points(spec);
   std::vector<PlannedRun> runs;
   std::set<std::string> ids;

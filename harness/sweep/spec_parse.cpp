@@ -2,6 +2,7 @@
 // top-level keys, the scale, name and description, base, axes, exclude, seeds, timeout.
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "common/errors.hpp"
 #include "common/read_file.hpp"
@@ -264,6 +265,11 @@ std::vector<std::uint64_t> parse_seeds(const ordered_json& d, const std::string&
       throw ConfigError("repetitions" + in + " must be a positive integer, got " + r.dump());
     }
     repetitions = r.get<std::uint64_t>();
+    if (repetitions > kMaxSweepRuns) {
+      throw ConfigError("repetitions" + in + " is " + std::to_string(repetitions) +
+                        ", more than the limit of " + std::to_string(kMaxSweepRuns) +
+                        " runs per sweep");
+    }
     if (!seeds.empty() && repetitions != seeds.size()) {
       throw ConfigError("spec" + in + ": repetitions is " + std::to_string(repetitions) +
                         " but seeds has " + std::to_string(seeds.size()) + " entries");
@@ -273,6 +279,14 @@ std::vector<std::uint64_t> parse_seeds(const ordered_json& d, const std::string&
     const std::uint64_t seed_base =
         d.contains("seed_base") ? nonnegative_integer("seed_base" + in, d["seed_base"]) : 1;
     for (std::uint64_t r = 0; r < repetitions; ++r) seeds.push_back(seed_base + r);
+  }
+  // Two repetitions with one seed are the same run twice: identical numbers, no information.
+  std::set<std::uint64_t> seen;
+  for (const std::uint64_t seed : seeds) {
+    if (!seen.insert(seed).second) {
+      throw ConfigError("seeds" + in + " lists " + std::to_string(seed) +
+                        " twice: repetitions with one seed are identical runs");
+    }
   }
   return seeds;
 }

@@ -57,7 +57,7 @@ class SlurmCollect : public ::testing::Test {
 
   void write_doc(std::size_t i, const std::string& status, const std::string& attempt = "") {
     json doc = {{"schema_version", 1}, {"status", status}};
-    doc["sweep"] = sweep_block(spec_, runs_[i], 1.0);
+    doc["sweep"] = sweep_block(spec_, runs_[i], 1.0, "b1");
     if (!attempt.empty()) doc["slurm"] = {{"task_key", "9_0"}, {"attempt", attempt}};
     write_json(doc, dir_->final_path(id(i)));
   }
@@ -67,6 +67,7 @@ class SlurmCollect : public ::testing::Test {
                 {"attempt", attempt},
                 {"slurm", alloc},
                 {"context", {{"host", "n1"}}},
+                {"build_id", "b1"},
                 {"interrupted_by", "SIGTERM"}},
                started_marker_path(*dir_, id(i)));
   }
@@ -118,6 +119,7 @@ TEST_F(SlurmCollect, EveryRunGetsOneStateAndAKilledTaskBecomesACrashWithSlurmsRe
   EXPECT_EQ((*crashed)["slurm"]["attempt"], "a2");
   EXPECT_EQ((*crashed)["sweep"]["run_id"], id(2));
   EXPECT_TRUE((*crashed)["sweep"]["run_seconds"].is_null());
+  EXPECT_EQ((*crashed)["sweep"]["build_id"], "b1");  // the build the task's marker names
   EXPECT_EQ((*crashed)["config"]["batch"], 3);
   EXPECT_FALSE(fs::exists(started_marker_path(*dir_, id(2))));
   EXPECT_FALSE(fs::exists(dir_->stderr_path(id(2))));
@@ -128,9 +130,21 @@ TEST_F(SlurmCollect, EveryRunGetsOneStateAndAKilledTaskBecomesACrashWithSlurmsRe
 
   // A re-submission: the missing run; with --redo-crashed also the crashed one.
   SchedulerOptions options;
+  options.build_id = "b1";  // the build of write_doc's documents
   EXPECT_THAT(runs_to_submit(c, runs_, options), ElementsAre(4u));
   options.redo_crashed = true;
   EXPECT_THAT(runs_to_submit(c, runs_, options), ElementsAre(2u, 4u));
+  // Complete runs of another build are submitted again (the tasks move them aside); --rerun
+  // submits every run not queued or running.
+  options.redo_crashed = false;
+  options.build_id = "b2";
+  EXPECT_THAT(runs_to_submit(c, runs_, options), ElementsAre(0u, 2u, 4u, 5u));
+  options.accept_other_builds = true;
+  EXPECT_THAT(runs_to_submit(c, runs_, options), ElementsAre(4u));
+  options.accept_other_builds = false;
+  options.build_id = "b1";
+  options.rerun = true;
+  EXPECT_THAT(runs_to_submit(c, runs_, options), ElementsAre(0u, 2u, 4u, 5u));
 
   std::ostringstream report;
   print_collection(c, spec_, runs_, report);
@@ -163,6 +177,7 @@ TEST_F(SlurmCollect, DryRunTouchesNothingAndCountsTheKilledRunAsCrashed) {
   EXPECT_TRUE(fs::exists(started_marker_path(*dir_, id(2))));
   EXPECT_FALSE(fs::exists(dir_->final_path(id(2))));
   SchedulerOptions options;
+  options.build_id = "b1";                                  // the build of write_doc's documents
   EXPECT_EQ(runs_to_submit(c, runs_, options).size(), 5u);  // the killed run waits for --redo
   options.redo_crashed = true;
   EXPECT_EQ(runs_to_submit(c, runs_, options).size(), 6u);
@@ -180,6 +195,7 @@ TEST_F(SlurmCollect, WithoutSqueueAStartedRunIsUnknownNeitherCollectedNorResubmi
   EXPECT_TRUE(asked_end_of_.empty());
   EXPECT_TRUE(fs::exists(started_marker_path(*dir_, id(1))));
   SchedulerOptions options;
+  options.build_id = "b1";  // the build of write_doc's documents
   options.redo_crashed = true;
   EXPECT_THAT(runs_to_submit(c, runs_, options), ElementsAre(0u, 3u, 4u, 5u));
   std::ostringstream report;
@@ -209,6 +225,7 @@ TEST_F(SlurmCollect, ANewerSubmissionOfACrashedRunShowsItQueued) {
   EXPECT_EQ(c.task_of[2], "11_0");
   ASSERT_TRUE(c.summaries[2]);  // still in the index as the crash it is until redone
   SchedulerOptions options;
+  options.build_id = "b1";  // the build of write_doc's documents
   options.redo_crashed = true;
   EXPECT_THAT(runs_to_submit(c, runs_, options), ElementsAre(0u, 1u, 3u, 4u, 5u));
 }

@@ -492,7 +492,11 @@ TEST(SweepResults, PartialsAreRemovedAndOnlyWholeDocumentsCount) {
   std::filesystem::remove_all(dir);
   ResultsDir results(dir);
   results.create_and_lock();
-  std::ofstream(results.final_path("a")) << R"({"status": "converged"})";
+  std::ofstream(results.final_path("a"))
+      << R"({"schema_version": 1, "status": "converged", "sweep": {"run_id": "a"}})";
+  std::ofstream(results.final_path("f")) << R"({"status": "converged"})";  // hand-made
+  std::ofstream(results.final_path("g"))
+      << R"({"schema_version": 1, "status": "converged", "sweep": {"run_id": "a"}})";
   std::ofstream(results.final_path("b")) << R"({"status": )";
   std::ofstream(results.final_path("c")) << R"({"no_status": 1})";
   std::ofstream(results.part_path("d")) << "{";
@@ -502,6 +506,8 @@ TEST(SweepResults, PartialsAreRemovedAndOnlyWholeDocumentsCount) {
   EXPECT_FALSE(results.load_complete("b").has_value());
   EXPECT_FALSE(results.load_complete("c").has_value());
   EXPECT_FALSE(results.load_complete("d").has_value());
+  EXPECT_FALSE(results.load_complete("f").has_value());  // no identity, no schema
+  EXPECT_FALSE(results.load_complete("g").has_value());  // another run's document
   EXPECT_EQ(results.remove_partials().size(), 3u);
   EXPECT_FALSE(std::filesystem::exists(results.part_path("d")));
   EXPECT_TRUE(std::filesystem::exists(results.final_path("a")));

@@ -1,0 +1,247 @@
+// End-to-end: the real `psgd sweep` refuses a bad point or a bad --psgd before running anything,
+// sets aside a result file that is no complete result, and keeps only results of the binary it
+// runs: a rebuilt binary (here: a copy with one more byte) redoes every run and keeps the old
+// results under superseded/, a second sweep with the same binary redoes nothing, --rerun redoes
+// everything and --accept-other-builds keeps what is there.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "harness/sweep/build_identity.hpp"
+#include "harness/sweep/child_process.hpp"
+#include "harness/sweep/results.hpp"
+#include "harness/sweep/spec.hpp"
+
+namespace psgd {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Finished {
+  int exit_code = -1;
+  std::string err;
+  std::string out;
+};
+
+// Two points of a linear model on a small synthetic set: a few tens of milliseconds per run.
+constexpr const char* kSpec = R"({
+  "name": "e2e-build",
+  "base": {"dataset": "synthetic-dense:512x8x2", "model": "linear", "updates": 40},
+  "axes": {"batch": [4, 8]},
+  "timeout_seconds": 60
+})";
+
+class SweepBuildEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::path(::testing::TempDir()) /
+           ("psgd_sweep_build_" + std::string(info->name()) + "_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    spec_ = (dir_ / "spec.json").string();
+    std::ofstream(spec_) << kSpec;
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  Finished sweep(std::vector<std::string> extra, const std::string& spec = "") {
+    std::vector<std::string> argv = {PSGD_BINARY, "sweep", spec.empty() ? spec_ : spec,
+                                     "--results-dir=" + (dir_ / "results").string()};
+    for (std::string& e : extra) argv.push_back(std::move(e));
+    std::string command;
+    for (const std::string& a : argv) command += "'" + a + "' ";
+    const std::string err = (dir_ / "stderr").string();
+    const std::string out = (dir_ / "stdout").string();
+    ChildProcess child({"/bin/sh", "-c", "exec " + command + "> '" + out + "'"}, err, 120);
+    Finished f;
+    for (;;) {
+      if (const auto o = child.poll()) {
+        f.exit_code = o->kind == ChildOutcome::Kind::kExited ? o->exit_code : -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    f.err = read_tail(err, 1 << 20);
+    f.out = read_tail(out, 1 << 20);
+    return f;
+  }
+
+  fs::path folder() const { return dir_ / "results" / "e2e-build"; }
+
+  // run file name -> (build id, inode): which build made each result, and whether it was rewritten.
+  std::map<std::string, std::pair<std::string, ino_t>> results() const {
+    std::map<std::string, std::pair<std::string, ino_t>> out;
+    for (const auto& e : fs::directory_iterator(folder())) {
+      const std::string name = e.path().filename().string();
+      if (!name.ends_with(".json") || name == "sweep.json") continue;
+      std::ifstream in(e.path());
+      struct stat st {};
+      stat(e.path().c_str(), &st);
+      out[name] = {recorded_build_id(json::parse(in)), st.st_ino};
+    }
+    return out;
+  }
+
+  std::size_t files_under(const fs::path& p) const {
+    std::size_t n = 0;
+    if (!fs::exists(p)) return 0;
+    for (const auto& e : fs::recursive_directory_iterator(p)) n += e.is_regular_file() ? 1 : 0;
+    return n;
+  }
+
+  fs::path dir_;
+  std::string spec_;
+};
+
+std::size_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+
+TEST_F(SweepBuildEndToEnd, SweepValidationRefusesEveryBadPointAtDryRunWithOneLine) {
+  struct Case {
+    const char* axis;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {R"("algo": ["seq", "leashd"])", "leashd"},
+      {R"("model": ["linear", "mlp:0"])", "mlp:0"},
+      {R"("dataset": ["synthetic-dense:512x8x2", "no-such-set"])", "no-such-set"},
+      {R"("placement": ["none", "everywhere"])", "everywhere"},
+      {R"("activation": ["relu", "sigmoidd"])", "sigmoidd"},
+      {R"("placement": ["none", "explicit:99999"])", "99999"},
+      {R"("batch": [4, 70000])", "70000"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = (dir_ / "bad.json").string();
+    std::ofstream(path) << R"({"name": "e2e-bad", "base": {"dataset": "synthetic-dense:512x8x2",
+        "model": "linear", "updates": 10}, "axes": {)"
+                        << c.axis << "}}";
+    for (const char* mode : {"--dry-run", "--jobs=1"}) {
+      const Finished f = sweep({mode}, path);
+      EXPECT_EQ(f.exit_code, 2) << c.axis << " " << mode << ": " << f.err;
+      EXPECT_EQ(lines(f.err), 1u) << c.axis << ": " << f.err;
+      EXPECT_THAT(f.err, HasSubstr("point ")) << c.axis;
+      EXPECT_THAT(f.err, HasSubstr(c.expect)) << c.axis;
+      EXPECT_FALSE(fs::exists(dir_ / "results" / "e2e-bad")) << c.axis << ": something ran";
+    }
+  }
+}
+
+TEST_F(SweepBuildEndToEnd, ABadPsgdBinaryIsProbedOnceNotRecordedAsCrashedRuns) {
+  const std::string script = (dir_ / "not-psgd.sh").string();
+  std::ofstream(script) << "#!/bin/sh\necho hello\n";
+  fs::permissions(script, fs::perms::owner_all);
+  for (const std::string& bad : {std::string("/bin/false"), script}) {
+    for (const char* mode : {"--dry-run", "--jobs=1"}) {
+      const Finished f = sweep({"--psgd=" + bad, mode});
+      EXPECT_EQ(f.exit_code, 3) << bad << ": " << f.err;
+      EXPECT_EQ(lines(f.err), 1u) << f.err;
+      EXPECT_THAT(f.err, HasSubstr("not a working psgd binary"));
+      EXPECT_EQ(files_under(folder()), 0u) << bad << ": something was recorded";
+    }
+  }
+  const Finished missing = sweep({"--psgd=" + (dir_ / "missing").string()});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_THAT(missing.err, HasSubstr("not executable"));
+}
+
+TEST_F(SweepBuildEndToEnd, TruncatedAndHandMadeResultsAreSetAsideThenRedone) {
+  ASSERT_EQ(sweep({}).exit_code, 0);
+  const auto first = results();
+  ASSERT_EQ(first.size(), 2u);
+  const std::string a = first.begin()->first;
+  const std::string b = std::next(first.begin())->first;
+  std::ofstream(folder() / a) << R"({"status": "converged"})";
+  fs::resize_file(folder() / b, fs::file_size(folder() / b) / 2);
+
+  const Finished dry = sweep({"--dry-run"});
+  EXPECT_THAT(dry.out, HasSubstr("broken " + a.substr(0, a.size() - 5)));
+  EXPECT_THAT(dry.out, HasSubstr("0 done, 2 to run"));
+  const Finished f = sweep({});
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_THAT(f.err, HasSubstr("set aside " + a));
+  EXPECT_THAT(f.err, HasSubstr("set aside " + b));
+  EXPECT_EQ(files_under(folder() / "set-aside"), 2u);
+  std::ifstream kept(folder() / "set-aside" / a);
+  EXPECT_EQ(json::parse(kept), json({{"status", "converged"}}));  // the file is intact
+  const auto redone = results();
+  ASSERT_EQ(redone.size(), 2u);
+  for (const auto& [name, id_inode] : redone) EXPECT_FALSE(id_inode.first.empty()) << name;
+}
+
+TEST_F(SweepBuildEndToEnd, ARebuiltBinaryRedoesTheRunsAndResumingRedoesNothing) {
+  ASSERT_EQ(sweep({}).exit_code, 0);
+  const auto first = results();
+  ASSERT_EQ(first.size(), 2u);
+  const std::string old_id = binary_build_id(PSGD_BINARY);
+  for (const auto& [name, id_inode] : first) EXPECT_EQ(id_inode.first, old_id) << name;
+  std::ifstream sweep_json(folder() / "sweep.json");
+  EXPECT_EQ(json::parse(sweep_json)["build_id"], old_id);
+
+  // Resuming with the same binary redoes nothing.
+  Finished f = sweep({});
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(results(), first);
+
+  // "Rebuild": the same program with one more byte is another build.
+  const fs::path rebuilt = dir_ / "psgd-rebuilt";
+  fs::copy_file(PSGD_BINARY, rebuilt);
+  std::ofstream(rebuilt, std::ios::app | std::ios::binary) << '\0';
+  const std::string new_id = binary_build_id(rebuilt.string());
+  ASSERT_NE(new_id, old_id);
+  const Finished dry = sweep({"--psgd=" + rebuilt.string(), "--dry-run"});
+  EXPECT_THAT(dry.out, HasSubstr("0 done, 2 to run"));
+  EXPECT_THAT(dry.out, HasSubstr("build " + new_id));
+  EXPECT_THAT(dry.out, HasSubstr("2 result(s) come from another build, e.g. build " + old_id));
+  EXPECT_THAT(dry.out, HasSubstr("\nbuild batch-4__r0-"));
+
+  // Kept as they are with --accept-other-builds.
+  f = sweep({"--psgd=" + rebuilt.string(), "--accept-other-builds"});
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(results(), first);
+
+  f = sweep({"--psgd=" + rebuilt.string()});
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_THAT(f.err, HasSubstr("results of build " + old_id));
+  const auto second = results();
+  ASSERT_EQ(second.size(), 2u);
+  for (const auto& [name, id_inode] : second) EXPECT_EQ(id_inode.first, new_id) << name;
+  EXPECT_EQ(files_under(folder() / "superseded" / old_id), 2u);  // nothing lost
+
+  // And resuming with the rebuilt binary redoes nothing.
+  f = sweep({"--psgd=" + rebuilt.string()});
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(results(), second);
+  EXPECT_THAT(f.err, Not(HasSubstr("redone")));
+}
+
+TEST_F(SweepBuildEndToEnd, RerunRedoesEverythingAndKeepsTheOldResults) {
+  ASSERT_EQ(sweep({}).exit_code, 0);
+  const auto first = results();
+  const Finished dry = sweep({"--rerun", "--dry-run"});
+  EXPECT_THAT(dry.out, HasSubstr("0 done, 2 to run"));
+  EXPECT_THAT(dry.out, HasSubstr("\nrerun batch-4__r0-"));
+  const Finished f = sweep({"--rerun"});
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  const auto second = results();
+  ASSERT_EQ(second.size(), 2u);
+  for (const auto& [name, id_inode] : second)
+    EXPECT_NE(id_inode.second, first.at(name).second) << name << " was not redone";
+  EXPECT_EQ(files_under(folder() / "superseded" / binary_build_id(PSGD_BINARY)), 2u);
+  EXPECT_EQ(sweep({"--rerun", "--accept-other-builds"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace psgd
