@@ -13,6 +13,7 @@ import common
 # The study's final accuracies (notes C): serial, synchronous at 2-4, asynchronous at 2 / 3 / 4.
 STUDY = {"local-sgd": {1: 0.888, 2: 0.92, 3: 0.92, 4: 0.92},
          "async-exchange": {1: 0.888, 2: 0.911, 3: 0.843, 4: 0.860}}
+COLORS = {"local-sgd": "tab:green", "async-exchange": "tab:orange"}
 MEASURES = (("final_test_accuracy", "final test accuracy"),
             ("final_test_loss", "final test loss"),
             ("wall_seconds", "training time (s)"))
@@ -32,7 +33,8 @@ def main():
         for j, (column, ylabel) in enumerate(MEASURES):
             samples = [[common.number(r[column]) for r in rows if int(r["threads"]) == t]
                        for t in threads]
-            common.line_with_band(axes[0][j], threads, samples, name)
+            common.line_with_band(axes[0][j], threads, samples, name,
+                                  color=COLORS.get(name, "grey"))
             medians[column] = [common.median_iqr(s)[0] for s in samples]
             axes[0][j].set_xlabel("workers (threads)")
             axes[0][j].set_ylabel(ylabel)
@@ -44,7 +46,7 @@ def main():
             print(f"{name},{t},{runs},{cells}")
         study = STUDY.get(name, {})
         axes[0][0].plot(list(study), list(study.values()), linestyle="none", marker="x",
-                        label=f"{name}: study (MNIST)")
+                        color=COLORS.get(name, "grey"), label=f"{name}: study (MNIST)")
     hw = sweep.hardware_threads()
     for ax in axes[0]:
         common.shade_oversubscribed(ax, hw, [int(r["threads"]) for r in finished])
