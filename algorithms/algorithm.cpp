@@ -153,6 +153,8 @@ void WorkerStats::merge(const WorkerStats& other) {
   contended_acquisitions += other.contended_acquisitions;
   lock_wait_seconds += other.lock_wait_seconds;
   backoff_seconds += other.backoff_seconds;
+  slowdown_seconds += other.slowdown_seconds;
+  delay_seconds += other.delay_seconds;
   staleness.merge(other.staleness);
   attempts.merge(other.attempts);
   for (std::size_t k = 0; k < slot_loss_sum.size() && k < other.slot_loss_sum.size(); ++k) {

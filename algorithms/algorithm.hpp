@@ -40,6 +40,8 @@
 
 namespace psgd {
 
+class WorkerPace;  // algorithms/pace.hpp
+
 // Why a run stopped before its update budget.
 enum class StopReason : int { kNone = 0, kTimeLimit = 1, kDiverged = 2 };
 
@@ -175,6 +177,8 @@ struct alignas(kNoFalseSharing) WorkerStats {
   std::int64_t contended_acquisitions = 0;  // lock acquisitions that had to wait at all
   double lock_wait_seconds = 0.0;           // time spent acquiring locks
   double backoff_seconds = 0.0;             // time spent in backoff pauses
+  double slowdown_seconds = 0.0;            // --slowdown: waits that stretched its gradients
+  double delay_seconds = 0.0;               // --delay: injected pull and push latency
   Histogram staleness;                      // one entry per applied update
   Histogram attempts;                       // failed attempts before each applied update
   // Minibatch losses of applied updates, per checkpoint slot: bucket j holds the updates of
@@ -234,6 +238,9 @@ struct BasicWorkerContext {
   RunControl* control = nullptr;
   BasicCheckpoints<S>* checkpoints = nullptr;
   WorkerStats* stats = nullptr;
+  // --slowdown, --delay, --step-decay (algorithms/pace.hpp); null when none is set, so the
+  // gradient step pays one pointer test.
+  WorkerPace* pace = nullptr;
 };
 using WorkerContext = BasicWorkerContext<float>;
 

@@ -9,6 +9,7 @@
 #include "algorithms/leashed.hpp"
 #include "algorithms/local_sgd.hpp"
 #include "algorithms/mutex.hpp"
+#include "algorithms/nonblocking.hpp"
 #include "algorithms/param_server.hpp"
 #include "algorithms/rwlock.hpp"
 #include "algorithms/seq.hpp"
@@ -107,6 +108,7 @@ const AlgorithmRegistry& builtin_algorithms() {
     r.add(hybrid_entry());
     r.add(local_sgd_entry());
     r.add(async_exchange_entry());
+    r.add(nonblocking_entry());
     return r;
   }();
   return registry;

@@ -185,6 +185,13 @@ class Crew {
       BasicWorkerContext<S> ctx{
           id,           o_.threads,    &model_,   buffers.workspace.get(), &buffers.sampler,
           buffers.grad, buffers.local, &control_, out_.checkpoints.get(),  &out_.workers[w]};
+      // The pace's latency stream is apart from every batch stream (worker indices 0..n).
+      std::optional<WorkerPace> pace;
+      if (o_.pace.active()) {
+        pace.emplace(o_.pace, id, stream_seed(o_.seed, n_ + 1 + w), o_.updates_per_epoch,
+                     &epoch_clock_);
+        ctx.pace = &*pace;
+      }
       ready = true;
       start_.arrive_and_wait();
       // seq_cst pairs with the stores below and in spawn(): a worker that failed set-up, or the
@@ -227,6 +234,7 @@ class Crew {
   SharedBatchSchedule* schedule_;  // --batch-order shared; null: each worker's own permutation
   std::size_t n_;
   std::barrier<StartClock> start_;
+  EpochClock epoch_clock_;                  // --step-decay's epochs, shared by the workers' paces
   std::vector<std::exception_ptr> errors_;  // errors_[w] written by worker w only
   std::atomic<bool> setup_failed_{false};
   std::mutex done_mutex_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
+#include "algorithms/pace.hpp"
 #include "common/name_table.hpp"
 #include "models/dataset.hpp"
 #include "models/model.hpp"
@@ -39,6 +40,8 @@ struct RunnerOptions {
   std::int64_t checkpoints_per_epoch = 4;
   std::size_t staleness_bins = 1024;
   BatchOrder batch_order = BatchOrder::kWorker;
+  // --slowdown, --delay, --step-decay (algorithms/pace.hpp); inactive by default.
+  PaceConfig pace;
   // Where the algorithm's shared storage is allocated (--memory); null: heap_shared_memory().
   SharedMemory* shared_memory = nullptr;
   // Snapshot slots before thinning sets in (Checkpoints); 0 = the default cap. Tests use a small

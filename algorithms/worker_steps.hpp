@@ -2,25 +2,53 @@
 // only in how they read and publish parameters.
 #pragma once
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <span>
 #include <type_traits>
 
 #include "algorithms/algorithm.hpp"
+#include "algorithms/pace.hpp"
 
 namespace psgd {
 
-// Draws the worker's next batch and writes the gradient at `params` into ctx.grad. Returns the
-// minibatch loss; a non-finite loss stops the whole run as diverged.
+// Writes the gradient at `params` on `batch` into ctx.grad. Returns the minibatch loss; a
+// non-finite loss stops the whole run as diverged.
+// With a pace (--slowdown, --delay, --step-decay) the gradient is framed by the pull and push
+// latency, stretched by the worker's slowdown and scaled by the step decay.
+template <class S>
+inline S compute_gradient_on(BasicWorkerContext<S>& ctx,
+                             std::span<const std::type_identity_t<S>> params,
+                             const BasicBatch<S>& batch) noexcept {
+  WorkerPace* pace = ctx.pace;
+  if (pace == nullptr) {
+    const S loss = ctx.model->loss_and_gradient(params, batch, ctx.grad, *ctx.workspace);
+    ++ctx.stats->computed;
+    if (!std::isfinite(loss)) ctx.control->request_stop(StopReason::kDiverged);
+    return loss;
+  }
+  WorkerStats& s = *ctx.stats;
+  s.delay_seconds += pace->delay();  // the pull
+  const auto t0 = std::chrono::steady_clock::now();
+  const S loss = ctx.model->loss_and_gradient(params, batch, ctx.grad, *ctx.workspace);
+  ++s.computed;
+  if (!std::isfinite(loss)) ctx.control->request_stop(StopReason::kDiverged);
+  if (pace->stretches()) {
+    s.slowdown_seconds +=
+        pace->stretch(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  if (pace->decays()) pace->decay(ctx.grad);
+  s.delay_seconds += pace->delay();  // the push
+  return loss;
+}
+
+// The same on the worker's next batch: the step every algorithm takes. (compute_gradient_on is
+// for a method that redoes a batch: `nonblocking` redoes an abandoned one on new parameters.)
 template <class S>
 inline S compute_gradient(BasicWorkerContext<S>& ctx,
                           std::span<const std::type_identity_t<S>> params) noexcept {
-  const BasicBatch<S> batch = ctx.sampler->next();
-  const S loss = ctx.model->loss_and_gradient(params, batch, ctx.grad, *ctx.workspace);
-  ++ctx.stats->computed;
-  if (!std::isfinite(loss)) ctx.control->request_stop(StopReason::kDiverged);
-  return loss;
+  return compute_gradient_on(ctx, params, ctx.sampler->next());
 }
 
 // Bookkeeping after this worker applied the update that made the shared version `version`
@@ -31,6 +59,7 @@ template <class S, class Snapshot>
 inline void note_applied(BasicWorkerContext<S>& ctx, std::int64_t version, std::int64_t staleness,
                          std::int64_t failed_attempts, S loss, Snapshot&& snapshot) noexcept {
   WorkerStats& s = *ctx.stats;
+  if (ctx.pace != nullptr) ctx.pace->note_applied(version);
   ++s.applied;
   s.staleness.add(staleness);
   s.attempts.add(failed_attempts);

@@ -173,6 +173,16 @@ nlohmann::json build_report(const RunFacts<S>& f) {
       // Leashed keeps a bounded pool of parameter vectors; its peak is a contention effect too.
       {"peak_live_vectors", f.peak_live_vectors ? json(*f.peak_live_vectors) : json(nullptr)}};
 
+  // Injected heterogeneity (--slowdown, --delay): what was asked is in config; what it cost here.
+  json computed_per_worker = json::array();
+  for (const WorkerStats& s : o.workers) computed_per_worker.push_back(s.computed);
+  doc["pace"] = {{"slowdown", slowdown_text(cfg.pace.slowdown)},
+                 {"delay", cfg.pace.delay.text()},
+                 {"step_decay", cfg.pace.step_decay},
+                 {"slowdown_seconds", total.slowdown_seconds},
+                 {"delay_seconds", total.delay_seconds},
+                 {"computed_per_worker", computed_per_worker}};
+
   doc["resources"] = {{"peak_rss_bytes", peak_rss_bytes()},
                       {"shared_bytes", f.shared_bytes},
                       {"cpu_seconds", o.cpu_seconds},

@@ -163,6 +163,20 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
       },
       [](const RunConfig& c) { return json(c.seed); });
   add(
+      "step-decay", "D", "multiply the step by (1 - D) each epoch (applied updates / per epoch)",
+      [](RunConfig& c, std::string_view v) { c.pace.step_decay = parse_step_decay(v); },
+      [](const RunConfig& c) { return json(c.pace.step_decay); });
+  add(
+      "slowdown", "W:FACTOR,...",
+      "stragglers: worker W computes FACTOR (1..1000) times slower (its gradients stretched)",
+      [](RunConfig& c, std::string_view v) { c.pace.slowdown = parse_slowdown(v); },
+      [](const RunConfig& c) { return json(slowdown_text(c.pace.slowdown)); });
+  add(
+      "delay", "SPEC",
+      "latency per pull and per push: none | fixed:US | exp:MEAN_US (microseconds)",
+      [](RunConfig& c, std::string_view v) { c.pace.delay = parse_delay(v); },
+      [](const RunConfig& c) { return json(c.pace.delay.text()); });
+  add(
       "checkpoints", "K", "parameter snapshots per epoch, evaluated after training",
       [](RunConfig& c, std::string_view v) {
         c.checkpoints = static_cast<int>(parse_int_option("checkpoints", v, 1, kMaxInt));
@@ -305,6 +319,13 @@ void validate(const RunConfig& c) {
   }
   if (!c.topology_synthetic.empty() && !c.topology_xml.empty()) {
     throw ConfigError("--topology-synthetic and --topology-xml exclude each other");
+  }
+  for (const auto& [worker, factor] : c.pace.slowdown) {
+    if (worker >= c.threads) {
+      throw ConfigError("--slowdown names worker " + std::to_string(worker) + ", but --threads " +
+                        std::to_string(c.threads) + " has workers 0.." +
+                        std::to_string(c.threads - 1));
+    }
   }
 }
 

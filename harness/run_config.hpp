@@ -60,6 +60,7 @@ struct RunConfig {
   std::string topology_synthetic;  // plan on an hwloc synthetic topology (--dry-run only)
   std::string topology_xml;        // plan on an lstopo XML export (--dry-run only)
   bool dry_run = false;
+  PaceConfig pace;                  // --slowdown, --delay, --step-decay (algorithms/pace.hpp)
   std::string test_fault = "none";  // for the sweep's crash tests: abort | hang | exit:N
   // The options algorithms declare for themselves (--persistence, --backoff, --lock, ...):
   // see algorithms/registry.hpp. Unset options keep their declared defaults.

@@ -199,6 +199,52 @@ TEST(RunEndToEnd, BadArgumentsExitTwoWithOneLine) {
   expect_error("run --init normal:-1 --dataset synthetic-dense", 2, "normal");
   expect_error("run --dataset synthetic-dense:64x4x2 --batch 100 --model linear", 2, "exceeds");
   expect_error("frobnicate", 2, "unknown command");
+  // Injected heterogeneity and the step schedule (algorithms/pace.hpp).
+  for (const char* bad : {"--slowdown 1", "--slowdown 0:0.5", "--slowdown 0:2,0:3",
+                          "--slowdown x:2", "--slowdown 0:1e9"}) {
+    expect_error(std::string("run ") + bad, 2, "--slowdown must be none or W:FACTOR");
+  }
+  expect_error("run --threads 2 --slowdown 2:4", 2, "--slowdown names worker 2, but --threads 2");
+  for (const char* bad : {"--delay 5", "--delay fixed:-1", "--delay exp:0", "--delay poisson:3",
+                          "--delay fixed:1e12"}) {
+    expect_error(std::string("run ") + bad, 2, "--delay must be none, fixed:US or exp:MEAN_US");
+  }
+  expect_error("run --step-decay 1", 2, "--step-decay must be a fraction in [0, 1)");
+  expect_error("run --step-decay -0.1", 2, "--step-decay must be a fraction in [0, 1)");
+  expect_error("run --algo nonblocking --mini-batches 0", 2,
+               "--mini-batches must be a positive integer");
+  expect_error("run --algo nonblocking --combine sum", 2, "--combine");
+  expect_error("run --algo seq --mini-batches 4", 2, "--mini-batches applies to: nonblocking");
+}
+
+// What was injected is in config and in the pace block, with the time it cost; nonblocking's
+// accounting is in its algorithm block.
+TEST(RunEndToEnd, SlowdownAndDelayAreRecorded) {
+  const Result r = psgd(std::string(kTinyRun) +
+                        "--algo nonblocking --mini-batches 4 --threads 2 --placement none "
+                        "--slowdown 1:3 --delay fixed:20 --step-decay 0.01");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_EQ(doc["config"]["slowdown"], "1:3");
+  EXPECT_EQ(doc["config"]["delay"], "fixed:20");
+  EXPECT_EQ(doc["config"]["step-decay"], 0.01);
+  const json& pace = doc["pace"];
+  EXPECT_EQ(pace["slowdown"], "1:3");
+  EXPECT_EQ(pace["delay"], "fixed:20");
+  const std::int64_t computed = doc["updates"]["computed"];
+  // Every gradient waits at least 20 us before and after.
+  EXPECT_GE(pace["delay_seconds"].get<double>(), 2 * 20e-6 * static_cast<double>(computed));
+  EXPECT_GT(pace["slowdown_seconds"].get<double>(), 0.0);
+  ASSERT_EQ(pace["computed_per_worker"].size(), 2U);
+  const json& nb = doc["algorithm"];
+  std::int64_t contributed = 0;
+  std::int64_t abandoned = 0;
+  for (const auto& v : nb["contributed"]) contributed += v.get<std::int64_t>();
+  for (const auto& v : nb["abandoned"]) abandoned += v.get<std::int64_t>();
+  EXPECT_EQ(contributed + abandoned + doc["updates"]["discarded_at_end"].get<std::int64_t>(),
+            computed)
+      << nb.dump();
+  EXPECT_EQ(nb["wasted_samples"], abandoned * 16);
 }
 
 TEST(RunEndToEnd, BadDataExitsThreeNamingTheFile) {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -33,9 +34,10 @@ constexpr const char* kPython = "/usr/bin/python3";
 // Every figure script: plots/<family>.py, and plots/<family>_<name>.py for further figures of the
 // family's runs (see plots/make_figures.sh).
 std::vector<std::string> figures() {
-  return {"threads", "threads_curves", "hyperparams",  "staleness", "staleness_threads",
-          "backoff", "persistence",    "reference",    "attempts",  "memory",
-          "cnn",     "cnn_staleness",  "cnn_attempts", "cnn_memory"};
+  return {"threads",   "threads_curves", "hyperparams",  "staleness",  "staleness_threads",
+          "backoff",   "persistence",    "reference",    "attempts",   "memory",
+          "cnn",       "cnn_staleness",  "cnn_attempts", "cnn_memory", "schemes",
+          "averaging", "param-server",   "hybrid"};
 }
 
 // Runs argv to its end; returns the exit code (-1 for a signal or timeout) and the output tail.
@@ -116,7 +118,12 @@ TEST_P(SweepPlotsEndToEnd, ScriptDrawsItsFigureFromASweep) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SweepFigures, SweepPlotsEndToEnd, ::testing::ValuesIn(figures()),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           // gtest names are letters, digits and '_': param-server -> param_server
+                           std::string name = p.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 // Every script in plots/ (but the shared common.py, and nightly.py, which draws the nightly
 // job's history and is run by NightlyEndToEnd) is one of figures(), so none goes untested, and

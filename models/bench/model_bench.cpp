@@ -36,7 +36,7 @@ constexpr float kStepSize = 0.01F;
 // pixels a 2x2 pool drops included, as a framework computes them). Elementwise work (bias,
 // activation, pooling, softmax, the apply) is left out, as GEMM-based FLOP counts do.
 double training_flops_per_sample(const Model& model) {
-  const auto* convnet = dynamic_cast<const ConvNet*>(&model);
+  const auto* convnet = dynamic_cast<const ConvNet<float>*>(&model);
   double flops = 0.0;
   std::size_t conv = 0;
   bool first = true;

@@ -1,0 +1,138 @@
+// algorithms/test/pace_test.cpp — --slowdown, --delay and --step-decay in the shared gradient
+// step: the parsers, a slowed worker computing proportionally fewer gradients (a loose
+// invariant: a 16x slower worker computes less than half of what its peer does), waits recorded,
+// values unchanged by waiting, and the decay as the hand-written schedule, bit for bit.
+#include "algorithms/pace.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "algorithms/registry.hpp"
+#include "algorithms/runner.hpp"
+#include "algorithms/seq.hpp"
+#include "algorithms/test/toy_models.hpp"
+#include "common/errors.hpp"
+
+namespace psgd {
+namespace {
+
+using testing::LeastSquares;
+
+RunnerOptions toy_options(int threads) {
+  RunnerOptions o;
+  o.threads = threads;
+  o.seed = 5;
+  o.batch_size = 16;
+  o.step = 0.01F;
+  o.total_updates = 200;
+  o.updates_per_epoch = 20;
+  o.checkpoints_per_epoch = 1;
+  o.staleness_bins = 256;
+  return o;
+}
+
+bool same_bits(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST(Pace, ParsersAcceptTheDocumentedFormsAndRefuseTheRest) {
+  const auto s = parse_slowdown("1:4,0:2.5");
+  ASSERT_EQ(s.size(), 2U);
+  EXPECT_EQ(s[0], (std::pair<int, double>{1, 4.0}));
+  EXPECT_EQ(slowdown_text(s), "1:4,0:2.5");
+  EXPECT_TRUE(parse_slowdown("none").empty());
+  for (const char* bad : {"", "1", "1:", ":2", "1:0.5", "-1:2", "1:2,1:3", "1:2,", "1:nan"}) {
+    EXPECT_THROW(parse_slowdown(bad), ConfigError) << bad;
+  }
+  EXPECT_EQ(parse_delay("fixed:250").text(), "fixed:250");
+  EXPECT_EQ(parse_delay("exp:10").kind, DelaySpec::Kind::kExponential);
+  EXPECT_EQ(parse_delay("fixed:0").micros, 0.0);
+  EXPECT_EQ(parse_delay("none").text(), "none");
+  for (const char* bad : {"", "fixed", "fixed:", "exp:0", "fixed:-3", "uniform:4", "fixed:1e8"}) {
+    EXPECT_THROW(parse_delay(bad), ConfigError) << bad;
+  }
+  EXPECT_EQ(parse_step_decay("0.01"), 0.01);
+  for (const char* bad : {"1", "-0.1", "x", "1.5"}) {
+    EXPECT_THROW(parse_step_decay(bad), ConfigError) << bad;
+  }
+}
+
+TEST(Pace, ASlowedWorkerComputesProportionallyFewerGradients) {
+  const LeastSquares model(32);
+  const Dataset data = testing::random_floats(512, 32, 3, 2);
+  RunnerOptions o = toy_options(2);
+  o.batch_size = 64;
+  o.total_updates = 3000;
+  o.pace.slowdown = {{1, 16.0}};
+  const AlgorithmSettings defaults;
+  const std::unique_ptr<Algorithm> algo =
+      builtin_algorithms().make("hogwild", AlgorithmSetup{defaults, 1, 2});
+  const TrainingOutcome r = run_training(*algo, model, data, std::vector<float>(32), o);
+  const WorkerStats& fast = r.workers[0];
+  const WorkerStats& slow = r.workers[1];
+  EXPECT_EQ(r.applied_updates, 3000);
+  // Loose on purpose (a shared machine may stall the fast worker): 16x slower, under half.
+  EXPECT_LT(2 * slow.computed, fast.computed) << slow.computed << " vs " << fast.computed;
+  EXPECT_GT(slow.slowdown_seconds, 0.0);
+  EXPECT_EQ(fast.slowdown_seconds, 0.0);
+  EXPECT_EQ(fast.delay_seconds, 0.0);
+}
+
+TEST(Pace, DelaysAreWaitedAndRecordedAndChangeNoValue) {
+  const LeastSquares model(8);
+  const Dataset data = testing::random_floats(128, 8, 3, 4);
+  const std::vector<float> theta0(model.num_params(), 0.25F);
+  RunnerOptions o = toy_options(1);
+  SequentialSgd seq;
+  const TrainingOutcome plain = run_training(seq, model, data, theta0, o);
+  for (const char* spec : {"fixed:100", "exp:100"}) {
+    SCOPED_TRACE(spec);
+    o.pace.delay = parse_delay(spec);
+    o.pace.slowdown = {{0, 2.0}};
+    const TrainingOutcome r = run_training(seq, model, data, theta0, o);
+    EXPECT_TRUE(same_bits(r.final_params, plain.final_params));
+    const WorkerStats& s = r.workers[0];
+    EXPECT_GT(s.delay_seconds, 0.0);
+    EXPECT_GT(s.slowdown_seconds, 0.0);
+    if (o.pace.delay.kind == DelaySpec::Kind::kFixed) {  // a sleep waits at least its time
+      EXPECT_GE(s.delay_seconds, 2 * 100e-6 * static_cast<double>(s.computed));
+    }
+    EXPECT_GE(r.wall_seconds, s.delay_seconds + s.slowdown_seconds);
+  }
+}
+
+TEST(Pace, StepDecayIsTheHandWrittenScheduleBitForBit) {
+  const LeastSquares model(8);
+  const Dataset data = testing::random_floats(128, 8, 3, 4);
+  const std::vector<float> theta0(model.num_params(), 0.25F);
+  RunnerOptions o = toy_options(1);
+  o.step = 0.05F;
+  o.pace.step_decay = 0.3;
+  SequentialSgd seq;
+  const TrainingOutcome r = run_training(seq, model, data, theta0, o);
+
+  // Update v (0-based) is in epoch v / P; the gradient is scaled by (1 - D)^epoch.
+  std::vector<float> theta = theta0;
+  std::vector<float> grad(theta.size());
+  BatchSampler sampler(data, o.batch_size, stream_seed(o.seed, 0));
+  const std::unique_ptr<Workspace> ws = model.make_workspace(o.batch_size);
+  for (std::int64_t v = 0; v < o.total_updates; ++v) {
+    model.loss_and_gradient(theta, sampler.next(), grad, *ws);
+    const std::int64_t epoch = v / o.updates_per_epoch;
+    if (epoch > 0) {
+      const auto f = static_cast<float>(std::pow(1.0 - 0.3, static_cast<double>(epoch)));
+      for (float& g : grad) g *= f;
+    }
+    sgd_apply<float>(theta, grad, static_cast<float>(o.step));
+  }
+  EXPECT_TRUE(same_bits(r.final_params, theta));
+  o.pace.step_decay = 0.0;  // and no decay is the plain run
+  EXPECT_FALSE(same_bits(run_training(seq, model, data, theta0, o).final_params, theta));
+}
+
+}  // namespace
+}  // namespace psgd
