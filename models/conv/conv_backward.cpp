@@ -241,15 +241,17 @@ void conv_input_grad(const ConvShape& s, Planes<const T> dz_padded, const T* wei
                    s.in_c, static_cast<std::size_t>(cols) * s.n, rows, dx.data, dx.plane, dx.row);
 }
 
-#define PSGD_CONV_BACKWARD(T)                                                                     \
-  template void pool_backward<T>(const ConvShape&, Planes<const T>, Planes<const T>, const T*,    \
-                                 Activation, Planes<T>, T*) noexcept;                             \
-  template void conv_weight_grad<T>(const ConvShape&, int, int, Planes<const T>, Planes<const T>, \
-                                    T*) noexcept;                                                 \
-  template void conv_input_grad<T>(const ConvShape&, Planes<const T>, const T*, int, int, int,    \
-                                   int, Planes<T>, T*) noexcept;
-PSGD_CONV_BACKWARD(float)
-PSGD_CONV_BACKWARD(double)
-#undef PSGD_CONV_BACKWARD
+template void pool_backward<float>(const ConvShape&, Planes<const float>, Planes<const float>,
+                                   const float*, Activation, Planes<float>, float*) noexcept;
+template void conv_weight_grad<float>(const ConvShape&, int, int, Planes<const float>,
+                                      Planes<const float>, float*) noexcept;
+template void conv_input_grad<float>(const ConvShape&, Planes<const float>, const float*, int, int,
+                                     int, int, Planes<float>, float*) noexcept;
+template void pool_backward<double>(const ConvShape&, Planes<const double>, Planes<const double>,
+                                    const double*, Activation, Planes<double>, double*) noexcept;
+template void conv_weight_grad<double>(const ConvShape&, int, int, Planes<const double>,
+                                       Planes<const double>, double*) noexcept;
+template void conv_input_grad<double>(const ConvShape&, Planes<const double>, const double*, int,
+                                      int, int, int, Planes<double>, double*) noexcept;
 
 }  // namespace psgd::detail::conv

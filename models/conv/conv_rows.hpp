@@ -34,7 +34,8 @@ void conv_rows(const T* in, std::size_t in_plane, std::size_t in_row, int in_c, 
   using Eigen::internal::pstoreu;
   using P = Packet<T>;
   constexpr std::size_t kP = kLanes<T>;
-  const auto wstride = static_cast<std::size_t>(in_c * k * k);
+  const std::size_t wstride =
+      static_cast<std::size_t>(in_c) * static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
   for (int r = 0; r < rows; ++r) {
     const T* in_r = in + static_cast<std::size_t>(r) * in_row;
     T* out_r = out + static_cast<std::size_t>(r) * out_row;
@@ -96,7 +97,8 @@ template <typename T>
 void conv_rows_all(const T* in, std::size_t in_plane, std::size_t in_row, int in_c, int k,
                    std::size_t n, const T* w, const T* bias, int out_c, std::size_t len, int rows,
                    T* out, std::size_t out_plane, std::size_t out_row) noexcept {
-  const auto wstride = static_cast<std::size_t>(in_c * k * k);
+  const std::size_t wstride =
+      static_cast<std::size_t>(in_c) * static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
   const int groups = (out_c + kMaxGroup - 1) / kMaxGroup;
   const int size = (out_c + groups - 1) / groups;
   for (int o = 0; o < out_c; o += size) {

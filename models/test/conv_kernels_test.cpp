@@ -32,7 +32,7 @@ template <typename T>
 struct Case {
   Case(std::size_t n, int out_c, SplitMix64& rng) : s{2, 9, 8, out_c, 3, n} {
     in = random_values(at(s.in_c, 0, 0, 0, s.in_h, s.in_w, n), rng);
-    w = random_values(static_cast<std::size_t>(out_c * s.in_c * s.kernel * s.kernel), rng);
+    w = random_values(weight_index(out_c, 0, 0, 0), rng);
     b = random_values(static_cast<std::size_t>(out_c), rng);
     dz_padded.assign(at(out_c, 0, 0, 0, dh(), dw(), n), T{0});
     for (int o = 0; o < out_c; ++o) {
@@ -59,8 +59,18 @@ struct Case {
   [[nodiscard]] Planes<const T> input() const {
     return {in.data(), at(1, 0, 0, 0, s.in_h, s.in_w, s.n), s.in_w * s.n};
   }
+  // Where weight {o, c, ky, kx} lies in the row-major {out_c, in_c, k, k} weights.
+  [[nodiscard]] std::size_t weight_index(int o, int c, int ky, int kx) const {
+    const auto k = static_cast<std::size_t>(s.kernel);
+    return ((static_cast<std::size_t>(o) * static_cast<std::size_t>(s.in_c) +
+             static_cast<std::size_t>(c)) *
+                k +
+            static_cast<std::size_t>(ky)) *
+               k +
+           static_cast<std::size_t>(kx);
+  }
   [[nodiscard]] double weight(int o, int c, int ky, int kx) const {
-    return w[static_cast<std::size_t>(((o * s.in_c + c) * s.kernel + ky) * s.kernel + kx)];
+    return w[weight_index(o, c, ky, kx)];
   }
   [[nodiscard]] double input_at(int c, int y, int x, std::size_t i) const {
     return in[at(c, y, x, i, s.in_h, s.in_w, s.n)];
@@ -136,8 +146,7 @@ class ConvKernels : public ::testing::Test {
             }
           }
           // Sums of ~800 products: ten times the tolerance of one convolution output.
-          ASSERT_NEAR(wg[static_cast<std::size_t>((o * c.s.in_c + ch) * k * k + t)], want,
-                      10 * kTolerance);
+          ASSERT_NEAR(wg[c.weight_index(o, ch, t / k, t % k)], want, 10 * kTolerance);
         }
       }
     }
