@@ -1,9 +1,10 @@
-// harness/main.cpp — the `psgd` command: subcommands run, list, topo, sweep, compare.
+// harness/main.cpp — the `psgd` command: subcommands run, list, topo, sweep, compare; --version.
 #include <iostream>
 #include <string_view>
 #include <vector>
 
 #include "common/errors.hpp"
+#include "harness/build_info.hpp"
 #include "harness/compare_command.hpp"
 #include "harness/list_command.hpp"
 #include "harness/run_command.hpp"
@@ -20,7 +21,8 @@ constexpr std::string_view kUsage =
     "  sweep   run an experiment spec: every point x repetition as a child run (psgd sweep "
     "--help)\n"
     "  topo    print the machine's topology and a placement plan (psgd topo --help)\n"
-    "  compare compare two results files: noise-aware regression verdict (psgd compare --help)\n";
+    "  compare compare two results files: noise-aware regression verdict (psgd compare --help)\n"
+    "  --version  build id (git SHA, dirty flag), compiler, flags, instruction sets\n";
 
 }  // namespace
 
@@ -29,6 +31,10 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     (args.empty() ? std::cerr : std::cout) << kUsage;
     return args.empty() ? psgd::kExitConfigError : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::cout << psgd::version_text();
+    return 0;
   }
   const std::span<const std::string_view> rest(args.data() + 1, args.size() - 1);
   if (args[0] == "run") return psgd::run_main(rest);

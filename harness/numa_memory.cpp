@@ -114,7 +114,11 @@ void check_memory_policy(const MemoryPolicy& policy, const NumaSupport& support)
   if (policy.kind == MemoryPolicyKind::kBind &&
       std::find(support.nodes.begin(), support.nodes.end(), policy.node) == support.nodes.end()) {
     std::string nodes;
-    for (const int n : support.nodes) nodes += (nodes.empty() ? "" : ",") + std::to_string(n);
+    for (const int n : support.nodes) {
+      // Appended piecewise: `"," + std::to_string(n)` trips GCC 12's false -Wrestrict at -O3.
+      if (!nodes.empty()) nodes += ',';
+      nodes += std::to_string(n);
+    }
     throw ConfigError("--memory " + name + ": no NUMA node " + std::to_string(policy.node) +
                       " available here (nodes: " + nodes + ")");
   }

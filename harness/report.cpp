@@ -73,10 +73,11 @@ RunVerdict verdict_of(const RunFacts<S>& f) {
   std::vector<EvaluatedSnapshot> snapshots;
   for (std::size_t i = 0; i < f.slots.size(); ++i) {
     const typename BasicCheckpoints<S>::Slot& slot = cp.slot(f.slots[i]);
-    snapshots.push_back(
-        {slot.updates, slot.seconds, f.points[i].train_loss, f.points[i].test_loss});
+    snapshots.push_back({slot.updates, slot.seconds, f.points[i].train_loss, f.points[i].test_loss,
+                         f.points[i].test_accuracy});
   }
-  return judge_run(snapshots, f.config->epsilons, f.outcome->stop_reason);
+  return judge_run(snapshots, f.config->epsilons, f.outcome->stop_reason,
+                   f.config->target_accuracies);
 }
 
 template <class S>
@@ -84,10 +85,20 @@ json metrics_json(const RunFacts<S>& f, const RunVerdict& v) {
   json tte = json::object();
   json tte_updates = json::object();
   json target_losses = json::object();
+  json reached = json::object();
   for (const TargetOutcome& t : v.targets) {
     tte[t.label] = t.seconds ? json(*t.seconds) : json(nullptr);
     tte_updates[t.label] = t.updates ? json(*t.updates) : json(nullptr);
     target_losses[t.label] = number(t.loss);
+    reached[t.label] = t.reached();
+  }
+  json tta = json::object();
+  json tta_updates = json::object();
+  json accuracy_targets = json::object();
+  for (const AccuracyOutcome& t : v.accuracy_targets) {
+    tta[t.label] = t.seconds ? json(*t.seconds) : json(nullptr);
+    tta_updates[t.label] = t.updates ? json(*t.updates) : json(nullptr);
+    accuracy_targets[t.label] = t.accuracy;
   }
   json m;
   m["initial_train_loss"] = number(v.initial_train_loss);
@@ -98,6 +109,11 @@ json metrics_json(const RunFacts<S>& f, const RunVerdict& v) {
   m["epsilon_targets"] = target_losses;
   m["time_to_epsilon"] = tte;
   m["updates_to_epsilon"] = tte_updates;
+  m["epsilon_reached"] = reached;
+  m["epsilon_targets_reached"] = v.targets_reached();
+  m["accuracy_targets"] = accuracy_targets;
+  m["time_to_accuracy"] = tta;
+  m["updates_to_accuracy"] = tta_updates;
   return m;
 }
 

@@ -25,6 +25,7 @@
 #include "harness/placement.hpp"
 #include "harness/report.hpp"
 #include "harness/run_config.hpp"
+#include "harness/run_summary.hpp"
 #include "harness/topology.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
@@ -85,40 +86,6 @@ void inject_test_fault(const std::string& fault) {
     for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
   }
   if (fault.rfind("exit:", 0) == 0) std::_Exit(std::stoi(fault.substr(5)));
-}
-
-void print_summary(const json& doc) {
-  const json& m = doc["metrics"];
-  auto num = [](const json& v, int precision) {
-    if (v.is_null()) return std::string("-");
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", precision, v.get<double>());
-    return std::string(buf);
-  };
-  std::fprintf(stderr, "psgd run: %s, %s on %s, %d thread(s), batch %lld, step %g\n",
-               doc["config"]["algo"].get<std::string>().c_str(),
-               doc["model"]["spec"].get<std::string>().c_str(),
-               doc["data"]["name"].get<std::string>().c_str(), doc["config"]["threads"].get<int>(),
-               static_cast<long long>(doc["config"]["batch"].get<std::int64_t>()),
-               doc["config"]["step"].get<double>());
-  std::fprintf(stderr, "  %8s %8s %9s %10s %10s %9s %8s\n", "epoch", "updates", "seconds",
-               "run_loss", "train_loss", "test_loss", "test_acc");
-  for (const json& e : doc["series"]) {
-    std::fprintf(stderr, "  %8s %8lld %9s %10s %10s %9s %8s\n", num(e["epoch"], 2).c_str(),
-                 static_cast<long long>(e["updates"].get<std::int64_t>()),
-                 num(e["seconds"], 3).c_str(), num(e["running_loss"], 4).c_str(),
-                 num(e["train_loss"], 4).c_str(), num(e["test_loss"], 4).c_str(),
-                 num(e["test_accuracy"], 4).c_str());
-  }
-  std::string tte;
-  for (const auto& [label, seconds] : m["time_to_epsilon"].items()) {
-    tte += " " + label + "=" + (seconds.is_null() ? "not reached" : num(seconds, 3) + "s");
-  }
-  std::fprintf(
-      stderr, "  status %s | %s samples/s | time to epsilon:%s | peak RSS %.0f MiB\n",
-      doc["status"].get<std::string>().c_str(),
-      num(doc["throughput"]["samples_per_second"], 0).c_str(), tte.c_str(),
-      static_cast<double>(doc["resources"]["peak_rss_bytes"].get<std::int64_t>()) / 1048576.0);
 }
 
 // Everything about where the workers and the shared parameters go, decided before any thread.
@@ -321,7 +288,8 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   evaluate_snapshots(facts, *model, data, cfg);
   const json doc = build_report(facts);
   write_json(doc, cfg.out);
-  if (cfg.out != "-") print_summary(doc);
+  // Always to stderr, so a JSON document on stdout (--out -) stays clean and the summary shows.
+  std::cerr << run_summary(doc) << std::flush;
   if (!cfg.save_params.empty()) {
     try {
       save_params<S>(cfg.save_params, *model, outcome.final_params);

@@ -49,6 +49,25 @@ std::vector<Epsilon> parse_epsilons(std::string_view text) {
   return out;
 }
 
+// "0.80,0.85" -> {0.80, 0.85}; each a test accuracy in (0, 1].
+std::vector<double> parse_target_accuracies(std::string_view text) {
+  std::vector<double> out;
+  constexpr std::string_view kWant = "comma-separated test accuracies in (0, 1], like 0.80,0.85";
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    const std::string_view item =
+        text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+    if (item.empty()) bad_option_value("target-accuracy", text, kWant);
+    const double a = parse_fraction_option("target-accuracy", item, 0.0, 1.0, kWant);
+    if (a <= 0.0) bad_option_value("target-accuracy", item, kWant);
+    out.push_back(a);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 template <class T>
 json optional_json(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
@@ -188,8 +207,24 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
       [](RunConfig& c, std::string_view v) { c.epsilons = parse_epsilons(v); },
       [](const RunConfig& c) {
         std::string s;
-        for (const Epsilon& e : c.epsilons) s += (s.empty() ? "" : ",") + e.text();
+        for (const Epsilon& e : c.epsilons) {
+          // Appended piecewise: `"," + e.text()` trips GCC 12's false -Wrestrict at -O3.
+          if (!s.empty()) s += ',';
+          s += e.text();
+        }
         return json(s);
+      });
+  add(
+      "target-accuracy", "LIST",
+      "test-accuracy targets in (0, 1], like 0.80,0.85: time and updates to the first evaluated "
+      "snapshot at or above each (default: none)",
+      [](RunConfig& c, std::string_view v) { c.target_accuracies = parse_target_accuracies(v); },
+      [](const RunConfig& c) {
+        std::ostringstream s;
+        for (std::size_t i = 0; i < c.target_accuracies.size(); ++i) {
+          s << (i ? "," : "") << c.target_accuracies[i];
+        }
+        return json(s.str());
       });
   add(
       "eval-samples", "N", "training samples the train loss is evaluated on (0 = all)",

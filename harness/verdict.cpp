@@ -1,14 +1,27 @@
-// harness/verdict.cpp — status and time to epsilon from the evaluated snapshots.
+// harness/verdict.cpp — status, time to epsilon and time to accuracy from the evaluated snapshots.
 #include "harness/verdict.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 namespace psgd {
 
+std::string accuracy_label(double accuracy) {
+  std::ostringstream s;
+  s << accuracy * 100.0 << '%';
+  return s.str();
+}
+
+std::size_t RunVerdict::targets_reached() const {
+  return static_cast<std::size_t>(
+      std::count_if(targets.begin(), targets.end(), [](const auto& t) { return t.reached(); }));
+}
+
 RunVerdict judge_run(const std::vector<EvaluatedSnapshot>& snapshots,
-                     const std::vector<Epsilon>& epsilons, StopReason stop) {
+                     const std::vector<Epsilon>& epsilons, StopReason stop,
+                     const std::vector<double>& accuracies) {
   RunVerdict v;
   v.initial_train_loss = snapshots.front().train_loss;
   v.final_train_loss = snapshots.back().train_loss;
@@ -27,8 +40,19 @@ RunVerdict judge_run(const std::vector<EvaluatedSnapshot>& snapshots,
     tightest = std::min(tightest, t.loss);
     v.targets.push_back(t);
   }
+  for (const double a : accuracies) {
+    AccuracyOutcome t{accuracy_label(a), a, std::nullopt, std::nullopt};
+    for (const EvaluatedSnapshot& s : snapshots) {
+      if (std::isfinite(s.test_accuracy) && s.test_accuracy >= a) {
+        t.seconds = s.seconds;
+        t.updates = s.updates;
+        break;
+      }
+    }
+    v.accuracy_targets.push_back(t);
+  }
   const bool tightest_reached = std::any_of(v.targets.begin(), v.targets.end(), [&](const auto& t) {
-    return t.loss == tightest && t.seconds.has_value();
+    return t.loss == tightest && t.reached();
   });
   const bool non_finite = std::any_of(snapshots.begin(), snapshots.end(), [](const auto& s) {
     return !std::isfinite(s.train_loss) || !std::isfinite(s.test_loss);

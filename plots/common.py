@@ -296,10 +296,28 @@ def outcome_counts(rows):
     return OrderedDict((s, sum(1 for r in rows if r.get("status") == s)) for s in STATUSES)
 
 
+# What a status means, in the words `psgd run`'s summary and index.csv use (status,
+# epsilon_targets_reached, epsilon_reached_<label>): converged = every epsilon target reached.
+STATUS_MEANING = {
+    "converged": "all epsilon targets reached",
+    "not_converged": "not all epsilon targets reached",
+}
+
+
 def outcome_text(rows):
-    """'N runs: a converged, b not_converged, ...' for a caption: nothing is dropped silently."""
+    """'N runs: a converged (all epsilon targets reached), b not_converged (...), ...' for a
+    caption: nothing is dropped silently."""
     counts = outcome_counts(rows)
-    return f"{len(rows)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+    return f"{len(rows)} runs: " + ", ".join(
+        f"{n} {s}" + (f" ({STATUS_MEANING[s]})" if s in STATUS_MEANING else "")
+        for s, n in counts.items()
+    )
+
+
+def reached_text(rows, column, label):
+    """'a/N runs reached epsilon target 50%': the count of rows with a time in column."""
+    reached = sum(1 for r in rows if number(r.get(column)) is not None)
+    return f"{reached}/{len(rows)} runs reached epsilon target {label}"
 
 
 def note_unfinished(ax, rows):

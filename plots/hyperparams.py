@@ -69,8 +69,9 @@ def main():
             ax.set_ylabel("batch size b (samples)")
             ax.set_title(f"{algo}, {t} thread(s)")
     caption = sweep.caption(
-        f"colour: median over the runs that reached epsilon {label}; grey: none reached it; "
-        "C/N/D/I/X: converged / not converged / diverged / invalid (refused) / crashed runs"
+        f"colour: median over the runs that reached epsilon target {label}; grey: none reached "
+        "it; C/N/D/I/X: converged (all epsilon targets reached) / not_converged (not all reached) "
+        "/ diverged / invalid (refused) / crashed runs"
     )
     # tight_layout cannot place a colour bar shared by all panels: lay out by hand.
     settings = sweep.settings("model")

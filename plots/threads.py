@@ -52,11 +52,9 @@ def main():
             ax.legend(fontsize=7)
         top.set_xticks(sorted({common.number(v) for v in sweep.values("threads")}))
         bottom.set_xticks(top.get_xticks())
-    reached = sum(1 for r in sweep.rows if common.number(r[column]) is not None)
     caption = sweep.caption(
-        f"medians over repetitions with IQR bands; {reached}/{len(sweep.rows)} runs reached "
-        f"epsilon {label} (the others are left out of the top row); "
-        + common.outcome_text(sweep.rows)
+        f"medians over repetitions with IQR bands; {common.reached_text(sweep.rows, column, label)}"
+        " (the others are left out of the top row); " + common.outcome_text(sweep.rows)
     )
     settings = sweep.settings("model", "batch", "step")
     title = "How does each method's time to epsilon and throughput scale with threads?"

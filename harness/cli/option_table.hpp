@@ -133,15 +133,18 @@ class OptionTable {
   [[nodiscard]] std::string help_lines(const Config& defaults) const {
     std::string s;
     for (const Option<Config>& o : options_) {
-      std::string left = "  --" + std::string(o.name);
-      if (!o.is_flag()) left += "=" + std::string(o.metavar);
+      // Appended piecewise here and below: `"=" + std::string(..)` trips GCC 12's false
+      // -Wrestrict at -O3 where this is inlined.
+      std::string left = "  --";
+      left.append(o.name);
+      if (!o.is_flag()) left.append("=").append(o.metavar);
       s += left + std::string(left.size() < kHelpColumn ? kHelpColumn - left.size() : 1, ' ');
       const std::size_t first_end = o.help.find('\n');
       s += std::string(o.help.substr(0, first_end));
       const nlohmann::json d = o.get ? o.get(defaults) : nlohmann::json(nullptr);
       if (!o.is_flag() && !d.is_null() &&
           !(d.is_string() && d.template get<std::string>().empty())) {
-        s += " [" + (d.is_string() ? d.template get<std::string>() : d.dump()) + "]";
+        s.append(" [").append(d.is_string() ? d.template get<std::string>() : d.dump()).append("]");
       }
       s += "\n";
       for (std::size_t begin = first_end; begin != std::string_view::npos;) {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -89,7 +90,10 @@ std::string csv_quote(const std::string& s) {
 
 std::string csv_line(const std::vector<std::string>& cells) {
   std::string line;
-  for (std::size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + csv_quote(cells[i]);
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (i > 0) line += ',';  // not `"," + csv_quote(..)`: GCC 12's false -Wrestrict at -O3
+    line += csv_quote(cells[i]);
+  }
   return line + "\n";
 }
 
@@ -298,6 +302,14 @@ std::string read_tail(const std::string& path, std::size_t max_bytes) {
   return valid_utf8(text);
 }
 
+// doc.metrics[map][label] as CSV text, empty when the document has no such entry.
+std::string metric_of(const json& doc, const char* map, const std::string& label) {
+  const json::json_pointer p(std::string("/metrics/") + map);
+  return doc.contains(p) && doc.at(p).is_object() && doc.at(p).contains(label)
+             ? csv_text(doc.at(p).at(label))
+             : "";
+}
+
 RunSummary summarize(const json& doc) {
   RunSummary s;
   s.status = doc.value("status", "");
@@ -324,6 +336,26 @@ RunSummary summarize(const json& doc) {
       const bool has_updates = doc.contains(ute) && doc.at(ute).contains(label);
       s.fields.emplace_back("updates_to_epsilon_" + epsilon_column_suffix(label),
                             has_updates ? csv_text(doc.at(ute).at(label)) : "");
+      s.fields.emplace_back("epsilon_reached_" + epsilon_column_suffix(label),
+                            metric_of(doc, "epsilon_reached", label));
+    }
+  }
+  s.fields.emplace_back("epsilon_targets_reached",
+                        value_at(doc, "/metrics/epsilon_targets_reached"));
+  // Accuracy targets, lowest first (the JSON object's order puts "100%" before "80%").
+  const json::json_pointer tta("/metrics/time_to_accuracy");
+  if (doc.contains(tta) && doc.at(tta).is_object()) {
+    for (const auto& [label, seconds] : doc.at(tta).items()) s.accuracy_labels.push_back(label);
+    auto accuracy = [&](const std::string& label) {
+      return std::atof(metric_of(doc, "accuracy_targets", label).c_str());
+    };
+    std::stable_sort(s.accuracy_labels.begin(), s.accuracy_labels.end(),
+                     [&](const auto& a, const auto& b) { return accuracy(a) < accuracy(b); });
+    for (const std::string& label : s.accuracy_labels) {
+      s.fields.emplace_back("time_to_accuracy_" + epsilon_column_suffix(label),
+                            metric_of(doc, "time_to_accuracy", label));
+      s.fields.emplace_back("updates_to_accuracy_" + epsilon_column_suffix(label),
+                            metric_of(doc, "updates_to_accuracy", label));
     }
   }
   return s;
@@ -345,7 +377,8 @@ std::string epsilon_column_suffix(const std::string& label) {
 }
 
 std::vector<std::string> index_header(const SweepSpec& spec,
-                                      const std::vector<std::string>& epsilon_labels) {
+                                      const std::vector<std::string>& epsilon_labels,
+                                      const std::vector<std::string>& accuracy_labels) {
   std::vector<std::string> h = {"run_id", "point_id", "repetition", "seed"};
   for (const std::string& option : index_option_columns(spec)) h.push_back(option);
   for (const Field& f : kLeadFields) h.emplace_back(f.column);
@@ -355,6 +388,14 @@ std::vector<std::string> index_header(const SweepSpec& spec,
     h.push_back("updates_to_epsilon_" + epsilon_column_suffix(label));
   for (const Field& f : kTailFields) h.emplace_back(f.column);
   h.emplace_back("file");
+  // Appended after `file`, so the columns before keep their places.
+  h.emplace_back("epsilon_targets_reached");
+  for (const std::string& label : epsilon_labels)
+    h.push_back("epsilon_reached_" + epsilon_column_suffix(label));
+  for (const std::string& label : accuracy_labels)
+    h.push_back("time_to_accuracy_" + epsilon_column_suffix(label));
+  for (const std::string& label : accuracy_labels)
+    h.push_back("updates_to_accuracy_" + epsilon_column_suffix(label));
   return h;
 }
 
@@ -362,13 +403,18 @@ void write_index(const std::string& path, const SweepSpec& spec,
                  const std::vector<PlannedRun>& runs,
                  const std::vector<std::optional<RunSummary>>& summaries) {
   std::vector<std::string> labels;
+  std::vector<std::string> accuracy_labels;
+  auto add_new = [](std::vector<std::string>& to, const std::vector<std::string>& from) {
+    for (const std::string& l : from) {
+      if (std::find(to.begin(), to.end(), l) == to.end()) to.push_back(l);
+    }
+  };
   for (const auto& s : summaries) {
     if (!s) continue;
-    for (const std::string& l : s->epsilon_labels) {
-      if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
-    }
+    add_new(labels, s->epsilon_labels);
+    add_new(accuracy_labels, s->accuracy_labels);
   }
-  const std::vector<std::string> header = index_header(spec, labels);
+  const std::vector<std::string> header = index_header(spec, labels, accuracy_labels);
   const std::vector<std::string> options = index_option_columns(spec);
   std::string text = csv_line(header);
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -378,8 +424,8 @@ void write_index(const std::string& path, const SweepSpec& spec,
                                     std::to_string(run.seed)};
     for (const std::string& o : options) row.push_back(option_text(run, o));
     // Metric columns by name: a document without a field (a crashed run) leaves the cell empty.
-    for (std::size_t c = row.size(); c + 1 < header.size(); ++c) {
-      std::string cell;
+    for (std::size_t c = row.size(); c < header.size(); ++c) {
+      std::string cell = header[c] == "file" ? run.run_id + ".json" : "";
       for (const auto& [column, value] : summaries[i]->fields) {
         if (column == header[c]) {
           cell = value;
@@ -388,7 +434,6 @@ void write_index(const std::string& path, const SweepSpec& spec,
       }
       row.push_back(cell);
     }
-    row.push_back(run.run_id + ".json");
     text += csv_line(row);
   }
   write_text_atomically(path, text);

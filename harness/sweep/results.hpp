@@ -80,15 +80,19 @@ struct RunSummary {
   std::string status;
   std::vector<std::pair<std::string, std::string>> fields;  // column -> value
   std::vector<std::string> epsilon_labels;                  // in the document's order
+  std::vector<std::string> accuracy_labels;                 // of metrics.time_to_accuracy
 };
 RunSummary summarize(const nlohmann::json& doc);
 
 // "50%" -> "50pct", "0.3" -> "0.3": the part of a column name an epsilon label becomes.
 std::string epsilon_column_suffix(const std::string& label);
 
-// The CSV header of the index, given the epsilon labels seen in the finished runs.
+// The CSV header of the index, given the epsilon and accuracy labels seen in the finished runs:
+// the columns up to `file` keep their places; epsilon_targets_reached, epsilon_reached_<label>
+// and time/updates_to_accuracy_<label> come after it.
 std::vector<std::string> index_header(const SweepSpec& spec,
-                                      const std::vector<std::string>& epsilon_labels);
+                                      const std::vector<std::string>& epsilon_labels,
+                                      const std::vector<std::string>& accuracy_labels = {});
 
 // Rewrites <dir>/index.csv atomically: one row per finished run (summaries[i] set), in plan order.
 void write_index(const std::string& path, const SweepSpec& spec,

@@ -222,8 +222,10 @@ std::string allowed_cpus_text() {
     if (!CPU_ISSET(cpu, &set)) continue;
     int last = cpu;
     while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
-    text += (text.empty() ? "" : ",") + std::to_string(cpu);
-    if (last > cpu) text += "-" + std::to_string(last);
+    // Appended piecewise: `"," + std::to_string(..)` trips GCC 12's false -Wrestrict at -O3.
+    if (!text.empty()) text += ',';
+    text += std::to_string(cpu);
+    if (last > cpu) text.append("-").append(std::to_string(last));
     cpu = last;
   }
   return text;

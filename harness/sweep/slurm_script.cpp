@@ -71,7 +71,8 @@ std::string array_script(const SlurmScriptInputs& in, const SlurmArray& array) {
   auto line = [&text](const std::string& option) { text += "#SBATCH " + option + "\n"; };
   line("--job-name=" + in.job_name);
   std::string range = "0-" + std::to_string(array.tasks.size() - 1);
-  if (s.max_running > 0) range += "%" + std::to_string(s.max_running);
+  // Appended piecewise: `"%" + std::to_string(..)` trips GCC 12's false -Wrestrict at -O3.
+  if (s.max_running > 0) range.append("%").append(std::to_string(s.max_running));
   line("--array=" + range);
   line("--nodes=1");
   line("--ntasks=1");

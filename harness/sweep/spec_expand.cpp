@@ -58,7 +58,8 @@ Point make_point(const SweepSpec& spec, const std::vector<std::size_t>& index) {
     if (v.options.empty()) p.options.erase(axis.name);  // null: the option's default
     for (const auto& [name, text] : v.options) p.options[name] = text;
     p.labels.emplace_back(axis.name, v.label);
-    p.slug += (p.slug.empty() ? "" : "_") + slug_part(axis.name) + "-" + slug_part(v.label);
+    if (!p.slug.empty()) p.slug += '_';  // not `"_" + slug_part(..)`: GCC 12's false -Wrestrict
+    p.slug += slug_part(axis.name) + "-" + slug_part(v.label);
   }
   if (p.slug.empty()) p.slug = "base";
   if (p.slug.size() > kMaxSlugChars) p.slug.resize(kMaxSlugChars);

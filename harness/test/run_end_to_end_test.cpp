@@ -98,8 +98,9 @@ TEST(RunEndToEnd, WritesTheDocumentedSchema) {
   EXPECT_EQ(doc["staleness"]["max"], 0);
   EXPECT_EQ(doc["staleness"]["count"], 192);
   EXPECT_EQ(doc["metrics"]["initial_train_loss"], series[0]["train_loss"]);
-  for (const char* key : {"50%", "25%", "10%"}) {
+  for (const char* key : {"50%", "25%", "20%"}) {  // the default targets
     EXPECT_TRUE(doc["metrics"]["time_to_epsilon"].contains(key)) << key;
+    EXPECT_TRUE(doc["metrics"]["epsilon_reached"].contains(key)) << key;
   }
   EXPECT_GT(doc["throughput"]["samples_per_second"].get<double>(), 0.0);
   EXPECT_GT(doc["resources"]["peak_rss_bytes"].get<double>(), 0.0);

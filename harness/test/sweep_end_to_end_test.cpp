@@ -318,12 +318,13 @@ TEST_F(SweepEndToEnd, IndexHasTheDocumentedColumns) {
           "run_id,point_id,repetition,seed,threads,algo,batch,step,placement,memory,model,dataset,"
           "status,stop_reason,crash,exit_code,signal,run_seconds,wall_seconds,initial_train_loss,"
           "final_train_loss,final_test_loss,final_test_accuracy,time_to_epsilon_50pct,"
-          "time_to_epsilon_25pct,time_to_epsilon_10pct,updates_to_epsilon_50pct,"
-          "updates_to_epsilon_25pct,updates_to_epsilon_10pct,updates_applied,updates_computed,"
+          "time_to_epsilon_25pct,time_to_epsilon_20pct,updates_to_epsilon_50pct,"
+          "updates_to_epsilon_25pct,updates_to_epsilon_20pct,updates_applied,updates_computed,"
           "updates_dropped,updates_per_second,samples_per_second,staleness_mean,staleness_p50,"
           "staleness_p99,staleness_max,failed_attempts,failed_attempts_per_update,"
           "lock_wait_seconds,backoff_seconds,dropped_gradients,peak_rss_bytes,cpu_utilisation,"
-          "oversubscribed,file",
+          "oversubscribed,file,epsilon_targets_reached,epsilon_reached_50pct,"
+          "epsilon_reached_25pct,epsilon_reached_20pct",
           0),
       0u)
       << header;

@@ -109,6 +109,14 @@ TEST(SweepSpec, FlagsTakeBooleans) {
   EXPECT_NE(std::find(args.begin(), args.end(), "--raw-pixels"), args.end());
 }
 
+TEST(SweepSpec, TargetAccuracyIsARunOptionLikeAnyOther) {
+  ordered_json doc = minimal_spec();
+  doc["base"]["target-accuracy"] = "0.8,0.85";
+  const std::vector<std::string> args =
+      expand(parse_sweep_spec(doc, "")).front().run_args("x.json");
+  EXPECT_NE(std::find(args.begin(), args.end(), "--target-accuracy=0.8,0.85"), args.end());
+}
+
 TEST(SweepSpec, OptionsTheSweepOwnsAreRejected) {
   for (const char* owned : {"seed", "out", "dry-run"}) {
     ordered_json doc = minimal_spec();
@@ -435,6 +443,53 @@ TEST(SweepResults, IndexHasTheDocumentedColumnsAndOneRowPerFinishedRun) {
   EXPECT_EQ(cell(r1, "crash"), "signal");
   EXPECT_EQ(cell(r1, "signal"), "SIGABRT");
   EXPECT_EQ(cell(r1, "file"), runs[2].run_id + ".json");
+}
+
+TEST(SweepResults, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) {
+  const SweepSpec spec = parse_sweep_spec(minimal_spec(), "");
+  const std::vector<PlannedRun> runs = expand(spec);
+  json doc = finished_doc();
+  doc["metrics"]["epsilon_reached"] = {{"50%", true}, {"25%", false}};
+  doc["metrics"]["epsilon_targets_reached"] = 1;
+  doc["metrics"]["accuracy_targets"] = {{"85%", 0.85}, {"100%", 1.0}};
+  doc["metrics"]["time_to_accuracy"] = {{"85%", 1.25}, {"100%", nullptr}};
+  doc["metrics"]["updates_to_accuracy"] = {{"85%", 80}, {"100%", nullptr}};
+  std::vector<std::optional<RunSummary>> summaries(runs.size());
+  summaries[0] = summarize(doc);
+  summaries[1] = summarize(finished_doc());  // an older document: the new cells stay empty
+  const std::string path = testing::TempDir() + "sweep_index_accuracy_test.csv";
+  write_index(path, spec, runs, summaries);
+  std::ifstream in(path);
+  std::string header_line, row0, row1;
+  std::getline(in, header_line);
+  std::getline(in, row0);
+  std::getline(in, row1);
+  const std::vector<std::string> header = split_csv_line(header_line);
+  const auto file_at = std::find(header.begin(), header.end(), "file");
+  ASSERT_NE(file_at, header.end());
+  EXPECT_EQ(std::vector<std::string>(file_at + 1, header.end()),
+            (std::vector<std::string>{"epsilon_targets_reached", "epsilon_reached_50pct",
+                                      "epsilon_reached_25pct", "time_to_accuracy_85pct",
+                                      "time_to_accuracy_100pct", "updates_to_accuracy_85pct",
+                                      "updates_to_accuracy_100pct"}));  // lowest target first
+  const std::vector<std::string> r0 = split_csv_line(row0);
+  const std::vector<std::string> r1 = split_csv_line(row1);
+  ASSERT_EQ(r0.size(), header.size());
+  ASSERT_EQ(r1.size(), header.size());
+  auto cell = [&](const std::vector<std::string>& row, const std::string& column) {
+    return row[static_cast<std::size_t>(std::find(header.begin(), header.end(), column) -
+                                        header.begin())];
+  };
+  EXPECT_EQ(cell(r0, "file"), runs[0].run_id + ".json");
+  EXPECT_EQ(cell(r0, "epsilon_targets_reached"), "1");
+  EXPECT_EQ(cell(r0, "epsilon_reached_50pct"), "true");
+  EXPECT_EQ(cell(r0, "epsilon_reached_25pct"), "false");
+  EXPECT_EQ(cell(r0, "time_to_accuracy_85pct"), "1.25");
+  EXPECT_EQ(cell(r0, "updates_to_accuracy_85pct"), "80");
+  EXPECT_EQ(cell(r0, "time_to_accuracy_100pct"), "");
+  EXPECT_EQ(cell(r1, "file"), runs[1].run_id + ".json");
+  EXPECT_EQ(cell(r1, "epsilon_reached_50pct"), "");
+  EXPECT_EQ(cell(r1, "time_to_accuracy_85pct"), "");
 }
 
 TEST(SweepResults, CrashedDocumentHasTheRunSkeleton) {

@@ -1,4 +1,4 @@
-// The run's verdict from its evaluated snapshots: status rules and time to epsilon.
+// The run's verdict from its evaluated snapshots: status rules, time to epsilon and to accuracy.
 #include "harness/verdict.hpp"
 
 #include <gtest/gtest.h>
@@ -67,6 +67,59 @@ TEST(Verdict, ANonFiniteLossNeverReachesATarget) {
   const double inf = std::numeric_limits<double>::infinity();
   const RunVerdict v = judge_run(snapshots({2.0, -inf}), {{0.5, true}}, StopReason::kNone);
   EXPECT_FALSE(v.targets[0].seconds.has_value());
+}
+
+TEST(Verdict, EachTargetSaysWhetherItWasReachedAndTheCountMatches) {
+  const RunVerdict v =
+      judge_run(snapshots({2.0, 1.2, 0.9, 0.4, 0.3}), kDefaultTargets, StopReason::kNone);
+  EXPECT_TRUE(v.targets[0].reached());
+  EXPECT_TRUE(v.targets[1].reached());
+  EXPECT_FALSE(v.targets[2].reached());
+  EXPECT_EQ(v.targets_reached(), 2U);
+  const RunVerdict all = judge_run(snapshots({2.0, 0.1}), kDefaultTargets, StopReason::kNone);
+  EXPECT_EQ(all.targets_reached(), 3U);
+  EXPECT_EQ(all.status, "converged");
+}
+
+// A fixture of evaluated snapshots with test accuracies rising, dipping and rising again.
+std::vector<EvaluatedSnapshot> accuracy_fixture() {
+  std::vector<EvaluatedSnapshot> s = snapshots({2.3, 1.0, 0.8, 0.7, 0.6, 0.5});
+  const double accuracies[] = {0.1, 0.72, 0.81, 0.79, 0.85, 0.84};
+  for (std::size_t i = 0; i < s.size(); ++i) s[i].test_accuracy = accuracies[i];
+  return s;
+}
+
+TEST(Verdict, TimeToAccuracyIsTheFirstSnapshotAtOrAboveEachTarget) {
+  const RunVerdict v =
+      judge_run(accuracy_fixture(), kDefaultTargets, StopReason::kNone, {0.80, 0.85, 0.9});
+  ASSERT_EQ(v.accuracy_targets.size(), 3U);
+  EXPECT_EQ(v.accuracy_targets[0].label, "80%");
+  EXPECT_DOUBLE_EQ(v.accuracy_targets[0].accuracy, 0.80);
+  EXPECT_EQ(v.accuracy_targets[0].seconds, 1.0);  // 0.81 at snapshot 2; the later dip is ignored
+  EXPECT_EQ(v.accuracy_targets[0].updates, 20);
+  EXPECT_EQ(v.accuracy_targets[1].label, "85%");
+  EXPECT_EQ(v.accuracy_targets[1].seconds, 2.0);  // exactly at the target counts
+  EXPECT_EQ(v.accuracy_targets[1].updates, 40);
+  EXPECT_FALSE(v.accuracy_targets[2].reached());
+  EXPECT_FALSE(v.accuracy_targets[2].updates.has_value());
+}
+
+TEST(Verdict, AccuracyTargetsNeverChangeTheStatusAndNaNNeverReachesThem) {
+  std::vector<EvaluatedSnapshot> s = accuracy_fixture();
+  const RunVerdict without = judge_run(s, kDefaultTargets, StopReason::kNone);
+  const RunVerdict with = judge_run(s, kDefaultTargets, StopReason::kNone, {0.99});
+  EXPECT_EQ(without.status, with.status);
+  EXPECT_TRUE(without.accuracy_targets.empty());
+  s[1].test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  s[2].test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  const RunVerdict v = judge_run(s, {}, StopReason::kNone, {0.5});
+  EXPECT_EQ(v.accuracy_targets[0].updates, 30);  // the NaNs at 10 and 20 do not count
+}
+
+TEST(Verdict, AccuracyLabelsArePercentages) {
+  EXPECT_EQ(accuracy_label(0.85), "85%");
+  EXPECT_EQ(accuracy_label(0.855), "85.5%");
+  EXPECT_EQ(accuracy_label(1.0), "100%");
 }
 
 }  // namespace
