@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "harness/atomic_file.hpp"
 #include "harness/build_info.hpp"
 #include "harness/evaluation.hpp"
+#include "harness/memory_check.hpp"
 #include "harness/numa_memory.hpp"
 #include "harness/numa_shared_memory.hpp"
 #include "harness/placement.hpp"
@@ -73,7 +75,8 @@ void check_output_paths(const RunConfig& cfg) {
   }
 }
 
-// --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand.
+// --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand
+// (`worker-throw`, a worker whose set-up throws, is raised in the last worker, in train()).
 void inject_test_fault(const std::string& fault) {
   if (fault == "abort") std::abort();
   if (fault == "hang") {
@@ -98,13 +101,22 @@ void print_summary(const json& doc) {
                doc["config"]["step"].get<double>());
   std::fprintf(stderr, "  %8s %8s %9s %10s %10s %9s %8s\n", "epoch", "updates", "seconds",
                "run_loss", "train_loss", "test_loss", "test_acc");
-  for (const json& e : doc["series"]) {
+  // At most kSummaryRows rows, evenly spaced, first and last included: a time-limited run of a
+  // tiny model can store 65,536 snapshots, and a screenful says as much as the JSON's series.
+  constexpr std::size_t kSummaryRows = 24;
+  const json& series = doc["series"];
+  const std::size_t n = series.size();
+  const std::size_t shown = std::min(n, kSummaryRows);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const json& e = series[shown < 2 ? i : i * (n - 1) / (shown - 1)];
     std::fprintf(stderr, "  %8s %8lld %9s %10s %10s %9s %8s\n", num(e["epoch"], 2).c_str(),
                  static_cast<long long>(e["updates"].get<std::int64_t>()),
                  num(e["seconds"], 3).c_str(), num(e["running_loss"], 4).c_str(),
                  num(e["train_loss"], 4).c_str(), num(e["test_loss"], 4).c_str(),
                  num(e["test_accuracy"], 4).c_str());
   }
+  if (shown < n)
+    std::fprintf(stderr, "  (%zu of %zu snapshots shown; all are in the JSON)\n", shown, n);
   std::string tte;
   for (const auto& [label, seconds] : m["time_to_epsilon"].items()) {
     tte += " " + label + "=" + (seconds.is_null() ? "not reached" : num(seconds, 3) + "s");
@@ -138,9 +150,11 @@ PlacementSetup plan_run_placement(const RunConfig& cfg) {
   PlacementOptions options = parse_placement(cfg.placement);
   options.smt = parse_smt_order(cfg.smt);
   const MemoryPolicy memory = parse_memory_policy(cfg.memory);
-  Topology topology = !cfg.topology_synthetic.empty() ? Topology::synthetic(cfg.topology_synthetic)
-                      : !cfg.topology_xml.empty()     ? Topology::from_xml(cfg.topology_xml)
-                                                      : Topology::this_machine();
+  Topology topology = !cfg.topology_synthetic.empty()
+                          ? Topology::synthetic(cfg.topology_synthetic, "--topology-synthetic")
+                      : !cfg.topology_xml.empty()
+                          ? Topology::from_xml(cfg.topology_xml, "--topology-xml")
+                          : Topology::this_machine();
   // The planner refuses more workers than hardware threads, pointing at --placement none.
   PlacementPlan plan = plan_placement(topology.pus(), options, cfg.threads);
   NumaSupport numa = numa_support();
@@ -215,6 +229,10 @@ TrainingOutcome train(const RunConfig& cfg, const InitSpec& init, Algorithm& alg
     // Threads inherit the creator's memory policy; a worker's own buffers are first-touch local.
     set_thread_memory_policy(MemoryPolicy{});
     observed[w] = observe_current_thread(place.topology, worker);
+    if (cfg.test_fault == "worker-throw" && worker == cfg.threads - 1) {
+      throw EnvironmentError("worker " + std::to_string(worker) + " of " +
+                             std::to_string(cfg.threads) + ": --test-fault worker-throw");
+    }
   };
   // Every shared allocation of the algorithm goes through shared_memory, under --memory.
   ro.shared_memory = &shared_memory;
@@ -246,26 +264,6 @@ void evaluate_snapshots(RunFacts& facts, const Model& model, const DataSplit& da
       evaluate_all(model, snapshots, data, static_cast<std::size_t>(cfg.eval_samples), cfg.threads);
 }
 
-// Refuses a model whose parameter vectors alone cannot fit in this machine's memory, with what it
-// needs, instead of dying of std::bad_alloc or the OOM killer mid-run. The lower bound counted:
-// the initial, shared and final parameters, each worker's gradient, local copy and a published
-// vector (Leashed), and one snapshot; activations and the data come on top.
-void check_model_fits(const Model& model, const RunConfig& cfg) {
-  const double bytes = static_cast<double>(model.num_params()) * sizeof(float) *
-                       (4.0 + 3.0 * static_cast<double>(cfg.threads));
-  const double physical =
-      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
-  if (physical > 0 && bytes > physical) {
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "--model %s: %zu parameters need at least %.1f GiB with %d thread(s), more than "
-                  "this machine's %.1f GiB of memory",
-                  cfg.model.c_str(), model.num_params(), bytes / 1073741824.0, cfg.threads,
-                  physical / 1073741824.0);
-    throw EnvironmentError(line);
-  }
-}
-
 int run_checked(const RunConfig& cfg) {
   check_output_paths(cfg);
   const Activation activation = parse_activation(cfg.activation);
@@ -276,6 +274,7 @@ int run_checked(const RunConfig& cfg) {
   const PlacementSetup place = plan_run_placement(cfg);
   if (cfg.dry_run) return print_dry_run(cfg, place);
 
+  check_synthetic_fits(cfg, activation);
   const DataSplit data = load_dataset({cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed});
   const std::unique_ptr<Model> model =
       make_model(cfg.model, activation, data.train.shape(), data.train.num_classes());

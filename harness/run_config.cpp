@@ -219,11 +219,12 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
   }
   add(
       "test-fault", "KIND",
-      "testing only: fail on purpose after loading the data: none | abort | hang | exit:N",
+      "testing only: fail on purpose after loading the data: none | abort | hang | exit:N | "
+      "worker-throw (the last worker's set-up throws)",
       [](RunConfig& c, std::string_view v) {
-        if (v != "none" && v != "abort" && v != "hang" &&
+        if (v != "none" && v != "abort" && v != "hang" && v != "worker-throw" &&
             !(v.substr(0, 5) == "exit:" && parse_int_option("test-fault", v.substr(5), 1) > 0)) {
-          bad_option_value("test-fault", v, "none, abort, hang or exit:N");
+          bad_option_value("test-fault", v, "none, abort, hang, exit:N or worker-throw");
         }
         c.test_fault = v;
       },
