@@ -45,9 +45,8 @@ void check_model_fits(const Model& model, const RunConfig& cfg) {
 void check_synthetic_fits(const RunConfig& cfg, Activation activation) {
   if (!is_synthetic_name(cfg.dataset)) return;
   const SyntheticSpec spec = parse_synthetic_name(cfg.dataset);
-  const std::unique_ptr<Model> model =
-      make_model(cfg.model, activation, ImageShape{1, 1, static_cast<int>(spec.features)},
-                 spec.classes);
+  const std::unique_ptr<Model> model = make_model(
+      cfg.model, activation, ImageShape{1, 1, static_cast<int>(spec.features)}, spec.classes);
   const double data = synthetic_generated_bytes(spec);
   const double params = parameter_vector_bytes(model->num_params(), cfg.threads);
   const double physical = physical_memory_bytes();

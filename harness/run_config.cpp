@@ -62,6 +62,13 @@ void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmReg
   } catch (const json::exception& e) {
     throw ConfigError("--config: '" + path + "' is not valid JSON: " + e.what());
   }
+  // One level only: a file naming itself (or a cycle of files) recursed until the stack overflowed
+  // (SIGSEGV, found by harness/fuzz/config_fuzz.cpp).
+  if (doc.is_object() && doc.contains("config")) {
+    throw ConfigError("--config: '" + path +
+                      "': a config file cannot name another one (\"config\"); give both on the "
+                      "command line");
+  }
   make_run_option_table(registry).apply_json(doc, c, "--config: '" + path + "'");
 }
 

@@ -62,11 +62,13 @@ TEST(BadInputMessagesEndToEnd, SyntheticDataAndModelsThatCannotFitAreRefusedUpFr
   const fs::path out = dir / "o.json";
   // 4e9 floats of W* (16 GB) and a linear model of 4.1e9 parameters with 64 workers' vectors
   // (3.2 TB): more than any machine this runs on.
-  expect_one_line({"run --algo hogwild --threads 64 --placement none --model linear "
-                   "--dataset synthetic-dense:100x40x100000000 --out " +
-                       out.string(),
-                   3, "--dataset synthetic-dense:100x40x100000000 with --model linear: 4100000000 "
-                      "parameters need at least"});
+  expect_one_line(
+      {"run --algo hogwild --threads 64 --placement none --model linear "
+       "--dataset synthetic-dense:100x40x100000000 --out " +
+           out.string(),
+       3,
+       "--dataset synthetic-dense:100x40x100000000 with --model linear: 4100000000 "
+       "parameters need at least"});
   const json doc = json::parse(slurp(out));
   EXPECT_EQ(doc["status"], "error");
   EXPECT_EQ(doc["error"]["kind"], "environment");

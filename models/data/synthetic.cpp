@@ -151,7 +151,8 @@ SyntheticSpec parse_synthetic_name(const std::string& name) {
 }
 
 double synthetic_generated_bytes(const SyntheticSpec& spec) {
-  const auto stored = static_cast<double>(spec.train_samples + spec.train_samples / 4);
+  const std::size_t samples = spec.train_samples + spec.train_samples / 4;  // both splits
+  const auto stored = static_cast<double>(samples);
   const auto d = static_cast<double>(spec.features);
   return sizeof(float) * (static_cast<double>(spec.classes) * d + stored * d) +
          sizeof(std::int32_t) * stored;
