@@ -12,10 +12,10 @@ PSGD := build/release/psgd
 DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
   libeigen3-dev nlohmann-json3-dev libhwloc-dev hwloc libnuma-dev zlib1g-dev \
   libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
-  python3-jsonschema clang-format clang-tidy
+  python3-jsonschema clang-format clang-tidy clang libclang-rt-14-dev
 
 .PHONY: all release dev deps slurm-deps torch-deps bench-torch demo test test-march test-tsan \
-  test-asan lint check \
+  test-asan fuzz lint check \
   format format-check bench nightly nightly-baseline figures clean
 
 all: release
@@ -102,6 +102,26 @@ test-asan: deps slurm-deps
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
 
+# The libFuzzer targets (models/fuzz, harness/fuzz: the IDX and CIFAR-10 readers, the sweep spec
+# parser, `--config` JSON, the command line), built with clang in the fuzz preset (ASan+UBSan)
+# and each run for FUZZ_SECONDS from its committed seed corpus FOLDER/fuzz/corpus/NAME; inputs it
+# finds go to build/fuzz/corpus/NAME (kept between runs), a crash to build/fuzz/NAME-crash-*
+# and fails the target. Every crash found becomes a regression test in FOLDER/test.
+# `make fuzz FUZZ_SECONDS=600` for a longer hunt.
+FUZZERS := models:idx models:cifar harness:sweep_spec harness:config harness:cli
+FUZZ_SECONDS ?= 8
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+	@for entry in $(FUZZERS); do \
+	  dir=$${entry%%:*}; name=$${entry#*:}; work=build/fuzz/corpus/$$name; mkdir -p $$work; \
+	  build/fuzz/psgd_$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=build/fuzz/$$name-crash- $$work $$dir/fuzz/corpus/$$name \
+	    > build/fuzz/$$name.log 2>&1 || \
+	    { tail -n 40 build/fuzz/$$name.log; echo "make fuzz: $$name failed (build/fuzz/$$name.log)"; exit 1; }; \
+	  echo "make fuzz: $$name: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$name.log)"; \
+	done
+
 # clang-tidy with .clang-tidy's checks as errors over every source of common/, models/,
 # algorithms/ and harness/, on the dev build's compile_commands.json (about 3 minutes on 2 cores).
 # -Wno-unknown-warning-option: the dev flags are GCC's; clang need not know every one.
@@ -112,7 +132,7 @@ lint: dev
 	@echo "make lint: clang-tidy clean"
 
 # What CI runs (.ci/run): formatting, the suite, lint, then the sanitizers.
-check: format-check test test-march lint test-tsan test-asan
+check: format-check test test-march lint test-tsan test-asan fuzz
 
 FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
 format:

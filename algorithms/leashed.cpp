@@ -1,6 +1,8 @@
 // algorithms/leashed.cpp — instantiations of `leashed`, its options and its registry entry.
 #include "algorithms/leashed.hpp"
 
+#include <charconv>
+
 #include "algorithms/retry_options.hpp"
 #include "common/parse_number.hpp"
 
@@ -30,7 +32,17 @@ const AlgorithmOption& persistence_option() {
       "in all): an integer >= 0 or inf (never drop)",
       LeashedOptions::kInfinite,
       [](std::string_view text) {
-        return text == "inf" ? LeashedOptions::kInfinite : parse_int_option("persistence", text, 0);
+        if (text == "inf") return LeashedOptions::kInfinite;
+        // Checked here rather than by parse_int_option so that the message lists "inf" too.
+        std::int64_t b = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), b);
+        if (ec != std::errc() || end != text.data() + text.size() || b < 0) {
+          bad_option_value("persistence", text,
+                           ec == std::errc::result_out_of_range
+                               ? "an integer >= 0 up to 2^63 - 1 (out of range) or inf"
+                               : "an integer >= 0 or inf (never drop)");
+        }
+        return b;
       },
       [](const std::int64_t& b) {
         return b == LeashedOptions::kInfinite ? nlohmann::json("inf") : nlohmann::json(b);

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "harness/atomic_file.hpp"
 #include "harness/build_info.hpp"
 #include "harness/evaluation.hpp"
+#include "harness/memory_check.hpp"
 #include "harness/numa_memory.hpp"
 #include "harness/numa_shared_memory.hpp"
 #include "harness/placement.hpp"
@@ -79,7 +81,8 @@ void check_output_paths(const RunConfig& cfg) {
   }
 }
 
-// --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand.
+// --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand
+// (`worker-throw`, a worker whose set-up throws, is raised in the last worker, in train()).
 void inject_test_fault(const std::string& fault) {
   if (fault == "abort") std::abort();
   if (fault == "hang") {
@@ -110,9 +113,11 @@ PlacementSetup plan_run_placement(const RunConfig& cfg) {
   PlacementOptions options = parse_placement(cfg.placement);
   options.smt = parse_smt_order(cfg.smt);
   const MemoryPolicy memory = parse_memory_policy(cfg.memory);
-  Topology topology = !cfg.topology_synthetic.empty() ? Topology::synthetic(cfg.topology_synthetic)
-                      : !cfg.topology_xml.empty()     ? Topology::from_xml(cfg.topology_xml)
-                                                      : Topology::this_machine();
+  Topology topology = !cfg.topology_synthetic.empty()
+                          ? Topology::synthetic(cfg.topology_synthetic, "--topology-synthetic")
+                      : !cfg.topology_xml.empty()
+                          ? Topology::from_xml(cfg.topology_xml, "--topology-xml")
+                          : Topology::this_machine();
   // The planner refuses more workers than hardware threads, pointing at --placement none.
   PlacementPlan plan = plan_placement(topology.pus(), options, cfg.threads);
   NumaSupport numa = numa_support();
@@ -189,6 +194,10 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
     // Threads inherit the creator's memory policy; a worker's own buffers are first-touch local.
     set_thread_memory_policy(MemoryPolicy{});
     observed[w] = observe_current_thread(place.topology, worker);
+    if (cfg.test_fault == "worker-throw" && worker == cfg.threads - 1) {
+      throw EnvironmentError("worker " + std::to_string(worker) + " of " +
+                             std::to_string(cfg.threads) + ": --test-fault worker-throw");
+    }
   };
   // Every shared allocation of the algorithm goes through shared_memory, under --memory.
   ro.shared_memory = &shared_memory;
@@ -251,6 +260,7 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   const PlacementSetup place = plan_run_placement(cfg);
   if (cfg.dry_run) return print_dry_run(cfg, place);
 
+  check_synthetic_fits(cfg, activation);
   const DataSplit data = load_dataset({cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed});
   const std::unique_ptr<BasicModel<S>> model =
       make_model<S>(cfg.model, activation, data.train.shape(), data.train.num_classes());

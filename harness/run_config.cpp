@@ -81,6 +81,13 @@ void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmReg
   } catch (const json::exception& e) {
     throw ConfigError("--config: '" + path + "' is not valid JSON: " + e.what());
   }
+  // One level only: a file naming itself (or a cycle of files) recursed until the stack overflowed
+  // (SIGSEGV, found by harness/fuzz/config_fuzz.cpp).
+  if (doc.is_object() && doc.contains("config")) {
+    throw ConfigError("--config: '" + path +
+                      "': a config file cannot name another one (\"config\"); give both on the "
+                      "command line");
+  }
   make_run_option_table(registry).apply_json(doc, c, "--config: '" + path + "'");
 }
 
@@ -276,11 +283,12 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
   }
   add(
       "test-fault", "KIND",
-      "testing only: fail on purpose after loading the data: none | abort | hang | exit:N",
+      "testing only: fail on purpose after loading the data: none | abort | hang | exit:N | "
+      "worker-throw (the last worker's set-up throws)",
       [](RunConfig& c, std::string_view v) {
-        if (v != "none" && v != "abort" && v != "hang" &&
+        if (v != "none" && v != "abort" && v != "hang" && v != "worker-throw" &&
             !(v.substr(0, 5) == "exit:" && parse_int_option("test-fault", v.substr(5), 1) > 0)) {
-          bad_option_value("test-fault", v, "none, abort, hang or exit:N");
+          bad_option_value("test-fault", v, "none, abort, hang, exit:N or worker-throw");
         }
         c.test_fault = v;
       },

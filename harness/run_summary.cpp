@@ -70,12 +70,23 @@ void series_lines(std::string& out, const json& doc) {
   out += buf;
   const json& series = at(doc, "/series");
   if (!series.is_array()) return;
-  for (const json& e : series) {
+  // At most kSummaryRows rows, evenly spaced, first and last included: a time-limited run of a
+  // tiny model can store 65,536 snapshots, and a screenful says as much as the JSON's series.
+  constexpr std::size_t kSummaryRows = 24;
+  const std::size_t n = series.size();
+  const std::size_t shown = std::min(n, kSummaryRows);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const json& e = series[shown < 2 ? i : i * (n - 1) / (shown - 1)];
     std::snprintf(buf, sizeof buf, "  %8s %8s %9s %10s %10s %9s %8s\n",
                   num(at(e, "/epoch"), 2).c_str(), num(at(e, "/updates"), 0).c_str(),
                   num(at(e, "/seconds"), 3).c_str(), num(at(e, "/running_loss"), 4).c_str(),
                   num(at(e, "/train_loss"), 4).c_str(), num(at(e, "/test_loss"), 4).c_str(),
                   num(at(e, "/test_accuracy"), 4).c_str());
+    out += buf;
+  }
+  if (shown < n) {
+    std::snprintf(buf, sizeof buf, "  (%zu of %zu snapshots shown; all are in the JSON)\n", shown,
+                  n);
     out += buf;
   }
 }

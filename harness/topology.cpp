@@ -147,9 +147,9 @@ Topology Topology::this_machine() {
   return result;
 }
 
-Topology Topology::synthetic(std::string_view description) {
+Topology Topology::synthetic(std::string_view description, std::string_view option) {
   const std::string desc(description);
-  const std::string bad = "--synthetic \"" + desc +
+  const std::string bad = std::string(option) + " \"" + desc +
                           "\": not a valid hwloc synthetic description (example: \"pack:2 "
                           "numa:2 core:8 pu:2\")";
   if (desc.find_first_not_of(" \t") == std::string::npos) throw ConfigError(bad);
@@ -163,14 +163,15 @@ Topology Topology::synthetic(std::string_view description) {
   return result;
 }
 
-Topology Topology::from_xml(const std::string& path) {
+Topology Topology::from_xml(const std::string& path, std::string_view option) {
   if (!std::ifstream(path).good()) {
-    throw ConfigError("--xml " + path + ": cannot open the file: " + std::strerror(errno));
+    throw EnvironmentError(std::string(option) + " " + path +
+                           ": cannot open the file: " + std::strerror(errno));
   }
   TopologyPtr topo = init_topology();
   if (hwloc_topology_set_xml(topo.get(), path.c_str()) != 0 ||
       hwloc_topology_load(topo.get()) != 0) {
-    throw ConfigError("--xml " + path +
+    throw ConfigError(std::string(option) + " " + path +
                       ": not a hwloc XML topology (write one with `lstopo FILE.xml`)");
   }
   Topology result = adopt(topo.get(), "xml: " + path);

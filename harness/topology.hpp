@@ -73,11 +73,13 @@ class Topology {
   // The machine this process runs on. Throws EnvironmentError if hwloc cannot load it.
   static Topology this_machine();
   // hwloc synthetic description, e.g. "pack:2 numa:2 core:8 pu:2".
-  // Throws ConfigError (one line) if hwloc rejects the description.
-  static Topology synthetic(std::string_view description);
-  // An XML file written by `lstopo FILE.xml` (or hwloc_topology_export_xml).
-  // Throws ConfigError (one line) if the file cannot be read or parsed.
-  static Topology from_xml(const std::string& path);
+  // Throws ConfigError (one line, naming `option`, the flag the user typed) if hwloc rejects
+  // the description.
+  static Topology synthetic(std::string_view description, std::string_view option = "--synthetic");
+  // An XML file written by `lstopo FILE.xml` (or hwloc_topology_export_xml). Throws
+  // EnvironmentError (exit 3, as for every missing file) if the file cannot be opened, and
+  // ConfigError if it is not a hwloc topology; both one line naming `option`.
+  static Topology from_xml(const std::string& path, std::string_view option = "--xml");
 
   Topology(Topology&& other) noexcept;
   Topology& operator=(Topology&& other) noexcept;

@@ -151,8 +151,9 @@ TEST(TopologyXml, ThisMachineRoundTrips) {
   EXPECT_EQ(Topology::from_xml(xml.path()).pus(), machine.pus());
 }
 
-TEST(TopologyXml, UnreadableOrInvalidIsAConfigError) {
-  EXPECT_THROW(Topology::from_xml("/nonexistent/psgd/topo.xml"), ConfigError);
+// A missing file is exit 3 like every missing file; a file that is not a topology is exit 2.
+TEST(TopologyXml, MissingIsAnEnvironmentErrorInvalidAConfigError) {
+  EXPECT_THROW(Topology::from_xml("/nonexistent/psgd/topo.xml"), EnvironmentError);
   const TempFile garbage("garbage.xml");
   std::ofstream(garbage.path()) << "this is not xml\n";
   try {

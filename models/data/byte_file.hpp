@@ -41,6 +41,9 @@ class ByteFile {
   // True if no byte is left (reads one byte to find out).
   [[nodiscard]] bool at_end();
 
+  // Decoded bytes read so far (gztell).
+  [[nodiscard]] z_off_t position() const { return gztell(file_); }
+
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
  private:
@@ -48,11 +51,17 @@ class ByteFile {
   gzFile file_ = nullptr;
 };
 
-// Reads up to `want` bytes, appending them to `out`, and returns how many were appended. The
-// vector is reserved once for the whole payload when its size is known to be plausible (an
-// uncompressed file at least that long, or a payload of at most 1 GiB), so a well-formed file
-// costs exactly one allocation and no copy; a gzip file whose header announces an implausible
-// size grows the vector as data actually arrives instead.
+// An upper bound on the bytes the file at `path` decodes to, known without decoding it: its size
+// for an uncompressed file; for a gzip file its trailer's ISIZE, capped at 1032 times its size
+// (deflate's maximum ratio). nullopt if the file cannot be read. Never believes a data header,
+// so a corrupt one cannot make a reader reserve memory the file could not fill.
+std::optional<std::uintmax_t> decoded_size_bound(const std::string& path);
+
+// Reads up to `want` bytes, appending them to `out`, and returns how many were appended. Room
+// is reserved for at most what the file can hold (raw_bytes_left, or decoded_size_bound for a
+// gzip file), so a well-formed file costs one allocation and no copy; past that, the data is
+// appended 1 MiB at a time as it actually arrives. A header announcing 4e9 images in a small
+// file thus costs memory in proportion to the file, not to the header.
 std::size_t read_append(ByteFile& file, std::size_t want, std::vector<std::uint8_t>& out);
 
 // `dir/name` if that file exists, else `dir/name.gz` if that exists, else nullopt. The raw

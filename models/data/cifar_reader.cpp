@@ -2,8 +2,7 @@
 #include "models/data/cifar_reader.hpp"
 
 #include <algorithm>
-#include <filesystem>
-#include <system_error>
+#include <optional>
 
 #include "common/errors.hpp"
 #include "models/data/byte_file.hpp"
@@ -15,15 +14,12 @@ namespace {
 // pixels, so the pixels land in their final vector without a whole-file intermediate copy.
 constexpr std::size_t kRecordsPerBlock = 1024;
 
-// Each file of the official distribution holds exactly this many records; used only to
-// reserve room for gzip files, whose decompressed size is unknown until read.
-constexpr std::size_t kRecordsPerOfficialFile = 10000;
-
+// Room is reserved for what the files can hold (decoded_size_bound: the size of a raw file, the
+// trailer of a gzip one, capped by deflate's ratio), never more, so a small corrupt file cannot
+// make the reader reserve memory; a file that decodes to more grows the vectors as it is read.
 std::size_t expected_records(const std::string& path) {
-  std::error_code error;
-  const std::uintmax_t bytes = std::filesystem::file_size(path, error);
-  if (error || path.ends_with(".gz")) return kRecordsPerOfficialFile;
-  return static_cast<std::size_t>(bytes / kCifarRecordBytes);
+  const std::optional<std::uintmax_t> bytes = detail::decoded_size_bound(path);
+  return bytes ? static_cast<std::size_t>(*bytes / kCifarRecordBytes) : 0;
 }
 
 void read_one(const std::string& path, std::vector<std::uint8_t>& block, CifarRecords& out) {

@@ -143,7 +143,19 @@ SyntheticSpec parse_synthetic_name(const std::string& name) {
   if (spec.features > kMaxStoredFloats / stored) {
     bad_name(name, prefix, "more than 2^32 stored floats");
   }
+  // W* holds C x D floats, under the same cap as the features.
+  if (static_cast<std::size_t>(spec.classes) > kMaxStoredFloats / spec.features) {
+    bad_name(name, prefix, "more than 2^32 floats in W* (C x D)");
+  }
   return spec;
+}
+
+double synthetic_generated_bytes(const SyntheticSpec& spec) {
+  const std::size_t samples = spec.train_samples + spec.train_samples / 4;  // both splits
+  const auto stored = static_cast<double>(samples);
+  const auto d = static_cast<double>(spec.features);
+  return sizeof(float) * (static_cast<double>(spec.classes) * d + stored * d) +
+         sizeof(std::int32_t) * stored;
 }
 
 SyntheticProblem make_synthetic(const SyntheticSpec& spec, std::uint64_t seed) {

@@ -58,8 +58,13 @@ bool is_synthetic_name(const std::string& name);
 
 // Parses "synthetic-dense[:NxDxC]" or "synthetic-sparse[:NxDxC[:DENSITY]]". Throws ConfigError
 // (one line, with the syntax) for a malformed suffix or values out of range: N >= 4, D >= 1,
-// C >= 2, 0 < DENSITY <= 1, and at most 2^32 stored floats over both splits.
+// C >= 2, 0 < DENSITY <= 1, at most 2^32 stored floats over both splits and at most 2^32
+// floats in W* (C x D).
 SyntheticSpec parse_synthetic_name(const std::string& name);
+
+// Bytes make_synthetic allocates for `spec`: W* (C x D floats) and both splits' features (stored
+// dense: N x 1.25 x D floats) and labels. For the memory check before generating.
+double synthetic_generated_bytes(const SyntheticSpec& spec);
 
 struct SyntheticProblem {
   DataSplit split;                      // name "synthetic-dense" or "synthetic-sparse"; source has
