@@ -5,7 +5,7 @@
 // `psgd sweep`, and plots/<figure>.py must then write <figure>.png and .pdf from it, where a
 // figure is the family itself or <family>_<name> (a further figure of the same runs, as
 // plots/make_figures.sh draws them). This keeps the scripts, the specs and the index columns in
-// step. Skipped when /usr/bin/python3 has no matplotlib.
+// step. Skipped when /usr/bin/python3 has no matplotlib or pandas (`make deps` installs both).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -54,8 +54,9 @@ class SweepPlotsEndToEnd : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (access(kPython, X_OK) != 0 ||
-        run({kPython, "-c", "import matplotlib, numpy"}, log()).first != 0) {
-      GTEST_SKIP() << kPython << " with matplotlib and numpy is needed to draw the figures";
+        run({kPython, "-c", "import matplotlib, numpy, pandas"}, log()).first != 0) {
+      GTEST_SKIP() << kPython << " with matplotlib, numpy and pandas (make deps) is needed to "
+                   << "draw the figures";
     }
   }
   fs::path dir() const {
