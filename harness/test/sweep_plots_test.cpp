@@ -127,7 +127,11 @@ TEST(SweepPlots, EveryScriptAndSpecIsCovered) {
   std::set<std::string> scripts;
   for (const auto& entry : fs::directory_iterator(source / "plots")) {
     const std::string stem = entry.path().stem().string();
-    if (entry.path().extension() == ".py" && stem != "common" && stem != "nightly") {
+    // Not sweep figures: the shared helpers, the loader and its CSV export (tested by
+    // PlotsLoader.Unittest) and the nightly job's figure (run by NightlyEndToEnd).
+    static const std::set<std::string> kNotFigures = {"common", "sweep_folder", "psgd_results",
+                                                      "export_csv", "nightly"};
+    if (entry.path().extension() == ".py" && kNotFigures.count(stem) == 0) {
       scripts.insert(entry.path().stem().string());
     }
   }
