@@ -22,21 +22,17 @@ PER_UPDATE = (
 )
 
 
-def pooled(docs):
-    """(fractions P(k), overflow fraction) of failed attempts per update over several runs."""
-    hist, overflow = [], 0
-    for doc in docs:
-        h = (doc.get("contention") or {}).get("failed_attempts_per_update") or {}
-        counts = h.get("histogram") or []
-        if len(counts) > len(hist):
-            hist += [0] * (len(counts) - len(hist))
-        for k, n in enumerate(counts):
-            hist[k] += n
-        overflow += h.get("overflow") or 0
-    total = sum(hist) + overflow
+def pooled(sweep, rows):
+    """(fractions P(k), overflow fraction) of failed attempts per update over rows' runs."""
+    hist = sweep.histograms()
+    ids = {r["run_id"] for r in rows}
+    counts, overflow = common.pooled_counts(
+        hist[(hist["histogram"] == "failed_attempts") & hist["run_id"].isin(ids)]
+    )
+    total = int(counts.sum()) + overflow
     if not total:
         return None, 0.0
-    return [n / total for n in hist], overflow / total
+    return [n / total for n in counts], overflow / total
 
 
 def per_update(doc, key):
@@ -49,7 +45,7 @@ def per_update(doc, key):
 def distribution_panel(ax, sweep, rows, methods):
     largest = 1
     for m in methods:
-        fractions, overflow = pooled([sweep.doc(r) for r in rows if common.method(r) == m])
+        fractions, overflow = pooled(sweep, [r for r in rows if common.method(r) == m])
         if fractions is None:
             continue
         ks = [k for k, p in enumerate(fractions) if p > 0]
@@ -67,7 +63,7 @@ def distribution_panel(ax, sweep, rows, methods):
     ax.set_xlabel("failed attempts (RMWs) of one update")
     ax.set_ylabel("fraction of applied updates")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
+    ax.legend()
 
 
 def per_update_panel(ax, sweep, rows, methods):
@@ -88,14 +84,14 @@ def per_update_panel(ax, sweep, rows, methods):
                 xs, med, yerr=[lo, hi], marker=marker, linestyle="none", capsize=3,
                 color="black", markerfacecolor="white", label=label,
             )
-    ax.set_xticks(range(len(methods)), methods, rotation=25, ha="right", fontsize=7)
+    ax.set_xticks(range(len(methods)), methods, rotation=25, ha="right")
     for tick, m in zip(ax.get_xticklabels(), methods):
         tick.set_color(common.method_color(m))
     ax.set_yscale("symlog", linthresh=0.01)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("per applied update")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
+    ax.legend()
 
 
 def draw(sweep, out, name, title):
@@ -106,11 +102,11 @@ def draw(sweep, out, name, title):
     fig, axes = common.figure(2, len(threads), width=4.6, height=3.2)
     for j, t in enumerate(threads):
         rows = [r for r in finished if r["threads"] == t]
-        over = " (oversubscribed)" if any(common.is_oversubscribed(r) for r in rows) else ""
+        heading = common.threads_label(t, rows)
         distribution_panel(axes[0][j], sweep, rows, methods)
-        axes[0][j].set_title(f"{t} thread(s){over}: failed attempts per update", fontsize=9)
+        axes[0][j].set_title(f"{heading}: failed attempts per update")
         per_update_panel(axes[1][j], sweep, rows, methods)
-        axes[1][j].set_title(f"{t} thread(s){over}: failed RMWs, polls, tests", fontsize=9)
+        axes[1][j].set_title(f"{heading}: failed RMWs, polls, tests")
         for ax in axes[:, j]:
             common.note_unfinished(ax, [r for r in sweep.rows if r["threads"] == t])
     lock = ", ".join(v for v in sweep.values("lock") if v) if "lock" in sweep.columns else ""

@@ -1,14 +1,13 @@
-"""Shared helpers of the figure scripts: read one sweep folder, medians with IQR, captions.
+"""Shared helpers of the figure scripts: one sweep folder, medians with IQR, the method palette,
+outcome counts, staleness boxes, oversubscription marks, checkpoint resolution and captions.
 
-Every script reads only results/<sweep>/ as `psgd sweep` writes it: index.csv (one row per run,
-columns documented in experiments/README.md), sweep.json (what was planned) and the run
-documents named in the index's `file` column. Only the Python standard library, numpy and
-matplotlib are used (Debian's python3-matplotlib), so the scripts run under /usr/bin/python3.
+Every script reads only results/<sweep>/ as `psgd sweep` writes it (index.csv, sweep.json and the
+run documents), and only through psgd_results (the documented loader, also for users' own
+analyses). Debian's python3-matplotlib, python3-numpy and python3-pandas are used (`make deps`),
+so the scripts run under /usr/bin/python3.
 """
 
 import argparse
-import csv
-import json
 import math
 import os
 import textwrap
@@ -18,16 +17,34 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.ticker import ScalarFormatter  # noqa: E402,F401  (for the scripts)
 import numpy as np  # noqa: E402
 
-# The run options besides the algorithm that make it another method (see method()).
-METHOD_OPTIONS = ("lock", "test-before-cas")
+import psgd_results  # noqa: E402
+from sweep_folder import Sweep, number, sort_key  # noqa: E402,F401  (the scripts use common.*)
 
-# Outcomes a run can have, in the order tables list them. `invalid`: the run refused its
-# configuration (exit 2, e.g. more threads than hardware threads under compact placement);
-# `crashed`: a signal, a timeout or an unexpected exit. Neither has metrics.
+# Legible at column width: a panel is about 4 inches wide and a printed figure of two panels is
+# shrunk to a 7-inch page width, so 9-10 pt here prints at about 8 pt (no label below 7 pt).
+plt.rcParams.update(
+    {
+        "font.size": 10,
+        "axes.titlesize": 10,
+        "axes.labelsize": 10,
+        "xtick.labelsize": 9,
+        "ytick.labelsize": 9,
+        "legend.fontsize": 8,
+    }
+)
+SMALL = 8  # the smallest font any figure uses (legends, cell counts, notes)
+
+METHOD_OPTIONS = psgd_results.METHOD_OPTIONS
+
+# Status words in the order tables list them; a word psgd adds later is listed after them (see
+# outcome_counts). `invalid`: the run refused its configuration (exit 2, e.g. more threads than
+# hardware threads under compact placement); `crashed`: a signal, a timeout or an unexpected
+# exit. Neither has metrics.
 STATUSES = ("converged", "not_converged", "diverged", "invalid", "crashed")
-UNFINISHED = ("invalid", "crashed")
+UNFINISHED = psgd_results.UNFINISHED
 
 
 def parse_args(description, sweep):
@@ -48,168 +65,6 @@ def parse_args(description, sweep):
         "of the finished runs reached",
     )
     return parser.parse_args()
-
-
-def number(text):
-    """A CSV cell as a float, or None when empty or not a number."""
-    if text is None or text == "":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def sort_key(text):
-    """Numbers in numeric order before words; 'inf' after every number."""
-    value = number(text)
-    if text == "inf":
-        return (1, math.inf, "")
-    if value is None:
-        return (2, 0.0, text)
-    return (0, value, "")
-
-
-class Sweep:
-    """One results/<sweep>/ folder: its index rows, its plan and its run documents."""
-
-    def __init__(self, folder):
-        self.folder = folder
-        index = os.path.join(folder, "index.csv")
-        if not os.path.exists(index):
-            raise SystemExit(f"{index} not found: run `psgd sweep` first")
-        with open(index, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            self.columns = list(reader.fieldnames or [])
-            self.rows = list(reader)
-        self.plan = {}
-        plan_path = os.path.join(folder, "sweep.json")
-        if os.path.exists(plan_path):
-            with open(plan_path, encoding="utf-8") as f:
-                self.plan = json.load(f)
-        self._docs = {}
-        # The options that name a method (method()) are index columns only where the spec varies
-        # them; set in the spec's base they are every row's value.
-        base = self.base()
-        for key in METHOD_OPTIONS:
-            if key not in self.columns and key in base:
-                value = base[key]
-                text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-                for row in self.rows:
-                    row[key] = text
-
-    @property
-    def name(self):
-        return self.plan.get("sweep", os.path.basename(os.path.normpath(self.folder)))
-
-    @property
-    def axes(self):
-        return list(self.plan.get("axes", []))
-
-    def base(self):
-        """The options every run of the sweep got (the resolved spec's `base`)."""
-        return dict(self.plan.get("spec", {}).get("base", {}))
-
-    def settings(self, *names):
-        """'name value, ...' of the base options `names` that the spec sets, for a title."""
-        base = self.base()
-        return ", ".join(f"{n} {base[n]}" for n in names if n in base)
-
-    def context(self):
-        """The machine context of the first readable run document ({} if none)."""
-        for row in self.rows:
-            try:
-                context = self.doc(row).get("context", {})
-            except (OSError, ValueError):
-                continue
-            if context:
-                return context
-        return {}
-
-    @staticmethod
-    def machine_of(context):
-        return "{} ({} hardware threads, host {})".format(
-            context.get("cpu", "unknown CPU"),
-            context.get("hardware_threads", "?"),
-            context.get("host", "?"),
-        )
-
-    def machines(self):
-        """{machine: number of runs} over every readable run document."""
-        out = OrderedDict()
-        for row in self.rows:
-            try:
-                context = self.doc(row).get("context", {})
-            except (OSError, ValueError):
-                continue
-            if context:
-                name = self.machine_of(context)
-                out[name] = out.get(name, 0) + 1
-        return out
-
-    def hardware_threads(self):
-        return int(self.context().get("hardware_threads") or 0)
-
-    def doc(self, row):
-        """The run document of an index row (cached)."""
-        path = os.path.join(self.folder, row["file"])
-        if path not in self._docs:
-            with open(path, encoding="utf-8") as f:
-                self._docs[path] = json.load(f)
-        return self._docs[path]
-
-    def values(self, column):
-        """The distinct values of a column, in sort_key order."""
-        return sorted({row.get(column, "") for row in self.rows}, key=sort_key)
-
-    def epsilon_labels(self):
-        """(label, column) of every time-to-epsilon column, loosest target first."""
-        prefix = "time_to_epsilon_"
-        out = []
-        for column in self.columns:
-            if column.startswith(prefix):
-                label = column[len(prefix):]
-                out.append((label[:-3] + "%" if label.endswith("pct") else label, column))
-        return out
-
-    def epsilon_column(self, wanted=None):
-        """The time-to-epsilon column to plot: `wanted` (a label like 25%), or the tightest
-        target that at least half of the finished runs reached."""
-        labels = self.epsilon_labels()
-        if not labels:
-            raise SystemExit(f"{self.folder}: the index has no time_to_epsilon columns")
-        if wanted:
-            for label, column in labels:
-                if label == wanted:
-                    return label, column
-            raise SystemExit(f"no epsilon '{wanted}'; valid: {', '.join(l for l, _ in labels)}")
-        finished = [r for r in self.rows if r["status"] not in UNFINISHED]
-        chosen = labels[0]
-        for label, column in labels:
-            reached = sum(1 for r in finished if number(r.get(column)) is not None)
-            if finished and reached * 2 >= len(finished):
-                chosen = (label, column)
-        return chosen
-
-    def caption(self, extra=""):
-        """Machine, placement and sweep, for the line under every figure."""
-        context = self.context()
-        machines = self.machines()
-        if len(machines) > 1:  # runs resumed on another machine: say so, never hide it
-            machine = "; ".join(f"{m} for {n} runs" for m, n in machines.items())
-        else:
-            machine = self.machine_of(context)
-        placements = ", ".join(v for v in self.values("placement") if v) or "n/a"
-        memory = ", ".join(v for v in self.values("memory") if v) or "n/a"
-        runs = len(self.rows)
-        reps = self.plan.get("repetitions", "?")
-        text = (
-            f"machine: {machine}; placement: {placements}; memory: {memory}; "
-            f"sweep {self.name}: {runs} runs, {reps} repetitions per point, build "
-            f"{context.get('build_type', '?')}"
-        )
-        return text + ("; " + extra if extra else "")
 
 
 def group(rows, *columns):
@@ -248,7 +103,7 @@ def line_with_band(ax, xs, samples, label, **style):
 
 
 # The one method -> colour mapping of every figure, so a method has the same colour in all of
-# them (tab10's colours; a method not listed gets grey). A method is the algorithm with the
+# them (tab10's colours; a method not listed gets black). A method is the algorithm with the
 # options that make it another method (method()).
 METHOD_COLORS = OrderedDict(
     (name, plt.get_cmap("tab10").colors[i])
@@ -270,18 +125,12 @@ METHOD_COLORS = OrderedDict(
 
 
 def method(row):
-    """The method of an index row: its algorithm, with ' (os lock)' where --lock os was set and
-    ' (test-before-cas)' where that was."""
-    name = row.get("algo", "")
-    if row.get("lock") == "os":
-        name += " (os lock)"
-    if row.get("test-before-cas") == "true":
-        name += " (test-before-cas)"
-    return name
+    """The method of an index row (psgd_results.method_name)."""
+    return psgd_results.method_name(row)
 
 
 def method_color(name):
-    return METHOD_COLORS.get(name, "grey")
+    return METHOD_COLORS.get(name, "black")  # tab10 has a grey of its own
 
 
 def methods_of(rows):
@@ -292,8 +141,9 @@ def methods_of(rows):
 
 
 def outcome_counts(rows):
-    """{status: number of rows} over STATUSES, zeros included."""
-    return OrderedDict((s, sum(1 for r in rows if r.get("status") == s)) for s in STATUSES)
+    """{status: number of rows}: STATUSES (zeros included), then any other word that occurs."""
+    words = list(STATUSES) + sorted({r.get("status", "") for r in rows} - set(STATUSES))
+    return OrderedDict((s, sum(1 for r in rows if r.get("status") == s)) for s in words)
 
 
 # What a status means, in the words `psgd run`'s summary and index.csv use (status,
@@ -308,10 +158,12 @@ def outcome_text(rows):
     """'N runs: a converged (all epsilon targets reached), b not_converged (...), ...' for a
     caption: nothing is dropped silently."""
     counts = outcome_counts(rows)
-    return f"{len(rows)} runs: " + ", ".join(
+    shown = [
         f"{n} {s}" + (f" ({STATUS_MEANING[s]})" if s in STATUS_MEANING else "")
         for s, n in counts.items()
-    )
+        if n or s in STATUSES
+    ]
+    return f"{len(rows)} runs: " + ", ".join(shown)
 
 
 def reached_text(rows, column, label):
@@ -326,7 +178,7 @@ def note_unfinished(ax, rows):
     missing = [f"{counts[s]} {s}" for s in UNFINISHED if counts[s]]
     if missing:
         ax.text(
-            0.99, 0.01, "left out: " + ", ".join(missing), transform=ax.transAxes, fontsize=6,
+            0.99, 0.01, "left out: " + ", ".join(missing), transform=ax.transAxes, fontsize=SMALL,
             ha="right", va="bottom", color="firebrick",
         )
 
@@ -367,14 +219,28 @@ def suptitle(fig, title):
     return len(lines)
 
 
+def caption_text(fig, caption):
+    """(the caption wrapped to the figure's width, the height it needs in figure units): at
+    SMALL points a line holds about 15 characters per inch and is about 0.15 inch high."""
+    lines = textwrap.wrap(caption, max(60, int(fig.get_figwidth() * 15)))
+    return "\n".join(lines), (0.15 * len(lines) + 0.1) / fig.get_figheight()
+
+
 def save(fig, out, name, caption, title=None):
-    """Writes out/name.png and out/name.pdf with the caption line under the plots and the title
-    (the question the figure answers) above them."""
+    """Writes out/name.png and out/name.pdf with the caption under the plots and the title (the
+    question the figure answers) above them."""
     os.makedirs(out, exist_ok=True)
-    fig.text(0.01, 0.005, caption, fontsize=7, ha="left", va="bottom", wrap=True)
+    text, height = caption_text(fig, caption)
+    fig.text(0.01, 0.005, text, fontsize=SMALL, ha="left", va="bottom")
     if title:
         suptitle(fig, title)
-    fig.tight_layout(rect=(0, 0.05, 1, 1.0 - 0.05 / fig.get_figheight()))
+    fig.tight_layout(rect=(0, height, 1, 1.0 - 0.05 / fig.get_figheight()))
+    return write(fig, out, name)
+
+
+def write(fig, out, name):
+    """Writes out/name.png and out/name.pdf and closes the figure; prints and returns the paths."""
+    os.makedirs(out, exist_ok=True)
     paths = [os.path.join(out, f"{name}.{ext}") for ext in ("png", "pdf")]
     for path in paths:
         fig.savefig(path, dpi=150)
@@ -382,3 +248,131 @@ def save(fig, out, name, caption, title=None):
     for path in paths:
         print(path)
     return paths
+
+
+def threads_label(threads, rows):
+    """'4 threads', with ' (oversubscribed)' when any of rows at that count was."""
+    over = any(is_oversubscribed(r) for r in rows if r.get("threads") == threads)
+    name = f"{threads} thread{'' if threads == '1' else 's'}"
+    return name + (" (oversubscribed)" if over else "")
+
+
+def mark_oversubscribed(ax, xs, ys, color="black"):
+    """Rings the points (xs, ys) of oversubscribed runs (more workers than hardware threads, so
+    workers share cores and timings include preemption); label once per axes for the legend."""
+    if not xs:
+        return
+    labelled = any(h.get_label() == "oversubscribed" for h in ax.collections)
+    ax.scatter(
+        xs, ys, s=110, facecolors="none", edgecolors=color, linewidths=1.2, zorder=4,
+        label=None if labelled else "oversubscribed",
+    )
+
+
+def pooled_counts(frame):
+    """(counts by k, overflow count) of histogram rows of psgd_results.histograms added up."""
+    exact = frame[~frame["overflow"]]
+    counts = exact.groupby("k")["count"].sum()
+    if len(counts):
+        counts = counts.reindex(range(int(counts.index.max()) + 1), fill_value=0)
+    return counts, int(frame.loc[frame["overflow"], "count"].sum())
+
+
+def histogram_quantile(counts, overflow, top, q):
+    """The q-quantile of pooled counts (k = position); one in the overflow bin is `top`."""
+    total = int(counts.sum()) + overflow
+    seen = 0
+    for k, n in enumerate(counts):
+        seen += n
+        if seen >= q * total:
+            return k
+    return top
+
+
+def box_stats(frame, top=0):
+    """matplotlib bxp statistics of histogram rows pooled (box 25-75th percentile, whiskers
+    5-95th, a flier at the 99th, the mean), or None when they count nothing. `top`: the value of
+    the overflow bin (the largest observed)."""
+    counts, overflow = pooled_counts(frame)
+    total = int(counts.sum()) + overflow
+    if not total:
+        return None
+    q = {p: histogram_quantile(counts, overflow, top, p / 100) for p in (5, 25, 50, 75, 95, 99)}
+    mean = float((counts * counts.index).sum() + overflow * top) / total
+    return dict(med=q[50], q1=q[25], q3=q[75], whislo=q[5], whishi=q[95], mean=mean, fliers=[q[99]])
+
+
+def draw_boxes(ax, stats, positions, color):
+    """Boxes from box_stats at positions, in a method's colour."""
+    if stats:
+        ax.bxp(
+            stats, positions=positions, showmeans=True, widths=0.5, patch_artist=True,
+            boxprops=dict(facecolor=color, alpha=0.4), medianprops=dict(color="black"),
+            meanprops=dict(marker="x", markeredgecolor="black"),
+            flierprops=dict(marker="o", markersize=3, markerfacecolor=color),
+        )
+
+
+BOX_CAPTION = "box: 25-75th percentile, whiskers 5-95th, dot 99th, x mean (repetitions pooled)"
+
+
+def checkpoint_spacing(sweep, row):
+    """Seconds between the evaluated snapshots around the run's last snapshot (the resolution of
+    a time-to-epsilon: it is the time of the first snapshot at or below the target, so the target
+    was crossed within one spacing before it), or None without a series."""
+    seconds = [p.get("seconds") for p in sweep.doc(row).get("series") or []]
+    seconds = [s for s in seconds if s is not None]
+    if len(seconds) < 2:
+        return None
+    return float(np.median(np.diff(seconds)))
+
+
+def draw_resolution(ax, xs, medians, spacings, color):
+    """Draws, below each median time-to-epsilon, the checkpoint spacing as a thin bar: two
+    medians whose difference is within it are not resolved by the checkpoints."""
+    for x, m, dt in zip(xs, medians, spacings):
+        if m is not None and dt:
+            ax.plot([x, x], [max(m - dt, 0.0), m], color=color, linewidth=5, alpha=0.25,
+                    solid_capstyle="butt")
+
+
+def unresolved_pairs(values, spacing):
+    """How many pairs of adjacent (sorted) medians lie within `spacing` of each other."""
+    data = sorted(v for v in values if v is not None)
+    return sum(1 for a, b in zip(data, data[1:]) if spacing and b - a < spacing)
+
+
+def mark_oversubscribed_groups(ax, groups, value, color="black"):
+    """mark_oversubscribed at the median of value(row) of each group of rows (a dict keyed by
+    the x value's text, as group() returns) whose runs were oversubscribed."""
+    xs, ys = [], []
+    for key, rows in groups.items():
+        if any(is_oversubscribed(r) for r in rows):
+            median = median_iqr([value(r) for r in rows])[0]
+            if median is not None:
+                xs.append(number(key[0]))
+                ys.append(median)
+    mark_oversubscribed(ax, xs, ys, color)
+
+
+# What a run's outcome means for one epsilon target, in the order figures list them; robust to
+# the status words psgd uses (only invalid, crashed and diverged are read from them).
+OUTCOMES = ("reached", "not reached", "diverged", "invalid", "crashed")
+
+
+def outcome(row, column):
+    """The OUTCOMES entry of an index row for the time-to-epsilon column `column`."""
+    status = row.get("status", "")
+    if status in UNFINISHED:
+        return status
+    if status == "diverged" or row.get("stop_reason") == "diverged":
+        return "diverged"
+    return "reached" if number(row.get(column)) is not None else "not reached"
+
+
+def thread_color(threads, all_threads):
+    """The colour of a thread count among all_threads (texts): a sequential scale, dark to
+    light as threads grow, so a line per thread count is never mistaken for a method colour."""
+    ordered = sorted(set(all_threads), key=sort_key)
+    i = ordered.index(threads) if threads in ordered else 0
+    return plt.get_cmap("plasma")(0.05 + 0.75 * i / max(1, len(ordered) - 1))

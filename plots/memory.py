@@ -77,9 +77,9 @@ def draw(sweep, out, name, title):
         ax.set_xlabel("threads")
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
-        ax.set_title(f"{what} vs threads", fontsize=9)
+        ax.set_title(f"{what} vs threads")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
+        ax.legend()
         common.note_unfinished(ax, sweep.rows)
     caption = sweep.caption(
         "medians over repetitions with IQR bands; methods with equal values (the lock-based "

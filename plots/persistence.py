@@ -18,6 +18,20 @@ def dropped_fraction(row):
     return dropped / computed
 
 
+def resolution(ax, sweep, by_bound, xs, column, color):
+    """Draws each time-to-epsilon median's checkpoint spacing below it; returns (how many
+    neighbouring medians differ by less than the widest spacing, how many neighbours)."""
+    med = [common.median_iqr([common.number(r[column]) for r in g])[0] for g in by_bound.values()]
+    spacing = [
+        common.median_iqr([common.checkpoint_spacing(sweep, r) for r in g])[0]
+        for g in by_bound.values()
+    ]
+    common.draw_resolution(ax, xs, med, spacing, color)
+    known = [m for m in med if m is not None]
+    widest = max([d for d in spacing if d] + [0.0])
+    return common.unresolved_pairs(known, widest), max(len(known) - 1, 0)
+
+
 def main():
     args = common.parse_args(__doc__.splitlines()[0], "persistence")
     sweep = common.Sweep(args.results)
@@ -35,24 +49,42 @@ def main():
         (f"time to epsilon {label} (s)", lambda r: common.number(r[column])),
     )
     fig, axes = common.figure(1, len(panels), width=4.6, height=3.6)
+    unresolved = [0, 0]
     for key, runs in common.group(rows, *line_keys).items():
         by_bound = common.group(runs, "persistence")
         xs = [position[k[0]] for k in by_bound]
         name = common.label_of(runs[0], line_keys)
+        if "threads" in line_keys:
+            name += " (oversubscribed)" if any(map(common.is_oversubscribed, runs)) else ""
         for ax, (_, value) in zip(axes[0], panels):
-            common.line_with_band(ax, xs, [[value(r) for r in g] for g in by_bound.values()], name)
+            style = {}
+            if line_keys == ["threads"]:
+                style["color"] = common.thread_color(key[0], sweep.values("threads"))
+            line = common.line_with_band(
+                ax, xs, [[value(r) for r in g] for g in by_bound.values()], name, **style
+            )
+        if line is not None:  # the time-to-epsilon panel: its checkpoint resolution
+            n, pairs = resolution(axes[0][-1], sweep, by_bound, xs, column, line.get_color())
+            unresolved = [unresolved[0] + n, unresolved[1] + pairs]
     for ax, (ylabel, _) in zip(axes[0], panels):
         ax.set_xticks(range(len(bounds)), bounds)
         ax.set_xlabel("persistence bound B (retries)")
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend()
+        common.note_unfinished(ax, sweep.rows)
     axes[0][0].set_title("gradients given up")
     axes[0][1].set_title("staleness")
-    axes[0][2].set_title("convergence")
+    axes[0][2].set_title(
+        "convergence" + (f": {unresolved[0]} of {unresolved[1]} neighbouring medians closer "
+                         "than the checkpoint spacing" if unresolved[0] else ""),
+        wrap=True,
+    )
     caption = sweep.caption(
-        "medians over repetitions with IQR bands; " + common.outcome_text(sweep.rows)
+        "medians over repetitions with IQR bands; shaded bar under a time to epsilon: the spacing "
+        "of the evaluated checkpoints (the target was crossed within it), so bounds whose medians "
+        "differ by less are not resolved; " + common.outcome_text(sweep.rows)
     )
     title = (
         "What does bounding Leashed's retries (persistence B) cost in dropped gradients, "

@@ -16,26 +16,27 @@ def main():
     finished = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     threads = sorted({r["threads"] for r in finished}, key=common.sort_key)
     fig, axes = common.figure(2, max(1, len(threads)))
+    series = dict(tuple(sweep.series().groupby("run_id")))
     for col, t in enumerate(threads):
         top, bottom = axes[0][col], axes[1][col]
         labelled = set()
-        for row in (r for r in finished if r["threads"] == t):
-            series = sweep.doc(row).get("series", [])
-            seconds = [p["seconds"] for p in series]
+        for row in (r for r in finished if r["threads"] == t and r["run_id"] in series):
+            points = series[row["run_id"]]
             name = common.method(row)
             label = None if name in labelled else name
             labelled.add(name)
             style = dict(color=common.method_color(name), linewidth=1, alpha=0.8, label=label)
-            top.plot(seconds, [p["train_loss"] for p in series], **style)
-            bottom.plot(seconds, [p["test_accuracy"] for p in series], **style)
-        top.set_title(f"{t} thread(s): train loss")
+            top.plot(points["seconds"], points["train_loss"], **style)
+            bottom.plot(points["seconds"], points["test_accuracy"], **style)
+        heading = common.threads_label(t, sweep.rows)
+        top.set_title(f"{heading}: train loss")
         top.set_ylabel("train loss (evaluated snapshots)")
-        bottom.set_title(f"{t} thread(s): test accuracy")
+        bottom.set_title(f"{heading}: test accuracy")
         bottom.set_ylabel("test accuracy")
         for ax in (top, bottom):
             ax.set_xlabel("wall-clock training time (s)")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
+            ax.legend()
             common.note_unfinished(ax, [r for r in sweep.rows if r["threads"] == t])
     caption = sweep.caption(
         "one line per run (repetitions of a method share its colour); "

@@ -14,45 +14,6 @@ are shaded (oversubscribed). Writes <out>/staleness_threads.png and .pdf.
 import common
 
 
-def pooled_histogram(docs):
-    """(histogram, overflow, max, mean) of the staleness of several runs added up."""
-    hist, overflow, top, total, count = [], 0, 0, 0.0, 0
-    for doc in docs:
-        st = doc.get("staleness") or {}
-        h = st.get("histogram") or []
-        if len(h) > len(hist):
-            hist += [0] * (len(h) - len(hist))
-        for k, n in enumerate(h):
-            hist[k] += n
-        overflow += st.get("overflow") or 0
-        top = max(top, st.get("max") or 0)
-        total += (st.get("mean") or 0.0) * (st.get("count") or 0)
-        count += st.get("count") or 0
-    return hist, overflow, top, (total / count if count else None)
-
-
-def quantile(hist, overflow, top, q):
-    """The q-quantile of a histogram; one that falls in the overflow bin is reported as the max."""
-    count = sum(hist) + overflow
-    seen = 0
-    for k, n in enumerate(hist):
-        seen += n
-        if seen >= q * count:
-            return k
-    return top
-
-
-def box_stats(docs):
-    """matplotlib bxp statistics of the pooled staleness of docs, or None when there is none."""
-    hist, overflow, top, mean = pooled_histogram(docs)
-    if not sum(hist) + overflow:
-        return None
-    q = {p: quantile(hist, overflow, top, p / 100) for p in (5, 25, 50, 75, 95, 99)}
-    return dict(
-        med=q[50], q1=q[25], q3=q[75], whislo=q[5], whishi=q[95], mean=mean, fliers=[q[99]]
-    )
-
-
 def mean_panel(ax, sweep, rows, methods, threads):
     for m in methods:
         by_threads = common.group([r for r in rows if common.method(r) == m], "threads")
@@ -69,30 +30,31 @@ def mean_panel(ax, sweep, rows, methods, threads):
     ax.set_ylabel("mean staleness (updates)")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
+    ax.legend()
 
 
 def distribution_panel(ax, sweep, rows, m, threads):
+    hist = sweep.histograms()
+    hist = hist[(hist["histogram"] == "staleness") & (hist["worker"] == -1)]
     stats, positions = [], []
     for t in threads:
         runs = [r for r in rows if common.method(r) == m and common.number(r["threads"]) == t]
-        s = box_stats([sweep.doc(r) for r in runs])
+        ids = [r["run_id"] for r in runs]
+        top = max([common.number(r["staleness_max"]) or 0 for r in runs] + [0])  # overflow's value
+        s = common.box_stats(hist[hist["run_id"].isin(ids)], top)
         if s is not None:
             stats.append(s)
             positions.append(t)
-    color = common.method_color(m)
-    if stats:
-        ax.bxp(
-            stats, positions=positions, showmeans=True, widths=0.5, patch_artist=True,
-            boxprops=dict(facecolor=color, alpha=0.4), medianprops=dict(color="black"),
-            meanprops=dict(marker="x", markeredgecolor="black"),
-            flierprops=dict(marker="o", markersize=3, markerfacecolor=color),
-        )
+    common.draw_boxes(ax, stats, positions, common.method_color(m))
     common.shade_oversubscribed(ax, sweep.hardware_threads(), threads)
     ax.set_xlim(min(threads) - 0.7, max(threads) + 0.7)
     ax.set_xticks(threads, [str(int(t)) for t in threads])
     ax.set_xlabel("threads")
     ax.set_ylabel("staleness tau (updates)")
+    # Most updates have tau 0-2 and the tail reaches hundreds: symlog shows both.
+    ax.set_yscale("symlog", linthresh=2)
+    ax.yaxis.set_major_formatter(common.ScalarFormatter())  # 0, 1, 10 rather than 10^0
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
 
 
@@ -128,17 +90,16 @@ def draw(sweep, out, name, title):
         rows = [r for r in finished if r["batch"] == b]
         if m is None:
             mean_panel(ax, sweep, rows, methods, threads)
-            ax.set_title(f"batch {b}: mean staleness", fontsize=9)
+            ax.set_title(f"batch {b}: mean staleness")
             common.note_unfinished(ax, [r for r in sweep.rows if r["batch"] == b])
             continue
         distribution_panel(ax, sweep, rows, m, threads)
-        ax.set_title(f"{m}, batch {b}: distribution", fontsize=9)
+        ax.set_title(f"{m}, batch {b}: distribution")
         common.note_unfinished(
             ax, [r for r in sweep.rows if r["batch"] == b and common.method(r) == m]
         )
     caption = sweep.caption(
-        "box: 25-75th percentile, whiskers 5-95th, dot 99th, x mean (repetitions pooled); "
-        + common.outcome_text(sweep.rows)
+        common.BOX_CAPTION + "; symlog axis (linear below 2); " + common.outcome_text(sweep.rows)
     )
     common.save(fig, out, name, caption, title)
 

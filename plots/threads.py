@@ -1,8 +1,12 @@
 #!/usr/bin/python3
-"""Time-to-epsilon and throughput vs threads, one line per method, one column per placement.
+"""Time-to-epsilon and samples per second vs threads, one line per method, one column per placement.
 
 Reads results/<sweep>/ of experiments/threads.json (study item i: memory model x parallelism;
-compact placement is the UMA layout, scatter the NUMA one). Writes <out>/threads.png and .pdf.
+compact placement is the UMA layout, scatter the NUMA one). Throughput is in training samples
+per second for every method: one sync update averages all workers' gradients (workers x b
+samples), the others' one worker's b, so updates per second would understate sync by the worker
+count. Oversubscribed thread counts are shaded and their points ringed. Writes
+<out>/threads.png and .pdf.
 """
 
 import common
@@ -23,20 +27,17 @@ def main():
             if not by_threads:
                 continue
             xs = [common.number(k[0]) for k in by_threads]
-            common.line_with_band(
-                top,
-                xs,
-                [[common.number(r[column]) for r in g] for g in by_threads.values()],
-                label=algo,
-                color=common.method_color(algo),
-            )
-            common.line_with_band(
-                bottom,
-                xs,
-                [[common.number(r["updates_per_second"]) for r in g] for g in by_threads.values()],
-                label=algo,
-                color=common.method_color(algo),
-            )
+            for ax, name in ((top, column), (bottom, "samples_per_second")):
+                common.line_with_band(
+                    ax,
+                    xs,
+                    [[common.number(r[name]) for r in g] for g in by_threads.values()],
+                    label=algo,
+                    color=common.method_color(algo),
+                )
+                common.mark_oversubscribed_groups(
+                    ax, by_threads, lambda r, name=name: common.number(r[name])
+                )
         threads = [common.number(v) for v in sweep.values("threads")]
         for ax in (top, bottom):
             common.shade_oversubscribed(ax, sweep.hardware_threads(), threads)
@@ -44,20 +45,24 @@ def main():
         top.set_title(f"{placement} placement: convergence")
         top.set_ylabel(f"time to {label} of initial loss (s)")
         bottom.set_title(f"{placement} placement: throughput")
-        bottom.set_ylabel("applied updates per second (1/s)")
+        # Samples, not updates: one sync update averages the gradients of all workers (workers x
+        # b samples), one update of the other methods is one worker's b samples.
+        bottom.set_ylabel("training samples per second (1/s)")
         for ax in (top, bottom):
             ax.set_xlabel("threads")
             ax.grid(alpha=0.3)
             ax.set_ylim(bottom=0)
-            ax.legend(fontsize=7)
+            ax.legend()
         top.set_xticks(sorted({common.number(v) for v in sweep.values("threads")}))
         bottom.set_xticks(top.get_xticks())
     caption = sweep.caption(
         f"medians over repetitions with IQR bands; {common.reached_text(sweep.rows, column, label)}"
-        " (the others are left out of the top row); " + common.outcome_text(sweep.rows)
+        " (the others are left out of the top row); throughput in samples/s (a sync update is "
+        "workers x b samples, the others' b); ringed: oversubscribed; "
+        + common.outcome_text(sweep.rows)
     )
     settings = sweep.settings("model", "batch", "step")
-    title = "How does each method's time to epsilon and throughput scale with threads?"
+    title = "How does each method's time to epsilon and sample throughput scale with threads?"
     common.save(fig, args.out, "threads", caption, title + (f" ({settings})" if settings else ""))
 
 

@@ -26,13 +26,14 @@ def draw(sweep, out, name, title):
     placements = sorted({r.get("placement", "") for r in sweep.rows}, key=common.sort_key)
     style = {p: STYLES[i % len(STYLES)] for i, p in enumerate(placements)}
     fig, axes = common.figure(max(1, len(threads)), len(METRICS), width=4.4, height=2.9)
+    series = dict(tuple(sweep.series().groupby("run_id")))
     for i, t in enumerate(threads):
         rows = [r for r in finished if r["threads"] == t]
-        oversubscribed = any(common.is_oversubscribed(r) for r in rows)
         labelled = set()
         for row in rows:
-            series = sweep.doc(row).get("series", [])
-            seconds = [p["seconds"] for p in series]
+            if row["run_id"] not in series:
+                continue
+            points = series[row["run_id"]]
             m, placement = common.method(row), row.get("placement", "")
             key = (m, placement)
             label = None
@@ -41,8 +42,8 @@ def draw(sweep, out, name, title):
                 labelled.add(key)
             for j, (metric, _) in enumerate(METRICS):
                 axes[i][j].plot(
-                    seconds,
-                    [p.get(metric) for p in series],
+                    points["seconds"],
+                    points[metric],
                     color=common.method_color(m),
                     linestyle=style[placement],
                     linewidth=1,
@@ -51,15 +52,12 @@ def draw(sweep, out, name, title):
                 )
         for j, (_, ylabel) in enumerate(METRICS):
             ax = axes[i][j]
-            ax.set_title(
-                f"{t} thread(s){' (oversubscribed)' if oversubscribed else ''}: {ylabel}",
-                fontsize=9,
-            )
+            ax.set_title(f"{common.threads_label(t, rows)}: {ylabel}")
             ax.set_ylabel(ylabel)
             ax.set_xlabel("wall-clock training time (s)")
             ax.grid(alpha=0.3)
             common.note_unfinished(ax, [r for r in sweep.rows if r["threads"] == t])
-        axes[i][0].legend(fontsize=6)
+        axes[i][0].legend()
     caption = sweep.caption(
         "one line per run (repetitions share their method's colour; line style: placement); "
         + common.outcome_text(sweep.rows)
