@@ -84,11 +84,11 @@ void stress(int threads, std::int64_t persistence, bool test_before_cas) {
     LeashedOptions options;
     options.persistence = persistence;
     options.test_before_cas = test_before_cas;
-    LeashedSgd<NoBackoff> algo(options, BackoffParams{64, 4096, 0.5, 7});
+    LeashedSgd<float, NoBackoff> algo(options, BackoffParams{64, 4096, 0.5, 7});
     RunnerOptions o;
     o.threads = threads;
     o.batch_size = 1;  // almost no gradient work: publishes collide as often as they can
-    o.step = 0.001F;
+    o.step = 0.001;
     o.total_updates = kUpdates;
     o.updates_per_epoch = 97;
     o.checkpoints_per_epoch = 1;
