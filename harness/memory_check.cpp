@@ -23,20 +23,20 @@ double physical_memory_bytes() {
   return static_cast<double>(pages) * static_cast<double>(page_size);
 }
 
-double parameter_vector_bytes(std::size_t num_params, int threads) {
-  return static_cast<double>(num_params) * sizeof(float) *
-         (4.0 + 3.0 * static_cast<double>(threads));
+double parameter_vector_bytes(std::size_t num_params, const RunConfig& cfg) {
+  const double scalar = cfg.precision == Precision::kDouble ? sizeof(double) : sizeof(float);
+  return static_cast<double>(num_params) * scalar * (4.0 + 3.0 * static_cast<double>(cfg.threads));
 }
 
-void check_model_fits(const Model& model, const RunConfig& cfg) {
-  const double bytes = parameter_vector_bytes(model.num_params(), cfg.threads);
+void check_model_fits(std::size_t num_params, const RunConfig& cfg) {
+  const double bytes = parameter_vector_bytes(num_params, cfg);
   const double physical = physical_memory_bytes();
   if (physical > 0 && bytes > physical) {
     char line[256];
     std::snprintf(line, sizeof line,
                   "--model %s: %zu parameters need at least %.1f GiB with %d thread(s), more than "
                   "this machine's %.1f GiB of memory",
-                  cfg.model.c_str(), model.num_params(), bytes / kGiB, cfg.threads,
+                  cfg.model.c_str(), num_params, bytes / kGiB, cfg.threads,
                   physical / kGiB);
     throw EnvironmentError(line);
   }
@@ -48,7 +48,7 @@ void check_synthetic_fits(const RunConfig& cfg, Activation activation) {
   const std::unique_ptr<Model> model = make_model(
       cfg.model, activation, ImageShape{1, 1, static_cast<int>(spec.features)}, spec.classes);
   const double data = synthetic_generated_bytes(spec);
-  const double params = parameter_vector_bytes(model->num_params(), cfg.threads);
+  const double params = parameter_vector_bytes(model->num_params(), cfg);
   const double physical = physical_memory_bytes();
   if (physical > 0 && data + params > physical) {
     char line[512];

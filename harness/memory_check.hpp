@@ -14,15 +14,17 @@ namespace psgd {
 // Bytes of this machine's physical memory (sysconf), 0 if unknown.
 [[nodiscard]] double physical_memory_bytes();
 
-// Lower bound on the bytes a run's parameter vectors take: num_params floats x (4 + 3 x threads)
+// Lower bound on the bytes a run's parameter vectors take: num_params scalars (4 bytes, 8 with
+// --precision double) x (4 + 3 x threads)
 // vectors (the initial, shared and final parameters and one snapshot; per worker a gradient, a
 // local copy and a published vector, as Leashed has). Activations and the data come on top.
-[[nodiscard]] double parameter_vector_bytes(std::size_t num_params, int threads);
+[[nodiscard]] double parameter_vector_bytes(std::size_t num_params, const RunConfig& cfg);
 
-// Throws EnvironmentError when parameter_vector_bytes(model) exceeds physical memory:
+// Throws EnvironmentError when the parameter vectors of a model of num_params parameters exceed
+// physical memory:
 // "--model SPEC: N parameters need at least X GiB with T thread(s), more than this machine's Y
 // GiB of memory". Called after the data is loaded (the model's size depends on its shape).
-void check_model_fits(const Model& model, const RunConfig& cfg);
+void check_model_fits(std::size_t num_params, const RunConfig& cfg);
 
 // For a synthetic data set (cfg.dataset names one; a no-op otherwise), before anything is
 // generated: the generator's own bytes (W*, both splits' features and labels) plus the model's

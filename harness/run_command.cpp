@@ -230,27 +230,6 @@ void evaluate_snapshots(RunFacts<S>& facts, const BasicModel<S>& model, const Da
       evaluate_all(model, snapshots, data, static_cast<std::size_t>(cfg.eval_samples), cfg.threads);
 }
 
-// Refuses a model whose parameter vectors alone cannot fit in this machine's memory, with what it
-// needs, instead of dying of std::bad_alloc or the OOM killer mid-run. The lower bound counted:
-// the initial, shared and final parameters, each worker's gradient, local copy and a published
-// vector (Leashed), and one snapshot; activations and the data come on top.
-template <class S>
-void check_model_fits(const BasicModel<S>& model, const RunConfig& cfg) {
-  const double bytes = static_cast<double>(model.num_params()) * sizeof(S) *
-                       (4.0 + 3.0 * static_cast<double>(cfg.threads));
-  const double physical =
-      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
-  if (physical > 0 && bytes > physical) {
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "--model %s: %zu parameters need at least %.1f GiB with %d thread(s), more than "
-                  "this machine's %.1f GiB of memory",
-                  cfg.model.c_str(), model.num_params(), bytes / 1073741824.0, cfg.threads,
-                  physical / 1073741824.0);
-    throw EnvironmentError(line);
-  }
-}
-
 // The run in precision S: every object that holds parameters is built for S here, once.
 template <class S>
 int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec& init) {
@@ -264,7 +243,7 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   const DataSplit data = load_dataset({cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed});
   const std::unique_ptr<BasicModel<S>> model =
       make_model<S>(cfg.model, activation, data.train.shape(), data.train.num_classes());
-  check_model_fits(*model, cfg);
+  check_model_fits(model->num_params(), cfg);
   if (static_cast<std::size_t>(cfg.batch) > data.train.size()) {
     throw ConfigError("--batch " + std::to_string(cfg.batch) + " exceeds the " +
                       std::to_string(data.train.size()) + " training samples of " + data.name);

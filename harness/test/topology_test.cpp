@@ -297,7 +297,6 @@ TEST(TopoCommand, BadArgumentsExitTwoWithOneLine) {
       {"--synthetic", "core:2 pu:1", "--smt", "last"},
       {"--synthetic", "nonsense"},
       {"--synthetic", "core:2 pu:1", "--xml", "x.xml"},
-      {"--xml", "/nonexistent/psgd/topo.xml"},
       {"--synthetic"},
       {"--json=yes"},
   };
@@ -309,6 +308,11 @@ TEST(TopoCommand, BadArgumentsExitTwoWithOneLine) {
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
     EXPECT_EQ(r.err.rfind("psgd topo: ", 0), 0U) << r.err;
   }
+  // A missing file is the environment's fault, as every missing file: exit 3, one line.
+  const TopoRun missing = topo({"--xml", "/nonexistent/psgd/topo.xml"});
+  EXPECT_EQ(missing.rc, kExitEnvironmentError);
+  EXPECT_TRUE(missing.out.empty());
+  EXPECT_EQ(missing.err.find('\n'), missing.err.size() - 1) << missing.err;
 }
 
 }  // namespace
