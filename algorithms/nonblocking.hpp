@@ -94,7 +94,7 @@ class NonBlocking final : public BasicAlgorithm<S> {
   CombineRule combine_;
   SharedArray<S> theta_;
   SharedArray<S> replicas_;  // W slices, each written by its worker in the local phase
-  std::vector<S> weights_;      // per worker (weighted rule), written in EndOfLocal
+  std::vector<S> weights_;   // per worker (weighted rule), written in EndOfLocal
   S step_ = 0;
   int num_workers_ = 1;
   std::size_t batch_size_ = 0;
@@ -106,8 +106,8 @@ class NonBlocking final : public BasicAlgorithm<S> {
   std::unique_ptr<std::barrier<>> round_done_;  // theta combined; the next round may read it
   // Written only in EndOfLocal (one thread, every other waiting) and read after it, until the
   // next round's first barrier.
-  bool combined_ = false;    // the round is combined (every worker complete)
-  S round_loss_ = 0;  // mean minibatch loss of the round's contributed mini-batches
+  bool combined_ = false;  // the round is combined (every worker complete)
+  S round_loss_ = 0;       // mean minibatch loss of the round's contributed mini-batches
   std::int64_t version_ = 0;
   std::int64_t rounds_ = 0;
   std::int64_t total_ = 0;

@@ -36,8 +36,7 @@ void check_model_fits(std::size_t num_params, const RunConfig& cfg) {
     std::snprintf(line, sizeof line,
                   "--model %s: %zu parameters need at least %.1f GiB with %d thread(s), more than "
                   "this machine's %.1f GiB of memory",
-                  cfg.model.c_str(), num_params, bytes / kGiB, cfg.threads,
-                  physical / kGiB);
+                  cfg.model.c_str(), num_params, bytes / kGiB, cfg.threads, physical / kGiB);
     throw EnvironmentError(line);
   }
 }

@@ -76,14 +76,14 @@ class ConvNet<S>::ConvWorkspace final : public Workspace {
   std::size_t max_batch = 0;
   std::vector<Block> blocks;
   std::vector<S> last_pooled;  // the last block's pooled output (no next block to hold it)
-  ColMatrix<S> dense_in;              // the last pooled map flattened CHW: features x max_batch
-  ColMatrix<S> dense_in_grad;         // dLoss/d(dense_in)
+  ColMatrix<S> dense_in;       // the last pooled map flattened CHW: features x max_batch
+  ColMatrix<S> dense_in_grad;  // dLoss/d(dense_in)
   typename detail::DenseStack<S>::Scratch dense;
 };
 
 template <class S>
 ConvNet<S>::ConvNet(std::string spec, ImageShape input, std::vector<ConvBlockSpec> blocks,
-                 std::vector<std::size_t> dense_hidden, int num_classes, Activation activation)
+                    std::vector<std::size_t> dense_hidden, int num_classes, Activation activation)
     : spec_(std::move(spec)), input_(input), activation_(activation) {
   int c = input.channels;
   int h = input.height;
@@ -188,7 +188,7 @@ conv::ConvShape ConvNet<S>::shape(std::size_t i, std::size_t n) const noexcept {
 
 template <class S>
 conv::Planes<S> ConvNet<S>::input_planes(std::size_t i, ConvWorkspace& w,
-                                          std::size_t n) const noexcept {
+                                         std::size_t n) const noexcept {
   const conv::ConvShape s = shape(i, n);
   const std::size_t row = as_size(s.in_w) * n;
   return {w.blocks[i].x.data(), as_size(s.in_h) * row, row};
@@ -196,7 +196,7 @@ conv::Planes<S> ConvNet<S>::input_planes(std::size_t i, ConvWorkspace& w,
 
 template <class S>
 conv::Planes<S> ConvNet<S>::pooled_planes(std::size_t i, ConvWorkspace& w,
-                                           std::size_t n) const noexcept {
+                                          std::size_t n) const noexcept {
   if (i + 1 == blocks_.size()) {
     const Geometry& g = blocks_[i];
     return {w.last_pooled.data(), g.pool_area() * n, as_size(g.pool_w) * n};
@@ -233,7 +233,8 @@ void ConvNet<S>::scatter_input(const BasicBatch<S>& batch, conv::Planes<S> x0) c
 }
 
 template <class S>
-void ConvNet<S>::forward(const S* theta, const BasicBatch<S>& batch, ConvWorkspace& w) const noexcept {
+void ConvNet<S>::forward(const S* theta, const BasicBatch<S>& batch,
+                         ConvWorkspace& w) const noexcept {
   const std::size_t n = batch.size;
   for (std::size_t i = 0; i < blocks_.size(); ++i) {  // zero borders, for this n's layout
     if (blocks_[i].pad > 0) {
@@ -245,9 +246,9 @@ void ConvNet<S>::forward(const S* theta, const BasicBatch<S>& batch, ConvWorkspa
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const Geometry& g = blocks_[i];
     const conv::Planes<S> in = input_planes(i, w, n);
-    conv::conv_pool_forward<S>(
-        shape(i, n), {in.data, in.plane, in.row}, theta + g.weight_offset, theta + g.bias_offset,
-        activation_, pooled_planes(i, w, n), w.blocks[i].argmax.data(), w.blocks[i].rows.data());
+    conv::conv_pool_forward<S>(shape(i, n), {in.data, in.plane, in.row}, theta + g.weight_offset,
+                               theta + g.bias_offset, activation_, pooled_planes(i, w, n),
+                               w.blocks[i].argmax.data(), w.blocks[i].rows.data());
   }
   // The last pooled planes are features x n row-major, features in CHW order: dense0's input.
   const auto features = static_cast<Index>(dense_->in());
@@ -278,7 +279,7 @@ S ConvNet<S>::loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& b
 
 template <class S>
 void ConvNet<S>::backward_block(std::size_t i, const S* theta, S* grad, ConvWorkspace& w,
-                             std::size_t n) const noexcept {
+                                std::size_t n) const noexcept {
   const Geometry& g = blocks_[i];
   typename ConvWorkspace::Block& b = w.blocks[i];
   const conv::ConvShape s = shape(i, n);
@@ -293,12 +294,11 @@ void ConvNet<S>::backward_block(std::size_t i, const S* theta, S* grad, ConvWork
   const std::size_t pooled_row = as_size(g.pool_w) * n;
   const conv::Planes<const S> pooled_grad{b.pooled_grad.data(), g.pool_area() * n, pooled_row};
   const conv::Planes<S> pooled = pooled_planes(i, w, n);
-  conv::pool_backward<S>(s, pooled_grad, {pooled.data, pooled.plane, pooled.row},
-                             b.argmax.data(), activation_, {dz_origin, dz_plane, dz_row},
-                             grad + g.bias_offset);
+  conv::pool_backward<S>(s, pooled_grad, {pooled.data, pooled.plane, pooled.row}, b.argmax.data(),
+                         activation_, {dz_origin, dz_plane, dz_row}, grad + g.bias_offset);
   const conv::Planes<S> in = input_planes(i, w, n);
   conv::conv_weight_grad<S>(s, 2 * g.pool_h, 2 * g.pool_w, {in.data, in.plane, in.row}, dz,
-                                grad + g.weight_offset);
+                            grad + g.weight_offset);
   if (i == 0) return;  // the data needs no gradient
   const Geometry& below = blocks_[i - 1];
   conv::conv_input_grad<S>(
@@ -309,7 +309,7 @@ void ConvNet<S>::backward_block(std::size_t i, const S* theta, S* grad, ConvWork
 
 template <class S>
 EvalSums ConvNet<S>::evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
-                           Workspace& ws) const noexcept {
+                              Workspace& ws) const noexcept {
   auto& w = static_cast<ConvWorkspace&>(ws);
   assert(batch.size >= 1 && batch.size <= w.max_batch);
   forward(theta.data(), batch, w);

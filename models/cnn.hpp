@@ -90,9 +90,9 @@ class ConvNet final : public BasicModel<S> {
   // Block i's input planes (with its zero border), and its pooled output planes: the next
   // block's input inside that block's border, or the last pooled map.
   detail::conv::Planes<S> input_planes(std::size_t i, ConvWorkspace& w,
-                                           std::size_t n) const noexcept;
+                                       std::size_t n) const noexcept;
   detail::conv::Planes<S> pooled_planes(std::size_t i, ConvWorkspace& w,
-                                            std::size_t n) const noexcept;
+                                        std::size_t n) const noexcept;
   // The batch's samples into block 0's input planes x0 (inside its zero border).
   void scatter_input(const BasicBatch<S>& batch, detail::conv::Planes<S> x0) const noexcept;
   void forward(const S* theta, const BasicBatch<S>& batch, ConvWorkspace& w) const noexcept;

@@ -46,7 +46,8 @@ std::int64_t sum(const nlohmann::json& values) {
 // Worker 0 counts the updates; every computed mini-batch was contributed, abandoned or discarded;
 // the distribution holds one entry per worker per combined round, and its mini-batches are the
 // contributed ones.
-void expect_accounting(const TrainingOutcome& r, const NonBlocking<float>& algo, std::size_t batch) {
+void expect_accounting(const TrainingOutcome& r, const NonBlocking<float>& algo,
+                       std::size_t batch) {
   const nlohmann::json rep = algo.report();
   const WorkerStats all = merge_workers(r.workers);
   for (std::size_t w = 0; w < r.workers.size(); ++w) {

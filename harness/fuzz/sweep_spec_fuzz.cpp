@@ -4,10 +4,9 @@
 // document. A ConfigError is the expected answer to a bad spec; anything else (another
 // exception, a crash, a sanitizer report, a leak) is a finding. Expansion is not fuzzed here:
 // its size is the spec's own (the sweep's size limits bound it).
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "common/errors.hpp"
