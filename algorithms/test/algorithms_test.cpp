@@ -24,6 +24,7 @@
 #include "algorithms/rwlock.hpp"
 #include "algorithms/seq.hpp"
 #include "algorithms/sync.hpp"
+#include "algorithms/test/test_support.hpp"
 #include "algorithms/test/toy_models.hpp"
 
 namespace psgd {
@@ -153,10 +154,7 @@ WorkerStats total(const BasicTrainingOutcome<S>& r) {
 
 std::vector<float> zeros(std::size_t n) { return std::vector<float>(n, 0.0F); }
 
-template <class S = float>
-bool same_bits(std::span<const S> a, std::span<const S> b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(S)) == 0;
-}
+using testing::same_bits;
 
 // computed = applied + dropped + discarded_at_end per worker (asynchronous algorithms); sync
 // computes N gradients per applied update and worker 0 counts the update.

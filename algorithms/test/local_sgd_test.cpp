@@ -14,29 +14,16 @@
 #include "algorithms/runner.hpp"
 #include "algorithms/seq.hpp"
 #include "algorithms/sync.hpp"
+#include "algorithms/test/test_support.hpp"
 #include "algorithms/test/toy_models.hpp"
 
 namespace psgd {
 namespace {
 
 using testing::LeastSquares;
+using testing::same_bits;
 
-RunnerOptions toy_options(int threads) {
-  RunnerOptions o;
-  o.threads = threads;
-  o.seed = 11;
-  o.batch_size = 4;
-  o.step = 0.01F;
-  o.total_updates = 500;
-  o.updates_per_epoch = 100;
-  o.checkpoints_per_epoch = 1;
-  o.staleness_bins = 256;
-  return o;
-}
-
-bool same_bits(std::span<const float> a, std::span<const float> b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
+RunnerOptions toy_options(int threads) { return testing::small_run(threads, 11); }
 
 // Worker 0 counts every update; every worker computes one gradient per update.
 void expect_accounting(const TrainingOutcome& r) {

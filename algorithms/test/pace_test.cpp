@@ -14,6 +14,7 @@
 #include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
 #include "algorithms/seq.hpp"
+#include "algorithms/test/test_support.hpp"
 #include "algorithms/test/toy_models.hpp"
 #include "common/errors.hpp"
 
@@ -21,22 +22,14 @@ namespace psgd {
 namespace {
 
 using testing::LeastSquares;
+using testing::same_bits;
 
 RunnerOptions toy_options(int threads) {
-  RunnerOptions o;
-  o.threads = threads;
-  o.seed = 5;
+  RunnerOptions o = testing::small_run(threads, 5);
   o.batch_size = 16;
-  o.step = 0.01F;
   o.total_updates = 200;
   o.updates_per_epoch = 20;
-  o.checkpoints_per_epoch = 1;
-  o.staleness_bins = 256;
   return o;
-}
-
-bool same_bits(std::span<const float> a, std::span<const float> b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 TEST(Pace, ParsersAcceptTheDocumentedFormsAndRefuseTheRest) {

@@ -16,6 +16,7 @@
 #include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
 #include "algorithms/seq.hpp"
+#include "algorithms/test/test_support.hpp"
 #include "algorithms/test/toy_models.hpp"
 #include "common/errors.hpp"
 #include "common/random.hpp"
@@ -26,6 +27,7 @@ namespace {
 using testing::Affine;
 using testing::AffineWorkspace;
 using testing::LeastSquares;
+using testing::same_bits;
 
 KSchedule fixed(int k0) { return KSchedule{k0, 0, KShape::kLinear}; }
 KSchedule growing(int k0, std::int64_t interval, KShape shape) {
@@ -48,22 +50,7 @@ std::unique_ptr<ParameterServer<>> make(const KSchedule& k) {
   return std::make_unique<ParameterServer<>>("param-server", k, nlohmann::json::object());
 }
 
-RunnerOptions toy_options(int threads) {
-  RunnerOptions o;
-  o.threads = threads;
-  o.seed = 11;
-  o.batch_size = 4;
-  o.step = 0.01F;
-  o.total_updates = 500;
-  o.updates_per_epoch = 100;
-  o.checkpoints_per_epoch = 1;
-  o.staleness_bins = 256;
-  return o;
-}
-
-bool same_bits(std::span<const float> a, std::span<const float> b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
+RunnerOptions toy_options(int threads) { return testing::small_run(threads, 11); }
 
 std::int64_t sum_of(const nlohmann::json& values) {
   std::int64_t s = 0;
