@@ -8,7 +8,8 @@
 # Each experiments/<name>.json is drawn by plots/<name>.py from results/<name>-<SCALE>/, and by
 # every plots/<name>_<figure>.py too: further figures of the same runs (spec names have no `_`,
 # so <name>_ never matches another spec's script).
-# Sweeps resume: rerunning after an interruption only runs what is missing.
+# Sweeps resume: rerunning after an interruption only runs what is missing; results of another
+# build of psgd are redone (README, "Results and builds"), so the figures are this binary's.
 set -eu
 PSGD=${1:-build/release/psgd}
 SCALE=${2:-quick}
