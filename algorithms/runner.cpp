@@ -11,6 +11,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -254,6 +255,12 @@ BasicTrainingOutcome<S> run_training(BasicAlgorithm<S>& algo, const BasicModel<S
                                      const Dataset& train,
                                      std::span<const std::type_identity_t<S>> theta0,
                                      const RunnerOptions& o) {
+  // A short theta0 would leave the shared parameters shorter than every read of them.
+  if (theta0.size() != model.num_params()) {
+    throw std::invalid_argument("run_training: theta0 has " + std::to_string(theta0.size()) +
+                                " values, the model " + std::to_string(model.num_params()) +
+                                " parameters");
+  }
   BasicTrainingOutcome<S> out = empty_outcome(model, theta0, o);
   // The shared batch order's schedule; its stream is apart from every worker's (worker index n).
   std::optional<SharedBatchSchedule> schedule;

@@ -52,6 +52,7 @@ struct RunnerOptions {
   std::function<void(int worker)> on_worker_start;
 };
 
+// Throws std::invalid_argument when theta0 does not hold model.num_params() values.
 // S: the run's scalar type (--precision); TrainingOutcome is the float one.
 template <class S>
 struct BasicTrainingOutcome {

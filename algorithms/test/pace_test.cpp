@@ -64,7 +64,8 @@ TEST(Pace, ASlowedWorkerComputesProportionallyFewerGradients) {
   const AlgorithmSettings defaults;
   const std::unique_ptr<Algorithm> algo =
       builtin_algorithms().make("hogwild", AlgorithmSetup{defaults, 1, 2});
-  const TrainingOutcome r = run_training(*algo, model, data, std::vector<float>(32), o);
+  const TrainingOutcome r =
+      run_training(*algo, model, data, std::vector<float>(model.num_params()), o);
   const WorkerStats& fast = r.workers[0];
   const WorkerStats& slow = r.workers[1];
   EXPECT_EQ(r.applied_updates, 3000);
