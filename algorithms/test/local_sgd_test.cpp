@@ -20,6 +20,7 @@
 namespace psgd {
 namespace {
 
+using testing::full_loss;
 using testing::LeastSquares;
 using testing::same_bits;
 
@@ -111,13 +112,6 @@ TEST(LocalSgd, ExactBudgetAndAccounting) {
       }
     }
   }
-}
-
-double full_loss(const Model& model, const Dataset& data, std::span<const float> theta) {
-  BatchSampler all(data, data.size(), 3);
-  std::vector<float> grad(theta.size());
-  const std::unique_ptr<Workspace> ws = model.make_workspace(data.size());
-  return model.loss_and_gradient(theta, all.next(), grad, *ws);
 }
 
 TEST(LocalSgd, ConvergesOnConvexToy) {

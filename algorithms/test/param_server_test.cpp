@@ -26,6 +26,7 @@ namespace {
 
 using testing::Affine;
 using testing::AffineWorkspace;
+using testing::full_loss;
 using testing::LeastSquares;
 using testing::same_bits;
 
@@ -162,13 +163,6 @@ TEST_P(ParamServerTest, ExactBudgetAndAccounting) {
 }
 
 // The loss over the whole data set at theta (one batch of every sample).
-double full_loss(const Model& model, const Dataset& data, std::span<const float> theta) {
-  BatchSampler all(data, data.size(), 3);
-  std::vector<float> grad(theta.size());
-  const std::unique_ptr<Workspace> ws = model.make_workspace(data.size());
-  return model.loss_and_gradient(theta, all.next(), grad, *ws);
-}
-
 // On the convex least-squares problem every worker count ends near seq's loss, far below the
 // initial one.
 TEST_P(ParamServerTest, ConvergesOnConvexToy) {

@@ -4,9 +4,14 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
+#include <vector>
 
 #include "algorithms/runner.hpp"
+#include "models/batch_sampler.hpp"
+#include "models/dataset.hpp"
+#include "models/model.hpp"
 
 namespace psgd::testing {
 
@@ -33,6 +38,14 @@ bool same_bits(std::span<const S> a, std::span<const S> b) {
 // For float vectors without naming the type (a template cannot deduce S from a vector).
 inline bool same_bits(std::span<const float> a, std::span<const float> b) {
   return same_bits<float>(a, b);
+}
+
+// The mean loss over the whole data set at theta: one batch of every sample (convergence checks).
+inline double full_loss(const Model& model, const Dataset& data, std::span<const float> theta) {
+  BatchSampler all(data, data.size(), 3);
+  std::vector<float> grad(theta.size());
+  const std::unique_ptr<Workspace> ws = model.make_workspace(data.size());
+  return model.loss_and_gradient(theta, all.next(), grad, *ws);
 }
 
 }  // namespace psgd::testing
