@@ -8,6 +8,8 @@ markers for its ordering (psgd runs Fashion-MNIST, whose levels are lower). One 
 method is sequential SGD. Prints the medians as CSV on stdout. Writes <out>/averaging.png and .pdf.
 """
 
+from matplotlib.ticker import MaxNLocator
+
 import common
 
 # The study's final accuracies (notes C): serial, synchronous at 2-4, asynchronous at 2 / 3 / 4.
@@ -51,7 +53,8 @@ def main():
     for ax in axes[0]:
         common.shade_oversubscribed(ax, hw, [int(r["threads"]) for r in finished])
         common.note_unfinished(ax, sweep.rows)
-    axes[0][0].legend(fontsize=6)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # workers come in whole numbers
+    axes[0][0].legend(fontsize=8)
     caption = sweep.caption(common.outcome_text(sweep.rows))
     common.save(fig, args.out, "averaging", caption,
                 "Does synchronous model averaging keep its accuracy as workers are added, and "

@@ -166,6 +166,15 @@ def outcome_text(rows):
     return f"{len(rows)} runs: " + ", ".join(shown)
 
 
+def oversubscribed_text(rows):
+    """'; k of N runs oversubscribed (more threads than hardware threads)' for a caption whose
+    figure has no thread axis to shade, or '' when no run was."""
+    over = sum(1 for r in rows if is_oversubscribed(r))
+    if not over:
+        return ""
+    return f"; {over} of {len(rows)} runs oversubscribed (more threads than hardware threads)"
+
+
 def reached_text(rows, column, label):
     """'a/N runs reached epsilon target 50%': the count of rows with a time in column."""
     reached = sum(1 for r in rows if number(r.get(column)) is not None)

@@ -96,7 +96,7 @@ def draw_panel(ax, name, docs, baseline, min_effect):
                 color="tab:blue", label="night: median, IQR")
     direction = "higher is better" if latest["higher_is_better"] else "lower is better"
     ax.set_title(name, fontsize=8)
-    ax.set_ylabel("%s (%s)" % (latest["unit"], direction), fontsize=7)
+    ax.set_ylabel("%s (%s)" % (latest["unit"], direction), fontsize=8)
     ax.tick_params(labelsize=6)
 
 
@@ -115,11 +115,11 @@ def main():
     for ax, name in zip(axes.flat, names):
         draw_panel(ax, name, docs, baseline, args.min_effect)
         ax.set_xticks(range(len(docs)))
-        ax.set_xticklabels(labels, fontsize=5)
+        ax.set_xticklabels(labels, fontsize=8)
         ax.set_xlim(-0.5, len(docs) - 0.5)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=6, loc="best")
+    axes.flat[0].legend(fontsize=8, loc="best")
     ctx = docs[-1]["context"]
     fig.suptitle("psgd nightly history: %d nights; %s x %s, host %s; band = baseline median "
                  "/ (1 + e) .. x (1 + e), e = the benchmark's minimum effect (at least %.0f%%)"

@@ -48,8 +48,9 @@ def main():
             print(f"{mode},{threads},{b},{len(at)},{cells}")
     for ax in axes[0]:
         common.note_unfinished(ax, sweep.rows)
-    axes[0][0].legend(fontsize=6)
-    caption = sweep.caption(common.outcome_text(sweep.rows))
+    axes[0][0].legend(fontsize=8)
+    caption = sweep.caption(common.outcome_text(sweep.rows)
+                            + common.oversubscribed_text(sweep.rows))
     common.save(fig, args.out, "param-server", caption,
                 "How do time, accuracy, memory and CPU of a parameter server change with the "
                 "batch size, synchronous vs asynchronous?")
