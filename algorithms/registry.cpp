@@ -87,7 +87,7 @@ std::string AlgorithmRegistry::help() const {
     s += "  " + name + std::string(name.size() < 16 ? 16 - name.size() : 1, ' ') +
          std::string(e.description) + "\n";
     if (e.options.empty()) continue;
-    s += std::string(18, ' ') + "options:";
+    s.append(18, ' ').append("options:");
     for (const AlgorithmOption* o : e.options) s += " --" + std::string(o->name());
     s += "\n";
   }

@@ -111,7 +111,8 @@ nlohmann::json run_context() {
   nlohmann::json c;
   c["schema_version"] = kSchemaVersion;
   // The source tree this binary was built from, as it is when the run starts.
-  const std::string git = std::string("git -C '") + PSGD_SOURCE_DIR + "' ";
+  std::string git = "git -C '";
+  git.append(PSGD_SOURCE_DIR).append("' ");
   const std::string sha = command_output(git + "rev-parse HEAD 2>/dev/null");
   c["git_sha"] = sha.empty() ? nlohmann::json(nullptr) : nlohmann::json(sha);
   c["git_dirty"] =

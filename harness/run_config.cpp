@@ -299,7 +299,8 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
       [](const RunConfig& c) { return json(c.out); });
   add(
       "save-params", "PATH",
-      "write the final parameters as raw little-endian float32 (+ PATH.json)",
+      "write the final parameters as raw little-endian float32 (float64 with --precision double) "
+      "(+ PATH.json)",
       [](RunConfig& c, std::string_view v) { c.save_params = v; },
       [](const RunConfig& c) { return json(c.save_params); });
   // Not part of the recorded configuration (no `get`): the file's options are.
