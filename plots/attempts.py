@@ -68,7 +68,6 @@ def distribution_panel(ax, sweep, rows, methods):
 
 def per_update_panel(ax, sweep, rows, methods):
     width = 0.8 / len(PER_UPDATE)
-    peak = 0.0  # the highest bar end drawn
     for k, (key, label, marker) in enumerate(PER_UPDATE):
         xs, med, lo, hi = [], [], [], []
         for x, m in enumerate(methods):
@@ -81,7 +80,6 @@ def per_update_panel(ax, sweep, rows, methods):
             lo.append(s[0] - s[1])
             hi.append(s[2] - s[0])
         if xs:
-            peak = max([peak] + [m + h for m, h in zip(med, hi)])
             ax.errorbar(
                 xs, med, yerr=[lo, hi], marker=marker, linestyle="none", capsize=3,
                 color="black", markerfacecolor="white", label=label,
@@ -90,8 +88,7 @@ def per_update_panel(ax, sweep, rows, methods):
     for tick, m in zip(ax.get_xticklabels(), methods):
         tick.set_color(common.method_color(m))
     ax.set_yscale("symlog", linthresh=0.01)
-    # Room above the highest marker (polls reach 1e5): autoscaling puts it on the frame.
-    ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], peak * 4) if peak > 0 else None)
+    common.leave_headroom(ax, 4)  # polls reach 1e5
     ax.set_ylabel("per applied update")
     ax.grid(alpha=0.3)
     ax.legend()

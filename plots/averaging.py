@@ -54,7 +54,7 @@ def main():
         common.shade_oversubscribed(ax, hw, [int(r["threads"]) for r in finished])
         common.note_unfinished(ax, sweep.rows)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # workers come in whole numbers
-    axes[0][0].legend(fontsize=8)
+    axes[0][0].legend()
     caption = sweep.caption(common.outcome_text(sweep.rows))
     common.save(fig, args.out, "averaging", caption,
                 "Does synchronous model averaging keep its accuracy as workers are added, and "

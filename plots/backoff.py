@@ -61,8 +61,9 @@ def style_panel(ax, i, last, ylabel, variants, algo):
         # with 2 workers, ~0.1 for Leashed's publish CAS. A log scale shows them all; symlog
         # (linear below 1e-4) also shows the zeros.
         ax.set_yscale("symlog", linthresh=1e-4)
-        ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 3)  # a decade-ish above the top marker
-    ax.set_ylim(bottom=0)
+        common.leave_headroom(ax, 3)
+    else:
+        ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend()
     if i == 0:

@@ -166,6 +166,12 @@ def outcome_text(rows):
     return f"{len(rows)} runs: " + ", ".join(shown)
 
 
+def leave_headroom(ax, factor):
+    """Sets y from 0 to `factor` times the autoscaled top: on a symlog axis autoscaling puts the
+    highest marker on the frame, half hidden."""
+    ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * factor)
+
+
 def oversubscribed_text(rows):
     """'; k of N runs oversubscribed (more threads than hardware threads)' for a caption whose
     figure has no thread axis to shade, or '' when no run was."""

@@ -46,7 +46,7 @@ def main():
     curves.set_xlabel("wall-clock training time (s)")
     curves.set_ylabel("test accuracy")
     curves.grid(alpha=0.3)
-    curves.legend(fontsize=8)
+    curves.legend()
     common.note_unfinished(curves, sweep.rows)
     print("setting,runs,median_final_test_accuracy,median_final_test_loss,median_updates")
     for ax, key, xlabel in ((acc_ax, "test_accuracy", "final test accuracy in the budget"),
@@ -62,9 +62,9 @@ def main():
         ys = list(range(len(settings)))
         ax.barh(ys, [m or 0.0 for m in medians], color=[color[s] for s in settings])
         for y, m in zip(ys, medians):
-            ax.text(m or 0.0, y, " n/a" if m is None else f" {m:.3f}", va="center", fontsize=8)
+            ax.text(m or 0.0, y, " n/a" if m is None else f" {m:.3f}", va="center", fontsize=common.SMALL)
         ax.set_yticks(ys)
-        ax.set_yticklabels(settings, fontsize=8)
+        ax.set_yticklabels(settings, fontsize=common.SMALL)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3, axis="x")
     budget = sweep.base().get("time-limit", "?")

@@ -97,7 +97,7 @@ def draw_panel(ax, name, docs, baseline, min_effect):
     direction = "higher is better" if latest["higher_is_better"] else "lower is better"
     ax.set_title(name, fontsize=8)
     ax.set_ylabel("%s (%s)" % (latest["unit"], direction), fontsize=8)
-    ax.tick_params(labelsize=6)
+    ax.tick_params(labelsize=8)
 
 
 def main():

@@ -48,7 +48,7 @@ def main():
             print(f"{mode},{threads},{b},{len(at)},{cells}")
     for ax in axes[0]:
         common.note_unfinished(ax, sweep.rows)
-    axes[0][0].legend(fontsize=8)
+    axes[0][0].legend()
     caption = sweep.caption(common.outcome_text(sweep.rows)
                             + common.oversubscribed_text(sweep.rows))
     common.save(fig, args.out, "param-server", caption,

@@ -8,7 +8,8 @@ Reads results/<sweep>/ of experiments/schemes.json. One column per straggler set
 (--accuracy; by default the study's 85%, or where no run reaches that, as at the 2-core quick
 scale, the highest of 80%, 75% and 70% that some run reaches, said in the axis label) per method,
 from each run's snapshot series (first snapshot at or above the target; runs that never reach it
-are counted in the bar's label), and the median final accuracy. Prints the table it draws as CSV on stdout. Writes <out>/schemes.png and .pdf.
+are counted in the bar's label), and the median final accuracy. Prints the table it draws as CSV
+on stdout. Writes <out>/schemes.png and .pdf.
 """
 
 import argparse
@@ -109,7 +110,7 @@ def main():
         top.set_ylabel("test accuracy")
         top.grid(alpha=0.3)
         common.note_unfinished(top, [r for r in sweep.rows if r.get("slowdown", "") == slow])
-        top.legend(fontsize=8)
+        top.legend()
         names, times, labels = [], [], []
         for s in schemes:
             docs = [sweep.doc(r) for r in rows if scheme_of(sweep.doc(r)) == s]
@@ -130,9 +131,9 @@ def main():
         ys = range(len(names))
         bottom.barh(list(ys), times, color=[color[n] for n in names])
         for y, text in zip(ys, labels):
-            bottom.text(0, y, " " + text, va="center", fontsize=8)
+            bottom.text(0, y, " " + text, va="center", fontsize=common.SMALL)
         bottom.set_yticks(list(ys))
-        bottom.set_yticklabels(names, fontsize=8)
+        bottom.set_yticklabels(names, fontsize=common.SMALL)
         bottom.set_xlabel(f"median time to {target:.0%} test accuracy (s)")
         bottom.grid(alpha=0.3, axis="x")
     caption = sweep.caption(

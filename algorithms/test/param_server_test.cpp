@@ -162,7 +162,6 @@ TEST_P(ParamServerTest, ExactBudgetAndAccounting) {
   }
 }
 
-// The loss over the whole data set at theta (one batch of every sample).
 // On the convex least-squares problem every worker count ends near seq's loss, far below the
 // initial one.
 TEST_P(ParamServerTest, ConvergesOnConvexToy) {
