@@ -110,8 +110,11 @@ std::string utc_now() {
 nlohmann::json run_context() {
   nlohmann::json c;
   c["schema_version"] = kSchemaVersion;
-  // The source tree this binary was built from, as it is when the run starts.
-  std::string git = "git -C '";
+  // The source tree this binary was built from, as it is when the run starts. A read-only
+  // query: --no-optional-locks keeps `git status` from taking .git/index.lock to refresh the
+  // index, which a run killed meanwhile (a sweep's timeout, SIGKILL) would leave behind, and
+  // which blocks the user's next git command.
+  std::string git = "git --no-optional-locks -C '";
   git.append(PSGD_SOURCE_DIR).append("' ");
   const std::string sha = command_output(git + "rev-parse HEAD 2>/dev/null");
   c["git_sha"] = sha.empty() ? nlohmann::json(nullptr) : nlohmann::json(sha);
