@@ -3,10 +3,10 @@
 //
 // Why one path: `--memory local|interleave|bind:N` must place all memory the workers share, or a
 // UMA-vs-NUMA comparison measures the wrong layout. The harness implements SharedMemory with
-// libnuma (harness/numa_memory.hpp: a policy applied to the range, every page written before the
-// allocation returns, and the pages sampled after the run for the JSON); tests and benchmarks use
-// heap_shared_memory(). Algorithms allocate in Algorithm::init(), on the runner's thread, before
-// any worker exists, and only through SharedArray.
+// libnuma (harness/machine/numa_memory.hpp: a policy applied to the range, every page written
+// before the allocation returns, and the pages sampled after the run for the JSON); tests and
+// benchmarks use heap_shared_memory(). Algorithms allocate in Algorithm::init(), on the runner's
+// thread, before any worker exists, and only through SharedArray.
 #pragma once
 
 #include <cstddef>

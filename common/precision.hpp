@@ -3,7 +3,7 @@
 //
 // Everything that touches parameters (models, algorithms, checkpoints, the runner, evaluation)
 // is a template over the scalar type, explicitly instantiated for float and double in its .cpp.
-// The run is dispatched on the precision once, where it is built (harness/run_command.cpp calls
+// The run is dispatched on the precision once, where it is built (harness/run/run_command.cpp calls
 // with_precision); nothing inside a worker loop ever branches on it.
 #pragma once
 

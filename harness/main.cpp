@@ -4,12 +4,12 @@
 #include <vector>
 
 #include "common/errors.hpp"
-#include "harness/build_info.hpp"
-#include "harness/compare_command.hpp"
-#include "harness/list_command.hpp"
-#include "harness/run_command.hpp"
-#include "harness/sweep_command.hpp"
-#include "harness/topo_command.hpp"
+#include "harness/cli/build_info.hpp"
+#include "harness/compare/compare_command.hpp"
+#include "harness/machine/topo_command.hpp"
+#include "harness/run/list_command.hpp"
+#include "harness/run/run_command.hpp"
+#include "harness/sweep/sweep_command.hpp"
 
 namespace {
 

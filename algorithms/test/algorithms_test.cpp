@@ -154,6 +154,7 @@ WorkerStats total(const BasicTrainingOutcome<S>& r) {
 
 std::vector<float> zeros(std::size_t n) { return std::vector<float>(n, 0.0F); }
 
+using testing::expect_one_thread_matches_seq;
 using testing::same_bits;
 
 // computed = applied + dropped + discarded_at_end per worker (asynchronous algorithms); sync
@@ -189,41 +190,6 @@ void expect_accounting(const Variant& v, const TrainingOutcome& r, int threads) 
 }
 
 class AlgorithmTest : public ::testing::TestWithParam<Variant> {};
-
-// One thread of `algo` reproduces seq in precision S bit for bit: final parameters, every
-// snapshot and the minibatch losses.
-template <class S>
-void expect_one_thread_matches_seq(BasicAlgorithm<S>& algo) {
-  const testing::LeastSquares<S> model(12);
-  const Dataset data = testing::random_floats(200, 12, 4, 3);
-  std::vector<S> theta0(model.num_params());
-  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = S{0.1F} * static_cast<S>(i % 5);
-  RunnerOptions o = toy_options();
-  o.threads = 1;
-  o.seed = 11;
-  o.batch_size = 8;
-  o.step = 0.05;  // not a float value: a double run must step by the double
-  o.total_updates = 300;
-  o.updates_per_epoch = 40;
-  SequentialSgd<S> seq;
-  const BasicTrainingOutcome<S> want = run_training<S>(seq, model, data, theta0, o);
-  const BasicTrainingOutcome<S> got = run_training<S>(algo, model, data, theta0, o);
-  EXPECT_TRUE(same_bits<S>(got.final_params, want.final_params));
-  EXPECT_FALSE(same_bits<S>(got.final_params, theta0));
-  EXPECT_EQ(total(got).applied, 300);
-  EXPECT_EQ(total(got).computed, 300);
-  EXPECT_EQ(total(got).staleness.max(), 0);
-  EXPECT_EQ(total(got).staleness.count(), 300);
-  for (std::size_t k = 1; k < want.checkpoints->num_slots(); ++k) {
-    ASSERT_EQ(got.checkpoints->slot(k).filled, want.checkpoints->slot(k).filled) << "slot " << k;
-    if (!want.checkpoints->slot(k).filled) continue;
-    EXPECT_EQ(got.checkpoints->slot(k).updates, want.checkpoints->slot(k).updates);
-    EXPECT_TRUE(same_bits<S>(got.checkpoints->params(k), want.checkpoints->params(k)))
-        << "slot " << k;
-  }
-  EXPECT_EQ(got.workers[0].slot_loss_count, want.workers[0].slot_loss_count);
-  EXPECT_EQ(got.workers[0].slot_loss_sum, want.workers[0].slot_loss_sum);
-}
 
 TEST_P(AlgorithmTest, OneThreadMatchesSeqBitForBit) {
   expect_one_thread_matches_seq<float>(*GetParam().make.in<float>());

@@ -1,6 +1,9 @@
 // algorithms/test/test_support.hpp — what the algorithm tests share besides the toy problems
-// (toy_models.hpp): the runner options of a small run and a bit-for-bit comparison.
+// (toy_models.hpp): the runner options of a small run, a bit-for-bit comparison and the check
+// that one thread of an algorithm is sequential SGD.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstring>
@@ -9,6 +12,8 @@
 #include <vector>
 
 #include "algorithms/runner.hpp"
+#include "algorithms/seq.hpp"
+#include "algorithms/test/toy_models.hpp"
 #include "models/batch_sampler.hpp"
 #include "models/dataset.hpp"
 #include "models/model.hpp"
@@ -46,6 +51,44 @@ inline double full_loss(const Model& model, const Dataset& data, std::span<const
   std::vector<float> grad(theta.size());
   const std::unique_ptr<Workspace> ws = model.make_workspace(data.size());
   return model.loss_and_gradient(theta, all.next(), grad, *ws);
+}
+
+// One thread of `algo` reproduces seq in precision S bit for bit: final parameters, every
+// snapshot and the minibatch losses.
+template <class S>
+void expect_one_thread_matches_seq(BasicAlgorithm<S>& algo) {
+  const LeastSquares<S> model(12);
+  const Dataset data = random_floats(200, 12, 4, 3);
+  std::vector<S> theta0(model.num_params());
+  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = S{0.1F} * static_cast<S>(i % 5);
+  RunnerOptions o;
+  o.threads = 1;
+  o.seed = 11;
+  o.checkpoints_per_epoch = 1;
+  o.staleness_bins = 256;
+  o.batch_size = 8;
+  o.step = 0.05;  // not a float value: a double run must step by the double
+  o.total_updates = 300;
+  o.updates_per_epoch = 40;
+  SequentialSgd<S> seq;
+  const BasicTrainingOutcome<S> want = run_training<S>(seq, model, data, theta0, o);
+  const BasicTrainingOutcome<S> got = run_training<S>(algo, model, data, theta0, o);
+  EXPECT_TRUE(same_bits<S>(got.final_params, want.final_params));
+  EXPECT_FALSE(same_bits<S>(got.final_params, theta0));
+  const WorkerStats all = merge_workers(got.workers);
+  EXPECT_EQ(all.applied, 300);
+  EXPECT_EQ(all.computed, 300);
+  EXPECT_EQ(all.staleness.max(), 0);
+  EXPECT_EQ(all.staleness.count(), 300);
+  for (std::size_t k = 1; k < want.checkpoints->num_slots(); ++k) {
+    ASSERT_EQ(got.checkpoints->slot(k).filled, want.checkpoints->slot(k).filled) << "slot " << k;
+    if (!want.checkpoints->slot(k).filled) continue;
+    EXPECT_EQ(got.checkpoints->slot(k).updates, want.checkpoints->slot(k).updates);
+    EXPECT_TRUE(same_bits<S>(got.checkpoints->params(k), want.checkpoints->params(k)))
+        << "slot " << k;
+  }
+  EXPECT_EQ(got.workers[0].slot_loss_count, want.workers[0].slot_loss_count);
+  EXPECT_EQ(got.workers[0].slot_loss_sum, want.workers[0].slot_loss_sum);
 }
 
 }  // namespace psgd::testing

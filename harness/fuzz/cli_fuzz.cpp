@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/errors.hpp"
-#include "harness/run_config.hpp"
+#include "harness/run/run_config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "common/errors.hpp"
-#include "harness/run_config.hpp"
+#include "harness/run/run_config.hpp"
 #include "models/fuzz/fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

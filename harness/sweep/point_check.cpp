@@ -9,10 +9,10 @@
 
 #include "algorithms/registry.hpp"
 #include "common/errors.hpp"
-#include "harness/numa_memory.hpp"
-#include "harness/placement.hpp"
-#include "harness/run_config.hpp"
-#include "harness/topology.hpp"
+#include "harness/machine/numa_memory.hpp"
+#include "harness/machine/placement.hpp"
+#include "harness/machine/topology.hpp"
+#include "harness/run/run_config.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
 

@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "common/errors.hpp"
-#include "harness/build_info.hpp"
+#include "harness/cli/build_info.hpp"
 
 namespace psgd {
 namespace {

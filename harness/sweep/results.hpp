@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/atomic_file.hpp"
+#include "harness/cli/atomic_file.hpp"
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/spec.hpp"
 

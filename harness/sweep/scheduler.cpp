@@ -14,8 +14,8 @@
 #include <set>
 
 #include "common/errors.hpp"
-#include "harness/build_info.hpp"
-#include "harness/report.hpp"
+#include "harness/cli/build_info.hpp"
+#include "harness/run/report.hpp"
 #include "harness/sweep/build_identity.hpp"
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/progress.hpp"

@@ -4,7 +4,7 @@
 // A spec names a base configuration of `psgd run` options, axes of values for any of those
 // options, repetitions with explicit seeds, a per-run timeout and optional named scales that
 // override parts of it. Every key and value is validated against the run option table
-// (harness/run_config.hpp) before anything runs, so a typo fails in a second, not after an hour
+// (harness/run/run_config.hpp) before anything runs, so a typo fails in a second, not after an hour
 // of sweeping. The format is documented in experiments/README.md.
 #pragma once
 
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/run_config.hpp"
+#include "harness/run/run_config.hpp"
 
 namespace psgd {
 

@@ -14,7 +14,7 @@
 #include "algorithms/runner.hpp"
 #include "algorithms/test/toy_models.hpp"
 #include "common/errors.hpp"
-#include "harness/run_config.hpp"
+#include "harness/run/run_config.hpp"
 #include "harness/test/toy_algorithm.hpp"
 
 namespace psgd {

@@ -1,6 +1,6 @@
 // write_file_atomically: a termination signal during the write leaves the old file or the new
 // one and no PATH.tmp.PID behind.
-#include "harness/atomic_file.hpp"
+#include "harness/cli/atomic_file.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "common/errors.hpp"
-#include "harness/run_config.hpp"
+#include "harness/run/run_config.hpp"
 #include "harness/test/psgd_process.hpp"
 
 namespace psgd {

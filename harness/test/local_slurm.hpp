@@ -32,7 +32,7 @@
 
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/results.hpp"
-#include "harness/sweep/slurm_query.hpp"
+#include "harness/sweep/slurm/query.hpp"
 
 namespace psgd::testing {
 

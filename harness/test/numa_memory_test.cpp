@@ -3,7 +3,7 @@
 // The NUMA branches depend on the machine: where libnuma reports support, placement is
 // verified with move_pages and get_mempolicy; where it reports none, the errors are checked.
 // Each test runs whichever branch this machine has and skips the other with the reason.
-#include "harness/numa_memory.hpp"
+#include "harness/machine/numa_memory.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "common/errors.hpp"
-#include "harness/placement.hpp"
-#include "harness/topology.hpp"
+#include "harness/machine/placement.hpp"
+#include "harness/machine/topology.hpp"
 
 namespace psgd {
 namespace {

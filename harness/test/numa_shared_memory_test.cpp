@@ -1,6 +1,6 @@
 // NumaSharedMemory: every allocation placed by the policy and sampled after the run, on this
 // machine and on a fake two-node sampler.
-#include "harness/numa_shared_memory.hpp"
+#include "harness/machine/numa_shared_memory.hpp"
 
 #include <gtest/gtest.h>
 

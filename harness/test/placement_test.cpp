@@ -1,5 +1,5 @@
 // harness/test/placement_test.cpp — policy parsing, the pure planner, and binding.
-#include "harness/placement.hpp"
+#include "harness/machine/placement.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/errors.hpp"
-#include "harness/topology.hpp"
+#include "harness/machine/topology.hpp"
 
 namespace psgd {
 namespace {

@@ -1,5 +1,5 @@
 // Tests of the option table: parsing, rejection with clear messages, --help and the JSON config.
-#include "harness/run_config.hpp"
+#include "harness/run/run_config.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The run summary printed to stderr: a pure function of the run's JSON document.
-#include "harness/run_summary.hpp"
+#include "harness/run/run_summary.hpp"
 
 #include <gtest/gtest.h>
 

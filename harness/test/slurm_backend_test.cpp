@@ -14,13 +14,13 @@
 #include <string>
 
 #include "common/errors.hpp"
-#include "harness/report.hpp"
-#include "harness/sweep/slurm_collect.hpp"
-#include "harness/sweep/slurm_files.hpp"
-#include "harness/sweep/slurm_query.hpp"
-#include "harness/sweep/slurm_script.hpp"
-#include "harness/sweep/slurm_settings.hpp"
-#include "harness/sweep/slurm_task.hpp"
+#include "harness/run/report.hpp"
+#include "harness/sweep/slurm/collect.hpp"
+#include "harness/sweep/slurm/files.hpp"
+#include "harness/sweep/slurm/query.hpp"
+#include "harness/sweep/slurm/script.hpp"
+#include "harness/sweep/slurm/settings.hpp"
+#include "harness/sweep/slurm/task.hpp"
 #include "harness/sweep/spec.hpp"
 
 namespace psgd {

@@ -1,8 +1,6 @@
 // The Slurm collector against a stand-in SlurmClient and a hand-made results folder: every state
-// of the precedence in slurm_collect.hpp, the crash record of a killed task with Slurm's reason,
+// of the precedence in slurm/collect.hpp, the crash record of a killed task with Slurm's reason,
 // stale markers, dry runs that touch nothing, and what a re-submission picks.
-#include "harness/sweep/slurm_collect.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,8 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "harness/report.hpp"
-#include "harness/sweep/slurm_files.hpp"
+#include "harness/run/report.hpp"
+#include "harness/sweep/slurm/collect.hpp"
+#include "harness/sweep/slurm/files.hpp"
 
 namespace psgd {
 namespace {

@@ -15,7 +15,7 @@
 #include <set>
 #include <string>
 
-#include "harness/sweep/slurm_files.hpp"
+#include "harness/sweep/slurm/files.hpp"
 #include "harness/sweep/spec.hpp"
 #include "harness/test/local_slurm.hpp"
 

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "common/errors.hpp"
-#include "harness/atomic_file.hpp"
-#include "harness/report.hpp"
+#include "harness/cli/atomic_file.hpp"
+#include "harness/run/report.hpp"
 #include "harness/sweep/build_identity.hpp"
 #include "harness/sweep/resume.hpp"
 #include "harness/sweep/spec.hpp"

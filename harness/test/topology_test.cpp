@@ -1,5 +1,5 @@
 // harness/test/topology_test.cpp — hwloc topologies flattened to Pu lists, and `psgd topo`.
-#include "harness/topology.hpp"
+#include "harness/machine/topology.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "common/errors.hpp"
-#include "harness/placement.hpp"
-#include "harness/topo_command.hpp"
+#include "harness/machine/placement.hpp"
+#include "harness/machine/topo_command.hpp"
 
 namespace psgd {
 namespace {

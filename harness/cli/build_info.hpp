@@ -1,0 +1,23 @@
+// harness/cli/build_info.hpp — the facts about this build and machine that every result records.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace psgd {
+
+// schema_version of every JSON document psgd writes; bumped on any incompatible change.
+inline constexpr int kSchemaVersion = 1;
+
+// The `context` block: git SHA and dirty flag of the source tree, compiler and flags, build
+// type, host, CPU model, hardware threads, governor, load average, date (UTC, ISO 8601).
+nlohmann::json run_context();
+
+// `psgd --version`: one "key: value" line each for the version, the source tree (git SHA and
+// dirty flag, read when the command runs), compiler and version, build type and flags, the
+// instruction-set extensions the build targets (from the compiler's predefined macros: what
+// -march selected) and those this CPU has (cpuid via __builtin_cpu_supports). A build that
+// targets an extension this CPU lacks is marked, since it would die of SIGILL.
+std::string version_text();
+
+}  // namespace psgd

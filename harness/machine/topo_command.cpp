@@ -1,0 +1,237 @@
+// harness/machine/topo_command.cpp — `psgd topo`: its option table, the topology tables and the
+// plan.
+#include "harness/machine/topo_command.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+#include "common/errors.hpp"
+#include "harness/cli/option_table.hpp"
+#include "harness/machine/placement.hpp"
+#include "harness/machine/topology.hpp"
+
+namespace psgd {
+namespace {
+
+using nlohmann::json;
+
+// What the command line asks for; every field is unset until its option is given.
+struct TopoArgs {
+  std::optional<std::string> synthetic;
+  std::optional<std::string> xml;
+  std::optional<int> threads;
+  std::optional<PlacementOptions> placement;
+  std::optional<SmtOrder> smt;
+  bool json = false;
+};
+
+int parse_threads(std::string_view text) {
+  int value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value < 1) {
+    throw ConfigError("--threads \"" + std::string(text) + "\": expected a whole number >= 1");
+  }
+  return value;
+}
+
+template <class T>
+json optional_json(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+// The options in --help order. The placement and SMT help lists each value on a line of its own.
+const OptionTable<TopoArgs>& topo_options() {
+  static const OptionTable<TopoArgs> table(
+      "topo",
+      {{"synthetic", "DESC",
+        "plan on an hwloc synthetic topology instead of this machine,\n"
+        "e.g. \"pack:2 numa:2 core:8 pu:2\" (hwloc synthetic syntax)",
+        [](TopoArgs& a, std::string_view v) { a.synthetic = std::string(v); },
+        [](const TopoArgs& a) { return optional_json(a.synthetic); }},
+       {"xml", "FILE", "plan on a topology exported by `lstopo FILE.xml` on another machine",
+        [](TopoArgs& a, std::string_view v) { a.xml = std::string(v); },
+        [](const TopoArgs& a) { return optional_json(a.xml); }},
+       {"threads", "N", "number of workers to plan for (N >= 1)",
+        [](TopoArgs& a, std::string_view v) { a.threads = parse_threads(v); },
+        [](const TopoArgs& a) { return optional_json(a.threads); }},
+       {"placement", "POLICY",
+        "none | compact | scatter | explicit:CPULIST\n"
+        "  none      not pinned; the OS schedules (any N)\n"
+        "  compact   fill NUMA node 0's physical cores, then node 1's, ...\n"
+        "            (the UMA layout while the workers fit on one node)\n"
+        "  scatter   round-robin over NUMA nodes (the NUMA layout)\n"
+        "  explicit  worker w on the w-th CPU of CPULIST (OS numbers,\n"
+        "            e.g. explicit:0,2,4-7; a longer list is fine)\n"
+        "compact and scatter need N <= number of PUs.",
+        [](TopoArgs& a, std::string_view v) { a.placement = parse_placement(v); },
+        [](const TopoArgs& a) {
+          return a.placement ? json(placement_to_string(*a.placement)) : json(nullptr);
+        }},
+       {"smt", "ORDER",
+        "where SMT siblings come\n"
+        "  last        every physical core first, SMT siblings after\n"
+        "  interleave  hwloc order: a core's hardware threads back to back",
+        [](TopoArgs& a, std::string_view v) { a.smt = parse_smt_order(v); },
+        [](const TopoArgs& a) {
+          return json(smt_order_name(a.smt.value_or(PlacementOptions{}.smt)));
+        }},
+       {"json", "", "print one JSON document {\"topology\", \"pus\", \"plan\"} instead of tables",
+        [](TopoArgs& a, std::string_view) { a.json = true; },
+        [](const TopoArgs& a) { return json(a.json); }}});
+  return table;
+}
+
+// Every option applied in order; -h and --help are left for the caller, which shows the help
+// only when the rest of the line parses (as this command always has).
+TopoArgs parse_topo_args(std::span<const std::string_view> args) {
+  TopoArgs parsed;
+  topo_options().parse(args, parsed, [](std::string_view arg) {
+    if (arg != "-h") {
+      throw ConfigError("unknown argument \"" + std::string(arg) + "\" (see psgd topo --help)");
+    }
+  });
+  return parsed;
+}
+
+// The checks between options, once all of them are known.
+void check_topo_args(const TopoArgs& parsed) {
+  if (parsed.synthetic && parsed.xml) {
+    throw ConfigError("--synthetic and --xml are alternatives; give one");
+  }
+  if (parsed.threads.has_value() != parsed.placement.has_value()) {
+    throw ConfigError("--threads and --placement go together: give both to print a plan");
+  }
+  if (parsed.smt && !parsed.placement) throw ConfigError("--smt needs --threads and --placement");
+}
+
+std::string bytes_text(std::uint64_t bytes) {
+  constexpr std::uint64_t kKiB = 1024;
+  std::ostringstream s;
+  if (bytes >= kKiB * kKiB * kKiB) {
+    s << std::fixed << std::setprecision(1)
+      << static_cast<double>(bytes) / static_cast<double>(kKiB * kKiB * kKiB) << " GiB";
+  } else if (bytes >= kKiB * kKiB && bytes % (kKiB * kKiB) == 0) {
+    s << bytes / (kKiB * kKiB) << " MiB";
+  } else if (bytes >= kKiB && bytes % kKiB == 0) {
+    s << bytes / kKiB << " KiB";
+  } else {
+    s << bytes << " B";
+  }
+  return s.str();
+}
+
+std::string cache_text(const std::optional<std::uint64_t>& bytes) {
+  return bytes ? bytes_text(*bytes) : "unknown";
+}
+
+std::string cell(int value) { return value < 0 ? "-" : std::to_string(value); }
+
+void print_summary(const TopologySummary& s, std::ostream& out) {
+  out << "topology: " << s.source << "\n"
+      << "  packages " << s.packages << ", NUMA nodes " << s.numa_nodes << ", cores " << s.cores
+      << ", PUs " << s.pus << " (up to " << s.max_smt << " per core)\n"
+      << "  caches: L1d " << cache_text(s.l1d_bytes) << ", L2 " << cache_text(s.l2_bytes) << ", L3 "
+      << cache_text(s.l3_bytes) << "\n";
+  for (const NumaNodeSummary& n : s.nodes) {
+    out << "  node " << n.os_index << ": " << n.cores << " cores, " << n.pus << " PUs (CPUs "
+        << format_cpu_list(n.cpus) << "), memory "
+        << (n.memory_bytes > 0 ? bytes_text(n.memory_bytes) : "unknown") << "\n";
+  }
+}
+
+void print_plan(const PlacementOptions& options, const PlacementPlan& plan, std::ostream& out) {
+  out << "plan: --placement " << placement_to_string(options) << " --smt "
+      << smt_order_name(options.smt) << ", " << plan.size() << " workers\n";
+  constexpr int kWidth = 10;
+  out << std::setw(kWidth) << "worker" << std::setw(kWidth) << "cpu" << std::setw(kWidth) << "core"
+      << std::setw(kWidth) << "numa_node" << std::setw(kWidth) << "package"
+      << "\n";
+  for (const CpuSlot& slot : plan) {
+    out << std::setw(kWidth) << slot.worker << std::setw(kWidth) << cell(slot.cpu)
+        << std::setw(kWidth) << cell(slot.core) << std::setw(kWidth) << cell(slot.numa_node)
+        << std::setw(kWidth) << cell(slot.package) << "\n";
+  }
+  if (options.policy == PlacementPolicy::kNone) {
+    out << "(none: workers are not pinned; the OS places them)\n";
+  }
+}
+
+int run(const TopoArgs& args, std::ostream& out) {
+  const Topology topology = args.synthetic ? Topology::synthetic(*args.synthetic)
+                            : args.xml     ? Topology::from_xml(*args.xml)
+                                           : Topology::this_machine();
+  std::optional<PlacementOptions> options = args.placement;
+  PlacementPlan plan;
+  if (options) {
+    if (args.smt) options->smt = *args.smt;
+    plan = plan_placement(topology.pus(), *options, *args.threads);
+  }
+  if (args.json) {
+    json doc{{"topology", topology.summary()}, {"pus", topology.pus()}};
+    if (options) {
+      doc["plan"] = {{"policy", placement_to_string(*options)},
+                     {"smt", smt_order_name(options->smt)},
+                     {"threads", *args.threads},
+                     {"planned", plan}};
+    }
+    out << doc.dump(2) << "\n";
+    return 0;
+  }
+  print_summary(topology.summary(), out);
+  if (options) print_plan(*options, plan, out);
+  return 0;
+}
+
+}  // namespace
+
+std::string topo_help() {
+  return "usage: psgd topo [--synthetic DESC | --xml FILE]\n"
+         "                 [--threads N --placement POLICY [--smt ORDER]] [--json]\n"
+         "\n"
+         "Prints a machine's topology as the placement planner sees it: packages, NUMA nodes,\n"
+         "cores, hardware threads (PUs), cache sizes, and each NUMA node's CPUs and memory.\n"
+         "With --threads and --placement it also prints the plan: which CPU, core, NUMA node and\n"
+         "package each worker would be pinned to. Nothing is pinned; this command only plans.\n"
+         "\n" +
+         topo_options().help_lines(TopoArgs{}) +
+         "  --help                  this text\n"
+         "\n"
+         "Options take their value as --opt VALUE or --opt=VALUE. Errors print one line on stderr\n"
+         "and exit 2 (bad arguments) or 3 (the machine's topology cannot be read).\n";
+}
+
+int run_topo_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const std::vector<std::string_view> views(args.begin(), args.end());
+  try {
+    const TopoArgs parsed = parse_topo_args(views);
+    if (wants_help(views)) {
+      out << topo_help();
+      return 0;
+    }
+    check_topo_args(parsed);
+    return run(parsed, out);
+  } catch (const ConfigError& e) {
+    err << "psgd topo: " << e.what() << "\n";
+    return kExitConfigError;
+  } catch (const EnvironmentError& e) {
+    err << "psgd topo: " << e.what() << "\n";
+    return kExitEnvironmentError;
+  }
+}
+
+int topo_main(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return run_topo_command(args, std::cout, std::cerr);
+}
+
+}  // namespace psgd

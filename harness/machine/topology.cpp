@@ -1,0 +1,225 @@
+// harness/machine/topology.cpp — loading hwloc topologies and flattening them into Pu lists.
+#include "harness/machine/topology.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "common/errors.hpp"
+
+namespace psgd {
+namespace {
+
+struct TopologyDeleter {
+  void operator()(hwloc_topology_t t) const noexcept { hwloc_topology_destroy(t); }
+};
+using TopologyPtr = std::unique_ptr<hwloc_topology, TopologyDeleter>;
+
+// An initialised but not yet loaded topology. hwloc_topology_init fails only without memory.
+TopologyPtr init_topology() {
+  hwloc_topology_t raw = nullptr;
+  if (hwloc_topology_init(&raw) != 0) {
+    throw EnvironmentError(std::string("hwloc: cannot initialise a topology: ") +
+                           std::strerror(errno));
+  }
+  return TopologyPtr(raw);
+}
+
+int to_int(unsigned value) { return static_cast<int>(value); }
+
+// OS indexes can be HWLOC_UNKNOWN_INDEX in hand-edited XML; fall back to the logical index.
+int os_index_of(hwloc_obj_t obj) {
+  return obj->os_index == HWLOC_UNKNOWN_INDEX ? to_int(obj->logical_index) : to_int(obj->os_index);
+}
+
+std::optional<std::uint64_t> cache_bytes(hwloc_topology_t topo, hwloc_obj_type_t type) {
+  hwloc_obj_t cache = hwloc_get_obj_by_type(topo, type, 0);
+  if (cache == nullptr || cache->attr == nullptr || cache->attr->cache.size == 0) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(cache->attr->cache.size);
+}
+
+TopologySummary summarize(hwloc_topology_t topo, const std::vector<Pu>& pus, std::string source) {
+  TopologySummary s;
+  s.source = std::move(source);
+  s.packages = std::max(0, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE));
+  s.numa_nodes = std::max(0, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE));
+  s.cores = std::max(0, hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE));
+  s.pus = static_cast<int>(pus.size());
+  for (const Pu& pu : pus) s.max_smt = std::max(s.max_smt, pu.smt_rank + 1);
+  s.l1d_bytes = cache_bytes(topo, HWLOC_OBJ_L1CACHE);
+  s.l2_bytes = cache_bytes(topo, HWLOC_OBJ_L2CACHE);
+  s.l3_bytes = cache_bytes(topo, HWLOC_OBJ_L3CACHE);
+  for (int i = 0; i < s.numa_nodes; ++i) {
+    hwloc_obj_t node = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i));
+    NumaNodeSummary n;
+    n.os_index = os_index_of(node);
+    n.memory_bytes = node->attr != nullptr ? node->attr->numanode.local_memory : 0;
+    n.cores =
+        std::max(0, hwloc_get_nbobjs_inside_cpuset_by_type(topo, node->cpuset, HWLOC_OBJ_CORE));
+    for (hwloc_obj_t pu = nullptr; (pu = hwloc_get_next_obj_inside_cpuset_by_type(
+                                        topo, node->cpuset, HWLOC_OBJ_PU, pu)) != nullptr;) {
+      n.cpus.push_back(os_index_of(pu));
+    }
+    std::sort(n.cpus.begin(), n.cpus.end());
+    n.pus = static_cast<int>(n.cpus.size());
+    s.nodes.push_back(std::move(n));
+  }
+  std::sort(s.nodes.begin(), s.nodes.end(), [](const NumaNodeSummary& a, const NumaNodeSummary& b) {
+    return a.os_index < b.os_index;
+  });
+  return s;
+}
+
+}  // namespace
+
+std::vector<Pu> read_pus(hwloc_topology_t topo) {
+  std::vector<Pu> pus;
+  const int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+  for (int i = 0; i < n; ++i) {
+    hwloc_obj_t obj = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, static_cast<unsigned>(i));
+    Pu pu;
+    pu.os_index = os_index_of(obj);
+    // No Core object (some synthetic or virtual topologies): the PU is its own core.
+    pu.core = -1;
+    pu.smt_rank = 0;
+    if (hwloc_obj_t core = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_CORE, obj);
+        core != nullptr) {
+      pu.core = to_int(core->logical_index);
+      for (hwloc_obj_t sib = nullptr; (sib = hwloc_get_next_obj_inside_cpuset_by_type(
+                                           topo, core->cpuset, HWLOC_OBJ_PU, sib)) != nullptr &&
+                                      sib != obj;) {
+        ++pu.smt_rank;
+      }
+    }
+    // Nodesets are indexed by OS index. A PU local to several nodes (e.g. DDR + HBM)
+    // gets the first, which is the ordinary DRAM node on the machines we know.
+    const int node = obj->nodeset != nullptr ? hwloc_bitmap_first(obj->nodeset) : -1;
+    pu.numa_node = node < 0 ? 0 : node;
+    hwloc_obj_t package = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_PACKAGE, obj);
+    pu.package = package != nullptr ? to_int(package->logical_index) : -1;
+    pus.push_back(pu);
+  }
+  return pus;
+}
+
+Topology::Topology(hwloc_topology_t topo, std::vector<Pu> pus, TopologySummary summary) noexcept
+    : topo_(topo), pus_(std::move(pus)), summary_(std::move(summary)) {}
+
+Topology Topology::adopt(hwloc_topology_t loaded, std::string source) {
+  std::vector<Pu> pus = read_pus(loaded);
+  TopologySummary summary = summarize(loaded, pus, std::move(source));
+  return Topology(loaded, std::move(pus), std::move(summary));
+}
+
+Topology::Topology(Topology&& other) noexcept
+    : topo_(std::exchange(other.topo_, nullptr)),
+      pus_(std::move(other.pus_)),
+      summary_(std::move(other.summary_)) {}
+
+Topology& Topology::operator=(Topology&& other) noexcept {
+  if (this != &other) {
+    if (topo_ != nullptr) hwloc_topology_destroy(topo_);
+    topo_ = std::exchange(other.topo_, nullptr);
+    pus_ = std::move(other.pus_);
+    summary_ = std::move(other.summary_);
+  }
+  return *this;
+}
+
+Topology::~Topology() {
+  if (topo_ != nullptr) hwloc_topology_destroy(topo_);
+}
+
+Topology Topology::this_machine() {
+  TopologyPtr topo = init_topology();
+  if (hwloc_topology_load(topo.get()) != 0) {
+    throw EnvironmentError(std::string("hwloc: cannot read this machine's topology: ") +
+                           std::strerror(errno));
+  }
+  Topology result = adopt(topo.get(), "this machine");
+  static_cast<void>(topo.release());  // `result` owns it now
+  return result;
+}
+
+Topology Topology::synthetic(std::string_view description, std::string_view option) {
+  const std::string desc(description);
+  const std::string bad = std::string(option) + " \"" + desc +
+                          "\": not a valid hwloc synthetic description (example: \"pack:2 "
+                          "numa:2 core:8 pu:2\")";
+  if (desc.find_first_not_of(" \t") == std::string::npos) throw ConfigError(bad);
+  TopologyPtr topo = init_topology();
+  if (hwloc_topology_set_synthetic(topo.get(), desc.c_str()) != 0 ||
+      hwloc_topology_load(topo.get()) != 0) {
+    throw ConfigError(bad);
+  }
+  Topology result = adopt(topo.get(), "synthetic: " + desc);
+  static_cast<void>(topo.release());  // `result` owns it now
+  return result;
+}
+
+Topology Topology::from_xml(const std::string& path, std::string_view option) {
+  if (!std::ifstream(path).good()) {
+    throw EnvironmentError(std::string(option) + " " + path +
+                           ": cannot open the file: " + std::strerror(errno));
+  }
+  TopologyPtr topo = init_topology();
+  if (hwloc_topology_set_xml(topo.get(), path.c_str()) != 0 ||
+      hwloc_topology_load(topo.get()) != 0) {
+    throw ConfigError(std::string(option) + " " + path +
+                      ": not a hwloc XML topology (write one with `lstopo FILE.xml`)");
+  }
+  Topology result = adopt(topo.get(), "xml: " + path);
+  static_cast<void>(topo.release());  // `result` owns it now
+  return result;
+}
+
+bool Topology::is_this_system() const noexcept {
+  return topo_ != nullptr && hwloc_topology_is_thissystem(topo_) != 0;
+}
+
+const Pu* Topology::find_pu(int os_index) const noexcept {
+  const auto it = std::find_if(pus_.begin(), pus_.end(),
+                               [os_index](const Pu& pu) { return pu.os_index == os_index; });
+  return it == pus_.end() ? nullptr : &*it;
+}
+
+void to_json(nlohmann::json& j, const TopologySummary& s) {
+  auto bytes = [](const std::optional<std::uint64_t>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const NumaNodeSummary& n : s.nodes) {
+    nodes.push_back({{"node", n.os_index},
+                     {"cores", n.cores},
+                     {"pus", n.pus},
+                     {"memory_bytes", n.memory_bytes},
+                     {"cpus", n.cpus}});
+  }
+  j = nlohmann::json{{"source", s.source},
+                     {"packages", s.packages},
+                     {"numa_nodes", s.numa_nodes},
+                     {"cores", s.cores},
+                     {"pus", s.pus},
+                     {"max_smt", s.max_smt},
+                     {"caches",
+                      {{"l1d_bytes", bytes(s.l1d_bytes)},
+                       {"l2_bytes", bytes(s.l2_bytes)},
+                       {"l3_bytes", bytes(s.l3_bytes)}}},
+                     {"nodes", std::move(nodes)}};
+}
+
+void to_json(nlohmann::json& j, const Pu& pu) {
+  j = nlohmann::json{{"cpu", pu.os_index},
+                     {"core", pu.core},
+                     {"smt_rank", pu.smt_rank},
+                     {"numa_node", pu.numa_node},
+                     {"package", pu.package}};
+}
+
+}  // namespace psgd

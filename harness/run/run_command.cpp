@@ -1,0 +1,351 @@
+// harness/run/run_command.cpp — the path of one run (DESIGN.md §1).
+#include "harness/run/run_command.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <new>
+#include <optional>
+#include <thread>
+
+#include "algorithms/registry.hpp"
+#include "algorithms/runner.hpp"
+#include "common/errors.hpp"
+#include "common/precision.hpp"
+#include "harness/cli/atomic_file.hpp"
+#include "harness/cli/build_info.hpp"
+#include "harness/machine/numa_memory.hpp"
+#include "harness/machine/numa_shared_memory.hpp"
+#include "harness/machine/placement.hpp"
+#include "harness/machine/topology.hpp"
+#include "harness/run/evaluation.hpp"
+#include "harness/run/memory_check.hpp"
+#include "harness/run/report.hpp"
+#include "harness/run/run_config.hpp"
+#include "harness/run/run_summary.hpp"
+#include "models/data/load.hpp"
+#include "models/model_factory.hpp"
+
+namespace psgd {
+namespace {
+
+using nlohmann::json;
+
+// Default budget when none is given: one epoch.
+constexpr double kDefaultEpochs = 1.0;
+// With only --time-limit, the update budget is effectively unbounded.
+constexpr std::int64_t kUnboundedUpdates = std::int64_t{1} << 50;
+
+// The values in the run's precision: float32 or float64, named in the side file's "dtype".
+template <class S>
+void save_params(const std::string& path, const BasicModel<S>& model, std::span<const S> theta) {
+  static_assert(std::endian::native == std::endian::little,
+                "--save-params writes the machine's values as little-endian IEEE 754");
+  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(theta.data()),
+                                               theta.size() * sizeof(S)));
+  json side;
+  const std::string dtype(scalar_type_name<S>());
+  side["format"] = "raw little-endian " + dtype + ", blocks in this order, each row-major";
+  side["dtype"] = dtype;
+  side["model"] = model.spec();
+  side["num_params"] = model.num_params();
+  json blocks = json::array();
+  for (const ParamBlock& b : model.layout()) {
+    blocks.push_back({{"name", b.name}, {"shape", b.shape}, {"offset", b.offset}});
+  }
+  side["blocks"] = blocks;
+  write_json(side, path + ".json");
+}
+
+// Every output path, before the data is loaded and any training starts.
+void check_output_paths(const RunConfig& cfg) {
+  if (cfg.out != "-") check_output_path(cfg.out, "--out");
+  if (cfg.save_params.empty()) return;
+  if (cfg.out != "-" && (same_output_path(cfg.out, cfg.save_params) ||
+                         same_output_path(cfg.out, cfg.save_params + ".json"))) {
+    throw ConfigError("--save-params '" + cfg.save_params +
+                      "' would overwrite the --out document (it writes PATH and PATH.json): give "
+                      "two different paths");
+  }
+  try {
+    check_output_path(cfg.save_params, "--save-params");
+    check_output_path(cfg.save_params + ".json", "--save-params");
+  } catch (const OutputPathError& e) {
+    throw EnvironmentError(e.what());  // --out is fine: the error document goes there
+  }
+}
+
+// --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand
+// (`worker-throw`, a worker whose set-up throws, is raised in the last worker, in train()).
+void inject_test_fault(const std::string& fault) {
+  if (fault == "abort") std::abort();
+  if (fault == "hang") {
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+  }
+  if (fault.rfind("exit:", 0) == 0) std::_Exit(std::stoi(fault.substr(5)));
+}
+
+// Everything about where the workers and the shared parameters go, decided before any thread.
+struct PlacementSetup {
+  PlacementOptions options;
+  MemoryPolicy memory;
+  NumaSupport numa;
+  Topology topology;
+  PlacementPlan plan;
+
+  // The JSON `placement` block; `observed` is empty before any worker has run.
+  // The JSON `placement` block; `observed` is empty and `memory_observed` null before any worker
+  // has run.
+  [[nodiscard]] json to_json(const std::vector<ObservedSlot>& observed,
+                             const PageNodeSample* memory_observed) const {
+    return placement_to_json(options, memory_to_json(memory, numa, memory_observed), plan, observed,
+                             topology.summary());
+  }
+};
+
+PlacementSetup plan_run_placement(const RunConfig& cfg) {
+  PlacementOptions options = parse_placement(cfg.placement);
+  options.smt = parse_smt_order(cfg.smt);
+  const MemoryPolicy memory = parse_memory_policy(cfg.memory);
+  Topology topology = !cfg.topology_synthetic.empty()
+                          ? Topology::synthetic(cfg.topology_synthetic, "--topology-synthetic")
+                      : !cfg.topology_xml.empty()
+                          ? Topology::from_xml(cfg.topology_xml, "--topology-xml")
+                          : Topology::this_machine();
+  // The planner refuses more workers than hardware threads, pointing at --placement none.
+  PlacementPlan plan = plan_placement(topology.pus(), options, cfg.threads);
+  NumaSupport numa = numa_support();
+  if (topology.is_this_system()) check_memory_policy(memory, numa);
+  return {std::move(options), memory, std::move(numa), std::move(topology), std::move(plan)};
+}
+
+int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
+  json doc;
+  doc["schema_version"] = kSchemaVersion;
+  doc["status"] = "dry_run";
+  doc["config"] = config_to_json(cfg);
+  doc["placement"] = place.to_json({}, nullptr);
+  write_json(doc, cfg.out);
+  return 0;
+}
+
+// The update budget: epochs (default one) or updates; only a time limit means "unbounded".
+struct Budget {
+  std::int64_t per_epoch = 1;
+  std::int64_t total = 1;
+};
+
+Budget plan_budget(const RunConfig& cfg, std::size_t train_samples) {
+  Budget b;
+  b.per_epoch = cfg.updates_per_epoch.value_or(std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(train_samples / static_cast<std::size_t>(cfg.batch))));
+  if (cfg.updates) {
+    b.total = *cfg.updates;
+  } else if (cfg.epochs || !cfg.time_limit_seconds) {
+    const double updates = cfg.epochs.value_or(kDefaultEpochs) * static_cast<double>(b.per_epoch);
+    if (updates > static_cast<double>(kUnboundedUpdates)) {  // llround would overflow
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "--epochs %g is out of range: %.3g updates, more than 2^50 (use --time-limit "
+                    "for an open-ended run)",
+                    *cfg.epochs, updates);
+      throw ConfigError(line);
+    }
+    b.total = std::max<std::int64_t>(1, std::llround(updates));
+  } else {
+    b.total = kUnboundedUpdates;
+  }
+  return b;
+}
+
+// Trains with every worker pinned per the plan; `observed` receives where each worker ran.
+template <class S>
+BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicAlgorithm<S>& algo,
+                              const BasicModel<S>& model, const DataSplit& data,
+                              const PlacementSetup& place, const Budget& budget,
+                              SharedMemory& shared_memory, std::vector<ObservedSlot>& observed) {
+  std::vector<S> theta0(model.num_params());
+  initialize_params(model, init, cfg.seed, theta0);
+  RunnerOptions ro;
+  ro.threads = cfg.threads;
+  ro.seed = cfg.seed;
+  ro.batch_size = static_cast<std::size_t>(cfg.batch);
+  ro.step = cfg.step;
+  ro.total_updates = budget.total;
+  ro.time_limit_seconds = cfg.time_limit_seconds;
+  ro.updates_per_epoch = budget.per_epoch;
+  ro.checkpoints_per_epoch = cfg.checkpoints;
+  // No staleness exceeds the budget: more bins than budget + 1 would only cost memory.
+  // (Compared before adding 1: a budget can be 2^63 - 1.)
+  ro.staleness_bins = static_cast<std::size_t>(
+      cfg.staleness_bins <= budget.total ? cfg.staleness_bins : budget.total + 1);
+  ro.batch_order = cfg.batch_order;
+  ro.pace = cfg.pace;
+  observed.assign(static_cast<std::size_t>(cfg.threads), ObservedSlot{});
+  ro.on_worker_start = [&](int worker) {
+    const auto w = static_cast<std::size_t>(worker);
+    bind_current_thread(place.topology, place.plan[w]);
+    // Threads inherit the creator's memory policy; a worker's own buffers are first-touch local.
+    set_thread_memory_policy(MemoryPolicy{});
+    observed[w] = observe_current_thread(place.topology, worker);
+    if (cfg.test_fault == "worker-throw" && worker == cfg.threads - 1) {
+      throw EnvironmentError("worker " + std::to_string(worker) + " of " +
+                             std::to_string(cfg.threads) + ": --test-fault worker-throw");
+    }
+  };
+  // Every shared allocation of the algorithm goes through shared_memory, under --memory.
+  ro.shared_memory = &shared_memory;
+  return run_training<S>(algo, model, data.train, theta0, ro);
+}
+
+json data_json(const DataSplit& data, const RunConfig& cfg) {
+  const ImageShape& shape = data.train.shape();
+  return {{"name", data.name},
+          {"source", data.source},
+          {"train_samples", data.train.size()},
+          {"test_samples", data.test.size()},
+          {"shape", {shape.channels, shape.height, shape.width}},
+          {"classes", data.train.num_classes()},
+          {"pixel_scale", cfg.raw_pixels ? "raw 0..255" : "[0,1]"}};
+}
+
+// Evaluates every filled snapshot (after the join, so evaluation steals no training time).
+template <class S>
+void evaluate_snapshots(RunFacts<S>& facts, const BasicModel<S>& model, const DataSplit& data,
+                        const RunConfig& cfg) {
+  const BasicCheckpoints<S>& cp = *facts.outcome->checkpoints;
+  std::vector<std::span<const S>> snapshots;
+  for (std::size_t k = 0; k < cp.num_slots(); ++k) {
+    if (!cp.slot(k).filled) continue;
+    facts.slots.push_back(k);
+    snapshots.push_back(cp.params(k));
+  }
+  facts.points =
+      evaluate_all(model, snapshots, data, static_cast<std::size_t>(cfg.eval_samples), cfg.threads);
+}
+
+// The run in precision S: every object that holds parameters is built for S here, once.
+template <class S>
+int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec& init) {
+  // Declared before the algorithm, which allocates from it: the memory must outlive it.
+  std::optional<NumaSharedMemory> shared_memory;
+  const AlgorithmPtr<S> algo = builtin_algorithms().make<S>(cfg.algorithm, algorithm_setup(cfg));
+  const PlacementSetup place = plan_run_placement(cfg);
+  if (cfg.dry_run) return print_dry_run(cfg, place);
+
+  check_synthetic_fits(cfg, activation);
+  const DataSplit data = load_dataset({cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed});
+  const std::unique_ptr<BasicModel<S>> model =
+      make_model<S>(cfg.model, activation, data.train.shape(), data.train.num_classes());
+  check_model_fits(model->num_params(), cfg);
+  if (static_cast<std::size_t>(cfg.batch) > data.train.size()) {
+    throw ConfigError("--batch " + std::to_string(cfg.batch) + " exceeds the " +
+                      std::to_string(data.train.size()) + " training samples of " + data.name);
+  }
+  inject_test_fault(cfg.test_fault);
+
+  const Budget budget = plan_budget(cfg, data.train.size());
+  std::vector<ObservedSlot> observed;
+  shared_memory.emplace(place.memory);
+  const BasicTrainingOutcome<S> outcome =
+      train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed);
+  const PageNodeSample memory_observed = shared_memory->observed();  // the algorithm holds it
+
+  RunFacts<S> facts;
+  facts.config = &cfg;
+  facts.data = data_json(data, cfg);
+  facts.model = {{"spec", model->spec()},
+                 {"params", model->num_params()},
+                 {"activation", std::string(activation_name(activation))},
+                 {"init", init_name(init)},
+                 {"dtype", std::string(scalar_type_name<S>())}};
+  facts.algorithm = algo->report();
+  facts.algorithm["name"] = std::string(algo->name());
+  facts.peak_live_vectors = algo->peak_live_vectors();
+  facts.shared_bytes = static_cast<std::int64_t>(shared_memory->live_bytes());
+  facts.placement = place.to_json(observed, &memory_observed);
+  facts.oversubscribed = static_cast<std::size_t>(cfg.threads) > place.topology.pus().size();
+  facts.updates_per_epoch = budget.per_epoch;
+  facts.total_updates = budget.total;
+  facts.outcome = &outcome;
+  evaluate_snapshots(facts, *model, data, cfg);
+  const json doc = build_report(facts);
+  write_json(doc, cfg.out);
+  // Always to stderr, so a JSON document on stdout (--out -) stays clean and the summary shows.
+  std::cerr << run_summary(doc) << std::flush;
+  if (!cfg.save_params.empty()) {
+    try {
+      save_params<S>(cfg.save_params, *model, outcome.final_params);
+    } catch (const OutputPathError& e) {
+      // The results are written already: keep them (no error document over them), say so.
+      std::cerr << "psgd run: --save-params: " << e.what() << " (the results in " << cfg.out
+                << " are complete)\n";
+      return kExitEnvironmentError;
+    }
+  }
+  return 0;
+}
+
+int run_checked(const RunConfig& cfg) {
+  check_output_paths(cfg);
+  const Activation activation = parse_activation(cfg.activation);
+  const InitSpec init = parse_init(cfg.init);
+  return with_precision(cfg.precision,
+                        [&]<class S>() { return run_in_precision<S>(cfg, activation, init); });
+}
+
+}  // namespace
+
+int run_main(std::span<const std::string_view> args) {
+  for (const std::string_view a : args) {
+    if (a == "--help" || a == "-h") {
+      std::cout << run_help();
+      return 0;
+    }
+  }
+  // Find --out before parsing, so even a bad option leaves an error document where the caller
+  // expects the result.
+  std::string out = "-";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--out=", 0) == 0) out = args[i].substr(6);
+    if (args[i] == "--out" && i + 1 < args.size()) out = args[i + 1];
+  }
+  json config = nullptr;
+  auto fail = [&](const char* kind, const std::exception& e, int code) {
+    std::cerr << "psgd run: " << e.what() << "\n";
+    if (out != "-") {
+      try {
+        write_json(error_report(kind, e.what(), config), out);
+      } catch (const std::exception& w) {
+        std::cerr << "psgd run: " << w.what() << "\n";
+      }
+    }
+    return code;
+  };
+  try {
+    const RunConfig cfg = parse_run_args(args);
+    config = config_to_json(cfg);
+    return run_checked(cfg);
+  } catch (const ConfigError& e) {
+    return fail("config", e, kExitConfigError);
+  } catch (const OutputPathError& e) {
+    std::cerr << "psgd run: " << e.what() << "\n";  // no error document: that path failed
+    return kExitEnvironmentError;
+  } catch (const EnvironmentError& e) {
+    return fail("environment", e, kExitEnvironmentError);
+  } catch (const std::bad_alloc& e) {
+    // What check_model_fits cannot foresee (a memory limit, other processes): still one line.
+    return fail("environment",
+                EnvironmentError("out of memory (std::bad_alloc): reduce the model, "
+                                 "the data or --threads, or raise ulimit -v"),
+                kExitEnvironmentError);
+  }
+}
+
+}  // namespace psgd
