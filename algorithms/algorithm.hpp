@@ -6,16 +6,37 @@
 // worker loop is concrete or a template parameter so it inlines.
 //
 // Precision (--precision): every type here that holds parameters is a class template over the
-// scalar type S (float or double), explicitly instantiated for both in algorithm.cpp. The float
-// ones keep their old names as aliases (Algorithm, Checkpoints, WorkerContext, TrainingSetup).
-// An algorithm is a class template over S too; the registry builds the instantiation the run's
-// precision names, once, and no worker loop ever branches on the precision.
+// scalar type S (float or double), explicitly instantiated for both in algorithm.cpp; the float
+// Algorithm and Checkpoints keep their old names as aliases. An algorithm is a class template
+// over S too; the registry builds the instantiation the run's precision names, once, and no
+// worker loop ever branches on the precision.
 //
 // Counting rule shared by all algorithms: the shared version counter v counts applied updates.
 // An update is applied only while v < total_updates, so every run applies exactly total_updates
 // updates unless it is stopped early (time limit, divergence). A gradient that arrives after the
 // budget is spent is counted as `discarded_at_end`, one that gives up (Leashed persistence bound)
-// as `dropped`; computed = applied + dropped + discarded_at_end, per worker.
+// as `dropped`; computed = applied + dropped + discarded_at_end, per worker, where an update is
+// one gradient (the methods that combine several per update, or count a round's updates on one
+// worker, state their own identity in their headers).
+//
+// The duties of run_worker, which every registered algorithm is held to by the contract test
+// (algorithms/test/contract_checks.hpp); worker_steps.hpp has the shared steps and seq.cpp is
+// the smallest loop that does them all:
+//  1. Gradients only through compute_gradient(_on): it counts `computed`, applies the pace
+//     (--slowdown, --delay, --step-decay) and requests the diverged stop on a non-finite loss.
+//  2. Drop a non-finite loss: its gradient is never applied (one NaN in the shared parameters
+//     poisons every worker and every later snapshot); count it as `discarded_at_end` and leave
+//     the loop, since the run is stopping anyway.
+//  3. After each applied update, note_applied with the 1-based version that update made (the
+//     count of applied updates including it): checkpoints, loss buckets and the step decay's
+//     epoch are indexed by it, and staleness and attempts get exactly one entry per update.
+//  4. Stop at the budget (never apply update total_updates + 1, the counting rule above) and
+//     poll control->should_stop() at least once per update (time limit, divergence).
+//  5. Everything workers share is allocated in init() through setup.shared_memory (SharedArray):
+//     --memory must place all of it, or a UMA-vs-NUMA comparison measures the wrong layout.
+//     A worker's private buffers are ctx.grad and ctx.local, first touched on its own node.
+//  6. One thread reproduces seq bit for bit wherever the method reduces to it (under the option
+//     values its registry entry names), so every comparison starts from the same baseline.
 #pragma once
 
 #include <atomic>
@@ -222,7 +243,6 @@ struct BasicTrainingSetup {
   // Where init() allocates everything the workers share (never null; see shared_memory.hpp).
   SharedMemory* shared_memory = nullptr;
 };
-using TrainingSetup = BasicTrainingSetup<float>;
 
 // Everything one worker may touch. Built by the runner on the worker's own thread after
 // pinning, so the buffers in it are local to the worker's NUMA node (first touch).
@@ -242,7 +262,6 @@ struct BasicWorkerContext {
   // gradient step pays one pointer test.
   WorkerPace* pace = nullptr;
 };
-using WorkerContext = BasicWorkerContext<float>;
 
 // One SGD algorithm: a shared parameter store plus the loop each worker runs.
 // Lifecycle, driven by algorithms/runner:

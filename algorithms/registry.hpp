@@ -3,8 +3,10 @@
 // The names are the ones the CLI, the JSON, the sweeps and the plots use; they never change
 // meaning. An entry carries the name, a one-line description, the thread counts it runs with,
 // the options it accepts (declared beside the algorithm, algorithms/algorithm_options.hpp) and
-// a factory. Adding an algorithm is one file that defines its entry plus one `add` line in
-// builtin_algorithms() (registry.cpp); nothing else names it.
+// a factory, and the option values under which one thread of it is sequential SGD. Adding an
+// algorithm is one file that defines its entry plus one `add` line in builtin_algorithms()
+// (registry.cpp); nothing else names it: the contract test (algorithms/test/contract_test.cpp)
+// and `psgd run --help` walk the registry.
 //
 // Precision: an entry's factory is one generic lambda []<class S>(const AlgorithmSetup&), S the
 // scalar type (float or double); AlgorithmFactory instantiates it for both, and make<S>() picks
@@ -16,6 +18,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -66,6 +69,12 @@ class AlgorithmFactory {
   std::function<AlgorithmPtr<double>(const AlgorithmSetup&)> double_;
 };
 
+// An algorithm option's value as the command line writes it: {"merge", "overwrite"}.
+struct OptionText {
+  std::string_view option;
+  std::string_view text;
+};
+
 struct AlgorithmEntry {
   static constexpr int kAnyThreads = std::numeric_limits<int>::max();
 
@@ -77,8 +86,16 @@ struct AlgorithmEntry {
   // Builds the algorithm in either precision; throws ConfigError for option values it cannot run
   // with. Cheap: no parameter storage exists before Algorithm::init().
   AlgorithmFactory make;
+  // The option values under which one thread of it is sequential SGD bit for bit (final
+  // parameters, every snapshot, the minibatch losses), duty 6 of algorithms/algorithm.hpp: the
+  // contract test holds it to that. Empty: at its defaults; nullopt: under none (the method
+  // never reduces to seq, and the test says so instead of comparing).
+  std::optional<std::vector<OptionText>> one_thread_is_seq = std::vector<OptionText>{};
 
   [[nodiscard]] bool accepts(std::string_view option) const noexcept;
+  // `values` set on top of the defaults. Throws std::logic_error for an option the entry does
+  // not accept (a programming error), ConfigError for a value its parser rejects.
+  [[nodiscard]] AlgorithmSettings settings_with(const std::vector<OptionText>& values) const;
 };
 
 class AlgorithmRegistry {
