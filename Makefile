@@ -16,7 +16,7 @@ DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
 
 .PHONY: all release dev deps slurm-deps torch-deps bench-torch demo test test-march test-tsan \
   test-asan fuzz lint check \
-  format format-check bench nightly nightly-baseline figures clean
+  format format-check readme-help bench nightly nightly-baseline figures clean
 
 all: release
 
@@ -144,6 +144,23 @@ format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+# README.md's copy of `psgd run --help` (between its `run-help begin` and `run-help end` lines)
+# rewritten from the dev binary's output, so it is never edited by hand;
+# harness/test/readme_help_end_to_end_test.cpp fails while the two differ. The dev binary
+# because `make test` builds it anyway, and the help text is the same in every build.
+README_HELP_BEGIN := <!-- run-help begin: written by make readme-help -->
+README_HELP_END := <!-- run-help end -->
+readme-help: deps
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS) --target psgd
+	@grep -qxF '$(README_HELP_BEGIN)' README.md && grep -qxF '$(README_HELP_END)' README.md || \
+	  { echo "make readme-help: README.md lacks the line '$(README_HELP_BEGIN)' or '$(README_HELP_END)'"; exit 1; }
+	build/dev/psgd run --help > build/run-help.txt
+	awk -v begin='$(README_HELP_BEGIN)' -v end='$(README_HELP_END)' -v help=build/run-help.txt \
+	  '$$0 == begin { print; print "```"; while ((getline line < help) > 0) print line; print "```"; skip = 1; next } \
+	   $$0 == end { skip = 0 } !skip { print }' README.md > build/README.md.tmp
+	mv build/README.md.tmp README.md
 
 # Micro-benchmarks (Google Benchmark), 5 repetitions, JSON under results/bench/ (every
 # repetition, so `psgd compare` can test two of them; the console shows the aggregates).

@@ -2,16 +2,19 @@
 // options its registry entry lists, the rest are rejected by one generic check; enum options
 // parse through their name tables; `psgd run --help` and `psgd list` show the options per
 // algorithm; and a toy algorithm with an option of its own plugs in through one file and one
-// registry line (toy_algorithm.hpp).
+// registry line (toy_algorithm.hpp), which is all it takes for the contract test to hold it to
+// every duty of algorithms/algorithm.hpp.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "algorithms/locks.hpp"
 #include "algorithms/retry_options.hpp"
 #include "algorithms/runner.hpp"
+#include "algorithms/test/contract_checks.hpp"
 #include "algorithms/test/toy_models.hpp"
 #include "common/errors.hpp"
 #include "harness/run/run_config.hpp"
@@ -115,6 +118,24 @@ TEST(ToyAlgorithm, ItsOptionParsesShowsInHelpAndIsRejectedElsewhere) {
               HasSubstr("--persistence applies to: leashed"));
   // The shipped registry does not know it.
   EXPECT_THAT(error_of({"--toy-scale=2"}), HasSubstr("unknown option '--toy-scale'"));
+}
+
+// The contract test over every entry the test's registry adds to the shipped one (the shipped
+// ones are held to it by algorithms/test/contract_test.cpp): nothing names the toy here.
+TEST(ToyAlgorithm, EveryAddedEntryHoldsToTheContract) {
+  const AlgorithmRegistry registry = registry_with_toy();
+  int added = 0;
+  for (const AlgorithmEntry& e : registry.entries()) {
+    const auto& shipped = builtin_algorithms().entries();
+    if (std::any_of(shipped.begin(), shipped.end(),
+                    [&](const AlgorithmEntry& b) { return b.name == e.name; })) {
+      continue;
+    }
+    ++added;
+    SCOPED_TRACE(std::string(e.name));
+    EXPECT_EQ(testing::lines(testing::contract_violations(e)), "");
+  }
+  EXPECT_EQ(added, 1);  // the toy: guards the loop against checking nothing
 }
 
 TEST(ToyAlgorithm, RunsThroughTheRunnerWithItsOption) {
