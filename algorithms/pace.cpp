@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "algorithms/algorithm.hpp"
 #include "common/parse_number.hpp"
 
 namespace psgd {
@@ -19,13 +20,6 @@ constexpr double kMaxDelayMicros = 1e7;
 
 double waited_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double wait_seconds(double seconds) {
-  if (seconds <= 0.0) return 0.0;
-  const auto t0 = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  return waited_since(t0);
 }
 
 std::string number_text(double v) {
@@ -131,22 +125,33 @@ std::string slowdown_text(const std::vector<std::pair<int, double>>& slowdown) {
 }
 
 WorkerPace::WorkerPace(const PaceConfig& config, int worker, std::uint64_t seed,
-                       std::int64_t updates_per_epoch, EpochClock* clock)
+                       std::int64_t updates_per_epoch, EpochClock* clock, const RunControl* stop)
     : factor_(config.factor_of(worker)),
       delay_spec_(config.delay),
       decay_(config.step_decay),
       updates_per_epoch_(std::max<std::int64_t>(updates_per_epoch, 1)),
       clock_(clock),
+      stop_(stop),
       rng_(seed) {}
+
+double WorkerPace::wait(double seconds) const noexcept {
+  if (!(seconds > 0.0)) return 0.0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (double left = seconds; left > 0.0; left = seconds - waited_since(t0)) {
+    if (stop_ != nullptr && stop_->should_stop()) break;
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, kStopPollSeconds)));
+  }
+  return waited_since(t0);
+}
 
 double WorkerPace::delay() noexcept {
   switch (delay_spec_.kind) {
     case DelaySpec::Kind::kFixed:
-      return wait_seconds(delay_spec_.micros * 1e-6);
+      return wait(delay_spec_.micros * 1e-6);
     case DelaySpec::Kind::kExponential: {
       // u in (0, 1]: -log(u) is finite, an Exp(1) draw.
       const double u = static_cast<double>((rng_.next() >> 11) + 1) * 0x1.0p-53;
-      return wait_seconds(-std::log(u) * delay_spec_.micros * 1e-6);
+      return wait(-std::log(u) * delay_spec_.micros * 1e-6);
     }
     case DelaySpec::Kind::kNone:
       break;
@@ -155,7 +160,7 @@ double WorkerPace::delay() noexcept {
 }
 
 double WorkerPace::stretch(double gradient_seconds) noexcept {
-  return wait_seconds((factor_ - 1.0) * gradient_seconds);
+  return wait((factor_ - 1.0) * gradient_seconds);
 }
 
 double WorkerPace::epoch_factor() noexcept {

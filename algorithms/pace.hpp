@@ -13,7 +13,9 @@
 //                            the same factor on the gradient, so sgd_apply's rule is unchanged.
 // A gradient is one pull and one push for every method: methods that take several local steps
 // per exchange (local-sgd, async-exchange, nonblocking) are charged the delay per gradient too.
-// Waiting is counted into WorkerStats::slowdown_seconds and delay_seconds.
+// Waiting is counted into WorkerStats::slowdown_seconds and delay_seconds. A wait ends early when
+// the run is asked to stop (time limit, divergence, a failed worker): it sleeps in slices of at
+// most kStopPollSeconds and checks the stop flag between them, so no delay outlives its run.
 #pragma once
 
 #include <atomic>
@@ -28,6 +30,13 @@
 #include "common/random.hpp"
 
 namespace psgd {
+
+class RunControl;  // algorithms/algorithm.hpp
+
+// The longest slice a pace wait sleeps before it looks at the stop flag again: 1 ms bounds how
+// long a stopped run waits for a delayed worker, and costs at most 1,000 wake-ups per second of
+// waiting (nothing next to a delay that long).
+inline constexpr double kStopPollSeconds = 1e-3;
 
 struct DelaySpec {
   enum class Kind { kNone, kFixed, kExponential };
@@ -73,8 +82,9 @@ class EpochClock {
 // One worker's pace. Owned and used by its worker only.
 class WorkerPace {
  public:
+  // stop: the run's control, whose stop request ends a wait early (null: waits run in full).
   WorkerPace(const PaceConfig& config, int worker, std::uint64_t seed,
-             std::int64_t updates_per_epoch, EpochClock* clock);
+             std::int64_t updates_per_epoch, EpochClock* clock, const RunControl* stop = nullptr);
 
   [[nodiscard]] bool stretches() const noexcept { return factor_ > 1.0; }
   [[nodiscard]] bool decays() const noexcept { return decay_ > 0.0; }
@@ -97,6 +107,7 @@ class WorkerPace {
   double decay_;
   std::int64_t updates_per_epoch_;
   EpochClock* clock_;
+  const RunControl* stop_;
   SplitMix64 rng_;
   std::int64_t factor_epoch_ = 0;  // the epoch decay_factor_ belongs to
   double decay_factor_ = 1.0;
@@ -104,6 +115,8 @@ class WorkerPace {
   [[nodiscard]] double epoch_factor() noexcept;
   template <class S>
   void scale(std::span<S> grad) noexcept;
+  // Sleeps `seconds` or until the run is asked to stop; returns the seconds actually waited.
+  [[nodiscard]] double wait(double seconds) const noexcept;
 };
 
 }  // namespace psgd

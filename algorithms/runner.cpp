@@ -22,6 +22,17 @@
 namespace psgd {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+// t0 + seconds, or nothing when that lies beyond what the clock can represent (about 292 years
+// of nanoseconds from its epoch): such a limit can never be reached, and converting it would
+// overflow into the past and stop the run at once (a limit of 1e10 s once did).
+std::optional<Clock::time_point> deadline_after(Clock::time_point t0, double seconds) {
+  const double room = std::chrono::duration<double>(Clock::time_point::max() - t0).count();
+  if (!(seconds < room * 0.5)) return std::nullopt;  // half: no rounding at the edge
+  return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
 double process_cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -190,7 +201,7 @@ class Crew {
       std::optional<WorkerPace> pace;
       if (o_.pace.active()) {
         pace.emplace(o_.pace, id, stream_seed(o_.seed, n_ + 1 + w), o_.updates_per_epoch,
-                     &epoch_clock_);
+                     &epoch_clock_, &control_);
         ctx.pace = &*pace;
       }
       ready = true;
@@ -216,10 +227,10 @@ class Crew {
   void wait_for_workers() {
     std::unique_lock lock(done_mutex_);
     auto all_done = [&] { return done_ == started_; };
-    if (o_.time_limit_seconds && !spawn_error_) {
-      const auto deadline = t0_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                      std::chrono::duration<double>(*o_.time_limit_seconds));
-      if (!done_cv_.wait_until(lock, deadline, all_done)) {
+    const std::optional<Clock::time_point> deadline =
+        o_.time_limit_seconds ? deadline_after(t0_, *o_.time_limit_seconds) : std::nullopt;
+    if (deadline && !spawn_error_) {
+      if (!done_cv_.wait_until(lock, *deadline, all_done)) {
         control_.request_stop(StopReason::kTimeLimit);
       }
     }

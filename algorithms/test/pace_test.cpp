@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "algorithms/registry.hpp"
@@ -97,6 +99,39 @@ TEST(Pace, DelaysAreWaitedAndRecordedAndChangeNoValue) {
     }
     EXPECT_GE(r.wall_seconds, s.delay_seconds + s.slowdown_seconds);
   }
+}
+
+// A wait ends soon after the run is asked to stop: a 10 s delay is cut short by a stop from
+// another thread, one asked before the wait does not sleep at all, and a run with the longest
+// delay psgd accepts ends near its time limit instead of 20 s later (it once did). The bounds
+// are loose (seconds against a 1 ms poll), so a loaded machine cannot fail them.
+TEST(Pace, AWaitEndsWhenTheRunIsAskedToStop) {
+  PaceConfig config;
+  config.delay = parse_delay("fixed:1e7");  // 10 s
+  EpochClock clock;
+  RunControl control(1);
+  WorkerPace pace(config, 0, 1, 1, &clock, &control);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    control.request_stop(StopReason::kTimeLimit);
+  });
+  const double waited = pace.delay();
+  stopper.join();
+  EXPECT_GE(waited, 0.015);
+  EXPECT_LT(waited, 5.0);
+  EXPECT_LT(pace.delay(), 0.5);  // already stopped: at most one poll's check
+
+  const LeastSquares model(4);
+  const Dataset data = testing::random_floats(64, 4, 3, 2);
+  RunnerOptions o = toy_options(1);
+  o.pace.delay = config.delay;
+  o.time_limit_seconds = 0.05;
+  SequentialSgd seq;
+  const auto t0 = std::chrono::steady_clock::now();
+  const TrainingOutcome r =
+      run_training(seq, model, data, std::vector<float>(model.num_params(), 0.0F), o);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  EXPECT_EQ(r.stop_reason, StopReason::kTimeLimit);
 }
 
 TEST(Pace, StepDecayIsTheHandWrittenScheduleBitForBit) {

@@ -95,5 +95,27 @@ TEST(Runner, HandsBackEveryWorkersWorkspace) {
   EXPECT_EQ(r.applied_updates, 100);
 }
 
+// A limit beyond what the clock can hold is no limit: 1e10 s once overflowed into the past and
+// stopped every run after its first update with stop_reason time_limit.
+TEST(Runner, ATimeLimitTooLargeForTheClockDoesNotCutTheRunShort) {
+  const testing::LeastSquares model(4);
+  const Dataset data = testing::random_floats(64, 4, 3, 1);
+  for (const double limit : {9.3e9, 1e10, 1e18, 1e308}) {
+    SCOPED_TRACE(limit);
+    for (const char* name : {"mutex", "leashed"}) {
+      const std::unique_ptr<Algorithm> algo = make(name, 2);
+      RunnerOptions o;
+      o.threads = 2;
+      o.batch_size = 4;
+      o.total_updates = 40;
+      o.time_limit_seconds = limit;
+      const TrainingOutcome r =
+          run_training(*algo, model, data, std::vector<float>(model.num_params(), 0.0F), o);
+      EXPECT_EQ(r.applied_updates, 40) << name;
+      EXPECT_EQ(r.stop_reason, StopReason::kNone) << name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace psgd

@@ -3,12 +3,11 @@
 #include "harness/compare/result_set.hpp"
 
 #include <cmath>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string_view>
 
 #include "common/errors.hpp"
+#include "common/read_file.hpp"
 
 namespace psgd {
 namespace {
@@ -39,6 +38,14 @@ double finite_number(const json& v, const std::string& path, const std::string& 
   if (!v.is_number()) reject(path, where + " must be a number, got " + v.dump());
   const double d = v.get<double>();
   if (!std::isfinite(d)) reject(path, where + " must be finite");
+  return d;
+}
+
+// Every measure compared is a time, a rate or a fraction of a rate: a sample of 0 or below is
+// no measurement, and ratios of negated samples would compare as "same" (they once did).
+double positive_sample(const json& v, const std::string& path, const std::string& where) {
+  const double d = finite_number(v, path, where);
+  if (!(d > 0.0)) reject(path, where + " must be positive (a time or a rate), got " + v.dump());
   return d;
 }
 
@@ -77,8 +84,8 @@ std::string benchmark_machine(const json& context, const std::string& path) {
 double benchmark_value(const json& row, const std::string& name, const std::string& path) {
   const bool by_real_time = name.ends_with("/manual_time") || name.ends_with("/real_time");
   const char* key = by_real_time ? "real_time" : "cpu_time";
-  return finite_number(member(row, key, path, "benchmark \"" + name + "\""), path,
-                       "benchmark \"" + name + "\" " + key);
+  return positive_sample(member(row, key, path, "benchmark \"" + name + "\""), path,
+                         "benchmark \"" + name + "\" " + key);
 }
 
 void parse_google_benchmark(const json& doc, ResultSet& set) {
@@ -130,7 +137,7 @@ Measure nightly_measure(const json& b, const std::string& path) {
   if (!samples.is_array() || samples.empty()) {
     reject(path, where + ": \"samples\" must be a non-empty array");
   }
-  for (const json& s : samples) m.samples.push_back(finite_number(s, path, where + " sample"));
+  for (const json& s : samples) m.samples.push_back(positive_sample(s, path, where + " sample"));
   return m;
 }
 
@@ -187,13 +194,16 @@ ResultSet parse_result_set(const json& doc, const std::string& path) {
 }
 
 ResultSet read_result_set(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot open the file");
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::string text;
+  try {
+    // Bounded: a wrong path (/dev/zero, a disk image) once grew without end until killed.
+    text = read_text_file(path, "compare", kMaxResultFileBytes);
+  } catch (const EnvironmentError& e) {
+    throw ConfigError(e.what());  // compare's inputs are its arguments: bad input, exit 2
+  }
   json doc;
   try {
-    doc = json::parse(text.str());
+    doc = json::parse(text);
   } catch (const json::parse_error& e) {
     throw ConfigError(path + ": not valid JSON (" + std::string(e.what()) + ")");
   }

@@ -10,6 +10,7 @@
 //     "benchmarks" with their samples, unit and direction, and "deterministic" values.
 #pragma once
 
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -45,12 +46,17 @@ struct ResultSet {
 
 // Parses a document of either format. Throws ConfigError, naming `path` and what is wrong, for
 // anything else: not an object, an unknown format, a benchmark without a name or a non-numeric
-// or non-finite value, duplicate names, no benchmark at all. Pure; thread-safe.
+// or non-finite value, a sample that is not positive (every measure is a time, a rate or a
+// fraction of one), duplicate names, no benchmark at all. Pure; thread-safe.
 ResultSet parse_result_set(const nlohmann::json& doc, const std::string& path);
 
-// Reads and parses the file at `path`. Throws ConfigError for a missing or unreadable file,
-// invalid JSON (with the parser's position) and everything parse_result_set rejects: `psgd
-// compare` treats all of them as bad input (exit 2).
+// The largest result file read: Google Benchmark's JSON of every repetition of every benchmark
+// here is under 1 MiB; 64 MiB leaves room and bounds what a wrong path can take.
+inline constexpr std::size_t kMaxResultFileBytes = std::size_t{64} << 20;
+
+// Reads and parses the file at `path`. Throws ConfigError for a missing, unreadable or too large
+// file, a directory, invalid JSON (with the parser's position) and everything parse_result_set
+// rejects: `psgd compare` treats all of them as bad input (exit 2).
 ResultSet read_result_set(const std::string& path);
 
 }  // namespace psgd

@@ -34,6 +34,12 @@ enum class PlacementPolicy {
   kExplicit,  // worker w runs on the w-th CPU of a user list
 };
 
+// The most worker threads psgd runs or plans (psgd run --threads, psgd topo --threads): 16x the
+// largest machines it targets (256 hardware threads); more is a typo, and each thread costs a
+// stack and per-worker buffers (a plan of 2^31 threads once aborted on bad_alloc, 10^8 printed
+// 2 GB).
+inline constexpr int kMaxWorkerThreads = 4096;
+
 // The single name table for the parser, --help and the JSON. "explicit" takes ":CPULIST".
 inline constexpr std::array<std::pair<std::string_view, PlacementPolicy>, 4> kPlacementNames{{
     {"none", PlacementPolicy::kNone},

@@ -2,7 +2,6 @@
 // plan.
 #include "harness/machine/topo_command.hpp"
 
-#include <charconv>
 #include <cstdint>
 #include <iomanip>
 #include <iostream>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "common/errors.hpp"
+#include "common/parse_number.hpp"
 #include "harness/cli/option_table.hpp"
 #include "harness/machine/placement.hpp"
 #include "harness/machine/topology.hpp"
@@ -34,13 +34,7 @@ struct TopoArgs {
 };
 
 int parse_threads(std::string_view text) {
-  int value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end || value < 1) {
-    throw ConfigError("--threads \"" + std::string(text) + "\": expected a whole number >= 1");
-  }
-  return value;
+  return static_cast<int>(parse_int_option("threads", text, 1, kMaxWorkerThreads));
 }
 
 template <class T>

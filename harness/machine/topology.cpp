@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -167,6 +168,15 @@ Topology Topology::from_xml(const std::string& path, std::string_view option) {
   if (!std::ifstream(path).good()) {
     throw EnvironmentError(std::string(option) + " " + path +
                            ": cannot open the file: " + std::strerror(errno));
+  }
+  // hwloc reads the file itself, without a bound: /dev/zero once grew psgd topo until killed.
+  // lstopo's XML of a 256-thread machine is about 1 MiB.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) ||
+      std::filesystem::file_size(path, ec) > kMaxTopologyXmlBytes) {
+    throw ConfigError(std::string(option) + " " + path + ": not a regular file of at most " +
+                      std::to_string(kMaxTopologyXmlBytes >> 20) + " MiB (write one with " +
+                      "`lstopo FILE.xml`)");
   }
   TopologyPtr topo = init_topology();
   if (hwloc_topology_set_xml(topo.get(), path.c_str()) != 0 ||

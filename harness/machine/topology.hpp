@@ -65,6 +65,10 @@ void to_json(nlohmann::json& j, const TopologySummary& s);
 // {"cpu", "core", "smt_rank", "numa_node", "package"}
 void to_json(nlohmann::json& j, const Pu& pu);
 
+// The largest topology XML read (hwloc reads it whole): lstopo's file for a 256-thread machine is
+// about 1 MiB.
+inline constexpr std::uintmax_t kMaxTopologyXmlBytes = std::uintmax_t{64} << 20;
+
 // Owns a loaded hwloc topology plus the Pu list and summary derived from it. Move-only.
 // Thread-safety: const member functions may be called from any number of threads at once
 // (hwloc allows concurrent read-only use and binding calls on a loaded topology).
@@ -78,7 +82,8 @@ class Topology {
   static Topology synthetic(std::string_view description, std::string_view option = "--synthetic");
   // An XML file written by `lstopo FILE.xml` (or hwloc_topology_export_xml). Throws
   // EnvironmentError (exit 3, as for every missing file) if the file cannot be opened, and
-  // ConfigError if it is not a hwloc topology; both one line naming `option`.
+  // ConfigError if it is not a regular file of at most kMaxTopologyXmlBytes or not a hwloc
+  // topology; both one line naming `option`.
   static Topology from_xml(const std::string& path, std::string_view option = "--xml");
 
   Topology(Topology&& other) noexcept;

@@ -10,6 +10,7 @@
 #include "common/name_table.hpp"
 #include "common/parse_number.hpp"
 #include "common/read_file.hpp"
+#include "harness/machine/placement.hpp"
 
 namespace psgd {
 namespace {
@@ -18,9 +19,7 @@ using nlohmann::json;
 
 // Options stored as int are range-checked against this before the cast.
 constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();
-// Worker threads: 16x the largest machines this targets (256 hardware threads); more is a typo,
-// and each thread costs a stack and per-worker buffers before it could be refused by the OS.
-constexpr std::int64_t kMaxThreads = 4096;
+constexpr std::int64_t kMaxThreads = kMaxWorkerThreads;  // harness/machine/placement.hpp
 // Staleness histogram bins: 2^20 bins are 8 MiB per histogram and worker (two per worker).
 // Staleness is also capped at the update budget by the run itself.
 constexpr std::int64_t kMaxStalenessBins = std::int64_t{1} << 20;

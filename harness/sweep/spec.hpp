@@ -26,6 +26,10 @@ using OptionMap = std::map<std::string, std::string>;
 // Without timeout_seconds a run may take this long: an MLP epoch on one slow core fits with
 // room to spare; every spec in experiments/ sets its own.
 inline constexpr double kDefaultTimeoutSeconds = 1800.0;
+// The longest per-run timeout accepted (timeout_seconds, --timeout): a year is a typo on any run
+// this harness makes, and bounds the Slurm time limit computed from it (1e300 once wrote
+// `#SBATCH --time=-6405119470038038--18:-8:00`).
+inline constexpr double kMaxTimeoutSeconds = 365.0 * 24 * 3600;
 
 // Most runs (grid points before exclusions x repetitions) one sweep may plan. A planned run takes
 // about 3 KB, so the limit bounds a plan at about 300 MB; the largest full scale in experiments/

@@ -294,9 +294,9 @@ std::vector<std::uint64_t> parse_seeds(const ordered_json& d, const std::string&
 double parse_timeout(const ordered_json& d, const std::string& in) {
   if (!d.contains("timeout_seconds")) return kDefaultTimeoutSeconds;
   const ordered_json& t = d["timeout_seconds"];
-  if (!t.is_number() || !(t.get<double>() > 0.0) || !std::isfinite(t.get<double>())) {
-    throw ConfigError("timeout_seconds" + in + " must be a positive number of seconds, got " +
-                      t.dump());
+  if (!t.is_number() || !(t.get<double>() > 0.0) || !(t.get<double>() <= kMaxTimeoutSeconds)) {
+    throw ConfigError("timeout_seconds" + in + " must be a number of seconds in (0, " +
+                      ordered_json(kMaxTimeoutSeconds).dump() + "] (a year), got " + t.dump());
   }
   return t.get<double>();
 }

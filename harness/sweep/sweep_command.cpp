@@ -58,8 +58,10 @@ int parse_jobs(std::string_view text) {
 double parse_timeout(std::string_view text) {
   double t = 0.0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), t);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(t) || t <= 0.0) {
-    throw ConfigError("--timeout must be a positive number of seconds, got '" + std::string(text) +
+  if (ec != std::errc() || end != text.data() + text.size() || !(t > 0.0) ||
+      !(t <= kMaxTimeoutSeconds)) {
+    throw ConfigError("--timeout must be a number of seconds in (0, " +
+                      json(kMaxTimeoutSeconds).dump() + "] (a year), got '" + std::string(text) +
                       "'");
   }
   return t;

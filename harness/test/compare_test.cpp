@@ -284,6 +284,31 @@ TEST(CompareReader, RejectsMalformedDocuments) {
   bad = nightly;
   bad.erase("deterministic");
   rejects(bad, "has no \"deterministic\"");
+  // Negated or zero samples are no measurement: compared as ratios they once passed as "same".
+  for (const double sample : {-1.0, 0.0, -0.0}) {
+    bad = nightly;
+    bad["benchmarks"][0]["samples"] = {1.0, sample};
+    rejects(bad, "must be positive");
+    gb = google_benchmark_doc();
+    gb["benchmarks"][0]["cpu_time"] = sample;
+    rejects(gb, "must be positive");
+  }
+}
+
+// A path that is no result file is one line and exit 2 (ConfigError), never a read without end:
+// /dev/zero once grew psgd compare at 135-360 MB/s until it was killed.
+TEST(CompareReader, ReadsAtMostTheLimitAndNamesWhatIsWrongWithThePath) {
+  const auto rejects = [](const std::string& path, const std::string& says) {
+    try {
+      (void)read_result_set(path);
+      ADD_FAILURE() << "accepted " << path;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  rejects("/dev/zero", "larger than 64 MiB");
+  rejects("/", "is a directory");
+  rejects("/nonexistent/result.json", "No such file");
 }
 
 TEST(CompareReader, DifferentMachinesAreRefusedUnlessAllowed) {

@@ -117,6 +117,12 @@ TEST(SlurmSettings, TimeLimitCoversEveryRunsTimeoutGraceAndTheTaskInWholeMinutes
   EXPECT_EQ(slurm_time_limit(60, 3), "0-00:06:00");
   // 10 x (86400 + 5) + 120 = 864170 s -> 14403 minutes = 10 days 0 h 3 min.
   EXPECT_EQ(slurm_time_limit(86400, 10), "10-00:03:00");
+  // The longest timeout accepted, for the most runs a sweep may plan in one task, still gives a
+  // well-formed D-HH:MM:SS (a 1e300 timeout once wrote "-6405119470038038--18:-8:00").
+  const std::string longest = slurm_time_limit(kMaxTimeoutSeconds, 100'000);
+  EXPECT_EQ(longest.find('-'), longest.rfind('-')) << longest;
+  EXPECT_NE(longest.find('-'), 0U) << longest;
+  EXPECT_EQ(longest.substr(longest.size() - 3), ":00") << longest;
 }
 
 std::vector<PlannedRun> plan_of(const char* spec_text) {

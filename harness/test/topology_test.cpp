@@ -291,6 +291,13 @@ TEST(TopoCommand, BadArgumentsExitTwoWithOneLine) {
       {"--placement", "compact"},
       {"--threads", "0", "--placement", "compact"},
       {"--threads", "x", "--placement", "compact"},
+      // Above psgd run's cap: 2^31 - 1 once aborted on bad_alloc, 10^8 printed 2 GB.
+      {"--threads", "2147483647", "--placement", "none"},
+      {"--threads", "100000000", "--placement", "none"},
+      {"--threads", "4097", "--placement", "none"},
+      // Not a regular file: hwloc would read /dev/zero without end; a directory likewise.
+      {"--xml", "/dev/zero"},
+      {"--xml", "/"},
       {"--synthetic", "core:2 pu:1", "--threads", "3", "--placement", "compact"},
       {"--synthetic", "core:2 pu:1", "--threads", "1", "--placement", "explicit:5"},
       {"--synthetic", "core:2 pu:1", "--threads", "1", "--placement", "spread"},
