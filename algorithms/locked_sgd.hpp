@@ -2,20 +2,21 @@
 // `rwlock`; see mutex.hpp and rwlock.hpp for their guarantees). Only the lock differs.
 //
 //   lock (shared)     copy theta and its version v_read into the private buffer; unlock
-//   (no lock)         a checkpoint this worker made due is recorded from that copy
 //   (no lock)         gradient on the copy; a non-finite loss stops the run and is not applied
-//   lock (exclusive)  v = version; if v < budget: theta -= step * grad, version = v + 1; unlock
+//   lock (exclusive)  v = version; if v < budget: theta -= step * grad, version = v + 1, and
+//                     when update v + 1 completes a checkpoint, theta is copied into it; unlock
 //   staleness = v - v_read, exact: the version changes only under the exclusive lock.
-// Snapshots cost nothing inside a critical section: the worker whose update completes a
-// checkpoint records its next consistent copy (taken anyway, under the shared lock) once it has
-// released the lock, labelled with the version that copy holds (v_read >= the checkpoint's
-// update; equal with one worker, so one-thread runs still match seq snapshot for snapshot).
+// A checkpoint's snapshot is the state its own update produced, so every point of the loss curve
+// is the state at the update it names. It costs one copy of theta inside the critical section per
+// checkpoint (a few per epoch; the copy is what every read does anyway). Recording the next
+// consistent read after the lock instead cost nothing there, but with two workers the snapshots
+// held later updates than their labels, repeated labels and went backwards (926-2,322 of 3,840
+// series entries at batch 1 and 64 checkpoints per epoch).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,20 +55,11 @@ class LockedSgd final : public BasicAlgorithm<S> {
     Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     const std::int64_t total = ctx.control->total_updates();
-    // The update of this worker's that completed a checkpoint, recorded from its next read.
-    std::optional<std::int64_t> snapshot_due;
     while (!ctx.control->should_stop()) {
       std::int64_t failures = acquire_lock</*kShared=*/true>(lock_, backoff, stats);
       std::copy(theta_.begin(), theta_.end(), ctx.local.begin());
       const std::int64_t v_read = version_;
       lock_.unlock_shared();
-      if (snapshot_due) {
-        const std::int64_t due = *std::exchange(snapshot_due, std::nullopt);
-        if (!ctx.checkpoints->record_late(due, v_read, ctx.local)) {
-          ctx.control->request_stop(StopReason::kDiverged);
-          break;
-        }
-      }
       // A read that ends the loop belongs to no update: like the updates' histogram, the failed
       // attempts count only what was spent on gradients that were computed.
       if (v_read >= total) {
@@ -91,11 +83,13 @@ class LockedSgd final : public BasicAlgorithm<S> {
       }
       sgd_apply(theta_.span(), ctx.grad, step_);
       version_ = v + 1;
+      // Checkpoints::record takes its own mutex, never while waiting for another lock.
+      const bool snapshot_finite =
+          !ctx.checkpoints->due(v + 1) || ctx.checkpoints->record(v + 1, theta_.span());
       lock_.unlock();
 
       stats.failed_attempts += failures;
-      if (ctx.checkpoints->due(v + 1)) snapshot_due = v + 1;
-      note_applied(ctx, v + 1, v - v_read, failures, loss, [] { return true; });
+      note_applied(ctx, v + 1, v - v_read, failures, loss, [=] { return snapshot_finite; });
     }
     stats.backoff_seconds += backoff.waited_seconds();
   }
