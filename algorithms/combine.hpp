@@ -50,19 +50,19 @@ struct Slice {
 // only, in the local phase; mean() and weighted_sum() only read the buffers and run in the reduce
 // phase, concurrently, each worker with its own slice and its own `out`. The barriers between the
 // phases order the writes before the reads.
+// clang-format 14 mangles requires-expressions.
+// clang-format off
 template <class C, class S>
-concept RoundCombine = requires(C& c, const C& cc, SharedMemory& memory, std::size_t n, Slice s,
+concept RoundCombine = std::default_initializable<C> &&  // the frame holds one and init()s it
+                       requires(C& c, const C& cc, SharedMemory& memory, std::size_t n, Slice s,
                                 std::span<S> out, std::span<const S> weights) {
-  c.init(memory, n, n);
-  { c.buffer(n) }
-  noexcept->std::same_as<std::span<S>>;
-  { cc.workers() }
-  noexcept->std::same_as<std::size_t>;
-  { cc.mean(s, out) }
-  noexcept;
-  { cc.weighted_sum(s, weights, out) }
-  noexcept;
-};
+                         c.init(memory, n, n);
+                         { c.buffer(n) } noexcept -> std::same_as<std::span<S>>;
+                         { cc.workers() } noexcept -> std::same_as<std::size_t>;
+                         { cc.mean(s, out) } noexcept;
+                         { cc.weighted_sum(s, weights, out) } noexcept;
+                       };
+// clang-format on
 
 // The W buffers in one shared allocation (--memory places it like theta), worker w's at w * dim.
 // S: float or double.

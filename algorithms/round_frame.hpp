@@ -52,17 +52,16 @@ struct RoundOutcome {
 //                             theta over its slice only.
 //   discard(ctx)              the same for a round not combined (the frame counts the discarded
 //                             gradients; the rule undoes its own round bookkeeping).
+// clang-format 14 mangles requires-expressions.
+// clang-format off
 template <class R, class S>
 concept RoundRule = requires(R& r, BasicWorkerContext<S>& ctx, std::int64_t left, Slice s) {
-  { r.local_phase(ctx, left) }
-  noexcept;
-  { r.end_of_local(left) }
-  noexcept->std::same_as<RoundOutcome<S>>;
-  { r.combine_slice(ctx, s) }
-  noexcept;
-  { r.discard(ctx) }
-  noexcept;
+  { r.local_phase(ctx, left) } noexcept;
+  { r.end_of_local(left) } noexcept -> std::same_as<RoundOutcome<S>>;
+  { r.combine_slice(ctx, s) } noexcept;
+  { r.discard(ctx) } noexcept;
 };
+// clang-format on
 
 // The frame: theta, the combine, the two barriers, the version, the stop decision and worker 0's
 // bookkeeping. Rule: the algorithm supplying the hooks above (it holds the frame, built from
