@@ -1,5 +1,7 @@
 // algorithms/async_exchange.hpp — `async-exchange`: asynchronous "in turn" model update (the
-// averaging study's asynchronous method, shared/research/other-schemes-notes.md C; Downpour with
+// asynchronous method of the averaging study, a student project "Parallelized Stochastic Gradient
+// Descent" after Zinkevich, Weimer, Smola, Li, NIPS 2010, which leaves the merge rule unstated,
+// hence --merge; Downpour (Dean et al., "Large Scale Distributed Deep Networks", NIPS 2012) with
 // model deltas for --merge delta).
 //
 //   worker  lock; copy theta and its version into the replica (and into `start`); unlock

@@ -1,12 +1,13 @@
-// algorithms/local_sgd.hpp — `local-sgd`: synchronous model averaging (Zinkevich et al.,
-// "Parallelized Stochastic Gradient Descent", NIPS 2010, in its iterative-mixing form; the
-// averaging study's "synchronous" method, shared/research/other-schemes-notes.md C).
+// algorithms/local_sgd.hpp — `local-sgd`: synchronous model averaging (Zinkevich, Weimer, Smola,
+// Li, "Parallelized Stochastic Gradient Descent", NIPS 2010, in its iterative-mixing form: the
+// "synchronous" method of the averaging study, a student project of the same title that averages
+// the replicas with an MPI reduce after every local epoch).
 //
-// Rounds of two barrier phases, as `sync`. Local phase: every worker copies theta (read-only in
-// this phase) into its replica and runs H = --local-steps SGD steps on it with its own batches.
-// Reduce phase: every worker averages the W replicas over its own slice of the coordinates (sum
-// in worker order, / W) into theta, so no thread averages the whole vector. The second barrier's
-// completion step advances the version by the round's steps and decides whether to stop.
+// Its rule on the round frame (round_frame.hpp). Local phase: every worker copies theta (only
+// read in this phase) into its replica, its combine buffer, and runs H = --local-steps SGD steps
+// on it with its own batches. Reduce phase: every worker averages the W replicas over its own
+// slice of the coordinates (the combine's mean: sum in worker order, / W) into theta, so no
+// thread averages the whole vector.
 // Counting: one local step on every replica is one update (W gradients, effective batch W x b,
 // as in `sync`), so a round applies H updates; the last round is shortened to the budget's
 // remainder, so exactly the budget is applied. Worker 0 counts the updates; every worker
@@ -21,20 +22,21 @@
 // With H = 1 a round is theta - step * (mean of W gradients) up to rounding: `sync`.
 #pragma once
 
-#include <barrier>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
+#include "algorithms/combine.hpp"
 #include "algorithms/registry.hpp"
+#include "algorithms/round_frame.hpp"
 
 namespace psgd {
 
 // S: the scalar type (--precision), float or double; instantiated for both in the .cpp.
-template <class S = float>
+// Combine: where the replicas meet (combine.hpp); the default shares them in memory.
+template <class S = float, class Combine = SharedMemoryCombine<S>>
 class LocalSgd final : public BasicAlgorithm<S> {
  public:
   explicit LocalSgd(std::int64_t local_steps) : local_steps_(local_steps) {}
@@ -44,39 +46,31 @@ class LocalSgd final : public BasicAlgorithm<S> {
 
   [[nodiscard]] std::string_view name() const override { return "local-sgd"; }
   void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
-  void run_worker(BasicWorkerContext<S>& ctx) noexcept override;
-  void read_params(std::span<S> out) const override;
+  void run_worker(BasicWorkerContext<S>& ctx) noexcept override { frame_.run(ctx); }
+  void read_params(std::span<S> out) const override { frame_.read_params(out); }
   [[nodiscard]] nlohmann::json report() const override;
 
  private:
-  struct EndOfRound {
-    LocalSgd* self;
-    void operator()() noexcept;
-  };
-  // One per worker, written by its owner in the local phase, read by all in the reduce phase.
+  friend class RoundFrame<S, LocalSgd, Combine>;
+  // The rule (round_frame.hpp's RoundRule), called by the frame. local_phase runs
+  // min(H, left) SGD steps on the worker's replica and writes its slot.
+  void local_phase(BasicWorkerContext<S>& ctx, std::int64_t left) noexcept;
+  RoundOutcome<S> end_of_local(std::int64_t left) noexcept;
+  void combine_slice(BasicWorkerContext<S>& ctx, Slice mine) noexcept;
+  void discard(BasicWorkerContext<S>& /*ctx*/) noexcept {}
+
+  // One per worker, written by its owner in the local phase, read in the first barrier's
+  // completion step.
   struct alignas(kNoFalseSharing) Slot {
     double loss_sum = 0.0;  // the round's minibatch losses
     bool complete = true;   // every step ran and every loss was finite
   };
-  [[nodiscard]] bool round_complete() const noexcept;
-  // The local phase of one worker: `steps` SGD steps on its replica. Writes its slot.
-  void local_steps(BasicWorkerContext<S>& ctx, std::span<S> replica, std::int64_t steps) noexcept;
 
   std::int64_t local_steps_;
-  SharedArray<S> theta_;
-  SharedArray<S> replicas_;  // W slices, each written by its worker in the local phase
+  RoundFrame<S, LocalSgd, Combine> frame_{*this};
   S step_ = 0;
-  int num_workers_ = 1;
   std::size_t batch_size_ = 0;
   std::vector<Slot> slots_;
-  std::unique_ptr<std::barrier<>> replicas_ready_;
-  std::unique_ptr<std::barrier<EndOfRound>> round_done_;
-  // Written only in EndOfRound (one thread, every other waiting) and read after it.
-  std::int64_t version_ = 0;
-  std::int64_t rounds_ = 0;
-  std::int64_t total_ = 0;
-  const RunControl* control_ = nullptr;
-  bool stop_ = false;
 };
 
 // --local-steps H (>= 1, default 1), shared with async-exchange.

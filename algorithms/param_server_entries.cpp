@@ -4,9 +4,10 @@
 // Defaults and why: --ps-mode async, the parameter server of Downpour and of the homework study's
 // reference (Ray) in its asynchronous form; --switch 1,500: start asynchronous (K0 = 1) and add
 // one gradient to K every 500 updates, the larger of the two "step sizes" (300, 500) of the
-// hybrid study, read as the step function's interval in updates
-// (shared/research/other-schemes-notes.md B, an interpretation: the paper's text is not
-// available); --switch-shape linear, the step function the study's reviewers describe.
+// hybrid study (Vora, Joshi, Patel, "Hybrid Approach to Parallel Stochastic Gradient Descent",
+// arXiv 2407.00101, 2024), read as the step function's interval in updates (an interpretation:
+// the paper's full text was not available); --switch-shape linear, the step function the
+// study's reviewers describe.
 #include <memory>
 #include <string>
 #include <utility>

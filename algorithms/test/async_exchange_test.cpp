@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +20,6 @@ namespace {
 
 using testing::full_loss;
 using testing::LeastSquares;
-using testing::same_bits;
 
 RunnerOptions toy_options(int threads) {
   RunnerOptions o = testing::small_run(threads, 11);
@@ -30,31 +28,11 @@ RunnerOptions toy_options(int threads) {
 }
 
 TEST(AsyncExchange, OneThreadOneStepOverwriteMatchesSeqBitForBit) {
-  const LeastSquares model(12);
-  const Dataset data = testing::random_floats(200, 12, 4, 3);
-  std::vector<float> theta0(model.num_params());
-  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = 0.1F * static_cast<float>(i % 5);
-  RunnerOptions o = toy_options(1);
-  o.batch_size = 8;
-  o.step = 0.05F;
-  o.total_updates = 300;
-  o.updates_per_epoch = 40;
-  SequentialSgd<float> seq;
-  const TrainingOutcome want = run_training(seq, model, data, theta0, o);
-  AsyncExchange algo(1, MergeRule::kOverwrite);
-  const TrainingOutcome got = run_training(algo, model, data, theta0, o);
-  EXPECT_TRUE(same_bits(got.final_params, want.final_params));
-  EXPECT_EQ(got.applied_updates, 300);
-  EXPECT_EQ(got.workers[0].staleness.max(), 0);
-  for (std::size_t k = 1; k < want.checkpoints->num_slots(); ++k) {
-    ASSERT_EQ(got.checkpoints->slot(k).filled, want.checkpoints->slot(k).filled);
-    if (!want.checkpoints->slot(k).filled) continue;
-    EXPECT_TRUE(same_bits(got.checkpoints->params(k), want.checkpoints->params(k))) << k;
-  }
-  EXPECT_EQ(got.workers[0].slot_loss_sum, want.workers[0].slot_loss_sum);
+  AsyncExchange<float> one_step(1, MergeRule::kOverwrite);
+  testing::expect_one_thread_matches_seq<float>(one_step);
   // Overwrite with any H and one worker is still seq: the replica is theta.
-  AsyncExchange h5(5, MergeRule::kOverwrite);
-  EXPECT_TRUE(same_bits(run_training(h5, model, data, theta0, o).final_params, want.final_params));
+  AsyncExchange<float> five_steps(5, MergeRule::kOverwrite);
+  testing::expect_one_thread_final_state_matches_seq<float>(five_steps);
 }
 
 TEST(AsyncExchange, ExactBudgetAndAccounting) {

@@ -1,12 +1,12 @@
 // algorithms/test/local_sgd_test.cpp — `local-sgd` on the toy problems: one thread is seq bit for
-// bit (H = 1 snapshots included; any H the final state), H = 1 is `sync` up to rounding, the
-// budget is exact when H does not divide it, accounting for 1..4 threads, convergence, stops.
+// bit (H = 1 snapshots included, in both precisions; any H the final state), H = 1 is `sync` up to
+// rounding, the budget is exact when H does not divide it, accounting for 1..4 threads,
+// convergence, stops.
 #include "algorithms/local_sgd.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +22,6 @@ namespace {
 
 using testing::full_loss;
 using testing::LeastSquares;
-using testing::same_bits;
 
 RunnerOptions toy_options(int threads) { return testing::small_run(threads, 11); }
 
@@ -39,32 +38,15 @@ void expect_accounting(const TrainingOutcome& r) {
   }
 }
 
+// H = 1: every update is a round, so every snapshot and loss is seq's too (both precisions).
+// Any H: the final state (a snapshot can then only hold a round's end).
 TEST(LocalSgd, OneThreadMatchesSeqBitForBit) {
-  const LeastSquares model(12);
-  const Dataset data = testing::random_floats(200, 12, 4, 3);
-  std::vector<float> theta0(model.num_params());
-  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = 0.1F * static_cast<float>(i % 5);
-  RunnerOptions o = toy_options(1);
-  o.batch_size = 8;
-  o.step = 0.05F;
-  o.total_updates = 300;
-  o.updates_per_epoch = 40;
-  SequentialSgd<float> seq;
-  const TrainingOutcome want = run_training(seq, model, data, theta0, o);
-  for (std::int64_t h : {1, 7}) {
-    SCOPED_TRACE("H " + std::to_string(h));
-    LocalSgd algo(h);
-    const TrainingOutcome got = run_training(algo, model, data, theta0, o);
-    EXPECT_TRUE(same_bits(got.final_params, want.final_params));
-    EXPECT_EQ(got.applied_updates, 300);
-    if (h != 1) continue;  // with H > 1 a snapshot can only hold a round's end
-    for (std::size_t k = 1; k < want.checkpoints->num_slots(); ++k) {
-      ASSERT_EQ(got.checkpoints->slot(k).filled, want.checkpoints->slot(k).filled);
-      if (!want.checkpoints->slot(k).filled) continue;
-      EXPECT_TRUE(same_bits(got.checkpoints->params(k), want.checkpoints->params(k)));
-    }
-    EXPECT_EQ(got.workers[0].slot_loss_sum, want.workers[0].slot_loss_sum);
-  }
+  LocalSgd<float> one_step(1);
+  testing::expect_one_thread_matches_seq<float>(one_step);
+  LocalSgd<double> one_step_double(1);
+  testing::expect_one_thread_matches_seq<double>(one_step_double);
+  LocalSgd<float> seven_steps(7);
+  testing::expect_one_thread_final_state_matches_seq<float>(seven_steps);
 }
 
 // H = 1: mean of (theta - step g_w) against theta - step * mean(g_w), the same batches (workers
@@ -104,12 +86,7 @@ TEST(LocalSgd, ExactBudgetAndAccounting) {
       EXPECT_EQ(r.stop_reason, StopReason::kNone);
       expect_accounting(r);
       EXPECT_EQ(algo.report()["rounds"], (updates + 4) / 5);
-      for (std::int64_t v = 100; v <= 500; v += 100) {
-        const std::size_t k = r.checkpoints->slot_of(v);
-        ASSERT_TRUE(r.checkpoints->slot(k).filled) << "update " << v;
-        EXPECT_GE(r.checkpoints->slot(k).updates, v);
-        EXPECT_LT(r.checkpoints->slot(k).updates, v + 5);
-      }
+      testing::expect_round_snapshots(r, 5, 100, 500);
     }
   }
 }

@@ -1,12 +1,12 @@
 // algorithms/test/nonblocking_test.cpp — `nonblocking` on the toy problems: one thread is seq bit
-// for bit (K = 1 snapshots included; any K the final state; both combine rules), the budget is
+// for bit (K = 1 snapshots included, in both precisions; any K the final state; both combine
+// rules), the budget is
 // exact, the accounting identity contributed + abandoned + discarded_at_end = computed and the
 // completed-per-round distribution for 1..4 threads, convergence, stops.
 #include "algorithms/nonblocking.hpp"
 
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +21,6 @@ namespace {
 
 using testing::full_loss;
 using testing::LeastSquares;
-using testing::same_bits;
 
 RunnerOptions toy_options(int threads) { return testing::small_run(threads, 13); }
 
@@ -60,34 +59,21 @@ void expect_accounting(const TrainingOutcome& r, const NonBlocking<float>& algo,
             sum(rep["abandoned"]) * static_cast<std::int64_t>(batch));
 }
 
+// K = 1: every update is a round, so every snapshot and loss is seq's too (both precisions).
+// Any K: the final state, no abandon, and the accounting.
 TEST(NonBlocking, OneThreadMatchesSeqBitForBit) {
-  const LeastSquares model(12);
-  const Dataset data = testing::random_floats(200, 12, 4, 3);
-  std::vector<float> theta0(model.num_params());
-  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = 0.1F * static_cast<float>(i % 5);
-  RunnerOptions o = toy_options(1);
-  o.batch_size = 8;
-  o.step = 0.05F;
-  o.total_updates = 300;
-  o.updates_per_epoch = 40;
-  SequentialSgd seq;
-  const TrainingOutcome want = run_training(seq, model, data, theta0, o);
   for (CombineRule rule : {CombineRule::kMean, CombineRule::kWeighted}) {
+    SCOPED_TRACE(std::string(name_of(kCombineRules, rule)));
+    NonBlocking<float> one(1, rule);
+    testing::expect_one_thread_matches_seq<float>(one);
+    NonBlocking<double> one_double(1, rule);
+    testing::expect_one_thread_matches_seq<double>(one_double);
     for (std::int64_t k : {1, 7}) {
-      SCOPED_TRACE("K " + std::to_string(k) + " " + std::string(name_of(kCombineRules, rule)));
+      SCOPED_TRACE("K " + std::to_string(k));
       NonBlocking algo(k, rule);
-      const TrainingOutcome got = run_training(algo, model, data, theta0, o);
-      EXPECT_TRUE(same_bits(got.final_params, want.final_params));
-      EXPECT_EQ(got.applied_updates, 300);
+      const TrainingOutcome got = testing::expect_one_thread_final_state_matches_seq<float>(algo);
       EXPECT_EQ(algo.report()["abandoned"][0], 0);
-      expect_accounting(got, algo, o.batch_size);
-      if (k != 1) continue;  // with K > 1 a snapshot can only hold a round's end
-      for (std::size_t s = 1; s < want.checkpoints->num_slots(); ++s) {
-        ASSERT_EQ(got.checkpoints->slot(s).filled, want.checkpoints->slot(s).filled);
-        if (!want.checkpoints->slot(s).filled) continue;
-        EXPECT_TRUE(same_bits(got.checkpoints->params(s), want.checkpoints->params(s)));
-      }
-      EXPECT_EQ(got.workers[0].slot_loss_sum, want.workers[0].slot_loss_sum);
+      expect_accounting(got, algo, 8);
     }
   }
 }
@@ -115,12 +101,7 @@ TEST(NonBlocking, ExactBudgetAndAccounting) {
         if (updates == 500) {
           EXPECT_GE(rep["completed_per_round"][5], rep["rounds"]);
         }
-        for (std::int64_t v = 100; v <= 500; v += 100) {
-          const std::size_t k = r.checkpoints->slot_of(v);
-          ASSERT_TRUE(r.checkpoints->slot(k).filled) << "update " << v;
-          EXPECT_GE(r.checkpoints->slot(k).updates, v);
-          EXPECT_LT(r.checkpoints->slot(k).updates, v + 5);
-        }
+        testing::expect_round_snapshots(r, 5, 100, 500);
       }
     }
   }

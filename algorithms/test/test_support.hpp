@@ -1,6 +1,6 @@
 // algorithms/test/test_support.hpp — what the algorithm tests share besides the toy problems
-// (toy_models.hpp): the runner options of a small run, a bit-for-bit comparison and the check
-// that one thread of an algorithm is sequential SGD.
+// (toy_models.hpp): the runner options of a small run, a bit-for-bit comparison, the check that
+// one thread of an algorithm is sequential SGD and the snapshots of a barrier-round method.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -89,6 +89,42 @@ void expect_one_thread_matches_seq(BasicAlgorithm<S>& algo) {
   }
   EXPECT_EQ(got.workers[0].slot_loss_count, want.workers[0].slot_loss_count);
   EXPECT_EQ(got.workers[0].slot_loss_sum, want.workers[0].slot_loss_sum);
+}
+
+// One thread of `algo` ends where seq ends, bit for bit, on expect_one_thread_matches_seq's
+// problem; for the methods whose snapshots can only hold a round's end (local-sgd with H > 1,
+// nonblocking with K > 1), which that check would fail. Returns the run, for checks of its own.
+template <class S>
+BasicTrainingOutcome<S> expect_one_thread_final_state_matches_seq(BasicAlgorithm<S>& algo) {
+  const LeastSquares<S> model(12);
+  const Dataset data = random_floats(200, 12, 4, 3);
+  std::vector<S> theta0(model.num_params());
+  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = S{0.1F} * static_cast<S>(i % 5);
+  RunnerOptions o = small_run(1, 11);
+  o.batch_size = 8;
+  o.step = 0.05;
+  o.total_updates = 300;
+  o.updates_per_epoch = 40;
+  SequentialSgd<S> seq;
+  const BasicTrainingOutcome<S> want = run_training<S>(seq, model, data, theta0, o);
+  BasicTrainingOutcome<S> got = run_training<S>(algo, model, data, theta0, o);
+  EXPECT_TRUE(same_bits<S>(got.final_params, want.final_params));
+  EXPECT_FALSE(same_bits<S>(got.final_params, theta0));
+  EXPECT_EQ(got.applied_updates, 300);
+  return got;
+}
+
+// The snapshots of a barrier-round method (round_frame.hpp) whose rounds apply `round` updates:
+// a checkpoint due inside a round is recorded after it, so the checkpoint of update v, for
+// v = every, 2 every, .. up to last, is filled and holds an update in [v, v + round).
+inline void expect_round_snapshots(const TrainingOutcome& r, std::int64_t round, std::int64_t every,
+                                   std::int64_t last) {
+  for (std::int64_t v = every; v <= last; v += every) {
+    const std::size_t k = r.checkpoints->slot_of(v);
+    ASSERT_TRUE(r.checkpoints->slot(k).filled) << "update " << v;
+    EXPECT_GE(r.checkpoints->slot(k).updates, v);
+    EXPECT_LT(r.checkpoints->slot(k).updates, v + round);
+  }
 }
 
 }  // namespace psgd::testing

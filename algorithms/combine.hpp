@@ -1,0 +1,113 @@
+// algorithms/combine.hpp — the combine step of the barrier-round methods (round_frame.hpp): W
+// per-worker buffers (a gradient or a model replica each) written in the local phase, and the
+// reductions that turn them into the shared parameters, each worker over its own coordinate
+// slice in the reduce phase.
+//
+// The operations are what `sync`, `local-sgd` and `nonblocking` combine: the mean of the W
+// buffers (sync's averaged gradient, local-sgd's and nonblocking's averaged replicas) and a
+// weighted sum of them (nonblocking --combine weighted). Every sum runs in worker order, one
+// coordinate at a time, so a run is deterministic whatever the thread timing, and with one
+// worker the mean is the buffer itself (x / 1 is exact): a one-thread run is seq bit for bit.
+//
+// A combine is a concept, not a base class: the frame and the rules call it inside the worker
+// loop, where everything is a template parameter so it inlines. SharedMemoryCombine is the one
+// implementation, for threads of one process sharing the buffers. A cross-process (MPI) combine
+// is another type modelling RoundCombine: buffer(w) for this process's workers, mean() and
+// weighted_sum() reducing the slice over every process's workers (a local sum, then an allreduce
+// of the slice), so each process's theta holds the same slice afterwards; the rules that call it
+// do not change.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+
+#include "algorithms/shared_memory.hpp"
+
+namespace psgd {
+
+// Coordinates [lo, hi) of the parameter vector: the part one worker reduces and writes.
+struct Slice {
+  std::size_t lo = 0;
+  std::size_t hi = 0;
+  [[nodiscard]] std::size_t size() const noexcept { return hi - lo; }
+  // The slice of `values`, which must hold at least hi values.
+  template <class T>
+  [[nodiscard]] std::span<T> of(std::span<T> values) const noexcept {
+    return values.subspan(lo, hi - lo);
+  }
+};
+
+// Worker w's slice of `dim` coordinates among n workers (w < n): [dim w / n, dim (w + 1) / n).
+// The n slices are disjoint, cover [0, dim) in worker order and differ in size by at most one
+// (some are empty when dim < n). Pure; any thread.
+[[nodiscard]] constexpr Slice slice_of(std::size_t dim, std::size_t w, std::size_t n) noexcept {
+  return {dim * w / n, dim * (w + 1) / n};
+}
+
+// What the frame and the rules need of a combine. Thread-safety, for every model: init() runs
+// single-threaded before the workers (W buffers of dim values); buffer(w) is written by worker w
+// only, in the local phase; mean() and weighted_sum() only read the buffers and run in the reduce
+// phase, concurrently, each worker with its own slice and its own `out`. The barriers between the
+// phases order the writes before the reads.
+// clang-format 14 mangles requires-expressions.
+// clang-format off
+template <class C, class S>
+concept RoundCombine = std::default_initializable<C> &&  // the frame holds one and init()s it
+                       requires(C& c, const C& cc, SharedMemory& memory, std::size_t n, Slice s,
+                                std::span<S> out, std::span<const S> weights) {
+                         c.init(memory, n, n);
+                         { c.buffer(n) } noexcept -> std::same_as<std::span<S>>;
+                         { cc.workers() } noexcept -> std::same_as<std::size_t>;
+                         { cc.mean(s, out) } noexcept;
+                         { cc.weighted_sum(s, weights, out) } noexcept;
+                       };
+// clang-format on
+
+// The W buffers in one shared allocation (--memory places it like theta), worker w's at w * dim.
+// S: float or double.
+template <class S>
+class SharedMemoryCombine {
+ public:
+  SharedMemoryCombine() = default;
+  // Single-threaded, before the workers start (the algorithm's init).
+  void init(SharedMemory& memory, std::size_t dim, std::size_t workers) {
+    dim_ = dim;
+    workers_ = workers;
+    buffers_ = SharedArray<S>(memory, dim * workers);
+  }
+
+  // Worker w's buffer of dim values. Written by worker w in the local phase only.
+  [[nodiscard]] std::span<S> buffer(std::size_t w) noexcept {
+    return buffers_.span().subspan(w * dim_, dim_);
+  }
+  [[nodiscard]] std::size_t workers() const noexcept { return workers_; }
+
+  // out[i - s.lo] = (sum of buffer(w)[i] over w in worker order) / W for i in s; out holds
+  // s.size() values and may be the slice of the parameters. Reduce phase; reads only.
+  void mean(Slice s, std::span<S> out) const noexcept {
+    const S count = static_cast<S>(workers_);
+    for (std::size_t i = s.lo; i < s.hi; ++i) {
+      S sum = buffers_[i];
+      for (std::size_t w = 1; w < workers_; ++w) sum += buffers_[w * dim_ + i];
+      out[i - s.lo] = sum / count;
+    }
+  }
+
+  // out[i - s.lo] = sum of weights[w] * buffer(w)[i] over w in worker order, for i in s;
+  // weights holds W values (a zero weight adds 0). Reduce phase; reads only.
+  void weighted_sum(Slice s, std::span<const S> weights, std::span<S> out) const noexcept {
+    for (std::size_t i = s.lo; i < s.hi; ++i) {
+      S sum = weights[0] * buffers_[i];
+      for (std::size_t w = 1; w < workers_; ++w) sum += weights[w] * buffers_[w * dim_ + i];
+      out[i - s.lo] = sum;
+    }
+  }
+
+ private:
+  SharedArray<S> buffers_;
+  std::size_t dim_ = 0;
+  std::size_t workers_ = 1;
+};
+
+}  // namespace psgd
