@@ -339,11 +339,12 @@ int print_dry_run(const SweepSpec& spec, const SchedulerOptions& options,
     if (check.action == Resume::kOtherBuild && other_builds++ == 0)
       other_build = describe_build(*check.doc);
     const bool partial = exists(dir.part_path(run.run_id)) || exists(dir.stderr_path(run.run_id));
-    const char* word = check.action == Resume::kRun && partial ? "redo" : resume_word(check.action);
+    const std::string_view word =
+        check.action == Resume::kRun && partial ? "redo" : resume_word(check.action);
     std::string why;
     if (check.action == Resume::kBroken) why = "(" + check.problem + ", set aside first)  ";
     if (check.action == Resume::kOtherBuild) why = "(" + describe_build(*check.doc) + ")  ";
-    const std::size_t width = std::strlen(word);
+    const std::size_t width = word.size();
     lines +=
         std::string(word) + std::string(width < 6 ? 6 - width : 1, ' ') + run.run_id + "  " + why +
         command_line(child_argv(options.psgd, run, dir.final_path(run.run_id) + ".part")) + "\n";
