@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -86,46 +87,38 @@ template std::unique_ptr<BasicModel<double>> make_model(std::string_view, Activa
 std::string model_names_help() { return "linear, mlp:W1xW2x..., cnn, lenet"; }
 
 Activation parse_activation(std::string_view name) {
-  if (name == "relu") return Activation::kRelu;
-  if (name == "sigmoid") return Activation::kSigmoid;
-  throw ConfigError("unknown activation '" + std::string(name) + "'; valid: relu, sigmoid");
+  return parse_name(kActivations, "activation", name);
 }
 
-std::string_view activation_name(Activation a) {
-  return a == Activation::kRelu ? "relu" : "sigmoid";
-}
+std::string_view activation_name(Activation a) { return name_of(kActivations, a); }
 
 InitSpec parse_init(std::string_view text) {
-  if (text == "he") return {InitSpec::Kind::kHe, InitSpec{}.sigma};
-  if (text == "glorot") return {InitSpec::Kind::kGlorot, InitSpec{}.sigma};
+  const std::string choices = names_text(kInitKinds, InitSpec::Kind::kNormal, "SIGMA");
   constexpr std::string_view kNormalPrefix = "normal:";
   if (text.starts_with(kNormalPrefix)) {
     const std::string_view number = text.substr(kNormalPrefix.size());
     double sigma = 0.0;
     const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), sigma);
-    if (!number.empty() && ec == std::errc{} && ptr == number.data() + number.size() &&
-        std::isfinite(sigma) && sigma > 0.0) {
-      return {InitSpec::Kind::kNormal, sigma};
+    if (number.empty() || ec != std::errc{} || ptr != number.data() + number.size() ||
+        !std::isfinite(sigma) || sigma <= 0.0) {
+      bad_option_value("init", text, choices + " (SIGMA a finite number > 0)");
     }
-    throw ConfigError("malformed init '" + std::string(text) +
-                      "': SIGMA must be a finite number > 0; valid: he, glorot, normal:SIGMA");
+    return {InitSpec::Kind::kNormal, sigma};
   }
-  throw ConfigError("unknown init '" + std::string(text) + "'; valid: he, glorot, normal:SIGMA");
+  const std::optional<InitSpec::Kind> kind = find_name(kInitKinds, text);
+  if (!kind || *kind == InitSpec::Kind::kNormal) {
+    bad_option_value("init", text, choices);
+  }
+  return {*kind, InitSpec{}.sigma};
 }
 
 std::string init_name(const InitSpec& init) {
-  switch (init.kind) {
-    case InitSpec::Kind::kHe:
-      return "he";
-    case InitSpec::Kind::kGlorot:
-      return "glorot";
-    case InitSpec::Kind::kNormal:
-      break;
-  }
+  const std::string name(name_of(kInitKinds, init.kind));
+  if (init.kind != InitSpec::Kind::kNormal) return name;
   // The shortest text that parses back to the same double.
   char buffer[64];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, init.sigma);
-  return "normal:" + std::string(buffer, result.ptr);
+  return name + ":" + std::string(buffer, result.ptr);
 }
 
 template <class S>

@@ -8,12 +8,18 @@
 #include <string_view>
 #include <type_traits>
 
+#include "common/name_table.hpp"
 #include "models/dataset.hpp"
 #include "models/model.hpp"
 
 namespace psgd {
 
 enum class Activation { kRelu, kSigmoid };
+
+inline constexpr NameTable<Activation, 2> kActivations{{
+    {"relu", Activation::kRelu},
+    {"sigmoid", Activation::kSigmoid},
+}};
 
 // Builds the model named by spec for inputs of the given shape and num_classes outputs:
 //   "linear"            softmax regression
@@ -31,7 +37,7 @@ std::unique_ptr<BasicModel<S>> make_model(std::string_view spec, Activation acti
 // The names make_model accepts, for `psgd list` and error messages.
 std::string model_names_help();
 
-// Parses "relu" / "sigmoid"; throws ConfigError listing both otherwise.
+// Parses "relu" / "sigmoid"; throws ConfigError "--activation must be relu or sigmoid, got 'x'".
 Activation parse_activation(std::string_view name);
 std::string_view activation_name(Activation a);
 
@@ -41,7 +47,14 @@ struct InitSpec {
   double sigma = 0.01;  // used by kNormal only
 };
 
-// Parses "he", "glorot" or "normal:SIGMA" (SIGMA > 0); throws ConfigError otherwise.
+inline constexpr NameTable<InitSpec::Kind, 3> kInitKinds{{
+    {"he", InitSpec::Kind::kHe},
+    {"glorot", InitSpec::Kind::kGlorot},
+    {"normal", InitSpec::Kind::kNormal},  // takes ":SIGMA"
+}};
+
+// Parses "he", "glorot" or "normal:SIGMA" (SIGMA > 0); throws ConfigError "--init must be he,
+// glorot or normal:SIGMA, got 'x'" otherwise.
 InitSpec parse_init(std::string_view text);
 std::string init_name(const InitSpec& init);  // the canonical text parse_init accepts
 

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "common/errors.hpp"
+#include "common/name_table.hpp"
 
 namespace psgd {
 
@@ -35,6 +37,65 @@ struct Option {
 
   [[nodiscard]] bool is_flag() const noexcept { return metavar.empty(); }
 };
+
+// Builders for the usual shapes of option, so that a table spends one entry on each. Each stores
+// into one member of Config and records that member's value (null for an empty optional).
+
+template <class T>
+nlohmann::json option_json(const T& value) {
+  return nlohmann::json(value);
+}
+template <class T>
+nlohmann::json option_json(const std::optional<T>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+struct OptionJson {
+  template <class T>
+  nlohmann::json operator()(const T& value) const {
+    return option_json(value);
+  }
+};
+
+// Text kept as given: checked where its meaning is known (a model spec, a path).
+template <class Config>
+Option<Config> text_option(std::string_view name, std::string_view metavar, std::string_view help,
+                           std::string Config::*member) {
+  return {name, metavar, help, [member](Config& c, std::string_view v) { c.*member = v; },
+          [member](const Config& c) { return nlohmann::json(c.*member); }};
+}
+
+// A flag: present means true.
+template <class Config>
+Option<Config> flag_option(std::string_view name, std::string_view help, bool Config::*member) {
+  return {name, "", help, [member](Config& c, std::string_view) { c.*member = true; },
+          [member](const Config& c) { return nlohmann::json(c.*member); }};
+}
+
+// A value `parse(name, text)` converts (it throws ConfigError naming the option), stored with a
+// static_cast (parse range-checks first) and recorded as `show(value)`, by default its JSON.
+template <class Config, class T, class Parse, class Show = OptionJson>
+Option<Config> parsed_option(std::string_view name, std::string_view metavar, std::string_view help,
+                             T Config::*member, Parse parse, Show show = {}) {
+  return {name, metavar, help,
+          [name, member, parse](Config& c, std::string_view v) {
+            c.*member = static_cast<T>(parse(name, v));
+          },
+          [member, show](const Config& c) { return nlohmann::json(show(c.*member)); }};
+}
+
+// An enum through its name table: parsed and recorded by name.
+template <class Config, class E, std::size_t N>
+Option<Config> named_option(std::string_view name, std::string_view metavar, std::string_view help,
+                            E Config::*member, const NameTable<E, N>& table) {
+  const NameTable<E, N>* names = &table;  // the tables are constants of static duration
+  return {name, metavar, help,
+          [name, member, names](Config& c, std::string_view v) {
+            c.*member = parse_name(*names, name, v);
+          },
+          [member, names](const Config& c) {
+            return nlohmann::json(std::string(name_of(*names, c.*member)));
+          }};
+}
 
 // A command's options, in the order --help lists them.
 template <class Config>

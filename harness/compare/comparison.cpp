@@ -8,20 +8,21 @@
 #include <utility>
 
 #include "common/errors.hpp"
+#include "common/name_table.hpp"
 #include "harness/compare/mann_whitney.hpp"
 
 namespace psgd {
 namespace {
 
-constexpr std::array<std::pair<Verdict, std::string_view>, 8> kVerdictNames{{
-    {Verdict::kSame, "same"},
-    {Verdict::kRegression, "REGRESSION"},
-    {Verdict::kImproved, "improved"},
-    {Verdict::kTooFew, "too few reps"},
-    {Verdict::kMissing, "missing"},
-    {Verdict::kNew, "new"},
-    {Verdict::kUnchanged, "unchanged"},
-    {Verdict::kChanged, "CHANGED"},
+constexpr NameTable<Verdict, 8> kVerdictNames{{
+    {"same", Verdict::kSame},
+    {"REGRESSION", Verdict::kRegression},
+    {"improved", Verdict::kImproved},
+    {"too few reps", Verdict::kTooFew},
+    {"missing", Verdict::kMissing},
+    {"new", Verdict::kNew},
+    {"unchanged", Verdict::kUnchanged},
+    {"CHANGED", Verdict::kChanged},
 }};
 
 // How much slower `now` is than `base` in time terms (0.3: 30% slower), for medians of a time
@@ -86,12 +87,7 @@ ComparisonRow one_sided_row(const Measure& m, bool in_baseline) {
 
 }  // namespace
 
-std::string_view verdict_name(Verdict v) noexcept {
-  for (const auto& [verdict, name] : kVerdictNames) {
-    if (verdict == v) return name;
-  }
-  return "?";
-}
+std::string_view verdict_name(Verdict v) noexcept { return name_of(kVerdictNames, v); }
 
 double median(std::vector<double> values) {
   const std::size_t n = values.size();

@@ -14,14 +14,20 @@
 #include <memory>
 #include <new>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <utility>
 
 #include "common/errors.hpp"
+#include "common/name_table.hpp"
 
 namespace psgd {
 namespace {
 
-constexpr std::string_view kValidMemory = "local, interleave, bind:NODE";
+constexpr NameTable<MemoryPolicyKind, 3> kMemoryPolicyNames{{
+    {"local", MemoryPolicyKind::kLocal},
+    {"interleave", MemoryPolicyKind::kInterleave},
+    {"bind", MemoryPolicyKind::kBind},  // takes ":NODE"
+}};
 constexpr std::string_view kBindPrefix = "bind:";
 
 struct NodemaskDeleter {
@@ -56,33 +62,27 @@ void* const kMapFailed = reinterpret_cast<void*>(std::intptr_t{-1});
 }  // namespace
 
 MemoryPolicy parse_memory_policy(std::string_view text) {
-  if (text == "local") return {MemoryPolicyKind::kLocal, -1};
-  if (text == "interleave") return {MemoryPolicyKind::kInterleave, -1};
+  const std::string choices = names_text(kMemoryPolicyNames, MemoryPolicyKind::kBind, "NODE");
   if (text.substr(0, kBindPrefix.size()) == kBindPrefix) {
     const std::string_view digits = text.substr(kBindPrefix.size());
     int node = -1;
     const char* end = digits.data() + digits.size();
     const auto [ptr, ec] = std::from_chars(digits.data(), end, node);
     if (digits.empty() || ec != std::errc() || ptr != end || node < 0) {
-      throw ConfigError("--memory \"" + std::string(text) +
-                        "\": NODE must be a NUMA node number, e.g. bind:0");
+      bad_option_value("memory", text, choices + " (NODE a NUMA node number, e.g. bind:0)");
     }
     return {MemoryPolicyKind::kBind, node};
   }
-  throw ConfigError("--memory \"" + std::string(text) +
-                    "\": unknown policy; valid: " + std::string(kValidMemory));
+  const std::optional<MemoryPolicyKind> kind = find_name(kMemoryPolicyNames, text);
+  if (!kind || *kind == MemoryPolicyKind::kBind) {
+    bad_option_value("memory", text, choices);
+  }
+  return {*kind, -1};
 }
 
 std::string memory_policy_name(const MemoryPolicy& policy) {
-  switch (policy.kind) {
-    case MemoryPolicyKind::kLocal:
-      return "local";
-    case MemoryPolicyKind::kInterleave:
-      return "interleave";
-    case MemoryPolicyKind::kBind:
-      return std::string(kBindPrefix) + std::to_string(policy.node);
-  }
-  return "?";
+  const std::string name(name_of(kMemoryPolicyNames, policy.kind));
+  return policy.kind == MemoryPolicyKind::kBind ? name + ":" + std::to_string(policy.node) : name;
 }
 
 NumaSupport numa_support() {

@@ -36,8 +36,8 @@ struct MemoryPolicy {
   friend bool operator==(const MemoryPolicy&, const MemoryPolicy&) = default;
 };
 
-// "local", "interleave", "bind:N". Throws ConfigError listing the valid choices
-// (local, interleave, bind:NODE). Whether node N exists is checked at allocation time.
+// "local", "interleave", "bind:N". Throws ConfigError "--memory must be local, interleave or
+// bind:NODE, got 'x'". Whether node N exists is checked by check_memory_policy.
 MemoryPolicy parse_memory_policy(std::string_view text);
 // The inverse: "local", "interleave", "bind:1".
 std::string memory_policy_name(const MemoryPolicy& policy);

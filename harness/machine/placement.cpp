@@ -11,6 +11,7 @@
 #include <memory>
 #include <new>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "common/errors.hpp"
@@ -22,7 +23,6 @@ namespace {
 // "0-2000000000" must not allocate a list of two billion CPUs.
 constexpr int kMaxCpuIndex = 65535;
 
-constexpr std::string_view kValidPlacements = "none, compact, scatter, explicit:CPULIST";
 constexpr std::string_view kExplicitPrefix = "explicit:";
 
 struct BitmapDeleter {
@@ -98,18 +98,10 @@ std::vector<Pu> pu_order(const std::vector<Pu>& pus, PlacementPolicy policy, Smt
 }  // namespace
 
 std::string_view placement_policy_name(PlacementPolicy policy) {
-  for (const auto& [name, value] : kPlacementNames) {
-    if (value == policy) return name;
-  }
-  return "?";
+  return name_of(kPlacementNames, policy);
 }
 
-std::string_view smt_order_name(SmtOrder order) {
-  for (const auto& [name, value] : kSmtOrderNames) {
-    if (value == order) return name;
-  }
-  return "?";
-}
+std::string_view smt_order_name(SmtOrder order) { return name_of(kSmtOrderNames, order); }
 
 std::string placement_to_string(const PlacementOptions& options) {
   if (options.policy == PlacementPolicy::kExplicit) {
@@ -190,22 +182,16 @@ PlacementOptions parse_placement(std::string_view text) {
   if (text == "explicit") {
     throw ConfigError("--placement explicit needs a CPU list, e.g. explicit:0,2,4-7");
   }
-  for (const auto& [name, value] : kPlacementNames) {
-    if (name == text && value != PlacementPolicy::kExplicit) {
-      options.policy = value;
-      return options;
-    }
+  const std::optional<PlacementPolicy> policy = find_name(kPlacementNames, text);
+  if (!policy) {
+    bad_option_value("placement", text,
+                     names_text(kPlacementNames, PlacementPolicy::kExplicit, "CPULIST"));
   }
-  throw ConfigError("--placement \"" + std::string(text) +
-                    "\": unknown policy; valid: " + std::string(kValidPlacements));
+  options.policy = *policy;
+  return options;
 }
 
-SmtOrder parse_smt_order(std::string_view text) {
-  for (const auto& [name, value] : kSmtOrderNames) {
-    if (name == text) return value;
-  }
-  throw ConfigError("--smt \"" + std::string(text) + "\": unknown; valid: last, interleave");
-}
+SmtOrder parse_smt_order(std::string_view text) { return parse_name(kSmtOrderNames, "smt", text); }
 
 PlacementPlan plan_placement(const std::vector<Pu>& pus, const PlacementOptions& options,
                              int num_workers) {

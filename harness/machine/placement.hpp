@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/name_table.hpp"
 #include "harness/machine/topology.hpp"
 
 namespace psgd {
@@ -41,7 +42,7 @@ enum class PlacementPolicy {
 inline constexpr int kMaxWorkerThreads = 4096;
 
 // The single name table for the parser, --help and the JSON. "explicit" takes ":CPULIST".
-inline constexpr std::array<std::pair<std::string_view, PlacementPolicy>, 4> kPlacementNames{{
+inline constexpr NameTable<PlacementPolicy, 4> kPlacementNames{{
     {"none", PlacementPolicy::kNone},
     {"compact", PlacementPolicy::kCompact},
     {"scatter", PlacementPolicy::kScatter},
@@ -54,7 +55,7 @@ enum class SmtOrder {
   kInterleave,  // "interleave": hwloc logical order, a core's siblings back to back
 };
 
-inline constexpr std::array<std::pair<std::string_view, SmtOrder>, 2> kSmtOrderNames{{
+inline constexpr NameTable<SmtOrder, 2> kSmtOrderNames{{
     {"last", SmtOrder::kLast},
     {"interleave", SmtOrder::kInterleave},
 }};
@@ -75,9 +76,9 @@ std::string placement_to_string(const PlacementOptions& options);
 
 // Parses the --placement value. Checks syntax only: whether the CPUs exist is checked by
 // plan_placement(), which has the topology. Leaves `smt` at its default.
-// Throws ConfigError listing the valid choices: none, compact, scatter, explicit:CPULIST.
+// Throws ConfigError "--placement must be none, compact, scatter or explicit:CPULIST, got 'x'".
 PlacementOptions parse_placement(std::string_view text);
-// Parses the --smt value ("last" or "interleave"); ConfigError lists both.
+// Parses the --smt value ("last" or "interleave"); ConfigError names both.
 SmtOrder parse_smt_order(std::string_view text);
 // Parses a Linux CPU list ("0,2,4-7"): comma-separated non-negative numbers and inclusive
 // ranges lo-hi (lo <= hi), in the given order. No blanks, no empty items, no duplicates.

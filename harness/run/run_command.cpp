@@ -1,4 +1,6 @@
-// harness/run/run_command.cpp — the path of one run (DESIGN.md §1).
+// harness/run/run_command.cpp — the path of one run: every check before anything is loaded
+// (harness/run/preflight.hpp), the data and the model, training with every worker pinned, then
+// the evaluation of the snapshots and the one JSON document.
 #include "harness/run/run_command.hpp"
 
 #include <unistd.h>
@@ -26,6 +28,7 @@
 #include "harness/machine/topology.hpp"
 #include "harness/run/evaluation.hpp"
 #include "harness/run/memory_check.hpp"
+#include "harness/run/preflight.hpp"
 #include "harness/run/report.hpp"
 #include "harness/run/run_config.hpp"
 #include "harness/run/run_summary.hpp"
@@ -63,24 +66,6 @@ void save_params(const std::string& path, const BasicModel<S>& model, std::span<
   write_json(side, path + ".json");
 }
 
-// Every output path, before the data is loaded and any training starts.
-void check_output_paths(const RunConfig& cfg) {
-  if (cfg.out != "-") check_output_path(cfg.out, "--out");
-  if (cfg.save_params.empty()) return;
-  if (cfg.out != "-" && (same_output_path(cfg.out, cfg.save_params) ||
-                         same_output_path(cfg.out, cfg.save_params + ".json"))) {
-    throw ConfigError("--save-params '" + cfg.save_params +
-                      "' would overwrite the --out document (it writes PATH and PATH.json): give "
-                      "two different paths");
-  }
-  try {
-    check_output_path(cfg.save_params, "--save-params");
-    check_output_path(cfg.save_params + ".json", "--save-params");
-  } catch (const OutputPathError& e) {
-    throw EnvironmentError(e.what());  // --out is fine: the error document goes there
-  }
-}
-
 // --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand
 // (`worker-throw`, a worker whose set-up throws, is raised in the last worker, in train()).
 void inject_test_fault(const std::string& fault) {
@@ -89,40 +74,6 @@ void inject_test_fault(const std::string& fault) {
     for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
   }
   if (fault.rfind("exit:", 0) == 0) std::_Exit(std::stoi(fault.substr(5)));
-}
-
-// Everything about where the workers and the shared parameters go, decided before any thread.
-struct PlacementSetup {
-  PlacementOptions options;
-  MemoryPolicy memory;
-  NumaSupport numa;
-  Topology topology;
-  PlacementPlan plan;
-
-  // The JSON `placement` block; `observed` is empty before any worker has run.
-  // The JSON `placement` block; `observed` is empty and `memory_observed` null before any worker
-  // has run.
-  [[nodiscard]] json to_json(const std::vector<ObservedSlot>& observed,
-                             const PageNodeSample* memory_observed) const {
-    return placement_to_json(options, memory_to_json(memory, numa, memory_observed), plan, observed,
-                             topology.summary());
-  }
-};
-
-PlacementSetup plan_run_placement(const RunConfig& cfg) {
-  PlacementOptions options = parse_placement(cfg.placement);
-  options.smt = parse_smt_order(cfg.smt);
-  const MemoryPolicy memory = parse_memory_policy(cfg.memory);
-  Topology topology = !cfg.topology_synthetic.empty()
-                          ? Topology::synthetic(cfg.topology_synthetic, "--topology-synthetic")
-                      : !cfg.topology_xml.empty()
-                          ? Topology::from_xml(cfg.topology_xml, "--topology-xml")
-                          : Topology::this_machine();
-  // The planner refuses more workers than hardware threads, pointing at --placement none.
-  PlacementPlan plan = plan_placement(topology.pus(), options, cfg.threads);
-  NumaSupport numa = numa_support();
-  if (topology.is_this_system()) check_memory_policy(memory, numa);
-  return {std::move(options), memory, std::move(numa), std::move(topology), std::move(plan)};
 }
 
 int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
@@ -244,10 +195,7 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   const std::unique_ptr<BasicModel<S>> model =
       make_model<S>(cfg.model, activation, data.train.shape(), data.train.num_classes());
   check_model_fits(model->num_params(), cfg);
-  if (static_cast<std::size_t>(cfg.batch) > data.train.size()) {
-    throw ConfigError("--batch " + std::to_string(cfg.batch) + " exceeds the " +
-                      std::to_string(data.train.size()) + " training samples of " + data.name);
-  }
+  check_batch_fits(cfg, data.train.size(), data.name);
   inject_test_fault(cfg.test_fault);
 
   const Budget budget = plan_budget(cfg, data.train.size());
@@ -292,12 +240,14 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   return 0;
 }
 
+// The checks before training are harness/run/preflight.hpp's, which the sweep's point check
+// shares; they run in its order here, each where its inputs are known.
 int run_checked(const RunConfig& cfg) {
   check_output_paths(cfg);
-  const Activation activation = parse_activation(cfg.activation);
-  const InitSpec init = parse_init(cfg.init);
-  return with_precision(cfg.precision,
-                        [&]<class S>() { return run_in_precision<S>(cfg, activation, init); });
+  const RunChoices choices = check_choices(cfg);
+  return with_precision(cfg.precision, [&]<class S>() {
+    return run_in_precision<S>(cfg, choices.activation, choices.init);
+  });
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <sstream>
 
@@ -67,9 +68,42 @@ std::vector<double> parse_target_accuracies(std::string_view text) {
   return out;
 }
 
-template <class T>
-json optional_json(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
+// parse_int_option in [min, max], as an option's parser.
+auto integer(std::int64_t min, std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
+  return [min, max](std::string_view option, std::string_view text) {
+    return parse_int_option(option, text, min, max);
+  };
+}
+
+// A whole option value through a parser that names no option (it names its own).
+template <class Parse>
+auto whole(Parse parse) {
+  return [parse](std::string_view, std::string_view text) { return parse(text); };
+}
+
+std::string epsilons_text(const std::vector<Epsilon>& epsilons) {
+  std::string s;
+  for (const Epsilon& e : epsilons) {
+    // Appended piecewise: `"," + e.text()` trips GCC 12's false -Wrestrict at -O3.
+    if (!s.empty()) s += ',';
+    s += e.text();
+  }
+  return s;
+}
+
+std::string accuracies_text(const std::vector<double>& accuracies) {
+  std::ostringstream s;
+  for (std::size_t i = 0; i < accuracies.size(); ++i) s << (i ? "," : "") << accuracies[i];
+  return s.str();
+}
+
+// --test-fault: none | abort | hang | exit:N | worker-throw.
+std::string parse_test_fault(std::string_view option, std::string_view v) {
+  if (v != "none" && v != "abort" && v != "hang" && v != "worker-throw" &&
+      !(v.substr(0, 5) == "exit:" && parse_int_option(option, v.substr(5), 1) > 0)) {
+    bad_option_value(option, v, "none, abort, hang, exit:N or worker-throw");
+  }
+  return std::string(v);
 }
 
 void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmRegistry& registry) {
@@ -90,225 +124,160 @@ void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmReg
   make_run_option_table(registry).apply_json(doc, c, "--config: '" + path + "'");
 }
 
+using C = RunConfig;
+constexpr auto kPositive = &parse_positive_option;
+
+// What is trained, on what, and how: --algo to --precision.
+std::vector<OptionSpec> training_options() {
+  return {
+      text_option<C>("algo", "NAME", "SGD algorithm (see `psgd list`); seq = sequential baseline",
+                     &C::algorithm),
+      parsed_option<C>("threads", "N",
+                       "worker threads; more than the hardware threads needs --placement none "
+                       "and is recorded as oversubscribed",
+                       &C::threads, integer(1, kMaxThreads)),
+      text_option<C>("model", "SPEC", "linear | mlp:W1xW2x... | cnn | lenet", &C::model),
+      text_option<C>("activation", "NAME", "hidden activation of mlp: relu | sigmoid",
+                     &C::activation),
+      text_option<C>("init", "RULE",
+                     "initialisation: he | glorot | normal:SIGMA (the reference uses normal:0.01)",
+                     &C::init),
+      text_option<C>("dataset", "NAME", "data set (see `psgd list`)", &C::dataset),
+      text_option<C>("data-dir", "DIR",
+                     "directory of the data set's files (default: its standard location)",
+                     &C::data_dir),
+      flag_option<C>("raw-pixels",
+                     "keep pixels in 0..255 instead of [0,1] (the reference framework's input)",
+                     &C::raw_pixels),
+      parsed_option<C>("batch", "N", "mini-batch size b", &C::batch, integer(1)),
+      parsed_option<C>("step", "ETA", "step size (learning rate)", &C::step, kPositive),
+      parsed_option<C>("updates-per-epoch", "R",
+                       "applied updates per epoch (the reference framework's fixed rounds, e.g. "
+                       "469) instead of N/b",
+                       &C::updates_per_epoch, integer(1)),
+      named_option<C>("batch-order", "ORDER",
+                      "worker (each worker its own permutation, reshuffled) | shared (the "
+                      "reference framework's: one shuffle into ceil(N/b) batches taken in turn "
+                      "through a shared counter)",
+                      &C::batch_order, kBatchOrders),
+      named_option<C>("precision", "P",
+                      "float | double: scalar type of the shared parameters and of the gradient "
+                      "computation (the reference framework computes in double; float is psgd's "
+                      "default)",
+                      &C::precision, kPrecisions),
+  };
+}
+
+// How long it trains, and at what pace: --epochs to --delay.
+std::vector<OptionSpec> budget_options() {
+  return {
+      parsed_option<C>("epochs", "E",
+                       "budget in epochs of N/b applied updates (default 1 if no budget is given)",
+                       &C::epochs, kPositive),
+      parsed_option<C>("updates", "U", "budget in applied updates (instead of --epochs)",
+                       &C::updates, integer(1)),
+      parsed_option<C>("time-limit", "SECONDS",
+                       "stop after this much training time (with or without an update budget)",
+                       &C::time_limit_seconds, kPositive),
+      parsed_option<C>("seed", "S",
+                       "master seed: initialisation, and each worker's batch stream from (S, "
+                       "worker)",
+                       &C::seed, integer(0)),
+      // The pace lives in a nested struct: no member pointer reaches it.
+      {"step-decay", "D", "multiply the step by (1 - D) each epoch (applied updates / per epoch)",
+       [](C& c, std::string_view v) { c.pace.step_decay = parse_step_decay(v); },
+       [](const C& c) { return json(c.pace.step_decay); }},
+      {"slowdown", "W:FACTOR,...",
+       "stragglers: worker W computes FACTOR (1..1000) times slower (its gradients stretched)",
+       [](C& c, std::string_view v) { c.pace.slowdown = parse_slowdown(v); },
+       [](const C& c) { return json(slowdown_text(c.pace.slowdown)); }},
+      {"delay", "SPEC",
+       "latency per pull and per push: none | fixed:US | exp:MEAN_US (microseconds)",
+       [](C& c, std::string_view v) { c.pace.delay = parse_delay(v); },
+       [](const C& c) { return json(c.pace.delay.text()); }},
+  };
+}
+
+// What is measured: --checkpoints to --staleness-bins.
+std::vector<OptionSpec> measurement_options() {
+  return {
+      parsed_option<C>("checkpoints", "K",
+                       "parameter snapshots per epoch, evaluated after training", &C::checkpoints,
+                       integer(1, kMaxInt)),
+      parsed_option<C>("epsilon", "LIST",
+                       "target train losses, absolute (0.3) or relative to the initial loss (50%)",
+                       &C::epsilons, whole(parse_epsilons), epsilons_text),
+      parsed_option<C>("target-accuracy", "LIST",
+                       "test-accuracy targets in (0, 1], like 0.80,0.85: time and updates to the "
+                       "first evaluated snapshot at or above each (default: none)",
+                       &C::target_accuracies, whole(parse_target_accuracies), accuracies_text),
+      parsed_option<C>("eval-samples", "N",
+                       "training samples the train loss is evaluated on (0 = all)",
+                       &C::eval_samples, integer(0)),
+      parsed_option<C>("staleness-bins", "N",
+                       "exact staleness histogram bins; larger values go to an overflow bin",
+                       &C::staleness_bins, integer(1, kMaxStalenessBins)),
+  };
+}
+
+// Where the workers and the shared parameters go: --placement to --dry-run.
+std::vector<OptionSpec> placement_options() {
+  return {
+      text_option<C>("placement", "POLICY",
+                     "worker pinning: compact (fill a NUMA node first: UMA) | scatter "
+                     "(round-robin over nodes: NUMA) | explicit:CPULIST | none (OS decides)",
+                     &C::placement),
+      text_option<C>("memory", "POLICY",
+                     "shared-parameter memory: local (first touch) | interleave | bind:NODE",
+                     &C::memory),
+      text_option<C>("smt", "ORDER",
+                     "SMT siblings: last (physical cores first) | interleave (as hwloc lists them)",
+                     &C::smt),
+      text_option<C>("topology-synthetic", "DESC",
+                     "plan on an hwloc synthetic topology, e.g. \"pack:2 numa:1 core:8 pu:2\" "
+                     "(needs --dry-run)",
+                     &C::topology_synthetic),
+      text_option<C>("topology-xml", "FILE",
+                     "plan on a topology exported by lstopo (needs --dry-run)", &C::topology_xml),
+      flag_option<C>("dry-run", "validate, plan the placement and print it as JSON; train nothing",
+                     &C::dry_run),
+  };
+}
+
+// Where the results go, and the testing hook: --test-fault to --config.
+std::vector<OptionSpec> output_options(const AlgorithmRegistry& registry) {
+  return {
+      parsed_option<C>("test-fault", "KIND",
+                       "testing only: fail on purpose after loading the data: none | abort | hang "
+                       "| exit:N | worker-throw (the last worker's set-up throws)",
+                       &C::test_fault, parse_test_fault),
+      text_option<C>("out", "PATH",
+                     "where the JSON goes (- = stdout); written to PATH.tmp.PID, then renamed",
+                     &C::out),
+      text_option<C>("save-params", "PATH",
+                     "write the final parameters as raw little-endian float32 (float64 with "
+                     "--precision double) (+ PATH.json)",
+                     &C::save_params),
+      // Not part of the recorded configuration (no `get`): the file's options are.
+      {"config", "FILE", "read options from a JSON object {\"batch\": 64, ...}",
+       [&registry](C& c, std::string_view v) { apply_config_file(c, std::string(v), registry); },
+       nullptr},
+  };
+}
+
 // The run's own options, with the algorithms' options (from the registry) after --dry-run.
 std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
-  std::vector<OptionSpec> t;
-  auto add = [&](std::string_view name, std::string_view metavar, std::string_view help,
-                 std::function<void(RunConfig&, std::string_view)> set,
-                 std::function<json(const RunConfig&)> get) {
-    t.push_back(OptionSpec{name, metavar, help, std::move(set), std::move(get)});
-  };
-  add(
-      "algo", "NAME", "SGD algorithm (see `psgd list`); seq = sequential baseline",
-      [](RunConfig& c, std::string_view v) { c.algorithm = v; },
-      [](const RunConfig& c) { return json(c.algorithm); });
-  add(
-      "threads", "N",
-      "worker threads; more than the hardware threads needs --placement none and is recorded as "
-      "oversubscribed",
-      [](RunConfig& c, std::string_view v) {
-        c.threads = static_cast<int>(parse_int_option("threads", v, 1, kMaxThreads));
-      },
-      [](const RunConfig& c) { return json(c.threads); });
-  add(
-      "model", "SPEC", "linear | mlp:W1xW2x... | cnn | lenet",
-      [](RunConfig& c, std::string_view v) { c.model = v; },
-      [](const RunConfig& c) { return json(c.model); });
-  add(
-      "activation", "NAME", "hidden activation of mlp: relu | sigmoid",
-      [](RunConfig& c, std::string_view v) { c.activation = v; },
-      [](const RunConfig& c) { return json(c.activation); });
-  add(
-      "init", "RULE", "initialisation: he | glorot | normal:SIGMA (the reference uses normal:0.01)",
-      [](RunConfig& c, std::string_view v) { c.init = v; },
-      [](const RunConfig& c) { return json(c.init); });
-  add(
-      "dataset", "NAME", "data set (see `psgd list`)",
-      [](RunConfig& c, std::string_view v) { c.dataset = v; },
-      [](const RunConfig& c) { return json(c.dataset); });
-  add(
-      "data-dir", "DIR", "directory of the data set's files (default: its standard location)",
-      [](RunConfig& c, std::string_view v) { c.data_dir = v; },
-      [](const RunConfig& c) { return json(c.data_dir); });
-  add(
-      "raw-pixels", "", "keep pixels in 0..255 instead of [0,1] (the reference framework's input)",
-      [](RunConfig& c, std::string_view) { c.raw_pixels = true; },
-      [](const RunConfig& c) { return json(c.raw_pixels); });
-  add(
-      "batch", "N", "mini-batch size b",
-      [](RunConfig& c, std::string_view v) { c.batch = parse_int_option("batch", v, 1); },
-      [](const RunConfig& c) { return json(c.batch); });
-  add(
-      "step", "ETA", "step size (learning rate)",
-      [](RunConfig& c, std::string_view v) { c.step = parse_positive_option("step", v); },
-      [](const RunConfig& c) { return json(c.step); });
-  add(
-      "updates-per-epoch", "R",
-      "applied updates per epoch (the reference framework's fixed rounds, e.g. 469) instead of "
-      "N/b",
-      [](RunConfig& c, std::string_view v) {
-        c.updates_per_epoch = parse_int_option("updates-per-epoch", v, 1);
-      },
-      [](const RunConfig& c) { return optional_json(c.updates_per_epoch); });
-  add(
-      "batch-order", "ORDER",
-      "worker (each worker its own permutation, reshuffled) | shared (the reference framework's: "
-      "one shuffle into ceil(N/b) batches taken in turn through a shared counter)",
-      [](RunConfig& c, std::string_view v) {
-        c.batch_order = parse_name(kBatchOrders, "batch-order", v);
-      },
-      [](const RunConfig& c) { return json(std::string(name_of(kBatchOrders, c.batch_order))); });
-  add(
-      "precision", "P",
-      "float | double: scalar type of the shared parameters and of the gradient computation "
-      "(the reference framework computes in double; float is psgd's default)",
-      [](RunConfig& c, std::string_view v) {
-        c.precision = parse_name(kPrecisions, "precision", v);
-      },
-      [](const RunConfig& c) { return json(std::string(name_of(kPrecisions, c.precision))); });
-  add(
-      "epochs", "E", "budget in epochs of N/b applied updates (default 1 if no budget is given)",
-      [](RunConfig& c, std::string_view v) { c.epochs = parse_positive_option("epochs", v); },
-      [](const RunConfig& c) { return optional_json(c.epochs); });
-  add(
-      "updates", "U", "budget in applied updates (instead of --epochs)",
-      [](RunConfig& c, std::string_view v) { c.updates = parse_int_option("updates", v, 1); },
-      [](const RunConfig& c) { return optional_json(c.updates); });
-  add(
-      "time-limit", "SECONDS",
-      "stop after this much training time (with or without an update budget)",
-      [](RunConfig& c, std::string_view v) {
-        c.time_limit_seconds = parse_positive_option("time-limit", v);
-      },
-      [](const RunConfig& c) { return optional_json(c.time_limit_seconds); });
-  add(
-      "seed", "S", "master seed: initialisation, and each worker's batch stream from (S, worker)",
-      [](RunConfig& c, std::string_view v) {
-        c.seed = static_cast<std::uint64_t>(parse_int_option("seed", v, 0));
-      },
-      [](const RunConfig& c) { return json(c.seed); });
-  add(
-      "step-decay", "D", "multiply the step by (1 - D) each epoch (applied updates / per epoch)",
-      [](RunConfig& c, std::string_view v) { c.pace.step_decay = parse_step_decay(v); },
-      [](const RunConfig& c) { return json(c.pace.step_decay); });
-  add(
-      "slowdown", "W:FACTOR,...",
-      "stragglers: worker W computes FACTOR (1..1000) times slower (its gradients stretched)",
-      [](RunConfig& c, std::string_view v) { c.pace.slowdown = parse_slowdown(v); },
-      [](const RunConfig& c) { return json(slowdown_text(c.pace.slowdown)); });
-  add(
-      "delay", "SPEC",
-      "latency per pull and per push: none | fixed:US | exp:MEAN_US (microseconds)",
-      [](RunConfig& c, std::string_view v) { c.pace.delay = parse_delay(v); },
-      [](const RunConfig& c) { return json(c.pace.delay.text()); });
-  add(
-      "checkpoints", "K", "parameter snapshots per epoch, evaluated after training",
-      [](RunConfig& c, std::string_view v) {
-        c.checkpoints = static_cast<int>(parse_int_option("checkpoints", v, 1, kMaxInt));
-      },
-      [](const RunConfig& c) { return json(c.checkpoints); });
-  add(
-      "epsilon", "LIST",
-      "target train losses, absolute (0.3) or relative to the initial loss (50%)",
-      [](RunConfig& c, std::string_view v) { c.epsilons = parse_epsilons(v); },
-      [](const RunConfig& c) {
-        std::string s;
-        for (const Epsilon& e : c.epsilons) {
-          // Appended piecewise: `"," + e.text()` trips GCC 12's false -Wrestrict at -O3.
-          if (!s.empty()) s += ',';
-          s += e.text();
-        }
-        return json(s);
-      });
-  add(
-      "target-accuracy", "LIST",
-      "test-accuracy targets in (0, 1], like 0.80,0.85: time and updates to the first evaluated "
-      "snapshot at or above each (default: none)",
-      [](RunConfig& c, std::string_view v) { c.target_accuracies = parse_target_accuracies(v); },
-      [](const RunConfig& c) {
-        std::ostringstream s;
-        for (std::size_t i = 0; i < c.target_accuracies.size(); ++i) {
-          s << (i ? "," : "") << c.target_accuracies[i];
-        }
-        return json(s.str());
-      });
-  add(
-      "eval-samples", "N", "training samples the train loss is evaluated on (0 = all)",
-      [](RunConfig& c, std::string_view v) {
-        c.eval_samples = parse_int_option("eval-samples", v, 0);
-      },
-      [](const RunConfig& c) { return json(c.eval_samples); });
-  add(
-      "staleness-bins", "N", "exact staleness histogram bins; larger values go to an overflow bin",
-      [](RunConfig& c, std::string_view v) {
-        c.staleness_bins = parse_int_option("staleness-bins", v, 1, kMaxStalenessBins);
-      },
-      [](const RunConfig& c) { return json(c.staleness_bins); });
-  add(
-      "placement", "POLICY",
-      "worker pinning: compact (fill a NUMA node first: UMA) | scatter (round-robin over nodes: "
-      "NUMA) | explicit:CPULIST | none (OS decides)",
-      [](RunConfig& c, std::string_view v) { c.placement = v; },
-      [](const RunConfig& c) { return json(c.placement); });
-  add(
-      "memory", "POLICY", "shared-parameter memory: local (first touch) | interleave | bind:NODE",
-      [](RunConfig& c, std::string_view v) { c.memory = v; },
-      [](const RunConfig& c) { return json(c.memory); });
-  add(
-      "smt", "ORDER",
-      "SMT siblings: last (physical cores first) | interleave (as hwloc lists them)",
-      [](RunConfig& c, std::string_view v) { c.smt = v; },
-      [](const RunConfig& c) { return json(c.smt); });
-  add(
-      "topology-synthetic", "DESC",
-      "plan on an hwloc synthetic topology, e.g. \"pack:2 numa:1 core:8 pu:2\" "
-      "(needs --dry-run)",
-      [](RunConfig& c, std::string_view v) { c.topology_synthetic = v; },
-      [](const RunConfig& c) { return json(c.topology_synthetic); });
-  add(
-      "topology-xml", "FILE", "plan on a topology exported by lstopo (needs --dry-run)",
-      [](RunConfig& c, std::string_view v) { c.topology_xml = v; },
-      [](const RunConfig& c) { return json(c.topology_xml); });
-  add(
-      "dry-run", "", "validate, plan the placement and print it as JSON; train nothing",
-      [](RunConfig& c, std::string_view) { c.dry_run = true; },
-      [](const RunConfig& c) { return json(c.dry_run); });
+  std::vector<OptionSpec> t = training_options();
+  for (auto group : {budget_options, measurement_options, placement_options}) {
+    std::ranges::move(group(), std::back_inserter(t));
+  }
   // Each algorithm's options, declared beside it (algorithms/retry_options.hpp, leashed.cpp).
   for (const AlgorithmOption* o : registry.options()) {
-    add(
-        o->name(), o->metavar(), o->help(),
-        [o](RunConfig& c, std::string_view v) { c.algorithm_options.set(*o, v); },
-        [o](const RunConfig& c) { return c.algorithm_options.json(*o); });
+    t.push_back({o->name(), o->metavar(), o->help(),
+                 [o](C& c, std::string_view v) { c.algorithm_options.set(*o, v); },
+                 [o](const C& c) { return c.algorithm_options.json(*o); }});
   }
-  add(
-      "test-fault", "KIND",
-      "testing only: fail on purpose after loading the data: none | abort | hang | exit:N | "
-      "worker-throw (the last worker's set-up throws)",
-      [](RunConfig& c, std::string_view v) {
-        if (v != "none" && v != "abort" && v != "hang" && v != "worker-throw" &&
-            !(v.substr(0, 5) == "exit:" && parse_int_option("test-fault", v.substr(5), 1) > 0)) {
-          bad_option_value("test-fault", v, "none, abort, hang, exit:N or worker-throw");
-        }
-        c.test_fault = v;
-      },
-      [](const RunConfig& c) { return json(c.test_fault); });
-  add(
-      "out", "PATH", "where the JSON goes (- = stdout); written to PATH.tmp.PID, then renamed",
-      [](RunConfig& c, std::string_view v) { c.out = v; },
-      [](const RunConfig& c) { return json(c.out); });
-  add(
-      "save-params", "PATH",
-      "write the final parameters as raw little-endian float32 (float64 with --precision double) "
-      "(+ PATH.json)",
-      [](RunConfig& c, std::string_view v) { c.save_params = v; },
-      [](const RunConfig& c) { return json(c.save_params); });
-  // Not part of the recorded configuration (no `get`): the file's options are.
-  add(
-      "config", "FILE", "read options from a JSON object {\"batch\": 64, ...}",
-      [&registry](RunConfig& c, std::string_view v) {
-        apply_config_file(c, std::string(v), registry);
-      },
-      nullptr);
+  std::ranges::move(output_options(registry), std::back_inserter(t));
   return t;
 }
 

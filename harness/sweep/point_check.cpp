@@ -7,11 +7,9 @@
 #include <optional>
 #include <set>
 
-#include "algorithms/registry.hpp"
 #include "common/errors.hpp"
-#include "harness/machine/numa_memory.hpp"
-#include "harness/machine/placement.hpp"
-#include "harness/machine/topology.hpp"
+#include "harness/run/memory_check.hpp"
+#include "harness/run/preflight.hpp"
 #include "harness/run/run_config.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
@@ -27,23 +25,20 @@ struct DataFacts {
   int num_classes = 0;
 };
 
-// Loads each distinct data set once and each topology once; the samples are dropped at once.
+// The checks of harness/run/preflight.hpp in the run's order, for one point after another.
+// Loads each distinct data set, topology and model once; the samples are dropped at once.
 class Checker {
  public:
   PointCheck result;
 
   void check(const PlannedRun& run) {
     const RunConfig cfg = run.run_config("-");
-    builtin_algorithms().check(cfg.algorithm, algorithm_setup(cfg));
-    const Activation activation = parse_activation(cfg.activation);
-    (void)parse_init(cfg.init);
+    const RunChoices choices = check_choices(cfg);
     check_placement(run, cfg);
+    check_synthetic_fits(cfg, choices.activation);
     const DataFacts& data = data_facts(cfg);
-    check_model(cfg, activation, data);
-    if (static_cast<std::size_t>(cfg.batch) > data.train_size) {
-      throw ConfigError("--batch " + std::to_string(cfg.batch) + " exceeds the " +
-                        std::to_string(data.train_size) + " training samples of " + data.name);
-    }
+    check_model_fits(model_params(cfg, choices.activation, data), cfg);
+    check_batch_fits(cfg, data.train_size, data.name);
   }
 
  private:
@@ -51,35 +46,27 @@ class Checker {
     const std::string key = cfg.topology_synthetic + "\n" + cfg.topology_xml;
     auto it = topologies_.find(key);
     if (it == topologies_.end()) {
-      Topology t = !cfg.topology_synthetic.empty() ? Topology::synthetic(cfg.topology_synthetic)
-                   : !cfg.topology_xml.empty()     ? Topology::from_xml(cfg.topology_xml)
-                                                   : Topology::this_machine();
-      it = topologies_.emplace(key, std::make_unique<Topology>(std::move(t))).first;
+      it = topologies_.emplace(key, std::make_unique<Topology>(run_topology(cfg))).first;
     }
     return *it->second;
   }
 
-  // As plan_run_placement in the run command, except that more threads than hardware threads
-  // under compact or scatter is counted, not refused (see the header).
+  // As the run plans its placement, except that more threads than hardware threads under compact
+  // or scatter is counted, not refused (see the header).
   void check_placement(const PlannedRun& run, const RunConfig& cfg) {
-    PlacementOptions options = parse_placement(cfg.placement);
-    options.smt = parse_smt_order(cfg.smt);
-    const MemoryPolicy memory = parse_memory_policy(cfg.memory);
+    const PlacementChoice choice = parse_placement_choice(cfg);
     const Topology& topo = topology(cfg);
     const int pus = static_cast<int>(topo.pus().size());
-    const bool counted = (options.policy == PlacementPolicy::kCompact ||
-                          options.policy == PlacementPolicy::kScatter) &&
+    const bool counted = (choice.options.policy == PlacementPolicy::kCompact ||
+                          choice.options.policy == PlacementPolicy::kScatter) &&
                          cfg.threads > pus;
     if (counted && result.too_many_threads++ == 0) {
       result.example = "point " + run.point_id + ": " + std::to_string(cfg.threads) +
                        " threads under " + cfg.placement + " placement, " + std::to_string(pus) +
                        " hardware threads here";
     }
-    (void)plan_placement(topo.pus(), options, counted ? pus : cfg.threads);
-    if (topo.is_this_system()) {
-      if (!numa_) numa_ = numa_support();
-      check_memory_policy(memory, *numa_);
-    }
+    if (!numa_) numa_ = numa_support();
+    (void)plan_checked(choice, topo, counted ? pus : cfg.threads, *numa_);
   }
 
   const DataFacts& data_facts(const RunConfig& cfg) {
@@ -96,11 +83,15 @@ class Checker {
     return it->second;
   }
 
-  void check_model(const RunConfig& cfg, Activation activation, const DataFacts& data) {
+  // The model's parameter count, built once per spec, activation and data set.
+  std::size_t model_params(const RunConfig& cfg, Activation activation, const DataFacts& data) {
     const std::string key = cfg.model + "\n" + cfg.activation + "\n" + data.name;
-    if (!models_.insert(key).second) return;
+    auto it = model_params_.find(key);
+    if (it != model_params_.end()) return it->second;
     try {
-      (void)make_model(cfg.model, activation, data.shape, data.num_classes);
+      const std::size_t n =
+          make_model(cfg.model, activation, data.shape, data.num_classes)->num_params();
+      return model_params_.emplace(key, n).first->second;
     } catch (const std::bad_alloc&) {
       throw EnvironmentError("--model " + cfg.model + " does not fit in this machine's memory");
     }
@@ -109,7 +100,7 @@ class Checker {
   std::map<std::string, std::unique_ptr<Topology>> topologies_;
   std::optional<NumaSupport> numa_;
   std::map<std::string, DataFacts> data_;
-  std::set<std::string> models_;
+  std::map<std::string, std::size_t> model_params_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/errors.hpp"
+#include "common/name_table.hpp"
 #include "harness/sweep/build_identity.hpp"
 
 namespace psgd {
@@ -90,22 +91,16 @@ std::string move_aside_note(const std::string& run_id, const ResumeCheck& check,
   }
 }
 
-const char* resume_word(Resume action) {
-  switch (action) {
-    case Resume::kRun:
-      return "run";
-    case Resume::kDone:
-      return "done";
-    case Resume::kRedoCrashed:
-      return "redo";
-    case Resume::kOtherBuild:
-      return "build";
-    case Resume::kRerun:
-      return "rerun";
-    case Resume::kBroken:
-      return "broken";
-  }
-  return "run";
+std::string_view resume_word(Resume action) noexcept {
+  static constexpr NameTable<Resume, 6> kResumeWords{{
+      {"run", Resume::kRun},
+      {"done", Resume::kDone},
+      {"redo", Resume::kRedoCrashed},
+      {"build", Resume::kOtherBuild},
+      {"rerun", Resume::kRerun},
+      {"broken", Resume::kBroken},
+  }};
+  return name_of(kResumeWords, action);
 }
 
 }  // namespace psgd

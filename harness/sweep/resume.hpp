@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "harness/sweep/results.hpp"
 #include "harness/sweep/scheduler.hpp"
@@ -47,6 +48,6 @@ std::string move_aside_note(const std::string& run_id, const ResumeCheck& check,
                             const std::string& moved_to);
 
 // Short word for the dry-run listing: "run", "done", "redo" ...
-const char* resume_word(Resume action);
+std::string_view resume_word(Resume action) noexcept;
 
 }  // namespace psgd

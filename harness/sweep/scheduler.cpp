@@ -339,12 +339,12 @@ int print_dry_run(const SweepSpec& spec, const SchedulerOptions& options,
     if (check.action == Resume::kOtherBuild && other_builds++ == 0)
       other_build = describe_build(*check.doc);
     const bool partial = exists(dir.part_path(run.run_id)) || exists(dir.stderr_path(run.run_id));
-    const char* word = check.action == Resume::kRun && partial ? "redo" : resume_word(check.action);
+    const std::string_view word =
+        check.action == Resume::kRun && partial ? "redo" : resume_word(check.action);
     // Appended piece by piece, not as one `a + b + ...` expression: GCC 12 at -O3 with AVX-512
     // (-march=sapphirerapids, or Zen 4's flags) warns a false -Wrestrict inside that chain.
-    const std::size_t width = std::strlen(word);
     lines += word;
-    lines.append(width < 6 ? 6 - width : 1, ' ');
+    lines.append(word.size() < 6 ? 6 - word.size() : 1, ' ');
     lines += run.run_id;
     lines += "  ";
     if (check.action == Resume::kBroken || check.action == Resume::kOtherBuild) {

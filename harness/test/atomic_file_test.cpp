@@ -12,15 +12,15 @@
 #include <string>
 #include <thread>
 
+#include "harness/test/test_support.hpp"
+
 namespace psgd {
 namespace {
 
 namespace fs = std::filesystem;
 
 TEST(AtomicFile, SigtermDuringTheWriteLeavesNoTemporaryFile) {
-  const fs::path dir = fs::path(testing::TempDir()) / ("atomic_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = psgd::test::scratch_dir("atomic");
   const std::string path = (dir / "big.bin").string();
   const pid_t child = fork();
   ASSERT_GE(child, 0);

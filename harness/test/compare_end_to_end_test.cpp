@@ -3,15 +3,13 @@
 // this build's benchmark binaries): its document follows experiments/nightly/nightly.schema.json,
 // compares with itself as unchanged, and plots/nightly.py draws its history.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
+
+#include "harness/test/psgd_process.hpp"
 
 namespace {
 
@@ -20,41 +18,17 @@ using nlohmann::json;
 
 constexpr const char* kPython = "/usr/bin/python3";
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using psgd::test::run_shell;
+using psgd::test::slurp;
+using Result = psgd::test::ProcessResult;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
+// This test binary's own folder for the files it compares (one process per test under ctest).
 fs::path temp_dir() {
-  const fs::path d = fs::path(testing::TempDir()) / ("psgd_compare_" + std::to_string(getpid()));
-  fs::create_directories(d);
-  return d;
+  static const fs::path dir = psgd::test::scratch_dir("psgd_compare");
+  return dir;
 }
 
-// Runs a shell command line, capturing stdout, stderr and the exit code.
-Result shell(const std::string& command) {
-  static int counter = 0;
-  const fs::path out = temp_dir() / ("out" + std::to_string(counter));
-  const fs::path err = temp_dir() / ("err" + std::to_string(counter++));
-  const int status = std::system((command + " >" + out.string() + " 2>" + err.string()).c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-Result compare(const std::string& args) {
-  return shell(std::string(PSGD_BINARY) + " compare " + args);
-}
+Result compare(const std::string& args) { return psgd::test::run_psgd("compare " + args); }
 
 fs::path write(const std::string& name, const std::string& text) {
   const fs::path p = temp_dir() / name;
@@ -147,7 +121,7 @@ class NightlyEndToEnd : public ::testing::Test {
     if (!fs::exists(fs::path(PSGD_BENCH_DIR) / "psgd_models_bench")) {
       GTEST_SKIP() << "this build has no benchmark binaries (PSGD_BUILD_BENCHMARKS=OFF)";
     }
-    if (shell(std::string(kPython) + " -c 'import jsonschema, matplotlib'").exit_code != 0) {
+    if (run_shell(std::string(kPython) + " -c 'import jsonschema, matplotlib'").exit_code != 0) {
       GTEST_SKIP() << kPython << " with jsonschema and matplotlib is needed (make deps)";
     }
   }
@@ -160,11 +134,11 @@ TEST_F(NightlyEndToEnd, QuickRunFollowsTheSchemaAndComparesUnchanged) {
   const fs::path dir = temp_dir() / "nightly";
   fs::remove_all(dir);
   const fs::path out = dir / "2000-01-01-test.json";
-  const Result run = shell(script() + " --quick --no-compare --repetitions 3 --min-time 0.01" +
-                           " --e2e-repetitions 2 --psgd " + PSGD_BINARY + " --bench-dir " +
-                           PSGD_BENCH_DIR + " --out " + out.string());
+  const Result run = run_shell(script() + " --quick --no-compare --repetitions 3 --min-time 0.01" +
+                               " --e2e-repetitions 2 --psgd " + PSGD_BINARY + " --bench-dir " +
+                               PSGD_BENCH_DIR + " --out " + out.string());
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(shell(script() + " --validate " + out.string()).exit_code, 0);
+  EXPECT_EQ(run_shell(script() + " --validate " + out.string()).exit_code, 0);
   const json doc = json::parse(slurp(out));
   EXPECT_FALSE(doc["deterministic"].empty());
   bool has_fraction = false;
@@ -181,18 +155,18 @@ TEST_F(NightlyEndToEnd, QuickRunFollowsTheSchemaAndComparesUnchanged) {
   json broken = doc;
   broken["benchmarks"][0].erase("higher_is_better");
   const fs::path bad = write("broken_nightly.json", broken.dump());
-  EXPECT_EQ(shell(script() + " --validate " + bad.string()).exit_code, 2);
+  EXPECT_EQ(run_shell(script() + " --validate " + bad.string()).exit_code, 2);
   // The history plot draws from the folder.
   const Result plot =
-      shell(std::string(kPython) + " " + PSGD_SOURCE_DIR + "/plots/nightly.py --results " +
-            dir.string() + " --baseline " + out.string() + " --out " + dir.string());
+      run_shell(std::string(kPython) + " " + PSGD_SOURCE_DIR + "/plots/nightly.py --results " +
+                dir.string() + " --baseline " + out.string() + " --out " + dir.string());
   EXPECT_EQ(plot.exit_code, 0) << plot.err;
   EXPECT_TRUE(fs::exists(dir / "nightly.png"));
 }
 
 TEST_F(NightlyEndToEnd, CommittedBaselineFollowsTheSchema) {
   const Result r =
-      shell(script() + " --validate " + PSGD_SOURCE_DIR + "/experiments/nightly/baseline.json");
+      run_shell(script() + " --validate " + PSGD_SOURCE_DIR + "/experiments/nightly/baseline.json");
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 

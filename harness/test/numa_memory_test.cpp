@@ -64,11 +64,17 @@ TEST(NumaPolicyParse, InvalidNamesListTheChoices) {
       EXPECT_NE(msg.find("--memory"), std::string::npos) << msg;
     }
   }
-  try {
-    parse_memory_policy("first-touch");
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("local, interleave, bind:NODE"), std::string::npos);
-  }
+  EXPECT_THROW(
+      {
+        try {
+          parse_memory_policy("first-touch");
+        } catch (const ConfigError& e) {
+          EXPECT_STREQ(e.what(),
+                       "--memory must be local, interleave or bind:NODE, got 'first-touch'");
+          throw;
+        }
+      },
+      ConfigError);
 }
 
 TEST(NumaPolicyCheck, WithoutNumaSupportOnlyLocalWorks) {

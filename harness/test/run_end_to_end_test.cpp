@@ -1,8 +1,6 @@
 // End-to-end tests of `psgd run`: the real binary, its exit codes, stderr and JSON document.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,59 +9,24 @@
 #include <string>
 #include <thread>
 
+#include "harness/test/psgd_process.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs `psgd ARGS` through the shell, capturing stdout, stderr and the exit code.
-Result psgd(const std::string& args) {
-  static int counter = 0;
-  const fs::path dir = fs::path(testing::TempDir()) / ("psgd_e2e_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  const fs::path out = dir / ("out" + std::to_string(counter));
-  const fs::path err = dir / ("err" + std::to_string(counter++));
-  const std::string cmd =
-      std::string(PSGD_BINARY) + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-fs::path temp_dir(const std::string& name) {
-  const fs::path d = fs::path(testing::TempDir()) / (name + "_" + std::to_string(getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-int lines(const std::string& s) {
-  int n = 0;
-  for (const char c : s) n += c == '\n';
-  return n;
-}
+using psgd::test::count_lines;
+using psgd::test::run_psgd;
+using psgd::test::scratch_dir;
+using psgd::test::slurp;
+using Result = psgd::test::ProcessResult;
 
 constexpr const char* kTinyRun =
     "run --dataset synthetic-dense:1024x16x4 --model linear --batch 16 --step 0.1 --epochs 3 ";
 
 TEST(RunEndToEnd, WritesTheDocumentedSchema) {
-  const Result r = psgd(std::string(kTinyRun) + "--checkpoints 2");
+  const Result r = run_psgd(std::string(kTinyRun) + "--checkpoints 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   EXPECT_EQ(doc["schema_version"], 1);
@@ -110,16 +73,16 @@ TEST(RunEndToEnd, WritesTheDocumentedSchema) {
 }
 
 TEST(RunEndToEnd, SameSeedSameNumbers) {
-  const json a = json::parse(psgd(std::string(kTinyRun) + "--seed 7").out);
-  const json b = json::parse(psgd(std::string(kTinyRun) + "--seed 7").out);
-  const json c = json::parse(psgd(std::string(kTinyRun) + "--seed 8").out);
+  const json a = json::parse(run_psgd(std::string(kTinyRun) + "--seed 7").out);
+  const json b = json::parse(run_psgd(std::string(kTinyRun) + "--seed 7").out);
+  const json c = json::parse(run_psgd(std::string(kTinyRun) + "--seed 8").out);
   EXPECT_EQ(a["metrics"]["final_train_loss"], b["metrics"]["final_train_loss"]);
   EXPECT_NE(a["metrics"]["final_train_loss"], c["metrics"]["final_train_loss"]);
 }
 
 TEST(RunEndToEnd, DivergenceGivesValidJsonWithoutInfOrNan) {
-  const fs::path dir = temp_dir("psgd_diverge");
-  const Result r = psgd(
+  const fs::path dir = scratch_dir("psgd_diverge");
+  const Result r = run_psgd(
       "run --dataset synthetic-dense:1024x16x4 --model mlp:32 --batch 16 --step 1e4 --epochs 2 "
       "--out " +
       (dir / "d.json").string());
@@ -132,12 +95,12 @@ TEST(RunEndToEnd, DivergenceGivesValidJsonWithoutInfOrNan) {
 }
 
 TEST(RunEndToEnd, FileOutputIsAtomicAndPrintsASummary) {
-  const fs::path dir = temp_dir("psgd_out");
-  const Result r = psgd(std::string(kTinyRun) + "--out " + (dir / "r.json").string());
+  const fs::path dir = scratch_dir("psgd_out");
+  const Result r = run_psgd(std::string(kTinyRun) + "--out " + (dir / "r.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
   EXPECT_NE(r.err.find("status"), std::string::npos);
-  EXPECT_LT(lines(r.err), 25);  // one screen
+  EXPECT_LT(count_lines(r.err), 25);  // one screen
   EXPECT_TRUE(json::accept(slurp(dir / "r.json")));
   for (const auto& entry : fs::directory_iterator(dir)) {
     EXPECT_EQ(entry.path().filename(), "r.json");  // no temporary left behind
@@ -145,8 +108,8 @@ TEST(RunEndToEnd, FileOutputIsAtomicAndPrintsASummary) {
 }
 
 TEST(RunEndToEnd, SaveParamsWritesRawFloatsAndLayout) {
-  const fs::path dir = temp_dir("psgd_params");
-  const Result r = psgd(std::string(kTinyRun) + "--save-params " + (dir / "p.bin").string());
+  const fs::path dir = scratch_dir("psgd_params");
+  const Result r = run_psgd(std::string(kTinyRun) + "--save-params " + (dir / "p.bin").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json side = json::parse(slurp(dir / "p.bin.json"));
   const auto n = side["num_params"].get<std::size_t>();
@@ -160,11 +123,11 @@ TEST(RunEndToEnd, SaveParamsWritesRawFloatsAndLayout) {
 // 8 bytes each; and on this small problem the two precisions end at nearly the same loss (the
 // same data, initial point up to float rounding, and batches).
 TEST(RunEndToEnd, PrecisionDoubleIsRecordedSavedAndCloseToFloat) {
-  const fs::path dir = temp_dir("psgd_precision");
-  const Result f = psgd(std::string(kTinyRun) + "--algo leashed --init normal:0.01");
+  const fs::path dir = scratch_dir("psgd_precision");
+  const Result f = run_psgd(std::string(kTinyRun) + "--algo leashed --init normal:0.01");
   ASSERT_EQ(f.exit_code, 0) << f.err;
-  const Result d = psgd(std::string(kTinyRun) + "--algo leashed --init normal:0.01 " +
-                        "--precision double --save-params " + (dir / "p.bin").string());
+  const Result d = run_psgd(std::string(kTinyRun) + "--algo leashed --init normal:0.01 " +
+                            "--precision double --save-params " + (dir / "p.bin").string());
   ASSERT_EQ(d.exit_code, 0) << d.err;
   const json fd = json::parse(f.out);
   const json dd = json::parse(d.out);
@@ -185,9 +148,9 @@ TEST(RunEndToEnd, PrecisionDoubleIsRecordedSavedAndCloseToFloat) {
 // ---- bad input: one line on stderr, exit 2 (arguments) or 3 (environment and data) ----
 
 void expect_error(const std::string& args, int code, const std::string& needle) {
-  const Result r = psgd(args);
+  const Result r = run_psgd(args);
   EXPECT_EQ(r.exit_code, code) << args << "\n" << r.err;
-  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
 }
 
@@ -200,6 +163,13 @@ TEST(RunEndToEnd, BadArgumentsExitTwoWithOneLine) {
   expect_error("run --init normal:-1 --dataset synthetic-dense", 2, "normal");
   expect_error("run --dataset synthetic-dense:64x4x2 --batch 100 --model linear", 2, "exceeds");
   expect_error("frobnicate", 2, "unknown command");
+  // Every enum option names its choices the same way (common/name_table.hpp).
+  expect_error("run --activation tanh", 2, "--activation must be relu or sigmoid, got 'tanh'");
+  expect_error("run --placement spread", 2,
+               "--placement must be none, compact, scatter or explicit:CPULIST, got 'spread'");
+  expect_error("run --smt first", 2, "--smt must be last or interleave, got 'first'");
+  expect_error("run --memory remote", 2,
+               "--memory must be local, interleave or bind:NODE, got 'remote'");
   // Injected heterogeneity and the step schedule (algorithms/pace.hpp).
   for (const char* bad : {"--slowdown 1", "--slowdown 0:0.5", "--slowdown 0:2,0:3",
                           "--slowdown x:2", "--slowdown 0:1e9"}) {
@@ -221,9 +191,9 @@ TEST(RunEndToEnd, BadArgumentsExitTwoWithOneLine) {
 // What was injected is in config and in the pace block, with the time it cost; nonblocking's
 // accounting is in its algorithm block.
 TEST(RunEndToEnd, SlowdownAndDelayAreRecorded) {
-  const Result r = psgd(std::string(kTinyRun) +
-                        "--algo nonblocking --mini-batches 4 --threads 2 --placement none "
-                        "--slowdown 1:3 --delay fixed:20 --step-decay 0.01");
+  const Result r = run_psgd(std::string(kTinyRun) +
+                            "--algo nonblocking --mini-batches 4 --threads 2 --placement none "
+                            "--slowdown 1:3 --delay fixed:20 --step-decay 0.01");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   EXPECT_EQ(doc["config"]["slowdown"], "1:3");
@@ -249,9 +219,9 @@ TEST(RunEndToEnd, SlowdownAndDelayAreRecorded) {
 }
 
 TEST(RunEndToEnd, BadDataExitsThreeNamingTheFile) {
-  const fs::path missing = temp_dir("psgd_missing");
+  const fs::path missing = scratch_dir("psgd_missing");
   expect_error("run --dataset idx --data-dir " + missing.string(), 3, "train-images-idx3-ubyte");
-  const fs::path corrupt = temp_dir("psgd_corrupt");
+  const fs::path corrupt = scratch_dir("psgd_corrupt");
   for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
     std::ofstream(corrupt / name) << "this is not an IDX file";
@@ -264,8 +234,8 @@ TEST(RunEndToEnd, AnUnknownPrecisionIsOneLineNamingTheChoices) {
 }
 
 TEST(RunEndToEnd, ErrorsAreAlsoWrittenAsErrorDocuments) {
-  const fs::path dir = temp_dir("psgd_errdoc");
-  const Result r = psgd("run --algo bogus --out " + (dir / "e.json").string());
+  const fs::path dir = scratch_dir("psgd_errdoc");
+  const Result r = run_psgd("run --algo bogus --out " + (dir / "e.json").string());
   EXPECT_EQ(r.exit_code, 2);
   const json doc = json::parse(slurp(dir / "e.json"));
   EXPECT_EQ(doc["status"], "error");
@@ -274,10 +244,10 @@ TEST(RunEndToEnd, ErrorsAreAlsoWrittenAsErrorDocuments) {
 }
 
 TEST(RunEndToEnd, HelpAndListTellTheTruth) {
-  const Result help = psgd("run --help");
+  const Result help = run_psgd("run --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--batch=N"), std::string::npos);
-  const Result list = psgd("list");
+  const Result list = run_psgd("list");
   EXPECT_EQ(list.exit_code, 0);
   for (const char* name :
        {"seq", "mutex", "rwlock", "hogwild", "hogwild-atomic", "leashed", "sync", "mlp:", "cnn",
@@ -287,7 +257,7 @@ TEST(RunEndToEnd, HelpAndListTellTheTruth) {
 }
 
 TEST(RunEndToEnd, DryRunPlansOnASyntheticTopology) {
-  const Result r = psgd(
+  const Result r = run_psgd(
       "run --dry-run --topology-synthetic 'pack:2 numa:1 core:4 pu:2' --threads 4 "
       "--placement scatter --algo seq --threads 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -298,7 +268,7 @@ TEST(RunEndToEnd, DryRunPlansOnASyntheticTopology) {
 }
 
 TEST(RunEndToEnd, PinnedRunsRecordPlannedAndObservedPlacement) {
-  const Result r = psgd(std::string(kTinyRun) + "--placement explicit:0");
+  const Result r = run_psgd(std::string(kTinyRun) + "--placement explicit:0");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   const json& p = doc["placement"];
@@ -315,7 +285,8 @@ TEST(RunEndToEnd, PinnedRunsRecordPlannedAndObservedPlacement) {
 TEST(RunEndToEnd, MemoryPolicyPlacesAndRecordsEverySharedPage) {
   for (const std::string memory : {"bind:0", "interleave", "local"}) {
     SCOPED_TRACE(memory);
-    const Result r = psgd(std::string(kTinyRun) + "--algo leashed --threads 2 --memory " + memory);
+    const Result r =
+        run_psgd(std::string(kTinyRun) + "--algo leashed --threads 2 --memory " + memory);
     if (r.exit_code == 3 && r.err.find("NUMA support") != std::string::npos) {
       GTEST_SKIP() << "no NUMA support on this machine: " << r.err;
     }
@@ -346,8 +317,8 @@ TEST(RunEndToEnd, MemoryPolicyPlacesAndRecordsEverySharedPage) {
 TEST(RunEndToEnd, SharedBytesCountEveryMethodsSharedStorage) {
   constexpr std::int64_t kVectorBytes = (16 * 4 + 4) * 4;  // linear 16x4: 68 float parameters
   auto shared_bytes = [](const std::string& algo, int threads) {
-    const Result r = psgd(std::string(kTinyRun) + "--placement none --algo " + algo +
-                          " --threads " + std::to_string(threads));
+    const Result r = run_psgd(std::string(kTinyRun) + "--placement none --algo " + algo +
+                              " --threads " + std::to_string(threads));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out)["resources"]["shared_bytes"].get<std::int64_t>();
   };
@@ -368,7 +339,7 @@ TEST(RunEndToEnd, SharedBytesCountEveryMethodsSharedStorage) {
 TEST(RunEndToEnd, ReferenceEpochAndBatchOrder) {
   const std::string args = std::string(kTinyRun) +
                            "--updates-per-epoch 10 --batch-order shared --algo mutex --threads 1 ";
-  const Result a = psgd(args);
+  const Result a = run_psgd(args);
   ASSERT_EQ(a.exit_code, 0) << a.err;
   const json doc = json::parse(a.out);
   EXPECT_EQ(doc["updates"]["per_epoch"], 10);
@@ -377,7 +348,7 @@ TEST(RunEndToEnd, ReferenceEpochAndBatchOrder) {
   EXPECT_EQ(doc["config"]["batch-order"], "shared");
   EXPECT_EQ(doc["config"]["updates-per-epoch"], 10);
   EXPECT_DOUBLE_EQ(doc["series"].back()["epoch"].get<double>(), 3.0);
-  const Result b = psgd(args);
+  const Result b = run_psgd(args);
   EXPECT_EQ(json::parse(b.out)["metrics"]["final_train_loss"], doc["metrics"]["final_train_loss"]);
   expect_error("run --batch-order random", 2, "--batch-order must be worker or shared");
   expect_error("run --updates-per-epoch 0", 2, "--updates-per-epoch must be a positive integer");
@@ -385,8 +356,8 @@ TEST(RunEndToEnd, ReferenceEpochAndBatchOrder) {
 
 TEST(RunEndToEnd, MoreThreadsThanHardwareIsRecordedAsOversubscribed) {
   const unsigned threads = std::thread::hardware_concurrency() + 1;
-  const Result r = psgd(std::string(kTinyRun) + "--algo leashed --placement none --threads " +
-                        std::to_string(threads));
+  const Result r = run_psgd(std::string(kTinyRun) + "--algo leashed --placement none --threads " +
+                            std::to_string(threads));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   EXPECT_TRUE(doc["oversubscribed"]);
@@ -412,7 +383,7 @@ TEST(RunEndToEndFashionMnist, SequentialMlpReachesTheAcceptedAccuracy) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
     GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (make deps installs it)";
   }
-  const Result r = psgd(
+  const Result r = run_psgd(
       "run --algo seq --model mlp:128x128x128 --batch 32 --step 0.05 --epochs 2 --checkpoints 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);

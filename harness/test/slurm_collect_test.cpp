@@ -13,6 +13,7 @@
 #include "harness/run/report.hpp"
 #include "harness/sweep/slurm/collect.hpp"
 #include "harness/sweep/slurm/files.hpp"
+#include "harness/test/test_support.hpp"
 
 namespace psgd {
 namespace {
@@ -23,20 +24,17 @@ using nlohmann::ordered_json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class SlurmCollect : public ::testing::Test {
+class SlurmCollect : public psgd::test::ScratchDirTest {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    root_ = fs::path(::testing::TempDir()) /
-            ("psgd_slurm_collect_" + std::string(info->name()) + "_" + std::to_string(getpid()));
-    fs::remove_all(root_);
+    ScratchDirTest::SetUp();
     spec_ = parse_sweep_spec(ordered_json::parse(R"({"name": "col",
         "base": {"dataset": "synthetic-dense:64x4x2", "model": "linear", "updates": 10},
         "axes": {"batch": [1, 2, 3, 4, 5, 6]}})"),
                              "");
     runs_ = expand(spec_);
-    dir_ = std::make_unique<ResultsDir>((root_ / "col").string());
-    fs::create_directories(root_ / "col" / "slurm");
+    dir_ = std::make_unique<ResultsDir>((scratch_ / "col").string());
+    fs::create_directories(scratch_ / "col" / "slurm");
     client_.queue = [this](const std::string& name) {
       ++queue_calls_;
       EXPECT_EQ(name, "psgd-col");
@@ -47,9 +45,6 @@ class SlurmCollect : public ::testing::Test {
       return SlurmEnd{"CANCELLED by 0", "0:15", "", "sacct"};
     };
     queue_.known = true;
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(root_);
   }
 
   const std::string& id(std::size_t i) const { return runs_.at(i).run_id; }
@@ -71,7 +66,6 @@ class SlurmCollect : public ::testing::Test {
                started_marker_path(*dir_, id(i)));
   }
 
-  fs::path root_;
   SweepSpec spec_;
   std::vector<PlannedRun> runs_;
   std::unique_ptr<ResultsDir> dir_;

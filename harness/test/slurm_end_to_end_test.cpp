@@ -18,6 +18,7 @@
 #include "harness/sweep/slurm/files.hpp"
 #include "harness/sweep/spec.hpp"
 #include "harness/test/local_slurm.hpp"
+#include "harness/test/test_support.hpp"
 
 namespace psgd {
 namespace {
@@ -30,14 +31,10 @@ using testing::LocalSlurm;
 // A whole submission (queue, 2 CPUs, tiny runs) ends in seconds here; this bounds a loaded CI.
 constexpr double kSweepSeconds = 90;
 
-class SlurmEndToEnd : public ::testing::Test {
+class SlurmEndToEnd : public psgd::test::ScratchDirTest {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("psgd_slurm_e2e_" + std::string(info->name()) + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    ScratchDirTest::SetUp();
     slurm_ = std::make_unique<LocalSlurm>();
     if (!slurm_->skip_reason().empty()) GTEST_SKIP() << "no local Slurm: " << slurm_->skip_reason();
   }
@@ -45,11 +42,11 @@ class SlurmEndToEnd : public ::testing::Test {
     if (slurm_) {
       EXPECT_EQ(slurm_->stop(), "") << "a daemon outlived SIGTERM";
     }
-    if (!HasFailure()) fs::remove_all(dir_);
+    ScratchDirTest::TearDown();
   }
 
   std::string write_spec(const std::string& text) {
-    const std::string path = (dir_ / "spec.json").string();
+    const std::string path = (scratch_ / "spec.json").string();
     std::ofstream(path) << text;
     return path;
   }
@@ -57,7 +54,7 @@ class SlurmEndToEnd : public ::testing::Test {
   // `psgd sweep SPEC --results-dir=... extra...`, to its end; exit code and what it printed.
   CommandResult sweep(const std::string& spec, std::vector<std::string> extra) {
     std::vector<std::string> argv = {PSGD_BINARY, "sweep", spec,
-                                     "--results-dir=" + (dir_ / "results").string()};
+                                     "--results-dir=" + (scratch_ / "results").string()};
     for (std::string& e : extra) argv.push_back(std::move(e));
     return run_command(argv, kSweepSeconds);
   }
@@ -73,7 +70,6 @@ class SlurmEndToEnd : public ::testing::Test {
     ASSERT_TRUE(done) << "the sweep's jobs did not end\n" << slurm_->logs();
   }
 
-  fs::path dir_;
   std::unique_ptr<LocalSlurm> slurm_;
 };
 
@@ -126,7 +122,7 @@ TEST_F(SlurmEndToEnd, SubmittedSweepRunsAsArraysAndIsCollectedWithEveryRunOnce) 
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_THAT(dry.out, HasSubstr("would submit 6 run(s) in 2 job array(s)"));
   EXPECT_THAT(dry.out, HasSubstr("#SBATCH --cpus-per-task=2\n"));
-  EXPECT_FALSE(fs::exists(dir_ / "results" / "e2e-slurm"));  // a dry run writes nothing
+  EXPECT_FALSE(fs::exists(scratch_ / "results" / "e2e-slurm"));  // a dry run writes nothing
 
   const CommandResult submitted = sweep(spec, {"--backend=slurm", "--slurm-max-running=2"});
   ASSERT_EQ(submitted.exit_code, 0) << submitted.err << submitted.out;
@@ -137,7 +133,7 @@ TEST_F(SlurmEndToEnd, SubmittedSweepRunsAsArraysAndIsCollectedWithEveryRunOnce) 
   ASSERT_EQ(collected.exit_code, 0) << collected.err;
   EXPECT_THAT(collected.out, HasSubstr("6 runs: 6 complete"));
   EXPECT_THAT(collected.out, HasSubstr("0 running, 0 queued, 0 missing"));
-  const fs::path folder = dir_ / "results" / "e2e-slurm";
+  const fs::path folder = scratch_ / "results" / "e2e-slurm";
   const std::map<std::string, json> docs =
       expect_collected(folder, plan, {"converged", "not_converged"});
   for (const PlannedRun& r : plan) {
@@ -170,7 +166,7 @@ TEST_F(SlurmEndToEnd, ScancelledTaskIsRecordedAsCrashedAndRedoneByAResubmission)
   })");
   const std::vector<PlannedRun> plan = expand(load_sweep_spec(spec, ""));
   ASSERT_EQ(plan.size(), 2u);
-  const fs::path folder = dir_ / "results" / "e2e-scancel";
+  const fs::path folder = scratch_ / "results" / "e2e-scancel";
   const CommandResult submitted = sweep(spec, {"--backend=slurm"});
   ASSERT_EQ(submitted.exit_code, 0) << submitted.err << submitted.out;
 
@@ -214,10 +210,7 @@ TEST_F(SlurmEndToEnd, ScancelledTaskIsRecordedAsCrashedAndRedoneByAResubmission)
 // Without Slurm: the task entry point runs exactly the listed runs and commits them as a local
 // sweep does; bad combinations and unknown ids are one line and exit 2.
 TEST(SweepTaskEndToEnd, RunIdRunsExactlyTheListedRunsAndRejectsUnknownOnes) {
-  const fs::path dir =
-      fs::path(::testing::TempDir()) / ("psgd_sweep_task_e2e_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = psgd::test::scratch_dir("psgd_sweep_task_e2e");
   const std::string spec = (dir / "spec.json").string();
   std::ofstream(spec) << R"({"name": "e2e-task",
     "base": {"dataset": "synthetic-dense:256x8x2", "model": "linear", "updates": 40},

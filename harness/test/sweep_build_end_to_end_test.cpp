@@ -20,6 +20,7 @@
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/results.hpp"
 #include "harness/sweep/spec.hpp"
+#include "harness/test/psgd_process.hpp"
 
 namespace psgd {
 namespace {
@@ -43,44 +44,24 @@ constexpr const char* kSpec = R"({
   "timeout_seconds": 60
 })";
 
-class SweepBuildEndToEnd : public ::testing::Test {
+class SweepBuildEndToEnd : public psgd::test::ScratchDirTest {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("psgd_sweep_build_" + std::string(info->name()) + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    spec_ = (dir_ / "spec.json").string();
+    ScratchDirTest::SetUp();
+    spec_ = (scratch_ / "spec.json").string();
     std::ofstream(spec_) << kSpec;
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
   }
 
   Finished sweep(std::vector<std::string> extra, const std::string& spec = "") {
     std::vector<std::string> argv = {PSGD_BINARY, "sweep", spec.empty() ? spec_ : spec,
-                                     "--results-dir=" + (dir_ / "results").string()};
+                                     "--results-dir=" + (scratch_ / "results").string()};
     for (std::string& e : extra) argv.push_back(std::move(e));
-    std::string command;
-    for (const std::string& a : argv) command += "'" + a + "' ";
-    const std::string err = (dir_ / "stderr").string();
-    const std::string out = (dir_ / "stdout").string();
-    ChildProcess child({"/bin/sh", "-c", "exec " + command + "> '" + out + "'"}, err, 120);
-    Finished f;
-    for (;;) {
-      if (const auto o = child.poll()) {
-        f.exit_code = o->kind == ChildOutcome::Kind::kExited ? o->exit_code : -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    f.err = read_tail(err, 1 << 20);
-    f.out = read_tail(out, 1 << 20);
-    return f;
+    const test::TimedProcessResult r = test::run_to_end(argv, scratch_, 120);
+    const ChildOutcome& o = r.outcome;
+    return {o.kind == ChildOutcome::Kind::kExited ? o.exit_code : -1, r.err, r.out};
   }
 
-  fs::path folder() const { return dir_ / "results" / "e2e-build"; }
+  fs::path folder() const { return scratch_ / "results" / "e2e-build"; }
 
   // run file name -> (build id, inode): which build made each result, and whether it was rewritten.
   std::map<std::string, std::pair<std::string, ino_t>> results() const {
@@ -103,56 +84,63 @@ class SweepBuildEndToEnd : public ::testing::Test {
     return n;
   }
 
-  fs::path dir_;
   std::string spec_;
 };
 
-std::size_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+using psgd::test::count_lines;
 
+// The sweep refuses a point with what `psgd run` would say (the same pre-flight functions,
+// harness/run/preflight.hpp), the model and data that cannot fit in memory included.
 TEST_F(SweepBuildEndToEnd, SweepValidationRefusesEveryBadPointAtDryRunWithOneLine) {
   struct Case {
     const char* axis;
     const char* expect;
+    int exit_code = 2;
   };
   const Case cases[] = {
       {R"("algo": ["seq", "leashd"])", "leashd"},
       {R"("model": ["linear", "mlp:0"])", "mlp:0"},
       {R"("dataset": ["synthetic-dense:512x8x2", "no-such-set"])", "no-such-set"},
-      {R"("placement": ["none", "everywhere"])", "everywhere"},
-      {R"("activation": ["relu", "sigmoidd"])", "sigmoidd"},
+      {R"("placement": ["none", "everywhere"])",
+       "--placement must be none, compact, scatter or explicit:CPULIST, got 'everywhere'"},
+      {R"("activation": ["relu", "sigmoidd"])",
+       "--activation must be relu or sigmoid, got 'sigmoidd'"},
       {R"("placement": ["none", "explicit:99999"])", "99999"},
       {R"("batch": [4, 70000])", "70000"},
+      {R"("model": ["linear", "mlp:100000x100000"])", "more than this machine's", 3},
+      {R"("dataset": ["synthetic-dense:512x8x2", "synthetic-dense:100x40x100000000"])",
+       "more than this machine's", 3},
   };
   for (const Case& c : cases) {
-    const std::string path = (dir_ / "bad.json").string();
+    const std::string path = (scratch_ / "bad.json").string();
     std::ofstream(path) << R"({"name": "e2e-bad", "base": {"dataset": "synthetic-dense:512x8x2",
         "model": "linear", "updates": 10}, "axes": {)"
                         << c.axis << "}}";
     for (const char* mode : {"--dry-run", "--jobs=1"}) {
       const Finished f = sweep({mode}, path);
-      EXPECT_EQ(f.exit_code, 2) << c.axis << " " << mode << ": " << f.err;
-      EXPECT_EQ(lines(f.err), 1u) << c.axis << ": " << f.err;
+      EXPECT_EQ(f.exit_code, c.exit_code) << c.axis << " " << mode << ": " << f.err;
+      EXPECT_EQ(count_lines(f.err), 1) << c.axis << ": " << f.err;
       EXPECT_THAT(f.err, HasSubstr("point ")) << c.axis;
       EXPECT_THAT(f.err, HasSubstr(c.expect)) << c.axis;
-      EXPECT_FALSE(fs::exists(dir_ / "results" / "e2e-bad")) << c.axis << ": something ran";
+      EXPECT_FALSE(fs::exists(scratch_ / "results" / "e2e-bad")) << c.axis << ": something ran";
     }
   }
 }
 
 TEST_F(SweepBuildEndToEnd, ABadPsgdBinaryIsProbedOnceNotRecordedAsCrashedRuns) {
-  const std::string script = (dir_ / "not-psgd.sh").string();
+  const std::string script = (scratch_ / "not-psgd.sh").string();
   std::ofstream(script) << "#!/bin/sh\necho hello\n";
   fs::permissions(script, fs::perms::owner_all);
   for (const std::string& bad : {std::string("/bin/false"), script}) {
     for (const char* mode : {"--dry-run", "--jobs=1"}) {
       const Finished f = sweep({"--psgd=" + bad, mode});
       EXPECT_EQ(f.exit_code, 3) << bad << ": " << f.err;
-      EXPECT_EQ(lines(f.err), 1u) << f.err;
+      EXPECT_EQ(count_lines(f.err), 1) << f.err;
       EXPECT_THAT(f.err, HasSubstr("not a working psgd binary"));
       EXPECT_EQ(files_under(folder()), 0u) << bad << ": something was recorded";
     }
   }
-  const Finished missing = sweep({"--psgd=" + (dir_ / "missing").string()});
+  const Finished missing = sweep({"--psgd=" + (scratch_ / "missing").string()});
   EXPECT_EQ(missing.exit_code, 3);
   EXPECT_THAT(missing.err, HasSubstr("not executable"));
 }
@@ -196,7 +184,7 @@ TEST_F(SweepBuildEndToEnd, ARebuiltBinaryRedoesTheRunsAndResumingRedoesNothing) 
   EXPECT_EQ(results(), first);
 
   // "Rebuild": the same program with one more byte is another build.
-  const fs::path rebuilt = dir_ / "psgd-rebuilt";
+  const fs::path rebuilt = scratch_ / "psgd-rebuilt";
   fs::copy_file(PSGD_BINARY, rebuilt);
   std::ofstream(rebuilt, std::ios::app | std::ios::binary) << '\0';
   const std::string new_id = binary_build_id(rebuilt.string());

@@ -21,6 +21,7 @@
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/results.hpp"
 #include "harness/sweep/spec.hpp"
+#include "harness/test/psgd_process.hpp"
 
 namespace psgd {
 namespace {
@@ -35,21 +36,10 @@ struct Finished {
   std::string stdout_text;
 };
 
-class SweepEndToEnd : public ::testing::Test {
+class SweepEndToEnd : public psgd::test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("psgd_sweep_e2e_" + std::string(info->name()) + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
   std::string write_spec(const std::string& text) {
-    const std::string path = (dir_ / "spec.json").string();
+    const std::string path = (scratch_ / "spec.json").string();
     std::ofstream(path) << text;
     return path;
   }
@@ -57,36 +47,18 @@ class SweepEndToEnd : public ::testing::Test {
   std::vector<std::string> sweep_argv(const std::string& spec,
                                       std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {PSGD_BINARY, "sweep", spec,
-                                     "--results-dir=" + (dir_ / "results").string()};
+                                     "--results-dir=" + (scratch_ / "results").string()};
     for (std::string& e : extra) argv.push_back(std::move(e));
     return argv;
   }
 
-  // Runs the command to its end (at most limit_seconds), with stdout captured through a shell-free
-  // redirect: stdout is written by psgd only for --dry-run, so it goes to a file via /bin/sh.
+  // Runs the command to its end (at most limit_seconds).
   Finished run_to_end(const std::vector<std::string>& argv, double limit_seconds = 60) {
-    const std::string err = (dir_ / "sweep.stderr").string();
-    const std::string out = (dir_ / "sweep.stdout").string();
-    std::string command;
-    for (const std::string& a : argv) command += "'" + a + "' ";
-    ChildProcess child({"/bin/sh", "-c", "exec " + command + "> '" + out + "'"}, err,
-                       limit_seconds);
-    Finished f;
-    for (;;) {
-      if (const auto o = child.poll()) {
-        f.outcome = *o;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    f.stderr_text = read_tail(err, 1 << 20);
-    f.stdout_text = read_tail(out, 1 << 20);
-    return f;
+    const test::TimedProcessResult r = test::run_to_end(argv, scratch_, limit_seconds);
+    return {r.outcome, r.err, r.out};
   }
 
-  fs::path results(const std::string& sweep) const { return dir_ / "results" / sweep; }
-
-  fs::path dir_;
+  fs::path results(const std::string& sweep) const { return scratch_ / "results" / sweep; }
 };
 
 std::size_t index_rows(const fs::path& index) {
@@ -169,7 +141,7 @@ TEST_F(SweepEndToEnd, KilledWithSigkillMidwayResumesWithNothingLostAndNothingRun
 
   // Kill as soon as a run is complete (the index has a row), so most of the sweep is still to do.
   {
-    ChildProcess sweep(sweep_argv(spec), (dir_ / "killed.stderr").string(), 60);
+    ChildProcess sweep(sweep_argv(spec), (scratch_ / "killed.stderr").string(), 60);
     bool ended = false;
     for (int i = 0; i < 30000; ++i) {
       if (fs::exists(out / "index.csv") && index_rows(out / "index.csv") >= 1) break;
@@ -179,7 +151,7 @@ TEST_F(SweepEndToEnd, KilledWithSigkillMidwayResumesWithNothingLostAndNothingRun
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    ASSERT_FALSE(ended) << read_tail((dir_ / "killed.stderr").string());
+    ASSERT_FALSE(ended) << read_tail((scratch_ / "killed.stderr").string());
     const ChildOutcome killed = sweep.kill_now();  // SIGKILL: no chance to clean up
     EXPECT_EQ(killed.signal, SIGKILL);
   }
@@ -209,7 +181,7 @@ TEST_F(SweepEndToEnd, KilledRepeatedlyAtArbitraryMomentsEndsCompleteAndValid) {
   // Fixed delays so a failure reproduces; they land during start-up, a child's run, the commit.
   for (const int delay_ms : {3, 40, 95, 17, 160, 70}) {
     const std::map<std::string, FileStamp> before = complete_runs(out);
-    ChildProcess sweep(sweep_argv(spec), (dir_ / "killed.stderr").string(), 60);
+    ChildProcess sweep(sweep_argv(spec), (scratch_ / "killed.stderr").string(), 60);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     (void)sweep.kill_now();
     const std::map<std::string, FileStamp> after = complete_runs(out);

@@ -22,6 +22,7 @@
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/results.hpp"
 #include "harness/sweep/spec.hpp"
+#include "harness/test/psgd_process.hpp"
 
 namespace psgd {
 namespace {
@@ -40,16 +41,13 @@ std::vector<std::string> figures() {
           "averaging", "param-server",   "hybrid"};
 }
 
-// Runs argv to its end; returns the exit code (-1 for a signal or timeout) and the output tail.
+// Runs argv to its end (in the folder of `log`); returns the exit code (-1 for a signal or
+// timeout) and the tail of what it printed.
 std::pair<int, std::string> run(const std::vector<std::string>& argv, const fs::path& log) {
-  ChildProcess child(argv, log.string(), 120);
-  for (;;) {
-    if (const auto o = child.poll()) {
-      const int code = o->kind == ChildOutcome::Kind::kExited ? o->exit_code : -1;
-      return {code, read_tail(log.string(), 8192)};
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const test::TimedProcessResult r = test::run_to_end(argv, log.parent_path(), 120);
+  const int code = r.outcome.kind == ChildOutcome::Kind::kExited ? r.outcome.exit_code : -1;
+  const std::string printed = r.out + r.err;
+  return {code, printed.substr(printed.size() > 8192 ? printed.size() - 8192 : 0)};
 }
 
 class SweepPlotsEndToEnd : public ::testing::TestWithParam<std::string> {

@@ -17,6 +17,7 @@
 #include "harness/sweep/build_identity.hpp"
 #include "harness/sweep/resume.hpp"
 #include "harness/sweep/spec.hpp"
+#include "harness/test/test_support.hpp"
 
 namespace psgd {
 namespace {
@@ -25,20 +26,17 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-class SweepResume : public ::testing::Test {
+class SweepResume : public psgd::test::ScratchDirTest {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    root_ = fs::path(::testing::TempDir()) /
-            ("psgd_resume_" + std::string(info->name()) + "_" + std::to_string(getpid()));
-    fs::remove_all(root_);
-    dir_ = std::make_unique<ResultsDir>((root_ / "s").string());
+    ScratchDirTest::SetUp();
+    dir_ = std::make_unique<ResultsDir>((scratch_ / "s").string());
     dir_->create_and_lock();
     options_.build_id = "b-this";
   }
   void TearDown() override {
     dir_.reset();
-    if (!HasFailure()) fs::remove_all(root_);
+    ScratchDirTest::TearDown();
   }
 
   void write_result(const std::string& run_id, const std::string& status,
@@ -52,7 +50,6 @@ class SweepResume : public ::testing::Test {
     std::ofstream(dir_->final_path(run_id)) << text;
   }
 
-  fs::path root_;
   std::unique_ptr<ResultsDir> dir_;
   SchedulerOptions options_;
 };
@@ -103,23 +100,23 @@ TEST_F(SweepResume, HandMadeTruncatedOrForeignFilesAreBroken) {
 TEST_F(SweepResume, MovingAsideKeepsEveryFileAndNeverOverwrites) {
   write_text("hand", R"({"status": "converged"})");
   std::string moved = move_aside(*dir_, "hand", check_resume(*dir_, "hand", options_));
-  EXPECT_EQ(moved, (root_ / "s" / "set-aside" / "hand.json").string());
+  EXPECT_EQ(moved, (scratch_ / "s" / "set-aside" / "hand.json").string());
   write_text("hand", R"({"status": "diverged"})");
   moved = move_aside(*dir_, "hand", check_resume(*dir_, "hand", options_));
-  EXPECT_EQ(moved, (root_ / "s" / "set-aside" / "hand.2.json").string());
+  EXPECT_EQ(moved, (scratch_ / "s" / "set-aside" / "hand.2.json").string());
   EXPECT_FALSE(fs::exists(dir_->final_path("hand")));
-  std::ifstream first(root_ / "s" / "set-aside" / "hand.json");
+  std::ifstream first(scratch_ / "s" / "set-aside" / "hand.json");
   EXPECT_EQ(json::parse(first)["status"], "converged");  // the first one is intact
 
   write_result("b", "converged", "b-other");
   const ResumeCheck other = check_resume(*dir_, "b", options_);
   moved = move_aside(*dir_, "b", other);
-  EXPECT_EQ(moved, (root_ / "s" / "superseded" / "b-other" / "b.json").string());
+  EXPECT_EQ(moved, (scratch_ / "s" / "superseded" / "b-other" / "b.json").string());
   EXPECT_THAT(move_aside_note("b", other, moved), HasSubstr("build b-other"));
 
   write_result("c", "converged", "");
   moved = move_aside(*dir_, "c", check_resume(*dir_, "c", options_));
-  EXPECT_EQ(moved, (root_ / "s" / "superseded" / "unrecorded-build" / "c.json").string());
+  EXPECT_EQ(moved, (scratch_ / "s" / "superseded" / "unrecorded-build" / "c.json").string());
 
   write_result("a", "converged", "b-this");  // kept: nothing to move
   EXPECT_EQ(move_aside(*dir_, "a", check_resume(*dir_, "a", options_)), "");
@@ -127,9 +124,7 @@ TEST_F(SweepResume, MovingAsideKeepsEveryFileAndNeverOverwrites) {
 }
 
 TEST(SweepBuildId, HashesTheBinarysBytes) {
-  const fs::path dir =
-      fs::path(::testing::TempDir()) / ("psgd_build_id_" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = psgd::test::scratch_dir("psgd_build_id");
   std::ofstream(dir / "a", std::ios::binary) << "binary bytes";
   std::ofstream(dir / "b", std::ios::binary) << "binary bytes";
   std::ofstream(dir / "c", std::ios::binary) << "binary bytez";

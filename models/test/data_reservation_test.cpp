@@ -16,6 +16,7 @@
 #include "models/data/byte_file.hpp"
 #include "models/data/cifar_reader.hpp"
 #include "models/data/idx_reader.hpp"
+#include "models/test/test_support.hpp"
 
 namespace psgd {
 namespace {
@@ -43,21 +44,13 @@ Bytes idx_header(std::uint32_t count, std::uint32_t rows, std::uint32_t cols) {
   return out;
 }
 
-class Reservation : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("psgd_reservation_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+using Reservation = psgd::test::ScratchDirTest;
 
 constexpr std::uint32_t kClaimedImages = 4000000000U;
 constexpr std::size_t kPixelsWritten = 100;
 
 TEST_F(Reservation, GzipHeaderClaimingBillionsOfImagesReservesOnlyWhatTheFileHolds) {
-  const fs::path path = dir_ / "train-images-idx3-ubyte.gz";
+  const fs::path path = scratch_ / "train-images-idx3-ubyte.gz";
   Bytes bytes = idx_header(kClaimedImages, 28, 28);
   bytes.resize(bytes.size() + kPixelsWritten, 7);
   append_gzip_member(path, bytes);
@@ -83,7 +76,7 @@ TEST_F(Reservation, GzipHeaderClaimingBillionsOfImagesReservesOnlyWhatTheFileHol
 }
 
 TEST_F(Reservation, AForgedGzipTrailerIsCappedByDeflatesRatio) {
-  const fs::path path = dir_ / "forged.gz";
+  const fs::path path = scratch_ / "forged.gz";
   append_gzip_member(path, Bytes(kPixelsWritten, 3));
   {  // ISIZE (the last 4 bytes) claims 4 GiB - 1.
     std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -98,7 +91,7 @@ TEST_F(Reservation, AForgedGzipTrailerIsCappedByDeflatesRatio) {
 
 TEST_F(Reservation, MultiMemberGzipPastTheTrailersEstimateIsReadWhole) {
   // The trailer gives only the last member's size (300 bytes): the rest is read incrementally.
-  const fs::path path = dir_ / "members.gz";
+  const fs::path path = scratch_ / "members.gz";
   Bytes first(3 * 1000 * 1000);
   for (std::size_t i = 0; i < first.size(); ++i) first[i] = static_cast<std::uint8_t>(i * 13);
   append_gzip_member(path, first);
@@ -115,7 +108,7 @@ TEST_F(Reservation, MultiMemberGzipPastTheTrailersEstimateIsReadWhole) {
 }
 
 TEST_F(Reservation, CifarBatchOfOneGzippedRecordReservesOneRecord) {
-  const fs::path path = dir_ / "data_batch_1.bin.gz";
+  const fs::path path = scratch_ / "data_batch_1.bin.gz";
   Bytes record(kCifarRecordBytes, 5);
   record[0] = 3;
   append_gzip_member(path, record);

@@ -17,6 +17,7 @@
 #include "common/errors.hpp"
 #include "models/data/load.hpp"
 #include "models/data/synthetic.hpp"
+#include "models/test/test_support.hpp"
 
 namespace psgd {
 namespace {
@@ -80,34 +81,23 @@ Bytes cifar_records(const std::vector<std::uint8_t>& labels, std::size_t first_i
 }
 
 // A fresh directory per test, removed afterwards.
-class DataDir : public ::testing::Test {
+class DataDir : public psgd::test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("psgd_data_test_" + std::to_string(::getpid()) + "_" +
-                                        info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // A 5-train / 3-test IDX set of 3x4 images with labels below 10.
   void write_idx_set(bool gzip) {
     const std::string ext = gzip ? ".gz" : "";
-    write_file(dir_ / ("train-images-idx3-ubyte" + ext), idx_images(5, 3, 4), gzip);
-    write_file(dir_ / ("train-labels-idx1-ubyte" + ext), idx_labels({0, 3, 1, 2, 3}), gzip);
-    write_file(dir_ / ("t10k-images-idx3-ubyte" + ext), idx_images(3, 3, 4), gzip);
-    write_file(dir_ / ("t10k-labels-idx1-ubyte" + ext), idx_labels({2, 0, 1}), gzip);
+    write_file(scratch_ / ("train-images-idx3-ubyte" + ext), idx_images(5, 3, 4), gzip);
+    write_file(scratch_ / ("train-labels-idx1-ubyte" + ext), idx_labels({0, 3, 1, 2, 3}), gzip);
+    write_file(scratch_ / ("t10k-images-idx3-ubyte" + ext), idx_images(3, 3, 4), gzip);
+    write_file(scratch_ / ("t10k-labels-idx1-ubyte" + ext), idx_labels({2, 0, 1}), gzip);
   }
 
   DataOptions options(const std::string& name) const {
     DataOptions o;
     o.name = name;
-    o.dir = dir_.string();
+    o.dir = scratch_.string();
     return o;
   }
-
-  fs::path dir_;
 };
 
 // The message of the EnvironmentError that `load` throws (a failure if it throws none).
@@ -162,7 +152,7 @@ TEST_F(DataDir, IdxRoundTripRaw) {
   check_idx_round_trip(split, 1.0F / 255.0F);
   EXPECT_EQ(split.train.num_classes(), 4);  // max label 3, + 1
   EXPECT_EQ(split.name, "idx");
-  EXPECT_EQ(split.source, dir_.string());
+  EXPECT_EQ(split.source, scratch_.string());
 }
 
 TEST_F(DataDir, IdxRoundTripGzipAndRawPixels) {
@@ -184,9 +174,9 @@ TEST_F(DataDir, IdxFashionMnistNameFromDirHasTenClasses) {
 TEST_F(DataDir, IdxWrongMagic) {
   write_idx_set(false);
   // A label file where the images belong.
-  write_file(dir_ / "train-images-idx3-ubyte", idx_labels({1, 2}), false);
+  write_file(scratch_ / "train-images-idx3-ubyte", idx_labels({1, 2}), false);
   const std::string message = environment_error([&] { load_dataset(options("idx")); });
-  expect_contains(message, (dir_ / "train-images-idx3-ubyte").string() + ": wrong magic");
+  expect_contains(message, (scratch_ / "train-images-idx3-ubyte").string() + ": wrong magic");
   expect_contains(message, "0x00000801");
 }
 
@@ -194,9 +184,9 @@ TEST_F(DataDir, IdxTruncatedRaw) {
   write_idx_set(false);
   Bytes images = idx_images(5, 3, 4);
   images.erase(images.end() - 7, images.end());
-  write_file(dir_ / "train-images-idx3-ubyte", images, false);
+  write_file(scratch_ / "train-images-idx3-ubyte", images, false);
   const std::string message = environment_error([&] { load_dataset(options("idx")); });
-  expect_contains(message, (dir_ / "train-images-idx3-ubyte").string() +
+  expect_contains(message, (scratch_ / "train-images-idx3-ubyte").string() +
                                ": truncated: header announces 5 images of 3x4 (60 bytes) but "
                                "the file holds 53");
 }
@@ -204,7 +194,7 @@ TEST_F(DataDir, IdxTruncatedRaw) {
 TEST_F(DataDir, IdxTruncatedGzipStream) {
   write_idx_set(true);
   // Compress a larger image file, then cut the compressed stream in half.
-  const fs::path path = dir_ / "train-images-idx3-ubyte.gz";
+  const fs::path path = scratch_ / "train-images-idx3-ubyte.gz";
   write_file(path, idx_images(200, 28, 28), true);
   fs::resize_file(path, fs::file_size(path) / 2);
   const std::string message = environment_error([&] { load_dataset(options("idx")); });
@@ -214,7 +204,7 @@ TEST_F(DataDir, IdxTruncatedGzipStream) {
 
 TEST_F(DataDir, IdxGzipCutAfterDataLacksTrailer) {
   write_idx_set(true);
-  const fs::path path = dir_ / "t10k-labels-idx1-ubyte.gz";
+  const fs::path path = scratch_ / "t10k-labels-idx1-ubyte.gz";
   fs::resize_file(path, fs::file_size(path) - 8);  // drop the CRC32 + size trailer
   const std::string message = environment_error([&] { load_dataset(options("idx")); });
   expect_contains(message, path.string() + ": truncated");
@@ -223,7 +213,7 @@ TEST_F(DataDir, IdxGzipCutAfterDataLacksTrailer) {
 
 TEST_F(DataDir, IdxCorruptGzipStream) {
   write_idx_set(true);
-  const fs::path path = dir_ / "train-labels-idx1-ubyte.gz";
+  const fs::path path = scratch_ / "train-labels-idx1-ubyte.gz";
   Bytes labels(1000);
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::uint8_t>(i % 10);
   write_file(path, idx_labels(labels), true);
@@ -239,41 +229,41 @@ TEST_F(DataDir, IdxTrailingBytes) {
   write_idx_set(false);
   Bytes labels = idx_labels({0, 3, 1, 2, 3});
   labels.push_back(4);
-  write_file(dir_ / "train-labels-idx1-ubyte", labels, false);
+  write_file(scratch_ / "train-labels-idx1-ubyte", labels, false);
   const std::string message = environment_error([&] { load_dataset(options("idx")); });
   expect_contains(message, "train-labels-idx1-ubyte: holds more bytes than the header announces");
 }
 
 TEST_F(DataDir, IdxCountMismatch) {
   write_idx_set(false);
-  write_file(dir_ / "t10k-labels-idx1-ubyte", idx_labels({1, 2}), false);
+  write_file(scratch_ / "t10k-labels-idx1-ubyte", idx_labels({1, 2}), false);
   const std::string message = environment_error([&] { load_dataset(options("idx")); });
   expect_contains(message,
-                  (dir_ / "t10k-labels-idx1-ubyte").string() + ": count mismatch: 2 labels");
-  expect_contains(message, (dir_ / "t10k-images-idx3-ubyte").string() + " holds 3 images");
+                  (scratch_ / "t10k-labels-idx1-ubyte").string() + ": count mismatch: 2 labels");
+  expect_contains(message, (scratch_ / "t10k-images-idx3-ubyte").string() + " holds 3 images");
 }
 
 TEST_F(DataDir, IdxLabelOutOfRange) {
   write_idx_set(false);
-  write_file(dir_ / "train-labels-idx1-ubyte", idx_labels({0, 3, 10, 2, 3}), false);
+  write_file(scratch_ / "train-labels-idx1-ubyte", idx_labels({0, 3, 10, 2, 3}), false);
   const std::string message = environment_error([&] { load_dataset(options("mnist")); });
-  expect_contains(message, (dir_ / "train-labels-idx1-ubyte").string() +
+  expect_contains(message, (scratch_ / "train-labels-idx1-ubyte").string() +
                                ": label 10 of sample 2 is out of range [0, 10)");
 }
 
 TEST_F(DataDir, IdxZeroImages) {
   write_idx_set(false);
-  write_file(dir_ / "t10k-images-idx3-ubyte", idx_images(0, 3, 4), false);
+  write_file(scratch_ / "t10k-images-idx3-ubyte", idx_images(0, 3, 4), false);
   const std::string message = environment_error([&] { load_dataset(options("idx")); });
   expect_contains(message, "t10k-images-idx3-ubyte: header announces zero images");
 }
 
 TEST_F(DataDir, IdxMissingFileNamesFileAndFlag) {
   write_idx_set(false);
-  fs::remove(dir_ / "t10k-images-idx3-ubyte");
+  fs::remove(scratch_ / "t10k-images-idx3-ubyte");
   const std::string message = environment_error([&] { load_dataset(options("fashion-mnist")); });
-  expect_contains(message,
-                  "fashion-mnist: " + (dir_ / "t10k-images-idx3-ubyte").string() + ".gz not found");
+  expect_contains(message, "fashion-mnist: " + (scratch_ / "t10k-images-idx3-ubyte").string() +
+                               ".gz not found");
   expect_contains(message, "--data-dir");
   const std::string mnist = environment_error([&] { load_dataset(options("mnist")); });
   expect_contains(mnist, "no Debian package");
@@ -333,50 +323,51 @@ void check_cifar(const DataSplit& split, float scale) {
 }
 
 TEST_F(CifarDir, CifarRoundTripRaw) {
-  write_cifar(dir_, false);
+  write_cifar(scratch_, false);
   const DataSplit split = load_dataset(options("cifar10"));
   check_cifar(split, 1.0F / 255.0F);
   EXPECT_EQ(split.name, "cifar10");
 }
 
 TEST_F(CifarDir, CifarRoundTripGzipInSubdirRawPixels) {
-  write_cifar(dir_ / "cifar-10-batches-bin", true);
+  write_cifar(scratch_ / "cifar-10-batches-bin", true);
   DataOptions o = options("cifar10");
   o.raw_pixels = true;
   const DataSplit split = load_dataset(o);
   check_cifar(split, 1.0F);
-  EXPECT_EQ(split.source, (dir_ / "cifar-10-batches-bin").string());
+  EXPECT_EQ(split.source, (scratch_ / "cifar-10-batches-bin").string());
 }
 
 TEST_F(CifarDir, CifarPartialRecord) {
-  write_cifar(dir_, false);
+  write_cifar(scratch_, false);
   Bytes records = cifar_records({1, 2}, 0);
   records.erase(records.end() - 100, records.end());
-  write_file(dir_ / "data_batch_3.bin", records, false);
+  write_file(scratch_ / "data_batch_3.bin", records, false);
   const std::string message = environment_error([&] { load_dataset(options("cifar10")); });
-  expect_contains(message, (dir_ / "data_batch_3.bin").string() +
+  expect_contains(message, (scratch_ / "data_batch_3.bin").string() +
                                ": truncated or not the CIFAR-10 binary version: 6046 bytes");
 }
 
 TEST_F(CifarDir, CifarLabelOutOfRange) {
-  write_cifar(dir_, false);
-  write_file(dir_ / "test_batch.bin", cifar_records({1, 42}, 0), false);
+  write_cifar(scratch_, false);
+  write_file(scratch_ / "test_batch.bin", cifar_records({1, 42}, 0), false);
   const std::string message = environment_error([&] { load_dataset(options("cifar10")); });
-  expect_contains(message, (dir_ / "test_batch.bin").string() +
+  expect_contains(message, (scratch_ / "test_batch.bin").string() +
                                ": label 42 of record 1 is out of range [0, 10)");
 }
 
 TEST_F(CifarDir, CifarMissingFile) {
-  write_cifar(dir_, false);
-  fs::remove(dir_ / "data_batch_4.bin");
+  write_cifar(scratch_, false);
+  fs::remove(scratch_ / "data_batch_4.bin");
   const std::string message = environment_error([&] { load_dataset(options("cifar10")); });
-  expect_contains(message, "cifar10: " + (dir_ / "data_batch_4.bin").string() + ".gz not found");
+  expect_contains(message,
+                  "cifar10: " + (scratch_ / "data_batch_4.bin").string() + ".gz not found");
   expect_contains(message, "--data-dir");
 }
 
 TEST_F(CifarDir, CifarEmptyFile) {
-  write_cifar(dir_, false);
-  write_file(dir_ / "data_batch_2.bin", {}, false);
+  write_cifar(scratch_, false);
+  write_file(scratch_ / "data_batch_2.bin", {}, false);
   const std::string message = environment_error([&] { load_dataset(options("cifar10")); });
   expect_contains(message, "data_batch_2.bin: holds no records");
 }

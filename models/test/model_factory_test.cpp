@@ -14,6 +14,7 @@
 
 #include "common/errors.hpp"
 #include "models/batch_sampler.hpp"
+#include "models/test/test_support.hpp"
 
 namespace psgd {
 namespace {
@@ -21,14 +22,7 @@ namespace {
 constexpr ImageShape kMnist{1, 28, 28};
 constexpr ImageShape kCifar{3, 32, 32};
 
-std::string config_error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::config_error_of;
 
 TEST(ModelFactory, ParsesEverySpecAndReturnsItCanonically) {
   EXPECT_EQ(make_model("linear", Activation::kRelu, kMnist, 10)->spec(), "linear");
@@ -73,7 +67,7 @@ TEST(ModelFactory, ParsesActivations) {
   EXPECT_EQ(activation_name(Activation::kRelu), "relu");
   EXPECT_EQ(activation_name(Activation::kSigmoid), "sigmoid");
   EXPECT_EQ(config_error_of([] { (void)parse_activation("tanh"); }),
-            "unknown activation 'tanh'; valid: relu, sigmoid");
+            "--activation must be relu or sigmoid, got 'tanh'");
   EXPECT_THROW((void)parse_activation("ReLU"), ConfigError);
   EXPECT_THROW((void)parse_activation(""), ConfigError);
 }
@@ -92,8 +86,14 @@ TEST(ModelFactory, ParsesInitsAndRoundTripsTheirNames) {
                            "normal:abc", "normal:0.1x", "normal:inf", "normal:nan", "he:1"}) {
     const std::string message = config_error_of([&] { (void)parse_init(text); });
     ASSERT_FALSE(message.empty()) << "accepted '" << text << "'";
-    EXPECT_NE(message.find("valid: he, glorot, normal:SIGMA"), std::string::npos) << message;
+    EXPECT_NE(message.find("--init must be he, glorot or normal:SIGMA"), std::string::npos)
+        << message;
+    std::string got = ", got '";  // appended: GCC 12's -Wrestrict misfires on "'" + s + "'"
+    got.append(text).append("'");
+    EXPECT_NE(message.find(got), std::string::npos) << message;
   }
+  EXPECT_EQ(config_error_of([] { (void)parse_init("xavier"); }),
+            "--init must be he, glorot or normal:SIGMA, got 'xavier'");
 }
 
 TEST(ModelFactory, ParameterCountsMatchTheReferenceShapes) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/errors.hpp"
+#include "common/name_table.hpp"
 #include "harness/run/report.hpp"
 #include "harness/sweep/build_identity.hpp"
 #include "harness/sweep/slurm/files.hpp"
@@ -53,23 +54,14 @@ bool any_marker(const std::vector<PlannedRun>& runs, const ResultsDir& dir) {
   return false;
 }
 
-std::string state_name(SlurmRunState s) {
-  switch (s) {
-    case SlurmRunState::kComplete:
-      return "complete";
-    case SlurmRunState::kRunning:
-      return "running";
-    case SlurmRunState::kKilled:
-      return "killed";
-    case SlurmRunState::kQueued:
-      return "queued";
-    case SlurmRunState::kMissing:
-      return "missing";
-    case SlurmRunState::kUnknown:
-      return "unknown";
-  }
-  return "";
-}
+constexpr NameTable<SlurmRunState, 6> kSlurmRunStates{{
+    {"complete", SlurmRunState::kComplete},
+    {"running", SlurmRunState::kRunning},
+    {"killed", SlurmRunState::kKilled},
+    {"queued", SlurmRunState::kQueued},
+    {"missing", SlurmRunState::kMissing},
+    {"unknown", SlurmRunState::kUnknown},
+}};
 
 // One marker: running, killed (committed as crashed when `commit`), stale or unknown. Returns
 // nullopt when the marker turned out stale (the run's own document is complete) or was committed.
@@ -228,7 +220,7 @@ void print_collection(const SlurmCollection& c, const SweepSpec& spec,
         SlurmRunState::kMissing, SlurmRunState::kUnknown}) {
     if (!by_state[s].empty() || s == SlurmRunState::kRunning || s == SlurmRunState::kQueued ||
         s == SlurmRunState::kMissing)
-      out << ", " << by_state[s].size() << " " << state_name(s);
+      out << ", " << by_state[s].size() << " " << name_of(kSlurmRunStates, s);
   }
   out << "\n";
   for (const std::string& line : c.crashed_now) out << "  recorded as crashed: " << line << "\n";
@@ -237,7 +229,8 @@ void print_collection(const SlurmCollection& c, const SweepSpec& spec,
   for (const SlurmRunState s :
        {SlurmRunState::kRunning, SlurmRunState::kQueued, SlurmRunState::kKilled,
         SlurmRunState::kMissing, SlurmRunState::kUnknown}) {
-    if (!by_state[s].empty()) out << "  " << state_name(s) << ": " << listed(by_state[s]) << "\n";
+    if (!by_state[s].empty())
+      out << "  " << name_of(kSlurmRunStates, s) << ": " << listed(by_state[s]) << "\n";
   }
 }
 
