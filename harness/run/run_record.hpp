@@ -85,7 +85,8 @@ struct MetricsRecord {
   std::vector<TargetRecord> accuracy;  // lowest first
 };
 
-// How the snapshots were kept (see build_report in report.cpp).
+// How the snapshots were kept: every checkpoint, or every kept_every-th once a long run ran out of
+// slots (thinned); final_state_separate when the final state was not itself a kept checkpoint.
 struct CheckpointRecord {
   std::optional<std::int64_t> per_epoch, effective_per_epoch, slot_cap, kept_every, evaluated;
   std::optional<bool> thinned, final_state_separate;
