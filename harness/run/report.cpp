@@ -1,213 +1,349 @@
-// harness/run/report.cpp — metrics, status and the JSON document.
+// harness/run/report.cpp — the run document: the record written as JSON, a document read back
+// into a record, and the error document.
 #include "harness/run/report.hpp"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 
-#include "common/errors.hpp"
 #include "harness/cli/atomic_file.hpp"
 #include "harness/cli/build_info.hpp"
-#include "harness/run/run_outcome.hpp"
 
 namespace psgd {
 namespace {
 
 using nlohmann::json;
 
-// JSON has no inf or nan: a non-finite number is written as null.
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+// ---- writing ----
 
-json histogram_json(const Histogram& h) {
-  json j;
-  j["count"] = h.count();
-  j["mean"] = h.mean();
-  j["max"] = h.max();
-  const std::int64_t p50 = h.quantile(0.5);
-  const std::int64_t p99 = h.quantile(0.99);
-  // A quantile in the overflow bin is only known to be >= the bin count: say so, not a number.
-  j["p50"] = p50 >= 0 ? json(p50) : json(nullptr);
-  j["p99"] = p99 >= 0 ? json(p99) : json(nullptr);
-  std::size_t used = h.bins().size();
-  while (used > 0 && h.bins()[used - 1] == 0) --used;  // trailing zeros carry no information
-  j["histogram"] = std::vector<std::int64_t>(h.bins().begin(),
-                                             h.bins().begin() + static_cast<std::ptrdiff_t>(used));
-  j["bins"] = h.bins().size();
-  j["overflow"] = h.overflow();
+// JSON has no inf or nan: a non-finite number is written as null, like a missing one.
+json num(const std::optional<double>& v) {
+  return v && std::isfinite(*v) ? json(*v) : json(nullptr);
+}
+
+template <class T>
+json opt(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json histogram_json(const HistogramRecord& h) {
+  json j = {{"count", opt(h.count)}, {"mean", num(h.mean)},        {"max", opt(h.max)},
+            {"p50", opt(h.p50)},     {"p99", opt(h.p99)},          {"histogram", h.histogram},
+            {"bins", opt(h.bins)},   {"overflow", opt(h.overflow)}};
+  if (h.worker) j["worker"] = *h.worker;
   return j;
 }
 
-// One entry per evaluated checkpoint: when, how far, and the losses.
-template <class S>
-json series_json(const RunFacts<S>& f, const WorkerStats& total) {
-  const BasicCheckpoints<S>& cp = *f.outcome->checkpoints;
-  json series = json::array();
-  for (std::size_t i = 0; i < f.slots.size(); ++i) {
-    const std::size_t k = f.slots[i];
-    const EvalPoint& p = f.points[i];
-    json e;
-    e["updates"] = cp.slot(k).updates;
-    e["epoch"] = static_cast<double>(cp.slot(k).updates) / static_cast<double>(f.updates_per_epoch);
-    e["seconds"] = cp.slot(k).seconds;
-    const std::int64_t count = total.slot_loss_count[k];
-    e["running_loss"] =
-        count > 0 ? number(total.slot_loss_sum[k] / static_cast<double>(count)) : json(nullptr);
-    e["train_loss"] = number(p.train_loss);
-    e["test_loss"] = number(p.test_loss);
-    e["test_accuracy"] = number(p.test_accuracy);
-    series.push_back(e);
+json series_json(const std::vector<SeriesPoint>& series) {
+  json out = json::array();
+  for (const SeriesPoint& e : series) {
+    out.push_back({{"updates", opt(e.updates)},
+                   {"epoch", num(e.epoch)},
+                   {"seconds", num(e.seconds)},
+                   {"running_loss", num(e.running_loss)},
+                   {"train_loss", num(e.train_loss)},
+                   {"test_loss", num(e.test_loss)},
+                   {"test_accuracy", num(e.test_accuracy)}});
   }
-  return series;
+  return out;
 }
 
-template <class S>
-RunOutcome outcome_of(const RunFacts<S>& f) {
-  const BasicCheckpoints<S>& cp = *f.outcome->checkpoints;
-  std::vector<EvaluatedSnapshot> snapshots;
-  for (std::size_t i = 0; i < f.slots.size(); ++i) {
-    const typename BasicCheckpoints<S>::Slot& slot = cp.slot(f.slots[i]);
-    snapshots.push_back({slot.updates, slot.seconds, f.points[i].train_loss, f.points[i].test_loss,
-                         f.points[i].test_accuracy});
-  }
-  return judge_run(snapshots, f.config->epsilons, f.outcome->stop_reason,
-                   f.config->target_accuracies);
-}
-
-template <class S>
-json metrics_json(const RunFacts<S>& f, const RunOutcome& v) {
-  json tte = json::object();
-  json tte_updates = json::object();
-  json target_losses = json::object();
+json metrics_json(const MetricsRecord& m) {
+  json targets = json::object(), tte = json::object(), ute = json::object();
   json reached = json::object();
-  for (const TargetOutcome& t : v.targets) {
-    tte[t.label] = t.seconds ? json(*t.seconds) : json(nullptr);
-    tte_updates[t.label] = t.updates ? json(*t.updates) : json(nullptr);
-    target_losses[t.label] = number(t.loss);
-    reached[t.label] = t.reached();
+  for (const TargetRecord& t : m.epsilon) {
+    targets[t.label] = num(t.value);
+    tte[t.label] = num(t.seconds);
+    ute[t.label] = opt(t.updates);
+    reached[t.label] = opt(t.reached);
   }
-  json tta = json::object();
-  json tta_updates = json::object();
-  json accuracy_targets = json::object();
-  for (const AccuracyOutcome& t : v.accuracy_targets) {
-    tta[t.label] = t.seconds ? json(*t.seconds) : json(nullptr);
-    tta_updates[t.label] = t.updates ? json(*t.updates) : json(nullptr);
-    accuracy_targets[t.label] = t.accuracy;
+  json accuracy = json::object(), tta = json::object(), uta = json::object();
+  for (const TargetRecord& t : m.accuracy) {
+    accuracy[t.label] = num(t.value);
+    tta[t.label] = num(t.seconds);
+    uta[t.label] = opt(t.updates);
   }
-  json m;
-  m["initial_train_loss"] = number(v.initial_train_loss);
-  m["final_train_loss"] = number(v.final_train_loss);
-  m["final_test_loss"] = number(f.points.back().test_loss);
-  m["final_test_accuracy"] = number(f.points.back().test_accuracy);
-  m["wall_seconds"] = f.outcome->wall_seconds;
-  m["epsilon_targets"] = target_losses;
-  m["time_to_epsilon"] = tte;
-  m["updates_to_epsilon"] = tte_updates;
-  m["epsilon_reached"] = reached;
-  m["epsilon_targets_reached"] = v.targets_reached();
-  m["accuracy_targets"] = accuracy_targets;
-  m["time_to_accuracy"] = tta;
-  m["updates_to_accuracy"] = tta_updates;
-  return m;
+  return {{"initial_train_loss", num(m.initial_train_loss)},
+          {"final_train_loss", num(m.final_train_loss)},
+          {"final_test_loss", num(m.final_test_loss)},
+          {"final_test_accuracy", num(m.final_test_accuracy)},
+          {"wall_seconds", num(m.wall_seconds)},
+          {"epsilon_targets", targets},
+          {"time_to_epsilon", tte},
+          {"updates_to_epsilon", ute},
+          {"epsilon_reached", reached},
+          {"epsilon_targets_reached", opt(m.epsilon_targets_reached)},
+          {"accuracy_targets", accuracy},
+          {"time_to_accuracy", tta},
+          {"updates_to_accuracy", uta}};
 }
 
-// Per second of the timed loop, or null when it took no measurable time.
-json per_second(double amount, double seconds) {
-  return seconds > 0 ? number(amount / seconds) : json(nullptr);
+json identity_json(const DataRecord& d, const ModelRecord& m) {
+  return {{"data",
+           {{"name", opt(d.name)},
+            {"source", opt(d.source)},
+            {"train_samples", opt(d.train_samples)},
+            {"test_samples", opt(d.test_samples)},
+            {"shape", d.shape},
+            {"classes", opt(d.classes)},
+            {"pixel_scale", opt(d.pixel_scale)}}},
+          {"model",
+           {{"spec", opt(m.spec)},
+            {"params", opt(m.params)},
+            {"activation", opt(m.activation)},
+            {"init", opt(m.init)},
+            {"dtype", opt(m.dtype)}}}};
+}
+
+json work_json(const RunRecord& r) {
+  const CheckpointRecord c = r.checkpoints.value_or(CheckpointRecord{});
+  const WorkRecord u = r.updates.value_or(WorkRecord{});
+  const ThroughputRecord t = r.throughput.value_or(ThroughputRecord{});
+  return {{"checkpoints",
+           {{"per_epoch", opt(c.per_epoch)},
+            {"effective_per_epoch", opt(c.effective_per_epoch)},
+            {"slot_cap", opt(c.slot_cap)},
+            {"kept_every", opt(c.kept_every)},
+            {"thinned", opt(c.thinned)},
+            {"final_state_separate", opt(c.final_state_separate)},
+            {"evaluated", opt(c.evaluated)}}},
+          {"updates",
+           {{"budget", opt(u.budget)},
+            {"applied", opt(u.applied)},
+            {"computed", opt(u.computed)},
+            {"dropped", opt(u.dropped)},
+            {"discarded_at_end", opt(u.discarded_at_end)},
+            {"per_epoch", opt(u.per_epoch)}}},
+          {"throughput",
+           {{"updates_per_second", num(t.updates_per_second)},
+            {"samples_per_second", num(t.samples_per_second)}}}};
+}
+
+json staleness_json(const RunRecord& r) {
+  json s = histogram_json(r.staleness.value_or(HistogramRecord{}));
+  s["per_worker"] = json::array();
+  for (const HistogramRecord& w : r.staleness_per_worker)
+    s["per_worker"].push_back(histogram_json(w));
+  return s;
+}
+
+json contention_json(const ContentionRecord& c) {
+  return {{"failed_attempts", opt(c.failed_attempts)},
+          {"failed_tests", opt(c.failed_tests)},
+          {"polls", opt(c.polls)},
+          {"contended_acquisitions", opt(c.contended_acquisitions)},
+          {"failed_attempts_per_update",
+           histogram_json(c.failed_attempts_per_update.value_or(HistogramRecord{}))},
+          {"lock_wait_seconds", num(c.lock_wait_seconds)},
+          {"backoff_seconds", num(c.backoff_seconds)},
+          {"dropped_gradients", opt(c.dropped_gradients)},
+          {"peak_live_vectors", opt(c.peak_live_vectors)}};
+}
+
+json pace_json(const PaceRecord& p) {
+  return {{"slowdown", opt(p.slowdown)},           {"delay", opt(p.delay)},
+          {"step_decay", num(p.step_decay)},       {"slowdown_seconds", num(p.slowdown_seconds)},
+          {"delay_seconds", num(p.delay_seconds)}, {"computed_per_worker", p.computed_per_worker}};
+}
+
+json resources_json(const ResourceRecord& r) {
+  return {{"peak_rss_bytes", opt(r.peak_rss_bytes)},
+          {"shared_bytes", opt(r.shared_bytes)},
+          {"cpu_seconds", num(r.cpu_seconds)},
+          {"cpu_utilisation", num(r.cpu_utilisation)}};
+}
+
+// ---- reading ----
+
+// block[key] when block is an object that has it, else null.
+const json& at(const json& block, const char* key) {
+  static const json null_json = nullptr;
+  if (!block.is_object()) return null_json;
+  const auto it = block.find(key);
+  return it == block.end() ? null_json : *it;
+}
+
+std::optional<double> real(const json& block, const char* key) {
+  const json& v = at(block, key);
+  return v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt;
+}
+
+std::optional<std::int64_t> integer(const json& block, const char* key) {
+  const json& v = at(block, key);
+  return v.is_number_integer() ? std::optional<std::int64_t>(v.get<std::int64_t>()) : std::nullopt;
+}
+
+std::optional<bool> boolean(const json& block, const char* key) {
+  const json& v = at(block, key);
+  return v.is_boolean() ? std::optional<bool>(v.get<bool>()) : std::nullopt;
+}
+
+std::optional<std::string> text(const json& block, const char* key) {
+  const json& v = at(block, key);
+  return v.is_string() ? std::optional<std::string>(v.get<std::string>()) : std::nullopt;
+}
+
+std::vector<std::int64_t> integers(const json& block, const char* key) {
+  std::vector<std::int64_t> out;
+  const json& v = at(block, key);
+  if (!v.is_array()) return out;
+  for (const json& e : v) out.push_back(e.is_number_integer() ? e.get<std::int64_t>() : 0);
+  return out;
+}
+
+HistogramRecord read_histogram(const json& h) {
+  return {integer(h, "count"), real(h, "mean"),        integer(h, "max"),
+          integer(h, "p50"),   integer(h, "p99"),      integers(h, "histogram"),
+          integer(h, "bins"),  integer(h, "overflow"), integer(h, "worker")};
+}
+
+// The targets of a metrics map: labels from `times`, the rest by label from the other maps.
+std::vector<TargetRecord> read_targets(const json& m, const char* values, const char* times,
+                                       const char* updates, const char* reached) {
+  std::vector<TargetRecord> out;
+  const json& t = at(m, times);
+  if (!t.is_object()) return out;
+  for (const auto& [label, seconds] : t.items()) {
+    const char* l = label.c_str();
+    out.push_back({label, real(at(m, values), l), real(t, l), integer(at(m, updates), l),
+                   reached ? boolean(at(m, reached), l) : std::nullopt});
+  }
+  return out;
+}
+
+MetricsRecord read_metrics(const json& m) {
+  MetricsRecord r;
+  r.initial_train_loss = real(m, "initial_train_loss");
+  r.final_train_loss = real(m, "final_train_loss");
+  r.final_test_loss = real(m, "final_test_loss");
+  r.final_test_accuracy = real(m, "final_test_accuracy");
+  r.wall_seconds = real(m, "wall_seconds");
+  r.epsilon = read_targets(m, "epsilon_targets", "time_to_epsilon", "updates_to_epsilon",
+                           "epsilon_reached");
+  r.epsilon_targets_reached = integer(m, "epsilon_targets_reached");
+  r.accuracy =
+      read_targets(m, "accuracy_targets", "time_to_accuracy", "updates_to_accuracy", nullptr);
+  order_targets(r);
+  return r;
+}
+
+void read_identity(RunRecord& r, const json& doc) {
+  const json& cfg = at(doc, "config");
+  r.setup = {text(cfg, "algo"), integer(cfg, "threads"), integer(cfg, "batch"), real(cfg, "step")};
+  const json& d = at(doc, "data");
+  r.data = {text(d, "name"),
+            text(d, "source"),
+            text(d, "pixel_scale"),
+            integer(d, "train_samples"),
+            integer(d, "test_samples"),
+            integer(d, "classes"),
+            integers(d, "shape")};
+  const json& m = at(doc, "model");
+  r.model = {text(m, "spec"), text(m, "activation"), text(m, "init"), text(m, "dtype"),
+             integer(m, "params")};
+  for (const json& e : at(doc, "series").is_array() ? at(doc, "series") : json::array()) {
+    r.series.push_back({integer(e, "updates"), real(e, "epoch"), real(e, "seconds"),
+                        real(e, "running_loss"), real(e, "train_loss"), real(e, "test_loss"),
+                        real(e, "test_accuracy")});
+  }
+}
+
+void read_counters(RunRecord& r, const json& doc) {
+  if (const json& c = at(doc, "checkpoints"); c.is_object()) {
+    r.checkpoints = {integer(c, "per_epoch"),
+                     integer(c, "effective_per_epoch"),
+                     integer(c, "slot_cap"),
+                     integer(c, "kept_every"),
+                     integer(c, "evaluated"),
+                     boolean(c, "thinned"),
+                     boolean(c, "final_state_separate")};
+  }
+  if (const json& u = at(doc, "updates"); u.is_object()) {
+    r.updates = {integer(u, "budget"),  integer(u, "applied"),          integer(u, "computed"),
+                 integer(u, "dropped"), integer(u, "discarded_at_end"), integer(u, "per_epoch")};
+  }
+  if (const json& t = at(doc, "throughput"); t.is_object()) {
+    r.throughput = {real(t, "updates_per_second"), real(t, "samples_per_second")};
+  }
+  if (const json& s = at(doc, "staleness"); s.is_object()) {
+    r.staleness = read_histogram(s);
+    for (const json& w : at(s, "per_worker").is_array() ? at(s, "per_worker") : json::array())
+      r.staleness_per_worker.push_back(read_histogram(w));
+  }
+}
+
+void read_costs(RunRecord& r, const json& doc) {
+  if (const json& c = at(doc, "contention"); c.is_object()) {
+    const json& h = at(c, "failed_attempts_per_update");
+    r.contention = {integer(c, "failed_attempts"),
+                    integer(c, "failed_tests"),
+                    integer(c, "polls"),
+                    integer(c, "contended_acquisitions"),
+                    h.is_object() ? std::optional(read_histogram(h)) : std::nullopt,
+                    real(c, "lock_wait_seconds"),
+                    real(c, "backoff_seconds"),
+                    integer(c, "dropped_gradients"),
+                    integer(c, "peak_live_vectors")};
+  }
+  if (const json& p = at(doc, "pace"); p.is_object()) {
+    r.pace = {text(p, "slowdown"),      text(p, "delay"),
+              real(p, "step_decay"),    real(p, "slowdown_seconds"),
+              real(p, "delay_seconds"), integers(p, "computed_per_worker")};
+  }
+  if (const json& s = at(doc, "resources"); s.is_object()) {
+    r.resources = {integer(s, "peak_rss_bytes"), integer(s, "shared_bytes"), real(s, "cpu_seconds"),
+                   real(s, "cpu_utilisation")};
+  }
 }
 
 }  // namespace
 
-template <class S>
-nlohmann::json build_report(const RunFacts<S>& f) {
-  const RunConfig& cfg = *f.config;
-  const BasicTrainingOutcome<S>& o = *f.outcome;
-  const WorkerStats total = merge_workers(o.workers);
-  const RunOutcome outcome = outcome_of(f);
-  json doc;
+nlohmann::json build_report(const RunRecord& r) {
+  json doc = identity_json(r.data, r.model);
   doc["schema_version"] = kSchemaVersion;
-  doc["context"] = run_context();
-  doc["config"] = config_to_json(cfg);
-  doc["data"] = f.data;
-  doc["model"] = f.model;
-  doc["algorithm"] = f.algorithm;
-  doc["placement"] = f.placement;
-  doc["oversubscribed"] = f.oversubscribed;
-  doc["series"] = series_json(f, total);
-  doc["status"] = outcome.status;
-  doc["stop_reason"] = outcome.stop_reason;
-  doc["metrics"] = metrics_json(f, outcome);
-
-  // How the snapshots were kept: every checkpoint, or every kept_every-th once a long run ran out
-  // of slots (thinned evenly, never cut off); the final state is always the series' last entry.
-  const BasicCheckpoints<S>& cp = *o.checkpoints;
-  doc["checkpoints"] = {
-      {"per_epoch", cfg.checkpoints},   {"effective_per_epoch", cp.per_epoch()},
-      {"slot_cap", cp.num_slots() - 1}, {"kept_every", cp.stride()},
-      {"thinned", cp.stride() > 1},     {"final_state_separate", cp.slot(cp.final_slot()).filled},
-      {"evaluated", f.slots.size()}};
-  doc["updates"] = {{"budget", f.total_updates},
-                    {"applied", o.applied_updates},
-                    {"computed", total.computed},
-                    {"dropped", total.dropped},
-                    {"discarded_at_end", total.discarded_at_end},
-                    {"per_epoch", f.updates_per_epoch}};
-  // Samples whose gradient was computed, applied or not: the work the machine did per second.
-  doc["throughput"] = {
-      {"updates_per_second", per_second(static_cast<double>(o.applied_updates), o.wall_seconds)},
-      {"samples_per_second",
-       per_second(static_cast<double>(total.computed) * static_cast<double>(cfg.batch),
-                  o.wall_seconds)}};
-
-  json staleness = histogram_json(total.staleness);
-  staleness["per_worker"] = json::array();
-  for (std::size_t w = 0; w < o.workers.size(); ++w) {
-    json ws = histogram_json(o.workers[w].staleness);
-    ws["worker"] = w;
-    staleness["per_worker"].push_back(ws);
-  }
-  doc["staleness"] = staleness;
-
-  // failed_attempts: failed read-modify-writes (a spin lock's exchange or CAS, an OS lock's
-  // try_lock, a publish or coordinate CAS), the same for every method and backoff policy;
-  // polls: lock tests that saw it held; failed_tests: Leashed publishes abandoned on a test.
-  doc["contention"] = {
-      {"failed_attempts", total.failed_attempts},
-      {"failed_tests", total.failed_tests},
-      {"polls", total.polls},
-      {"contended_acquisitions", total.contended_acquisitions},
-      {"failed_attempts_per_update", histogram_json(total.attempts)},
-      {"lock_wait_seconds", total.lock_wait_seconds},
-      {"backoff_seconds", total.backoff_seconds},
-      {"dropped_gradients", total.dropped},
-      // Leashed keeps a bounded pool of parameter vectors; its peak is a contention effect too.
-      {"peak_live_vectors", f.peak_live_vectors ? json(*f.peak_live_vectors) : json(nullptr)}};
-
-  // Injected heterogeneity (--slowdown, --delay): what was asked is in config; what it cost here.
-  json computed_per_worker = json::array();
-  for (const WorkerStats& s : o.workers) computed_per_worker.push_back(s.computed);
-  doc["pace"] = {{"slowdown", slowdown_text(cfg.pace.slowdown)},
-                 {"delay", cfg.pace.delay.text()},
-                 {"step_decay", cfg.pace.step_decay},
-                 {"slowdown_seconds", total.slowdown_seconds},
-                 {"delay_seconds", total.delay_seconds},
-                 {"computed_per_worker", computed_per_worker}};
-
-  doc["resources"] = {{"peak_rss_bytes", peak_rss_bytes()},
-                      {"shared_bytes", f.shared_bytes},
-                      {"cpu_seconds", o.cpu_seconds},
-                      {"cpu_utilisation", per_second(o.cpu_seconds, o.wall_seconds)}};
+  doc["context"] = r.context;
+  doc["config"] = r.config;
+  doc["algorithm"] = r.algorithm;
+  doc["placement"] = r.placement;
+  doc["oversubscribed"] = opt(r.oversubscribed);
+  doc["series"] = series_json(r.series);
+  doc["status"] = r.status;
+  doc["stop_reason"] = opt(r.stop_reason);
+  doc["metrics"] = metrics_json(r.metrics.value_or(MetricsRecord{}));
+  doc.update(work_json(r));
+  doc["staleness"] = staleness_json(r);
+  doc["contention"] = contention_json(r.contention.value_or(ContentionRecord{}));
+  doc["pace"] = pace_json(r.pace.value_or(PaceRecord{}));
+  doc["resources"] = resources_json(r.resources.value_or(ResourceRecord{}));
   return doc;
 }
 
-template nlohmann::json build_report(const RunFacts<float>&);
-template nlohmann::json build_report(const RunFacts<double>&);
+RunRecord read_run_record(const nlohmann::json& doc) {
+  RunRecord r;
+  if (const json& s = at(doc, "status"); s.is_string()) r.status = s.get<std::string>();
+  r.stop_reason = text(doc, "stop_reason");
+  r.context = at(doc, "context");
+  r.load_average = load_average_of(r.context);
+  r.hardware_threads = hardware_threads_of(r.context);
+  r.config = at(doc, "config");
+  r.algorithm = at(doc, "algorithm");
+  r.placement = at(doc, "placement");
+  r.oversubscribed = boolean(doc, "oversubscribed");
+  read_identity(r, doc);
+  if (const json& m = at(doc, "metrics"); m.is_object()) r.metrics = read_metrics(m);
+  read_counters(r, doc);
+  read_costs(r, doc);
+  return r;
+}
+
+std::optional<double> load_average_of(const nlohmann::json& context) {
+  const json& load = at(context, "load_avg");
+  if (!load.is_array() || load.empty() || !load[0].is_number()) return std::nullopt;
+  return load[0].get<double>();
+}
+
+std::optional<std::int64_t> hardware_threads_of(const nlohmann::json& context) {
+  return integer(context, "hardware_threads");
+}
 
 nlohmann::json error_report(const std::string& kind, const std::string& message,
                             const nlohmann::json& config) {
@@ -227,12 +363,6 @@ void write_json(const nlohmann::json& doc, const std::string& path) {
     return;
   }
   write_text_atomically(path, text);
-}
-
-std::int64_t peak_rss_bytes() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<std::int64_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
 }  // namespace psgd

@@ -31,6 +31,7 @@
 #include "harness/run/preflight.hpp"
 #include "harness/run/report.hpp"
 #include "harness/run/run_config.hpp"
+#include "harness/run/run_record.hpp"
 #include "harness/run/run_summary.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
@@ -155,15 +156,17 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   return run_training<S>(algo, model, data.train, theta0, ro);
 }
 
-json data_json(const DataSplit& data, const RunConfig& cfg) {
+DataRecord data_record(const DataSplit& data, const RunConfig& cfg) {
   const ImageShape& shape = data.train.shape();
-  return {{"name", data.name},
-          {"source", data.source},
-          {"train_samples", data.train.size()},
-          {"test_samples", data.test.size()},
-          {"shape", {shape.channels, shape.height, shape.width}},
-          {"classes", data.train.num_classes()},
-          {"pixel_scale", cfg.raw_pixels ? "raw 0..255" : "[0,1]"}};
+  DataRecord d;
+  d.name = data.name;
+  d.source = data.source;
+  d.train_samples = static_cast<std::int64_t>(data.train.size());
+  d.test_samples = static_cast<std::int64_t>(data.test.size());
+  d.shape = {shape.channels, shape.height, shape.width};
+  d.classes = static_cast<std::int64_t>(data.train.num_classes());
+  d.pixel_scale = cfg.raw_pixels ? "raw 0..255" : "[0,1]";
+  return d;
 }
 
 // Evaluates every filled snapshot (after the join, so evaluation steals no training time).
@@ -207,12 +210,10 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
 
   RunFacts<S> facts;
   facts.config = &cfg;
-  facts.data = data_json(data, cfg);
-  facts.model = {{"spec", model->spec()},
-                 {"params", model->num_params()},
-                 {"activation", std::string(activation_name(activation))},
-                 {"init", init_name(init)},
-                 {"dtype", std::string(scalar_type_name<S>())}};
+  facts.data = data_record(data, cfg);
+  facts.model = {model->spec(), std::string(activation_name(activation)), init_name(init),
+                 std::string(scalar_type_name<S>()),
+                 static_cast<std::int64_t>(model->num_params())};
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
   facts.peak_live_vectors = algo->peak_live_vectors();
@@ -223,10 +224,10 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   facts.total_updates = budget.total;
   facts.outcome = &outcome;
   evaluate_snapshots(facts, *model, data, cfg);
-  const json doc = build_report(facts);
-  write_json(doc, cfg.out);
+  const RunRecord record = make_run_record(facts);
+  write_json(build_report(record), cfg.out);
   // Always to stderr, so a JSON document on stdout (--out -) stays clean and the summary shows.
-  std::cerr << run_summary(doc) << std::flush;
+  std::cerr << run_summary(record) << std::flush;
   if (!cfg.save_params.empty()) {
     try {
       save_params<S>(cfg.save_params, *model, outcome.final_params);

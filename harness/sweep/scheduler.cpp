@@ -18,8 +18,10 @@
 #include "harness/run/report.hpp"
 #include "harness/sweep/build_identity.hpp"
 #include "harness/sweep/child_process.hpp"
+#include "harness/sweep/crash_report.hpp"
 #include "harness/sweep/progress.hpp"
 #include "harness/sweep/resume.hpp"
+#include "harness/sweep/run_index.hpp"
 
 namespace psgd {
 namespace {
@@ -76,7 +78,7 @@ class SweepRun {
         options_(options),
         runs_(runs),
         dir_(dir),
-        summaries_(runs.size()),
+        entries_(runs.size()),
         progress_(spec.sweep_id(), runs.size(), options.jobs, isatty(STDERR_FILENO) == 1) {}
 
   int run() {
@@ -129,8 +131,8 @@ class SweepRun {
       planned.insert(runs_[i].run_id + ".json");
       const ResumeCheck check = check_resume(dir_, runs_[i].run_id, options_);
       if (check.action == Resume::kDone) {
-        summaries_[i] = summarize(*check.doc);
-        progress_.skipped(summaries_[i]->status);
+        entries_[i] = read_index_entry(*check.doc);
+        progress_.skipped(entries_[i]->run.status);
         continue;
       }
       if (check.action == Resume::kOtherBuild && other_builds++ == 0) {
@@ -161,7 +163,7 @@ class SweepRun {
           " runs children at once; they share cores, caches and memory bandwidth and distort "
           "the timings being measured. Use it for smoke tests, not for figures.");
     }
-    write_index(dir_.index_path(), spec_, runs_, summaries_);
+    write_index(dir_.index_path(), spec_, runs_, entries_);
     return todo;
   }
 
@@ -198,9 +200,9 @@ class SweepRun {
     std::error_code ec;
     fs::remove(part, ec);
     fs::remove(dir_.stderr_path(run.run_id), ec);
-    summaries_[i] = summarize(doc);
-    write_index(dir_.index_path(), spec_, runs_, summaries_);
-    progress_.finished(run.run_id, summaries_[i]->status, outcome.seconds);
+    entries_[i] = read_index_entry(doc);
+    write_index(dir_.index_path(), spec_, runs_, entries_);
+    progress_.finished(run.run_id, entries_[i]->run.status, outcome.seconds);
   }
 
   int interrupted(std::list<Active>& active, int sig) {
@@ -224,7 +226,7 @@ class SweepRun {
   const SchedulerOptions& options_;
   const std::vector<PlannedRun>& runs_;
   ResultsDir& dir_;
-  std::vector<std::optional<RunSummary>> summaries_;
+  std::vector<std::optional<IndexEntry>> entries_;
   SweepProgress progress_;
 };
 

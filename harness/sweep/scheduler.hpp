@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/sweep/child_process.hpp"
 #include "harness/sweep/results.hpp"
 #include "harness/sweep/spec.hpp"
 

@@ -1,10 +1,13 @@
-// The run summary printed to stderr: a pure function of the run's JSON document.
+// The run summary printed to stderr: a pure function of the run's record, here read from a
+// document (the record's reader has its own tests in run_record_test.cpp).
 #include "harness/run/run_summary.hpp"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "harness/run/report.hpp"
 
 namespace psgd {
 namespace {
@@ -35,6 +38,9 @@ json fixture() {
     "resources": {"peak_rss_bytes": 104857600}
   })");
 }
+
+std::string run_summary(const json& doc) { return psgd::run_summary(read_run_record(doc)); }
+std::string status_words(const json& doc) { return psgd::status_words(read_run_record(doc)); }
 
 bool has(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;

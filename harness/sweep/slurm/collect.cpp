@@ -10,6 +10,8 @@
 #include "common/name_table.hpp"
 #include "harness/run/report.hpp"
 #include "harness/sweep/build_identity.hpp"
+#include "harness/sweep/crash_report.hpp"
+#include "harness/sweep/run_index.hpp"
 #include "harness/sweep/slurm/files.hpp"
 #include "harness/sweep/slurm/script.hpp"
 
@@ -127,7 +129,7 @@ SlurmCollection collect_slurm_runs(const SweepSpec& spec, const std::vector<Plan
     const PlannedRun& run = runs[i];
     std::optional<json> doc = dir.load_complete(run.run_id);
     std::optional<SlurmRunState> state = classify_marker(spec, run, dir, slurm, commit, c, i, doc);
-    if (doc) c.summaries[i] = summarize(*doc);
+    if (doc) c.summaries[i] = read_index_entry(*doc);
     if (doc) c.build_ids[i] = recorded_build_id(*doc);
     if (!state) {
       const auto q = queued.find(run.run_id);
@@ -188,8 +190,8 @@ std::vector<std::size_t> runs_to_submit(const SlurmCollection& c,
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const SlurmRunState s = c.states[i];
     const bool crashed =
-        s == SlurmRunState::kKilled ||
-        (s == SlurmRunState::kComplete && c.summaries[i] && c.summaries[i]->status == "crashed");
+        s == SlurmRunState::kKilled || (s == SlurmRunState::kComplete && c.summaries[i] &&
+                                        c.summaries[i]->run.status == "crashed");
     // A complete run is submitted again when it is of another build or --rerun asks (the task
     // moves the old document to superseded/ first, as a local sweep does).
     const bool redo =
@@ -207,7 +209,7 @@ void print_collection(const SlurmCollection& c, const SweepSpec& spec,
   for (std::size_t i = 0; i < runs.size(); ++i) {
     by_state[c.states[i]].push_back(runs[i].run_id +
                                     (c.task_of[i].empty() ? "" : " (task " + c.task_of[i] + ")"));
-    if (c.states[i] == SlurmRunState::kComplete) ++statuses[c.summaries[i]->status];
+    if (c.states[i] == SlurmRunState::kComplete) ++statuses[c.summaries[i]->run.status];
   }
   std::string status_text;
   for (const auto& [status, n] : statuses)

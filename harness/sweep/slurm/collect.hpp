@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "harness/sweep/results.hpp"
+#include "harness/sweep/run_index.hpp"
 #include "harness/sweep/scheduler.hpp"
 #include "harness/sweep/slurm/query.hpp"
 #include "harness/sweep/spec.hpp"
@@ -40,7 +41,7 @@ enum class SlurmRunState { kComplete, kRunning, kKilled, kQueued, kMissing, kUnk
 // Where a sweep's runs stand. Plain data.
 struct SlurmCollection {
   std::vector<SlurmRunState> states;                 // per planned run
-  std::vector<std::optional<RunSummary>> summaries;  // per planned run: set when complete
+  std::vector<std::optional<IndexEntry>> summaries;  // per planned run: set when complete
   std::vector<std::string> task_of;                  // per planned run: running/queued task key
   std::vector<std::string> build_ids;                // per planned run: sweep.build_id, or ""
   std::vector<std::string> crashed_now;              // "<run id>: <Slurm's reason>" just recorded

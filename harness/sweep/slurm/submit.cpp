@@ -13,6 +13,7 @@
 #include "harness/cli/build_info.hpp"
 #include "harness/run/report.hpp"
 #include "harness/sweep/resume.hpp"
+#include "harness/sweep/run_index.hpp"
 #include "harness/sweep/slurm/collect.hpp"
 #include "harness/sweep/slurm/files.hpp"
 #include "harness/sweep/slurm/script.hpp"

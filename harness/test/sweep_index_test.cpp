@@ -1,0 +1,195 @@
+// index.csv: its documented columns, one row per finished run in plan order, crashed runs'
+// empty metric cells, the per-target columns after `file`, read through the typed entry.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "harness/sweep/crash_report.hpp"
+#include "harness/sweep/run_index.hpp"
+#include "harness/sweep/spec.hpp"
+#include "harness/test/sweep_test_spec.hpp"
+
+namespace psgd {
+namespace {
+
+using nlohmann::json;
+
+json finished_doc() {
+  return json::parse(R"({
+    "schema_version": 1, "status": "converged", "stop_reason": "budget",
+    "config": {"out": "x.json.part"},
+    "metrics": {"initial_train_loss": 2.3, "final_train_loss": 0.2, "final_test_loss": 0.25,
+                "final_test_accuracy": 0.9, "wall_seconds": 1.5,
+                "epsilon_targets": {"50%": 1.15, "25%": 0.575},
+                "time_to_epsilon": {"50%": 0.5, "25%": null},
+                "updates_to_epsilon": {"50%": 40, "25%": null}},
+    "updates": {"applied": 100, "computed": 101, "dropped": 1},
+    "throughput": {"updates_per_second": 66.6, "samples_per_second": 1000},
+    "staleness": {"mean": 0.99, "p50": 1, "p99": 2, "max": 3},
+    "contention": {"failed_attempts": 5, "failed_attempts_per_update": {"mean": 0.05},
+                   "lock_wait_seconds": 0.01, "backoff_seconds": 0, "dropped_gradients": 1},
+    "resources": {"peak_rss_bytes": 1000000, "cpu_utilisation": 1.9},
+    "oversubscribed": false
+  })");
+}
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char ch = line[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cells.back() += '"';
+        ++i;
+      } else if (ch == '"') {
+        quoted = false;
+      } else {
+        cells.back() += ch;
+      }
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == ',') {
+      cells.emplace_back();
+    } else {
+      cells.back() += ch;
+    }
+  }
+  return cells;
+}
+
+TEST(SweepIndex, IndexHasTheDocumentedColumnsAndOneRowPerFinishedRun) {
+  const SweepSpec spec = parse_sweep_spec(minimal_spec(), "");
+  const std::vector<PlannedRun> runs = expand(spec);
+  std::vector<std::optional<IndexEntry>> entries(runs.size());
+  entries[0] = read_index_entry(finished_doc());
+  ChildOutcome abort_outcome;
+  abort_outcome.kind = ChildOutcome::Kind::kSignaled;
+  abort_outcome.signal = SIGABRT;
+  entries[2] =
+      read_index_entry(crashed_report(spec, runs[2], abort_outcome, "x.json", "boom\n", nullptr));
+  const std::string path = testing::TempDir() + "sweep_index_test.csv";
+  write_index(path, spec, runs, entries);
+
+  std::ifstream in(path);
+  std::string header_line, row0, row1, extra;
+  std::getline(in, header_line);
+  std::getline(in, row0);
+  std::getline(in, row1);
+  EXPECT_FALSE(std::getline(in, extra));
+  const std::vector<std::string> header = split_csv_line(header_line);
+  const std::vector<std::string> want_prefix = {"run_id",
+                                                "point_id",
+                                                "repetition",
+                                                "seed",
+                                                "threads",
+                                                "batch",
+                                                "algo",
+                                                "step",
+                                                "placement",
+                                                "memory",
+                                                "model",
+                                                "dataset",
+                                                "status",
+                                                "stop_reason",
+                                                "crash",
+                                                "exit_code",
+                                                "signal",
+                                                "run_seconds",
+                                                "wall_seconds",
+                                                "initial_train_loss",
+                                                "final_train_loss",
+                                                "final_test_loss",
+                                                "final_test_accuracy",
+                                                "time_to_epsilon_50pct",
+                                                "time_to_epsilon_25pct",
+                                                "updates_to_epsilon_50pct",
+                                                "updates_to_epsilon_25pct",
+                                                "updates_applied"};
+  ASSERT_GE(header.size(), want_prefix.size());
+  EXPECT_EQ(std::vector<std::string>(
+                header.begin(), header.begin() + static_cast<std::ptrdiff_t>(want_prefix.size())),
+            want_prefix);
+  for (const char* c : {"staleness_mean", "failed_attempts_per_update", "lock_wait_seconds",
+                        "dropped_gradients", "peak_rss_bytes", "file"}) {
+    EXPECT_NE(std::find(header.begin(), header.end(), c), header.end()) << c;
+  }
+  const std::vector<std::string> r0 = split_csv_line(row0);
+  const std::vector<std::string> r1 = split_csv_line(row1);
+  ASSERT_EQ(r0.size(), header.size());
+  ASSERT_EQ(r1.size(), header.size());
+  auto cell = [&](const std::vector<std::string>& row, const std::string& column) {
+    return row[static_cast<std::size_t>(std::find(header.begin(), header.end(), column) -
+                                        header.begin())];
+  };
+  EXPECT_EQ(cell(r0, "run_id"), runs[0].run_id);
+  EXPECT_EQ(cell(r0, "status"), "converged");
+  EXPECT_EQ(cell(r0, "time_to_epsilon_50pct"), "0.5");
+  EXPECT_EQ(cell(r0, "time_to_epsilon_25pct"), "");
+  EXPECT_EQ(cell(r0, "failed_attempts_per_update"), "0.05");
+  EXPECT_EQ(cell(r0, "threads"), "1");
+  EXPECT_EQ(cell(r0, "algo"), "seq");  // the option table's default
+  EXPECT_EQ(cell(r1, "status"), "crashed");
+  EXPECT_EQ(cell(r1, "crash"), "signal");
+  EXPECT_EQ(cell(r1, "signal"), "SIGABRT");
+  EXPECT_EQ(cell(r1, "file"), runs[2].run_id + ".json");
+}
+
+TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) {
+  const SweepSpec spec = parse_sweep_spec(minimal_spec(), "");
+  const std::vector<PlannedRun> runs = expand(spec);
+  json doc = finished_doc();
+  doc["metrics"]["epsilon_reached"] = {{"50%", true}, {"25%", false}};
+  doc["metrics"]["epsilon_targets_reached"] = 1;
+  doc["metrics"]["accuracy_targets"] = {{"85%", 0.85}, {"100%", 1.0}};
+  doc["metrics"]["time_to_accuracy"] = {{"85%", 1.25}, {"100%", nullptr}};
+  doc["metrics"]["updates_to_accuracy"] = {{"85%", 80}, {"100%", nullptr}};
+  std::vector<std::optional<IndexEntry>> entries(runs.size());
+  entries[0] = read_index_entry(doc);
+  entries[1] = read_index_entry(finished_doc());  // an older document: the new cells stay empty
+  const std::string path = testing::TempDir() + "sweep_index_accuracy_test.csv";
+  write_index(path, spec, runs, entries);
+  std::ifstream in(path);
+  std::string header_line, row0, row1;
+  std::getline(in, header_line);
+  std::getline(in, row0);
+  std::getline(in, row1);
+  const std::vector<std::string> header = split_csv_line(header_line);
+  const auto file_at = std::find(header.begin(), header.end(), "file");
+  ASSERT_NE(file_at, header.end());
+  EXPECT_EQ(std::vector<std::string>(file_at + 1, header.end()),
+            (std::vector<std::string>{"epsilon_targets_reached", "epsilon_reached_50pct",
+                                      "epsilon_reached_25pct", "time_to_accuracy_85pct",
+                                      "time_to_accuracy_100pct", "updates_to_accuracy_85pct",
+                                      "updates_to_accuracy_100pct"}));  // lowest target first
+  const std::vector<std::string> r0 = split_csv_line(row0);
+  const std::vector<std::string> r1 = split_csv_line(row1);
+  ASSERT_EQ(r0.size(), header.size());
+  ASSERT_EQ(r1.size(), header.size());
+  auto cell = [&](const std::vector<std::string>& row, const std::string& column) {
+    return row[static_cast<std::size_t>(std::find(header.begin(), header.end(), column) -
+                                        header.begin())];
+  };
+  EXPECT_EQ(cell(r0, "file"), runs[0].run_id + ".json");
+  EXPECT_EQ(cell(r0, "epsilon_targets_reached"), "1");
+  EXPECT_EQ(cell(r0, "epsilon_reached_50pct"), "true");
+  EXPECT_EQ(cell(r0, "epsilon_reached_25pct"), "false");
+  EXPECT_EQ(cell(r0, "time_to_accuracy_85pct"), "1.25");
+  EXPECT_EQ(cell(r0, "updates_to_accuracy_85pct"), "80");
+  EXPECT_EQ(cell(r0, "time_to_accuracy_100pct"), "");
+  EXPECT_EQ(cell(r1, "file"), runs[1].run_id + ".json");
+  EXPECT_EQ(cell(r1, "epsilon_reached_50pct"), "");
+  EXPECT_EQ(cell(r1, "time_to_accuracy_85pct"), "");
+}
+
+TEST(SweepIndex, EpsilonLabelsBecomeColumnNames) {
+  EXPECT_EQ(epsilon_column_suffix("50%"), "50pct");
+  EXPECT_EQ(epsilon_column_suffix("0.3"), "0.3");
+  EXPECT_EQ(epsilon_column_suffix("a b"), "a_b");
+}
+
+}  // namespace
+}  // namespace psgd
