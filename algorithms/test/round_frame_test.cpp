@@ -110,11 +110,11 @@ class ScriptedRounds final : public Algorithm {
   ScriptedRounds(std::int64_t round, std::int64_t fail_round, std::int64_t stop_round)
       : round_(round), fail_round_(fail_round), stop_round_(stop_round) {}
   [[nodiscard]] std::string_view name() const override { return "scripted-rounds"; }
-  void init(std::span<const float> theta0, const TrainingSetup& setup) override {
+  void init(std::span<const float> theta0, const BasicTrainingSetup<float>& setup) override {
     frame_.init(theta0, setup);
     calls_ = 0;
   }
-  void run_worker(WorkerContext& ctx) noexcept override { frame_.run(ctx); }
+  void run_worker(BasicWorkerContext<float>& ctx) noexcept override { frame_.run(ctx); }
   void read_params(std::span<float> out) const override { frame_.read_params(out); }
   const CountingCombine& combine() { return frame_.combine(); }
   [[nodiscard]] std::int64_t rounds() const noexcept { return frame_.rounds(); }
@@ -122,7 +122,7 @@ class ScriptedRounds final : public Algorithm {
 
  private:
   friend class RoundFrame<float, ScriptedRounds, CountingCombine>;
-  void local_phase(WorkerContext& ctx, std::int64_t /*left*/) noexcept {
+  void local_phase(BasicWorkerContext<float>& ctx, std::int64_t /*left*/) noexcept {
     const auto me = static_cast<std::size_t>(ctx.worker_id);
     const std::span<float> theta = frame_.theta();
     const std::span<float> mine = frame_.combine().buffer(me);
@@ -134,10 +134,10 @@ class ScriptedRounds final : public Algorithm {
     const bool combined = calls_++ != fail_round_;
     return {combined, std::min(round_, left), 0.5F};
   }
-  void combine_slice(WorkerContext& /*ctx*/, Slice s) noexcept {
+  void combine_slice(BasicWorkerContext<float>& /*ctx*/, Slice s) noexcept {
     frame_.combine().mean(s, s.of(frame_.theta()));
   }
-  void discard(WorkerContext& /*ctx*/) noexcept {}
+  void discard(BasicWorkerContext<float>& /*ctx*/) noexcept {}
 
   std::int64_t round_;
   std::int64_t fail_round_;
