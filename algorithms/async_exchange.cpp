@@ -39,7 +39,10 @@ AlgorithmEntry async_exchange_entry() {
         return std::make_unique<AsyncExchange<S>>(
             s.settings.get<std::int64_t>(local_steps_option()),
             s.settings.get<MergeRule>(merge_option()));
-      }};
+      },
+      // The default merge averages theta with the replica, which is not SGD even alone;
+      // overwrite makes the one replica theta.
+      std::vector<OptionText>{{"merge", "overwrite"}}};
 }
 
 template <class S>

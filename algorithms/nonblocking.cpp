@@ -53,7 +53,10 @@ AlgorithmEntry nonblocking_entry() {
             return std::make_unique<NonBlocking<S>>(
                 s.settings.get<std::int64_t>(mini_batches_option()),
                 s.settings.get<CombineRule>(combine_option()));
-          }};
+          },
+          // The default K = 8 reaches seq's parameters but charges every update of a round with
+          // the round's mean loss, so the loss buckets differ; K = 1 is seq in every respect.
+          std::vector<OptionText>{{"mini-batches", "1"}}};
 }
 
 template <class S, class Combine>

@@ -108,18 +108,6 @@ std::string AlgorithmRegistry::help() const {
   return s;
 }
 
-namespace {
-
-// `entry` with one thread equal to seq only under `values`, for entries whose defaults are not
-// seq with one thread. Set here because the two entries' files are being reworked elsewhere;
-// the claim belongs in the entry itself and moves there with that work.
-AlgorithmEntry one_thread_is_seq_with(AlgorithmEntry entry, std::vector<OptionText> values) {
-  entry.one_thread_is_seq = std::move(values);
-  return entry;
-}
-
-}  // namespace
-
 const AlgorithmRegistry& builtin_algorithms() {
   static const AlgorithmRegistry registry = [] {
     AlgorithmRegistry r;
@@ -133,12 +121,8 @@ const AlgorithmRegistry& builtin_algorithms() {
     r.add(param_server_entry());
     r.add(hybrid_entry());
     r.add(local_sgd_entry());
-    // The default merge averages theta with the replica, which is not SGD even alone;
-    // overwrite makes the one replica theta.
-    r.add(one_thread_is_seq_with(async_exchange_entry(), {{"merge", "overwrite"}}));
-    // The default K = 8 reaches seq's parameters but charges every update of a round with the
-    // round's mean loss, so the loss buckets differ; K = 1 is seq in every respect.
-    r.add(one_thread_is_seq_with(nonblocking_entry(), {{"mini-batches", "1"}}));
+    r.add(async_exchange_entry());
+    r.add(nonblocking_entry());
     return r;
   }();
   return registry;

@@ -32,8 +32,6 @@
 
 namespace psgd::testing {
 
-using Violations = std::vector<std::string>;
-
 // The heap, counted: what an algorithm allocated through the runner's SharedMemory (duty 5).
 class CountingSharedMemory final : public SharedMemory {
  public:
@@ -168,45 +166,10 @@ void check_checkpoints(const BasicTrainingOutcome<S>& r, std::int64_t every, std
 // check when the entry claims no such values.
 template <class S>
 Violations one_thread_seq_violations(const AlgorithmEntry& e) {
-  using contract::str;
   if (!e.one_thread_is_seq) return {};
   if (e.min_threads > 1) return {"claims one thread is seq but needs at least 2 threads"};
   const AlgorithmPtr<S> algo = contract::build<S>(e, e.settings_with(*e.one_thread_is_seq), 1);
-  const LeastSquares<S> model(12);
-  const Dataset data = random_floats(200, 12, 4, 3);
-  std::vector<S> theta0(model.num_params());
-  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = S{0.1F} * static_cast<S>(i % 5);
-  RunnerOptions o = small_run(1, 11);
-  o.batch_size = 8;
-  o.step = 0.05;  // not a float value: a double run must step by the double
-  o.total_updates = 300;
-  o.updates_per_epoch = 40;
-  SequentialSgd<S> seq;
-  const BasicTrainingOutcome<S> want = run_training<S>(seq, model, data, theta0, o);
-  const BasicTrainingOutcome<S> got = run_training<S>(*algo, model, data, theta0, o);
-  Violations out;
-  if (!same_bits<S>(got.final_params, want.final_params)) {
-    out.push_back("final parameters differ from seq's");
-  }
-  const WorkerStats all = merge_workers(got.workers);
-  if (all.applied != 300 || all.computed != 300 || all.staleness.count() != 300) {
-    out.push_back("applied " + str(all.applied) + ", computed " + str(all.computed) + ", noted " +
-                  str(all.staleness.count()) + " of seq's 300 updates");
-  }
-  if (all.staleness.max() != 0) out.push_back("staleness above 0 with one thread");
-  for (std::size_t k = 1; k < want.checkpoints->num_slots(); ++k) {
-    const auto& w = want.checkpoints->slot(k);
-    const auto& g = got.checkpoints->slot(k);
-    if (g.filled != w.filled || g.updates != w.updates ||
-        (w.filled && !same_bits<S>(got.checkpoints->params(k), want.checkpoints->params(k)))) {
-      out.push_back("snapshot slot " + std::to_string(k) + " differs from seq's");
-    }
-  }
-  if (got.workers[0].slot_loss_count != want.workers[0].slot_loss_count ||
-      got.workers[0].slot_loss_sum != want.workers[0].slot_loss_sum) {
-    out.push_back("minibatch losses per checkpoint differ from seq's");
-  }
-  return out;
+  return seq_differences(run_beside_seq(*algo));
 }
 
 // Duties 1, 3, 4, 5 with `threads` workers at the entry's defaults: a budget of 503 updates
@@ -325,13 +288,6 @@ inline Violations contract_violations(const AlgorithmEntry& e) {
     add("stop request, " + n, stop_violations(e, t));
   }
   return all;
-}
-
-// The violations one per line, for a failure message.
-inline std::string lines(const Violations& v) {
-  std::string s;
-  for (const std::string& line : v) s += "  " + line + "\n";
-  return s;
 }
 
 }  // namespace psgd::testing

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "algorithms/runner.hpp"
@@ -53,65 +55,96 @@ inline double full_loss(const Model& model, const Dataset& data, std::span<const
   return model.loss_and_gradient(theta, all.next(), grad, *ws);
 }
 
-// One thread of `algo` reproduces seq in precision S bit for bit: final parameters, every
-// snapshot and the minibatch losses.
-template <class S>
-void expect_one_thread_matches_seq(BasicAlgorithm<S>& algo) {
-  const LeastSquares<S> model(12);
-  const Dataset data = random_floats(200, 12, 4, 3);
-  std::vector<S> theta0(model.num_params());
-  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = S{0.1F} * static_cast<S>(i % 5);
-  RunnerOptions o;
-  o.threads = 1;
-  o.seed = 11;
-  o.checkpoints_per_epoch = 1;
-  o.staleness_bins = 256;
-  o.batch_size = 8;
-  o.step = 0.05;  // not a float value: a double run must step by the double
-  o.total_updates = 300;
-  o.updates_per_epoch = 40;
-  SequentialSgd<S> seq;
-  const BasicTrainingOutcome<S> want = run_training<S>(seq, model, data, theta0, o);
-  const BasicTrainingOutcome<S> got = run_training<S>(algo, model, data, theta0, o);
-  EXPECT_TRUE(same_bits<S>(got.final_params, want.final_params));
-  EXPECT_FALSE(same_bits<S>(got.final_params, theta0));
-  const WorkerStats all = merge_workers(got.workers);
-  EXPECT_EQ(all.applied, 300);
-  EXPECT_EQ(all.computed, 300);
-  EXPECT_EQ(all.staleness.max(), 0);
-  EXPECT_EQ(all.staleness.count(), 300);
-  for (std::size_t k = 1; k < want.checkpoints->num_slots(); ++k) {
-    ASSERT_EQ(got.checkpoints->slot(k).filled, want.checkpoints->slot(k).filled) << "slot " << k;
-    if (!want.checkpoints->slot(k).filled) continue;
-    EXPECT_EQ(got.checkpoints->slot(k).updates, want.checkpoints->slot(k).updates);
-    EXPECT_TRUE(same_bits<S>(got.checkpoints->params(k), want.checkpoints->params(k)))
-        << "slot " << k;
-  }
-  EXPECT_EQ(got.workers[0].slot_loss_count, want.workers[0].slot_loss_count);
-  EXPECT_EQ(got.workers[0].slot_loss_sum, want.workers[0].slot_loss_sum);
-}
+using Violations = std::vector<std::string>;
 
-// One thread of `algo` ends where seq ends, bit for bit, on expect_one_thread_matches_seq's
-// problem; for the methods whose snapshots can only hold a round's end (local-sgd with H > 1,
-// nonblocking with K > 1), which that check would fail. Returns the run, for checks of its own.
+// One thread of an algorithm and of seq on the same small problem: least squares on 200 samples
+// of 12 features, batch 8, step 0.05 (not a float value: a double run must step by the double),
+// 300 updates in epochs of 40, a checkpoint an epoch.
 template <class S>
-BasicTrainingOutcome<S> expect_one_thread_final_state_matches_seq(BasicAlgorithm<S>& algo) {
+struct BesideSeq {
+  std::vector<S> theta0;
+  BasicTrainingOutcome<S> seq;
+  BasicTrainingOutcome<S> got;
+};
+
+template <class S>
+BesideSeq<S> run_beside_seq(BasicAlgorithm<S>& algo) {
   const LeastSquares<S> model(12);
   const Dataset data = random_floats(200, 12, 4, 3);
-  std::vector<S> theta0(model.num_params());
-  for (std::size_t i = 0; i < theta0.size(); ++i) theta0[i] = S{0.1F} * static_cast<S>(i % 5);
+  BesideSeq<S> r;
+  r.theta0.resize(model.num_params());
+  for (std::size_t i = 0; i < r.theta0.size(); ++i) {
+    r.theta0[i] = S{0.1F} * static_cast<S>(i % 5);
+  }
   RunnerOptions o = small_run(1, 11);
   o.batch_size = 8;
   o.step = 0.05;
   o.total_updates = 300;
   o.updates_per_epoch = 40;
   SequentialSgd<S> seq;
-  const BasicTrainingOutcome<S> want = run_training<S>(seq, model, data, theta0, o);
-  BasicTrainingOutcome<S> got = run_training<S>(algo, model, data, theta0, o);
-  EXPECT_TRUE(same_bits<S>(got.final_params, want.final_params));
-  EXPECT_FALSE(same_bits<S>(got.final_params, theta0));
-  EXPECT_EQ(got.applied_updates, 300);
-  return got;
+  r.seq = run_training<S>(seq, model, data, r.theta0, o);
+  r.got = run_training<S>(algo, model, data, r.theta0, o);
+  return r;
+}
+
+// What differs from seq in a run_beside_seq: final parameters, counts, staleness, every snapshot
+// and the minibatch losses (empty: one thread is seq bit for bit).
+template <class S>
+Violations seq_differences(const BesideSeq<S>& r) {
+  const auto str = [](std::int64_t v) { return std::to_string(v); };
+  Violations out;
+  if (!same_bits<S>(r.got.final_params, r.seq.final_params)) {
+    out.push_back("final parameters differ from seq's");
+  }
+  if (same_bits<S>(r.got.final_params, r.theta0)) out.push_back("the parameters never moved");
+  const WorkerStats all = merge_workers(r.got.workers);
+  if (all.applied != 300 || all.computed != 300 || all.staleness.count() != 300) {
+    out.push_back("applied " + str(all.applied) + ", computed " + str(all.computed) + ", noted " +
+                  str(all.staleness.count()) + " of seq's 300 updates");
+  }
+  if (all.staleness.max() != 0) out.push_back("staleness above 0 with one thread");
+  const auto& want = *r.seq.checkpoints;
+  const auto& got = *r.got.checkpoints;
+  for (std::size_t k = 1; k < want.num_slots(); ++k) {
+    const auto& w = want.slot(k);
+    const auto& g = got.slot(k);
+    if (g.filled != w.filled || g.updates != w.updates ||
+        (w.filled && !same_bits<S>(got.params(k), want.params(k)))) {
+      out.push_back("snapshot slot " + std::to_string(k) + " differs from seq's");
+    }
+  }
+  if (r.got.workers[0].slot_loss_count != r.seq.workers[0].slot_loss_count ||
+      r.got.workers[0].slot_loss_sum != r.seq.workers[0].slot_loss_sum) {
+    out.push_back("minibatch losses per checkpoint differ from seq's");
+  }
+  return out;
+}
+
+// The violations one to a line, for a failure message.
+inline std::string lines(const Violations& v) {
+  std::string s;
+  for (const std::string& line : v) s += "  " + line + "\n";
+  return s;
+}
+
+// One thread of `algo` reproduces seq in precision S bit for bit: final parameters, every
+// snapshot and the minibatch losses.
+template <class S>
+void expect_one_thread_matches_seq(BasicAlgorithm<S>& algo) {
+  const Violations v = seq_differences(run_beside_seq(algo));
+  EXPECT_TRUE(v.empty()) << "\n" << lines(v);
+}
+
+// One thread of `algo` ends where seq ends, bit for bit, on run_beside_seq's problem; for the
+// methods whose snapshots can only hold a round's end (local-sgd with H > 1, nonblocking with
+// K > 1), which that check would fail. Returns the run, for checks of its own.
+template <class S>
+BasicTrainingOutcome<S> expect_one_thread_final_state_matches_seq(BasicAlgorithm<S>& algo) {
+  BesideSeq<S> r = run_beside_seq(algo);
+  EXPECT_TRUE(same_bits<S>(r.got.final_params, r.seq.final_params));
+  EXPECT_FALSE(same_bits<S>(r.got.final_params, r.theta0));
+  EXPECT_EQ(r.got.applied_updates, 300);
+  return std::move(r.got);
 }
 
 // The snapshots of a barrier-round method (round_frame.hpp) whose rounds apply `round` updates:
