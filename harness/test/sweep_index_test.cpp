@@ -2,6 +2,7 @@
 // empty metric cells, the per-target columns after `file`, read through the typed entry.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <string>
@@ -61,6 +62,30 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   return cells;
 }
 
+// index.csv read back: the header and every row, each row as long as the header.
+struct IndexCsv {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  // The cell of `column` in row `r`; "" when there is no such column (the test then fails on it).
+  [[nodiscard]] std::string cell(std::size_t r, const std::string& column) const {
+    const auto at = std::find(header.begin(), header.end(), column);
+    EXPECT_NE(at, header.end()) << column;
+    return at == header.end() ? "" : rows.at(r)[static_cast<std::size_t>(at - header.begin())];
+  }
+};
+
+IndexCsv read_index_csv(const std::string& path) {
+  std::ifstream in(path);
+  IndexCsv csv;
+  std::string line;
+  if (std::getline(in, line)) csv.header = split_csv_line(line);
+  while (std::getline(in, line)) {
+    csv.rows.push_back(split_csv_line(line));
+    EXPECT_EQ(csv.rows.back().size(), csv.header.size()) << "row " << csv.rows.size();
+  }
+  return csv;
+}
+
 TEST(SweepIndex, IndexHasTheDocumentedColumnsAndOneRowPerFinishedRun) {
   const SweepSpec spec = parse_sweep_spec(minimal_spec(), "");
   const std::vector<PlannedRun> runs = expand(spec);
@@ -74,13 +99,9 @@ TEST(SweepIndex, IndexHasTheDocumentedColumnsAndOneRowPerFinishedRun) {
   const std::string path = testing::TempDir() + "sweep_index_test.csv";
   write_index(path, spec, runs, entries);
 
-  std::ifstream in(path);
-  std::string header_line, row0, row1, extra;
-  std::getline(in, header_line);
-  std::getline(in, row0);
-  std::getline(in, row1);
-  EXPECT_FALSE(std::getline(in, extra));
-  const std::vector<std::string> header = split_csv_line(header_line);
+  const IndexCsv csv = read_index_csv(path);
+  ASSERT_EQ(csv.rows.size(), 2U);
+  const std::vector<std::string>& header = csv.header;
   const std::vector<std::string> want_prefix = {"run_id",
                                                 "point_id",
                                                 "repetition",
@@ -117,25 +138,17 @@ TEST(SweepIndex, IndexHasTheDocumentedColumnsAndOneRowPerFinishedRun) {
                         "dropped_gradients", "peak_rss_bytes", "file"}) {
     EXPECT_NE(std::find(header.begin(), header.end(), c), header.end()) << c;
   }
-  const std::vector<std::string> r0 = split_csv_line(row0);
-  const std::vector<std::string> r1 = split_csv_line(row1);
-  ASSERT_EQ(r0.size(), header.size());
-  ASSERT_EQ(r1.size(), header.size());
-  auto cell = [&](const std::vector<std::string>& row, const std::string& column) {
-    return row[static_cast<std::size_t>(std::find(header.begin(), header.end(), column) -
-                                        header.begin())];
-  };
-  EXPECT_EQ(cell(r0, "run_id"), runs[0].run_id);
-  EXPECT_EQ(cell(r0, "status"), "converged");
-  EXPECT_EQ(cell(r0, "time_to_epsilon_50pct"), "0.5");
-  EXPECT_EQ(cell(r0, "time_to_epsilon_25pct"), "");
-  EXPECT_EQ(cell(r0, "failed_attempts_per_update"), "0.05");
-  EXPECT_EQ(cell(r0, "threads"), "1");
-  EXPECT_EQ(cell(r0, "algo"), "seq");  // the option table's default
-  EXPECT_EQ(cell(r1, "status"), "crashed");
-  EXPECT_EQ(cell(r1, "crash"), "signal");
-  EXPECT_EQ(cell(r1, "signal"), "SIGABRT");
-  EXPECT_EQ(cell(r1, "file"), runs[2].run_id + ".json");
+  EXPECT_EQ(csv.cell(0, "run_id"), runs[0].run_id);
+  EXPECT_EQ(csv.cell(0, "status"), "converged");
+  EXPECT_EQ(csv.cell(0, "time_to_epsilon_50pct"), "0.5");
+  EXPECT_EQ(csv.cell(0, "time_to_epsilon_25pct"), "");
+  EXPECT_EQ(csv.cell(0, "failed_attempts_per_update"), "0.05");
+  EXPECT_EQ(csv.cell(0, "threads"), "1");
+  EXPECT_EQ(csv.cell(0, "algo"), "seq");  // the option table's default
+  EXPECT_EQ(csv.cell(1, "status"), "crashed");
+  EXPECT_EQ(csv.cell(1, "crash"), "signal");
+  EXPECT_EQ(csv.cell(1, "signal"), "SIGABRT");
+  EXPECT_EQ(csv.cell(1, "file"), runs[2].run_id + ".json");
 }
 
 TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) {
@@ -152,12 +165,9 @@ TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) 
   entries[1] = read_index_entry(finished_doc());  // an older document: the new cells stay empty
   const std::string path = testing::TempDir() + "sweep_index_accuracy_test.csv";
   write_index(path, spec, runs, entries);
-  std::ifstream in(path);
-  std::string header_line, row0, row1;
-  std::getline(in, header_line);
-  std::getline(in, row0);
-  std::getline(in, row1);
-  const std::vector<std::string> header = split_csv_line(header_line);
+  const IndexCsv csv = read_index_csv(path);
+  ASSERT_EQ(csv.rows.size(), 2U);
+  const std::vector<std::string>& header = csv.header;
   const auto file_at = std::find(header.begin(), header.end(), "file");
   ASSERT_NE(file_at, header.end());
   EXPECT_EQ(std::vector<std::string>(file_at + 1, header.end()),
@@ -165,24 +175,16 @@ TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) 
                                       "epsilon_reached_25pct", "time_to_accuracy_85pct",
                                       "time_to_accuracy_100pct", "updates_to_accuracy_85pct",
                                       "updates_to_accuracy_100pct"}));  // lowest target first
-  const std::vector<std::string> r0 = split_csv_line(row0);
-  const std::vector<std::string> r1 = split_csv_line(row1);
-  ASSERT_EQ(r0.size(), header.size());
-  ASSERT_EQ(r1.size(), header.size());
-  auto cell = [&](const std::vector<std::string>& row, const std::string& column) {
-    return row[static_cast<std::size_t>(std::find(header.begin(), header.end(), column) -
-                                        header.begin())];
-  };
-  EXPECT_EQ(cell(r0, "file"), runs[0].run_id + ".json");
-  EXPECT_EQ(cell(r0, "epsilon_targets_reached"), "1");
-  EXPECT_EQ(cell(r0, "epsilon_reached_50pct"), "true");
-  EXPECT_EQ(cell(r0, "epsilon_reached_25pct"), "false");
-  EXPECT_EQ(cell(r0, "time_to_accuracy_85pct"), "1.25");
-  EXPECT_EQ(cell(r0, "updates_to_accuracy_85pct"), "80");
-  EXPECT_EQ(cell(r0, "time_to_accuracy_100pct"), "");
-  EXPECT_EQ(cell(r1, "file"), runs[1].run_id + ".json");
-  EXPECT_EQ(cell(r1, "epsilon_reached_50pct"), "");
-  EXPECT_EQ(cell(r1, "time_to_accuracy_85pct"), "");
+  EXPECT_EQ(csv.cell(0, "file"), runs[0].run_id + ".json");
+  EXPECT_EQ(csv.cell(0, "epsilon_targets_reached"), "1");
+  EXPECT_EQ(csv.cell(0, "epsilon_reached_50pct"), "true");
+  EXPECT_EQ(csv.cell(0, "epsilon_reached_25pct"), "false");
+  EXPECT_EQ(csv.cell(0, "time_to_accuracy_85pct"), "1.25");
+  EXPECT_EQ(csv.cell(0, "updates_to_accuracy_85pct"), "80");
+  EXPECT_EQ(csv.cell(0, "time_to_accuracy_100pct"), "");
+  EXPECT_EQ(csv.cell(1, "file"), runs[1].run_id + ".json");
+  EXPECT_EQ(csv.cell(1, "epsilon_reached_50pct"), "");
+  EXPECT_EQ(csv.cell(1, "time_to_accuracy_85pct"), "");
 }
 
 TEST(SweepIndex, EpsilonLabelsBecomeColumnNames) {
