@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -32,24 +33,6 @@ int write_all(int fd, std::string_view bytes) {
   return 0;
 }
 
-// Blocks the signals that ask a process to end for as long as it lives, then restores the mask;
-// a signal that arrived meanwhile is delivered then.
-class HeldTerminationSignals {
- public:
-  HeldTerminationSignals() {
-    sigset_t held;
-    sigemptyset(&held);
-    for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&held, s);
-    pthread_sigmask(SIG_BLOCK, &held, &previous_);
-  }
-  ~HeldTerminationSignals() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
-  HeldTerminationSignals(const HeldTerminationSignals&) = delete;
-  HeldTerminationSignals& operator=(const HeldTerminationSignals&) = delete;
-
- private:
-  sigset_t previous_{};
-};
-
 void write_directly(const std::string& path, std::string_view bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) fail(path, errno);
@@ -59,7 +42,7 @@ void write_directly(const std::string& path, std::string_view bytes) {
 }
 
 void write_and_rename(const std::string& path, std::string_view bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  const std::string tmp = temporary_name(path);
   const HeldTerminationSignals held;
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(path, errno);
@@ -74,6 +57,34 @@ void write_and_rename(const std::string& path, std::string_view bytes) {
 }
 
 }  // namespace
+
+HeldTerminationSignals::HeldTerminationSignals() {
+  sigset_t held;
+  sigemptyset(&held);
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&held, s);
+  pthread_sigmask(SIG_BLOCK, &held, &previous_);
+}
+
+HeldTerminationSignals::~HeldTerminationSignals() {
+  pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+}
+
+std::string temporary_name(const std::string& path) {
+  const fs::path p(path);
+  const std::string suffix = ".tmp." + std::to_string(getpid());
+  std::string name = p.filename().string();
+  // PATH.tmp.PID must itself be a valid name: a 250-character PATH once trained, then lost its
+  // result to "File name too long". The name is cut, never the folder, so the rename stays
+  // within one file system; the sweep's clean-up still sees ".tmp.".
+  const std::size_t max = name_max(p.parent_path().empty() ? "." : p.parent_path().string());
+  if (name.size() + suffix.size() > max) name.resize(max > suffix.size() ? max - suffix.size() : 1);
+  return (p.parent_path() / (name + suffix)).string();
+}
+
+std::size_t name_max(const std::string& folder) {
+  const long max = ::pathconf(folder.c_str(), _PC_NAME_MAX);
+  return max > 0 ? static_cast<std::size_t>(max) : std::size_t{NAME_MAX};
+}
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   struct stat st {};
@@ -107,6 +118,13 @@ void check_output_path(const std::string& path, std::string_view option) {
   }
   if (::access(folder.c_str(), W_OK | X_OK) != 0) {
     throw OutputPathError(head + "folder '" + folder.string() + "': " + std::strerror(errno));
+  }
+  const std::size_t name = fs::path(path).filename().string().size();
+  if (name > name_max(folder.string())) {
+    throw OutputPathError(head + "its file name has " + std::to_string(name) +
+                          " characters, more than the folder's limit of " +
+                          std::to_string(name_max(folder.string())) + ": " +
+                          std::strerror(ENAMETOOLONG));
   }
 }
 

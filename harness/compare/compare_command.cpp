@@ -10,6 +10,7 @@
 #include "common/errors.hpp"
 #include "common/parse_number.hpp"
 #include "harness/cli/atomic_file.hpp"
+#include "harness/cli/input_guard.hpp"
 #include "harness/cli/option_table.hpp"
 #include "harness/compare/compare_report.hpp"
 #include "harness/compare/comparison.hpp"
@@ -104,6 +105,10 @@ int compare_main(std::span<const std::string_view> args) {
   }
   try {
     const CompareCommandOptions o = parse_compare_args(args);
+    if (!o.markdown_path.empty()) {  // before anything is read: the report never replaces an input
+      refuse_outputs_over_inputs({{o.markdown_path, "--markdown"}},
+                                 {{o.files[0], "BASELINE"}, {o.files[1], "NEW"}});
+    }
     const ResultSet baseline = read_result_set(o.files[0]);
     const ResultSet now = read_result_set(o.files[1]);
     const Comparison c = compare_results(baseline, now, o.compare);

@@ -1,6 +1,8 @@
 // harness/run/preflight.cpp — the checks of `psgd run` before training, shared with the sweep.
 #include "harness/run/preflight.hpp"
 
+#include <sys/stat.h>
+
 #include <utility>
 
 #include "algorithms/registry.hpp"
@@ -9,21 +11,34 @@
 
 namespace psgd {
 
-void check_output_paths(const RunConfig& cfg) {
+void check_output_paths(const RunConfig& cfg, const std::vector<NamedPath>& inputs) {
+  std::vector<NamedPath> outputs;
+  if (cfg.out != "-") outputs.push_back({cfg.out, "--out"});
+  const std::string side = params_side_file(cfg.save_params);
+  if (!cfg.save_params.empty()) outputs.push_back({cfg.save_params, "--save-params"});
+  if (!side.empty()) outputs.push_back({side, "--save-params side file"});
+  refuse_outputs_over_inputs(outputs, inputs);
   if (cfg.out != "-") check_output_path(cfg.out, "--out");
   if (cfg.save_params.empty()) return;
   if (cfg.out != "-" && (same_output_path(cfg.out, cfg.save_params) ||
-                         same_output_path(cfg.out, cfg.save_params + ".json"))) {
+                         (!side.empty() && same_output_path(cfg.out, side)))) {
     throw ConfigError("--save-params '" + cfg.save_params +
                       "' would overwrite the --out document (it writes PATH and PATH.json): give "
                       "two different paths");
   }
   try {
     check_output_path(cfg.save_params, "--save-params");
-    check_output_path(cfg.save_params + ".json", "--save-params");
+    if (!side.empty()) check_output_path(side, "--save-params");
   } catch (const OutputPathError& e) {
     throw EnvironmentError(e.what());  // --out is fine: the error document goes there
   }
+}
+
+std::string params_side_file(const std::string& save_params) {
+  if (save_params.empty()) return "";
+  struct stat st {};
+  if (::stat(save_params.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return "";
+  return save_params + ".json";
 }
 
 RunChoices check_choices(const RunConfig& cfg) {

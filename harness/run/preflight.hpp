@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/cli/input_guard.hpp"
 #include "harness/machine/numa_memory.hpp"
 #include "harness/machine/placement.hpp"
 #include "harness/machine/topology.hpp"
@@ -22,9 +23,17 @@
 
 namespace psgd {
 
-// --out and --save-params can be written and do not overwrite each other. Throws ConfigError for
-// a clash, OutputPathError for an unwritable --out and EnvironmentError for --save-params.
-void check_output_paths(const RunConfig& cfg);
+// --out and --save-params (and its side file) can be written, do not overwrite each other and
+// are none of `inputs` (the --config files and data files: a result once replaced the config it
+// was run from). Throws InputOverwriteError (exit 2, no error document) when an output is an
+// input, ConfigError for --out against --save-params, OutputPathError for an unwritable --out and
+// EnvironmentError for --save-params.
+void check_output_paths(const RunConfig& cfg, const std::vector<NamedPath>& inputs = {});
+
+// The side file that describes --save-params PATH: PATH.json, or "" when PATH is an existing
+// file that is not a regular file (/dev/null, a FIFO): its side file would be a new file beside
+// a device (once /dev/null.json), describing bytes that were never kept.
+std::string params_side_file(const std::string& save_params);
 
 // The named choices a run needs later, parsed.
 struct RunChoices {

@@ -3,6 +3,7 @@
 // the evaluation of the snapshots and the one JSON document.
 #include "harness/run/run_command.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <new>
 #include <optional>
@@ -22,6 +24,7 @@
 #include "common/precision.hpp"
 #include "harness/cli/atomic_file.hpp"
 #include "harness/cli/build_info.hpp"
+#include "harness/cli/input_guard.hpp"
 #include "harness/machine/numa_memory.hpp"
 #include "harness/machine/numa_shared_memory.hpp"
 #include "harness/machine/placement.hpp"
@@ -46,25 +49,38 @@ constexpr double kDefaultEpochs = 1.0;
 // With only --time-limit, the update budget is effectively unbounded.
 constexpr std::int64_t kUnboundedUpdates = std::int64_t{1} << 50;
 
-// The values in the run's precision: float32 or float64, named in the side file's "dtype".
+// The values in the run's precision: float32 or float64, named in the side file's "dtype"
+// (written after the values, so a side file always describes values that are there; none when
+// `side` is empty: params_side_file).
 template <class S>
-void save_params(const std::string& path, const BasicModel<S>& model, std::span<const S> theta) {
+void save_params(const std::string& path, const std::string& side, const BasicModel<S>& model,
+                 std::span<const S> theta) {
   static_assert(std::endian::native == std::endian::little,
                 "--save-params writes the machine's values as little-endian IEEE 754");
   write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(theta.data()),
                                                theta.size() * sizeof(S)));
-  json side;
+  if (side.empty()) {
+    std::cerr << "psgd run: --save-params '" << path
+              << "' is not a regular file: no side file written beside it\n";
+    return;
+  }
+  json doc;
   const std::string dtype(scalar_type_name<S>());
-  side["format"] = "raw little-endian " + dtype + ", blocks in this order, each row-major";
-  side["dtype"] = dtype;
-  side["model"] = model.spec();
-  side["num_params"] = model.num_params();
+  doc["format"] = "raw little-endian " + dtype + ", blocks in this order, each row-major";
+  doc["dtype"] = dtype;
+  doc["model"] = model.spec();
+  doc["num_params"] = model.num_params();
   json blocks = json::array();
   for (const ParamBlock& b : model.layout()) {
     blocks.push_back({{"name", b.name}, {"shape", b.shape}, {"offset", b.offset}});
   }
-  side["blocks"] = blocks;
-  write_json(side, path + ".json");
+  doc["blocks"] = blocks;
+  try {
+    write_json(doc, side);
+  } catch (const OutputPathError&) {
+    ::unlink(path.c_str());  // regular (a side file is written only then): no values undescribed
+    throw;
+  }
 }
 
 // --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand
@@ -184,6 +200,41 @@ void evaluate_snapshots(RunFacts<S>& facts, const BasicModel<S>& model, const Da
       evaluate_all(model, snapshots, data, static_cast<std::size_t>(cfg.eval_samples), cfg.threads);
 }
 
+// True when `path` is "-" or an existing file that is not a regular one (a device, a FIFO),
+// which a write may wait on without end.
+bool may_block(const std::string& path) {
+  struct stat st {};
+  return path == "-" || (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode));
+}
+
+// The parameters (values, then side file) first and the run document last, so a document means
+// its pair is complete. Between the first write and the last, SIGINT, SIGTERM and SIGHUP wait:
+// a signal then acts once all are written (one once landed between the two and left the
+// document without the side file). Not while writing to stdout, a FIFO or a device, which may
+// block: a signal must still end the process there.
+int write_outputs(const RunConfig& cfg, const RunRecord& record,
+                  const std::function<void()>& write_params) {
+  std::optional<HeldTerminationSignals> held;
+  if (!may_block(cfg.out) && (cfg.save_params.empty() || !may_block(cfg.save_params))) {
+    held.emplace();
+  }
+  int code = 0;
+  if (!cfg.save_params.empty()) {
+    try {
+      write_params();
+    } catch (const OutputPathError& e) {
+      // The results are kept (no error document over them); say so.
+      std::cerr << "psgd run: --save-params: " << e.what() << " (the results go to " << cfg.out
+                << " all the same)\n";
+      code = kExitEnvironmentError;
+    }
+  }
+  write_json(build_report(record), cfg.out);
+  // Always to stderr, so a JSON document on stdout (--out -) stays clean and the summary shows.
+  std::cerr << run_summary(record) << std::flush;
+  return code;
+}
+
 // The run in precision S: every object that holds parameters is built for S here, once.
 template <class S>
 int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec& init) {
@@ -225,30 +276,56 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   facts.outcome = &outcome;
   evaluate_snapshots(facts, *model, data, cfg);
   const RunRecord record = make_run_record(facts);
-  write_json(build_report(record), cfg.out);
-  // Always to stderr, so a JSON document on stdout (--out -) stays clean and the summary shows.
-  std::cerr << run_summary(record) << std::flush;
-  if (!cfg.save_params.empty()) {
-    try {
-      save_params<S>(cfg.save_params, *model, outcome.final_params);
-    } catch (const OutputPathError& e) {
-      // The results are written already: keep them (no error document over them), say so.
-      std::cerr << "psgd run: --save-params: " << e.what() << " (the results in " << cfg.out
-                << " are complete)\n";
-      return kExitEnvironmentError;
-    }
-  }
-  return 0;
+  return write_outputs(cfg, record, [&] {
+    save_params<S>(cfg.save_params, params_side_file(cfg.save_params), *model,
+                   outcome.final_params);
+  });
 }
 
 // The checks before training are harness/run/preflight.hpp's, which the sweep's point check
 // shares; they run in its order here, each where its inputs are known.
-int run_checked(const RunConfig& cfg) {
-  check_output_paths(cfg);
+int run_checked(const RunConfig& cfg, std::vector<NamedPath> inputs) {
+  for (std::string& file : dataset_files({cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed})) {
+    inputs.push_back({std::move(file), "data file"});
+  }
+  check_output_paths(cfg, inputs);
   const RunChoices choices = check_choices(cfg);
   return with_precision(cfg.precision, [&]<class S>() {
     return run_in_precision<S>(cfg, choices.activation, choices.init);
   });
+}
+
+// Every value of --NAME on the command line (--NAME V and --NAME=V), found before parsing.
+std::vector<std::string> values_of(std::span<const std::string_view> args, std::string_view name) {
+  const std::string flag = "--" + std::string(name);
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].starts_with(flag + "=")) values.emplace_back(args[i].substr(flag.size() + 1));
+    if (args[i] == flag && i + 1 < args.size()) values.emplace_back(args[i + 1]);
+  }
+  return values;
+}
+
+// The files the command line reads that are known before it is parsed: every --config file, and
+// every data file any data set could read from each --data-dir. An error document never goes
+// over one of them, whatever else is wrong with the line.
+std::vector<NamedPath> inputs_before_parsing(std::span<const std::string_view> args) {
+  std::vector<NamedPath> inputs;
+  for (std::string& file : values_of(args, "config"))
+    inputs.push_back({std::move(file), "--config"});
+  for (const std::string& dir : values_of(args, "data-dir")) {
+    for (const char* name : {"idx", "cifar10"}) {
+      for (std::string& file : dataset_files({name, dir, false, 1})) {
+        inputs.push_back({std::move(file), "data file"});
+      }
+    }
+  }
+  return inputs;
+}
+
+bool names_an_input(const std::string& out, const std::vector<NamedPath>& inputs) {
+  return std::ranges::any_of(inputs,
+                             [&](const NamedPath& in) { return same_existing_file(out, in.path); });
 }
 
 }  // namespace
@@ -267,10 +344,11 @@ int run_main(std::span<const std::string_view> args) {
     if (args[i].rfind("--out=", 0) == 0) out = args[i].substr(6);
     if (args[i] == "--out" && i + 1 < args.size()) out = args[i + 1];
   }
+  const std::vector<NamedPath> inputs = inputs_before_parsing(args);
   json config = nullptr;
   auto fail = [&](const char* kind, const std::exception& e, int code) {
     std::cerr << "psgd run: " << e.what() << "\n";
-    if (out != "-") {
+    if (out != "-" && !names_an_input(out, inputs)) {
       try {
         write_json(error_report(kind, e.what(), config), out);
       } catch (const std::exception& w) {
@@ -282,7 +360,10 @@ int run_main(std::span<const std::string_view> args) {
   try {
     const RunConfig cfg = parse_run_args(args);
     config = config_to_json(cfg);
-    return run_checked(cfg);
+    return run_checked(cfg, inputs);
+  } catch (const InputOverwriteError& e) {
+    std::cerr << "psgd run: " << e.what() << "\n";  // no error document: that path is an input
+    return kExitConfigError;
   } catch (const ConfigError& e) {
     return fail("config", e, kExitConfigError);
   } catch (const OutputPathError& e) {

@@ -2,6 +2,8 @@
 #include "harness/run/run_config.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -25,13 +27,23 @@ constexpr std::int64_t kMaxThreads = kMaxWorkerThreads;  // harness/machine/plac
 // Staleness is also capped at the update budget by the run itself.
 constexpr std::int64_t kMaxStalenessBins = std::int64_t{1} << 20;
 
+// A target below the smallest normal double (2.2e-308) is subnormal: it is stored inexactly
+// (1e-320 became 9.99989e-321 in the record) and no loss is that small anyway.
+constexpr double kMinEpsilon = std::numeric_limits<double>::min();
+
 Epsilon parse_epsilon(std::string_view text) {
+  Epsilon e{0.0, false};
   if (!text.empty() && text.back() == '%') {
     const double pct = parse_positive_option("epsilon", text.substr(0, text.size() - 1));
     if (pct >= 100.0) bad_option_value("epsilon", text, "below 100% of the initial loss");
-    return {pct / 100.0, true};
+    e = {pct / 100.0, true};
+  } else {
+    e = {parse_positive_option("epsilon", text), false};
   }
-  return {parse_positive_option("epsilon", text), false};
+  if (e.value < kMinEpsilon) {
+    bad_option_value("epsilon", text, "a loss or fraction of at least 2.2e-308 (a normal double)");
+  }
+  return e;
 }
 
 std::vector<Epsilon> parse_epsilons(std::string_view text) {
@@ -42,7 +54,15 @@ std::vector<Epsilon> parse_epsilons(std::string_view text) {
     const std::string_view item =
         text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
     if (item.empty()) bad_option_value("epsilon", text, "a comma-separated list like 50%,25%,0.3");
-    out.push_back(parse_epsilon(item));
+    const Epsilon e = parse_epsilon(item);
+    // A target given twice was counted twice as reached ("2 of 2" with only 50% met), while the
+    // status and summary counted it once: each target must be given once.
+    if (std::ranges::any_of(out, [&](const Epsilon& o) {
+          return o.relative == e.relative && o.value == e.value;
+        })) {
+      bad_option_value("epsilon", text, "distinct targets (" + e.text() + " is given twice)");
+    }
+    out.push_back(e);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
@@ -285,9 +305,11 @@ std::vector<OptionSpec> make_table(const AlgorithmRegistry& registry) {
 
 std::string Epsilon::text() const {
   if (!relative) {
-    std::ostringstream s;
-    s << value;
-    return s.str();
+    // The shortest text that reads back as this value: the target as it was given (6 digits
+    // once turned 0.1234567 into 0.123457).
+    std::array<char, 32> buf{};
+    const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+    return ec == std::errc{} ? std::string(buf.data(), end) : std::to_string(value);
   }
   std::ostringstream s;
   s << value * 100.0 << '%';

@@ -33,11 +33,22 @@ std::vector<std::string> settable_options() {
   return names;
 }
 
+// Why the sweep keeps an option to itself, for the refusal: each its own reason (the seed's
+// once served for all, so "out" was answered with seeds).
+std::string owned_option_reason(const std::string& name) {
+  if (name == "seed") return "seeds come from 'seeds' or 'seed_base'";
+  if (name == "out") return "each run's document goes to the results folder, named by its run id";
+  if (name == "save-params") return "a sweep keeps no parameters";
+  if (name == "config") return "the spec is the configuration: put the options in 'base'";
+  if (name == "dry-run") return "use psgd sweep --dry-run";
+  return "psgd sweep --help";
+}
+
 const OptionSpec& option_spec(const std::string& where, const std::string& name) {
   const auto& owned = sweep_owned_options();
   if (std::find(owned.begin(), owned.end(), name) != owned.end()) {
-    throw ConfigError(where + ": option '" + name +
-                      "' is set by the sweep itself (seeds come from 'seeds' or 'seed_base')");
+    throw ConfigError(where + ": option '" + name + "' is set by the sweep itself (" +
+                      owned_option_reason(name) + ")");
   }
   for (const OptionSpec& o : run_options()) {
     if (o.name == name) return o;

@@ -104,6 +104,20 @@ TEST(SweepSpec, OptionsTheSweepOwnsAreRejected) {
   }
 }
 
+// Each owned option is refused with its own reason: "out" and "config" once got the seeds'.
+TEST(SweepSpec, OwnedOptionsAreRefusedWithTheirOwnReason) {
+  for (const char* owned : {"out", "config", "save-params"}) {
+    ordered_json doc = minimal_spec();
+    doc["base"][owned] = "x.json";
+    const std::string msg = spec_error(doc);
+    EXPECT_THAT(msg, HasSubstr("option '" + std::string(owned) + "' is set by the sweep itself"));
+    EXPECT_THAT(msg, testing::Not(HasSubstr("seed"))) << owned;
+  }
+  ordered_json doc = minimal_spec();
+  doc["base"]["seed"] = 3;
+  EXPECT_THAT(spec_error(doc), HasSubstr("seeds come from 'seeds' or 'seed_base'"));
+}
+
 TEST(SweepSpec, BadScaleListsTheScales) {
   const std::string msg = spec_error(minimal_spec(), "medium");
   EXPECT_THAT(msg, HasSubstr("unknown scale 'medium'"));

@@ -21,7 +21,11 @@ namespace {
 constexpr unsigned kGzipBufferBytes = 256U * 1024U;
 
 // gzread takes an unsigned count and returns an int, so one call reads at most INT_MAX bytes.
-constexpr std::size_t kMaxReadBytes = 1U << 30;
+// A call that meets corrupt data returns nothing of what it decoded, so reads are cut into
+// slices of 1 MiB: an error then names where it lies within a slice (a single 47 MB read once
+// said "corrupt after 0 bytes" of a stream broken near its end). The slice costs nothing
+// measurable next to inflate.
+constexpr std::size_t kMaxReadBytes = std::size_t{1} << 20;
 
 // Deflate's best case is 1032 output bytes per input byte (zlib's FAQ: a 258-byte match in at
 // most 2 bits, less the block overhead), so a gzip file can never decode to more than this many
@@ -54,12 +58,15 @@ std::size_t ByteFile::read(std::uint8_t* out, std::size_t n) {
   std::size_t total = 0;
   while (total < n) {
     const auto chunk = static_cast<unsigned>(std::min(n - total, kMaxReadBytes));
+    const z_off_t before = gztell(file_);  // decoded bytes delivered so far
     const int got = gzread(file_, out + total, chunk);
     if (got < 0) {
       int errnum = 0;
       const char* message = gzerror(file_, &errnum);
-      throw EnvironmentError(path_ + ": corrupt gzip stream after " + std::to_string(total) +
-                             " bytes: zlib says '" + message + "'");
+      const auto good = static_cast<std::uintmax_t>(before > 0 ? before : 0);
+      throw EnvironmentError(path_ + ": corrupt gzip stream between decoded bytes " +
+                             std::to_string(good) + " and " + std::to_string(good + chunk) +
+                             ": zlib says '" + message + "'");
     }
     total += static_cast<std::size_t>(got);
     if (static_cast<unsigned>(got) < chunk) break;

@@ -49,6 +49,16 @@ std::string join(const std::string& dir, std::string_view name) {
 std::string require(const std::string& data_name, const std::string& dir, std::string_view file,
                     std::string_view hint) {
   if (std::optional<std::string> path = detail::find_data_file(dir, file)) return *path;
+  // Something there that is no file (a directory, a FIFO) is named as such, not "not found".
+  std::error_code error;
+  for (const std::string& path : {join(dir, file), join(dir, file) + ".gz"}) {
+    const std::filesystem::file_status st = std::filesystem::status(path, error);
+    if (error || !std::filesystem::exists(st)) continue;
+    throw EnvironmentError(
+        data_name + ": " + path +
+        (std::filesystem::is_directory(st) ? " is a directory" : " is not a regular file") +
+        ", not a data file; " + std::string(hint));
+  }
   throw EnvironmentError(data_name + ": " + join(dir, file) + ".gz not found; " +
                          std::string(hint));
 }
@@ -168,6 +178,30 @@ DataSplit load_dataset(const DataOptions& options) {
     return make_synthetic(parse_synthetic_name(name), options.seed).split;
   }
   throw ConfigError("unknown data set '" + name + "'; valid: " + std::string(kValidNames));
+}
+
+std::vector<std::string> dataset_files(const DataOptions& options) {
+  std::vector<std::string_view> names = {kTrainImages, kTrainLabels, kTestImages, kTestLabels};
+  std::vector<std::string> dirs;
+  if (options.name == "cifar10") {
+    names.assign(kCifarTrainFiles.begin(), kCifarTrainFiles.end());
+    names.push_back(kCifarTestFile);
+    if (!options.dir.empty()) dirs = {options.dir, join(options.dir, kCifarSubdir)};
+  } else if (options.name == "fashion-mnist") {
+    dirs = {options.dir.empty() ? std::string(kFashionMnistDir) : options.dir};
+  } else if ((options.name == "mnist" || options.name == "idx") && !options.dir.empty()) {
+    dirs = {options.dir};
+  }
+  std::vector<std::string> files;
+  std::error_code error;
+  for (const std::string& dir : dirs) {
+    for (const std::string_view name : names) {
+      for (std::string path : {join(dir, name), join(dir, name) + ".gz"}) {
+        if (std::filesystem::exists(path, error)) files.push_back(std::move(path));
+      }
+    }
+  }
+  return files;
 }
 
 std::string dataset_names_help() {

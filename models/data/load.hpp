@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "models/dataset.hpp"
 
@@ -21,6 +22,11 @@ struct DataOptions {
 // EnvironmentError (missing file: names the file and the package or flag that provides it;
 // wrong magic; truncated; image/label count mismatch) — each one line naming the file.
 DataSplit load_dataset(const DataOptions& options);
+
+// Every file that load_dataset(options) may read and that exists now: each standard name, raw and
+// .gz, in the data directory (and CIFAR-10's cifar-10-batches-bin/); none for a synthetic set.
+// `psgd run` refuses an output that is one of them.
+std::vector<std::string> dataset_files(const DataOptions& options);
 
 // The names load_dataset accepts, for `psgd list` and error messages.
 std::string dataset_names_help();

@@ -269,6 +269,40 @@ TEST_F(DataDir, IdxMissingFileNamesFileAndFlag) {
   expect_contains(mnist, "no Debian package");
 }
 
+// A directory where a data file belongs is named as a directory (it was "not found").
+TEST_F(DataDir, IdxDirectoryInPlaceOfAFileIsNamedAsSuch) {
+  write_idx_set(false);
+  fs::remove(scratch_ / "t10k-images-idx3-ubyte");
+  fs::create_directory(scratch_ / "t10k-images-idx3-ubyte");
+  const std::string message = environment_error([&] { load_dataset(options("mnist")); });
+  expect_contains(message, (scratch_ / "t10k-images-idx3-ubyte").string() + " is a directory");
+  EXPECT_EQ(message.find("not found"), std::string::npos) << message;
+}
+
+// A gzip stream broken past its first megabyte says where, not "corrupt after 0 bytes" (one read
+// of the whole block once lost the count of what it had decoded).
+TEST_F(DataDir, IdxCorruptGzipStreamSaysWhereNotZeroBytes) {
+  write_idx_set(true);
+  const fs::path path = scratch_ / "train-labels-idx1-ubyte.gz";
+  Bytes labels(3'000'000);
+  std::uint32_t x = 12345;
+  for (std::uint8_t& l : labels) {
+    x = x * 1664525U + 1013904223U;  // pseudo-random, so the stream stays long
+    l = static_cast<std::uint8_t>((x >> 24) % 10);
+  }
+  write_file(path, idx_labels(labels), true);
+  const std::uintmax_t size = fs::file_size(path);
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  for (std::uintmax_t k = size * 3 / 4; k < size * 3 / 4 + 64; ++k) {
+    file.seekp(static_cast<std::streamoff>(k));
+    file.put('\xff');
+  }
+  file.close();
+  const std::string message = environment_error([&] { load_dataset(options("idx")); });
+  expect_contains(message, path.string() + ": corrupt gzip stream between decoded bytes ");
+  EXPECT_EQ(message.find("between decoded bytes 8 and"), std::string::npos) << message;
+}
+
 TEST(DataLoad, MnistWithoutDirSaysNoDebianPackage) {
   DataOptions o;
   o.name = "mnist";
