@@ -104,12 +104,13 @@ test-asan: deps slurm-deps
 	ctest --preset asan -j $(JOBS)
 
 # The libFuzzer targets (models/fuzz, harness/fuzz: the IDX and CIFAR-10 readers, the sweep spec
-# parser, `--config` JSON, the command line), built with clang in the fuzz preset (ASan+UBSan)
-# and each run for FUZZ_SECONDS from its committed seed corpus FOLDER/fuzz/corpus/NAME; inputs it
-# finds go to build/fuzz/corpus/NAME (kept between runs), a crash to build/fuzz/NAME-crash-*
-# and fails the target. Every crash found becomes a regression test in FOLDER/test.
-# `make fuzz FUZZ_SECONDS=600` for a longer hunt.
-FUZZERS := models:idx models:cifar harness:sweep_spec harness:config harness:cli
+# parser and its expansion, `--config` JSON, the command line, `psgd compare`'s results files),
+# built with clang in the fuzz preset (ASan+UBSan) and each run for FUZZ_SECONDS from its
+# committed seed corpus FOLDER/fuzz/corpus/NAME; inputs it finds go to build/fuzz/corpus/NAME
+# (kept between runs), a crash to build/fuzz/NAME-crash-* and fails the target. Every crash found
+# becomes a regression test in FOLDER/test. `make fuzz FUZZ_SECONDS=600` for a longer hunt.
+FUZZERS := models:idx models:cifar harness:sweep_spec harness:sweep_expand harness:config \
+           harness:cli harness:compare
 FUZZ_SECONDS ?= 8
 fuzz: deps
 	cmake --preset fuzz >/dev/null

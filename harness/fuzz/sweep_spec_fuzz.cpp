@@ -2,8 +2,8 @@
 // SPEC`) on arbitrary text, with and without a scale. Text that is not JSON is the JSON parser's
 // business (the loader turns its exception into a ConfigError); what is fuzzed is every JSON
 // document. A ConfigError is the expected answer to a bad spec; anything else (another
-// exception, a crash, a sanitizer report, a leak) is a finding. Expansion is not fuzzed here:
-// its size is the spec's own (the sweep's size limits bound it).
+// exception, a crash, a sanitizer report, a leak) is a finding. Expansion is fuzzed by
+// sweep_expand_fuzz.cpp, on specs small enough to expand quickly.
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -88,6 +89,27 @@ void ResultsDir::create_and_lock() {
   }
 }
 
+void ResultsDir::check_run_paths(const std::vector<PlannedRun>& runs) const {
+  auto check = [](const std::string& path) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (ec || st.type() == fs::file_type::not_found || st.type() == fs::file_type::regular) return;
+    const std::string what = st.type() == fs::file_type::directory ? "a directory"
+                             : st.type() == fs::file_type::fifo    ? "a FIFO"
+                                                                   : "not a regular file";
+    throw EnvironmentError("'" + path + "' is " + what +
+                           ", where the sweep keeps a regular file; move it away and start again "
+                           "(nothing was changed)");
+  };
+  check(index_path());
+  check(dir_ + "/sweep.json");
+  for (const PlannedRun& r : runs) {
+    check(final_path(r.run_id));
+    check(part_path(r.run_id));
+    check(stderr_path(r.run_id));
+  }
+}
+
 std::vector<std::string> ResultsDir::remove_partials() const {
   std::vector<std::string> removed;
   std::error_code ec;
@@ -102,6 +124,7 @@ std::vector<std::string> ResultsDir::remove_partials() const {
 }
 
 std::optional<json> ResultsDir::load_complete(const std::string& run_id) const {
+  if (!is_regular_file_at(final_path(run_id))) return std::nullopt;
   std::ifstream in(final_path(run_id));
   if (!in) return std::nullopt;
   try {
@@ -142,7 +165,29 @@ json sweep_block(const SweepSpec& spec, const PlannedRun& run, double run_second
   return b;
 }
 
+std::string results_write_failure(const ResultsDir& dir, const std::string& run_id, int exit_code) {
+  if (exit_code != kExitEnvironmentError) return "";
+  const std::string tail = read_tail(dir.stderr_path(run_id));
+  for (const int e : {ENOSPC, EDQUOT, EROFS}) {
+    if (tail.find(std::strerror(e)) != std::string::npos) return std::strerror(e);
+  }
+  struct statvfs st {};
+  if (statvfs(dir.dir().c_str(), &st) == 0) {
+    const unsigned long long free_bytes =
+        static_cast<unsigned long long>(st.f_bavail) * static_cast<unsigned long long>(st.f_frsize);
+    if (free_bytes < kMinFreeBytes)
+      return "only " + std::to_string(free_bytes) + " bytes free in the folder";
+  }
+  return "";
+}
+
+bool is_regular_file_at(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
+
 std::string read_tail(const std::string& path, std::size_t max_bytes) {
+  if (!is_regular_file_at(path)) return "";
   std::ifstream in(path, std::ios::binary);
   if (!in) return "";
   in.seekg(0, std::ios::end);

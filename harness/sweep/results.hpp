@@ -39,6 +39,11 @@ class ResultsDir {
   // the kernel drops it when the process dies, even by SIGKILL. Throws EnvironmentError when the
   // folder cannot be made or another sweep holds the lock.
   void create_and_lock();
+  // Throws EnvironmentError (one line) when something that is not a regular file sits at a path
+  // the sweep reads or writes for these runs (<run-id>.json, .json.part, .stderr) or at
+  // index.csv or sweep.json: a directory there made the sweep abort half-way, a FIFO made even
+  // --dry-run block. Called before anything is read, moved or written.
+  void check_run_paths(const std::vector<PlannedRun>& runs) const;
   // Removes what interrupted runs left behind; returns the names removed.
   std::vector<std::string> remove_partials() const;
   // The complete document of run_id (result_problem() empty), or nullopt.
@@ -61,6 +66,18 @@ nlohmann::json sweep_block(const SweepSpec& spec, const PlannedRun& run, double 
 
 // sweep.run_seconds of a result document (how long its child ran), or nullopt.
 std::optional<double> recorded_run_seconds(const nlohmann::json& doc);
+
+// Whether path names a regular file (symbolic links followed); false for a missing path. The
+// sweep opens a file of its folder only after this: opening a FIFO blocks, a directory throws.
+bool is_regular_file_at(const std::string& path);
+
+// Why a child that exited with exit_code failed for want of a writable results folder (a full
+// disk, a quota, a read-only mount), or "" when it did not: it exited 3 (an environment error)
+// and its stderr names ENOSPC, EDQUOT or EROFS, or the folder has under kMinFreeBytes left (on a
+// full disk even the child's stderr may be lost). Such a run is no crash of its point: the sweep
+// stops and leaves it pending.
+std::string results_write_failure(const ResultsDir& dir, const std::string& run_id, int exit_code);
+inline constexpr unsigned long long kMinFreeBytes = 1 << 20;
 
 // The last lines of a file (at most max_bytes), as valid UTF-8 (bad bytes become '?').
 std::string read_tail(const std::string& path, std::size_t max_bytes = 4096);

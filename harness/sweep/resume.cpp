@@ -27,6 +27,8 @@ fs::path free_name(const fs::path& folder, const std::string& run_id) {
 ResumeCheck check_resume(const ResultsDir& dir, const std::string& run_id,
                          const SchedulerOptions& options) {
   ResumeCheck c;
+  // Never opened unless regular: ResultsDir::check_run_paths refuses the rest up front.
+  if (!is_regular_file_at(dir.final_path(run_id))) return c;
   std::ifstream in(dir.final_path(run_id));
   if (!in) return c;
   try {

@@ -94,8 +94,10 @@ class SweepRun {
       std::vector<std::pair<std::string, double>> running;
       for (auto it = active.begin(); it != active.end();) {
         if (const std::optional<ChildOutcome> out = it->child.poll()) {
-          finish(it->index, *out);
+          const std::size_t index = it->index;
           it = active.erase(it);
+          if (const std::string failure = finish(index, *out); !failure.empty())
+            return stop_unwritable(active, index, failure);
           continue;
         }
         wait = std::min(wait, it->child.seconds_to_deadline() + 0.001);
@@ -191,27 +193,57 @@ class SweepRun {
                                             dir_.stderr_path(r.run_id), spec_.timeout_seconds)});
   }
 
-  void finish(std::size_t i, const ChildOutcome& outcome) {
+  // Commits run i's outcome; returns "" or, when the results folder cannot be written (the
+  // child could not write there, or the sweep cannot), why: the run is then left uncommitted.
+  std::string finish(std::size_t i, const ChildOutcome& outcome) {
     const PlannedRun& run = runs_[i];
+    if (outcome.kind == ChildOutcome::Kind::kExited) {
+      const std::string why = results_write_failure(dir_, run.run_id, outcome.exit_code);
+      if (!why.empty()) return "run " + run.run_id + " could not write its result: " + why;
+    }
     const std::string part = dir_.part_path(run.run_id);
     const std::string final_path = dir_.final_path(run.run_id);
     const json doc = run_document(spec_, run, dir_, outcome, options_.build_id);
-    write_json(doc, final_path);  // the commit point: from here on the run is complete
-    std::error_code ec;
-    fs::remove(part, ec);
-    fs::remove(dir_.stderr_path(run.run_id), ec);
-    entries_[i] = read_index_entry(doc);
-    write_index(dir_.index_path(), spec_, runs_, entries_);
+    try {
+      write_json(doc, final_path);  // the commit point: from here on the run is complete
+      std::error_code ec;
+      fs::remove(part, ec);
+      fs::remove(dir_.stderr_path(run.run_id), ec);
+      entries_[i] = read_index_entry(doc);
+      write_index(dir_.index_path(), spec_, runs_, entries_);
+    } catch (const EnvironmentError& e) {
+      return e.what();
+    }
     progress_.finished(run.run_id, entries_[i]->run.status, outcome.seconds);
+    return "";
   }
 
-  int interrupted(std::list<Active>& active, int sig) {
+  // The results folder cannot take a result: stopping beats recording every remaining run as
+  // crashed, which a plain resume would then count as done. The runs in flight and the one
+  // that failed are left pending, their files removed (which also frees what they held).
+  int stop_unwritable(std::list<Active>& active, std::size_t failed, const std::string& why) {
+    stop_children(active);
+    std::error_code ec;
+    fs::remove(dir_.part_path(runs_[failed].run_id), ec);
+    fs::remove(dir_.stderr_path(runs_[failed].run_id), ec);
+    progress_.summary();
+    progress_.message("the results folder " + dir_.dir() + " cannot be written (" + why +
+                      "); the sweep stops and the runs without a result stay pending: free "
+                      "space and start it again");
+    return kExitEnvironmentError;
+  }
+
+  void stop_children(std::list<Active>& active) {
     for (Active& a : active) {
       (void)a.child.kill_now();
       std::error_code ec;
       fs::remove(dir_.part_path(runs_[a.index].run_id), ec);
       fs::remove(dir_.stderr_path(runs_[a.index].run_id), ec);
     }
+  }
+
+  int interrupted(std::list<Active>& active, int sig) {
+    stop_children(active);
     progress_.summary();
     progress_.message(
         "interrupted by " +
@@ -243,7 +275,7 @@ json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir
   const std::string part = dir.part_path(run.run_id);
   const std::string final_path = dir.final_path(run.run_id);
   std::optional<json> child_doc;
-  {
+  if (is_regular_file_at(part)) {
     std::ifstream in(part);
     if (in) {
       try {

@@ -64,10 +64,12 @@ int print_dry_run(const SweepSpec& spec, const SchedulerOptions& options,
                   const std::vector<PlannedRun>& runs, const ResultsDir& dir, std::ostream& out);
 
 // Locks and prepares `dir`, writes sweep.json, then runs every run not complete there (in plan
-// order), with progress on stderr. Returns the exit code: 0 when every run has a result, or
+// order), with progress on stderr. Returns the exit code: 0 when every run has a result,
 // 128+signal when SIGINT, SIGTERM or SIGHUP stopped it (the runs in flight are killed, their
-// files removed, and they are redone on restart). Throws EnvironmentError when the folder cannot
-// be made or locked, or a child cannot be started.
+// files removed, and they are redone on restart), or 3 when the results folder cannot take a
+// result (results_write_failure, or the sweep's own write fails): the sweep stops there and the
+// runs without a result stay pending, never recorded as crashed. Throws EnvironmentError when
+// the folder cannot be made or locked, or a child cannot be started.
 int run_sweep(const SweepSpec& spec, const SchedulerOptions& options,
               const std::vector<PlannedRun>& runs, ResultsDir& dir);
 

@@ -1,7 +1,9 @@
 // harness/sweep/spec_expand.cpp — a parsed spec expanded into planned runs: the grid of points,
 // the exclude rules, one run per point and repetition with a stable id.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "common/errors.hpp"
@@ -117,6 +119,28 @@ std::vector<Point> grid_points(const SweepSpec& spec) {
   return points;
 }
 
+// The configuration a point's child runs, as text: every run option's value after parsing, so a
+// value spelled out and the default it equals ("batch": [null, 32], "algo": ["seq", null]) give
+// the same text. Non-finite numbers are named, since JSON writes them all as null.
+std::string effective_text(const RunConfig& config) {
+  std::string s;
+  for (const OptionSpec& o : run_options()) {
+    // An option without a getter (none records a value) is left out.
+    if (o.name == "seed" || o.name == "out" || !o.get) continue;
+    const nlohmann::json v = o.get(config);
+    s += o.name;
+    s += '=';
+    if (v.is_number_float() && !std::isfinite(v.get<double>())) {
+      const double d = v.get<double>();
+      s += std::isnan(d) ? "nan" : d > 0 ? "inf" : "-inf";
+    } else {
+      s += v.dump();
+    }
+    s += '\n';
+  }
+  return s;
+}
+
 // Point p at repetition r: its id hashes the options and the seed, so an edited spec never
 // takes a finished run of the old one for its own.
 PlannedRun plan_run(const Point& p, std::size_t r, std::uint64_t seed) {
@@ -163,6 +187,10 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
   const std::vector<Point> points = grid_points(spec);
   std::vector<PlannedRun> runs;
   std::set<std::string> ids;
+  // Effective configuration -> the first point that runs it. Two points that differ only in
+  // spelling a default are refused, not planned twice: resolving them into one would change
+  // run ids (the hash covers the options as written) and orphan results already on disk.
+  std::map<std::string, std::string> configs;
   for (std::size_t r = 0; r < spec.seeds.size(); ++r) {
     for (const Point& p : points) {
       PlannedRun run = plan_run(p, r, spec.seeds[r]);
@@ -170,10 +198,17 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
         throw ConfigError("run " + run.run_id + " is planned twice (repeated seeds?)");
       }
       if (r == 0) {
+        RunConfig config;
         try {
-          (void)run.run_config("-");  // cross-option checks, e.g. --epochs with --updates
+          config = run.run_config("-");  // cross-option checks, e.g. --epochs with --updates
         } catch (const ConfigError& e) {
           throw ConfigError("point " + p.slug + ": " + e.what());
+        }
+        const auto [it, fresh] = configs.emplace(effective_text(config), p.slug);
+        if (!fresh) {
+          throw ConfigError("points " + it->second + " and " + p.slug +
+                            " run the same configuration (a value equal to the option's default, "
+                            "e.g. null and the default written out?); keep one of them");
         }
       }
       runs.push_back(std::move(run));

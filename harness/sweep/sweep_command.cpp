@@ -42,7 +42,9 @@ struct SweepOptions {
   // The Slurm backend (harness/sweep/slurm/).
   std::string backend = "local";
   bool collect = false;
-  std::string run_ids;  // --run-id: run exactly these (what an array task does)
+  // --run-id: run exactly these (what an array task does). Optional, not "" for unset: an empty
+  // --run-id="" must be refused as `--run-id ,` is, not taken for "the whole sweep".
+  std::optional<std::string> run_ids;
   SlurmOverrides slurm;
 };
 
@@ -94,7 +96,7 @@ std::vector<Option<SweepOptions>> with_slurm_options(std::vector<Option<SweepOpt
   options.push_back({"run-id", "IDS",
                      "run exactly these planned runs (comma-separated ids), as a Slurm array "
                      "task does",
-                     [](SweepOptions& o, std::string_view v) { o.run_ids = v; },
+                     [](SweepOptions& o, std::string_view v) { o.run_ids = std::string(v); },
                      [](const SweepOptions&) { return json(nullptr); }});
   for (const Option<SlurmOverrides>& s : slurm_cli_options()) {
     options.push_back({s.name, s.metavar, s.help,
@@ -165,12 +167,13 @@ SweepOptions parse_sweep_args(std::span<const std::string_view> args) {
   const bool slurm = o.backend == "slurm";
   if (o.slurm.any() && !slurm)
     throw ConfigError("--runs-per-task and --slurm-* apply to --backend slurm only");
-  if (!o.run_ids.empty() && (slurm || o.collect || o.dry_run))
+  if (o.run_ids && (slurm || o.collect || o.dry_run))
     throw ConfigError(
         "--run-id runs the listed runs here: not with --backend slurm, --collect or "
         "--dry-run");
+  if (o.run_ids) (void)split_run_ids(*o.run_ids);  // "" and "," are refused alike
   if (o.collect && o.dry_run) throw ConfigError("--collect and --dry-run: choose one");
-  if (o.rerun && (o.collect || !o.run_ids.empty()))
+  if (o.rerun && (o.collect || o.run_ids))
     throw ConfigError(
         "--rerun applies to a sweep that runs or submits: not with --collect or --run-id");
   if (o.rerun && o.accept_other_builds)
@@ -225,13 +228,16 @@ int dispatch(const SweepOptions& o, const SweepSpec& spec, const std::vector<Pla
                              .rerun = o.rerun,
                              .accept_other_builds = o.accept_other_builds};
   ResultsDir dir(o.results_dir + "/" + spec.sweep_id());
+  // Before anything reads, moves or writes there: a directory or FIFO at a result's path would
+  // abort or block the sweep half-way (after --rerun had moved results aside).
+  dir.check_run_paths(runs);
   // Checked whatever the backend, so that a typo in the spec's slurm block fails at once.
   const SlurmSettings slurm = apply_overrides(parse_slurm_block(spec.resolved), o.slurm);
   if (o.collect) return collect_sweep(spec, runs, dir, system_slurm(), std::cout);
   scheduler.build_id = binary_build_id(scheduler.psgd);
-  if (!o.run_ids.empty()) {
+  if (o.run_ids) {
     probe_psgd_binary(scheduler.psgd);  // each task: the points were checked at submission
-    return run_listed_runs(spec, scheduler, runs, dir, split_run_ids(o.run_ids));
+    return run_listed_runs(spec, scheduler, runs, dir, split_run_ids(*o.run_ids));
   }
   const bool to_stdout = o.dry_run || o.backend == "slurm";
   check_plan(scheduler.psgd, runs, to_stdout ? std::cout : std::cerr);
@@ -274,7 +280,8 @@ std::string sweep_help() {
          "\n"
          "Progress goes to stderr: a live line on a terminal, plain lines otherwise.\n"
          "Exit codes: 0 every run has a result (crashed ones too), 2 bad arguments or spec,\n"
-         "3 results folder or psgd binary unusable, 128+N interrupted by signal N.\n";
+         "3 results folder or psgd binary unusable (a full disk stops the sweep; the runs left\n"
+         "stay pending), 128+N interrupted by signal N.\n";
 }
 
 int sweep_main(std::span<const std::string_view> args) {

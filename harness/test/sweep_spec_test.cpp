@@ -220,15 +220,16 @@ TEST(SweepSpec, BundlesExcludesAndNullValues) {
   doc["base"].erase("updates");
   doc["axes"]["updates"] =
       ordered_json::parse(R"([{"updates": 10}, {"epochs": 0.5, "checkpoints": 2}])");
-  doc["axes"]["threads"] = ordered_json::parse("[1, 2, null]");
+  // Not [1, 2, null]: null is the default 1, and two points of one configuration are refused.
+  doc["axes"]["threads"] = ordered_json::parse("[4, 2, null]");
   doc["exclude"] = ordered_json::parse(R"([{"threads": 2, "epochs": "0.5"}])");
   const SweepSpec spec = parse_sweep_spec(doc, "");
   const std::vector<PlannedRun> runs = expand(spec);
   // 2 x 3 points, minus the excluded one (null threads resolves to the default 1, so the
   // exclude rule for threads 2 does not match it).
   EXPECT_EQ(runs.size(), (2u * 3u - 1u) * 2u);
-  EXPECT_EQ(runs[0].point_id, "updates-10_threads-1");
-  EXPECT_EQ(runs[3].point_id, "updates-0.5-2_threads-1");
+  EXPECT_EQ(runs[0].point_id, "updates-10_threads-4");
+  EXPECT_EQ(runs[3].point_id, "updates-0.5-2_threads-4");
   EXPECT_EQ(runs[3].options.at("epochs"), "0.5");
   EXPECT_EQ(runs[3].options.at("checkpoints"), "2");
   EXPECT_FALSE(runs[2].options.contains("threads"));  // null: the option's default

@@ -73,6 +73,18 @@ int run_one(const SweepSpec& spec, const SchedulerOptions& options, const Planne
                      dir.stderr_path(run.run_id), spec.timeout_seconds);
   for (;;) {
     if (const std::optional<ChildOutcome> outcome = child.poll()) {
+      if (outcome->kind == ChildOutcome::Kind::kExited) {
+        // A full or read-only results folder is no crash of the point: the run stays pending
+        // (no marker, so --collect does not record it as crashed) and the task fails.
+        const std::string why = results_write_failure(dir, run.run_id, outcome->exit_code);
+        if (!why.empty()) {
+          remove_quietly(dir.part_path(run.run_id));
+          remove_quietly(dir.stderr_path(run.run_id));
+          remove_quietly(marker);
+          throw EnvironmentError("the results folder " + dir.dir() + " cannot be written (run " +
+                                 run.run_id + ": " + why + "); the run stays pending");
+        }
+      }
       json doc = run_document(spec, run, dir, *outcome, options.build_id);
       if (!allocation.is_null()) {
         doc["slurm"] = allocation;
