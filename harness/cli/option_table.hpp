@@ -8,6 +8,7 @@
 // ConfigError with a one-line message naming the option; nothing here converts numbers.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -129,8 +130,11 @@ class OptionTable {
 
   // Applies args in order. A positional argument goes to `positional`; without one it is an
   // error. A bare `--help` is skipped: it is the command's to handle, before parsing or after.
+  // An option given twice is an error, as an unknown one is: the last value silently won, so
+  // `--threads 8 ... --threads 1` (a line edited in a hurry) ran one thread with no word.
   void parse(std::span<const std::string_view> args, Config& config,
              const std::function<void(std::string_view)>& positional = {}) const {
+    std::vector<const Option<Config>*> given;
     for (std::size_t i = 0; i < args.size(); ++i) {
       std::string_view arg = args[i];
       if (arg.substr(0, 2) != "--" || arg.size() == 2) {
@@ -155,6 +159,10 @@ class OptionTable {
         continue;
       }
       const Option<Config>& o = at(arg);
+      if (std::find(given.begin(), given.end(), &o) != given.end()) {
+        throw ConfigError("--" + std::string(arg) + " is given twice; give each option once");
+      }
+      given.push_back(&o);
       if (o.is_flag()) {
         if (inline_value) throw ConfigError("--" + std::string(arg) + " takes no value");
       } else if (!inline_value) {

@@ -209,17 +209,18 @@ PlacementPlan plan_placement(const std::vector<Pu>& pus, const PlacementOptions&
     case PlacementPolicy::kExplicit: {
       std::set<int> seen;
       std::vector<const Pu*> chosen;
+      std::map<int, const Pu*> by_cpu;  // a search per listed CPU was quadratic
+      for (const Pu& pu : pus) by_cpu.emplace(pu.os_index, &pu);
       for (const int cpu : options.explicit_cpus) {
-        const auto it = std::find_if(pus.begin(), pus.end(),
-                                     [cpu](const Pu& pu) { return pu.os_index == cpu; });
-        if (it == pus.end()) {
+        const auto it = by_cpu.find(cpu);
+        if (it == by_cpu.end()) {
           throw ConfigError(what + ": CPU " + std::to_string(cpu) +
                             " is not in the topology (CPUs: " + all_cpus(pus) + ")");
         }
         if (!seen.insert(cpu).second) {
           throw ConfigError(what + ": CPU " + std::to_string(cpu) + " is listed twice");
         }
-        chosen.push_back(&*it);
+        chosen.push_back(it->second);
       }
       if (chosen.size() < n) {
         throw ConfigError(what + ": lists " + std::to_string(chosen.size()) + " CPUs for " +
@@ -311,6 +312,7 @@ nlohmann::json placement_to_json(const PlacementOptions& options, const nlohmann
                                  const TopologySummary& topology) {
   return nlohmann::json{{"policy", placement_to_string(options)},
                         {"smt", smt_order_name(options.smt)},
+                        {"allowed_cpus", topology.allowed_cpus},
                         {"memory", memory},
                         {"planned", planned},
                         {"observed", observed},

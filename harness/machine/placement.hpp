@@ -146,7 +146,8 @@ void to_json(nlohmann::json& j, const CpuSlot& slot);
 void to_json(nlohmann::json& j, const ObservedSlot& slot);
 
 // The run JSON's "placement" object:
-// {"policy": "scatter" | "explicit:0,2", "smt": "last", "memory": <memory>,
+// {"policy": "scatter" | "explicit:0,2", "smt": "last", "allowed_cpus": [..] (the CPUs planned
+//  over: this process's affinity mask, see TopologySummary), "memory": <memory>,
 //  "planned": [CpuSlot...], "observed": [ObservedSlot...], "topology": <TopologySummary>}.
 // `memory` is whatever the caller builds (see numa_memory.hpp: memory_to_json).
 nlohmann::json placement_to_json(const PlacementOptions& options, const nlohmann::json& memory,

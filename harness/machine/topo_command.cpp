@@ -135,6 +135,11 @@ void print_summary(const TopologySummary& s, std::ostream& out) {
       << ", PUs " << s.pus << " (up to " << s.max_smt << " per core)\n"
       << "  caches: L1d " << cache_text(s.l1d_bytes) << ", L2 " << cache_text(s.l2_bytes) << ", L3 "
       << cache_text(s.l3_bytes) << "\n";
+  if (s.affinity_restricted) {
+    out << "  allowed CPUs " << format_cpu_list(s.allowed_cpus)
+        << " (this process's affinity mask; plans use only these of the machine's " << s.machine_pus
+        << " PUs)\n";
+  }
   for (const NumaNodeSummary& n : s.nodes) {
     out << "  node " << n.os_index << ": " << n.cores << " cores, " << n.pus << " PUs (CPUs "
         << format_cpu_list(n.cpus) << "), memory "

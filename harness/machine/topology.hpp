@@ -56,11 +56,19 @@ struct TopologySummary {
   std::optional<std::uint64_t> l2_bytes;
   std::optional<std::uint64_t> l3_bytes;
   std::vector<NumaNodeSummary> nodes;  // ascending by OS index
+  // The CPUs the planner may use (OS indexes, ascending): every PU above. For this machine the
+  // topology is restricted to the process's affinity mask (taskset, numactl --physcpubind,
+  // Slurm's task binding), since a worker pinned outside it fails or escapes the allocation;
+  // `machine_pus` is then the count before the restriction.
+  std::vector<int> allowed_cpus;
+  bool affinity_restricted = false;
+  int machine_pus = 0;
 };
 
 // {"source", "packages", "numa_nodes", "cores", "pus", "max_smt",
 //  "caches": {"l1d_bytes", "l2_bytes", "l3_bytes"} (null when unknown),
-//  "nodes": [{"node", "cores", "pus", "memory_bytes", "cpus": [..]}]}
+//  "nodes": [{"node", "cores", "pus", "memory_bytes", "cpus": [..]}],
+//  "allowed_cpus": [..], "affinity_restricted", "machine_pus"}
 void to_json(nlohmann::json& j, const TopologySummary& s);
 // {"cpu", "core", "smt_rank", "numa_node", "package"}
 void to_json(nlohmann::json& j, const Pu& pu);
@@ -74,7 +82,9 @@ inline constexpr std::uintmax_t kMaxTopologyXmlBytes = std::uintmax_t{64} << 20;
 // (hwloc allows concurrent read-only use and binding calls on a loaded topology).
 class Topology {
  public:
-  // The machine this process runs on. Throws EnvironmentError if hwloc cannot load it.
+  // The machine this process runs on, restricted to the CPUs this process may run on (its
+  // affinity mask; see TopologySummary::allowed_cpus). Throws EnvironmentError if hwloc cannot
+  // load or restrict it.
   static Topology this_machine();
   // hwloc synthetic description, e.g. "pack:2 numa:2 core:8 pu:2".
   // Throws ConfigError (one line, naming `option`, the flag the user typed) if hwloc rejects
@@ -104,7 +114,7 @@ class Topology {
   Topology(hwloc_topology_t topo, std::vector<Pu> pus, TopologySummary summary) noexcept;
   // Derives the Pu list and summary of a loaded topology; the result owns `loaded` only once
   // this returns, so the caller keeps ownership if it throws.
-  static Topology adopt(hwloc_topology_t loaded, std::string source);
+  static Topology adopt(hwloc_topology_t loaded, std::string source, int machine_pus = -1);
 
   hwloc_topology_t topo_ = nullptr;
   std::vector<Pu> pus_;

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -28,8 +29,27 @@ double parameter_vector_bytes(std::size_t num_params, const RunConfig& cfg) {
   return static_cast<double>(num_params) * scalar * (4.0 + 3.0 * static_cast<double>(cfg.threads));
 }
 
+double histogram_bytes(const RunConfig& cfg) {
+  return static_cast<double>(cfg.staleness_bins) * static_cast<double>(sizeof(std::int64_t)) *
+         (2.0 * static_cast<double>(cfg.threads) + 2.0);
+}
+
+void check_histograms_fit(const RunConfig& cfg) {
+  const double bytes = histogram_bytes(cfg);
+  const double physical = physical_memory_bytes();
+  if (physical > 0 && bytes > physical) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "--staleness-bins %lld with %d thread(s): the staleness histograms need at least "
+                  "%.1f GiB, more than this machine's %.1f GiB of memory (lower --staleness-bins)",
+                  static_cast<long long>(cfg.staleness_bins), cfg.threads, bytes / kGiB,
+                  physical / kGiB);
+    throw EnvironmentError(line);
+  }
+}
+
 void check_model_fits(std::size_t num_params, const RunConfig& cfg) {
-  const double bytes = parameter_vector_bytes(num_params, cfg);
+  const double bytes = parameter_vector_bytes(num_params, cfg) + histogram_bytes(cfg);
   const double physical = physical_memory_bytes();
   if (physical > 0 && bytes > physical) {
     char line[256];
@@ -47,7 +67,7 @@ void check_synthetic_fits(const RunConfig& cfg, Activation activation) {
   const std::unique_ptr<Model> model = make_model(
       cfg.model, activation, ImageShape{1, 1, static_cast<int>(spec.features)}, spec.classes);
   const double data = synthetic_generated_bytes(spec);
-  const double params = parameter_vector_bytes(model->num_params(), cfg);
+  const double params = parameter_vector_bytes(model->num_params(), cfg) + histogram_bytes(cfg);
   const double physical = physical_memory_bytes();
   if (physical > 0 && data + params > physical) {
     char line[512];

@@ -30,6 +30,7 @@
 #include "harness/machine/placement.hpp"
 #include "harness/machine/topology.hpp"
 #include "harness/run/evaluation.hpp"
+#include "harness/run/ignored_options.hpp"
 #include "harness/run/memory_check.hpp"
 #include "harness/run/preflight.hpp"
 #include "harness/run/report.hpp"
@@ -244,12 +245,16 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   const PlacementSetup place = plan_run_placement(cfg);
   if (cfg.dry_run) return print_dry_run(cfg, place);
 
+  check_histograms_fit(cfg);
   check_synthetic_fits(cfg, activation);
   const DataSplit data = load_dataset({cfg.dataset, cfg.data_dir, cfg.raw_pixels, cfg.seed});
   const std::unique_ptr<BasicModel<S>> model =
       make_model<S>(cfg.model, activation, data.train.shape(), data.train.num_classes());
   check_model_fits(model->num_params(), cfg);
   check_batch_fits(cfg, data.train.size(), data.name);
+  for (const std::string& line : ignored_option_warnings(cfg, data.train.size())) {
+    std::cerr << "psgd run: warning: " << line << "\n";
+  }
   inject_test_fault(cfg.test_fault);
 
   const Budget budget = plan_budget(cfg, data.train.size());

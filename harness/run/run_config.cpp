@@ -120,7 +120,7 @@ std::string accuracies_text(const std::vector<double>& accuracies) {
 // --test-fault: none | abort | hang | exit:N | worker-throw.
 std::string parse_test_fault(std::string_view option, std::string_view v) {
   if (v != "none" && v != "abort" && v != "hang" && v != "worker-throw" &&
-      !(v.substr(0, 5) == "exit:" && parse_int_option(option, v.substr(5), 1) > 0)) {
+      !(v.substr(0, 5) == "exit:" && parse_int_option(option, v.substr(5), 1, 255) > 0)) {
     bad_option_value(option, v, "none, abort, hang, exit:N or worker-throw");
   }
   return std::string(v);
@@ -128,6 +128,12 @@ std::string parse_test_fault(std::string_view option, std::string_view v) {
 
 void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmRegistry& registry) {
   const std::string text = read_text_file(path, "--config");
+  // The JSON parser stops at a NUL as at the end of the text, so whatever followed one was
+  // accepted unread.
+  if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
+    throw ConfigError("--config: '" + path + "' holds a NUL byte at offset " + std::to_string(nul) +
+                      ": not a JSON text file");
+  }
   json doc;
   try {
     doc = json::parse(text);

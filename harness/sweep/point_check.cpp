@@ -35,6 +35,7 @@ class Checker {
     const RunConfig cfg = run.run_config("-");
     const RunChoices choices = check_choices(cfg);
     check_placement(run, cfg);
+    check_histograms_fit(cfg);
     check_synthetic_fits(cfg, choices.activation);
     const DataFacts& data = data_facts(cfg);
     check_model_fits(model_params(cfg, choices.activation, data), cfg);

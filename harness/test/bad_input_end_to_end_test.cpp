@@ -97,7 +97,8 @@ TEST(BadInputEndToEnd, ImpossibleModelsAndDirectoriesAsFilesAreOneLineErrors) {
     int code;
     std::string says;
   } cases[] = {
-      {std::string(kTiny) + "--model mlp:100000x100000", 3, "parameters need at least"},
+      {"run --dataset synthetic-dense:1024x16x4 --batch 16 --step 0.1 --model mlp:100000x100000", 3,
+       "parameters need at least"},
       {std::string(kTiny) + "--config " + dir.string(), 3, "is a directory"},
       {"sweep " + dir.string(), 3, "is a directory"},
   };

@@ -258,7 +258,7 @@ TEST(RunEndToEnd, HelpAndListTellTheTruth) {
 
 TEST(RunEndToEnd, DryRunPlansOnASyntheticTopology) {
   const Result r = run_psgd(
-      "run --dry-run --topology-synthetic 'pack:2 numa:1 core:4 pu:2' --threads 4 "
+      "run --dry-run --topology-synthetic 'pack:2 numa:1 core:4 pu:2' "
       "--placement scatter --algo seq --threads 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
