@@ -172,7 +172,13 @@ TEST(LeashedStress, TestBeforeCasCountsAbandonedPublishesApartFromFailedCas) {
   const WorkerStats t = merge_workers(r.workers);
   EXPECT_EQ(r.applied_updates, 20000);
   EXPECT_GT(t.failed_tests, 0);
-  EXPECT_EQ(t.attempts.sum(), static_cast<double>(t.failed_attempts));
+  // failed_attempts also counts the CASes of a gradient that was then discarded (the budget was
+  // spent meanwhile) or dropped; the histogram holds those of applied updates only. Under TSan a
+  // last publish losing its CAS and then finding the budget spent happened (11 vs 12).
+  EXPECT_LE(t.attempts.sum(), static_cast<double>(t.failed_attempts));
+  if (t.dropped == 0 && t.discarded_at_end == 0) {
+    EXPECT_EQ(t.attempts.sum(), static_cast<double>(t.failed_attempts));
+  }
   EXPECT_EQ(t.computed, t.applied + t.dropped + t.discarded_at_end);
   std::printf("leashed tbc: failed tests %lld, failed CAS %lld over 20000 updates\n",
               static_cast<long long>(t.failed_tests), static_cast<long long>(t.failed_attempts));
