@@ -18,6 +18,7 @@ using nlohmann::json;
 
 constexpr const char* kPython = "/usr/bin/python3";
 
+using psgd::test::one_line;
 using psgd::test::run_shell;
 using psgd::test::slurp;
 using Result = psgd::test::ProcessResult;
@@ -52,8 +53,6 @@ json nightly_doc(double time_us, double loss, const std::string& cpu = "Test CPU
              {"samples", samples}}}},
           {"deterministic", {{{"name", "e2e/seq/t1/final_train_loss"}, {"values", {loss}}}}}};
 }
-
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
 
 TEST(CompareEndToEnd, IdenticalFilesPass) {
   const fs::path a = write("a.json", nightly_doc(100.0, 0.5).dump());

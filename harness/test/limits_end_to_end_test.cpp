@@ -21,8 +21,6 @@ using nlohmann::json;
 const std::string kSmallRun =
     "run --dataset synthetic-dense:64x4x2 --model linear --batch 4 --placement none";
 
-bool one_line(const std::string& s) { return count_lines(s) == 1 && s.back() == '\n'; }
-
 TEST(LimitsEndToEnd, ATimeLimitBeyondTheClockRunsTheWholeBudget) {
   const fs::path dir = scratch_dir("limits_time");
   for (const char* limit : {"1e10", "1e308"}) {

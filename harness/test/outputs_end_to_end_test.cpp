@@ -25,8 +25,6 @@ const std::string kWideRun =
     "run --dataset synthetic-dense:64x32768x4 --model linear --batch 4 --placement none "
     "--updates 4";
 
-bool one_line(const std::string& s) { return count_lines(s) == 1 && s.back() == '\n'; }
-
 class OutputsEndToEnd : public ScratchDirTest {
  protected:
   std::string at(const std::string& name) const { return (scratch_ / name).string(); }

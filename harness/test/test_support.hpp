@@ -33,4 +33,7 @@ inline int count_lines(const std::string& s) {
   return n;
 }
 
+// Exactly one line, ending in its newline: the form of every error message psgd prints.
+inline bool one_line(const std::string& s) { return count_lines(s) == 1 && s.back() == '\n'; }
+
 }  // namespace psgd::test
