@@ -15,6 +15,23 @@ namespace {
 
 constexpr double kGiB = 1073741824.0;
 
+// "%.1f" of a number of GiB, as every message here prints sizes.
+std::string gib(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", bytes / kGiB);
+  return text;
+}
+
+// Throws EnvironmentError "NEED, more than this machine's M GiB of memory" + `hint` when `bytes`
+// exceed the physical memory (never when it cannot be read).
+void refuse_beyond_memory(double bytes, const std::string& need, const std::string& hint = "") {
+  const double physical = physical_memory_bytes();
+  if (physical > 0 && bytes > physical) {
+    throw EnvironmentError(need + ", more than this machine's " + gib(physical) + " GiB of memory" +
+                           hint);
+  }
+}
+
 }  // namespace
 
 double physical_memory_bytes() {
@@ -36,29 +53,19 @@ double histogram_bytes(const RunConfig& cfg) {
 
 void check_histograms_fit(const RunConfig& cfg) {
   const double bytes = histogram_bytes(cfg);
-  const double physical = physical_memory_bytes();
-  if (physical > 0 && bytes > physical) {
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "--staleness-bins %lld with %d thread(s): the staleness histograms need at least "
-                  "%.1f GiB, more than this machine's %.1f GiB of memory (lower --staleness-bins)",
-                  static_cast<long long>(cfg.staleness_bins), cfg.threads, bytes / kGiB,
-                  physical / kGiB);
-    throw EnvironmentError(line);
-  }
+  refuse_beyond_memory(bytes,
+                       "--staleness-bins " + std::to_string(cfg.staleness_bins) + " with " +
+                           std::to_string(cfg.threads) +
+                           " thread(s): the staleness histograms need at least " + gib(bytes) +
+                           " GiB",
+                       " (lower --staleness-bins)");
 }
 
 void check_model_fits(std::size_t num_params, const RunConfig& cfg) {
   const double bytes = parameter_vector_bytes(num_params, cfg) + histogram_bytes(cfg);
-  const double physical = physical_memory_bytes();
-  if (physical > 0 && bytes > physical) {
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "--model %s: %zu parameters need at least %.1f GiB with %d thread(s), more than "
-                  "this machine's %.1f GiB of memory",
-                  cfg.model.c_str(), num_params, bytes / kGiB, cfg.threads, physical / kGiB);
-    throw EnvironmentError(line);
-  }
+  refuse_beyond_memory(bytes, "--model " + cfg.model + ": " + std::to_string(num_params) +
+                                  " parameters need at least " + gib(bytes) + " GiB with " +
+                                  std::to_string(cfg.threads) + " thread(s)");
 }
 
 void check_synthetic_fits(const RunConfig& cfg, Activation activation) {
@@ -68,17 +75,12 @@ void check_synthetic_fits(const RunConfig& cfg, Activation activation) {
       cfg.model, activation, ImageShape{1, 1, static_cast<int>(spec.features)}, spec.classes);
   const double data = synthetic_generated_bytes(spec);
   const double params = parameter_vector_bytes(model->num_params(), cfg) + histogram_bytes(cfg);
-  const double physical = physical_memory_bytes();
-  if (physical > 0 && data + params > physical) {
-    char line[512];
-    std::snprintf(line, sizeof line,
-                  "--dataset %s with --model %s: %zu parameters need at least %.1f GiB with %d "
-                  "thread(s) and the data %.1f GiB, %.1f GiB in all, more than this machine's "
-                  "%.1f GiB of memory",
-                  cfg.dataset.c_str(), cfg.model.c_str(), model->num_params(), params / kGiB,
-                  cfg.threads, data / kGiB, (data + params) / kGiB, physical / kGiB);
-    throw EnvironmentError(line);
-  }
+  refuse_beyond_memory(data + params, "--dataset " + cfg.dataset + " with --model " + cfg.model +
+                                          ": " + std::to_string(model->num_params()) +
+                                          " parameters need at least " + gib(params) +
+                                          " GiB with " + std::to_string(cfg.threads) +
+                                          " thread(s) and the data " + gib(data) + " GiB, " +
+                                          gib(data + params) + " GiB in all");
 }
 
 }  // namespace psgd
