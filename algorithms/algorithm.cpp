@@ -147,6 +147,7 @@ void WorkerStats::merge(const WorkerStats& other) {
   applied += other.applied;
   dropped += other.dropped;
   discarded_at_end += other.discarded_at_end;
+  abandoned += other.abandoned;
   failed_attempts += other.failed_attempts;
   failed_tests += other.failed_tests;
   polls += other.polls;
@@ -155,6 +156,8 @@ void WorkerStats::merge(const WorkerStats& other) {
   backoff_seconds += other.backoff_seconds;
   slowdown_seconds += other.slowdown_seconds;
   delay_seconds += other.delay_seconds;
+  exchanges += other.exchanges;
+  comm_delay_seconds += other.comm_delay_seconds;
   staleness.merge(other.staleness);
   attempts.merge(other.attempts);
   for (std::size_t k = 0; k < slot_loss_sum.size() && k < other.slot_loss_sum.size(); ++k) {

@@ -13,11 +13,14 @@
 //
 // Counting rule shared by all algorithms: the shared version counter v counts applied updates.
 // An update is applied only while v < total_updates, so every run applies exactly total_updates
-// updates unless it is stopped early (time limit, divergence). A gradient that arrives after the
-// budget is spent is counted as `discarded_at_end`, one that gives up (Leashed persistence bound)
-// as `dropped`; computed = applied + dropped + discarded_at_end, per worker, where an update is
-// one gradient (the methods that combine several per update, or count a round's updates on one
-// worker, state their own identity in their headers).
+// updates unless it is stopped early (time limit, divergence, the gradient cap). A gradient that
+// arrives after the budget is spent is counted as `discarded_at_end`, one that gives up (Leashed
+// persistence bound) as `dropped`, one whose round ended while it was computed (nonblocking) as
+// `abandoned`; every other computed gradient reached the shared model (the run's work block
+// counts it as contributed): computed = contributed + dropped + abandoned + discarded_at_end,
+// per worker. For the methods of one gradient per update contributed = applied; the methods that
+// combine several per update, or count a round's updates on one worker, state their identity in
+// their headers.
 //
 // The duties of run_worker, which every registered algorithm is held to by the contract test
 // (algorithms/test/contract_checks.hpp); worker_steps.hpp has the shared steps and seq.cpp is
@@ -66,12 +69,22 @@ class WorkerPace;  // algorithms/pace.hpp
 // Why a run stopped before its update budget.
 enum class StopReason : int { kNone = 0, kTimeLimit = 1, kDiverged = 2 };
 
+// No cap on computed gradients: the update budget (or a time limit) alone ends the run.
+inline constexpr std::int64_t kNoGradientCap = INT64_MAX;
+
 // Shared run-wide stop signal and budget. The stop flag is a hint polled once per update.
+// Two budgets, whichever binds first: total_updates caps applied updates (every method), and
+// total_gradients caps the gradients computed by all workers together, which the methods that
+// combine several gradients per update enforce (their registry entry says so: the round frame's
+// methods, the parameter server); a method of one gradient per update is given its gradient
+// budget as total_updates instead, so its counting stays exactly that of an update budget.
 class RunControl {
  public:
-  explicit RunControl(std::int64_t total_updates) : total_updates_(total_updates) {}
+  explicit RunControl(std::int64_t total_updates, std::int64_t total_gradients = kNoGradientCap)
+      : total_updates_(total_updates), total_gradients_(total_gradients) {}
 
   [[nodiscard]] std::int64_t total_updates() const noexcept { return total_updates_; }
+  [[nodiscard]] std::int64_t total_gradients() const noexcept { return total_gradients_; }
 
   // relaxed: the flag carries no data; each algorithm publishes its parameters through its own
   // synchronisation, and the runner reads results only after joining the workers.
@@ -89,6 +102,7 @@ class RunControl {
 
  private:
   std::int64_t total_updates_;
+  std::int64_t total_gradients_;
   alignas(kNoFalseSharing) std::atomic<bool> stop_{false};
   std::atomic<int> reason_{static_cast<int>(StopReason::kNone)};
 };
@@ -192,6 +206,7 @@ struct alignas(kNoFalseSharing) WorkerStats {
   std::int64_t applied = 0;           // updates this worker applied
   std::int64_t dropped = 0;           // gave up on (persistence bound)
   std::int64_t discarded_at_end = 0;  // computed, but the budget was spent before applying
+  std::int64_t abandoned = 0;         // computed, but its round ended first (nonblocking)
   std::int64_t failed_attempts = 0;   // failed read-modify-writes (CAS, try_lock), all updates
   std::int64_t failed_tests = 0;      // Leashed --test-before-cas: publishes abandoned on a test
   std::int64_t polls = 0;             // lock tests that saw it held (not failed attempts)
@@ -200,6 +215,8 @@ struct alignas(kNoFalseSharing) WorkerStats {
   double backoff_seconds = 0.0;             // time spent in backoff pauses
   double slowdown_seconds = 0.0;            // --slowdown: waits that stretched its gradients
   double delay_seconds = 0.0;               // --delay: injected pull and push latency
+  std::int64_t exchanges = 0;               // exchanges with the shared model (--comm-delay)
+  double comm_delay_seconds = 0.0;          // --comm-delay: injected latency per exchange
   Histogram staleness;                      // one entry per applied update
   Histogram attempts;                       // failed attempts before each applied update
   // Minibatch losses of applied updates, per checkpoint slot: bucket j holds the updates of

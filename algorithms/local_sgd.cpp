@@ -45,15 +45,21 @@ void LocalSgd<S, Combine>::init(std::span<const S> theta0, const BasicTrainingSe
   slots_ = std::vector<Slot>(frame_.workers());
 }
 
+// H steps, fewer when the update budget or this worker's share of the gradient cap is smaller.
 template <class S, class Combine>
-void LocalSgd<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, std::int64_t left) noexcept {
+std::int64_t LocalSgd<S, Combine>::steps_in(RoundLeft left) const noexcept {
+  return std::min({local_steps_, left.updates, left.gradients});
+}
+
+template <class S, class Combine>
+void LocalSgd<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, RoundLeft left) noexcept {
   const auto me = static_cast<std::size_t>(ctx.worker_id);
   Slot& slot = slots_[me];
   slot = Slot{};
   const std::span<S> replica = frame_.combine().buffer(me);
   const std::span<const S> theta = frame_.theta();  // only read in this phase
   std::copy(theta.begin(), theta.end(), replica.begin());
-  const std::int64_t steps = std::min(local_steps_, left);
+  const std::int64_t steps = steps_in(left);
   for (std::int64_t h = 0; h < steps; ++h) {
     if (ctx.control->should_stop()) {
       slot.complete = false;
@@ -72,10 +78,10 @@ void LocalSgd<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, std::int64_t 
 // Averaged when every worker completed its steps; the loss recorded for each of the round's
 // updates is the mean over all W x steps of them.
 template <class S, class Combine>
-RoundOutcome<S> LocalSgd<S, Combine>::end_of_local(std::int64_t left) noexcept {
+RoundOutcome<S> LocalSgd<S, Combine>::end_of_local(RoundLeft left) noexcept {
   const bool complete =
       std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.complete; });
-  const std::int64_t steps = std::min(local_steps_, left);
+  const std::int64_t steps = steps_in(left);
   double loss_sum = 0.0;
   for (const Slot& s : slots_) loss_sum += s.loss_sum;
   const std::size_t gradients = slots_.size() * static_cast<std::size_t>(steps);

@@ -53,9 +53,10 @@ class LocalSgd final : public BasicAlgorithm<S> {
  private:
   friend class RoundFrame<S, LocalSgd, Combine>;
   // The rule (round_frame.hpp's RoundRule), called by the frame. local_phase runs
-  // min(H, left) SGD steps on the worker's replica and writes its slot.
-  void local_phase(BasicWorkerContext<S>& ctx, std::int64_t left) noexcept;
-  RoundOutcome<S> end_of_local(std::int64_t left) noexcept;
+  // steps_in(left) SGD steps on the worker's replica and writes its slot.
+  void local_phase(BasicWorkerContext<S>& ctx, RoundLeft left) noexcept;
+  [[nodiscard]] std::int64_t steps_in(RoundLeft left) const noexcept;
+  RoundOutcome<S> end_of_local(RoundLeft left) noexcept;
   void combine_slice(BasicWorkerContext<S>& ctx, Slice mine) noexcept;
   void discard(BasicWorkerContext<S>& /*ctx*/) noexcept {}
 

@@ -79,8 +79,15 @@ void NonBlocking<S, Combine>::init(std::span<const S> theta0, const BasicTrainin
   completed_counts_.assign(static_cast<std::size_t>(mini_batches_) + 1, 0);
 }
 
+// K mini-batches, fewer when the update budget or this worker's share of the gradient cap is
+// smaller.
 template <class S, class Combine>
-RoundOutcome<S> NonBlocking<S, Combine>::end_of_local(std::int64_t left) noexcept {
+std::int64_t NonBlocking<S, Combine>::steps_in(RoundLeft left) const noexcept {
+  return std::min({mini_batches_, left.updates, left.gradients});
+}
+
+template <class S, class Combine>
+RoundOutcome<S> NonBlocking<S, Combine>::end_of_local(RoundLeft left) noexcept {
   round_over_.store(false, std::memory_order_relaxed);  // nobody polls it until the next round
   const bool combined =
       std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.complete; });
@@ -95,12 +102,11 @@ RoundOutcome<S> NonBlocking<S, Combine>::end_of_local(std::int64_t left) noexcep
   for (std::size_t w = 0; w < slots_.size(); ++w) {
     weights_[w] = static_cast<S>(slots_[w].completed) / static_cast<S>(completed);
   }
-  return {true, std::min(mini_batches_, left),
-          static_cast<S>(loss_sum / static_cast<double>(completed))};
+  return {true, steps_in(left), static_cast<S>(loss_sum / static_cast<double>(completed))};
 }
 
 template <class S, class Combine>
-void NonBlocking<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, std::int64_t left) noexcept {
+void NonBlocking<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, RoundLeft left) noexcept {
   const auto me = static_cast<std::size_t>(ctx.worker_id);
   Slot& slot = slots_[me];
   slot.completed = 0;
@@ -110,7 +116,7 @@ void NonBlocking<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, std::int64
   const std::span<S> replica = frame_.combine().buffer(me);
   const std::span<const S> theta = frame_.theta();  // only read in this phase
   std::copy(theta.begin(), theta.end(), replica.begin());
-  const std::int64_t steps = std::min(mini_batches_, left);
+  const std::int64_t steps = steps_in(left);
   while (slot.completed < steps && !round_over_.load(std::memory_order_relaxed)) {
     if (ctx.control->should_stop()) {
       slot.complete = false;

@@ -73,10 +73,11 @@ class NonBlocking final : public BasicAlgorithm<S> {
  private:
   friend class RoundFrame<S, NonBlocking, Combine>;
   // The rule (round_frame.hpp's RoundRule), called by the frame. local_phase runs at most
-  // min(K, left) mini-batches on the worker's replica, redoing last round's abandoned one first.
-  void local_phase(BasicWorkerContext<S>& ctx, std::int64_t left) noexcept;
+  // steps_in(left) mini-batches on the worker's replica, redoing last round's abandoned one first.
+  void local_phase(BasicWorkerContext<S>& ctx, RoundLeft left) noexcept;
+  [[nodiscard]] std::int64_t steps_in(RoundLeft left) const noexcept;
   // Also lowers the round-end flag, counts the completed mini-batches and sets the weights.
-  RoundOutcome<S> end_of_local(std::int64_t left) noexcept;
+  RoundOutcome<S> end_of_local(RoundLeft left) noexcept;
   void combine_slice(BasicWorkerContext<S>& ctx, Slice mine) noexcept;
   // Nothing of the round is applied, not even an abandon: the abandon is uncounted.
   void discard(BasicWorkerContext<S>& ctx) noexcept;

@@ -6,8 +6,10 @@
 //                 its replica, written into its combine buffer; the shared theta is only read.
 //   First barrier its completion step (one thread, every other waiting) asks the rule whether the
 //                 round is combined and how many updates it applies (end_of_local), advances the
-//                 version and decides whether to stop: the round was not combined (a non-finite
-//                 loss or a stop inside it), the budget is spent, or the run's stop flag is up.
+//                 version and the gradients computed (every worker's, applied or not), and
+//                 decides whether to stop: the round was not combined (a non-finite loss or a
+//                 stop inside it), the update budget or the gradient cap is spent, or the run's
+//                 stop flag is up.
 //                 So every worker leaves after the same round and none waits forever.
 //   Reduce phase  every worker writes only its own coordinate slice of theta (slice_of) from the
 //                 buffers (the rule's combine_slice, through the combine), so no thread combines
@@ -28,12 +30,22 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/combine.hpp"
 #include "algorithms/worker_steps.hpp"
 
 namespace psgd {
+
+// The budget left at a round's start: `updates` (>= 1) of the update budget, and `gradients`
+// (>= 1), this worker's share of the gradient cap, ceil(gradients left / W): a rule computes at
+// most that many gradients per worker in the round, so the run ends within one gradient per
+// worker of the cap (RunControl::total_gradients; kNoGradientCap when only updates count).
+struct RoundLeft {
+  std::int64_t updates = 1;
+  std::int64_t gradients = 1;
+};
 
 // What a rule decides about its round in the first barrier's completion step.
 template <class S>
@@ -45,8 +57,8 @@ struct RoundOutcome {
 
 // A method's own rule, called by the frame. Thread-safety:
 //   local_phase(ctx, left)    by every worker, concurrently, in the local phase; `left` is the
-//                             budget left at the round's start (>= 1). Reads theta, writes only
-//                             this worker's buffer and state.
+//                             budget left at the round's start (RoundLeft). Reads theta, writes
+//                             only this worker's buffer and state.
 //   end_of_local(left)        by one thread, every other waiting: may read every worker's state.
 //   combine_slice(ctx, slice) by every worker in the reduce phase of a combined round: writes
 //                             theta over its slice only.
@@ -55,7 +67,7 @@ struct RoundOutcome {
 // clang-format 14 mangles requires-expressions.
 // clang-format off
 template <class R, class S>
-concept RoundRule = requires(R& r, BasicWorkerContext<S>& ctx, std::int64_t left, Slice s) {
+concept RoundRule = requires(R& r, BasicWorkerContext<S>& ctx, RoundLeft left, Slice s) {
   { r.local_phase(ctx, left) } noexcept;
   { r.end_of_local(left) } noexcept -> std::same_as<RoundOutcome<S>>;
   { r.combine_slice(ctx, s) } noexcept;
@@ -84,9 +96,10 @@ class RoundFrame {
     local_done_ = std::make_unique<std::barrier<EndOfLocal>>(n, EndOfLocal{this});
     round_done_ = std::make_unique<std::barrier<>>(n);
     outcome_ = RoundOutcome<S>{};
+    round_gradients_ = std::vector<PaddedCount>(workers_);
+    gradients_ = 0;
     version_ = 0;
     rounds_ = 0;
-    total_ = 0;
     control_ = nullptr;
     stop_ = false;
   }
@@ -100,6 +113,8 @@ class RoundFrame {
   [[nodiscard]] std::size_t workers() const noexcept { return workers_; }
   // Combined rounds so far. In end_of_local, or after the join.
   [[nodiscard]] std::int64_t rounds() const noexcept { return rounds_; }
+  // Gradients computed by all workers so far (every round's, combined or not). Same rule.
+  [[nodiscard]] std::int64_t gradients() const noexcept { return gradients_; }
   // After the join.
   void read_params(std::span<S> out) const { std::copy(theta_.begin(), theta_.end(), out.begin()); }
 
@@ -110,12 +125,25 @@ class RoundFrame {
   };
   // The first barrier's completion step: the rule's outcome, the version, the stop decision.
   void end_of_local() noexcept {
-    outcome_ = rule_->end_of_local(total_ - version_);
+    const RoundLeft left = left_at(*control_, version_, gradients_);  // the round's start
+    for (const PaddedCount& g : round_gradients_) gradients_ += g.value;
+    outcome_ = rule_->end_of_local(left);
     if (outcome_.combined) {
       version_ += outcome_.updates;
       ++rounds_;
     }
-    stop_ = !outcome_.combined || version_ >= total_ || control_->should_stop();
+    stop_ = !outcome_.combined || version_ >= control_->total_updates() ||
+            gradients_ >= control_->total_gradients() || control_->should_stop();
+  }
+  // The budget left after `version` updates and `gradients` gradients (both >= 1 while the run
+  // goes on: the frame stops when either is spent).
+  // Takes the control from the caller: control_ is written by worker 0 while the others may
+  // already be in their first round.
+  [[nodiscard]] RoundLeft left_at(const RunControl& control, std::int64_t version,
+                                  std::int64_t gradients) const noexcept {
+    const auto w = static_cast<std::int64_t>(workers_);
+    const std::int64_t cap_left = control.total_gradients() - gradients;
+    return {control.total_updates() - version, cap_left / w + (cap_left % w != 0 ? 1 : 0)};
   }
   // Worker 0 after the second barrier: updates v0 + 1 .. version_ of a combined round.
   void note_round(BasicWorkerContext<S>& ctx, std::int64_t v0) noexcept {
@@ -135,11 +163,17 @@ class RoundFrame {
   // Written only in EndOfLocal (one thread, every other waiting) and read after it, until the
   // next round's first barrier.
   RoundOutcome<S> outcome_;
+  std::int64_t gradients_ = 0;  // computed by all workers, every round so far
   std::int64_t version_ = 0;
   std::int64_t rounds_ = 0;
   bool stop_ = false;
+  // Each worker's gradients of the current round: written by its worker in the local phase, read
+  // by EndOfLocal. Padded: written in every worker's loop.
+  struct alignas(kNoFalseSharing) PaddedCount {
+    std::int64_t value = 0;
+  };
+  std::vector<PaddedCount> round_gradients_;
   // Written by worker 0 before its first arrival, read by EndOfLocal after it.
-  std::int64_t total_ = 0;
   const RunControl* control_ = nullptr;
 };
 
@@ -148,16 +182,15 @@ void RoundFrame<S, Rule, Combine>::run(BasicWorkerContext<S>& ctx) noexcept {
   static_assert(RoundRule<Rule, S>);
   const auto me = static_cast<std::size_t>(ctx.worker_id);
   const Slice mine = slice_of(theta_.size(), me, workers_);
-  const std::int64_t total = ctx.control->total_updates();
-  if (me == 0) {
-    control_ = ctx.control;
-    total_ = total;
-  }
+  if (me == 0) control_ = ctx.control;
   for (;;) {
+    // version_ and gradients_ were last written before the previous round's first barrier ended
+    // (or in init): every worker reads the same values here.
     const std::int64_t v0 = version_;
     const std::int64_t computed_before = ctx.stats->computed;
-    rule_->local_phase(ctx, total - v0);
-    local_done_->arrive_and_wait();  // EndOfLocal: outcome_, version_, stop_
+    rule_->local_phase(ctx, left_at(*ctx.control, v0, gradients_));
+    round_gradients_[me].value = ctx.stats->computed - computed_before;
+    local_done_->arrive_and_wait();  // EndOfLocal: outcome_, version_, gradients_, stop_
 
     if (outcome_.combined) {
       rule_->combine_slice(ctx, mine);

@@ -28,7 +28,7 @@ void SyncSgd<S, Combine>::init(std::span<const S> theta0, const BasicTrainingSet
 // The gradient goes to this worker's combine buffer (read by the others in the reduce phase)
 // instead of its private one; theta is only read in this phase.
 template <class S, class Combine>
-void SyncSgd<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, std::int64_t /*left*/) noexcept {
+void SyncSgd<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, RoundLeft /*left*/) noexcept {
   const auto me = static_cast<std::size_t>(ctx.worker_id);
   ctx.grad = frame_.combine().buffer(me);
   slots_[me].loss = compute_gradient(ctx, frame_.theta());
@@ -37,7 +37,7 @@ void SyncSgd<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, std::int64_t /
 // A round with a non-finite gradient is not applied and ends the run; compute_gradient has
 // already asked the run to stop as diverged. The loss recorded is the mean of the N losses.
 template <class S, class Combine>
-RoundOutcome<S> SyncSgd<S, Combine>::end_of_local(std::int64_t /*left*/) noexcept {
+RoundOutcome<S> SyncSgd<S, Combine>::end_of_local(RoundLeft /*left*/) noexcept {
   const bool finite = std::all_of(slots_.begin(), slots_.end(),
                                   [](const Slot& s) { return std::isfinite(s.loss); });
   double loss_sum = 0.0;

@@ -45,8 +45,8 @@ class SyncSgd final : public BasicAlgorithm<S> {
  private:
   friend class RoundFrame<S, SyncSgd, Combine>;
   // The rule (round_frame.hpp's RoundRule), called by the frame.
-  void local_phase(BasicWorkerContext<S>& ctx, std::int64_t left) noexcept;
-  RoundOutcome<S> end_of_local(std::int64_t left) noexcept;
+  void local_phase(BasicWorkerContext<S>& ctx, RoundLeft left) noexcept;
+  RoundOutcome<S> end_of_local(RoundLeft left) noexcept;
   void combine_slice(BasicWorkerContext<S>& ctx, Slice mine) noexcept;
   void discard(BasicWorkerContext<S>& /*ctx*/) noexcept {}
 

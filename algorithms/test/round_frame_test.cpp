@@ -122,7 +122,7 @@ class ScriptedRounds final : public Algorithm {
 
  private:
   friend class RoundFrame<float, ScriptedRounds, CountingCombine>;
-  void local_phase(BasicWorkerContext<float>& ctx, std::int64_t /*left*/) noexcept {
+  void local_phase(BasicWorkerContext<float>& ctx, RoundLeft /*left*/) noexcept {
     const auto me = static_cast<std::size_t>(ctx.worker_id);
     const std::span<float> theta = frame_.theta();
     const std::span<float> mine = frame_.combine().buffer(me);
@@ -130,9 +130,9 @@ class ScriptedRounds final : public Algorithm {
     ++ctx.stats->computed;  // one "gradient" per round, for the frame's discard count
     if (me == 0 && calls_ == stop_round_) ctx.control->request_stop(StopReason::kTimeLimit);
   }
-  RoundOutcome<float> end_of_local(std::int64_t left) noexcept {
+  RoundOutcome<float> end_of_local(RoundLeft left) noexcept {
     const bool combined = calls_++ != fail_round_;
-    return {combined, std::min(round_, left), 0.5F};
+    return {combined, std::min(round_, left.updates), 0.5F};
   }
   void combine_slice(BasicWorkerContext<float>& /*ctx*/, Slice s) noexcept {
     frame_.combine().mean(s, s.of(frame_.theta()));
