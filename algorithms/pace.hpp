@@ -90,6 +90,9 @@ class WorkerPace {
   [[nodiscard]] bool decays() const noexcept { return decay_ > 0.0; }
   // Waits the pull (or push) latency; returns the seconds waited.
   double delay() noexcept;
+  // Waits the latency of one exchange with the shared model (--comm-delay); returns the seconds
+  // waited. (Interface for #21 item 5; --comm-delay is not parsed yet, so it waits nothing.)
+  double exchange() noexcept { return 0.0; }
   // Waits (factor - 1) x `gradient_seconds`; returns the seconds waited.
   double stretch(double gradient_seconds) noexcept;
   // Scales the gradient by (1 - D)^epoch (nothing in epoch 0), the factor rounded once to the

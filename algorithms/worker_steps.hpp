@@ -51,6 +51,15 @@ inline S compute_gradient(BasicWorkerContext<S>& ctx,
   return compute_gradient_on(ctx, params, ctx.sampler->next());
 }
 
+// One exchange of this worker with the shared model (a round's reduce, a merge, a push and its
+// pull, one update of shared parameters): counted, and charged --comm-delay's latency when the
+// pace sets one. Called by each method where its exchange happens, outside any lock.
+template <class S>
+inline void charge_exchange(BasicWorkerContext<S>& ctx) noexcept {
+  ++ctx.stats->exchanges;
+  if (ctx.pace != nullptr) ctx.stats->comm_delay_seconds += ctx.pace->exchange();
+}
+
 // Bookkeeping after this worker applied the update that made the shared version `version`
 // (1-based count of applied updates). `snapshot` records the checkpoint when one is due; it must
 // read a state that includes this update (a consistent one where the algorithm offers it) and
