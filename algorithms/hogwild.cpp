@@ -21,7 +21,7 @@ template std::unique_ptr<BasicAlgorithm<double>> make_hogwild_sgd(bool, BackoffK
 
 AlgorithmEntry hogwild_entry() {
   return {"hogwild",
-          "HOGWILD!: no lock, relaxed per-coordinate load/store (lost updates possible)",
+          "HOGWILD!: no lock, plain racy vectorised copy and apply (torn reads, lost updates)",
           1,
           AlgorithmEntry::kAnyThreads,
           {},
