@@ -43,7 +43,8 @@ AlgorithmEntry async_exchange_entry() {
       },
       // The default merge averages theta with the replica, which is not SGD even alone;
       // overwrite makes the one replica theta.
-      std::vector<OptionText>{{"merge", "overwrite"}}};
+      std::vector<OptionText>{{"merge", "overwrite"}},
+      BatchOrder::kShard};
 }
 
 template <class S>
