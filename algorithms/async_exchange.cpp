@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "algorithms/local_sgd.hpp"
 #include "algorithms/worker_steps.hpp"
@@ -42,17 +43,24 @@ AlgorithmEntry async_exchange_entry() {
       },
       // The default merge averages theta with the replica, which is not SGD even alone;
       // overwrite makes the one replica theta.
-      std::vector<OptionText>{{"merge", "overwrite"}}};
+      std::vector<OptionText>{{"merge", "overwrite"}},
+      BatchOrder::kShard};
 }
 
 template <class S>
 void AsyncExchange<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
+  const auto workers = static_cast<std::size_t>(std::max(setup.num_workers, 1));
   theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
-  starts_ =
-      SharedArray<S>(*setup.shared_memory,
-                     theta0.size() * static_cast<std::size_t>(std::max(setup.num_workers, 1)));
+  starts_ = SharedArray<S>(*setup.shared_memory, theta0.size() * workers);
   step_ = setup.step;
   version_ = 0;
+  reserved_ = 0;
+  merges_ = 0;
+  merges_per_worker_.assign(workers, 0);
+  // Exact bins up to 4 W other merges per interval (equal workers see about W - 1; one F times
+  // slower sees about (W - 1) F): larger values go to the overflow bin, count, mean and max
+  // stay exact.
+  merge_staleness_ = Histogram(4 * workers + 1);
 }
 
 template <class S>
@@ -72,27 +80,33 @@ void AsyncExchange<S>::merge_locked(std::span<const S> replica, std::span<const 
 }
 
 template <class S>
+typename AsyncExchange<S>::Pull AsyncExchange<S>::pull_locked(std::span<S> replica,
+                                                              std::int64_t total) noexcept {
+  std::copy(theta_.begin(), theta_.end(), replica.begin());
+  const std::int64_t steps = std::min(local_steps_, total - reserved_);
+  reserved_ += steps;
+  return {version_, merges_, steps};
+}
+
+template <class S>
 void AsyncExchange<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
   WorkerStats& stats = *ctx.stats;
-  const std::int64_t total = ctx.control->total_updates();
   const std::span<S> replica = ctx.local;
   const std::size_t dim = theta_.size();
-  const std::span<S> start =
-      starts_.span().subspan(static_cast<std::size_t>(ctx.worker_id) * dim, dim);
-  std::int64_t v_read = 0;
+  const auto me = static_cast<std::size_t>(ctx.worker_id);
+  const std::span<S> start = starts_.span().subspan(me * dim, dim);
+  const std::int64_t total = ctx.control->total_updates();
+  Pull pull;
   {
     const std::lock_guard lock(mutex_);
-    std::copy(theta_.begin(), theta_.end(), replica.begin());
-    v_read = version_;
+    pull = pull_locked(replica, total);
   }
-  while (v_read < total && !ctx.control->should_stop()) {
-    const std::int64_t v_pull = v_read;
+  while (pull.steps > 0 && !ctx.control->should_stop()) {
     std::copy(replica.begin(), replica.end(), start.begin());
-    const std::int64_t steps = std::min(local_steps_, total - v_read);
     const std::int64_t computed_before = stats.computed;
     double loss_sum = 0.0;
     bool complete = true;
-    for (std::int64_t h = 0; h < steps && complete; ++h) {
+    for (std::int64_t h = 0; h < pull.steps && complete; ++h) {
       const S loss = compute_gradient(ctx, replica);
       complete = std::isfinite(loss) && !ctx.control->should_stop();
       if (complete) {
@@ -104,30 +118,26 @@ void AsyncExchange<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
       stats.discarded_at_end += stats.computed - computed_before;
       break;
     }
+    charge_exchange(ctx);
     std::int64_t v = 0;
-    bool merged = false;
+    const Pull last = pull;
     {
       const std::lock_guard lock(mutex_);
       v = version_;
-      merged = v + steps <= total;
-      if (merged) {
-        merge_locked(replica, start);
-        version_ = v + steps;
-      }
-      std::copy(theta_.begin(), theta_.end(), replica.begin());  // take theta back
-      v_read = version_;
+      merge_locked(replica, start);
+      version_ = v + last.steps;  // never past the budget: at most `reserved_` steps merge
+      merge_staleness_.add(merges_ - last.merges);
+      ++merges_;
+      ++merges_per_worker_[me];
+      pull = pull_locked(replica, total);  // take theta back; reserve the next interval
     }
-    if (!merged) {  // others used the budget's remainder meanwhile: plan again from this pull
-      stats.dropped += steps;
-      continue;
-    }
-    const std::int64_t v1 = v + steps;
-    const std::int64_t staleness = v - v_pull;  // updates merged by others since the pull
-    const auto loss = static_cast<S>(loss_sum / static_cast<double>(steps));
+    const std::int64_t v1 = v + last.steps;
+    const std::int64_t staleness = v - last.version;  // steps merged by others since the pull
+    const auto loss = static_cast<S>(loss_sum / static_cast<double>(last.steps));
     for (std::int64_t u = v + 1; u <= v1; ++u) {
-      // From the copy just taken under the lock (it holds v_read >= v1 updates).
+      // From the copy just taken under the lock (it holds pull.version >= v1 updates).
       note_applied(ctx, u, staleness, /*failed_attempts=*/0, loss,
-                   [&] { return ctx.checkpoints->record_late(u, v_read, replica); });
+                   [&] { return ctx.checkpoints->record_late(u, pull.version, replica); });
     }
   }
 }
@@ -139,7 +149,21 @@ void AsyncExchange<S>::read_params(std::span<S> out) const {
 
 template <class S>
 nlohmann::json AsyncExchange<S>::report() const {
-  return {{"local_steps", local_steps_}, {"merge", std::string(name_of(kMergeRules, merge_))}};
+  const Histogram& h = merge_staleness_;
+  std::vector<std::int64_t> bins = h.bins();
+  while (!bins.empty() && bins.back() == 0) bins.pop_back();  // trailing zeros say nothing
+  return {{"local_steps", local_steps_},
+          {"merge", std::string(name_of(kMergeRules, merge_))},
+          {"merges", merges_},
+          {"merges_per_worker", merges_per_worker_},
+          {"merge_staleness",
+           {{"count", h.count()},
+            {"mean", h.mean()},
+            {"max", h.max()},
+            {"p50", h.quantile(0.5)},
+            {"p99", h.quantile(0.99)},
+            {"histogram", bins},
+            {"overflow", h.overflow()}}}};
 }
 
 template class AsyncExchange<float>;

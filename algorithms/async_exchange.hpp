@@ -4,31 +4,40 @@
 // hence --merge; Downpour (Dean et al., "Large Scale Distributed Deep Networks", NIPS 2012) with
 // model deltas for --merge delta).
 //
-//   worker  lock; copy theta and its version into the replica (and into `start`); unlock
-//           H = --local-steps SGD steps on the replica, no lock
+//   worker  lock; copy theta and its version into the replica (and into `start`); reserve
+//           h = min(H, budget - reserved) local steps; unlock. h = 0: the budget is all
+//           reserved, stop
+//           h = --local-steps SGD steps on the replica, no lock
 //           lock; merge the replica into theta (--merge): overwrite (theta = replica, last writer
 //           wins), average (theta = (theta + replica) / 2, pairwise elastic averaging) or delta
-//           (theta += replica - start); version += h; copy theta back into the replica; unlock
+//           (theta += replica - start); version += h; copy theta back into the replica (the
+//           next pull) and reserve the next interval; unlock
 //   (no lock) a checkpoint the merge made due is recorded from that copy (consistent: taken
 //           under the lock, outside any critical section)
 // Counting: every local step is one update (one gradient), so a merge of h steps advances the
-// version by h; a worker plans at most the budget's remainder it saw at its pull, and a merge
-// that would pass the budget (others merged meanwhile) is not applied: its steps are `dropped`
-// and the worker plans again from a fresh pull, so exactly the budget is applied. Per worker
-// computed = applied + dropped + discarded_at_end (a non-finite loss or a stop ends the local
-// steps; those steps are discarded_at_end, never merged).
-// Staleness of a merged step: the updates other workers merged between this worker's pull and
-// its merge (exact: the version changes only under the lock). With one worker, H = 1 and
-// overwrite, theta = replica = theta - step * grad: seq bit for bit.
-// Progress: blocking (one lock for pull and merge).
+// version by h. The steps are reserved at the pull (`reserved` counts every worker's steps,
+// merged or in flight), so every reserved interval is merged whatever the others did meanwhile
+// (each w_i merged into theta in turn, as the averaging study describes) and the merged steps
+// add up to exactly the budget: nothing is dropped. Per worker computed = applied +
+// discarded_at_end: a non-finite loss or a stop ends the local steps, and those (at most one
+// merge interval, H, per worker) are discarded_at_end, never merged.
+// Staleness, two ways. Per merged step (the runner's staleness): the steps other workers merged
+// between this worker's pull and its merge. Per merge (report().merge_staleness, beside
+// merges and merges_per_worker): the other workers' merges in that span. Both exact: versions
+// and merges change only under the lock. One worker: both 0.
+// With one worker, H = 1 and overwrite, theta = replica = theta - step * grad: seq bit for bit.
+// Progress: blocking (one lock for pull and merge); --comm-delay is charged once per merge,
+// before the lock.
 #pragma once
 
 #include <cstdint>
 #include <mutex>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "algorithms/algorithm.hpp"
+#include "algorithms/histogram.hpp"
 #include "algorithms/registry.hpp"
 #include "common/name_table.hpp"
 
@@ -53,16 +62,29 @@ class AsyncExchange final : public BasicAlgorithm<S> {
   [[nodiscard]] nlohmann::json report() const override;
 
  private:
+  // What a worker took at its pull: the version and merge count then, and its reservation.
+  struct Pull {
+    std::int64_t version = 0;
+    std::int64_t merges = 0;
+    std::int64_t steps = 0;  // reserved local steps; 0: the budget is all reserved, stop
+  };
+
   // Under mutex_: theta <- merge(theta, replica, start) by the rule.
   void merge_locked(std::span<const S> replica, std::span<const S> start) noexcept;
+  // Under mutex_: replica <- theta, and min(H, total - reserved) steps reserved.
+  Pull pull_locked(std::span<S> replica, std::int64_t total) noexcept;
 
   std::int64_t local_steps_;
   MergeRule merge_;
   S step_ = 0;
   std::mutex mutex_;
-  std::int64_t version_ = 0;  // guarded by mutex_
-  SharedArray<S> theta_;      // guarded by mutex_
-  SharedArray<S> starts_;     // one slice per worker (its replica at the last pull); private
+  std::int64_t version_ = 0;   // guarded by mutex_: local steps merged
+  std::int64_t reserved_ = 0;  // guarded by mutex_: local steps reserved (merged or in flight)
+  std::int64_t merges_ = 0;    // guarded by mutex_
+  std::vector<std::int64_t> merges_per_worker_;  // guarded by mutex_; sized by init
+  Histogram merge_staleness_;  // guarded by mutex_: other workers' merges per merge interval
+  SharedArray<S> theta_;       // guarded by mutex_
+  SharedArray<S> starts_;      // one slice per worker (its replica at the last pull); private
 };
 
 // Its registry entry (algorithms/registry.hpp): --local-steps (shared with local-sgd), --merge.

@@ -34,7 +34,9 @@ AlgorithmEntry local_sgd_entry() {
       {&local_steps_option()},
       []<class S>(const AlgorithmSetup& s) {
         return std::make_unique<LocalSgd<S>>(s.settings.get<std::int64_t>(local_steps_option()));
-      }};
+      },
+      std::vector<OptionText>{},
+      BatchOrder::kShard};
 }
 
 template <class S, class Combine>

@@ -26,6 +26,7 @@
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/algorithm_options.hpp"
+#include "algorithms/batch_order.hpp"
 
 namespace psgd {
 
@@ -91,6 +92,9 @@ struct AlgorithmEntry {
   // contract test holds it to that. Empty: at its defaults; nullopt: under none (the method
   // never reduces to seq, and the test says so instead of comparing).
   std::optional<std::vector<OptionText>> one_thread_is_seq = std::vector<OptionText>{};
+  // The batch order without --batch-order: `worker` but for the averaging study's methods, which
+  // divide the training set among the workers (`shard`). Every method accepts every order.
+  BatchOrder default_batch_order = BatchOrder::kWorker;
 
   [[nodiscard]] bool accepts(std::string_view option) const noexcept;
   // `values` set on top of the defaults. Throws std::logic_error for an option the entry does

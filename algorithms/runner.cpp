@@ -42,6 +42,21 @@ double process_cpu_seconds() {
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
+// Worker `worker`'s batches by --batch-order. `worker` and `shard` draw from the same stream
+// (seed, worker), so at one thread (one slice, the whole set) they are the same bit for bit.
+template <class S>
+BasicBatchSampler<S> make_sampler(const Dataset& train, const RunnerOptions& o, int worker,
+                                  SharedBatchSchedule* schedule) {
+  if (schedule != nullptr) return BasicBatchSampler<S>(train, o.batch_size, *schedule);
+  const std::uint64_t seed = stream_seed(o.seed, static_cast<std::uint64_t>(worker));
+  if (o.batch_order == BatchOrder::kShard) {
+    return BasicBatchSampler<S>(train, o.batch_size, seed,
+                                shard_slice(train.size(), static_cast<std::size_t>(worker),
+                                            static_cast<std::size_t>(o.threads)));
+  }
+  return BasicBatchSampler<S>(train, o.batch_size, seed);
+}
+
 // Everything one worker owns, built on its own thread after on_worker_start (pinning), so the
 // pages are first touched on the worker's NUMA node.
 template <class S>
@@ -49,10 +64,7 @@ struct WorkerBuffers {
   WorkerBuffers(const BasicModel<S>& model, const Dataset& train, const RunnerOptions& o,
                 int worker, SharedBatchSchedule* schedule)
       : workspace(model.make_workspace(o.batch_size)),
-        sampler(schedule != nullptr ? BasicBatchSampler<S>(train, o.batch_size, *schedule)
-                                    : BasicBatchSampler<S>(
-                                          train, o.batch_size,
-                                          stream_seed(o.seed, static_cast<std::uint64_t>(worker)))),
+        sampler(make_sampler<S>(train, o, worker, schedule)),
         grad(model.num_params()),
         local(model.num_params()) {}
   std::unique_ptr<Workspace> workspace;  // handed to TrainingOutcome::workspaces at the end
@@ -261,6 +273,19 @@ class Crew {
 
 }  // namespace
 
+void check_shards_fit(std::size_t train_samples, const RunnerOptions& o) {
+  if (o.batch_order != BatchOrder::kShard || o.threads < 1) return;
+  // The smallest slice is the first (floor(N / W) samples; the slices differ by at most one).
+  const std::size_t smallest =
+      shard_slice(train_samples, 0, static_cast<std::size_t>(o.threads)).size();
+  if (smallest < o.batch_size) {
+    throw ConfigError("--batch-order shard: " + std::to_string(train_samples) +
+                      " training samples over " + std::to_string(o.threads) +
+                      " workers leave a slice of " + std::to_string(smallest) +
+                      " samples, fewer than one batch of " + std::to_string(o.batch_size));
+  }
+}
+
 template <class S>
 BasicTrainingOutcome<S> run_training(BasicAlgorithm<S>& algo, const BasicModel<S>& model,
                                      const Dataset& train,
@@ -272,6 +297,7 @@ BasicTrainingOutcome<S> run_training(BasicAlgorithm<S>& algo, const BasicModel<S
                                 " values, the model " + std::to_string(model.num_params()) +
                                 " parameters");
   }
+  check_shards_fit(train.size(), o);
   BasicTrainingOutcome<S> out = empty_outcome(model, theta0, o);
   // The shared batch order's schedule; its stream is apart from every worker's (worker index n).
   std::optional<SharedBatchSchedule> schedule;

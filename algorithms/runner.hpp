@@ -13,20 +13,13 @@
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
+#include "algorithms/batch_order.hpp"
 #include "algorithms/pace.hpp"
 #include "common/name_table.hpp"
 #include "models/dataset.hpp"
 #include "models/model.hpp"
 
 namespace psgd {
-
-// Where a worker's batches come from (--batch-order).
-enum class BatchOrder {
-  kWorker,  // each worker walks its own permutation, reshuffled when used up (psgd's default)
-  kShared,  // the reference framework's: one shuffle into ceil(N/b) batches, a shared counter
-};
-inline constexpr NameTable<BatchOrder, 2> kBatchOrders{
-    {{"worker", BatchOrder::kWorker}, {"shared", BatchOrder::kShared}}};
 
 struct RunnerOptions {
   int threads = 1;
@@ -51,6 +44,10 @@ struct RunnerOptions {
   // rethrown from run_training after every thread has stopped.
   std::function<void(int worker)> on_worker_start;
 };
+
+// Throws ConfigError when --batch-order shard leaves a worker a slice of the training set
+// smaller than one batch. run_training checks it; the harness calls it first, before training.
+void check_shards_fit(std::size_t train_samples, const RunnerOptions& options);
 
 // Throws std::invalid_argument when theta0 does not hold model.num_params() values.
 // S: the run's scalar type (--precision); TrainingOutcome is the float one.

@@ -11,13 +11,18 @@ namespace psgd {
 template <class S>
 BasicBatchSampler<S>::BasicBatchSampler(const Dataset& data, std::size_t batch_size,
                                         std::uint64_t seed)
+    : BasicBatchSampler(data, batch_size, seed, SampleRange{0, data.size()}) {}
+
+template <class S>
+BasicBatchSampler<S>::BasicBatchSampler(const Dataset& data, std::size_t batch_size,
+                                        std::uint64_t seed, SampleRange slice)
     : data_(&data),
       batch_size_(batch_size),
       rng_(seed),
-      order_(data.size()),
+      order_(slice.size()),
       features_(batch_size * data.num_features()),
       labels_(batch_size) {
-  std::iota(order_.begin(), order_.end(), 0U);
+  std::iota(order_.begin(), order_.end(), static_cast<std::uint32_t>(slice.begin));
   reshuffle();
 }
 

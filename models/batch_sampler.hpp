@@ -38,12 +38,32 @@ class SharedBatchSchedule {
   std::atomic<std::uint64_t> next_{0};
 };
 
+// Samples [begin, end) of a training set.
+struct SampleRange {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  [[nodiscard]] std::size_t size() const noexcept { return end - begin; }
+};
+
+// Worker w's slice of n samples among `workers`: [floor(w n / W), floor((w + 1) n / W)). The
+// slices are disjoint, cover every sample, and differ in size by at most one.
+inline SampleRange shard_slice(std::size_t n, std::size_t worker, std::size_t workers) noexcept {
+  // w n cannot overflow: samples are indexed in 32 bits, and workers are far fewer than 2^32.
+  const auto at = [&](std::size_t w) { return w * n / workers; };
+  return {at(worker), at(worker + 1)};
+}
+
 // Owned by one worker; allocates everything in its constructor, so next() never allocates.
 // S: the scalar type the batches are gathered in (float or double; instantiated in the .cpp).
 template <class S>
 class BasicBatchSampler {
  public:
   BasicBatchSampler(const Dataset& data, std::size_t batch_size, std::uint64_t seed);
+  // Its own permutation of the samples [slice.begin, slice.end) only (--batch-order shard);
+  // over the whole set it is the constructor above, bit for bit. The slice holds >= batch_size
+  // samples (shard_slice's caller checks).
+  BasicBatchSampler(const Dataset& data, std::size_t batch_size, std::uint64_t seed,
+                    SampleRange slice);
   // Batches in the shared schedule's order instead of the worker's own permutation.
   BasicBatchSampler(const Dataset& data, std::size_t batch_size, SharedBatchSchedule& schedule);
   // The next batch; the view stays valid until the following call.

@@ -1,16 +1,21 @@
 // The runner itself: statistics merged across workers, a worker's set-up failure rethrown on the
-// calling thread without a hang, and each worker's workspace handed back after the join.
+// calling thread without a hang, each worker's workspace handed back after the join, and the
+// batch orders it builds samplers by (--batch-order shard).
 #include "algorithms/runner.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "algorithms/registry.hpp"
+#include "algorithms/seq.hpp"
 #include "algorithms/test/toy_models.hpp"
 #include "common/errors.hpp"
+#include "models/batch_sampler.hpp"
 
 namespace psgd {
 namespace {
@@ -73,6 +78,114 @@ TEST(Runner, AWorkerSetUpFailureIsRethrownHereWithoutAHang) {
       EXPECT_EQ(std::string(e.what()), "worker " + std::to_string(failing) + " failed");
     }
   }
+}
+
+// n samples whose one feature is the sample's index.
+Dataset indexed(std::size_t n) {
+  std::vector<float> x(n);
+  for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<float>(i);
+  return Dataset::from_floats(ImageShape{1, 1, 1}, std::move(x), std::vector<std::int32_t>(n, 0),
+                              1);
+}
+
+// A one-parameter model with a zero gradient whose workspace logs the samples the worker drew.
+class SampleLogWorkspace final : public Workspace {
+ public:
+  std::vector<std::size_t> seen;
+};
+class SampleLog final : public Model {
+ public:
+  [[nodiscard]] std::string spec() const override { return "toy-sample-log"; }
+  [[nodiscard]] std::size_t num_params() const override { return 1; }
+  [[nodiscard]] std::vector<ParamBlock> layout() const override {
+    return {ParamBlock{"w", {1}, 0, 1, 1, false}};
+  }
+  [[nodiscard]] std::unique_ptr<Workspace> make_workspace(std::size_t) const override {
+    return std::make_unique<SampleLogWorkspace>();
+  }
+  float loss_and_gradient(std::span<const float>, const Batch& batch, std::span<float> grad,
+                          Workspace& ws) const noexcept override {
+    auto& log = static_cast<SampleLogWorkspace&>(ws);
+    for (std::size_t j = 0; j < batch.size; ++j) {
+      log.seen.push_back(static_cast<std::size_t>(batch.features[j]));
+    }
+    grad[0] = 0.0F;
+    return 0.0F;
+  }
+  EvalSums evaluate(std::span<const float>, const Batch& batch,
+                    Workspace&) const noexcept override {
+    return EvalSums{0.0, 0, static_cast<std::int64_t>(batch.size)};
+  }
+};
+
+// --batch-order shard through the runner: every sample a worker drew lies in its own slice.
+TEST(Runner, ShardOrderKeepsEachWorkerInItsSlice) {
+  const SampleLog model;
+  const Dataset data = indexed(100);
+  for (const char* name : {"mutex", "local-sgd", "async-exchange"}) {
+    const std::unique_ptr<Algorithm> algo = make(name, 3);
+    RunnerOptions o;
+    o.threads = 3;
+    o.batch_size = 4;
+    o.total_updates = 60;
+    o.batch_order = BatchOrder::kShard;
+    const TrainingOutcome r = run_training(*algo, model, data, std::vector<float>(1, 0.0F), o);
+    ASSERT_EQ(r.workspaces.size(), 3U);
+    std::size_t drawn = 0;
+    for (std::size_t w = 0; w < 3; ++w) {
+      const SampleRange slice = shard_slice(100, w, 3);
+      for (const std::size_t i : static_cast<const SampleLogWorkspace&>(*r.workspaces[w]).seen) {
+        EXPECT_GE(i, slice.begin) << name << " worker " << w;
+        EXPECT_LT(i, slice.end) << name << " worker " << w;
+        ++drawn;
+      }
+    }
+    EXPECT_EQ(static_cast<std::int64_t>(drawn), 4 * merge_workers(r.workers).computed) << name;
+  }
+}
+
+// At one thread the one slice is the whole set and the stream the same: shard is the worker
+// order bit for bit, so one thread of every method stays sequential SGD under either.
+TEST(Runner, OneThreadShardIsTheWorkerOrderBitForBit) {
+  const testing::LeastSquares model(4);
+  const Dataset data = testing::random_floats(64, 4, 3, 1);
+  std::vector<std::vector<float>> finals;
+  for (const BatchOrder order : {BatchOrder::kWorker, BatchOrder::kShard}) {
+    SequentialSgd<float> seq;
+    RunnerOptions o;
+    o.batch_size = 4;
+    o.total_updates = 50;  // past three reshuffles of 16 batches
+    o.batch_order = order;
+    finals.push_back(run_training(seq, model, data, std::vector<float>(model.num_params(), 0.0F), o)
+                         .final_params);
+  }
+  ASSERT_EQ(finals[0].size(), finals[1].size());
+  EXPECT_EQ(std::memcmp(finals[0].data(), finals[1].data(), finals[0].size() * sizeof(float)), 0);
+}
+
+// A slice smaller than one batch cannot give a worker a batch: a ConfigError with the numbers.
+TEST(Runner, AShardSmallerThanABatchIsAConfigError) {
+  const testing::LeastSquares model(4);
+  const Dataset data = testing::random_floats(10, 4, 3, 1);
+  const std::unique_ptr<Algorithm> algo = make("mutex", 3);
+  RunnerOptions o;
+  o.threads = 3;
+  o.batch_size = 4;
+  o.batch_order = BatchOrder::kShard;
+  try {
+    static_cast<void>(
+        run_training(*algo, model, data, std::vector<float>(model.num_params(), 0.0F), o));
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "--batch-order shard: 10 training samples over 3 workers leave a slice of 3 "
+                 "samples, fewer than one batch of 4");
+  }
+  o.batch_size = 3;  // fits
+  EXPECT_NO_THROW(check_shards_fit(10, o));
+  o.batch_order = BatchOrder::kWorker;  // the whole set per worker
+  o.batch_size = 4;
+  EXPECT_NO_THROW(check_shards_fit(10, o));
 }
 
 TEST(Runner, HandsBackEveryWorkersWorkspace) {

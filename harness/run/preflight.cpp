@@ -90,6 +90,11 @@ void check_batch_fits(const RunConfig& cfg, std::size_t train_samples,
     throw ConfigError("--batch " + std::to_string(cfg.batch) + " exceeds the " +
                       std::to_string(train_samples) + " training samples of " + data_name);
   }
+  RunnerOptions o;
+  o.threads = cfg.threads;
+  o.batch_size = static_cast<std::size_t>(cfg.batch);
+  o.batch_order = batch_order_of(cfg);
+  check_shards_fit(train_samples, o);
 }
 
 }  // namespace psgd

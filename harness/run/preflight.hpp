@@ -80,7 +80,8 @@ struct PlacementSetup {
 // The run's placement: its topology, and the plan for --threads workers (plan_checked).
 PlacementSetup plan_run_placement(const RunConfig& cfg);
 
-// Throws ConfigError "--batch B exceeds the N training samples of NAME" when it does.
+// Throws ConfigError "--batch B exceeds the N training samples of NAME" when it does, and when
+// --batch-order shard (given or the method's default) leaves a worker a slice under one batch.
 void check_batch_fits(const RunConfig& cfg, std::size_t train_samples,
                       const std::string& data_name);
 

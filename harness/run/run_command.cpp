@@ -154,7 +154,7 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   // (Compared before adding 1: a budget can be 2^63 - 1.)
   ro.staleness_bins = static_cast<std::size_t>(
       cfg.staleness_bins <= budget.total ? cfg.staleness_bins : budget.total + 1);
-  ro.batch_order = cfg.batch_order;
+  ro.batch_order = batch_order_of(cfg);
   ro.pace = cfg.pace;
   observed.assign(static_cast<std::size_t>(cfg.threads), ObservedSlot{});
   ro.on_worker_start = [&](int worker) {
@@ -272,6 +272,8 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
                  static_cast<std::int64_t>(model->num_params())};
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
+  // config.batch-order holds the order used; this says whether it was the method's default.
+  facts.algorithm["batch_order_source"] = cfg.batch_order ? "--batch-order" : "method default";
   facts.peak_live_vectors = algo->peak_live_vectors();
   facts.shared_bytes = static_cast<std::int64_t>(shared_memory->live_bytes());
   facts.placement = place.to_json(observed, &memory_observed);

@@ -181,11 +181,17 @@ std::vector<OptionSpec> training_options() {
                        "applied updates per epoch (the reference framework's fixed rounds, e.g. "
                        "469) instead of N/b",
                        &C::updates_per_epoch, integer(1)),
-      named_option<C>("batch-order", "ORDER",
-                      "worker (each worker its own permutation, reshuffled) | shared (the "
-                      "reference framework's: one shuffle into ceil(N/b) batches taken in turn "
-                      "through a shared counter)",
-                      &C::batch_order, kBatchOrders),
+      {"batch-order", "ORDER",
+       "where batches come from; default: the method's (shard for local-sgd and async-exchange,\n"
+       "worker for the others):\n"
+       "worker: each worker its own permutation of the training set, reshuffled when used up\n"
+       "shared: the reference framework's: one shuffle into ceil(N/b) batches, a shared counter\n"
+       "shard: worker w of W its own permutation of its slice [wN/W, (w+1)N/W): one pass in all",
+       [](C& c, std::string_view v) { c.batch_order = parse_name(kBatchOrders, "batch-order", v); },
+       [](const C& c) {
+         return c.batch_order ? json(std::string(name_of(kBatchOrders, *c.batch_order)))
+                              : json(nullptr);
+       }},
       named_option<C>("precision", "P",
                       "float | double: scalar type of the shared parameters and of the gradient "
                       "computation (the reference framework computes in double; float is psgd's "
@@ -390,7 +396,17 @@ std::string run_help(const AlgorithmRegistry& registry) {
   return s.str();
 }
 
-json config_to_json(const RunConfig& c, const AlgorithmRegistry& registry) {
+BatchOrder batch_order_of(const RunConfig& c, const AlgorithmRegistry& registry) {
+  return c.batch_order ? *c.batch_order : registry.at(c.algorithm).default_batch_order;
+}
+
+json config_to_json(const RunConfig& config, const AlgorithmRegistry& registry) {
+  // The order actually used, also when it was the method's default (an unknown method's stays
+  // null: its error document says why).
+  RunConfig c = config;
+  for (const AlgorithmEntry& e : registry.entries()) {
+    if (!c.batch_order && e.name == c.algorithm) c.batch_order = e.default_batch_order;
+  }
   if (&registry == &builtin_algorithms()) return run_option_table().to_json(c);
   return make_run_option_table(registry).to_json(c);
 }

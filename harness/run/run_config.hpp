@@ -44,7 +44,8 @@ struct RunConfig {
   // Applied updates that make one epoch: floor(N / b) unless set (the reference framework's fixed
   // rounds per epoch, e.g. 469). Epoch budgets, checkpoints and the series' epochs use it.
   std::optional<std::int64_t> updates_per_epoch;
-  BatchOrder batch_order = BatchOrder::kWorker;
+  // Unset: the method's own (AlgorithmEntry::default_batch_order); batch_order_of() resolves it.
+  std::optional<BatchOrder> batch_order;
   // Scalar type of the shared parameters and the gradient computation (--precision).
   Precision precision = Precision::kFloat;
   std::optional<double> time_limit_seconds;
@@ -106,5 +107,10 @@ nlohmann::json config_to_json(const RunConfig& config,
 
 // What the registry's factories get for this run.
 AlgorithmSetup algorithm_setup(const RunConfig& config);
+
+// The batch order the run uses: --batch-order when given, else the method's default. Throws
+// ConfigError for an unknown algorithm.
+BatchOrder batch_order_of(const RunConfig& config,
+                          const AlgorithmRegistry& registry = builtin_algorithms());
 
 }  // namespace psgd

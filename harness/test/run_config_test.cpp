@@ -112,6 +112,28 @@ TEST(RunConfig, JsonConfigRoundTripsThroughConfigFile) {
   EXPECT_EQ(config_to_json(from_file), j);
 }
 
+// The batch order: the method's default unless --batch-order is given; every method accepts all
+// three; the config block records the order used.
+TEST(RunConfig, BatchOrderIsTheMethodsDefaultUnlessGiven) {
+  for (const AlgorithmEntry& e : builtin_algorithms().entries()) {
+    const std::string algo = "--algo=" + std::string(e.name);
+    const bool averaging = e.name == "local-sgd" || e.name == "async-exchange";
+    const RunConfig by_default = parse({algo});
+    EXPECT_FALSE(by_default.batch_order.has_value()) << e.name;
+    EXPECT_EQ(batch_order_of(by_default), averaging ? BatchOrder::kShard : BatchOrder::kWorker)
+        << e.name;
+    EXPECT_EQ(config_to_json(by_default)["batch-order"], averaging ? "shard" : "worker") << e.name;
+    for (const char* order : {"worker", "shared", "shard"}) {
+      const RunConfig given = parse({algo, "--batch-order=" + std::string(order)});
+      EXPECT_EQ(name_of(kBatchOrders, batch_order_of(given)), order) << e.name;
+      EXPECT_EQ(config_to_json(given)["batch-order"], order) << e.name;
+    }
+  }
+  EXPECT_NE(
+      error_of({"--batch-order=random"}).find("--batch-order must be worker, shared or shard"),
+      std::string::npos);
+}
+
 TEST(RunConfig, ConfigFileRejectsUnknownKeys) {
   const std::string path = testing::TempDir() + "/psgd_config_bad.json";
   {

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "harness/test/psgd_process.hpp"
 
@@ -350,8 +351,33 @@ TEST(RunEndToEnd, ReferenceEpochAndBatchOrder) {
   EXPECT_DOUBLE_EQ(doc["series"].back()["epoch"].get<double>(), 3.0);
   const Result b = run_psgd(args);
   EXPECT_EQ(json::parse(b.out)["metrics"]["final_train_loss"], doc["metrics"]["final_train_loss"]);
-  expect_error("run --batch-order random", 2, "--batch-order must be worker or shared");
+  expect_error("run --batch-order random", 2, "--batch-order must be worker, shared or shard");
   expect_error("run --updates-per-epoch 0", 2, "--updates-per-epoch must be a positive integer");
+}
+
+// The averaging methods shard the training set by default; --batch-order wins; the document says
+// which order was used and whether it was the method's default. A slice under one batch: exit 2.
+TEST(RunEndToEnd, BatchOrderDefaultsPerMethodAndShardsMustHoldABatch) {
+  const std::string run = std::string(kTinyRun) + "--placement none --threads 2 ";
+  for (const auto& [args, order, source] :
+       {std::tuple{"--algo local-sgd", "shard", "method default"},
+        std::tuple{"--algo async-exchange", "shard", "method default"},
+        std::tuple{"--algo mutex", "worker", "method default"},
+        std::tuple{"--algo local-sgd --batch-order worker", "worker", "--batch-order"},
+        std::tuple{"--algo mutex --batch-order shard", "shard", "--batch-order"}}) {
+    const Result r = run_psgd(run + args);
+    ASSERT_EQ(r.exit_code, 0) << args << ": " << r.err;
+    const json doc = json::parse(r.out);
+    EXPECT_EQ(doc["config"]["batch-order"], order) << args;
+    EXPECT_EQ(doc["algorithm"]["batch_order_source"], source) << args;
+  }
+  // 1024 samples over 3 workers: slices of 341, 341 and 342.
+  expect_error(
+      "run --dataset synthetic-dense:1024x16x4 --model linear --batch 342 --algo local-sgd "
+      "--placement none --threads 3",
+      2,
+      "--batch-order shard: 1024 training samples over 3 workers leave a slice of 341 "
+      "samples, fewer than one batch of 342");
 }
 
 TEST(RunEndToEnd, MoreThreadsThanHardwareIsRecordedAsOversubscribed) {
