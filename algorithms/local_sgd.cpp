@@ -26,7 +26,7 @@ template <class S, class Combine>
 LocalSgd<S, Combine>::~LocalSgd() = default;
 
 AlgorithmEntry local_sgd_entry() {
-  return {
+  AlgorithmEntry e{
       "local-sgd",
       "synchronous model averaging: H local steps per worker, then the replicas' average",
       1,
@@ -35,6 +35,10 @@ AlgorithmEntry local_sgd_entry() {
       []<class S>(const AlgorithmSetup& s) {
         return std::make_unique<LocalSgd<S>>(s.settings.get<std::int64_t>(local_steps_option()));
       }};
+  // Each of a round's H updates is a step of every worker; the frame caps the gradients.
+  e.caps_gradients = true;
+  e.gradients_per_update = AlgorithmEntry::one_per_worker;
+  return e;
 }
 
 template <class S, class Combine>

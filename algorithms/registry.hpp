@@ -13,6 +13,7 @@
 // one when the run is built (`psgd run` calls it inside with_precision, common/precision.hpp).
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -91,6 +92,25 @@ struct AlgorithmEntry {
   // contract test holds it to that. Empty: at its defaults; nullopt: under none (the method
   // never reduces to seq, and the test says so instead of comparing).
   std::optional<std::vector<OptionText>> one_thread_is_seq = std::vector<OptionText>{};
+  // How the method turns gradients into updates, for the budgets of `psgd run` (--epochs and
+  // --gradients count computed gradients). The defaults mean one gradient per update: a gradient
+  // budget is then the update budget, and the method's counting is what it always was.
+  // caps_gradients: the method combines several gradients into its updates and stops at
+  // RunControl::total_gradients itself (the round frame does; total_updates is then only an
+  // upper bound).
+  bool caps_gradients = false;
+  // The gradients one update costs when every worker takes part (>= 1; sync: W): lays out the
+  // checkpoints of a gradient budget (K per pass over the data) and its nominal epochs, never
+  // enforced. Set only with caps_gradients.
+  std::function<std::int64_t(const AlgorithmSetup&)> gradients_per_update = one_gradient;
+
+  // The defaults of the two fields above, and the round-based methods' W per update.
+  static std::int64_t one_gradient(const AlgorithmSetup& /*setup*/) { return 1; }
+  static std::int64_t one_per_worker(const AlgorithmSetup& setup) {
+    return std::max(setup.threads, 1);
+  }
+  // gradients_per_update(setup), at least 1.
+  [[nodiscard]] std::int64_t nominal_gradients_per_update(const AlgorithmSetup& setup) const;
 
   [[nodiscard]] bool accepts(std::string_view option) const noexcept;
   // `values` set on top of the defaults. Throws std::logic_error for an option the entry does

@@ -107,7 +107,7 @@ void expect_complete_sweep(const fs::path& dir, const std::vector<PlannedRun>& p
     std::ifstream in(e.path());
     json doc;
     ASSERT_NO_THROW(doc = json::parse(in)) << name;
-    EXPECT_EQ(doc["schema_version"], 1) << name;
+    EXPECT_EQ(doc["schema_version"], 2) << name;
     EXPECT_EQ(doc["sweep"]["run_id"].get<std::string>() + ".json", name);
     EXPECT_THAT((std::vector<std::string>{"converged", "not_converged", "diverged"}),
                 ::testing::Contains(doc["status"].get<std::string>()))
@@ -221,7 +221,7 @@ TEST_F(SweepEndToEnd, CrashingFailingAndHangingRunsAreRecordedAndTheSweepGoesOn)
   EXPECT_EQ(aborted["crash"]["signal_name"], "SIGABRT");
   EXPECT_TRUE(aborted["crash"].contains("stderr_tail"));
   EXPECT_EQ(aborted["config"]["test-fault"], "abort");
-  EXPECT_EQ(aborted["schema_version"], 1);
+  EXPECT_EQ(aborted["schema_version"], 2);
 
   const json& hung = docs["hang"];
   EXPECT_EQ(hung["status"], "crashed");
