@@ -357,10 +357,14 @@ AlgorithmSetup algorithm_setup(const RunConfig& c) {
 }
 
 void validate(const RunConfig& c) {
-  if (int{c.epochs.has_value()} + int{c.gradients.has_value()} + int{c.updates.has_value()} > 1) {
-    throw ConfigError(
-        "--epochs, --gradients and --updates each set the budget; give one of them (or none: "
-        "one epoch)");
+  std::vector<std::string> budgets;
+  if (c.epochs) budgets.emplace_back("--epochs");
+  if (c.gradients) budgets.emplace_back("--gradients");
+  if (c.updates) budgets.emplace_back("--updates");
+  if (budgets.size() > 1) {
+    throw ConfigError(budgets[0] + " and " + budgets.back() +
+                      " both set a budget; give one of them (--epochs, --gradients or --updates; "
+                      "none: one epoch)");
   }
   if (c.out.empty()) throw ConfigError("--out must be a path or -");
   if ((!c.topology_synthetic.empty() || !c.topology_xml.empty()) && !c.dry_run) {

@@ -295,7 +295,8 @@ TEST_F(SweepEndToEnd, IndexHasTheDocumentedColumns) {
           "updates_dropped,updates_per_second,samples_per_second,staleness_mean,staleness_p50,"
           "staleness_p99,staleness_max,failed_attempts,failed_attempts_per_update,"
           "lock_wait_seconds,backoff_seconds,dropped_gradients,peak_rss_bytes,cpu_utilisation,"
-          "oversubscribed,file,epsilon_targets_reached,epsilon_reached_50pct,"
+          "oversubscribed,file,passes,lost_fraction,gradients,epsilon_targets_reached,epsilon_"
+          "reached_50pct,"
           "epsilon_reached_25pct,epsilon_reached_20pct",
           0),
       0u)

@@ -169,9 +169,9 @@ TEST(BudgetsEndToEnd, BadBudgetsAreOneLineErrors) {
     const char* message;
   };
   for (const Case& c : {
-           Case{"--epochs 1 --gradients 10", "give one of them"},
-           Case{"--gradients 10 --updates 10", "give one of them"},
-           Case{"--epochs 1 --updates 10", "give one of them"},
+           Case{"--epochs 1 --gradients 10", "--epochs and --gradients both set a budget"},
+           Case{"--gradients 10 --updates 10", "--gradients and --updates both set a budget"},
+           Case{"--epochs 1 --updates 10", "--epochs and --updates both set a budget"},
            Case{"--gradients 0", "--gradients"},
            Case{"--gradients -3", "--gradients"},
            Case{"--gradients 1.5", "--gradients"},
