@@ -40,14 +40,16 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 template <class S>
 BasicCheckpoints<S>::BasicCheckpoints(std::size_t num_params, std::int64_t updates_per_epoch,
                                       std::int64_t per_epoch, std::int64_t total_updates,
-                                      std::size_t max_slots)
+                                      std::size_t max_slots, std::int64_t layout_updates)
     : num_params_(num_params),
       updates_per_epoch_(std::max<std::int64_t>(updates_per_epoch, 1)),
       // More checkpoints than updates per epoch would snapshot every update anyway, but on a
       // grid finer than the updates, which thinning could no longer keep evenly.
       per_epoch_(std::clamp<std::int64_t>(per_epoch, 1, updates_per_epoch_)),
       total_updates_(total_updates),
-      num_slots_(slots_for(num_params, sizeof(S), checkpoint_of(total_updates), max_slots)),
+      num_slots_(slots_for(num_params, sizeof(S),
+                           checkpoint_of(layout_updates > 0 ? layout_updates : total_updates),
+                           max_slots)),
       storage_(new S[(num_slots_ + 1) * num_params]),
       slots_(num_slots_ + 1) {}
 
@@ -144,6 +146,7 @@ void WorkerStats::thin_losses(std::int64_t stride) noexcept {
 
 void WorkerStats::merge(const WorkerStats& other) {
   computed += other.computed;
+  samples += other.samples;
   applied += other.applied;
   dropped += other.dropped;
   discarded_at_end += other.discarded_at_end;

@@ -123,8 +123,12 @@ template <class S>
 class BasicCheckpoints {
  public:
   // max_slots = 0: the default cap (65,536 slots, and at most 1 GiB of snapshots).
+  // layout_updates: the updates the slots are reserved for, when the run is expected to apply
+  // fewer than its update budget (a method that caps gradients: total_updates only bounds it);
+  // 0: total_updates. A snapshot is always due at total_updates.
   BasicCheckpoints(std::size_t num_params, std::int64_t updates_per_epoch, std::int64_t per_epoch,
-                   std::int64_t total_updates, std::size_t max_slots = 0);
+                   std::int64_t total_updates, std::size_t max_slots = 0,
+                   std::int64_t layout_updates = 0);
 
   // Called once by the runner, single-threaded, before any worker starts.
   void start_clock(std::chrono::steady_clock::time_point t0) noexcept { t0_ = t0; }
@@ -203,6 +207,7 @@ using Checkpoints = BasicCheckpoints<float>;
 // Written only by its own worker while it runs; read by the runner after the join.
 struct alignas(kNoFalseSharing) WorkerStats {
   std::int64_t computed = 0;          // gradients computed
+  std::int64_t samples = 0;           // their samples: b each but a shared order's last batch
   std::int64_t applied = 0;           // updates this worker applied
   std::int64_t dropped = 0;           // gave up on (persistence bound)
   std::int64_t discarded_at_end = 0;  // computed, but the budget was spent before applying

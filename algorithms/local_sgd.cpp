@@ -26,7 +26,7 @@ template <class S, class Combine>
 LocalSgd<S, Combine>::~LocalSgd() = default;
 
 AlgorithmEntry local_sgd_entry() {
-  return {
+  AlgorithmEntry e{
       "local-sgd",
       "synchronous model averaging: H local steps per worker, then the replicas' average",
       1,
@@ -34,9 +34,12 @@ AlgorithmEntry local_sgd_entry() {
       {&local_steps_option()},
       []<class S>(const AlgorithmSetup& s) {
         return std::make_unique<LocalSgd<S>>(s.settings.get<std::int64_t>(local_steps_option()));
-      },
-      std::vector<OptionText>{},
-      BatchOrder::kShard};
+      }};
+  // Each of a round's H updates is a step of every worker; the frame caps the gradients.
+  e.caps_gradients = true;
+  e.gradients_per_update = AlgorithmEntry::one_per_worker;
+  e.default_batch_order = BatchOrder::kShard;  // the study divides the data among the workers
+  return e;
 }
 
 template <class S, class Combine>

@@ -51,20 +51,25 @@ template <class S, class Combine>
 NonBlocking<S, Combine>::~NonBlocking() = default;
 
 AlgorithmEntry nonblocking_entry() {
-  return {"nonblocking",
-          "non-blocking synchronous SGD: rounds of K mini-batches end when the first worker "
-          "completes its K; the others contribute their completed ones",
-          1,
-          AlgorithmEntry::kAnyThreads,
-          {&mini_batches_option(), &combine_option()},
-          []<class S>(const AlgorithmSetup& s) {
-            return std::make_unique<NonBlocking<S>>(
-                s.settings.get<std::int64_t>(mini_batches_option()),
-                s.settings.get<CombineRule>(combine_option()));
-          },
-          // The default K = 8 reaches seq's parameters but charges every update of a round with
-          // the round's mean loss, so the loss buckets differ; K = 1 is seq in every respect.
-          std::vector<OptionText>{{"mini-batches", "1"}}};
+  AlgorithmEntry e{
+      "nonblocking",
+      "non-blocking synchronous SGD: rounds of K mini-batches end when the first worker "
+      "completes its K; the others contribute their completed ones",
+      1,
+      AlgorithmEntry::kAnyThreads,
+      {&mini_batches_option(), &combine_option()},
+      []<class S>(const AlgorithmSetup& s) {
+        return std::make_unique<NonBlocking<S>>(s.settings.get<std::int64_t>(mini_batches_option()),
+                                                s.settings.get<CombineRule>(combine_option()));
+      },
+      // The default K = 8 reaches seq's parameters but charges every update of a round with
+      // the round's mean loss, so the loss buckets differ; K = 1 is seq in every respect.
+      std::vector<OptionText>{{"mini-batches", "1"}}};
+  // Each of a round's K updates combines up to one mini-batch per worker (W when none is
+  // interrupted); the frame caps the gradients.
+  e.caps_gradients = true;
+  e.gradients_per_update = AlgorithmEntry::one_per_worker;
+  return e;
 }
 
 template <class S, class Combine>

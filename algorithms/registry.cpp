@@ -23,6 +23,10 @@ bool AlgorithmEntry::accepts(std::string_view option) const noexcept {
                      [&](const AlgorithmOption* o) { return o->name() == option; });
 }
 
+std::int64_t AlgorithmEntry::nominal_gradients_per_update(const AlgorithmSetup& setup) const {
+  return gradients_per_update ? std::max<std::int64_t>(gradients_per_update(setup), 1) : 1;
+}
+
 AlgorithmSettings AlgorithmEntry::settings_with(const std::vector<OptionText>& values) const {
   AlgorithmSettings settings;
   for (const OptionText& v : values) {

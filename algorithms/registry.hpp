@@ -13,6 +13,7 @@
 // one when the run is built (`psgd run` calls it inside with_precision, common/precision.hpp).
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -95,6 +96,25 @@ struct AlgorithmEntry {
   // The batch order without --batch-order: `worker` but for the averaging study's methods, which
   // divide the training set among the workers (`shard`). Every method accepts every order.
   BatchOrder default_batch_order = BatchOrder::kWorker;
+  // How the method turns gradients into updates, for the budgets of `psgd run` (--epochs and
+  // --gradients count computed gradients). The defaults mean one gradient per update: a gradient
+  // budget is then the update budget, and the method's counting is what it always was.
+  // caps_gradients: the method combines several gradients into its updates and stops at
+  // RunControl::total_gradients itself (the round frame does; total_updates is then only an
+  // upper bound).
+  bool caps_gradients = false;
+  // The gradients one update costs when every worker takes part (>= 1; sync: W): lays out the
+  // checkpoints of a gradient budget (K per pass over the data) and its nominal epochs, never
+  // enforced. Set only with caps_gradients.
+  std::function<std::int64_t(const AlgorithmSetup&)> gradients_per_update = one_gradient;
+
+  // The defaults of the two fields above, and the round-based methods' W per update.
+  static std::int64_t one_gradient(const AlgorithmSetup& /*setup*/) { return 1; }
+  static std::int64_t one_per_worker(const AlgorithmSetup& setup) {
+    return std::max(setup.threads, 1);
+  }
+  // gradients_per_update(setup), at least 1.
+  [[nodiscard]] std::int64_t nominal_gradients_per_update(const AlgorithmSetup& setup) const;
 
   [[nodiscard]] bool accepts(std::string_view option) const noexcept;
   // `values` set on top of the defaults. Throws std::logic_error for an option the entry does

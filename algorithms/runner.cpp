@@ -79,9 +79,9 @@ BasicTrainingOutcome<S> empty_outcome(const BasicModel<S>& model, std::span<cons
                                       const RunnerOptions& o) {
   const auto n = static_cast<std::size_t>(o.threads);
   BasicTrainingOutcome<S> out;
-  out.checkpoints = std::make_unique<BasicCheckpoints<S>>(model.num_params(), o.updates_per_epoch,
-                                                          o.checkpoints_per_epoch, o.total_updates,
-                                                          o.max_checkpoint_slots);
+  out.checkpoints = std::make_unique<BasicCheckpoints<S>>(
+      model.num_params(), o.updates_per_epoch, o.checkpoints_per_epoch, o.total_updates,
+      o.max_checkpoint_slots, o.checkpoint_updates);
   out.checkpoints->record_at(0, 0, 0.0, theta0);
   out.workers.resize(n);
   out.workspaces.resize(n);
@@ -310,7 +310,7 @@ BasicTrainingOutcome<S> run_training(BasicAlgorithm<S>& algo, const BasicModel<S
       o.batch_size, static_cast<S>(o.step),
       o.threads,    o.shared_memory != nullptr ? o.shared_memory : &heap_shared_memory()};
   algo.init(theta0, setup);
-  RunControl control(o.total_updates);
+  RunControl control(o.total_updates, o.total_gradients);
   Crew<S>(algo, model, train, o, out, control, schedule ? &*schedule : nullptr).run();
   finish_outcome(out, algo, model, control);
   return out;

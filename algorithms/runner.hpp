@@ -28,6 +28,12 @@ struct RunnerOptions {
   // Double, so a double run steps by exactly --step; a float run rounds it to float once.
   double step = 0.05;
   std::int64_t total_updates = 1;
+  // RunControl::total_gradients: the gradient cap a method that combines several gradients per
+  // update enforces (AlgorithmEntry::caps_gradients); none by default.
+  std::int64_t total_gradients = kNoGradientCap;
+  // The updates the checkpoints are laid out for (BasicCheckpoints' layout_updates); 0:
+  // total_updates. Under a gradient cap, total_updates only bounds the updates.
+  std::int64_t checkpoint_updates = 0;
   std::optional<double> time_limit_seconds;
   std::int64_t updates_per_epoch = 1;
   std::int64_t checkpoints_per_epoch = 4;

@@ -12,9 +12,14 @@ template <class S, class Combine>
 SyncSgd<S, Combine>::~SyncSgd() = default;
 
 AlgorithmEntry sync_entry() {
-  return {"sync", "synchronous parallel SGD: barrier, averaged gradient, effective batch N x b",
-          1,      AlgorithmEntry::kAnyThreads,
-          {},     []<class S>(const AlgorithmSetup&) { return std::make_unique<SyncSgd<S>>(); }};
+  AlgorithmEntry e{
+      "sync", "synchronous parallel SGD: barrier, averaged gradient, effective batch N x b",
+      1,      AlgorithmEntry::kAnyThreads,
+      {},     []<class S>(const AlgorithmSetup&) { return std::make_unique<SyncSgd<S>>(); }};
+  // A round averages one gradient per worker into one update; the frame caps the gradients.
+  e.caps_gradients = true;
+  e.gradients_per_update = AlgorithmEntry::one_per_worker;
+  return e;
 }
 
 template <class S, class Combine>

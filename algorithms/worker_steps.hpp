@@ -25,6 +25,7 @@ inline S compute_gradient_on(BasicWorkerContext<S>& ctx,
   if (pace == nullptr) {
     const S loss = ctx.model->loss_and_gradient(params, batch, ctx.grad, *ctx.workspace);
     ++ctx.stats->computed;
+    ctx.stats->samples += static_cast<std::int64_t>(batch.size);
     if (!std::isfinite(loss)) ctx.control->request_stop(StopReason::kDiverged);
     return loss;
   }
@@ -33,6 +34,7 @@ inline S compute_gradient_on(BasicWorkerContext<S>& ctx,
   const auto t0 = std::chrono::steady_clock::now();
   const S loss = ctx.model->loss_and_gradient(params, batch, ctx.grad, *ctx.workspace);
   ++s.computed;
+  s.samples += static_cast<std::int64_t>(batch.size);
   if (!std::isfinite(loss)) ctx.control->request_stop(StopReason::kDiverged);
   if (pace->stretches()) {
     s.slowdown_seconds +=

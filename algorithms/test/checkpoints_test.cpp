@@ -33,6 +33,17 @@ TEST(Checkpoints, AtMostOneCheckpointPerUpdate) {
   EXPECT_EQ(cp.num_slots(), 66U);
 }
 
+// A method that caps gradients (sync at W = 3, 64 gradients) has an update bound of 64 but
+// applies about 22 updates: the slots are reserved for those 22, and no snapshot is due early.
+TEST(Checkpoints, LayoutUpdatesReserveSlotsForTheUpdatesExpected) {
+  const Checkpoints cp(4, 21, 2, 64, 0, 22);
+  EXPECT_EQ(cp.num_slots(), 5U);  // checkpoints 0..3 (ceil(22 x 2 / 21) = 3) + the final state
+  EXPECT_FALSE(cp.due(22));       // 22 is not on the grid, nor the budget
+  EXPECT_TRUE(cp.due(21));
+  EXPECT_TRUE(cp.due(64));
+  EXPECT_EQ(Checkpoints(4, 21, 2, 64).num_slots(), 9U);  // without: 64 x 2 / 21 -> 7, + 2
+}
+
 TEST(Checkpoints, ThinsToEveryOtherSnapshotInsteadOfDroppingTheRest) {
   // One checkpoint per update, 8 slots: 100 recorded updates need stride 16 (0, 16, ..., 96).
   Checkpoints cp(1, 1, 1, 1000, 8);

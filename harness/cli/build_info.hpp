@@ -7,7 +7,9 @@
 namespace psgd {
 
 // schema_version of every JSON document psgd writes; bumped on any incompatible change.
-inline constexpr int kSchemaVersion = 1;
+// 2: the work block, and --epochs counting passes over the data in computed gradients for every
+// method (a round-based method's epoch used to be N/b rounds).
+inline constexpr int kSchemaVersion = 2;
 
 // The `context` block: git SHA and dirty flag of the source tree, compiler and flags, build
 // type, host, CPU model, hardware threads, governor, load average, date (UTC, ISO 8601).

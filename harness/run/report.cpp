@@ -118,6 +118,32 @@ json work_json(const RunRecord& r) {
             {"samples_per_second", num(t.samples_per_second)}}}};
 }
 
+// The budget's amount as given: E (a number) for epochs, seconds for time, an integer else.
+json amount_json(const BudgetRecord& b) {
+  const bool whole = b.kind == "gradients" || b.kind == "updates";
+  if (whole && b.amount && std::isfinite(*b.amount)) return json(std::llround(*b.amount));
+  return num(b.amount);
+}
+
+json work_block_json(const WorkDoneRecord& w) {
+  const BudgetRecord b = w.budget.value_or(BudgetRecord{});
+  const LostRecord l = w.lost.value_or(LostRecord{});
+  return {{"budget",
+           {{"kind", opt(b.kind)},
+            {"amount", amount_json(b)},
+            {"gradients", opt(b.gradients)},
+            {"gradients_per_update", opt(b.gradients_per_update)}}},
+          {"gradients", opt(w.gradients)},
+          {"samples", opt(w.samples)},
+          {"contributed", opt(w.contributed)},
+          {"lost",
+           {{"dropped", opt(l.dropped)},
+            {"abandoned", opt(l.abandoned)},
+            {"discarded_at_end", opt(l.discarded_at_end)},
+            {"total", opt(l.total)}}},
+          {"passes", num(w.passes)}};
+}
+
 json staleness_json(const RunRecord& r) {
   json s = histogram_json(r.staleness.value_or(HistogramRecord{}));
   s["per_worker"] = json::array();
@@ -257,6 +283,18 @@ void read_counters(RunRecord& r, const json& doc) {
                      boolean(c, "thinned"),
                      boolean(c, "final_state_separate")};
   }
+  if (const json& w = at(doc, "work"); w.is_object()) {
+    const json& b = at(w, "budget");
+    const json& l = at(w, "lost");
+    r.work = {BudgetRecord{text(b, "kind"), real(b, "amount"), integer(b, "gradients"),
+                           integer(b, "gradients_per_update")},
+              integer(w, "gradients"),
+              integer(w, "samples"),
+              integer(w, "contributed"),
+              LostRecord{integer(l, "dropped"), integer(l, "abandoned"),
+                         integer(l, "discarded_at_end"), integer(l, "total")},
+              real(w, "passes")};
+  }
   if (const json& u = at(doc, "updates"); u.is_object()) {
     r.updates = {integer(u, "budget"),  integer(u, "applied"),          integer(u, "computed"),
                  integer(u, "dropped"), integer(u, "discarded_at_end"), integer(u, "per_epoch")};
@@ -309,6 +347,7 @@ nlohmann::json build_report(const RunRecord& r) {
   doc["status"] = r.status;
   doc["stop_reason"] = opt(r.stop_reason);
   doc["metrics"] = metrics_json(r.metrics.value_or(MetricsRecord{}));
+  doc["work"] = work_block_json(r.work.value_or(WorkDoneRecord{}));
   doc.update(work_json(r));
   doc["staleness"] = staleness_json(r);
   doc["contention"] = contention_json(r.contention.value_or(ContentionRecord{}));

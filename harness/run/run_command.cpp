@@ -104,31 +104,72 @@ int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
   return 0;
 }
 
-// The update budget: epochs (default one) or updates; only a time limit means "unbounded".
+// The budget (README, "What a run does and measures"): --epochs E (default one) and --gradients G count gradients
+// computed by all workers, E passes being E x updates per epoch (N/b, or --updates-per-epoch);
+// --updates U counts applied updates; only a time limit means "unbounded". A method of one
+// gradient per update gets a gradient budget as its update budget, so its counting is what it
+// always was; a method that caps gradients itself (AlgorithmEntry::caps_gradients) gets it as
+// its gradient cap, the same number bounding its updates (each costs at least one gradient), and
+// its checkpoints are laid out for the updates it nominally applies, G / (gradients per update).
 struct Budget {
-  std::int64_t per_epoch = 1;
-  std::int64_t total = 1;
+  BudgetRecord record;
+  std::int64_t per_epoch = 1;  // updates per epoch: checkpoints, the series' epochs, --step-decay
+  std::int64_t total = 1;      // RunControl::total_updates
+  std::int64_t gradients = kNoGradientCap;  // RunControl::total_gradients
+  std::int64_t checkpoint_updates = 0;      // RunnerOptions::checkpoint_updates
 };
 
+// E x per_epoch gradients, range-checked before llround.
+std::int64_t epoch_gradients(double epochs, std::int64_t per_epoch) {
+  const double gradients = epochs * static_cast<double>(per_epoch);
+  if (gradients > static_cast<double>(kUnboundedUpdates)) {  // llround would overflow
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "--epochs %g is out of range: %.3g gradients, more than 2^50 (use --time-limit "
+                  "for an open-ended run)",
+                  epochs, gradients);
+    throw ConfigError(line);
+  }
+  return std::max<std::int64_t>(1, std::llround(gradients));
+}
+
 Budget plan_budget(const RunConfig& cfg, std::size_t train_samples) {
-  Budget b;
-  b.per_epoch = cfg.updates_per_epoch.value_or(std::max<std::int64_t>(
+  const AlgorithmEntry& entry = builtin_algorithms().at(cfg.algorithm);
+  const std::int64_t per_update =
+      entry.caps_gradients ? entry.nominal_gradients_per_update(algorithm_setup(cfg)) : 1;
+  const std::int64_t batches = cfg.updates_per_epoch.value_or(std::max<std::int64_t>(
       1, static_cast<std::int64_t>(train_samples / static_cast<std::size_t>(cfg.batch))));
+  Budget b;
+  b.record.gradients_per_update = per_update;
+  b.per_epoch = std::max<std::int64_t>(
+      1, std::llround(static_cast<double>(batches) / static_cast<double>(per_update)));
+  std::int64_t gradients = 0;
   if (cfg.updates) {
+    b.record.kind = "updates";
+    b.record.amount = static_cast<double>(*cfg.updates);
     b.total = *cfg.updates;
+    return b;
+  }
+  if (cfg.gradients) {
+    b.record.kind = "gradients";
+    b.record.amount = static_cast<double>(*cfg.gradients);
+    gradients = *cfg.gradients;
   } else if (cfg.epochs || !cfg.time_limit_seconds) {
-    const double updates = cfg.epochs.value_or(kDefaultEpochs) * static_cast<double>(b.per_epoch);
-    if (updates > static_cast<double>(kUnboundedUpdates)) {  // llround would overflow
-      char line[160];
-      std::snprintf(line, sizeof line,
-                    "--epochs %g is out of range: %.3g updates, more than 2^50 (use --time-limit "
-                    "for an open-ended run)",
-                    *cfg.epochs, updates);
-      throw ConfigError(line);
-    }
-    b.total = std::max<std::int64_t>(1, std::llround(updates));
+    b.record.kind = "epochs";
+    b.record.amount = cfg.epochs.value_or(kDefaultEpochs);
+    gradients = epoch_gradients(*b.record.amount, batches);
   } else {
+    b.record.kind = "time";
+    b.record.amount = *cfg.time_limit_seconds;
     b.total = kUnboundedUpdates;
+    if (entry.caps_gradients) b.checkpoint_updates = kUnboundedUpdates / per_update;
+    return b;
+  }
+  b.record.gradients = gradients;
+  b.total = gradients;
+  if (entry.caps_gradients) {
+    b.gradients = gradients;
+    b.checkpoint_updates = gradients / per_update + (gradients % per_update != 0 ? 1 : 0);
   }
   return b;
 }
@@ -147,6 +188,8 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   ro.batch_size = static_cast<std::size_t>(cfg.batch);
   ro.step = cfg.step;
   ro.total_updates = budget.total;
+  ro.total_gradients = budget.gradients;
+  ro.checkpoint_updates = budget.checkpoint_updates;
   ro.time_limit_seconds = cfg.time_limit_seconds;
   ro.updates_per_epoch = budget.per_epoch;
   ro.checkpoints_per_epoch = cfg.checkpoints;
@@ -280,6 +323,7 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   facts.oversubscribed = static_cast<std::size_t>(cfg.threads) > place.topology.pus().size();
   facts.updates_per_epoch = budget.per_epoch;
   facts.total_updates = budget.total;
+  facts.budget = budget.record;
   facts.outcome = &outcome;
   evaluate_snapshots(facts, *model, data, cfg);
   const RunRecord record = make_run_record(facts);

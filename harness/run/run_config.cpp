@@ -178,8 +178,8 @@ std::vector<OptionSpec> training_options() {
       parsed_option<C>("batch", "N", "mini-batch size b", &C::batch, integer(1)),
       parsed_option<C>("step", "ETA", "step size (learning rate)", &C::step, kPositive),
       parsed_option<C>("updates-per-epoch", "R",
-                       "applied updates per epoch (the reference framework's fixed rounds, e.g. "
-                       "469) instead of N/b",
+                       "mini-batches per epoch (the reference framework's fixed rounds, e.g. "
+                       "469) instead of N/b: --epochs E computes E x R gradients",
                        &C::updates_per_epoch, integer(1)),
       {"batch-order", "ORDER",
        "where batches come from; default: the method's (shard for local-sgd and async-exchange,\n"
@@ -204,9 +204,16 @@ std::vector<OptionSpec> training_options() {
 std::vector<OptionSpec> budget_options() {
   return {
       parsed_option<C>("epochs", "E",
-                       "budget in epochs of N/b applied updates (default 1 if no budget is given)",
+                       "budget in passes over the training data: E x N/b gradients computed by "
+                       "all workers together (default 1 if no budget is given)",
                        &C::epochs, kPositive),
-      parsed_option<C>("updates", "U", "budget in applied updates (instead of --epochs)",
+      parsed_option<C>("gradients", "G",
+                       "budget in mini-batch gradients computed by all workers (instead of "
+                       "--epochs)",
+                       &C::gradients, integer(1)),
+      parsed_option<C>("updates", "U",
+                       "budget in applied updates, whatever they cost in gradients (instead of "
+                       "--epochs)",
                        &C::updates, integer(1)),
       parsed_option<C>("time-limit", "SECONDS",
                        "stop after this much training time (with or without an update budget)",
@@ -356,8 +363,14 @@ AlgorithmSetup algorithm_setup(const RunConfig& c) {
 }
 
 void validate(const RunConfig& c) {
-  if (c.epochs && c.updates) {
-    throw ConfigError("--epochs and --updates both set a budget; give one of them");
+  std::vector<std::string> budgets;
+  if (c.epochs) budgets.emplace_back("--epochs");
+  if (c.gradients) budgets.emplace_back("--gradients");
+  if (c.updates) budgets.emplace_back("--updates");
+  if (budgets.size() > 1) {
+    throw ConfigError(budgets[0] + " and " + budgets.back() +
+                      " both set a budget; give one of them (--epochs, --gradients or --updates; "
+                      "none: one epoch)");
   }
   if (c.out.empty()) throw ConfigError("--out must be a path or -");
   if ((!c.topology_synthetic.empty() || !c.topology_xml.empty()) && !c.dry_run) {

@@ -39,10 +39,16 @@ struct RunConfig {
   bool raw_pixels = false;
   std::int64_t batch = 32;
   double step = 0.05;
-  std::optional<double> epochs;  // default 1 when neither budget is given
+  // The budget, at most one of three (harness/run/run_command.cpp plan_budget): --epochs E, passes
+  // over the data counted in gradients computed by all workers (E x updates per epoch; the
+  // default, 1, when none is given); --gradients G, computed gradients; --updates U, applied
+  // updates whatever they cost.
+  std::optional<double> epochs;
+  std::optional<std::int64_t> gradients;
   std::optional<std::int64_t> updates;
-  // Applied updates that make one epoch: floor(N / b) unless set (the reference framework's fixed
-  // rounds per epoch, e.g. 469). Epoch budgets, checkpoints and the series' epochs use it.
+  // Mini-batches that make one epoch: floor(N / b) unless set (the reference framework's fixed
+  // rounds per epoch, e.g. 469). Epoch budgets, checkpoints and the series' epochs use it (the
+  // latter two divided by the gradients an update nominally costs).
   std::optional<std::int64_t> updates_per_epoch;
   // Unset: the method's own (AlgorithmEntry::default_batch_order); batch_order_of() resolves it.
   std::optional<BatchOrder> batch_order;

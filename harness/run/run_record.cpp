@@ -138,17 +138,33 @@ PaceRecord pace_of(const RunFacts<S>& f, const WorkerStats& total) {
   return p;
 }
 
+// The work block: every worker's gradients, their samples and where they went.
+template <class S>
+WorkDoneRecord work_of(const RunFacts<S>& f, const WorkerStats& total) {
+  WorkDoneRecord w;
+  w.budget = f.budget;
+  w.gradients = total.computed;
+  w.samples = total.samples;
+  const std::int64_t lost = total.dropped + total.abandoned + total.discarded_at_end;
+  w.lost = LostRecord{total.dropped, total.abandoned, total.discarded_at_end, lost};
+  w.contributed = total.computed - lost;
+  if (f.data.train_samples && *f.data.train_samples > 0) {
+    w.passes = static_cast<double>(total.samples) / static_cast<double>(*f.data.train_samples);
+  }
+  return w;
+}
+
 // The counters of the timed loop: work done, its rate, staleness and contention.
 template <class S>
 void add_counters(RunRecord& r, const RunFacts<S>& f, const WorkerStats& total) {
   const BasicTrainingOutcome<S>& o = *f.outcome;
+  r.work = work_of(f, total);
   r.updates = WorkRecord{f.total_updates, o.applied_updates,      total.computed,
                          total.dropped,   total.discarded_at_end, f.updates_per_epoch};
   // Samples whose gradient was computed, applied or not: the work the machine did per second.
-  r.throughput = ThroughputRecord{
-      per_second(static_cast<double>(o.applied_updates), o.wall_seconds),
-      per_second(static_cast<double>(total.computed) * static_cast<double>(f.config->batch),
-                 o.wall_seconds)};
+  r.throughput =
+      ThroughputRecord{per_second(static_cast<double>(o.applied_updates), o.wall_seconds),
+                       per_second(static_cast<double>(total.samples), o.wall_seconds)};
   r.staleness = histogram_record(total.staleness);
   for (std::size_t w = 0; w < o.workers.size(); ++w) {
     r.staleness_per_worker.push_back(histogram_record(o.workers[w].staleness));
@@ -192,6 +208,11 @@ RunRecord make_run_record(const RunFacts<S>& f) {
 
 template RunRecord make_run_record(const RunFacts<float>&);
 template RunRecord make_run_record(const RunFacts<double>&);
+
+std::optional<double> WorkDoneRecord::lost_fraction() const {
+  if (!lost || !lost->total || !gradients || *gradients <= 0) return std::nullopt;
+  return static_cast<double>(*lost->total) / static_cast<double>(*gradients);
+}
 
 void order_targets(MetricsRecord& m) {
   auto by_label = [](const TargetRecord& a, const TargetRecord& b) { return a.label < b.label; };

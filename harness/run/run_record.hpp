@@ -96,6 +96,33 @@ struct WorkRecord {
   std::optional<std::int64_t> budget, applied, computed, dropped, discarded_at_end, per_epoch;
 };
 
+// What the run was budgeted (harness/run/run_command.cpp plan_budget).
+struct BudgetRecord {
+  std::optional<std::string> kind;  // epochs | gradients | updates | time
+  std::optional<double> amount;     // E, G, U or the time limit's seconds
+  // The gradient budget of an epochs or gradients budget (nullopt for the others), and the
+  // gradients an update nominally costs (the method's entry: W for the round-based methods).
+  std::optional<std::int64_t> gradients, gradients_per_update;
+};
+
+// Computed gradients that never reached the shared model, by cause (WorkerStats).
+struct LostRecord {
+  std::optional<std::int64_t> dropped, abandoned, discarded_at_end, total;
+};
+
+// The work block: the gradients all workers computed and where they went, counted the same way
+// for every method (algorithms/algorithm.hpp: computed = contributed + dropped + abandoned +
+// discarded_at_end).
+struct WorkDoneRecord {
+  std::optional<BudgetRecord> budget;
+  std::optional<std::int64_t> gradients, samples, contributed;
+  std::optional<LostRecord> lost;
+  std::optional<double> passes;  // samples / training-set size
+
+  // lost.total / gradients; nullopt when either is unknown or nothing was computed.
+  [[nodiscard]] std::optional<double> lost_fraction() const;
+};
+
 struct ThroughputRecord {
   std::optional<double> updates_per_second;  // applied updates per second of the timed loop
   std::optional<double> samples_per_second;  // gradient samples computed per second
@@ -136,6 +163,7 @@ struct RunRecord {
   std::vector<SeriesPoint> series;
   std::optional<MetricsRecord> metrics;
   std::optional<CheckpointRecord> checkpoints;
+  std::optional<WorkDoneRecord> work;
   std::optional<WorkRecord> updates;
   std::optional<ThroughputRecord> throughput;
   std::optional<HistogramRecord> staleness;
@@ -157,6 +185,7 @@ struct RunFacts {
   nlohmann::json placement;                       // planned / observed, or null
   std::int64_t updates_per_epoch = 1;
   std::int64_t total_updates = 0;
+  BudgetRecord budget;
   bool oversubscribed = false;
   const BasicTrainingOutcome<S>* outcome = nullptr;
   std::vector<std::size_t> slots;  // checkpoint slots evaluated, in order

@@ -95,6 +95,17 @@ std::string contention_text(const RunRecord& r) {
          (c.peak_live_vectors ? ", peak " + num(c.peak_live_vectors, 0) + " live vectors" : "");
 }
 
+// Passes over the data and the share of the computed gradients that never reached the model.
+std::string work_text(const RunRecord& r) {
+  const WorkDoneRecord w = r.work.value_or(WorkDoneRecord{});
+  const std::optional<double> lost = w.lost_fraction();
+  const LostRecord l = w.lost.value_or(LostRecord{});
+  return num(w.passes, 2) + " passes, " + num(w.gradients, 0) + " gradients, " +
+         num(lost ? std::optional<double>(*lost * 100.0) : std::nullopt, 1) + "% lost (" +
+         num(l.dropped, 0) + " dropped, " + num(l.abandoned, 0) + " abandoned, " +
+         num(l.discarded_at_end, 0) + " discarded at the end)";
+}
+
 std::string throughput_text(const RunRecord& r) {
   const ThroughputRecord t = r.throughput.value_or(ThroughputRecord{});
   const std::optional<double> wall = r.metrics ? r.metrics->wall_seconds : std::nullopt;
@@ -134,6 +145,7 @@ std::string run_summary(const RunRecord& r) {
   line(out, "status", status_words(r) + (eps.empty() ? "" : " (" + target_list(eps) + ")"));
   const std::vector<TargetRecord>& acc = r.metrics ? r.metrics->accuracy : none;
   if (!acc.empty()) line(out, "accuracy", "test accuracy " + target_list(acc));
+  line(out, "work", work_text(r));
   line(out, "staleness", staleness_text(r));
   line(out, "contention", contention_text(r));
   line(out, "throughput", throughput_text(r));

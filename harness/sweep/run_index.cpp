@@ -91,11 +91,21 @@ constexpr Column kTailColumns[] = {
     {"oversubscribed", [](E e) { return cell(e.run.oversubscribed); }},
 };
 
+std::string lost_fraction(E e) { return e.run.work ? cell(e.run.work->lost_fraction()) : ""; }
+
+// The work block (schema 2), after `file`.
+constexpr Column kWorkColumns[] = {
+    {"passes", [](E e) { return cell(e.run.work, &WorkDoneRecord::passes); }},
+    {"lost_fraction", lost_fraction},
+    {"gradients", [](E e) { return cell(e.run.work, &WorkDoneRecord::gradients); }},
+};
+
 // Every cell an entry has, by column name; the per-target columns in the entry's target order.
 std::vector<std::pair<std::string, std::string>> cells_of(const IndexEntry& e) {
   std::vector<std::pair<std::string, std::string>> cells;
   for (const Column& c : kLeadColumns) cells.emplace_back(c.name, c.value(e));
   for (const Column& c : kTailColumns) cells.emplace_back(c.name, c.value(e));
+  for (const Column& c : kWorkColumns) cells.emplace_back(c.name, c.value(e));
   if (!e.run.metrics) return cells;
   const MetricsRecord& m = *e.run.metrics;
   for (const TargetRecord& t : m.epsilon) {
@@ -169,6 +179,7 @@ std::vector<std::string> index_header(const SweepSpec& spec,
   for (const Column& c : kTailColumns) h.emplace_back(c.name);
   h.emplace_back("file");
   // Appended after `file`, so the columns before keep their places.
+  for (const Column& c : kWorkColumns) h.emplace_back(c.name);
   h.emplace_back("epsilon_targets_reached");
   for (const std::string& label : epsilon_labels)
     h.push_back("epsilon_reached_" + epsilon_column_suffix(label));

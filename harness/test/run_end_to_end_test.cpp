@@ -30,7 +30,7 @@ TEST(RunEndToEnd, WritesTheDocumentedSchema) {
   const Result r = run_psgd(std::string(kTinyRun) + "--checkpoints 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
-  EXPECT_EQ(doc["schema_version"], 1);
+  EXPECT_EQ(doc["schema_version"], 2);
   for (const char* key :
        {"status", "context", "config", "data", "model", "algorithm", "series", "metrics",
         "throughput", "updates", "staleness", "contention", "resources", "oversubscribed"}) {

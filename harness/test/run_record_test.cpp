@@ -43,6 +43,8 @@ RunRecord full_record() {
   m.accuracy = {{"80%", 0.8, 1.5, 100, std::nullopt}};
   r.metrics = m;
   r.checkpoints = CheckpointRecord{4, 4, 64, 1, 2, false, true};
+  r.work = WorkDoneRecord{
+      BudgetRecord{"epochs", 1.5, 100, 1}, 104, 3328, 100, LostRecord{3, 0, 1, 4}, 0.0555};
   r.updates = WorkRecord{100, 100, 104, 3, 1, 100};
   r.throughput = ThroughputRecord{66.5, 2133.25};
   r.staleness = histogram(7);
@@ -70,6 +72,22 @@ TEST(RunRecord, ReadingADocumentBackWritesTheSameDocument) {
   EXPECT_EQ(doc["staleness"]["p99"], nullptr);
   EXPECT_EQ(doc["staleness"]["per_worker"][1]["worker"], 1);
   EXPECT_FALSE(doc["staleness"].contains("worker"));
+  ASSERT_TRUE(back.work);
+  EXPECT_EQ(back.work->lost_fraction(), 4.0 / 104.0);
+  EXPECT_EQ(doc["work"]["budget"]["kind"], "epochs");
+  EXPECT_EQ(doc["work"]["lost"]["total"], 4);
+  EXPECT_EQ(doc["work"]["passes"], 0.0555);
+}
+
+TEST(RunRecord, BudgetAmountsAreWholeForGradientsAndUpdates) {
+  RunRecord r = full_record();
+  r.work->budget = BudgetRecord{"gradients", 96.0, 96, 1};
+  EXPECT_TRUE(build_report(r)["work"]["budget"]["amount"].is_number_integer());
+  r.work->budget = BudgetRecord{"time", 2.5, std::nullopt, 3};
+  const json doc = build_report(r);
+  EXPECT_EQ(doc["work"]["budget"]["amount"], 2.5);
+  EXPECT_TRUE(doc["work"]["budget"]["gradients"].is_null());
+  EXPECT_EQ(read_run_record(doc).work->budget->gradients_per_update, 3);
 }
 
 TEST(RunRecord, NonFiniteNumbersAreWrittenAsNullAndReadAsAbsent) {

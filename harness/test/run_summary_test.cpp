@@ -31,6 +31,8 @@ json fixture() {
                 "epsilon_reached": {"50%": true, "25%": true, "10%": false, "5%": false},
                 "accuracy_targets": {"80%": 0.8, "90%": 0.9},
                 "time_to_accuracy": {"80%": 1.5, "90%": null}},
+    "work": {"gradients": 200, "samples": 6400, "contributed": 190, "passes": 1.0667,
+             "lost": {"dropped": 4, "abandoned": 5, "discarded_at_end": 1, "total": 10}},
     "staleness": {"mean": 0.75, "p99": 3, "max": 7},
     "contention": {"failed_attempts_per_update": {"mean": 0.125}, "dropped_gradients": 4,
                    "peak_live_vectors": 5},
@@ -74,6 +76,18 @@ TEST(RunSummary, ShowsStalenessContentionAndLiveVectors) {
   const std::string t = run_summary(no_pool);
   EXPECT_FALSE(has(t, "live vectors")) << t;
   EXPECT_TRUE(has(t, "p99 in the overflow bin")) << t;
+}
+
+TEST(RunSummary, ShowsPassesAndTheLostFraction) {
+  const std::string s = run_summary(fixture());
+  EXPECT_TRUE(has(s,
+                  "  work        1.07 passes, 200 gradients, 5.0% lost (4 dropped, 5 abandoned, "
+                  "1 discarded at the end)"))
+      << s;
+  json old = fixture();
+  old.erase("work");  // a document without the block (schema 1): dashes, not zeros
+  EXPECT_TRUE(has(run_summary(old), "work        - passes, - gradients, -% lost"))
+      << run_summary(old);
 }
 
 TEST(RunSummary, WarnsOnlyWhenTheLoadAverageExceedsTheHardwareThreads) {

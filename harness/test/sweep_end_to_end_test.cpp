@@ -107,7 +107,7 @@ void expect_complete_sweep(const fs::path& dir, const std::vector<PlannedRun>& p
     std::ifstream in(e.path());
     json doc;
     ASSERT_NO_THROW(doc = json::parse(in)) << name;
-    EXPECT_EQ(doc["schema_version"], 1) << name;
+    EXPECT_EQ(doc["schema_version"], 2) << name;
     EXPECT_EQ(doc["sweep"]["run_id"].get<std::string>() + ".json", name);
     EXPECT_THAT((std::vector<std::string>{"converged", "not_converged", "diverged"}),
                 ::testing::Contains(doc["status"].get<std::string>()))
@@ -221,7 +221,7 @@ TEST_F(SweepEndToEnd, CrashingFailingAndHangingRunsAreRecordedAndTheSweepGoesOn)
   EXPECT_EQ(aborted["crash"]["signal_name"], "SIGABRT");
   EXPECT_TRUE(aborted["crash"].contains("stderr_tail"));
   EXPECT_EQ(aborted["config"]["test-fault"], "abort");
-  EXPECT_EQ(aborted["schema_version"], 1);
+  EXPECT_EQ(aborted["schema_version"], 2);
 
   const json& hung = docs["hang"];
   EXPECT_EQ(hung["status"], "crashed");
@@ -295,7 +295,8 @@ TEST_F(SweepEndToEnd, IndexHasTheDocumentedColumns) {
           "updates_dropped,updates_per_second,samples_per_second,staleness_mean,staleness_p50,"
           "staleness_p99,staleness_max,failed_attempts,failed_attempts_per_update,"
           "lock_wait_seconds,backoff_seconds,dropped_gradients,peak_rss_bytes,cpu_utilisation,"
-          "oversubscribed,file,epsilon_targets_reached,epsilon_reached_50pct,"
+          "oversubscribed,file,passes,lost_fraction,gradients,epsilon_targets_reached,epsilon_"
+          "reached_50pct,"
           "epsilon_reached_25pct,epsilon_reached_20pct",
           0),
       0u)

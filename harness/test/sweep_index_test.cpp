@@ -20,13 +20,17 @@ using nlohmann::json;
 
 json finished_doc() {
   return json::parse(R"({
-    "schema_version": 1, "status": "converged", "stop_reason": "budget",
+    "schema_version": 2, "status": "converged", "stop_reason": "budget",
     "config": {"out": "x.json.part"},
     "metrics": {"initial_train_loss": 2.3, "final_train_loss": 0.2, "final_test_loss": 0.25,
                 "final_test_accuracy": 0.9, "wall_seconds": 1.5,
                 "epsilon_targets": {"50%": 1.15, "25%": 0.575},
                 "time_to_epsilon": {"50%": 0.5, "25%": null},
                 "updates_to_epsilon": {"50%": 40, "25%": null}},
+    "work": {"budget": {"kind": "epochs", "amount": 1.0, "gradients": 100},
+             "gradients": 101, "samples": 3232, "contributed": 100,
+             "lost": {"dropped": 1, "abandoned": 0, "discarded_at_end": 0, "total": 1},
+             "passes": 1.01},
     "updates": {"applied": 100, "computed": 101, "dropped": 1},
     "throughput": {"updates_per_second": 66.6, "samples_per_second": 1000},
     "staleness": {"mean": 0.99, "p50": 1, "p99": 2, "max": 3},
@@ -148,6 +152,8 @@ TEST(SweepIndex, IndexHasTheDocumentedColumnsAndOneRowPerFinishedRun) {
   EXPECT_EQ(csv.cell(1, "status"), "crashed");
   EXPECT_EQ(csv.cell(1, "crash"), "signal");
   EXPECT_EQ(csv.cell(1, "signal"), "SIGABRT");
+  EXPECT_EQ(csv.cell(1, "passes"), "");  // a crashed run has no work block
+  EXPECT_EQ(csv.cell(1, "lost_fraction"), "");
   EXPECT_EQ(csv.cell(1, "file"), runs[2].run_id + ".json");
 }
 
@@ -171,7 +177,8 @@ TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) 
   const auto file_at = std::find(header.begin(), header.end(), "file");
   ASSERT_NE(file_at, header.end());
   EXPECT_EQ(std::vector<std::string>(file_at + 1, header.end()),
-            (std::vector<std::string>{"epsilon_targets_reached", "epsilon_reached_50pct",
+            (std::vector<std::string>{"passes", "lost_fraction", "gradients",
+                                      "epsilon_targets_reached", "epsilon_reached_50pct",
                                       "epsilon_reached_25pct", "time_to_accuracy_85pct",
                                       "time_to_accuracy_100pct", "updates_to_accuracy_85pct",
                                       "updates_to_accuracy_100pct"}));  // lowest target first
@@ -182,6 +189,9 @@ TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) 
   EXPECT_EQ(csv.cell(0, "time_to_accuracy_85pct"), "1.25");
   EXPECT_EQ(csv.cell(0, "updates_to_accuracy_85pct"), "80");
   EXPECT_EQ(csv.cell(0, "time_to_accuracy_100pct"), "");
+  EXPECT_EQ(csv.cell(0, "passes"), "1.01");
+  EXPECT_EQ(csv.cell(0, "lost_fraction"), json(1.0 / 101.0).dump());
+  EXPECT_EQ(csv.cell(0, "gradients"), "101");
   EXPECT_EQ(csv.cell(1, "file"), runs[1].run_id + ".json");
   EXPECT_EQ(csv.cell(1, "epsilon_reached_50pct"), "");
   EXPECT_EQ(csv.cell(1, "time_to_accuracy_85pct"), "");

@@ -37,10 +37,10 @@ TEST(SweepResults, PartialsAreRemovedAndOnlyWholeDocumentsCount) {
   ResultsDir results(dir);
   results.create_and_lock();
   std::ofstream(results.final_path("a"))
-      << R"({"schema_version": 1, "status": "converged", "sweep": {"run_id": "a"}})";
+      << R"({"schema_version": 2, "status": "converged", "sweep": {"run_id": "a"}})";
   std::ofstream(results.final_path("f")) << R"({"status": "converged"})";  // hand-made
   std::ofstream(results.final_path("g"))
-      << R"({"schema_version": 1, "status": "converged", "sweep": {"run_id": "a"}})";
+      << R"({"schema_version": 2, "status": "converged", "sweep": {"run_id": "a"}})";
   std::ofstream(results.final_path("b")) << R"({"status": )";
   std::ofstream(results.final_path("c")) << R"({"no_status": 1})";
   std::ofstream(results.part_path("d")) << "{";

@@ -41,7 +41,7 @@ class SweepResume : public psgd::test::ScratchDirTest {
 
   void write_result(const std::string& run_id, const std::string& status,
                     const std::string& build_id) {
-    json doc = {{"schema_version", 1}, {"status", status}};
+    json doc = {{"schema_version", 2}, {"status", status}};
     doc["sweep"] = {{"run_id", run_id}, {"build_id", build_id}};
     doc["context"] = {{"git_sha", "3ef6312c0a1b2c3d"}, {"git_dirty", true}};
     write_json(doc, dir_->final_path(run_id));
@@ -83,8 +83,8 @@ TEST_F(SweepResume, OnlyACompleteResultOfThisBuildCountsAsDone) {
 
 TEST_F(SweepResume, HandMadeTruncatedOrForeignFilesAreBroken) {
   write_text("hand", R"({"status": "converged"})");
-  write_text("trunc", R"({"schema_version": 1, "status": "conv)");
-  write_text("other", R"({"schema_version": 1, "status": "converged", "sweep": {"run_id": "x"}})");
+  write_text("trunc", R"({"schema_version": 2, "status": "conv)");
+  write_text("other", R"({"schema_version": 2, "status": "converged", "sweep": {"run_id": "x"}})");
   write_text("old", R"({"schema_version": 0, "status": "converged", "sweep": {"run_id": "old"}})");
   for (const char* id : {"hand", "trunc", "other", "old"}) {
     const ResumeCheck c = check_resume(*dir_, id, options_);
@@ -95,6 +95,17 @@ TEST_F(SweepResume, HandMadeTruncatedOrForeignFilesAreBroken) {
   EXPECT_THAT(check_resume(*dir_, "hand", options_).problem, HasSubstr("schema_version"));
   EXPECT_THAT(check_resume(*dir_, "trunc", options_).problem, HasSubstr("truncated"));
   EXPECT_THAT(check_resume(*dir_, "other", options_).problem, HasSubstr("run_id"));
+}
+
+// A schema-1 result (before the work block; a round-based method's epoch counted rounds) is not
+// resumed as done: it is set aside and redone, and the reason names both versions.
+TEST_F(SweepResume, SchemaOneResultsAreRedoneNotRead) {
+  write_text("v1", R"({"schema_version": 1, "status": "converged", "sweep": {"run_id": "v1"}})");
+  const ResumeCheck c = check_resume(*dir_, "v1", options_);
+  EXPECT_EQ(c.action, Resume::kBroken);
+  EXPECT_THAT(c.problem, HasSubstr("schema_version 1 is not 2"));
+  EXPECT_THAT(c.problem, HasSubstr("redone"));
+  EXPECT_FALSE(dir_->load_complete("v1").has_value());
 }
 
 TEST_F(SweepResume, MovingAsideKeepsEveryFileAndNeverOverwrites) {
