@@ -284,7 +284,7 @@ BasicTrainingOutcome<S> run_training(BasicAlgorithm<S>& algo, const BasicModel<S
       o.batch_size, static_cast<S>(o.step),
       o.threads,    o.shared_memory != nullptr ? o.shared_memory : &heap_shared_memory()};
   algo.init(theta0, setup);
-  RunControl control(o.total_updates);
+  RunControl control(o.total_updates, o.total_gradients);
   Crew<S>(algo, model, train, o, out, control, schedule ? &*schedule : nullptr).run();
   finish_outcome(out, algo, model, control);
   return out;

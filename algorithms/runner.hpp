@@ -35,6 +35,8 @@ struct RunnerOptions {
   // Double, so a double run steps by exactly --step; a float run rounds it to float once.
   double step = 0.05;
   std::int64_t total_updates = 1;
+  // The cap on gradients computed by all workers (RunControl::total_gradients).
+  std::int64_t total_gradients = kNoGradientCap;
   std::optional<double> time_limit_seconds;
   std::int64_t updates_per_epoch = 1;
   std::int64_t checkpoints_per_epoch = 4;
