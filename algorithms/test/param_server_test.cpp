@@ -257,28 +257,31 @@ TEST_P(ParamServerTest, ConvergesOnConvexToy) {
 TEST_P(ParamServerTest, DivergenceAndTimeLimitStopEveryThread) {
   const LeastSquares model(4);
   const Dataset data = testing::random_floats(64, 4, 3, 1);
-  RunnerOptions o = toy_options(3);
-  o.step = 1e18F;
-  o.total_updates = 10'000'000;
-  o.updates_per_epoch = 5000;
-  const auto diverging = make(GetParam().schedule);
-  const TrainingOutcome d =
-      run_training(*diverging, model, data, std::vector<float>(model.num_params(), 1.0F), o);
-  EXPECT_EQ(d.stop_reason, StopReason::kDiverged);
-  EXPECT_LT(d.applied_updates, 100000);
-  expect_accounting(d, diverging->report(), 3);
+  for (const bool trains : {false, true}) {
+    SCOPED_TRACE(trains ? "server trains" : "server serves");
+    RunnerOptions o = toy_options(3);
+    o.step = 1e18F;
+    o.total_updates = 10'000'000;
+    o.updates_per_epoch = 5000;
+    const auto diverging = make(GetParam().schedule, trains);
+    const TrainingOutcome d =
+        run_training(*diverging, model, data, std::vector<float>(model.num_params(), 1.0F), o);
+    EXPECT_EQ(d.stop_reason, StopReason::kDiverged);
+    EXPECT_LT(d.applied_updates, 100000);
+    expect_accounting(d, diverging->report(), 3, trains);
 
-  o.step = 0.01F;
-  o.total_updates = 1'000'000'000'000;
-  o.updates_per_epoch = 1'000'000'000;
-  o.time_limit_seconds = 0.05;
-  const auto timed = make(GetParam().schedule);
-  const TrainingOutcome t =
-      run_training(*timed, model, data, std::vector<float>(model.num_params()), o);
-  EXPECT_EQ(t.stop_reason, StopReason::kTimeLimit);
-  EXPECT_GT(t.applied_updates, 0);
-  EXPECT_LT(t.wall_seconds, 10.0);
-  expect_accounting(t, timed->report(), 3);
+    o.step = 0.01F;
+    o.total_updates = 1'000'000'000'000;
+    o.updates_per_epoch = 1'000'000'000;
+    o.time_limit_seconds = 0.05;
+    const auto timed = make(GetParam().schedule, trains);
+    const TrainingOutcome t =
+        run_training(*timed, model, data, std::vector<float>(model.num_params()), o);
+    EXPECT_EQ(t.stop_reason, StopReason::kTimeLimit);
+    EXPECT_GT(t.applied_updates, 0);
+    EXPECT_LT(t.wall_seconds, 10.0);
+    expect_accounting(t, timed->report(), 3, trains);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, ParamServerTest, ::testing::ValuesIn(variants()),
