@@ -35,7 +35,7 @@ int KSchedule::at(std::int64_t updates, int workers) const noexcept {
 template <class S>
 void ParameterServer<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
   const int n = std::max(setup.num_workers, 1);
-  workers_ = n == 1 ? 1 : n - 1;
+  workers_ = n == 1 ? 1 : (trains_ ? n : n - 1);
   step_ = setup.step;
   theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
   gradients_ = SharedArray<S>(*setup.shared_memory, theta0.size() * static_cast<std::size_t>(n));
@@ -45,6 +45,7 @@ void ParameterServer<S>::init(std::span<const S> theta0, const BasicTrainingSetu
   queue_head_ = 0;
   queued_ = 0;
   version_ = 0;
+  contributed_ = 0;
   finished_ = false;
   k_ = schedule_.at(0, workers_);
   gradient_staleness_ = Histogram(1024);
@@ -62,9 +63,10 @@ void ParameterServer<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
 }
 
 // Server and worker in one thread: every push is applied at once (K = 1 = W), as seq does.
+// One gradient per update, so the gradient cap is an update budget here.
 template <class S>
 void ParameterServer<S>::run_alone(BasicWorkerContext<S>& ctx) noexcept {
-  const std::int64_t total = ctx.control->total_updates();
+  const std::int64_t total = std::min(ctx.control->total_updates(), ctx.control->total_gradients());
   Mailbox& box = mail_[0];
   for (std::int64_t v = 0; v < total && !ctx.control->should_stop(); ++v) {
     const S loss = compute_gradient(ctx, theta_.span());
@@ -84,30 +86,81 @@ void ParameterServer<S>::run_alone(BasicWorkerContext<S>& ctx) noexcept {
 template <class S>
 void ParameterServer<S>::run_server(BasicWorkerContext<S>& ctx) noexcept {
   const std::int64_t total = ctx.control->total_updates();
-  std::unique_lock lock(mutex_);
+  const std::int64_t cap = ctx.control->total_gradients();
+  Mailbox& own = mail_[0];
+  if (trains_) ctx.grad = gradient_of(0);  // its gradient is read from its mailbox slice
+  Lock lock(mutex_);
   for (;;) {
-    server_cv_.wait_for(lock, kStopPoll, [&] {
-      return queued_ >= static_cast<std::size_t>(k_) || ctx.control->should_stop();
-    });
     if (ctx.control->should_stop()) break;
-    if (queued_ < static_cast<std::size_t>(k_)) continue;
+    if (queued_ < static_cast<std::size_t>(k_)) {
+      if (trains_ && own.state == MailState::kIdle) {
+        if (!train_once(ctx, lock)) break;
+        continue;
+      }
+      server_cv_.wait_for(lock, kStopPoll, [&] {
+        return queued_ >= static_cast<std::size_t>(k_) || ctx.control->should_stop();
+      });
+      continue;
+    }
     S loss = 0;
-    const std::int64_t staleness = apply_earliest(k_, ctx.local, loss);
+    const int k = k_;
+    const std::int64_t staleness = apply_earliest(k, ctx.local, loss);
+    if (own.state == MailState::kApplied) {  // its own gradient was in this update
+      own.state = MailState::kIdle;
+      ++own.contributed;
+    }
+    contributed_ += k;
     const std::int64_t v = version_;
     k_ = schedule_.at(v, workers_);
-    const bool spent = v >= total;
+    const bool spent = v >= total || contributed_ >= cap;
     if (spent) finish_locked();
     lock.unlock();
     worker_cv_.notify_all();
     // Outside the lock: only this thread writes theta, so this read sees update v exactly.
     note_applied(ctx, v, staleness, /*failed_attempts=*/0, loss,
                  [&] { return ctx.checkpoints->record(v, theta_.span()); });
-    if (spent) return;
+    if (spent) break;
     lock.lock();
   }
+  finish_server(ctx, lock);
+}
+
+template <class S>
+bool ParameterServer<S>::train_once(BasicWorkerContext<S>& ctx, Lock& lock) noexcept {
+  const std::int64_t v_read = version_;
+  lock.unlock();
+  // theta itself, unlocked: only this thread writes it, and it applies nothing meanwhile.
+  const S loss = compute_gradient(ctx, theta_.span());
+  lock.lock();
+  if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never queued
+    ++ctx.stats->discarded_at_end;
+    return false;
+  }
+  push_locked(0, v_read, loss);
+  return true;
+}
+
+template <class S>
+void ParameterServer<S>::finish_server(BasicWorkerContext<S>& ctx, Lock& lock) noexcept {
+  if (!lock.owns_lock()) lock.lock();
   finish_locked();
+  Mailbox& own = mail_[0];
+  if (trains_ && own.state == MailState::kDiscarded) {  // queued, never applied
+    own.state = MailState::kIdle;
+    ++ctx.stats->discarded_at_end;
+  }
   lock.unlock();
   worker_cv_.notify_all();
+}
+
+template <class S>
+void ParameterServer<S>::push_locked(std::size_t slot, std::int64_t v_read, S loss) noexcept {
+  Mailbox& box = mail_[slot];
+  box.state = MailState::kPushed;
+  box.v_read = v_read;
+  box.loss = loss;
+  queue_[(queue_head_ + queued_) % queue_.size()] = static_cast<int>(slot);
+  ++queued_;
 }
 
 template <class S>
@@ -120,9 +173,7 @@ std::int64_t ParameterServer<S>::apply_earliest(int k, std::span<S> mean, S& los
   // Worker order, not arrival order: the same K gradients always give the same float mean.
   std::sort(taken_.begin(), taken_.begin() + k);
   const std::size_t dim = theta_.size();
-  auto grad_of = [&](int slot) {
-    return gradients_.span().subspan(static_cast<std::size_t>(slot) * dim, dim);
-  };
+  auto grad_of = [&](int slot) { return gradient_of(static_cast<std::size_t>(slot)); };
   if (k == 1) {
     sgd_apply(theta_.span(), grad_of(taken_[0]), step_);  // g / 1 == g: skip the copy
   } else {
@@ -162,10 +213,9 @@ void ParameterServer<S>::finish_locked() noexcept {
 template <class S>
 void ParameterServer<S>::run_gradient_worker(BasicWorkerContext<S>& ctx) noexcept {
   const auto me = static_cast<std::size_t>(ctx.worker_id);
-  const std::size_t dim = theta_.size();
   Mailbox& box = mail_[me];
   // The gradient goes to this worker's mailbox slice, which the server reads while it is pushed.
-  ctx.grad = gradients_.span().subspan(me * dim, dim);
+  ctx.grad = gradient_of(me);
   for (;;) {
     std::int64_t v_read = 0;
     {
@@ -180,16 +230,13 @@ void ParameterServer<S>::run_gradient_worker(BasicWorkerContext<S>& ctx) noexcep
       ++ctx.stats->discarded_at_end;
       break;
     }
-    std::unique_lock lock(mutex_);  // push, then wait for the server's reply
+    charge_exchange(ctx);  // the push and its pull: one exchange, outside the lock
+    Lock lock(mutex_);     // push, then wait for the server's reply
     if (finished_) {
       ++ctx.stats->discarded_at_end;
       break;
     }
-    box.state = MailState::kPushed;
-    box.v_read = v_read;
-    box.loss = loss;
-    queue_[(queue_head_ + queued_) % queue_.size()] = static_cast<int>(me);
-    ++queued_;
+    push_locked(me, v_read, loss);
     server_cv_.notify_one();
     worker_cv_.wait(lock, [&] { return box.state != MailState::kPushed; });
     if (box.state != MailState::kApplied) {
@@ -216,6 +263,7 @@ nlohmann::json ParameterServer<S>::report() const {
     total += m.contributed;
   }
   j["gradient_workers"] = workers_;
+  j["server_trains"] = trains_ && mail_.size() > 1;
   j["server_slot"] = mail_.size() > 1 ? nlohmann::json(0) : nlohmann::json("none (--threads 1)");
   j["contributed"] = contributed;
   j["gradients_per_update"] =

@@ -11,35 +11,55 @@
 //                                  (--switch-shape exponential: min(W, K0 * 2^floor(u / T))),
 //                                  the "smooth switch" from asynchronous to synchronous
 //
-// Threads. With --threads N >= 2, worker slot 0 is the server: it computes no gradients, applies
-// every update and records the checkpoints; slots 1..N-1 are the W = N - 1 gradient workers. With
-// --threads 1 the one thread is server and worker at once (W = 1): it pushes to itself, and the
-// run is sequential SGD step for step, bit for bit.
+// Threads. With --threads N >= 2, worker slot 0 is the server: it applies every update and
+// records the checkpoints; slots 1..N-1 are gradient workers. By default the server computes no
+// gradients, so the gradient sources are W = N - 1. With --server-trains it also computes
+// gradients between requests (study 002's node 0 serves and trains): W = N sources, the server's
+// own gradient joining the arrival queue like a push. With --threads 1 the one thread is server
+// and worker at once (W = 1, with or without --server-trains): it pushes to itself, and the run
+// is sequential SGD step for step, bit for bit.
 //
-// Protocol (one std::mutex guards theta, the version, the mailboxes and the arrival queue; the
-// mutex gives every access its ordering):
+// Protocol (one std::mutex guards theta's writes, the version, the mailboxes and the arrival
+// queue; the mutex gives every access its ordering):
 //   worker  lock; copy theta and its version v_read; unlock         (pull: a consistent copy)
 //           gradient on the copy into its own mailbox (no lock: the server reads a mailbox only
 //           while it is pushed, and the worker writes it only while it is not)
+//           one exchange charged (charge_exchange: the push and its pull), outside the lock
 //           lock; mark pushed, join the arrival queue; wait for the reply; unlock   (push)
-//   server  wait until the queue holds K(version) gradients; take the K earliest arrivals; mean
-//           over them in worker order (so K = W is deterministic); theta -= step * mean;
-//           version + 1; reply to those K; unlock; then record a due checkpoint from theta
-//           (only the server writes theta, so reading it outside the lock is race-free).
+//   server  while the queue holds K(version) gradients: take the K earliest arrivals; mean over
+//           them in slot order (so K = W is deterministic); theta -= step * mean; version + 1;
+//           reply to those K; unlock; then record a due checkpoint from theta (only the server
+//           writes theta, so reading it outside the lock is race-free).
+//           Otherwise, with --server-trains and no gradient of its own queued: unlock; a
+//           gradient on theta itself (no copy, no lock: only this thread writes theta, and the
+//           version cannot move while it computes); lock; it joins the queue (no exchange: it
+//           is local). So the server checks for a full queue between its own gradients and
+//           never computes while holding the lock. Else it waits for pushes.
 // A push waits for its reply, as a round trip to a server does, so with one gradient worker
-// every mode is sequential SGD (each pull sees the previous push applied).
+// (and no --server-trains) every mode is sequential SGD (each pull sees the previous push).
+//
+// Budgets. The server stops after total_updates updates, or once the gradients contributed to
+// applied updates (the sum over updates of K) reach RunControl::total_gradients, whichever comes
+// first; the last update may pass the cap by less than K. Gradients pending or in flight then
+// are discarded_at_end: each source loses at most one, so the gradients computed end within W
+// (one per source) of the cap. Without a cap (kNoGradientCap) only the update budget counts.
 //
 // Accounting. The server slot counts the applied updates (applied = the version, one staleness
-// entry per update: the staleness of its oldest gradient, version - v_read); a gradient worker
-// applies nothing itself: computed = contributed + discarded_at_end, where contributed
-// (gradients that went into an applied update) is in report() per worker. The sum of
-// contributed is the sum over updates of K. A worker whose loss is not finite stops the run
-// (compute_gradient) and never pushes; pending gradients when the budget is spent or the run
+// entry per update: the staleness of its oldest gradient, version - v_read). For every gradient
+// source (the server too with --server-trains): computed = contributed + discarded_at_end, where
+// contributed (gradients that went into an applied update) is in report() per slot. The sum of
+// contributed is the sum over updates of K. A source whose loss is not finite stops the run
+// (compute_gradient) and never pushes; pending gradients when a budget is spent or the run
 // stops are discarded_at_end. The staleness of every contributed gradient (not only each
 // update's oldest) is in report().gradient_staleness: the hybrid's switch shows there.
 // Progress: blocking (a worker waits for the server; the server for K pushes). Staleness of a
 // gradient: the updates applied between its pull and its update; 0 for every gradient when
-// K = W; with K = 1 typically W - 1 (the other workers' pushes that arrived first).
+// K = W. With K = 1 it is the number of other sources' pushes applied between this gradient's
+// pull and its own update (those queued before its push and those that arrived while it was
+// computed), so it depends on how the pushes interleave, not on W alone. Measured mean
+// (Fashion-MNIST, MLP 128x128x128, b 32, 3,000 updates, seeds 1-3, a 2-core machine under
+// other load, so W + 1 threads oversubscribed): 0.45-0.55 at W = 2, 0.82-1.08 at W = 3,
+// 1.41-1.75 at W = 4, about (W - 1) / 2 there.
 #pragma once
 
 #include <condition_variable>
@@ -75,15 +95,18 @@ struct KSchedule {
 template <class S = float>
 class ParameterServer final : public BasicAlgorithm<S> {
  public:
-  // name: the registry name; facts: what report() records of the configuration.
-  ParameterServer(std::string_view name, KSchedule schedule, nlohmann::json facts)
-      : name_(name), schedule_(schedule), facts_(std::move(facts)) {}
+  // name: the registry name; facts: what report() records of the configuration;
+  // server_trains: the server slot computes gradients too (--server-trains).
+  ParameterServer(std::string_view name, KSchedule schedule, nlohmann::json facts,
+                  bool server_trains = false)
+      : name_(name), schedule_(schedule), facts_(std::move(facts)), trains_(server_trains) {}
 
   [[nodiscard]] std::string_view name() const override { return name_; }
   void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
   void run_worker(BasicWorkerContext<S>& ctx) noexcept override;
   void read_params(std::span<S> out) const override;
-  // facts + gradient_workers, contributed per slot, gradient_staleness, k_final.
+  // facts + gradient_workers (W, the gradient sources), server_trains, contributed per slot,
+  // gradient_staleness, k_final.
   [[nodiscard]] nlohmann::json report() const override;
 
  private:
@@ -94,10 +117,23 @@ class ParameterServer final : public BasicAlgorithm<S> {
     S loss = 0;                          // guarded by mutex_
     std::int64_t contributed = 0;        // written by its worker only; read after the join
   };
+  using Lock = std::unique_lock<std::mutex>;
 
   void run_alone(BasicWorkerContext<S>& ctx) noexcept;   // --threads 1
   void run_server(BasicWorkerContext<S>& ctx) noexcept;  // slot 0
   void run_gradient_worker(BasicWorkerContext<S>& ctx) noexcept;
+  // The server, lock held: one gradient of its own on theta, computed with the lock released,
+  // then queued. False when its loss is not finite (counted; the run is stopping).
+  bool train_once(BasicWorkerContext<S>& ctx, Lock& lock) noexcept;
+  // Under mutex_: the server ends the run (finish_locked), replies, and counts its own queued
+  // gradient as discarded_at_end. Takes the lock if `lock` does not hold it.
+  void finish_server(BasicWorkerContext<S>& ctx, Lock& lock) noexcept;
+  // Under mutex_: slot's gradient (in its mailbox slice) joins the arrival queue.
+  void push_locked(std::size_t slot, std::int64_t v_read, S loss) noexcept;
+  [[nodiscard]] std::span<S> gradient_of(std::size_t slot) noexcept {
+    const std::size_t dim = theta_.size();
+    return gradients_.span().subspan(slot * dim, dim);
+  }
   // Under mutex_: applies the mean of the K earliest pushes (taken_ receives them) and replies.
   // Returns the update's staleness and writes its mean loss.
   std::int64_t apply_earliest(int k, std::span<S> mean, S& loss) noexcept;
@@ -107,16 +143,18 @@ class ParameterServer final : public BasicAlgorithm<S> {
   std::string_view name_;
   KSchedule schedule_;
   nlohmann::json facts_;
-  int workers_ = 1;  // gradient workers W
+  bool trains_ = false;  // --server-trains
+  int workers_ = 1;      // gradient sources W: N - 1, or N with --server-trains (1 alone)
   S step_ = 0;
   SharedArray<S> theta_;          // guarded by mutex_ for writes (server) and worker reads
   SharedArray<S> gradients_;      // one slice per slot, owned as described above
-  std::vector<Mailbox> mail_;     // per slot; slot 0 (server) unused when workers_ > 1
+  std::vector<Mailbox> mail_;     // per slot; slot 0 the server's (used with --server-trains)
   std::vector<int> queue_;        // arrival order ring, capacity W; guarded by mutex_
   std::vector<int> taken_;        // the server's scratch: the slots of one update
   std::size_t queue_head_ = 0;    // guarded by mutex_
   std::size_t queued_ = 0;        // guarded by mutex_
   std::int64_t version_ = 0;      // guarded by mutex_
+  std::int64_t contributed_ = 0;  // server only: the sum of K over applied updates
   bool finished_ = false;         // guarded by mutex_
   int k_ = 1;                     // guarded by mutex_: K for the next update
   Histogram gradient_staleness_;  // server only; read after the join
@@ -124,6 +162,16 @@ class ParameterServer final : public BasicAlgorithm<S> {
   std::condition_variable server_cv_;  // a push arrived
   std::condition_variable worker_cv_;  // replies sent, or the run finished
 };
+
+// What a hybrid run starts with: K0 (--switch) and its gradient sources W (threads - 1, threads
+// with --server-trains, 1 at one thread). K0 >= W is the synchronous server from the first
+// update (`psgd sweep --dry-run` warns of such points).
+struct HybridStart {
+  std::int64_t k0 = 1;
+  int workers = 1;
+  bool server_trains = false;  // --server-trains (a source only with two threads or more)
+};
+HybridStart hybrid_start(const AlgorithmSettings& settings, int threads);
 
 // Registry entries (algorithms/registry.hpp).
 AlgorithmEntry param_server_entry();

@@ -7,7 +7,9 @@
 // hybrid study (Vora, Joshi, Patel, "Hybrid Approach to Parallel Stochastic Gradient Descent",
 // arXiv 2407.00101, 2024), read as the step function's interval in updates (an interpretation:
 // the paper's full text was not available); --switch-shape linear, the step function the
-// study's reviewers describe.
+// study's reviewers describe. --server-trains off: the parameter server of Downpour and Ray
+// serves only; the flag gives study 002's node 0, which serves and trains.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -68,42 +70,85 @@ const AlgorithmOption& switch_shape_option() {
   return o;
 }
 
+const AlgorithmOption& server_trains_option() {
+  static const AlgorithmOption o = AlgorithmOption::make<bool>(
+      "server-trains", "",
+      "param-server, hybrid: the server thread also computes gradients between requests, so "
+      "every thread is a gradient source (study 002's node 0)",
+      false, [](std::string_view) { return true; },
+      [](const bool& b) { return nlohmann::json(b); });
+  return o;
+}
+
+}  // namespace
+
+HybridStart hybrid_start(const AlgorithmSettings& settings, int threads) {
+  const int n = std::max(threads, 1);
+  const bool trains = settings.get<bool>(server_trains_option());
+  return {settings.get<SwitchSpec>(switch_option()).k0, n == 1 ? 1 : (trains ? n : n - 1), trains};
+}
+
+namespace {
+
+// The gradient sources of a run (hybrid_start's W).
+std::int64_t sources(const AlgorithmSetup& s) {
+  return hybrid_start(s.settings, s.threads).workers;
+}
+
 }  // namespace
 
 AlgorithmEntry param_server_entry() {
-  return {"param-server",
-          "parameter server: slot 0 serves (no gradients), workers pull, compute, push; "
-          "--ps-mode async | sync",
-          1,
-          AlgorithmEntry::kAnyThreads,
-          {&ps_mode_option()},
-          []<class S>(const AlgorithmSetup& s) {
-            const PsMode mode = s.settings.get<PsMode>(ps_mode_option());
-            KSchedule k;
-            k.k0 = mode == PsMode::kSync ? KSchedule::kAllWorkers : 1;
-            const nlohmann::json facts = {{"ps_mode", std::string(name_of(kPsModes, mode))}};
-            return std::make_unique<ParameterServer<S>>("param-server", k, facts);
-          }};
+  AlgorithmEntry e{
+      "param-server",
+      "parameter server: slot 0 serves (and with --server-trains computes gradients too), "
+      "workers pull, compute, push; --ps-mode async | sync",
+      1,
+      AlgorithmEntry::kAnyThreads,
+      {&ps_mode_option(), &server_trains_option()},
+      []<class S>(const AlgorithmSetup& s) {
+        const PsMode mode = s.settings.get<PsMode>(ps_mode_option());
+        KSchedule k;
+        k.k0 = mode == PsMode::kSync ? KSchedule::kAllWorkers : 1;
+        const nlohmann::json facts = {{"ps_mode", std::string(name_of(kPsModes, mode))}};
+        return std::make_unique<ParameterServer<S>>("param-server", k, facts,
+                                                    s.settings.get<bool>(server_trains_option()));
+      }};
+  // The server counts the gradients its updates use and stops at the cap: one per update in
+  // async mode, every source's in sync mode.
+  e.caps_gradients = true;
+  e.gradients_per_update = [](const AlgorithmSetup& s) -> std::int64_t {
+    return s.settings.get<PsMode>(ps_mode_option()) == PsMode::kSync ? sources(s) : 1;
+  };
+  return e;
 }
 
 AlgorithmEntry hybrid_entry() {
-  return {"hybrid",
-          "smooth switch: a parameter server applying the mean of K(t) gradients, K growing "
-          "from --switch K0 by one every T updates",
-          1,
-          AlgorithmEntry::kAnyThreads,
-          {&switch_option(), &switch_shape_option()},
-          []<class S>(const AlgorithmSetup& s) {
-            const auto spec = s.settings.get<SwitchSpec>(switch_option());
-            KSchedule k;
-            k.k0 = static_cast<int>(spec.k0);
-            k.interval = spec.interval;
-            k.shape = s.settings.get<KShape>(switch_shape_option());
-            const nlohmann::json facts = {
-                {"switch", {{"k0", spec.k0}, {"interval", spec.interval}}},
-                {"switch_shape", std::string(name_of(kKShapes, k.shape))}};
-            return std::make_unique<ParameterServer<S>>("hybrid", k, facts);
-          }};
+  AlgorithmEntry e{
+      "hybrid",
+      "smooth switch: a parameter server applying the mean of K(t) gradients, K growing "
+      "from --switch K0 by one every T updates",
+      1,
+      AlgorithmEntry::kAnyThreads,
+      {&switch_option(), &switch_shape_option(), &server_trains_option()},
+      []<class S>(const AlgorithmSetup& s) {
+        const auto spec = s.settings.get<SwitchSpec>(switch_option());
+        KSchedule k;
+        k.k0 = static_cast<int>(spec.k0);
+        k.interval = spec.interval;
+        k.shape = s.settings.get<KShape>(switch_shape_option());
+        const nlohmann::json facts = {{"switch", {{"k0", spec.k0}, {"interval", spec.interval}}},
+                                      {"switch_shape", std::string(name_of(kKShapes, k.shape))}};
+        return std::make_unique<ParameterServer<S>>("hybrid", k, facts,
+                                                    s.settings.get<bool>(server_trains_option()));
+      }};
+  // K starts at min(K0, W) and grows: the start lays the checkpoints out (more updates than
+  // that only thin them).
+  e.caps_gradients = true;
+  e.gradients_per_update = [](const AlgorithmSetup& s) -> std::int64_t {
+    const HybridStart h = hybrid_start(s.settings, s.threads);
+    return std::max<std::int64_t>(1, std::min<std::int64_t>(h.k0, h.workers));
+  };
+  return e;
 }
 
 }  // namespace psgd

@@ -14,6 +14,7 @@
 #include "common/errors.hpp"
 #include "harness/cli/option_table.hpp"
 #include "harness/sweep/build_identity.hpp"
+#include "harness/sweep/plan_warnings.hpp"
 #include "harness/sweep/point_check.hpp"
 #include "harness/sweep/results.hpp"
 #include "harness/sweep/scheduler.hpp"
@@ -241,6 +242,9 @@ int dispatch(const SweepOptions& o, const SweepSpec& spec, const std::vector<Pla
   }
   const bool to_stdout = o.dry_run || o.backend == "slurm";
   check_plan(scheduler.psgd, runs, to_stdout ? std::cout : std::cerr);
+  if (o.dry_run) {  // on stderr, apart from the listing: warnings, the plan is still valid
+    for (const std::string& line : plan_warnings(runs)) std::cerr << "warning: " << line << "\n";
+  }
   if (o.backend == "slurm") {
     const SlurmSubmission submission{slurm, task_argv(o)};
     return submit_sweep(spec, scheduler, submission, runs, dir, system_slurm(), o.dry_run,

@@ -38,16 +38,6 @@ std::vector<std::string> methods() {
   return m;
 }
 
-// The settings whose gradient cap is not written yet (#21 item 6: the parameter server's sync
-// rounds; at W = 3 one epoch computes 2 passes): they meet every identity below but the budget,
-// which they overrun. Remove one when its cap lands: the test then holds it to the bound like
-// every other method.
-const std::vector<std::string> kCapPending = {"param-server --ps-mode sync"};
-
-bool cap_pending(const std::string& method) {
-  return std::find(kCapPending.begin(), kCapPending.end(), method) != kCapPending.end();
-}
-
 json run_ok(const std::string& args) {
   const psgd::test::ProcessResult r = run_psgd(std::string(kData) + args);
   EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.err;
@@ -105,7 +95,6 @@ TEST_P(EqualWorkEndToEnd, OneEpochIsOnePassWithItsWorkAccounted) {
     EXPECT_EQ(work["budget"]["kind"], "epochs");
     EXPECT_EQ(work["budget"]["amount"], 1.0);
     EXPECT_EQ(work["budget"]["gradients"], kPass);
-    if (cap_pending(GetParam())) continue;  // see kCapPending
     EXPECT_LE(std::abs(gradients - kPass), w) << "computed " << gradients << " gradients";
     EXPECT_NEAR(work["passes"].get<double>(), 1.0, static_cast<double>(w * kBatch) / kSamples);
   }
