@@ -27,6 +27,8 @@
 // the smallest loop that does them all:
 //  1. Gradients only through compute_gradient(_on): it counts `computed`, applies the pace
 //     (--slowdown, --delay, --step-decay) and requests the diverged stop on a non-finite loss.
+//     Each exchange with the shared model through charge_exchange, outside any lock: it counts
+//     `exchanges` and waits --comm-delay.
 //  2. Drop a non-finite loss: its gradient is never applied (one NaN in the shared parameters
 //     poisons every worker and every later snapshot); count it as `discarded_at_end` and leave
 //     the loop, since the run is stopping anyway.

@@ -4,10 +4,11 @@
 // slice in the reduce phase.
 //
 // The operations are what `sync`, `local-sgd` and `nonblocking` combine: the mean of the W
-// buffers (sync's averaged gradient, local-sgd's and nonblocking's averaged replicas) and a
-// weighted sum of them (nonblocking --combine weighted). Every sum runs in worker order, one
-// coordinate at a time, so a run is deterministic whatever the thread timing, and with one
-// worker the mean is the buffer itself (x / 1 is exact): a one-thread run is seq bit for bit.
+// buffers (sync's averaged gradient, local-sgd's averaged replicas) and a weighted sum of them
+// (nonblocking: its contributors' mean or the weighting by completed mini-batches). Every sum runs
+// in worker order, one coordinate at a time, so a run is deterministic whatever the thread timing,
+// and with one worker the mean is the buffer itself (x / 1 is exact): a one-thread run is seq bit
+// for bit.
 //
 // A combine is a concept, not a base class: the frame and the rules call it inside the worker
 // loop, where everything is a template parameter so it inlines. SharedMemoryCombine is the one

@@ -108,6 +108,7 @@ class HogwildSgd final : public BasicAlgorithm<S> {
       stats.failed_attempts += failures;
       note_applied(ctx, v + 1, v - v_read, failures, loss,
                    [&] { return ctx.checkpoints->record_racy(v + 1, theta); });
+      charge_exchange(ctx);  // the update's pull and push
     }
     stats.backoff_seconds += backoff.waited_seconds();
   }

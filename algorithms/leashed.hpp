@@ -174,6 +174,7 @@ class LeashedSgd final : public BasicAlgorithm<S> {
         note_applied(ctx, v + 1, v - t0, failures, loss,
                      [&] { return ctx.checkpoints->record(v + 1, published->values()); });
         if (due) pool.release(published);
+        charge_exchange(ctx);  // the update's pull and publish
         return false;
       }
       if (due) pool.release(candidate);  // back to the owner's reference only

@@ -90,6 +90,7 @@ class LockedSgd final : public BasicAlgorithm<S> {
 
       stats.failed_attempts += failures;
       note_applied(ctx, v + 1, v - v_read, failures, loss, [=] { return snapshot_finite; });
+      charge_exchange(ctx);  // the update's pull and push, outside the lock
     }
     stats.backoff_seconds += backoff.waited_seconds();
   }

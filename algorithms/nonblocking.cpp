@@ -2,8 +2,9 @@
 //
 // --mini-batches default 8 and the mean rule: the source's setting (a worker's 256 samples cut
 // into 8 mini-batches of 32, in the project's slides); its combine is unstated, and the mean of
-// deltas is the plainest reading. K = 1 is a round per mini-batch: `local-sgd` with H = 1 but for
-// the abandons.
+// the contributors' deltas is the plainest reading (counting a worker that completed nothing as
+// a zero delta would only shrink the step by contributors / W, which no source describes). K = 1 is
+// a round per mini-batch: `local-sgd` with H = 1 but for the abandons.
 #include "algorithms/nonblocking.hpp"
 
 #include <algorithm>
@@ -37,8 +38,9 @@ const AlgorithmOption& mini_batches_option() {
 const AlgorithmOption& combine_option() {
   static const AlgorithmOption o = AlgorithmOption::make<CombineRule>(
       "combine", "RULE",
-      "nonblocking: how the round's replicas become theta: mean (theta + mean of the workers' "
-      "deltas) | weighted (deltas weighted by completed mini-batches)",
+      "nonblocking: how the round's replicas become theta: mean (theta + mean of the deltas of "
+      "the workers that completed a mini-batch) | weighted (deltas weighted by completed "
+      "mini-batches)",
       CombineRule::kMean,
       [](std::string_view text) { return parse_name(kCombineRules, "combine", text); },
       [](const CombineRule& c) { return nlohmann::json(std::string(name_of(kCombineRules, c))); });
@@ -98,14 +100,20 @@ RoundOutcome<S> NonBlocking<S, Combine>::end_of_local(RoundLeft left) noexcept {
       std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.complete; });
   if (!combined) return {};
   std::int64_t completed = 0;
+  std::int64_t contributors = 0;
   double loss_sum = 0.0;
   for (const Slot& slot : slots_) {
     completed += slot.completed;
+    contributors += slot.completed > 0 ? 1 : 0;
     loss_sum += slot.loss_sum;
     ++completed_counts_[static_cast<std::size_t>(slot.completed)];
   }
+  // completed, contributors >= 1: the finisher completed its steps (>= 1).
   for (std::size_t w = 0; w < slots_.size(); ++w) {
-    weights_[w] = static_cast<S>(slots_[w].completed) / static_cast<S>(completed);
+    const std::int64_t c = slots_[w].completed;
+    weights_[w] = combine_ == CombineRule::kWeighted
+                      ? static_cast<S>(c) / static_cast<S>(completed)
+                      : (c > 0 ? S{1} / static_cast<S>(contributors) : S{0});
   }
   return {true, steps_in(left), static_cast<S>(loss_sum / static_cast<double>(completed))};
 }
@@ -117,7 +125,10 @@ void NonBlocking<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, RoundLeft 
   slot.completed = 0;
   slot.loss_sum = 0.0;
   slot.complete = true;
-  slot.abandoned_before = slot.abandoned;
+  slot.abandoned_before = ctx.stats->abandoned;
+  // The round end also cuts the pace's waits short (pace.hpp): a straggler's stretched gradient
+  // is abandoned within one un-stretched gradient of the flag instead of after its whole stretch.
+  if (ctx.pace != nullptr) ctx.pace->set_interrupt(&round_over_);
   const std::span<S> replica = frame_.combine().buffer(me);
   const std::span<const S> theta = frame_.theta();  // only read in this phase
   std::copy(theta.begin(), theta.end(), replica.begin());
@@ -135,7 +146,8 @@ void NonBlocking<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, RoundLeft 
       return;
     }
     if (round_over_.load(std::memory_order_relaxed)) {  // another worker ended the round
-      ++slot.abandoned;
+      ++ctx.stats->abandoned;
+      slot.abandoned = ctx.stats->abandoned;
       slot.redo = batch;
       return;
     }
@@ -146,15 +158,11 @@ void NonBlocking<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, RoundLeft 
   if (slot.completed == steps) round_over_.store(true, std::memory_order_relaxed);
 }
 
-// Weights in worker order; a 0-weight replica adds 0.
+// Both rules are a weighted sum of the replicas (end_of_local's weights, in worker order; a
+// 0-weight replica adds 0). With one worker the weight is 1 and 1 x is exact.
 template <class S, class Combine>
 void NonBlocking<S, Combine>::combine_slice(BasicWorkerContext<S>& ctx, Slice mine) noexcept {
-  const std::span<S> out = mine.of(frame_.theta());
-  if (combine_ == CombineRule::kMean) {
-    frame_.combine().mean(mine, out);
-  } else {
-    frame_.combine().weighted_sum(mine, std::span<const S>(weights_), out);
-  }
+  frame_.combine().weighted_sum(mine, std::span<const S>(weights_), mine.of(frame_.theta()));
   Slot& slot = slots_[static_cast<std::size_t>(ctx.worker_id)];
   slot.contributed += slot.completed;
 }
@@ -162,6 +170,7 @@ void NonBlocking<S, Combine>::combine_slice(BasicWorkerContext<S>& ctx, Slice mi
 template <class S, class Combine>
 void NonBlocking<S, Combine>::discard(BasicWorkerContext<S>& ctx) noexcept {
   Slot& slot = slots_[static_cast<std::size_t>(ctx.worker_id)];
+  ctx.stats->abandoned = slot.abandoned_before;
   slot.abandoned = slot.abandoned_before;
 }
 

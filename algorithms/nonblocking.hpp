@@ -4,33 +4,37 @@
 //
 // Its rule on the round frame (round_frame.hpp), as `local-sgd`. Local phase: every worker copies
 // theta (only read in this phase) into its replica and runs up to K = --mini-batches SGD steps on
-// it, one
-// mini-batch of b samples each. The first worker to complete its K raises the round-end flag;
-// every other worker, on finishing the mini-batch in flight, sees the flag and abandons it (its
-// gradient is not applied) and keeps that batch to redo first in the next round, on the new
-// parameters. A worker starts no new mini-batch once the flag is up. Reduce phase: every worker
-// combines the W replicas over its own slice of the coordinates into theta (the combine's mean or
-// weighted sum):
-//   --combine mean      theta + (1/W) sum_w (replica_w - theta) = (1/W) sum_w replica_w
+// it, one mini-batch of b samples each. The first worker to complete its K raises the round-end
+// flag; every other worker abandons the mini-batch in flight (its gradient is lost, never
+// applied) and keeps that batch to redo first in the next round, on the new parameters. A worker
+// starts no new mini-batch once the flag is up. The flag also interrupts the pace (pace.hpp):
+// a straggler's --slowdown stretch and --delay waits end when it is raised, so the round end
+// waits for at most one un-stretched gradient and one 1 ms poll per worker, not for a slowed
+// gradient. Reduce phase: every worker combines the W replicas over its own slice of the
+// coordinates into theta (a weighted sum, in worker order):
+//   --combine mean      theta + (1/n) sum_{w: c_w > 0} (replica_w - theta)
+//                       = (1/n) sum_{w: c_w > 0} replica_w, n the round's contributors
 //   --combine weighted  theta + sum_w (c_w/C) (replica_w - theta) = sum_w (c_w/C) replica_w,
-//                       c_w the mini-batches worker w completed, C their sum (>= 1: the finisher)
-// (the replica form is the one computed: every replica starts from theta, and it rounds once).
-// Reading of the source (its silences): a round is K fresh mini-batches per worker
-// (the figure's carried-over remainder is not modelled); the flag is polled between
-// mini-batches, so a worker cannot stop a gradient half-way: the round end waits for at most one
-// mini-batch per worker, and that work is the waste the method accepts.
+// c_w the mini-batches worker w completed, C their sum, and n, C >= 1 (the finisher) (the replica
+// form is the one computed: every replica starts from theta, and it rounds once). A worker that
+// completed nothing is no part of the mean: counting its replica (= theta) would shrink the
+// finisher's progress by n / W.
+// Reading of the source (its silences): a round is K fresh mini-batches per worker (the figure's
+// carried-over remainder is not modelled); a gradient itself is not cut half-way (the model
+// computes it in one call), so the waste the method accepts is at most one mini-batch per worker
+// per round.
 // Counting: a round applies min(K, budget left) updates (the finisher's steps; every update up
 // to W mini-batches, as `local-sgd` counts H steps), the last round shortened so exactly the
 // budget is applied. Worker 0 counts the updates. Per worker: computed = contributed (completed
-// mini-batches that went into a combine) + abandoned (in flight at a round end) +
-// discarded_at_end (a round not combined: the run stopped or met a non-finite loss). Wasted work
-// is abandoned x b samples. The per-round distribution of completed mini-batches (0..K, one entry
-// per worker per combined round) is in report().
-// Progress: blocking at the round end (bounded by one mini-batch), otherwise every worker runs
-// freely. Staleness 0: every mini-batch of a round is computed from the round's theta through
-// the worker's own replica; the other workers' steps arrive only with the combine.
-// With one worker and either rule the combine is the replica (x / 1 and 1 x are exact): the run
-// is seq bit for bit (every mini-batch completes; none is abandoned).
+// mini-batches that went into a combine) + abandoned (WorkerStats::abandoned: in flight at a
+// round end) + discarded_at_end (a round not combined: the run stopped or met a non-finite loss).
+// Wasted work is abandoned x b samples. The per-round distribution of completed mini-batches
+// (0..K, one entry per worker per combined round) is in report().
+// Progress: blocking at the round end (bounded by one un-stretched mini-batch), otherwise every
+// worker runs freely. Staleness 0: every mini-batch of a round is computed from the round's theta
+// through the worker's own replica; the other workers' steps arrive only with the combine.
+// With one worker and either rule the combine is the replica (1 x is exact): the run is seq bit
+// for bit (every mini-batch completes; none is abandoned).
 #pragma once
 
 #include <atomic>
@@ -89,8 +93,9 @@ class NonBlocking final : public BasicAlgorithm<S> {
     double loss_sum = 0.0;       // their minibatch losses
     bool complete = true;        // not stopped, every loss finite
     std::int64_t contributed = 0;
+    // WorkerStats::abandoned as of the worker's last abandon or discard, for report()'s list.
     std::int64_t abandoned = 0;
-    std::int64_t abandoned_before = 0;  // `abandoned` at the round's start
+    std::int64_t abandoned_before = 0;  // WorkerStats::abandoned at the round's start
     // The batch abandoned last round, redone first (size 0: none). The sampler's view stays
     // valid: the worker draws nothing until the redo.
     BasicBatch<S> redo{};
@@ -99,12 +104,13 @@ class NonBlocking final : public BasicAlgorithm<S> {
   std::int64_t mini_batches_;
   CombineRule combine_;
   RoundFrame<S, NonBlocking, Combine> frame_{*this};
-  std::vector<S> weights_;  // per worker (weighted rule), written in end_of_local
+  std::vector<S> weights_;  // per worker (either rule), written in end_of_local
   S step_ = 0;
   std::size_t batch_size_ = 0;
   std::vector<Slot> slots_;
-  // The round-end flag: raised by a finisher in the local phase, polled by the others, lowered
-  // in end_of_local. It carries no data (the replicas travel through the barriers): relaxed.
+  // The round-end flag: raised by a finisher in the local phase, polled by the others and their
+  // paces' waits, lowered in end_of_local. It carries no data (the replicas travel through the
+  // barriers): relaxed.
   alignas(kNoFalseSharing) std::atomic<bool> round_over_{false};
   // Written only in end_of_local (one thread, every other waiting); read after the join.
   std::vector<std::int64_t> completed_counts_;  // index c: worker-rounds that completed c

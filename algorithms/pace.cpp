@@ -1,4 +1,5 @@
-// algorithms/pace.cpp — the parsers and waits of --slowdown, --delay and --step-decay.
+// algorithms/pace.cpp — the parsers and waits of --slowdown, --delay, --comm-delay and
+// --step-decay.
 //
 // Limits: a factor above 1000 or a delay above 10 s is a typo on any run this harness makes, and
 // would turn a run into a hang.
@@ -80,7 +81,10 @@ std::vector<std::pair<int, double>> parse_slowdown(std::string_view text) {
   return out;
 }
 
-DelaySpec parse_delay(std::string_view text) {
+namespace {
+
+// --delay's and --comm-delay's grammar, errors naming `option`.
+DelaySpec parse_delay_spec(std::string_view option, std::string_view text) {
   constexpr std::string_view kWant =
       "none, fixed:US or exp:MEAN_US (microseconds in [0, 1e7]; "
       "an exponential mean > 0)";
@@ -88,17 +92,22 @@ DelaySpec parse_delay(std::string_view text) {
   const std::size_t colon = text.find(':');
   const std::string_view kind = text.substr(0, colon);
   if (colon == std::string_view::npos || (kind != "fixed" && kind != "exp")) {
-    bad_option_value("delay", text, kWant);
+    bad_option_value(option, text, kWant);
   }
   double micros = 0.0;
   try {
-    micros = parse_fraction_option("delay", text.substr(colon + 1), 0.0, kMaxDelayMicros, kWant);
+    micros = parse_fraction_option(option, text.substr(colon + 1), 0.0, kMaxDelayMicros, kWant);
   } catch (const ConfigError&) {
-    bad_option_value("delay", text, kWant);
+    bad_option_value(option, text, kWant);
   }
-  if (kind == "exp" && micros <= 0.0) bad_option_value("delay", text, kWant);
+  if (kind == "exp" && micros <= 0.0) bad_option_value(option, text, kWant);
   return {kind == "fixed" ? DelaySpec::Kind::kFixed : DelaySpec::Kind::kExponential, micros};
 }
+
+}  // namespace
+
+DelaySpec parse_delay(std::string_view text) { return parse_delay_spec("delay", text); }
+DelaySpec parse_comm_delay(std::string_view text) { return parse_delay_spec("comm-delay", text); }
 
 double parse_step_decay(std::string_view text) {
   double v = std::nan("");
@@ -128,30 +137,33 @@ WorkerPace::WorkerPace(const PaceConfig& config, int worker, std::uint64_t seed,
                        std::int64_t updates_per_epoch, EpochClock* clock, const RunControl* stop)
     : factor_(config.factor_of(worker)),
       delay_spec_(config.delay),
+      comm_spec_(config.comm_delay),
       decay_(config.step_decay),
       updates_per_epoch_(std::max<std::int64_t>(updates_per_epoch, 1)),
       clock_(clock),
       stop_(stop),
-      rng_(seed) {}
+      rng_(seed),
+      comm_rng_(stream_seed(seed, 1)) {}
 
-double WorkerPace::wait(double seconds) const noexcept {
+double WorkerPace::wait(double seconds, bool interruptible) const noexcept {
   if (!(seconds > 0.0)) return 0.0;
   const auto t0 = std::chrono::steady_clock::now();
   for (double left = seconds; left > 0.0; left = seconds - waited_since(t0)) {
     if (stop_ != nullptr && stop_->should_stop()) break;
+    if (interruptible && interrupted()) break;
     std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, kStopPollSeconds)));
   }
   return waited_since(t0);
 }
 
-double WorkerPace::delay() noexcept {
-  switch (delay_spec_.kind) {
+double WorkerPace::draw(const DelaySpec& spec, SplitMix64& rng) noexcept {
+  switch (spec.kind) {
     case DelaySpec::Kind::kFixed:
-      return wait(delay_spec_.micros * 1e-6);
+      return spec.micros * 1e-6;
     case DelaySpec::Kind::kExponential: {
       // u in (0, 1]: -log(u) is finite, an Exp(1) draw.
-      const double u = static_cast<double>((rng_.next() >> 11) + 1) * 0x1.0p-53;
-      return wait(-std::log(u) * delay_spec_.micros * 1e-6);
+      const double u = static_cast<double>((rng.next() >> 11) + 1) * 0x1.0p-53;
+      return -std::log(u) * spec.micros * 1e-6;
     }
     case DelaySpec::Kind::kNone:
       break;
@@ -159,8 +171,12 @@ double WorkerPace::delay() noexcept {
   return 0.0;
 }
 
+double WorkerPace::delay() noexcept { return wait(draw(delay_spec_, rng_), true); }
+
+double WorkerPace::exchange() noexcept { return wait(draw(comm_spec_, comm_rng_), false); }
+
 double WorkerPace::stretch(double gradient_seconds) noexcept {
-  return wait((factor_ - 1.0) * gradient_seconds);
+  return wait((factor_ - 1.0) * gradient_seconds, true);
 }
 
 double WorkerPace::epoch_factor() noexcept {

@@ -14,7 +14,9 @@
 //   Reduce phase  every worker writes only its own coordinate slice of theta (slice_of) from the
 //                 buffers (the rule's combine_slice, through the combine), so no thread combines
 //                 the whole vector; a round not combined is discarded instead: its gradients count
-//                 as discarded_at_end.
+//                 as discarded_at_end. Each worker's part of a combined reduce is its exchange
+//                 (charge_exchange: --comm-delay once per worker per round; a discarded round
+//                 exchanges nothing).
 //   Second barrier theta is whole again. Worker 0 then counts the round's updates and records the
 //                 checkpoints they made due from theta, which stays consistent and only read until
 //                 the next reduce phase (each snapshot labelled with the round's last update).
@@ -193,6 +195,7 @@ void RoundFrame<S, Rule, Combine>::run(BasicWorkerContext<S>& ctx) noexcept {
     local_done_->arrive_and_wait();  // EndOfLocal: outcome_, version_, gradients_, stop_
 
     if (outcome_.combined) {
+      charge_exchange(ctx);
       rule_->combine_slice(ctx, mine);
     } else {  // nothing of the round is applied: every gradient this worker computed in it
       rule_->discard(ctx);

@@ -26,6 +26,7 @@ void SequentialSgd<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
     sgd_apply(theta_.span(), ctx.grad, step_);
     note_applied(ctx, version + 1, /*staleness=*/0, /*failed_attempts=*/0, loss,
                  [&] { return ctx.checkpoints->record(version + 1, theta_.span()); });
+    charge_exchange(ctx);  // one pull and push of the shared model per update
   }
 }
 

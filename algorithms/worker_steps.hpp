@@ -16,7 +16,9 @@ namespace psgd {
 // Writes the gradient at `params` on `batch` into ctx.grad. Returns the minibatch loss; a
 // non-finite loss stops the whole run as diverged.
 // With a pace (--slowdown, --delay, --step-decay) the gradient is framed by the pull and push
-// latency, stretched by the worker's slowdown and scaled by the step decay.
+// latency, stretched by the worker's slowdown and scaled by the step decay. When the pace's
+// interrupt flag is up (nonblocking's round end) every wait returns at once: the gradient is
+// still computed and counted, once, and the caller, which set the flag, abandons it.
 template <class S>
 inline S compute_gradient_on(BasicWorkerContext<S>& ctx,
                              std::span<const std::type_identity_t<S>> params,

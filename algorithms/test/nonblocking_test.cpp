@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -158,6 +159,74 @@ TEST(NonBlocking, DivergenceAndTimeLimitStopEveryWorker) {
   EXPECT_EQ(t.stop_reason, StopReason::kTimeLimit);
   EXPECT_LT(t.wall_seconds, 10.0);
   expect_accounting(t, timed, o.batch_size);
+}
+
+// A round end interrupts a straggler's stretched gradient (pace.hpp) instead of waiting it out.
+// Worker 1 is 200x slower; waiting out one of its gradients per round would take rounds x 199 x g,
+// g the time of one gradient, measured here by seq on the same problem. The run must take under
+// a third of that: a gross bound (the interrupted run costs about K gradients and a 1 ms poll per
+// round, some twenty times less), so a loaded machine cannot fail it, while the run that waits
+// out every stretch cannot pass it. The straggler abandons the mini-batch in flight in each round
+// it does not contribute to (WorkerStats::abandoned): at most one per such round, and one in
+// almost all of them (a round can end before a loaded machine ever schedules the straggler).
+TEST(NonBlocking, ARoundEndInterruptsAStraggler) {
+  const LeastSquares model(4096);
+  const Dataset data = testing::random_floats(256, 4096, 3, 9);
+  const std::vector<float> theta0(model.num_params(), 0.0F);
+  RunnerOptions o = toy_options(1);
+  o.batch_size = 64;
+  o.total_updates = 256;
+  SequentialSgd seq;
+  const double g = run_training(seq, model, data, theta0, o).wall_seconds / 256.0;
+  o.threads = 2;
+  o.pace.slowdown = {{1, 200.0}};
+  for (CombineRule rule : {CombineRule::kMean, CombineRule::kWeighted}) {
+    SCOPED_TRACE(std::string(name_of(kCombineRules, rule)));
+    NonBlocking algo(16, rule);
+    const TrainingOutcome r = run_training(algo, model, data, theta0, o);
+    ASSERT_EQ(r.applied_updates, 256);
+    expect_accounting(r, algo, o.batch_size);
+    const nlohmann::json rep = algo.report();
+    const auto rounds = rep["rounds"].get<std::int64_t>();
+    EXPECT_EQ(rounds, 16);
+    const double waiting_out = static_cast<double>(rounds) * 199.0 * g;
+    EXPECT_LT(r.wall_seconds, waiting_out / 3.0) << "g " << g << " s";
+    // Worker 0 finishes every round (it completes 16 before the straggler completes one), so
+    // the rounds with no completed mini-batch are the straggler's.
+    const auto idle_rounds = rep["completed_per_round"][0].get<std::int64_t>();
+    const WorkerStats& straggler = r.workers[1];
+    EXPECT_EQ(straggler.abandoned, rep["abandoned"][1].get<std::int64_t>());
+    EXPECT_LE(straggler.abandoned, idle_rounds);
+    EXPECT_GE(2 * straggler.abandoned, idle_rounds);
+    EXPECT_GE(idle_rounds, rounds / 2);
+  }
+}
+
+// --combine mean averages over the round's contributors only: with every other worker held off
+// (1000x slower), a round's update is the finisher's, so two workers reach seq's parameters on
+// the finisher's batches. A non-contributor counted as a zero change would halve every step.
+TEST(NonBlocking, MeanCountsOnlyContributors) {
+  const LeastSquares model(4096);
+  const Dataset data = testing::random_floats(256, 4096, 3, 9);
+  const std::vector<float> theta0(model.num_params(), 0.0F);
+  RunnerOptions o = toy_options(2);
+  o.batch_size = 64;
+  o.total_updates = 64;
+  o.pace.slowdown = {{1, 1000.0}};
+  NonBlocking algo(16, CombineRule::kMean);
+  const TrainingOutcome r = run_training(algo, model, data, theta0, o);
+  ASSERT_EQ(r.applied_updates, 64);
+  const nlohmann::json rep = algo.report();
+  // Only rounds where the straggler completed nothing are checked: the finisher alone, weight 1.
+  ASSERT_EQ(rep["contributed"][1], 0) << "the straggler completed a mini-batch";
+  // Seq on worker 0's batch stream (the same seed) takes the same steps.
+  RunnerOptions one = o;
+  one.threads = 1;
+  one.pace = PaceConfig{};
+  SequentialSgd seq;
+  const TrainingOutcome want = run_training(seq, model, data, theta0, one);
+  EXPECT_TRUE(testing::same_bits(std::span<const float>(r.final_params),
+                                 std::span<const float>(want.final_params)));
 }
 
 }  // namespace

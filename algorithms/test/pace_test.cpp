@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -132,6 +133,32 @@ TEST(Pace, AWaitEndsWhenTheRunIsAskedToStop) {
       run_training(seq, model, data, std::vector<float>(model.num_params(), 0.0F), o);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
   EXPECT_EQ(r.stop_reason, StopReason::kTimeLimit);
+}
+
+// The interrupt flag (nonblocking's round end) ends the gradient's waits as a stop does: a 999 s
+// stretch is cut short by a flag raised from another thread, and a pull with the flag already up
+// does not sleep at all. Loose bounds (seconds against a 1 ms poll).
+TEST(Pace, AGradientWaitEndsWhenTheInterruptIsRaised) {
+  PaceConfig config;
+  config.slowdown = {{0, 1000.0}};
+  config.delay = parse_delay("fixed:1e7");  // 10 s
+  EpochClock clock;
+  RunControl control(1);
+  WorkerPace pace(config, 0, 1, 1, &clock, &control);
+  std::atomic<bool> round_over{false};
+  pace.set_interrupt(&round_over);
+  EXPECT_FALSE(pace.interrupted());
+  std::thread ender([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    round_over.store(true, std::memory_order_relaxed);
+  });
+  const double waited = pace.stretch(1.0);  // 999 s uninterrupted
+  ender.join();
+  EXPECT_TRUE(pace.interrupted());
+  EXPECT_GE(waited, 0.015);
+  EXPECT_LT(waited, 5.0);
+  EXPECT_LT(pace.delay(), 0.5);         // already raised: at most one poll's check
+  EXPECT_FALSE(control.should_stop());  // an interrupt is not a stop
 }
 
 TEST(Pace, StepDecayIsTheHandWrittenScheduleBitForBit) {

@@ -166,9 +166,12 @@ json contention_json(const ContentionRecord& c) {
 }
 
 json pace_json(const PaceRecord& p) {
-  return {{"slowdown", opt(p.slowdown)},           {"delay", opt(p.delay)},
-          {"step_decay", num(p.step_decay)},       {"slowdown_seconds", num(p.slowdown_seconds)},
-          {"delay_seconds", num(p.delay_seconds)}, {"computed_per_worker", p.computed_per_worker}};
+  return {
+      {"slowdown", opt(p.slowdown)},           {"delay", opt(p.delay)},
+      {"step_decay", num(p.step_decay)},       {"slowdown_seconds", num(p.slowdown_seconds)},
+      {"delay_seconds", num(p.delay_seconds)}, {"computed_per_worker", p.computed_per_worker},
+      {"comm_delay", opt(p.comm_delay)},       {"comm_delay_seconds", num(p.comm_delay_seconds)},
+      {"exchanges", opt(p.exchanges)}};
 }
 
 json resources_json(const ResourceRecord& r) {
@@ -325,7 +328,9 @@ void read_costs(RunRecord& r, const json& doc) {
   if (const json& p = at(doc, "pace"); p.is_object()) {
     r.pace = {text(p, "slowdown"),      text(p, "delay"),
               real(p, "step_decay"),    real(p, "slowdown_seconds"),
-              real(p, "delay_seconds"), integers(p, "computed_per_worker")};
+              real(p, "delay_seconds"), integers(p, "computed_per_worker"),
+              text(p, "comm_delay"),    real(p, "comm_delay_seconds"),
+              integer(p, "exchanges")};
   }
   if (const json& s = at(doc, "resources"); s.is_object()) {
     r.resources = {integer(s, "peak_rss_bytes"), integer(s, "shared_bytes"), real(s, "cpu_seconds"),

@@ -234,6 +234,11 @@ std::vector<OptionSpec> budget_options() {
        "latency per pull and per push: none | fixed:US | exp:MEAN_US (microseconds)",
        [](C& c, std::string_view v) { c.pace.delay = parse_delay(v); },
        [](const C& c) { return json(c.pace.delay.text()); }},
+      {"comm-delay", "SPEC",
+       "latency per exchange with the shared model (an update, merge or round's reduce): none | "
+       "fixed:US | exp:MEAN_US",
+       [](C& c, std::string_view v) { c.pace.comm_delay = parse_comm_delay(v); },
+       [](const C& c) { return json(c.pace.comm_delay.text()); }},
   };
 }
 

@@ -134,6 +134,9 @@ PaceRecord pace_of(const RunFacts<S>& f, const WorkerStats& total) {
   p.step_decay = f.config->pace.step_decay;
   p.slowdown_seconds = total.slowdown_seconds;
   p.delay_seconds = total.delay_seconds;
+  p.comm_delay = f.config->pace.comm_delay.text();
+  p.comm_delay_seconds = total.comm_delay_seconds;
+  p.exchanges = total.exchanges;
   for (const WorkerStats& s : f.outcome->workers) p.computed_per_worker.push_back(s.computed);
   return p;
 }

@@ -140,6 +140,10 @@ struct PaceRecord {
   std::optional<std::string> slowdown, delay;
   std::optional<double> step_decay, slowdown_seconds, delay_seconds;
   std::vector<std::int64_t> computed_per_worker;
+  // --comm-delay: the spec, its waits, and the exchanges charged (every method counts them).
+  std::optional<std::string> comm_delay;
+  std::optional<double> comm_delay_seconds;
+  std::optional<std::int64_t> exchanges;
 };
 
 struct ResourceRecord {

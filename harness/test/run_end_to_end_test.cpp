@@ -181,6 +181,10 @@ TEST(RunEndToEnd, BadArgumentsExitTwoWithOneLine) {
                           "--delay fixed:1e12"}) {
     expect_error(std::string("run ") + bad, 2, "--delay must be none, fixed:US or exp:MEAN_US");
   }
+  for (const char* bad : {"--comm-delay fixed", "--comm-delay exp:0", "--comm-delay lan:5"}) {
+    expect_error(std::string("run ") + bad, 2,
+                 "--comm-delay must be none, fixed:US or exp:MEAN_US");
+  }
   expect_error("run --step-decay 1", 2, "--step-decay must be a fraction in [0, 1)");
   expect_error("run --step-decay -0.1", 2, "--step-decay must be a fraction in [0, 1)");
   expect_error("run --algo nonblocking --mini-batches 0", 2,
@@ -194,7 +198,8 @@ TEST(RunEndToEnd, BadArgumentsExitTwoWithOneLine) {
 TEST(RunEndToEnd, SlowdownAndDelayAreRecorded) {
   const Result r = run_psgd(std::string(kTinyRun) +
                             "--algo nonblocking --mini-batches 4 --threads 2 --placement none "
-                            "--slowdown 1:3 --delay fixed:20 --step-decay 0.01");
+                            "--slowdown 1:3 --delay fixed:20 --step-decay 0.01 "
+                            "--comm-delay fixed:30");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   EXPECT_EQ(doc["config"]["slowdown"], "1:3");
@@ -207,6 +212,12 @@ TEST(RunEndToEnd, SlowdownAndDelayAreRecorded) {
   // Every gradient waits at least 20 us before and after.
   EXPECT_GE(pace["delay_seconds"].get<double>(), 2 * 20e-6 * static_cast<double>(computed));
   EXPECT_GT(pace["slowdown_seconds"].get<double>(), 0.0);
+  // One exchange per worker per round, each waiting at least 30 us.
+  EXPECT_EQ(doc["config"]["comm-delay"], "fixed:30");
+  EXPECT_EQ(pace["comm_delay"], "fixed:30");
+  EXPECT_EQ(pace["exchanges"], 2 * doc["algorithm"]["rounds"].get<std::int64_t>());
+  EXPECT_GE(pace["comm_delay_seconds"].get<double>(),
+            30e-6 * static_cast<double>(pace["exchanges"].get<std::int64_t>()));
   ASSERT_EQ(pace["computed_per_worker"].size(), 2U);
   const json& nb = doc["algorithm"];
   std::int64_t contributed = 0;

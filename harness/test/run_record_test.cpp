@@ -52,7 +52,7 @@ RunRecord full_record() {
   r.staleness_per_worker[0].worker = 0;
   r.staleness_per_worker[1].worker = 1;
   r.contention = ContentionRecord{5, 0, 2, 1, histogram(100), 0.01, 0.0, 3, 5};
-  r.pace = PaceRecord{"none", "none", 0.0, 0.0, 0.0, {52, 52}};
+  r.pace = PaceRecord{"none", "none", 0.0, 0.0, 0.0, {52, 52}, "fixed:5", 0.0006, 104};
   r.resources = ResourceRecord{104857600, 4096, 2.5, 1.66};
   return r;
 }
