@@ -57,7 +57,9 @@ def main():
         common.shade_oversubscribed(ax, hw, [int(r["threads"]) for r in finished])
         common.note_unfinished(ax, sweep.rows)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # workers come in whole numbers
-    axes[0][0].legend()
+    # Above the panel, outside the data: the study's markers span the accuracy axis.
+    axes[0][0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2,
+                      fontsize=common.SMALL, frameon=False)
     caption = sweep.caption(common.outcome_text(sweep.rows))
     common.save(fig, args.out, "averaging", caption,
                 "Does synchronous model averaging keep its accuracy as workers are added, and "
