@@ -198,6 +198,7 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   ro.staleness_bins = static_cast<std::size_t>(
       cfg.staleness_bins <= budget.total ? cfg.staleness_bins : budget.total + 1);
   ro.batch_order = batch_order_of(cfg);
+  ro.first_source = first_source_of(cfg);
   ro.pace = cfg.pace;
   observed.assign(static_cast<std::size_t>(cfg.threads), ObservedSlot{});
   ro.on_worker_start = [&](int worker) {

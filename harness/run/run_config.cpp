@@ -418,6 +418,10 @@ BatchOrder batch_order_of(const RunConfig& c, const AlgorithmRegistry& registry)
   return c.batch_order ? *c.batch_order : registry.at(c.algorithm).default_batch_order;
 }
 
+int first_source_of(const RunConfig& c, const AlgorithmRegistry& registry) {
+  return registry.at(c.algorithm).first_source(algorithm_setup(c));
+}
+
 json config_to_json(const RunConfig& config, const AlgorithmRegistry& registry) {
   // The order actually used, also when it was the method's default (an unknown method's stays
   // null: its error document says why).

@@ -119,4 +119,9 @@ AlgorithmSetup algorithm_setup(const RunConfig& config);
 BatchOrder batch_order_of(const RunConfig& config,
                           const AlgorithmRegistry& registry = builtin_algorithms());
 
+// The first thread slot that computes gradients (AlgorithmEntry::first_source): `shard` cuts the
+// training set over the slots from it on. Throws ConfigError for an unknown algorithm.
+int first_source_of(const RunConfig& config,
+                    const AlgorithmRegistry& registry = builtin_algorithms());
+
 }  // namespace psgd
