@@ -210,7 +210,7 @@ std::vector<OptionSpec> budget_options() {
       parsed_option<C>("gradients", "G",
                        "budget in mini-batch gradients computed by all workers (instead of "
                        "--epochs)",
-                       &C::gradients, integer(1)),
+                       &C::gradients, integer(1, kUnboundedUpdates)),
       parsed_option<C>("updates", "U",
                        "budget in applied updates, whatever they cost in gradients (instead of "
                        "--epochs)",

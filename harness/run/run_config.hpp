@@ -20,6 +20,10 @@
 
 namespace psgd {
 
+// The largest budget: --epochs' gradients, --gradients, and a time-limited run's update bound.
+// Far past any run (2^50 updates), and far below kNoGradientCap, which means "no cap".
+inline constexpr std::int64_t kUnboundedUpdates = std::int64_t{1} << 50;
+
 // One convergence target: an absolute training loss, or a fraction of the initial loss.
 struct Epsilon {
   double value = 0.5;
