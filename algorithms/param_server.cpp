@@ -80,6 +80,7 @@ void ParameterServer<S>::run_alone(BasicWorkerContext<S>& ctx) noexcept {
     version_ = v + 1;  // single-threaded: no other thread reads it
     note_applied(ctx, v + 1, /*staleness=*/0, /*failed_attempts=*/0, loss,
                  [&] { return ctx.checkpoints->record(v + 1, theta_.span()); });
+    charge_exchange(ctx);  // one push and pull per update, as seq charges
   }
 }
 

@@ -17,7 +17,8 @@
 // gradients between requests (study 002's node 0 serves and trains): W = N sources, the server's
 // own gradient joining the arrival queue like a push. With --threads 1 the one thread is server
 // and worker at once (W = 1, with or without --server-trains): it pushes to itself, and the run
-// is sequential SGD step for step, bit for bit.
+// is sequential SGD step for step, bit for bit, charged one exchange per update as seq is (so
+// --comm-delay costs the one-thread baseline the same).
 //
 // Protocol (one std::mutex guards theta's writes, the version, the mailboxes and the arrival
 // queue; the mutex gives every access its ordering):
