@@ -48,7 +48,8 @@
 // Accounting. The server slot counts the applied updates (applied = the version, one staleness
 // entry per update: the staleness of its oldest gradient, version - v_read). For every gradient
 // source (the server too with --server-trains): computed = contributed + discarded_at_end, where
-// contributed (gradients that went into an applied update) is in report() per slot. The sum of
+// contributed (gradients that went into an applied update, counted by the source when the
+// server's reply says so: WorkerStats::contributed) is also in report() per slot. The sum of
 // contributed is the sum over updates of K. A source whose loss is not finite stops the run
 // (compute_gradient) and never pushes; pending gradients when a budget is spent or the run
 // stops are discarded_at_end. The staleness of every contributed gradient (not only each

@@ -81,6 +81,7 @@ void expect_accounting(const TrainingOutcome& r, const nlohmann::json& rep, int 
     const WorkerStats& s = r.workers[static_cast<std::size_t>(w)];
     const auto contributed = rep["contributed"][static_cast<std::size_t>(w)].get<std::int64_t>();
     SCOPED_TRACE("slot " + std::to_string(w));
+    EXPECT_EQ(s.contributed, contributed);  // the source's own count, where the reply says so
     EXPECT_EQ(s.dropped, 0);
     EXPECT_LE(s.discarded_at_end, 1);
     if (threads == 1) {
