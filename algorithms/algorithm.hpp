@@ -38,6 +38,8 @@
 //  3. After each applied update, note_applied with the 1-based version that update made (the
 //     count of applied updates including it): checkpoints, loss buckets and the step decay's
 //     epoch are indexed by it, and staleness and attempts get exactly one entry per update.
+//     Each gradient whose effect reached the shared model counted as `contributed` by the worker
+//     that computed it, so computed = contributed + dropped + abandoned + discarded_at_end.
 //  4. Stop at the budget (never apply update total_updates + 1, the counting rule above) and
 //     poll control->should_stop() at least once per update (time limit, divergence).
 //  5. Everything workers share is allocated in init() through setup.shared_memory (SharedArray):
