@@ -148,6 +148,7 @@ void WorkerStats::merge(const WorkerStats& other) {
   computed += other.computed;
   samples += other.samples;
   applied += other.applied;
+  contributed += other.contributed;
   dropped += other.dropped;
   discarded_at_end += other.discarded_at_end;
   abandoned += other.abandoned;

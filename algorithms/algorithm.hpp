@@ -16,11 +16,14 @@
 // updates unless it is stopped early (time limit, divergence, the gradient cap). A gradient that
 // arrives after the budget is spent is counted as `discarded_at_end`, one that gives up (Leashed
 // persistence bound) as `dropped`, one whose round ended while it was computed (nonblocking) as
-// `abandoned`; every other computed gradient reached the shared model (the run's work block
-// counts it as contributed): computed = contributed + dropped + abandoned + discarded_at_end,
-// per worker. For the methods of one gradient per update contributed = applied; the methods that
-// combine several per update, or count a round's updates on one worker, state their identity in
-// their headers.
+// `abandoned`. A gradient whose effect reached the shared model is counted as `contributed`
+// where that happens, by the worker that computed it: the update it applied (seq, mutex, rwlock,
+// leashed, hogwild), the merge of its local steps (async-exchange), the combine of a round its
+// steps or mini-batches were in (sync, local-sgd, nonblocking), the server's update that used it
+// (param-server, hybrid). Per worker, and checked by the contract test for every method:
+//   computed = contributed + dropped + abandoned + discarded_at_end.
+// For the methods of one gradient per update contributed = applied; the methods that combine
+// several per update, or count a round's updates on one worker, state theirs in their headers.
 //
 // The duties of run_worker, which every registered algorithm is held to by the contract test
 // (algorithms/test/contract_checks.hpp); worker_steps.hpp has the shared steps and seq.cpp is
@@ -35,6 +38,8 @@
 //  3. After each applied update, note_applied with the 1-based version that update made (the
 //     count of applied updates including it): checkpoints, loss buckets and the step decay's
 //     epoch are indexed by it, and staleness and attempts get exactly one entry per update.
+//     Each gradient whose effect reached the shared model counted as `contributed` by the worker
+//     that computed it, so computed = contributed + dropped + abandoned + discarded_at_end.
 //  4. Stop at the budget (never apply update total_updates + 1, the counting rule above) and
 //     poll control->should_stop() at least once per update (time limit, divergence).
 //  5. Everything workers share is allocated in init() through setup.shared_memory (SharedArray):
@@ -211,6 +216,7 @@ struct alignas(kNoFalseSharing) WorkerStats {
   std::int64_t computed = 0;          // gradients computed
   std::int64_t samples = 0;           // their samples: b each but a shared order's last batch
   std::int64_t applied = 0;           // updates this worker applied
+  std::int64_t contributed = 0;       // its gradients whose effect reached the shared model
   std::int64_t dropped = 0;           // gave up on (persistence bound)
   std::int64_t discarded_at_end = 0;  // computed, but the budget was spent before applying
   std::int64_t abandoned = 0;         // computed, but its round ended first (nonblocking)

@@ -132,6 +132,7 @@ void AsyncExchange<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
       pull = pull_locked(replica, total);  // take theta back; reserve the next interval
     }
     const std::int64_t v1 = v + last.steps;
+    stats.contributed += last.steps;                  // every merged step is in theta now
     const std::int64_t staleness = v - last.version;  // steps merged by others since the pull
     const auto loss = static_cast<S>(loss_sum / static_cast<double>(last.steps));
     for (std::int64_t u = v + 1; u <= v1; ++u) {

@@ -106,6 +106,7 @@ class HogwildSgd final : public BasicAlgorithm<S> {
         hogwild_racy_apply(theta, ctx.grad.data(), step_, dim);
       }
       stats.failed_attempts += failures;
+      ++stats.contributed;
       note_applied(ctx, v + 1, v - v_read, failures, loss,
                    [&] { return ctx.checkpoints->record_racy(v + 1, theta); });
       charge_exchange(ctx);  // the update's pull and push

@@ -171,6 +171,7 @@ class LeashedSgd final : public BasicAlgorithm<S> {
         pool.release(q);  // this worker's reference
         pool.release(q);  // latest_'s reference: it now holds the published vector's
         stats.failed_attempts += failures;
+        ++stats.contributed;
         note_applied(ctx, v + 1, v - t0, failures, loss,
                      [&] { return ctx.checkpoints->record(v + 1, published->values()); });
         if (due) pool.release(published);

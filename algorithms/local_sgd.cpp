@@ -77,6 +77,7 @@ void LocalSgd<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, RoundLeft lef
     }
     slot.loss_sum += loss;
     sgd_apply(replica, ctx.grad, step_);
+    ++slot.steps;
   }
 }
 
@@ -94,8 +95,10 @@ RoundOutcome<S> LocalSgd<S, Combine>::end_of_local(RoundLeft left) noexcept {
 }
 
 template <class S, class Combine>
-void LocalSgd<S, Combine>::combine_slice(BasicWorkerContext<S>& /*ctx*/, Slice mine) noexcept {
+void LocalSgd<S, Combine>::combine_slice(BasicWorkerContext<S>& ctx, Slice mine) noexcept {
   frame_.combine().mean(mine, mine.of(frame_.theta()));
+  // Its replica, every step of the round in it, is in the average.
+  ctx.stats->contributed += slots_[static_cast<std::size_t>(ctx.worker_id)].steps;
 }
 
 template <class S, class Combine>

@@ -9,17 +9,19 @@
 // slice of the coordinates (the combine's mean: sum in worker order, / W) into theta, so no
 // thread averages the whole vector.
 // Counting: one local step on every replica is one update (W gradients, effective batch W x b,
-// as in `sync`), so a round applies H updates; the last round is shortened to the budget's
-// remainder, so exactly the budget is applied. Worker 0 counts the updates; every worker
-// computes one gradient per update: computed = applied(total) + discarded_at_end. A round in
-// which any worker met a non-finite loss (the run stops as diverged) or was stopped early is not
-// averaged: its gradients are discarded_at_end. Checkpoints due inside a round are recorded by
-// worker 0 from the averaged theta after the round (during the next local phase, while theta is
-// only read), labelled with the round's last update.
-// Progress: blocking. Staleness 0: every replica starts from the average of the previous round
-// (other workers' local steps of the round are not visible until the average, by definition).
-// With one worker the average is the replica itself (x / 1 is exact): the run is seq bit for bit.
-// With H = 1 a round is theta - step * (mean of W gradients) up to rounding: `sync`.
+// as in `sync`), so a round applies min(H, updates left, ceil(gradients left / W)) updates: an
+// update budget is applied exactly, and a gradient budget ends the run at its cap (within one
+// step per worker: the round frame's RoundLeft). Worker 0 counts the updates; every worker
+// computes one gradient per update, so the run computes W x applied(total) + discarded_at_end
+// gradients; per worker computed = contributed (its steps in an average, counted there) +
+// discarded_at_end. A round in which any worker met a non-finite loss (the run stops as
+// diverged) or was stopped early is not averaged: its gradients are discarded_at_end. Checkpoints
+// due inside a round are recorded by worker 0 from the averaged theta after the round (during the
+// next local phase, while theta is only read), labelled with the round's last update. Progress:
+// blocking. Staleness 0: every replica starts from the average of the previous round (other
+// workers' local steps of the round are not visible until the average, by definition). With one
+// worker the average is the replica itself (x / 1 is exact): the run is seq bit for bit. With H = 1
+// a round is theta - step * (mean of W gradients) up to rounding: `sync`.
 #pragma once
 
 #include <cstdint>
@@ -63,8 +65,9 @@ class LocalSgd final : public BasicAlgorithm<S> {
   // One per worker, written by its owner in the local phase, read in the first barrier's
   // completion step.
   struct alignas(kNoFalseSharing) Slot {
-    double loss_sum = 0.0;  // the round's minibatch losses
-    bool complete = true;   // every step ran and every loss was finite
+    double loss_sum = 0.0;   // the round's minibatch losses
+    std::int64_t steps = 0;  // the round's steps taken on the replica
+    bool complete = true;    // every step ran and every loss was finite
   };
 
   std::int64_t local_steps_;

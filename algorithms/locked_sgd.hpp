@@ -89,6 +89,7 @@ class LockedSgd final : public BasicAlgorithm<S> {
       lock_.unlock();
 
       stats.failed_attempts += failures;
+      ++stats.contributed;
       note_applied(ctx, v + 1, v - v_read, failures, loss, [=] { return snapshot_finite; });
       charge_exchange(ctx);  // the update's pull and push, outside the lock
     }

@@ -165,6 +165,7 @@ void NonBlocking<S, Combine>::combine_slice(BasicWorkerContext<S>& ctx, Slice mi
   frame_.combine().weighted_sum(mine, std::span<const S>(weights_), mine.of(frame_.theta()));
   Slot& slot = slots_[static_cast<std::size_t>(ctx.worker_id)];
   slot.contributed += slot.completed;
+  ctx.stats->contributed += slot.completed;  // not the abandoned one: it is no part of a replica
 }
 
 template <class S, class Combine>

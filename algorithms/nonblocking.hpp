@@ -23,11 +23,13 @@
 // carried-over remainder is not modelled); a gradient itself is not cut half-way (the model
 // computes it in one call), so the waste the method accepts is at most one mini-batch per worker
 // per round.
-// Counting: a round applies min(K, budget left) updates (the finisher's steps; every update up
-// to W mini-batches, as `local-sgd` counts H steps), the last round shortened so exactly the
-// budget is applied. Worker 0 counts the updates. Per worker: computed = contributed (completed
-// mini-batches that went into a combine) + abandoned (WorkerStats::abandoned: in flight at a
-// round end) + discarded_at_end (a round not combined: the run stopped or met a non-finite loss).
+// Counting: a round applies min(K, updates left, ceil(gradients left / W)) updates (the
+// finisher's steps; every update up to W mini-batches, as `local-sgd` counts H steps), so an
+// update budget is applied exactly, and a gradient budget ends the run at its cap (within one
+// mini-batch per worker: the round frame's RoundLeft). Worker 0 counts the updates. Per worker:
+// computed = contributed (completed mini-batches that went into a combine, counted there) +
+// abandoned (WorkerStats::abandoned: in flight at a round end) + discarded_at_end (a round not
+// combined: the run stopped or met a non-finite loss).
 // Wasted work is abandoned x b samples. The per-round distribution of completed mini-batches
 // (0..K, one entry per worker per combined round) is in report().
 // Progress: blocking at the round end (bounded by one un-stretched mini-batch), otherwise every

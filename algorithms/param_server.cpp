@@ -76,10 +76,12 @@ void ParameterServer<S>::run_alone(BasicWorkerContext<S>& ctx) noexcept {
     }
     sgd_apply(theta_.span(), ctx.grad, step_);
     ++box.contributed;
+    ++ctx.stats->contributed;
     gradient_staleness_.add(0);
     version_ = v + 1;  // single-threaded: no other thread reads it
     note_applied(ctx, v + 1, /*staleness=*/0, /*failed_attempts=*/0, loss,
                  [&] { return ctx.checkpoints->record(v + 1, theta_.span()); });
+    charge_exchange(ctx);  // one push and pull per update, as seq charges
   }
 }
 
@@ -108,6 +110,7 @@ void ParameterServer<S>::run_server(BasicWorkerContext<S>& ctx) noexcept {
     if (own.state == MailState::kApplied) {  // its own gradient was in this update
       own.state = MailState::kIdle;
       ++own.contributed;
+      ++ctx.stats->contributed;
     }
     contributed_ += k;
     const std::int64_t v = version_;
@@ -245,6 +248,7 @@ void ParameterServer<S>::run_gradient_worker(BasicWorkerContext<S>& ctx) noexcep
     }
     box.state = MailState::kIdle;
     ++box.contributed;
+    ++ctx.stats->contributed;
   }
 }
 

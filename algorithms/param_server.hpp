@@ -17,7 +17,8 @@
 // gradients between requests (study 002's node 0 serves and trains): W = N sources, the server's
 // own gradient joining the arrival queue like a push. With --threads 1 the one thread is server
 // and worker at once (W = 1, with or without --server-trains): it pushes to itself, and the run
-// is sequential SGD step for step, bit for bit.
+// is sequential SGD step for step, bit for bit, charged one exchange per update as seq is (so
+// --comm-delay costs the one-thread baseline the same).
 //
 // Protocol (one std::mutex guards theta's writes, the version, the mailboxes and the arrival
 // queue; the mutex gives every access its ordering):
@@ -47,7 +48,8 @@
 // Accounting. The server slot counts the applied updates (applied = the version, one staleness
 // entry per update: the staleness of its oldest gradient, version - v_read). For every gradient
 // source (the server too with --server-trains): computed = contributed + discarded_at_end, where
-// contributed (gradients that went into an applied update) is in report() per slot. The sum of
+// contributed (gradients that went into an applied update, counted by the source when the
+// server's reply says so: WorkerStats::contributed) is also in report() per slot. The sum of
 // contributed is the sum over updates of K. A source whose loss is not finite stops the run
 // (compute_gradient) and never pushes; pending gradients when a budget is spent or the run
 // stops are discarded_at_end. The staleness of every contributed gradient (not only each

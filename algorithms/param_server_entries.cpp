@@ -95,6 +95,11 @@ std::int64_t sources(const AlgorithmSetup& s) {
   return hybrid_start(s.settings, s.threads).workers;
 }
 
+// Slot 0 serves without computing unless it trains (or is the only thread, which then runs alone).
+int first_source(const AlgorithmSetup& s) {
+  return s.threads >= 2 && !s.settings.get<bool>(server_trains_option()) ? 1 : 0;
+}
+
 }  // namespace
 
 AlgorithmEntry param_server_entry() {
@@ -115,6 +120,7 @@ AlgorithmEntry param_server_entry() {
       }};
   // The server counts the gradients its updates use and stops at the cap: one per update in
   // async mode, every source's in sync mode.
+  e.first_source = first_source;
   e.caps_gradients = true;
   e.gradients_per_update = [](const AlgorithmSetup& s) -> std::int64_t {
     return s.settings.get<PsMode>(ps_mode_option()) == PsMode::kSync ? sources(s) : 1;
@@ -143,6 +149,7 @@ AlgorithmEntry hybrid_entry() {
       }};
   // K starts at min(K0, W) and grows: the start lays the checkpoints out (more updates than
   // that only thin them).
+  e.first_source = first_source;
   e.caps_gradients = true;
   e.gradients_per_update = [](const AlgorithmSetup& s) -> std::int64_t {
     const HybridStart h = hybrid_start(s.settings, s.threads);

@@ -96,6 +96,10 @@ struct AlgorithmEntry {
   // The batch order without --batch-order: `worker` but for the averaging study's methods, which
   // divide the training set among the workers (`shard`). Every method accepts every order.
   BatchOrder default_batch_order = BatchOrder::kWorker;
+  // The first thread slot that computes gradients: the slots before it never do (the parameter
+  // server's slot 0 unless --server-trains), so `shard` cuts the training set over the slots
+  // from it on only, and every sample is read once a pass. 0: every slot computes.
+  std::function<int(const AlgorithmSetup&)> first_source = every_slot_computes;
   // How the method turns gradients into updates, for the budgets of `psgd run` (--epochs and
   // --gradients count computed gradients). The defaults mean one gradient per update: a gradient
   // budget is then the update budget, and the method's counting is what it always was.
@@ -110,6 +114,7 @@ struct AlgorithmEntry {
 
   // The defaults of the two fields above, and the round-based methods' W per update.
   static std::int64_t one_gradient(const AlgorithmSetup& /*setup*/) { return 1; }
+  static int every_slot_computes(const AlgorithmSetup& /*setup*/) { return 0; }
   static std::int64_t one_per_worker(const AlgorithmSetup& setup) {
     return std::max(setup.threads, 1);
   }

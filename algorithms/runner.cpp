@@ -42,17 +42,23 @@ double process_cpu_seconds() {
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
+// The slices `shard` cuts: one per slot that computes gradients (at least one).
+std::size_t shard_count(const RunnerOptions& o) {
+  return static_cast<std::size_t>(std::max(o.threads - std::max(o.first_source, 0), 1));
+}
+
 // Worker `worker`'s batches by --batch-order. `worker` and `shard` draw from the same stream
 // (seed, worker), so at one thread (one slice, the whole set) they are the same bit for bit.
+// Under `shard` a slot before first_source (one that never computes) gets the first slice.
 template <class S>
 BasicBatchSampler<S> make_sampler(const Dataset& train, const RunnerOptions& o, int worker,
                                   SharedBatchSchedule* schedule) {
   if (schedule != nullptr) return BasicBatchSampler<S>(train, o.batch_size, *schedule);
   const std::uint64_t seed = stream_seed(o.seed, static_cast<std::uint64_t>(worker));
   if (o.batch_order == BatchOrder::kShard) {
+    const auto slice = static_cast<std::size_t>(std::max(worker - std::max(o.first_source, 0), 0));
     return BasicBatchSampler<S>(train, o.batch_size, seed,
-                                shard_slice(train.size(), static_cast<std::size_t>(worker),
-                                            static_cast<std::size_t>(o.threads)));
+                                shard_slice(train.size(), slice, shard_count(o)));
   }
   return BasicBatchSampler<S>(train, o.batch_size, seed);
 }
@@ -276,11 +282,10 @@ class Crew {
 void check_shards_fit(std::size_t train_samples, const RunnerOptions& o) {
   if (o.batch_order != BatchOrder::kShard || o.threads < 1) return;
   // The smallest slice is the first (floor(N / W) samples; the slices differ by at most one).
-  const std::size_t smallest =
-      shard_slice(train_samples, 0, static_cast<std::size_t>(o.threads)).size();
+  const std::size_t smallest = shard_slice(train_samples, 0, shard_count(o)).size();
   if (smallest < o.batch_size) {
     throw ConfigError("--batch-order shard: " + std::to_string(train_samples) +
-                      " training samples over " + std::to_string(o.threads) +
+                      " training samples over " + std::to_string(shard_count(o)) +
                       " workers leave a slice of " + std::to_string(smallest) +
                       " samples, fewer than one batch of " + std::to_string(o.batch_size));
   }

@@ -39,6 +39,9 @@ struct RunnerOptions {
   std::int64_t checkpoints_per_epoch = 4;
   std::size_t staleness_bins = 1024;
   BatchOrder batch_order = BatchOrder::kWorker;
+  // The first slot that computes gradients (AlgorithmEntry::first_source): `shard` gives slot
+  // s >= first_source slice s - first_source of threads - first_source.
+  int first_source = 0;
   // --slowdown, --delay, --step-decay (algorithms/pace.hpp); inactive by default.
   PaceConfig pace;
   // Where the algorithm's shared storage is allocated (--memory); null: heap_shared_memory().

@@ -24,6 +24,7 @@ void SequentialSgd<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
       break;
     }
     sgd_apply(theta_.span(), ctx.grad, step_);
+    ++ctx.stats->contributed;
     note_applied(ctx, version + 1, /*staleness=*/0, /*failed_attempts=*/0, loss,
                  [&] { return ctx.checkpoints->record(version + 1, theta_.span()); });
     charge_exchange(ctx);  // one pull and push of the shared model per update

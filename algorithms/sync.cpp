@@ -56,6 +56,7 @@ void SyncSgd<S, Combine>::combine_slice(BasicWorkerContext<S>& ctx, Slice mine) 
   const std::span<S> mean = mine.of(ctx.local);
   frame_.combine().mean(mine, mean);
   sgd_apply(mine.of(frame_.theta()), mean, step_);
+  ++ctx.stats->contributed;  // its one gradient of the round is in the mean
 }
 
 template <class S, class Combine>

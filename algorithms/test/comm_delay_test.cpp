@@ -83,6 +83,21 @@ TEST(CommDelay, ChargedOncePerUpdateForTheOneGradientMethods) {
   }
 }
 
+// At one thread the server methods are seq (server and worker in one thread): one exchange per
+// update, as seq is charged, so --comm-delay costs the same baseline.
+TEST(CommDelay, ChargedOncePerUpdateForTheServerMethodsAtOneThread) {
+  RunnerOptions o = testing::small_run(1, 7);
+  o.total_updates = 120;
+  o.pace.comm_delay = parse_comm_delay("fixed:50");
+  for (const char* name : {"param-server", "hybrid"}) {
+    SCOPED_TRACE(name);
+    const CommRun r = run_with_comm_delay(name, 1, o);
+    ASSERT_EQ(r.outcome.applied_updates, 120);
+    EXPECT_EQ(r.outcome.workers[0].exchanges, 120);
+    expect_charged(r.outcome.workers[0]);
+  }
+}
+
 // One exchange per worker per combined round: its part of the reduce.
 TEST(CommDelay, ChargedOncePerWorkerPerRoundForTheRoundMethods) {
   RunnerOptions o = testing::small_run(1, 7);

@@ -100,7 +100,10 @@ AlgorithmPtr<S> build(const AlgorithmEntry& e, const AlgorithmSettings& settings
 
 // The per-update bookkeeping every algorithm owes, whatever its scheme: note_applied once per
 // applied update (one staleness and one attempts entry each), `computed` counting exactly the
-// gradients the model computed (when it counts them), and the run's applied updates adding up.
+// gradients the model computed (when it counts them), every computed gradient accounted for per
+// worker (computed = contributed + dropped + abandoned + discarded_at_end, each counted where it
+// happened: a gradient neither applied nor counted lost breaks it), and the run's applied
+// updates adding up.
 template <class S>
 void check_accounting(const BasicTrainingOutcome<S>& r, Violations& out) {
   std::int64_t applied = 0;
@@ -111,6 +114,13 @@ void check_accounting(const BasicTrainingOutcome<S>& r, Violations& out) {
     if (s.staleness.count() != s.applied || s.attempts.count() != s.applied) {
       out.push_back(who + "applied " + str(s.applied) + " updates but noted " +
                     str(s.staleness.count()) + " (note_applied once per applied update)");
+    }
+    const std::int64_t accounted = s.contributed + s.dropped + s.abandoned + s.discarded_at_end;
+    if (s.computed != accounted) {
+      out.push_back(who + "computed " + str(s.computed) + " gradients but contributed " +
+                    str(s.contributed) + " + dropped " + str(s.dropped) + " + abandoned " +
+                    str(s.abandoned) + " + discarded_at_end " + str(s.discarded_at_end) + " = " +
+                    str(accounted) + " (every gradient contributed or counted lost)");
     }
     if (s.attempts.sum() > static_cast<double>(s.failed_attempts)) {
       out.push_back(who + "its attempts histogram holds more failures than failed_attempts");
@@ -213,6 +223,33 @@ inline Violations budget_violations(const AlgorithmEntry& e, int threads) {
   return out;
 }
 
+// A gradient budget of 503 with `threads` workers (a multiple of no round size, nor of W): the
+// methods that cap gradients stop at the cap (within one gradient per worker: a round's share is
+// ceil(left / W)), the others get it as their update budget; the accounting adds up either way.
+inline Violations gradient_budget_violations(const AlgorithmEntry& e, int threads) {
+  using contract::str;
+  constexpr std::int64_t kBudget = 503;
+  const CountingLeastSquares<float> model(6);
+  const Dataset data = random_floats(128, 6, 3, 5);
+  RunnerOptions o = small_run(threads, 7);
+  o.total_updates = kBudget;
+  if (e.caps_gradients) o.total_gradients = kBudget;
+  o.updates_per_epoch = 100;
+  const AlgorithmPtr<float> algo = contract::build(e, AlgorithmSettings{}, threads);
+  const TrainingOutcome r =
+      run_training(*algo, model, data, std::vector<float>(model.num_params(), 0.0F), o);
+  Violations out;
+  if (r.stop_reason != StopReason::kNone) out.push_back("stopped before the budget");
+  const std::int64_t computed = merge_workers(r.workers).computed;
+  // (A method of one gradient per update may drop gradients past the budget: Leashed.)
+  if (computed < kBudget || (e.caps_gradients && computed >= kBudget + threads)) {
+    out.push_back("computed " + str(computed) + " gradients of a budget of " + str(kBudget) +
+                  " (the cap, within one per worker)");
+  }
+  contract::check_accounting(r, out);
+  return out;
+}
+
 // Duty 2 with `threads` workers: the 40th gradient and every later one is NaN. The run stops as
 // diverged, no NaN reaches the parameters, and the poisoned gradient is counted as discarded.
 inline Violations non_finite_violations(const AlgorithmEntry& e, int threads) {
@@ -284,6 +321,7 @@ inline Violations contract_violations(const AlgorithmEntry& e) {
   for (const int t : contract_threads(e)) {
     const std::string n = std::to_string(t) + " thread(s)";
     add("budget, " + n, budget_violations(e, t));
+    add("gradient budget, " + n, gradient_budget_violations(e, t));
     add("non-finite loss, " + n, non_finite_violations(e, t));
     add("stop request, " + n, stop_violations(e, t));
   }

@@ -85,7 +85,8 @@ enum class Skip {
   kNoteApplied,
   kOneBasedVersion,
   kBudget,
-  kSharedMemory
+  kSharedMemory,
+  kContributed
 };
 
 // Sequential SGD (seq.cpp's loop) with one duty left out.
@@ -110,6 +111,7 @@ class SkipsADuty final : public BasicAlgorithm<S> {
         break;
       }
       sgd_apply(params(), ctx.grad, step_);
+      if constexpr (kSkip != Skip::kContributed) ++ctx.stats->contributed;
       if constexpr (kSkip == Skip::kNoteApplied) {
         ++ctx.stats->applied;  // counted, but no staleness, attempts, loss or snapshot
         continue;
@@ -166,6 +168,7 @@ TEST(ContractChecks, CatchEachSkippedDuty) {
       {skips<Skip::kOneBasedVersion>("zero-based"), "snapshot slot"},
       {skips<Skip::kBudget>("one-more"), "applied 504 updates of a budget of 503"},
       {skips<Skip::kSharedMemory>("own-vector"), "through SharedMemory, less than the parameters"},
+      {skips<Skip::kContributed>("uncounted"), "(every gradient contributed or counted lost)"},
   };
   for (const Case& c : cases) {
     const testing::Violations found = testing::contract_violations(c.entry);

@@ -144,6 +144,38 @@ TEST(Runner, ShardOrderKeepsEachWorkerInItsSlice) {
   }
 }
 
+// The parameter server's slot 0 never computes (without --server-trains), so shard cuts the set
+// over the 2 gradient workers only: in sync mode each computes one gradient per update, and one
+// pass (20 gradients of 5 samples) reads every one of the 100 samples exactly once.
+TEST(Runner, ShardCutsTheSetOverTheGradientSourcesOnly) {
+  const SampleLog model;
+  const Dataset data = indexed(100);
+  const AlgorithmEntry& entry = builtin_algorithms().at("param-server");
+  const AlgorithmSetup setup{entry.settings_with({{"ps-mode", "sync"}}), 1, 3};
+  const std::unique_ptr<Algorithm> algo = entry.make.build<float>(setup);
+  RunnerOptions o;
+  o.threads = 3;
+  o.batch_size = 5;
+  o.total_updates = 20;
+  o.total_gradients = 20;
+  o.batch_order = BatchOrder::kShard;
+  o.first_source = entry.first_source(setup);
+  ASSERT_EQ(o.first_source, 1);
+  const TrainingOutcome r = run_training(*algo, model, data, std::vector<float>(1, 0.0F), o);
+  ASSERT_EQ(r.workspaces.size(), 3U);
+  EXPECT_TRUE(static_cast<const SampleLogWorkspace&>(*r.workspaces[0]).seen.empty());
+  std::vector<int> reads(100, 0);
+  for (std::size_t w = 1; w < 3; ++w) {
+    const SampleRange slice = shard_slice(100, w - 1, 2);
+    for (const std::size_t i : static_cast<const SampleLogWorkspace&>(*r.workspaces[w]).seen) {
+      EXPECT_GE(i, slice.begin) << "worker " << w;
+      EXPECT_LT(i, slice.end) << "worker " << w;
+      ++reads[i];
+    }
+  }
+  EXPECT_EQ(reads, std::vector<int>(100, 1));
+}
+
 // At one thread the one slice is the whole set and the stream the same: shard is the worker
 // order bit for bit, so one thread of every method stays sequential SGD under either.
 TEST(Runner, OneThreadShardIsTheWorkerOrderBitForBit) {

@@ -94,6 +94,7 @@ void check_batch_fits(const RunConfig& cfg, std::size_t train_samples,
   o.threads = cfg.threads;
   o.batch_size = static_cast<std::size_t>(cfg.batch);
   o.batch_order = batch_order_of(cfg);
+  o.first_source = first_source_of(cfg);
   check_shards_fit(train_samples, o);
 }
 

@@ -47,8 +47,6 @@ using nlohmann::json;
 
 // Default budget when none is given: one epoch.
 constexpr double kDefaultEpochs = 1.0;
-// With only --time-limit, the update budget is effectively unbounded.
-constexpr std::int64_t kUnboundedUpdates = std::int64_t{1} << 50;
 
 // The values in the run's precision: float32 or float64, named in the side file's "dtype"
 // (written after the values, so a side file always describes values that are there; none when
@@ -104,13 +102,14 @@ int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
   return 0;
 }
 
-// The budget (README, "What a run does and measures"): --epochs E (default one) and --gradients G count gradients
-// computed by all workers, E passes being E x updates per epoch (N/b, or --updates-per-epoch);
-// --updates U counts applied updates; only a time limit means "unbounded". A method of one
-// gradient per update gets a gradient budget as its update budget, so its counting is what it
-// always was; a method that caps gradients itself (AlgorithmEntry::caps_gradients) gets it as
-// its gradient cap, the same number bounding its updates (each costs at least one gradient), and
-// its checkpoints are laid out for the updates it nominally applies, G / (gradients per update).
+// The budget (README, "What a run does and measures"): --epochs E (default one) and --gradients G
+// count gradients computed by all workers, E passes being E x updates per epoch (N/b, or
+// --updates-per-epoch), both at most kUnboundedUpdates; --updates U counts applied updates; only
+// a time limit means "unbounded". A method of one gradient per update gets a gradient budget as
+// its update budget, so its counting is what it always was; a method that caps gradients itself
+// (AlgorithmEntry::caps_gradients) gets it as its gradient cap, the same number bounding its
+// updates (each costs at least one gradient), and its checkpoints are laid out for the updates it
+// nominally applies, G / (gradients per update).
 struct Budget {
   BudgetRecord record;
   std::int64_t per_epoch = 1;  // updates per epoch: checkpoints, the series' epochs, --step-decay
@@ -198,6 +197,7 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   ro.staleness_bins = static_cast<std::size_t>(
       cfg.staleness_bins <= budget.total ? cfg.staleness_bins : budget.total + 1);
   ro.batch_order = batch_order_of(cfg);
+  ro.first_source = first_source_of(cfg);
   ro.pace = cfg.pace;
   observed.assign(static_cast<std::size_t>(cfg.threads), ObservedSlot{});
   ro.on_worker_start = [&](int worker) {

@@ -210,7 +210,7 @@ std::vector<OptionSpec> budget_options() {
       parsed_option<C>("gradients", "G",
                        "budget in mini-batch gradients computed by all workers (instead of "
                        "--epochs)",
-                       &C::gradients, integer(1)),
+                       &C::gradients, integer(1, kUnboundedUpdates)),
       parsed_option<C>("updates", "U",
                        "budget in applied updates, whatever they cost in gradients (instead of "
                        "--epochs)",
@@ -416,6 +416,10 @@ std::string run_help(const AlgorithmRegistry& registry) {
 
 BatchOrder batch_order_of(const RunConfig& c, const AlgorithmRegistry& registry) {
   return c.batch_order ? *c.batch_order : registry.at(c.algorithm).default_batch_order;
+}
+
+int first_source_of(const RunConfig& c, const AlgorithmRegistry& registry) {
+  return registry.at(c.algorithm).first_source(algorithm_setup(c));
 }
 
 json config_to_json(const RunConfig& config, const AlgorithmRegistry& registry) {

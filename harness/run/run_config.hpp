@@ -20,6 +20,10 @@
 
 namespace psgd {
 
+// The largest budget: --epochs' gradients, --gradients, and a time-limited run's update bound.
+// Far past any run (2^50 updates), and far below kNoGradientCap, which means "no cap".
+inline constexpr std::int64_t kUnboundedUpdates = std::int64_t{1} << 50;
+
 // One convergence target: an absolute training loss, or a fraction of the initial loss.
 struct Epsilon {
   double value = 0.5;
@@ -118,5 +122,10 @@ AlgorithmSetup algorithm_setup(const RunConfig& config);
 // ConfigError for an unknown algorithm.
 BatchOrder batch_order_of(const RunConfig& config,
                           const AlgorithmRegistry& registry = builtin_algorithms());
+
+// The first thread slot that computes gradients (AlgorithmEntry::first_source): `shard` cuts the
+// training set over the slots from it on. Throws ConfigError for an unknown algorithm.
+int first_source_of(const RunConfig& config,
+                    const AlgorithmRegistry& registry = builtin_algorithms());
 
 }  // namespace psgd

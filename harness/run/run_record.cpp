@@ -150,7 +150,9 @@ WorkDoneRecord work_of(const RunFacts<S>& f, const WorkerStats& total) {
   w.samples = total.samples;
   const std::int64_t lost = total.dropped + total.abandoned + total.discarded_at_end;
   w.lost = LostRecord{total.dropped, total.abandoned, total.discarded_at_end, lost};
-  w.contributed = total.computed - lost;
+  // Counted by the workers where a gradient's effect reached the shared model, not derived:
+  // the identity computed = contributed + lost is a check on the method, not a definition.
+  w.contributed = total.contributed;
   if (f.data.train_samples && *f.data.train_samples > 0) {
     w.passes = static_cast<double>(total.samples) / static_cast<double>(*f.data.train_samples);
   }

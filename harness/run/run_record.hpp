@@ -112,7 +112,7 @@ struct LostRecord {
 
 // The work block: the gradients all workers computed and where they went, counted the same way
 // for every method (algorithms/algorithm.hpp: computed = contributed + dropped + abandoned +
-// discarded_at_end).
+// discarded_at_end, each term counted by the workers, contributed included).
 struct WorkDoneRecord {
   std::optional<BudgetRecord> budget;
   std::optional<std::int64_t> gradients, samples, contributed;

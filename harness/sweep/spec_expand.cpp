@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "algorithms/registry.hpp"
 #include "common/errors.hpp"
 #include "harness/sweep/spec.hpp"
 
@@ -15,11 +16,19 @@ namespace {
 // Run ids become file names; beyond this the slug is cut (the hash keeps ids unique).
 constexpr std::size_t kMaxSlugChars = 120;
 
-// The text of option `name` in a run's options, or the option table's default when unset.
+// The text of option `name` in a run's options, or the option table's default when unset; an
+// unset --batch-order is the method's own (AlgorithmEntry::default_batch_order), as the run
+// resolves it, so an exclude rule on batch-order matches the order the run will use.
 std::string resolved_text(const OptionMap& options, const std::string& name) {
   const auto it = options.find(name);
   if (it != options.end()) return it->second;
-  static const RunConfig defaults;
+  RunConfig defaults;
+  if (name == "batch-order") {
+    defaults.algorithm = resolved_text(options, "algo");
+    for (const AlgorithmEntry& e : builtin_algorithms().entries()) {
+      if (e.name == defaults.algorithm) defaults.batch_order = e.default_batch_order;
+    }
+  }
   for (const OptionSpec& o : run_options()) {
     if (o.name != name) continue;
     const nlohmann::json v = o.get(defaults);

@@ -170,7 +170,9 @@ TEST(BadInputEndToEnd, OutputPathsAreCheckedBeforeAnyWork) {
 TEST(BadInputEndToEnd, OutOfRangeNumbersAreRefusedNotTruncated) {
   for (const char* args : {"--threads 4294967297", "--threads 40000", "--checkpoints 4294967296",
                            "--checkpoints 2147483648", "--seed 1180591620717411303424",
-                           "--staleness-bins 1000000000", "--epochs 8e16"}) {
+                           "--staleness-bins 1000000000", "--epochs 8e16",
+                           // INT64_MAX is kNoGradientCap ("no cap"): bounded like --epochs.
+                           "--gradients 9223372036854775807", "--gradients 1125899906842625"}) {
     SCOPED_TRACE(args);
     const auto r = run_psgd(std::string(kTiny) + args, kWatchdog);
     EXPECT_EQ(r.exit_code, 2) << r.err;

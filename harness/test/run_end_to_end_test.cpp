@@ -389,6 +389,11 @@ TEST(RunEndToEnd, BatchOrderDefaultsPerMethodAndShardsMustHoldABatch) {
       2,
       "--batch-order shard: 1024 training samples over 3 workers leave a slice of 341 "
       "samples, fewer than one batch of 342");
+  // The parameter server's slot 0 reads no batch: its 2 workers get slices of 512, which fit.
+  const Result ps = run_psgd(
+      "run --dataset synthetic-dense:1024x16x4 --model linear --batch 342 --algo param-server "
+      "--batch-order shard --placement none --threads 3");
+  EXPECT_EQ(ps.exit_code, 0) << ps.err;
 }
 
 TEST(RunEndToEnd, MoreThreadsThanHardwareIsRecordedAsOversubscribed) {

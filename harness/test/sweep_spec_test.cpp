@@ -242,6 +242,19 @@ TEST(SweepSpec, BundlesExcludesAndNullValues) {
   EXPECT_EQ(option_text(runs[2], "threads"), "1");
 }
 
+// An unset --batch-order is the method's default (shard for local-sgd), so an exclude rule on
+// batch-order matches a point that leaves it unset, and the index column shows the order used.
+TEST(SweepSpec, ExcludesMatchTheMethodsDefaultBatchOrder) {
+  ordered_json doc = minimal_spec();
+  doc["axes"] = ordered_json::object();
+  doc["axes"]["algo"] = {"seq", "local-sgd"};
+  doc["exclude"] = ordered_json::parse(R"([{"batch-order": "shard"}])");
+  const std::vector<PlannedRun> runs = expand(parse_sweep_spec(doc, ""));
+  ASSERT_EQ(runs.size(), 2u);  // local-sgd's point excluded, seq's two repetitions kept
+  EXPECT_EQ(runs[0].point_id, "algo-seq");
+  EXPECT_EQ(option_text(runs[0], "batch-order"), "worker");
+}
+
 TEST(SweepSpec, ExpandChecksEachPointsOptionsTogether) {
   ordered_json doc = minimal_spec();
   doc["axes"]["epochs"] = {1};  // with base updates: two budgets

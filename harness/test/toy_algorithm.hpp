@@ -34,8 +34,8 @@ class ToyScaledSgd final : public BasicAlgorithm<S> {
     step_ = static_cast<S>(scale_) * setup.step;
   }
   // The duties of algorithm.hpp: gradients through compute_gradient, a non-finite loss dropped
-  // (counted, never applied), note_applied with the 1-based version, stop at the budget or
-  // when asked.
+  // (counted, never applied), the applied gradient counted as contributed, note_applied with the
+  // 1-based version, stop at the budget or when asked.
   void run_worker(BasicWorkerContext<S>& ctx) noexcept override {
     const std::int64_t total = ctx.control->total_updates();
     for (std::int64_t v = 0; v < total && !ctx.control->should_stop(); ++v) {
@@ -45,6 +45,7 @@ class ToyScaledSgd final : public BasicAlgorithm<S> {
         break;
       }
       sgd_apply<S>(theta_.span(), ctx.grad, step_);
+      ++ctx.stats->contributed;
       note_applied(ctx, v + 1, 0, 0, loss,
                    [&] { return ctx.checkpoints->record(v + 1, theta_.span()); });
     }
