@@ -148,10 +148,12 @@ WorkerPace::WorkerPace(const PaceConfig& config, int worker, std::uint64_t seed,
 double WorkerPace::wait(double seconds, bool interruptible) const noexcept {
   if (!(seconds > 0.0)) return 0.0;
   const auto t0 = std::chrono::steady_clock::now();
+  const double slice =
+      interruptible && interrupt_ != nullptr ? kInterruptPollSeconds : kStopPollSeconds;
   for (double left = seconds; left > 0.0; left = seconds - waited_since(t0)) {
     if (stop_ != nullptr && stop_->should_stop()) break;
     if (interruptible && interrupted()) break;
-    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, kStopPollSeconds)));
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, slice)));
   }
   return waited_since(t0);
 }

@@ -39,6 +39,13 @@ class SchemeVerdictsTest(unittest.TestCase):
         self.assertEqual(scheme_verdicts.accuracy_at(doc, 2.0), 0.7)
         self.assertIsNone(scheme_verdicts.accuracy_at({"series": []}, 1.0))
 
+    def test_time_to_takes_the_first_snapshot_at_or_above(self):
+        doc = {"series": [{"seconds": 0.0, "test_accuracy": 0.1},
+                          {"seconds": 1.0, "test_accuracy": 0.8},
+                          {"seconds": 2.0, "test_accuracy": 0.7}]}
+        self.assertEqual(scheme_verdicts.time_to(doc, 0.8), 1.0)
+        self.assertIsNone(scheme_verdicts.time_to(doc, 0.9))
+
     def test_lost_fraction_from_the_work_block(self):
         doc = {"work": {"gradients": 200, "lost": {"total": 10}}}
         self.assertAlmostEqual(scheme_verdicts._lost_fraction(doc), 0.05)
