@@ -32,7 +32,10 @@ std::size_t index_superseded(const ResultsDir& dir, const SweepSpec& spec,
   if (!fs::is_directory(root, ec)) return 0;
   const std::optional<json> plan = read_object(fs::path(dir.dir()) / "sweep.json");
   std::size_t indexed = 0;
-  for (const fs::directory_entry& build : fs::directory_iterator(root, ec)) {
+  // Iterated with error codes: a folder that vanishes or cannot be listed midway ends the
+  // listing rather than throwing out of the sweep.
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::directory_entry& build = *it;
     std::error_code type_ec;
     if (!build.is_directory(type_ec)) continue;
     if (!refresh_all && fs::exists(build.path() / "index.csv", type_ec)) continue;
@@ -48,8 +51,15 @@ std::size_t index_superseded(const ResultsDir& dir, const SweepSpec& spec,
     json doc = plan.value_or(json::object());
     const std::string id = build.path().filename().string();
     doc["build_id"] = id == "unrecorded-build" ? json(nullptr) : json(id);
-    // The plan's context is of the sweep that moved these results; theirs is of the build.
+    // The plan's context and build block are of the sweep that moved these results; these are
+    // of the build that made them, as its runs recorded.
     doc["context"] = context.value_or(json(nullptr));
+    const json& c = doc["context"];
+    const auto field = [&c](const char* key) {
+      return c.is_object() && c.contains(key) ? c[key] : json(nullptr);
+    };
+    doc["build"] = {
+        {"id", doc["build_id"]}, {"git_sha", field("git_sha")}, {"git_dirty", field("git_dirty")}};
     doc["superseded"] = true;
     write_json(doc, (build.path() / "sweep.json").string());
     ++indexed;

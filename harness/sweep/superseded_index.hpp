@@ -17,8 +17,9 @@ namespace psgd {
 // Rewrites index.csv (atomically, as the sweep's own, one row per planned run whose
 // <run-id>.json is there, in plan order; a run moved there twice keeps its first copy, the later
 // ones being <run-id>.2.json, ...) and sweep.json (the sweep's own plan, read from
-// <dir>/sweep.json, with the folder's build id and the context of its first run) in every
-// folder under <dir>/superseded/. A document that does not parse is left out of the index.
+// <dir>/sweep.json, with the folder's build id, and the context and build block (git state) of
+// its first run) in every folder under <dir>/superseded/. A document that does not parse is
+// left out of the index.
 // With refresh_all false only the folders without an index.csv are indexed (those a sweep of an
 // older psgd left), so a sweep that moved nothing reads no old results. Returns how many folders
 // were indexed. Throws EnvironmentError when a file cannot be written; the results themselves

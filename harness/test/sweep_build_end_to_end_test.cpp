@@ -228,6 +228,8 @@ TEST_F(SweepBuildEndToEnd, ARebuiltBinaryRedoesTheRunsAndResumingRedoesNothing) 
   EXPECT_EQ(old_plan.value("build_id", ""), old_id);
   EXPECT_EQ(old_plan.value("superseded", false), true);
   EXPECT_TRUE(old_plan["context"].is_object());
+  EXPECT_EQ(old_plan["build"]["id"], old_id);
+  EXPECT_EQ(old_plan["build"]["git_sha"], old_plan["context"]["git_sha"]);
   // psgd compare reads both builds: one repetition a point is too few for a verdict, so every
   // measure is "not comparable", which fails nothing.
   const test::ProcessResult compared =
