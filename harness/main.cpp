@@ -21,8 +21,9 @@ constexpr std::string_view kUsage =
     "  sweep   run an experiment spec: every point x repetition as a child run (psgd sweep "
     "--help)\n"
     "  topo    print the machine's topology and a placement plan (psgd topo --help)\n"
-    "  compare compare two results files: noise-aware regression verdict (psgd compare --help)\n"
-    "  --version  build id (git SHA, dirty flag), compiler, flags, instruction sets\n";
+    "  compare compare two results files, or two builds' training runs (sweep folders, run\n"
+    "          documents): noise-aware verdict per benchmark or point (psgd compare --help)\n"
+    "  --version  git commit and dirty state at build time, compiler, flags, instruction sets\n";
 
 }  // namespace
 
