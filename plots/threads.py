@@ -15,6 +15,7 @@ import common
 def main():
     args = common.parse_args(__doc__.splitlines()[0], "threads")
     sweep = common.Sweep(args.results)
+    sweep.require_separated("plots/threads.py", "method", "placement", "threads")
     label, column = sweep.epsilon_column(args.epsilon)
     placements = sweep.values("placement")
     algos = common.methods_of(sweep.rows)
