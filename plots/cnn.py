@@ -20,6 +20,7 @@ def main():
         "cnn",
         "On the cnn: how fast does each method lower the loss in wall-clock time, per thread "
         "count?" + (f" ({settings})" if settings else ""),
+        "plots/cnn.py",
     )
 
 
