@@ -98,7 +98,8 @@ def line_with_band(ax, xs, samples, label, **style):
     hi = [q for (m, _, q) in stats if m is not None]
     if not px:
         return None
-    (line,) = ax.plot(px, med, marker="o", label=label, **style)
+    style.setdefault("marker", "o")
+    (line,) = ax.plot(px, med, label=label, **style)
     ax.fill_between(px, lo, hi, alpha=0.2, color=line.get_color(), linewidth=0)
     return line
 

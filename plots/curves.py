@@ -37,8 +37,9 @@ def median_curve(ax, frames, metric, **style):
 def key_entries(ax, colours, styles):
     """Legend entries apart for colour (method) and line style (e.g. placement), so a legend
     lists each once instead of every combination: proxies with no data, on ax."""
-    for label, colour in colours.items():
-        ax.add_line(Line2D([], [], color=colour, label=label))
+    for label, colour in colours.items():  # a colour, or plot() keywords (colour and marker)
+        style = colour if isinstance(colour, dict) else {"color": colour}
+        ax.add_line(Line2D([], [], label=label, **style))
     if len(styles) > 1:
         for label, style in styles.items():
             ax.add_line(Line2D([], [], color="dimgrey", linestyle=style, label=label))

@@ -19,7 +19,7 @@ def main():
     label, column = sweep.epsilon_column(args.epsilon)
     placements = sweep.values("placement")
     algos = common.methods_of(sweep.rows)
-    fig, axes = common.figure(2, len(placements))
+    fig, axes = common.figure(2, len(placements), sharey="row")
     for col, placement in enumerate(placements):
         rows = [r for r in sweep.rows if r["placement"] == placement]
         top, bottom = axes[0][col], axes[1][col]
@@ -34,7 +34,7 @@ def main():
                     xs,
                     [[common.number(r[name]) for r in g] for g in by_threads.values()],
                     label=algo,
-                    color=common.method_color(algo),
+                    **common.method_style(algo),
                 )
                 common.mark_oversubscribed_groups(
                     ax, by_threads, lambda r, name=name: common.number(r[name])
