@@ -15,6 +15,7 @@ def main():
         args.out,
         "cnn_staleness",
         "On the cnn: how stale are the applied updates as threads are added?",
+        "plots/cnn_staleness.py",
     )
 
 

@@ -316,11 +316,11 @@ def box_stats(frame, top=0):
     return dict(med=q[50], q1=q[25], q3=q[75], whislo=q[5], whishi=q[95], mean=mean, fliers=[q[99]])
 
 
-def draw_boxes(ax, stats, positions, color):
+def draw_boxes(ax, stats, positions, color, widths=0.5):
     """Boxes from box_stats at positions, in a method's colour."""
     if stats:
         ax.bxp(
-            stats, positions=positions, showmeans=True, widths=0.5, patch_artist=True,
+            stats, positions=positions, showmeans=True, widths=widths, patch_artist=True,
             boxprops=dict(facecolor=color, alpha=0.4), medianprops=dict(color="black"),
             meanprops=dict(marker="x", markeredgecolor="black"),
             flierprops=dict(marker="o", markersize=3, markerfacecolor=color),
