@@ -14,6 +14,7 @@ def main():
         args.out,
         "cnn_attempts",
         "On the cnn: how many failed atomic RMWs (and lock polls) does one update cost?",
+        "plots/cnn_attempts.py",
     )
 
 
