@@ -14,6 +14,7 @@ def main():
         args.out,
         "cnn_memory",
         "On the cnn: how much memory does each method hold as threads are added?",
+        "plots/cnn_memory.py",
     )
 
 
