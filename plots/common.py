@@ -10,7 +10,6 @@ so the scripts run under /usr/bin/python3.
 import argparse
 import math
 import os
-import textwrap
 from collections import OrderedDict
 
 import matplotlib

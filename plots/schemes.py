@@ -106,8 +106,8 @@ def dot_panel(ax, slowdowns, schemes, values, ylabel):
 def main():
     args = parse_args()
     sweep = common.Sweep(args.results)
-    groups = sweep.require_separated("plots/schemes.py", "method", "mini-batches", "combine",
-                                     "switch", "switch-shape", "ps-mode", "slowdown", "threads")
+    sweep.require_separated("plots/schemes.py", "method", "mini-batches", "combine",
+                            "switch", "switch-shape", "ps-mode", "slowdown", "threads")
     finished = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     slowdowns = sweep.values("slowdown") if "slowdown" in sweep.columns else [""]
     slowdowns = sorted(slowdowns, key=slowdown_order)
