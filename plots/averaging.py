@@ -7,7 +7,8 @@ Reads results/<sweep>/ of experiments/averaging.json: one line per method over t
 "Parallelized Stochastic Gradient Descent" (MNIST) as markers for its ordering (psgd runs
 Fashion-MNIST, whose levels are lower). One thread of local-sgd is sequential SGD, so the study's
 serial accuracy is marked there; one thread of async-exchange with the spec's --merge average is
-not (it averages with its own old model), so it gets no serial marker. Prints the medians as CSV on stdout. Writes <out>/averaging.png and .pdf.
+not (it averages with its own old model), so it gets no serial marker. Prints the medians as
+CSV on stdout. Writes <out>/averaging.png, .pdf, .caption.md.
 """
 
 from matplotlib.ticker import MaxNLocator

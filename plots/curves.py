@@ -21,6 +21,8 @@ def median_curve(ax, frames, metric, **style):
             runs.append((points["seconds"].to_numpy(float), points[metric].to_numpy(float)))
     if not runs:
         return None
+    if style.get("marker"):  # a marker now and then: the method's second cue beside colour
+        style = dict(style, markevery=0.15, markersize=4)
     if len(runs) == 1:
         (line,) = ax.plot(runs[0][0], runs[0][1], linewidth=1.2, **style)
         return line

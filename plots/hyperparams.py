@@ -8,7 +8,7 @@ why, by its most common outcome: not reached (light grey), diverged (red, hatche
 (white, hatched: the run refused its configuration), crashed (black). A cell with any diverged,
 invalid or crashed run is hatched with that outcome's pattern. Every cell lists its runs'
 outcomes: R reached, N not reached, D diverged, I invalid, X crashed. One row per method, one
-column per thread count. Writes <out>/hyperparams.png and .pdf, and the counts as
+column per thread count. Writes <out>/hyperparams.png, .pdf, .caption.md, and the counts as
 <out>/hyperparams_counts.csv.
 """
 

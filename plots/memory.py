@@ -10,7 +10,7 @@ vectors live at once: Leashed's measured peak (contention.peak_live_vectors) bes
 2N + 1 (algorithm.live_vectors.bound); a method without dynamic reclamation holds all of its
 shared storage for the whole run, so its peak is shared_bytes / (4 bytes x model.params).
 Medians over repetitions with IQR bands; thread counts above the hardware threads are shaded.
-Writes <out>/memory.png and .pdf.
+Writes <out>/memory.png, .pdf, .caption.md.
 """
 
 import common

@@ -4,7 +4,8 @@ utilisation vs batch size, synchronous vs asynchronous server (final test loss: 
 
 Reads results/<sweep>/ of experiments/param-server.json: one line per (ps-mode, threads) over the
 batch size (medians with the IQR band over repetitions). The threads count the server, which
-computes no gradient. Prints the medians as CSV on stdout. Colours: the palette's param-server sync and async. Writes
+computes no gradient. Prints the medians as CSV on stdout. Colours: the palette's param-server
+sync and async. Writes
 <out>/param-server.png, .pdf and .caption.md.
 """
 

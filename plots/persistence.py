@@ -4,7 +4,7 @@
 Reads results/<sweep>/ of experiments/persistence.json. x: the persistence bound B (failed
 publish attempts retried before a gradient is dropped; inf never drops); one line per thread
 count (and per batch size and test-before-CAS setting when the sweep varies them). Medians over
-repetitions with interquartile bands. Writes <out>/persistence.png and .pdf.
+repetitions with interquartile bands. Writes <out>/persistence.png, .pdf, .caption.md.
 """
 
 import common

@@ -9,7 +9,7 @@ Reads results/<sweep>/ of experiments/schemes.json. One column per straggler set
 scale, the highest of 80%, 75% and 70% that some run reaches, said in the axis label) per method,
 from each run's snapshot series (first snapshot at or above the target; runs that never reach it
 are counted in the bar's label), and the median final accuracy. Prints the table it draws as CSV
-on stdout. Writes <out>/schemes.png and .pdf.
+on stdout. Writes <out>/schemes.png, .pdf, .caption.md.
 """
 
 import argparse
@@ -135,7 +135,7 @@ def main():
                 continue
             frames = [pd.DataFrame(d.get("series", []), columns=["seconds", "test_accuracy"])
                       for d in docs]
-            curves.median_curve(ax, frames, "test_accuracy", color=common.method_color(scheme))
+            curves.median_curve(ax, frames, "test_accuracy", **common.method_style(scheme))
             times[(slow, scheme)] = [time_to_accuracy(d, target) for d in docs]
             finals[(slow, scheme)] = [final_accuracy(d) for d in docs]
             got = [t for t in times[(slow, scheme)] if t is not None]

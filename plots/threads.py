@@ -6,7 +6,7 @@ compact placement is the UMA layout, scatter the NUMA one). Throughput is in tra
 per second for every method: one sync update averages all workers' gradients (workers x b
 samples), the others' one worker's b, so updates per second would understate sync by the worker
 count. Oversubscribed thread counts are shaded and their points ringed. Writes
-<out>/threads.png and .pdf.
+<out>/threads.png, .pdf, .caption.md.
 """
 
 import common

@@ -3,10 +3,10 @@
 per thread count: the study's main convergence figure on psgd's own default settings.
 
 Reads results/<sweep>/ of experiments/threads.json (the same runs as plots/threads.py; a second
-figure of that sweep) and draws every finished run's evaluated snapshots (its `series`) as one
-thin line; repetitions share their method's colour, the placement is the line style. Invalid and
-crashed runs have no series: each row says how many there were. Writes <out>/threads_curves.png
-and .pdf.
+figure of that sweep) and draws the finished runs' evaluated snapshots (their `series`) as one
+median line per method with the interquartile band over repetitions; colour and marker: the
+method, line style: the placement. Invalid and crashed runs have no series: each row says how
+many there were. Writes <out>/threads_curves.png, .pdf and .caption.md.
 """
 
 import common
@@ -33,11 +33,12 @@ def draw(sweep, out, name, title, script="plots/threads_curves.py"):
     methods = common.methods_of(finished)
     for i, t in enumerate(threads):
         rows = [r for r in finished if r["threads"] == t and r["run_id"] in series]
-        for key, group in common.group(rows, "algo", "lock", "test-before-cas", "placement").items():
+        keys = ("algo", "lock", "test-before-cas", "placement")
+        for key, group in common.group(rows, *keys).items():
             m = common.method(group[0])
             for j, (metric, _) in enumerate(METRICS):
                 curves.median_curve(axes[i][j], [series[r["run_id"]] for r in group], metric,
-                                    color=common.method_color(m), linestyle=style[key[-1]])
+                                    linestyle=style[key[-1]], **common.method_style(m))
         for j, (_, ylabel) in enumerate(METRICS):
             ax = axes[i][j]
             ax.set_title(f"{common.threads_label(t, sweep.rows)}: {ylabel}")
@@ -48,7 +49,7 @@ def draw(sweep, out, name, title, script="plots/threads_curves.py"):
             common.note_unfinished(ax, [r for r in sweep.rows if r["threads"] == t])
             if not rows:
                 common.say_empty(ax, f"no finished run at {t} threads")
-    curves.key_entries(axes[0][0], {m: common.method_color(m) for m in methods},
+    curves.key_entries(axes[0][0], {m: common.method_style(m) for m in methods},
                        {f"placement {p}": style[p] for p in placements})
     axes[0][0].legend()
     reps = sweep.plan.get("repetitions", "?")

@@ -2,7 +2,7 @@
 what makes a figure unprintable.
 
 Each script runs in this process on its results/examples/<spec>-quick/ folder (results/nightly/
-for the nightly history; os.path.join keeps that absolute path) into a temporary folder. Before a figure is written, figure_file calls
+for the nightly history) into a temporary folder. Before a figure is written, figure_file calls
 the hook below, which fails the family when
 - a legend's box covers a data point (a line's vertex, a marker, a bar) of any panel, or
 - a panel has no data and no text saying why (common.say_empty), or
