@@ -94,9 +94,11 @@ def data_points(ax):
 
 
 def has_data(ax):
+    """Whether a panel draws data: a reference line across it (axhline, in axes coordinates
+    along one side) or a shaded span is not data."""
     if ax.images or any(isinstance(p, Rectangle) for p in ax.patches):
         return True
-    if any(len(line.get_xydata()) for line in ax.lines):
+    if any(len(line.get_xydata()) and line.get_transform() is ax.transData for line in ax.lines):
         return True
     return any(len(c.get_offsets()) or len(c.get_paths()) for c in ax.collections)
 
@@ -166,6 +168,7 @@ class FiguresTest(unittest.TestCase):
         full.plot([0, 1, 2], [0, 1, 2], marker="o", label="data under the legend")
         full.legend(loc="center")  # over the middle point
         common.say_empty(explained, "no run reached the target")
+        empty.axhline(0.8, linestyle=":")  # a target line alone is no data
         found = problems(fig)
         self.assertEqual(len(found), 2, found)
         self.assertIn("a legend covers 1 data points", found[0])
