@@ -178,6 +178,18 @@ class FiguresTest(unittest.TestCase):
         self.assertEqual(problems(fig), ["panel '' is empty and does not say why"])
         common.plt.close(fig)
 
+    def test_one_colour_per_method_and_variants_find_theirs(self):
+        colours = list(common.METHOD_COLORS.values())
+        self.assertEqual(len(colours), len(set(colours)), "two methods share a colour")
+        # A method without a marker of its own gets "o"; a marker needs a method with a colour.
+        self.assertLessEqual(set(common.METHOD_MARKERS), set(common.METHOD_COLORS))
+        # A scheme's name with its settings takes its method's colour (schemes, hybrid).
+        self.assertEqual(common.method_color("nonblocking K=8 mean"),
+                         common.METHOD_COLORS["nonblocking"])
+        self.assertEqual(common.method_color("hybrid K0,T=1,500 linear"),
+                         common.METHOD_COLORS["hybrid"])
+        self.assertEqual(common.method_color("no such method"), common.UNKNOWN_COLOR)
+
     def test_a_setting_the_figure_does_not_separate_is_refused(self):
         sweep = os.path.join(self.out, "threads-two-batches")
         shutil.copytree(os.path.join(EXAMPLES, "threads-quick"), sweep)
