@@ -116,7 +116,7 @@ METHOD_COLORS = {
     "rwlock": "#009E73",  # Okabe-Ito bluish green
     "rwlock (os lock)": "#44AA99",  # Tol teal
     "hogwild": "#D55E00",  # Okabe-Ito vermillion
-    "hogwild-atomic": "#CC6677",  # Tol rose
+    "hogwild-atomic": "#DDCC77",  # Tol sand (rose would sit too close to leashed)
     "leashed": "#CC79A7",  # Okabe-Ito reddish purple
     "leashed (test-before-cas)": "#882255",  # Tol wine
     "sync": "#000000",  # Okabe-Ito black
