@@ -32,7 +32,9 @@ sys.path.insert(0, PLOTS)
 
 try:
     import common
+    import curves
     import figure_file
+    import pandas as pd  # after common, which says why and exits where pandas is missing
     from matplotlib.patches import Rectangle
 
     MISSING = None
@@ -176,6 +178,20 @@ class FiguresTest(unittest.TestCase):
         bottom = common.legend_outside(fig)  # moved under the panels, it covers nothing
         fig.tight_layout(rect=(0, bottom, 1, 1))
         self.assertEqual(problems(fig), ["panel '' is empty and does not say why"])
+        common.plt.close(fig)
+
+    def test_a_median_curve_is_the_median_of_the_runs_up_to_the_shortest(self):
+        fig, axes = common.figure(1, 1)
+        ax = axes[0][0]
+        runs = [pd.DataFrame({"seconds": [0.0, 1.0, 2.0], "loss": [0.0, 1.0, 2.0]}),
+                pd.DataFrame({"seconds": [0.0, 1.0], "loss": [0.0, 3.0]})]
+        line = curves.median_curve(ax, runs, "loss", color="black")
+        xs, ys = line.get_data()
+        self.assertAlmostEqual(xs[-1], 1.0)  # the shorter run ends at 1 s: no extrapolation
+        for x, y in zip(xs, ys):
+            self.assertAlmostEqual(y, 2.0 * x)  # the median of x and 3x
+        band = ax.collections[0].get_paths()[0].vertices
+        self.assertAlmostEqual(band[:, 1].max(), 2.5)  # 75th percentile of 1 and 3 at 1 s
         common.plt.close(fig)
 
     def test_one_colour_per_method_and_variants_find_theirs(self):
