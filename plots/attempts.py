@@ -17,7 +17,7 @@ failed RMWs). Writes <out>/attempts.png, .pdf and .caption.md.
 import numpy as np
 
 import common
-import curves
+from drawing import curves
 
 def pooled(sweep, rows):
     """(fractions P(k), overflow fraction) of failed attempts per update over rows' runs."""

@@ -9,7 +9,7 @@ the thread count. Medians over repetitions with interquartile error bars. Writes
 """
 
 import common
-import curves
+from drawing import curves
 
 ROWS = (
     ("failed_attempts_per_update", "failed attempts per update"),

@@ -20,7 +20,7 @@ from matplotlib.ticker import ScalarFormatter  # noqa: E402,F401  (for the scrip
 import numpy as np  # noqa: E402
 
 import psgd_results  # noqa: E402
-from figure_file import (  # noqa: E402,F401  (the scripts use common.*)
+from drawing.figure_file import (  # noqa: E402,F401  (the scripts use common.*)
     EMPTY_GID, SMALL, figure, legend_outside, save, say_empty, suptitle, write)
 from sweep_folder import Sweep, number, sort_key  # noqa: E402,F401  (the scripts use common.*)
 

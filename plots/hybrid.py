@@ -13,7 +13,7 @@ settings differ by marker and line style. Prints the medians as CSV on stdout. W
 import pandas as pd
 
 import common
-import curves
+from drawing import curves
 
 MARKERS = ("P", "X", "h", "p", "<", ">")
 LINES = ("-", "--", ":", "-.")

@@ -24,7 +24,7 @@ matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-import figure_file  # noqa: E402  (the figures' files; no pandas needed, unlike common)
+from drawing import figure_file  # noqa: E402  (no pandas needed, unlike common)
 
 # Okabe-Ito's bluish green and blue (the palette of plots/common.py).
 BASELINE_COLOR, NIGHT_COLOR = "#009E73", "#0072B2"

@@ -18,7 +18,7 @@ import os
 import pandas as pd
 
 import common
-import curves
+from drawing import curves
 
 
 def parse_args():

@@ -11,7 +11,7 @@ Writes <out>/staleness.png, .pdf and .caption.md.
 """
 
 import common
-import curves
+from drawing import curves
 
 PANELS = (("staleness_mean", "mean staleness (updates)"),
           ("staleness_p99", "99th percentile of staleness (updates)"))

@@ -13,7 +13,7 @@ Thread counts above the machine's hardware threads are shaded (oversubscribed). 
 """
 
 import common
-import curves
+from drawing import curves
 
 
 STYLES = ("-", "--", ":", "-.")

@@ -10,7 +10,7 @@ many there were. Writes <out>/threads_curves.png, .pdf and .caption.md.
 """
 
 import common
-import curves
+from drawing import curves
 
 METRICS = (
     ("train_loss", "train loss"),

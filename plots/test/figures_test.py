@@ -32,8 +32,8 @@ sys.path.insert(0, PLOTS)
 
 try:
     import common
-    import curves
-    import figure_file
+    from drawing import curves
+    from drawing import figure_file
     import pandas as pd  # after common, which says why and exits where pandas is missing
     from matplotlib.patches import Rectangle
 
