@@ -14,7 +14,7 @@ DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
   python3-pandas python3-jsonschema clang-format clang-tidy clang libclang-rt-14-dev
 
-.PHONY: all release dev deps slurm-deps torch-deps bench-torch demo test test-march test-tsan \
+.PHONY: all figures-examples release dev deps slurm-deps torch-deps bench-torch demo test test-march test-tsan \
   test-asan fuzz lint check \
   format format-check readme-help bench nightly nightly-baseline figures clean
 
@@ -232,6 +232,11 @@ nightly-baseline: deps
 # committed examples live apart in results/examples/), then every figure into plots/figures/. The full scale: plots/make_figures.sh build/release/psgd full.
 figures: release
 	PYTHON=$(PYTHON) plots/make_figures.sh $(PSGD) quick plots/figures
+
+# Every committed figure redrawn from the committed results (results/examples/, results/nightly/)
+# into plots/figures/, with no run: what the README shows.
+figures-examples:
+	PYTHON=$(PYTHON) plots/draw_examples.sh plots/figures
 
 clean:
 	rm -rf build
