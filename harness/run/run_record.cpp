@@ -174,7 +174,8 @@ nlohmann::json effective_step_json(const Histogram& factors, double factor_sum) 
           {"factor_sum", factor_sum},
           {"factor_mean", factor_sum / n},
           {"bin_width", 1.0 / kStepFactorBinsPerUnit},
-          {"bins", bins},
+          {"histogram", bins},
+          {"bins", factors.bins().size()},
           {"overflow", factors.overflow()}};
 }
 
