@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "common/errors.hpp"
@@ -143,6 +144,7 @@ void StepRule<S>::init(S eta, int workers) {
   table_.clear();
   tail_.reset();
   if (params_.kind == StepRuleKind::kMindTheStep) {
+    constexpr double kInfinity = std::numeric_limits<double>::infinity();
     // In logs: log((1 - mu) mu^tau) - log(P(tau)), log P(tau) = -lambda + tau log(lambda) -
     // log(tau!). tau = 0 alone keeps clear of 0 * log(0); lambda = 0 puts all mass at 0, so
     // every other factor is the cap.
@@ -150,10 +152,10 @@ void StepRule<S>::init(S eta, int workers) {
     for (std::int64_t tau = 0; tau < kStepRuleTableSize; ++tau) {
       const auto t = static_cast<double>(tau);
       double log_weight = std::log1p(-momentum_);
-      if (tau > 0) log_weight += momentum_ > 0.0 ? t * std::log(momentum_) : -INFINITY;
+      if (tau > 0) log_weight += momentum_ > 0.0 ? t * std::log(momentum_) : -kInfinity;
       double log_p = -lambda_;
       if (tau > 0)
-        log_p += lambda_ > 0.0 ? t * std::log(lambda_) - std::lgamma(t + 1.0) : -INFINITY;
+        log_p += lambda_ > 0.0 ? t * std::log(lambda_) - std::lgamma(t + 1.0) : -kInfinity;
       double factor = params_.mts_cap;
       if (std::isfinite(log_p)) factor = std::min(params_.mts_cap, std::exp(log_weight - log_p));
       if (!(factor >= 0.0)) factor = 0.0;  // mu = 0 and tau > 0: weight 0

@@ -7,9 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,7 +40,8 @@ TEST(StepRule, ConstantIsTheStepBitForBit) {
   rule.init(eta, 8);
   for (std::int64_t tau = 0; tau < 3000; tau += 7) {
     const auto s = rule.step(tau);
-    EXPECT_EQ(std::memcmp(&s.step, &eta, sizeof eta), 0) << "tau " << tau;
+    EXPECT_EQ(std::bit_cast<std::uint32_t>(s.step), std::bit_cast<std::uint32_t>(eta))
+        << "tau " << tau;
     EXPECT_EQ(s.factor, 1.0);
   }
 }
