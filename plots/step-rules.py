@@ -74,26 +74,25 @@ def main():
         for j, t in enumerate(threads):
             panel(axes[i][j], cells, (algo, t), rules, steps, column, norm, table)
             axes[i][j].set_title(f"{algo}, {common.threads_label(t, sweep.rows)}")
+    sweep.require_separated("plots/step-rules.py", "method", "threads", "step-rule", "step")
     settings = sweep.settings("model", "batch")
-    lines = common.suptitle(
-        fig,
-        f"Do staleness-adaptive steps reach {label} of the initial loss where the constant "
-        "step does not, and faster?" + (f" ({settings})" if settings else ""),
-    )
-    caption, height = common.caption_text(fig, sweep.caption(
+    title = (f"Do staleness-adaptive steps reach {label} of the initial loss where the constant "
+             "step does not, and faster?" + (f" ({settings})" if settings else ""))
+    caption = sweep.caption(
         f"colour: median time to {label} over the runs of a cell that reached it; cells: "
         "R reached / N not reached / D diverged / I invalid (refused) / X crashed runs; a cell no "
         "run reached it in has the colour of its most common outcome (legend); hatched: some "
         "run diverged, was invalid or crashed; rules: constant eta, inverse eta/max(1,tau), "
         "mindthestep (MindTheStep-AsyncSGD as psgd reads it), tail (ASAP.SGD's TAIL-tau); "
         + common.outcome_text(sweep.rows)
-    ))
-    bottom = height + 0.55 / fig.get_figheight()
-    top = 1.0 - (0.45 + 0.2 * lines) / fig.get_figheight()
+    )
+    # tight_layout cannot place a colour bar shared by all panels: lay out by hand, as
+    # hyperparams.py does.
+    bottom = 0.45 / fig.get_figheight()
+    top = 1.0 - 0.3 / fig.get_figheight()
     fig.subplots_adjust(left=0.12, right=0.82, bottom=bottom, top=top, wspace=0.6, hspace=0.5)
     hyperparams.legend_and_bar(fig, norm, label, bottom, top)
-    fig.text(0.01, 0.005, caption, fontsize=common.SMALL, ha="left", va="bottom")
-    common.write(fig, args.out, "step-rules")
+    common.write(fig, args.out, "step-rules", caption, title)
     write_counts(os.path.join(args.out, "step-rules_counts.csv"), table, label)
 
 

@@ -47,6 +47,7 @@ FAMILIES = (
     ("threads_curves.py", "threads-quick", [], ["threads_curves"]),
     ("reference.py", "reference-quick", [], ["reference"]),
     ("hyperparams.py", "hyperparams-quick", [], ["hyperparams"]),
+    ("step-rules.py", "step-rules-quick", [], ["step-rules"]),
     ("staleness.py", "staleness-quick", [], ["staleness"]),
     ("staleness_threads.py", "staleness-quick", [], ["staleness_threads"]),
     ("backoff.py", "backoff-quick", [], ["backoff"]),
