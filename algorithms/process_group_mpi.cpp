@@ -109,12 +109,12 @@ class MpiGroup final : public ProcessGroup {
       total += lengths[r];
     }
     std::string all(static_cast<std::size_t>(total), '\0');
-    MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(),
-                MPI_CHAR, 0, MPI_COMM_WORLD);
+    MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
+                0, MPI_COMM_WORLD);
     std::vector<std::string> texts;
     for (std::size_t r = 0; r < lengths.size(); ++r) {
-      texts.push_back(all.substr(static_cast<std::size_t>(offsets[r]),
-                                 static_cast<std::size_t>(lengths[r])));
+      texts.push_back(
+          all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
     }
     return texts;
   }

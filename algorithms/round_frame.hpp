@@ -152,8 +152,8 @@ class RoundFrame {
     outcome_.updates = tally.updates;
     // The processes' losses summed in rank order, over their count (each process has the same
     // workers, so this is the mean over every worker); within one process x / 1 is exact.
-    const auto processes = static_cast<double>(combine_.total_workers() / workers_);
-    outcome_.loss = static_cast<S>(tally.loss / processes);
+    const std::size_t processes = combine_.total_workers() / workers_;  // exact: T each
+    outcome_.loss = static_cast<S>(tally.loss / static_cast<double>(processes));
     if (outcome_.combined) {
       version_ += outcome_.updates;
       ++rounds_;

@@ -160,12 +160,32 @@ TEST_F(MpiEndToEnd, TheRanksBlockAddsUpAndEachRankStaysInsideItsAffinityMask) {
 // names the rank, well within the 20 s allowed here (measured: about 1.5 s).
 TEST_F(MpiEndToEnd, AKilledRankEndsTheJobWithinSecondsNamingTheRank) {
   const std::string out = (scratch_ / "run.json").string();
-  const TimedProcessResult r = run_to_end(
-      {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", PSGD_BINARY, "run",
-       "--dataset", "synthetic-dense:1024x16x4", "--model", "mlp:32", "--batch", "16",
-       "--placement", "none", "--algo", "sync", "--time-limit", "60", "--backend", "mpi",
-       "--test-fault", "kill-rank:1", "--out", out},
-      scratch_, 20.0);
+  const TimedProcessResult r = run_to_end({"mpirun",
+                                           "--allow-run-as-root",
+                                           "--oversubscribe",
+                                           "-np",
+                                           "2",
+                                           PSGD_BINARY,
+                                           "run",
+                                           "--dataset",
+                                           "synthetic-dense:1024x16x4",
+                                           "--model",
+                                           "mlp:32",
+                                           "--batch",
+                                           "16",
+                                           "--placement",
+                                           "none",
+                                           "--algo",
+                                           "sync",
+                                           "--time-limit",
+                                           "60",
+                                           "--backend",
+                                           "mpi",
+                                           "--test-fault",
+                                           "kill-rank:1",
+                                           "--out",
+                                           out},
+                                          scratch_, 20.0);
   ASSERT_EQ(r.outcome.kind, ChildOutcome::Kind::kExited) << "mpirun hung: " << r.err;
   EXPECT_NE(r.outcome.exit_code, 0);
   EXPECT_LT(r.outcome.seconds, 20.0);
@@ -178,9 +198,9 @@ TEST_F(MpiEndToEnd, AKilledRankEndsTheJobWithinSecondsNamingTheRank) {
 TEST_F(MpiEndToEnd, RanksThatDisagreeAreRefusedNamingTheOption) {
   const std::string out = (scratch_ / "run.json").string();
   const std::string args = kRun + " --algo sync --backend mpi --out " + out;
-  const ProcessResult r = run_shell("mpirun --allow-run-as-root --oversubscribe -np 1 " +
-                                    std::string(PSGD_BINARY) + " " + args + " --seed 1 : -np 1 " +
-                                    PSGD_BINARY + " " + args + " --seed 2");
+  const ProcessResult r =
+      run_shell("mpirun --allow-run-as-root --oversubscribe -np 1 " + std::string(PSGD_BINARY) +
+                " " + args + " --seed 1 : -np 1 " + PSGD_BINARY + " " + args + " --seed 2");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("rank 1 differs from rank 0 in --seed (2 vs 1)"));
   EXPECT_EQ(json::parse(slurp(out))["status"], "error");
