@@ -12,7 +12,8 @@ PSGD := build/release/psgd
 DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
   libeigen3-dev nlohmann-json3-dev libhwloc-dev hwloc libnuma-dev zlib1g-dev \
   libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
-  python3-pandas python3-jsonschema clang-format clang-tidy clang libclang-rt-14-dev
+  python3-pandas python3-jsonschema clang-format clang-tidy clang libclang-rt-14-dev \
+  openmpi-bin libopenmpi-dev
 
 .PHONY: all figures-examples release dev deps slurm-deps torch-deps bench-torch demo test test-march test-tsan \
   test-asan fuzz lint check \

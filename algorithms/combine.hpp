@@ -11,26 +11,30 @@
 // for bit.
 //
 // A combine is a concept, not a base class: the frame and the rules call it inside the worker
-// loop, where everything is a template parameter so it inlines. SharedMemoryCombine is the one
-// implementation, for threads of one process sharing the buffers. A cross-process (MPI) combine
-// is another type modelling RoundCombine: buffer(w) for this process's workers, mean() and
-// weighted_sum() reducing the slice over every process's workers (a local sum, then an allreduce
-// of the slice), so each process's theta holds the same slice afterwards; the rules that call it
-// do not change.
+// loop, where everything is a template parameter so it inlines. It is the one interface behind
+// which the buffers meet, with two implementations, and no rule knows which it runs on:
+// SharedMemoryCombine (here) for threads of one process sharing the buffers, and MpiCombine
+// (mpi_combine.hpp) for `--backend mpi`, where each rank's threads reduce their slice locally in
+// worker order and then across the ranks (an allreduce of the slice per worker), so every rank's
+// theta holds the same values afterwards. The frame also asks the combine to agree on each
+// round's end (agree: a no-op within one process) and divides the budget over total_workers().
 #pragma once
 
 #include <concepts>
 #include <cstddef>
 #include <span>
 
+#include "algorithms/process_group.hpp"
 #include "algorithms/shared_memory.hpp"
 
 namespace psgd {
 
-// Coordinates [lo, hi) of the parameter vector: the part one worker reduces and writes.
+// Coordinates [lo, hi) of the parameter vector: the part one worker reduces and writes, and
+// that worker's index in its process (an MPI combine reduces the slice on that worker's channel).
 struct Slice {
   std::size_t lo = 0;
   std::size_t hi = 0;
+  std::size_t worker = 0;
   [[nodiscard]] std::size_t size() const noexcept { return hi - lo; }
   // The slice of `values`, which must hold at least hi values.
   template <class T>
@@ -43,23 +47,28 @@ struct Slice {
 // The n slices are disjoint, cover [0, dim) in worker order and differ in size by at most one
 // (some are empty when dim < n). Pure; any thread.
 [[nodiscard]] constexpr Slice slice_of(std::size_t dim, std::size_t w, std::size_t n) noexcept {
-  return {dim * w / n, dim * (w + 1) / n};
+  return {dim * w / n, dim * (w + 1) / n, w};
 }
 
 // What the frame and the rules need of a combine. Thread-safety, for every model: init() runs
-// single-threaded before the workers (W buffers of dim values); buffer(w) is written by worker w
-// only, in the local phase; mean() and weighted_sum() only read the buffers and run in the reduce
-// phase, concurrently, each worker with its own slice and its own `out`. The barriers between the
-// phases order the writes before the reads.
+// single-threaded before the workers (W buffers of dim values, W this process's workers);
+// buffer(w) is written by worker w only, in the local phase; mean() and weighted_sum() only read
+// the buffers and run in the reduce phase, concurrently, each worker with its own slice and its
+// own `out`. The barriers between the phases order the writes before the reads. agree() runs in
+// the first barrier's completion step (one thread of the process, the others waiting): it turns
+// this process's RoundTally into the one every process agrees on. total_workers() counts the
+// workers of every process (W within one).
 // clang-format 14 mangles requires-expressions.
 // clang-format off
 template <class C, class S>
 concept RoundCombine = std::default_initializable<C> &&  // the frame holds one and init()s it
                        requires(C& c, const C& cc, SharedMemory& memory, std::size_t n, Slice s,
-                                std::span<S> out, std::span<const S> weights) {
+                                std::span<S> out, std::span<const S> weights, RoundTally& t) {
                          c.init(memory, n, n);
                          { c.buffer(n) } noexcept -> std::same_as<std::span<S>>;
                          { cc.workers() } noexcept -> std::same_as<std::size_t>;
+                         { cc.total_workers() } noexcept -> std::same_as<std::size_t>;
+                         { c.agree(t) } noexcept;
                          { cc.mean(s, out) } noexcept;
                          { cc.weighted_sum(s, weights, out) } noexcept;
                        };
@@ -83,6 +92,9 @@ class SharedMemoryCombine {
     return buffers_.span().subspan(w * dim_, dim_);
   }
   [[nodiscard]] std::size_t workers() const noexcept { return workers_; }
+  [[nodiscard]] std::size_t total_workers() const noexcept { return workers_; }
+  // One process: its tally is every process's.
+  void agree(RoundTally& /*tally*/) noexcept {}
 
   // out[i - s.lo] = (sum of buffer(w)[i] over w in worker order) / W for i in s; out holds
   // s.size() values and may be the slice of the parameters. Reduce phase; reads only.
@@ -92,6 +104,16 @@ class SharedMemoryCombine {
       S sum = buffers_[i];
       for (std::size_t w = 1; w < workers_; ++w) sum += buffers_[w * dim_ + i];
       out[i - s.lo] = sum / count;
+    }
+  }
+
+  // out[i - s.lo] = sum of buffer(w)[i] over w in worker order, for i in s: mean() before its
+  // division, the same additions (MpiCombine's part of a mean within one rank). Reads only.
+  void sum(Slice s, std::span<S> out) const noexcept {
+    for (std::size_t i = s.lo; i < s.hi; ++i) {
+      S total = buffers_[i];
+      for (std::size_t w = 1; w < workers_; ++w) total += buffers_[w * dim_ + i];
+      out[i - s.lo] = total;
     }
   }
 

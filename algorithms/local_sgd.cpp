@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "algorithms/mpi_combine.hpp"
 #include "algorithms/worker_steps.hpp"
 #include "common/parse_number.hpp"
 
@@ -32,13 +33,18 @@ AlgorithmEntry local_sgd_entry() {
       1,
       AlgorithmEntry::kAnyThreads,
       {&local_steps_option()},
-      []<class S>(const AlgorithmSetup& s) {
-        return std::make_unique<LocalSgd<S>>(s.settings.get<std::int64_t>(local_steps_option()));
+      []<class S>(const AlgorithmSetup& s) -> AlgorithmPtr<S> {
+        const auto h = s.settings.get<std::int64_t>(local_steps_option());
+        if (s.group != nullptr) {
+          return std::make_unique<LocalSgd<S, MpiCombine<S>>>(h, MpiCombine<S>(*s.group));
+        }
+        return std::make_unique<LocalSgd<S>>(h);
       }};
   // Each of a round's H updates is a step of every worker; the frame caps the gradients.
   e.caps_gradients = true;
   e.gradients_per_update = AlgorithmEntry::one_per_worker;
   e.default_batch_order = BatchOrder::kShard;  // the study divides the data among the workers
+  e.across_processes = true;
   return e;
 }
 
@@ -106,12 +112,14 @@ nlohmann::json LocalSgd<S, Combine>::report() const {
   return {
       {"local_steps", local_steps_},
       {"rounds", frame_.rounds()},
-      {"effective_batch", frame_.workers() * batch_size_},
-      {"gradients_per_update", frame_.workers()},
+      {"effective_batch", frame_.combine().total_workers() * batch_size_},
+      {"gradients_per_update", frame_.combine().total_workers()},
       {"reduction", "replicas averaged over slices of the coordinates (sum in worker order / W)"}};
 }
 
 template class LocalSgd<float>;
 template class LocalSgd<double>;
+template class LocalSgd<float, MpiCombine<float>>;
+template class LocalSgd<double, MpiCombine<double>>;
 
 }  // namespace psgd

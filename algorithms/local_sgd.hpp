@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
@@ -37,11 +38,15 @@
 namespace psgd {
 
 // S: the scalar type (--precision), float or double; instantiated for both in the .cpp.
-// Combine: where the replicas meet (combine.hpp); the default shares them in memory.
+// Combine: where the replicas meet (combine.hpp); the default shares them in memory, MpiCombine
+// (mpi_combine.hpp) spans the ranks of --backend mpi.
 template <class S = float, class Combine = SharedMemoryCombine<S>>
 class LocalSgd final : public BasicAlgorithm<S> {
  public:
+  // combine: as SyncSgd's.
   explicit LocalSgd(std::int64_t local_steps) : local_steps_(local_steps) {}
+  LocalSgd(std::int64_t local_steps, Combine combine)
+      : local_steps_(local_steps), frame_(*this, std::move(combine)) {}
   ~LocalSgd() override;
   LocalSgd(const LocalSgd&) = delete;
   LocalSgd& operator=(const LocalSgd&) = delete;

@@ -79,6 +79,14 @@ std::string AlgorithmRegistry::accepted_by(std::string_view name) const {
   return names;
 }
 
+std::string AlgorithmRegistry::across_processes() const {
+  std::string names;
+  for (const AlgorithmEntry& e : entries_) {
+    if (e.across_processes) names += (names.empty() ? "" : ", ") + std::string(e.name);
+  }
+  return names;
+}
+
 void AlgorithmRegistry::check(std::string_view name, const AlgorithmSetup& setup) const {
   const AlgorithmEntry& e = at(name);
   if (setup.threads < e.min_threads || setup.threads > e.max_threads) {
@@ -87,6 +95,10 @@ void AlgorithmRegistry::check(std::string_view name, const AlgorithmSetup& setup
                                   : "at least " + std::to_string(e.min_threads);
     throw ConfigError("--algo " + std::string(e.name) + " runs with --threads " + range + ", got " +
                       std::to_string(setup.threads));
+  }
+  if (setup.group != nullptr && !e.across_processes) {
+    throw ConfigError("--backend mpi applies to: " + across_processes() + " (not --algo " +
+                      std::string(e.name) + ")");
   }
   for (const AlgorithmOption* o : options()) {
     if (!e.accepts(o->name()) && setup.settings.differs_from_default(*o)) {

@@ -28,15 +28,20 @@
 #include "algorithms/algorithm.hpp"
 #include "algorithms/algorithm_options.hpp"
 #include "algorithms/batch_order.hpp"
+#include "algorithms/process_group.hpp"
 
 namespace psgd {
 
 // What a factory gets: the run's algorithm options, its master seed (per-worker streams derive
-// from it) and its worker count.
+// from it), its worker count per process, and under `--backend mpi` the process group its
+// workers span (null: one process, the shared-memory combine).
 struct AlgorithmSetup {
   const AlgorithmSettings& settings;
   std::uint64_t seed = 1;
   int threads = 1;
+  ProcessGroup* group = nullptr;
+  // The processes the run spans: the group's size, 1 without one.
+  [[nodiscard]] int processes() const noexcept { return group != nullptr ? group->size() : 1; }
 };
 
 template <class S>
@@ -107,6 +112,9 @@ struct AlgorithmEntry {
   // RunControl::total_gradients itself (the round frame does; total_updates is then only an
   // upper bound).
   bool caps_gradients = false;
+  // Whether it runs across processes (`--backend mpi`): its factory then builds it on the
+  // setup's process group, with the MPI combine. The others refuse that backend.
+  bool across_processes = false;
   // The gradients one update costs when every worker takes part (>= 1; sync: W): lays out the
   // checkpoints of a gradient budget (K per pass over the data) and its nominal epochs, never
   // enforced. Set only with caps_gradients.
@@ -116,7 +124,7 @@ struct AlgorithmEntry {
   static std::int64_t one_gradient(const AlgorithmSetup& /*setup*/) { return 1; }
   static int every_slot_computes(const AlgorithmSetup& /*setup*/) { return 0; }
   static std::int64_t one_per_worker(const AlgorithmSetup& setup) {
-    return std::max(setup.threads, 1);
+    return static_cast<std::int64_t>(std::max(setup.threads, 1)) * setup.processes();
   }
   // gradients_per_update(setup), at least 1.
   [[nodiscard]] std::int64_t nominal_gradients_per_update(const AlgorithmSetup& setup) const;
@@ -141,6 +149,8 @@ class AlgorithmRegistry {
   // "leashed" or "mutex, rwlock, leashed": the algorithms accepting option `name`.
   [[nodiscard]] std::string accepted_by(std::string_view name) const;
 
+  // "sync, local-sgd": the algorithms that run across processes (--backend mpi).
+  [[nodiscard]] std::string across_processes() const;
   // The checks of `psgd run` before anything is loaded: the name is known, the thread count in
   // range, no option the algorithm does not accept is set away from its default
   // ("--persistence applies to: leashed"), and the factory accepts the values. Throws

@@ -5,7 +5,8 @@
 //   Local phase   every worker does its own work (the rule's local_phase): a gradient, or steps on
 //                 its replica, written into its combine buffer; the shared theta is only read.
 //   First barrier its completion step (one thread, every other waiting) asks the rule whether the
-//                 round is combined and how many updates it applies (end_of_local), advances the
+//                 round is combined and how many updates it applies (end_of_local), agrees on
+//                 that with the other processes through the combine (across ranks), advances the
 //                 version and the gradients computed (every worker's, applied or not), and
 //                 decides whether to stop: the round was not combined (a non-finite loss or a
 //                 stop inside it), the update budget or the gradient cap is spent, or the run's
@@ -32,6 +33,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
@@ -41,7 +43,8 @@
 namespace psgd {
 
 // The budget left at a round's start: `updates` (>= 1) of the update budget, and `gradients`
-// (>= 1), this worker's share of the gradient cap, ceil(gradients left / W): a rule computes at
+// (>= 1), this worker's share of the gradient cap, ceil(gradients left / W), W the workers of
+// every process (the combine's total_workers()): a rule computes at
 // most that many gradients per worker in the round, so the run ends within one gradient per
 // worker of the cap (RunControl::total_gradients; kNoGradientCap when only updates count).
 struct RoundLeft {
@@ -86,6 +89,9 @@ class RoundFrame {
 
  public:
   explicit RoundFrame(Rule& rule) : rule_(&rule) {}
+  // `combine`: where the buffers meet, when it is built from something (an MpiCombine from its
+  // process group); the constructor above default-builds it (SharedMemoryCombine).
+  RoundFrame(Rule& rule, Combine combine) : rule_(&rule), combine_(std::move(combine)) {}
   RoundFrame(const RoundFrame&) = delete;
   RoundFrame& operator=(const RoundFrame&) = delete;
 
@@ -112,10 +118,12 @@ class RoundFrame {
   // The shared parameters: read in the local phase, written per slice in the reduce phase.
   [[nodiscard]] std::span<S> theta() noexcept { return theta_.span(); }
   [[nodiscard]] Combine& combine() noexcept { return combine_; }
+  [[nodiscard]] const Combine& combine() const noexcept { return combine_; }
   [[nodiscard]] std::size_t workers() const noexcept { return workers_; }
   // Combined rounds so far. In end_of_local, or after the join.
   [[nodiscard]] std::int64_t rounds() const noexcept { return rounds_; }
-  // Gradients computed by all workers so far (every round's, combined or not). Same rule.
+  // Gradients computed by all workers of every process so far (every round's, combined or not).
+  // Same rule.
   [[nodiscard]] std::int64_t gradients() const noexcept { return gradients_; }
   // After the join.
   void read_params(std::span<S> out) const { std::copy(theta_.begin(), theta_.end(), out.begin()); }
@@ -125,17 +133,33 @@ class RoundFrame {
     RoundFrame* self;
     void operator()() noexcept { self->end_of_local(); }
   };
-  // The first barrier's completion step: the rule's outcome, the version, the stop decision.
+  // The first barrier's completion step: the rule's outcome, agreed with every other process
+  // through the combine (a no-op within one), then the version and the stop decision. Across
+  // processes every rank ends here with the same tally, so all apply the same round, count the
+  // same gradients and stop after the same round (a stop asked on one rank stops every rank).
   void end_of_local() noexcept {
     const RoundLeft left = left_at(*control_, version_, gradients_);  // the round's start
-    for (const PaddedCount& g : round_gradients_) gradients_ += g.value;
+    RoundTally tally;
+    for (const PaddedCount& g : round_gradients_) tally.gradients += g.value;
     outcome_ = rule_->end_of_local(left);
+    tally.combined = outcome_.combined ? 1 : 0;
+    tally.updates = outcome_.updates;
+    tally.loss = static_cast<double>(outcome_.loss);
+    tally.stop = control_->should_stop() ? 1 : 0;
+    combine_.agree(tally);
+    gradients_ += tally.gradients;
+    outcome_.combined = tally.combined != 0;
+    outcome_.updates = tally.updates;
+    // The processes' losses summed in rank order, over their count (each process has the same
+    // workers, so this is the mean over every worker); within one process x / 1 is exact.
+    const std::size_t processes = combine_.total_workers() / workers_;  // exact: T each
+    outcome_.loss = static_cast<S>(tally.loss / static_cast<double>(processes));
     if (outcome_.combined) {
       version_ += outcome_.updates;
       ++rounds_;
     }
     stop_ = !outcome_.combined || version_ >= control_->total_updates() ||
-            gradients_ >= control_->total_gradients() || control_->should_stop();
+            gradients_ >= control_->total_gradients() || tally.stop != 0;
   }
   // The budget left after `version` updates and `gradients` gradients (both >= 1 while the run
   // goes on: the frame stops when either is spent).
@@ -143,7 +167,7 @@ class RoundFrame {
   // already be in their first round.
   [[nodiscard]] RoundLeft left_at(const RunControl& control, std::int64_t version,
                                   std::int64_t gradients) const noexcept {
-    const auto w = static_cast<std::int64_t>(workers_);
+    const auto w = static_cast<std::int64_t>(combine_.total_workers());
     const std::int64_t cap_left = control.total_gradients() - gradients;
     return {control.total_updates() - version, cap_left / w + (cap_left % w != 0 ? 1 : 0)};
   }
@@ -165,7 +189,7 @@ class RoundFrame {
   // Written only in EndOfLocal (one thread, every other waiting) and read after it, until the
   // next round's first barrier.
   RoundOutcome<S> outcome_;
-  std::int64_t gradients_ = 0;  // computed by all workers, every round so far
+  std::int64_t gradients_ = 0;  // computed by all workers of every process, so far
   std::int64_t version_ = 0;
   std::int64_t rounds_ = 0;
   bool stop_ = false;

@@ -43,18 +43,26 @@ double process_cpu_seconds() {
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
-// The slices `shard` cuts: one per slot that computes gradients (at least one).
-std::size_t shard_count(const RunnerOptions& o) {
-  return static_cast<std::size_t>(std::max(o.threads - std::max(o.first_source, 0), 1));
+// The workers of every process (RunnerOptions::total_workers; this process's threads alone when 0).
+int all_workers(const RunnerOptions& o) {
+  return o.total_workers > 0 ? o.total_workers : o.threads;
 }
 
-// Worker `worker`'s batches by --batch-order. `worker` and `shard` draw from the same stream
-// (seed, worker), so at one thread (one slice, the whole set) they are the same bit for bit.
+// The slices `shard` cuts: one per slot that computes gradients (at least one), over every
+// process's workers.
+std::size_t shard_count(const RunnerOptions& o) {
+  return static_cast<std::size_t>(std::max(all_workers(o) - std::max(o.first_source, 0), 1));
+}
+
+// Worker `local`'s batches by --batch-order. `worker` and `shard` draw from the same stream
+// (seed, worker), so at one thread (one slice, the whole set) they are the same bit for bit;
+// `worker` is the global id (RunnerOptions::first_worker + local).
 // Under `shard` a slot before first_source (one that never computes) gets the first slice.
 template <class S>
-BasicBatchSampler<S> make_sampler(const Dataset& train, const RunnerOptions& o, int worker,
+BasicBatchSampler<S> make_sampler(const Dataset& train, const RunnerOptions& o, int local,
                                   SharedBatchSchedule* schedule) {
   if (schedule != nullptr) return BasicBatchSampler<S>(train, o.batch_size, *schedule);
+  const int worker = o.first_worker + local;
   const std::uint64_t seed = stream_seed(o.seed, static_cast<std::uint64_t>(worker));
   if (o.batch_order == BatchOrder::kShard) {
     const auto slice = static_cast<std::size_t>(std::max(worker - std::max(o.first_source, 0), 0));

@@ -42,6 +42,12 @@ struct RunnerOptions {
   // The first slot that computes gradients (AlgorithmEntry::first_source): `shard` gives slot
   // s >= first_source slice s - first_source of threads - first_source.
   int first_source = 0;
+  // Across processes (--backend mpi): this process's worker w is worker first_worker + w of
+  // total_workers in all (0: threads, one process). Batch streams are seeded by that global id
+  // and `shard` cuts the training set over every process's workers, so R ranks x T threads draw
+  // as R x T threads of one process would.
+  int first_worker = 0;
+  int total_workers = 0;
   // --slowdown, --delay, --step-decay (algorithms/pace.hpp); inactive by default.
   PaceConfig pace;
   // Where the algorithm's shared storage is allocated (--memory); null: heap_shared_memory().

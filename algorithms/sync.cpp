@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "algorithms/mpi_combine.hpp"
 #include "algorithms/worker_steps.hpp"
 
 namespace psgd {
@@ -12,13 +13,21 @@ template <class S, class Combine>
 SyncSgd<S, Combine>::~SyncSgd() = default;
 
 AlgorithmEntry sync_entry() {
-  AlgorithmEntry e{
-      "sync", "synchronous parallel SGD: barrier, averaged gradient, effective batch N x b",
-      1,      AlgorithmEntry::kAnyThreads,
-      {},     []<class S>(const AlgorithmSetup&) { return std::make_unique<SyncSgd<S>>(); }};
+  AlgorithmEntry e{"sync",
+                   "synchronous parallel SGD: barrier, averaged gradient, effective batch N x b",
+                   1,
+                   AlgorithmEntry::kAnyThreads,
+                   {},
+                   []<class S>(const AlgorithmSetup& s) -> AlgorithmPtr<S> {
+                     if (s.group != nullptr) {
+                       return std::make_unique<SyncSgd<S, MpiCombine<S>>>(MpiCombine<S>(*s.group));
+                     }
+                     return std::make_unique<SyncSgd<S>>();
+                   }};
   // A round averages one gradient per worker into one update; the frame caps the gradients.
   e.caps_gradients = true;
   e.gradients_per_update = AlgorithmEntry::one_per_worker;
+  e.across_processes = true;
   return e;
 }
 
@@ -61,12 +70,15 @@ void SyncSgd<S, Combine>::combine_slice(BasicWorkerContext<S>& ctx, Slice mine) 
 
 template <class S, class Combine>
 nlohmann::json SyncSgd<S, Combine>::report() const {
-  return {{"effective_batch", frame_.workers() * batch_size_},
-          {"gradients_per_update", frame_.workers()},
+  const std::size_t workers = frame_.combine().total_workers();  // of every process
+  return {{"effective_batch", workers * batch_size_},
+          {"gradients_per_update", workers},
           {"reduction", "sliced across workers (sum in worker order / N, then sgd_apply)"}};
 }
 
 template class SyncSgd<float>;
 template class SyncSgd<double>;
+template class SyncSgd<float, MpiCombine<float>>;
+template class SyncSgd<double, MpiCombine<double>>;
 
 }  // namespace psgd

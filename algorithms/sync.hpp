@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
@@ -27,11 +28,15 @@
 namespace psgd {
 
 // S: the scalar type (--precision), float or double; instantiated for both in the .cpp.
-// Combine: where the gradients meet (combine.hpp); the default shares them in memory.
+// Combine: where the gradients meet (combine.hpp); the default shares them in memory, MpiCombine
+// (mpi_combine.hpp) spans the ranks of --backend mpi.
 template <class S = float, class Combine = SharedMemoryCombine<S>>
 class SyncSgd final : public BasicAlgorithm<S> {
  public:
+  // combine: SharedMemoryCombine by default; an MpiCombine on the run's process group under
+  // --backend mpi (the rule is the same).
   SyncSgd() = default;
+  explicit SyncSgd(Combine combine) : frame_(*this, std::move(combine)) {}
   ~SyncSgd() override;
   SyncSgd(const SyncSgd&) = delete;
   SyncSgd& operator=(const SyncSgd&) = delete;

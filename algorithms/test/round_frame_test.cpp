@@ -81,6 +81,8 @@ class CountingCombine {
   }
   [[nodiscard]] std::span<float> buffer(std::size_t w) noexcept { return inner_.buffer(w); }
   [[nodiscard]] std::size_t workers() const noexcept { return inner_.workers(); }
+  [[nodiscard]] std::size_t total_workers() const noexcept { return inner_.total_workers(); }
+  void agree(RoundTally& tally) noexcept { inner_.agree(tally); }
   // relaxed: plain counters, read by the test after the runner joined the workers.
   void mean(Slice s, std::span<float> out) const noexcept {
     calls_.fetch_add(1, std::memory_order_relaxed);

@@ -360,6 +360,7 @@ nlohmann::json build_report(const RunRecord& r) {
   doc["contention"] = contention_json(r.contention.value_or(ContentionRecord{}));
   doc["pace"] = pace_json(r.pace.value_or(PaceRecord{}));
   doc["resources"] = resources_json(r.resources.value_or(ResourceRecord{}));
+  if (!r.ranks.is_null()) doc["ranks"] = r.ranks;
   return doc;
 }
 
@@ -374,6 +375,7 @@ RunRecord read_run_record(const nlohmann::json& doc) {
   r.algorithm = at(doc, "algorithm");
   r.placement = at(doc, "placement");
   r.oversubscribed = boolean(doc, "oversubscribed");
+  r.ranks = at(doc, "ranks");
   read_identity(r, doc);
   if (const json& m = at(doc, "metrics"); m.is_object()) r.metrics = read_metrics(m);
   read_counters(r, doc);

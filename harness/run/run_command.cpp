@@ -33,6 +33,7 @@
 #include "harness/run/ignored_options.hpp"
 #include "harness/run/memory_check.hpp"
 #include "harness/run/preflight.hpp"
+#include "harness/run/ranks.hpp"
 #include "harness/run/report.hpp"
 #include "harness/run/run_config.hpp"
 #include "harness/run/run_record.hpp"
@@ -132,10 +133,10 @@ std::int64_t epoch_gradients(double epochs, std::int64_t per_epoch) {
   return std::max<std::int64_t>(1, std::llround(gradients));
 }
 
-Budget plan_budget(const RunConfig& cfg, std::size_t train_samples) {
+Budget plan_budget(const RunConfig& cfg, const AlgorithmSetup& setup, std::size_t train_samples) {
   const AlgorithmEntry& entry = builtin_algorithms().at(cfg.algorithm);
   const std::int64_t per_update =
-      entry.caps_gradients ? entry.nominal_gradients_per_update(algorithm_setup(cfg)) : 1;
+      entry.caps_gradients ? entry.nominal_gradients_per_update(setup) : 1;
   const std::int64_t batches = cfg.updates_per_epoch.value_or(std::max<std::int64_t>(
       1, static_cast<std::int64_t>(train_samples / static_cast<std::size_t>(cfg.batch))));
   Budget b;
@@ -178,7 +179,8 @@ template <class S>
 BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicAlgorithm<S>& algo,
                               const BasicModel<S>& model, const DataSplit& data,
                               const PlacementSetup& place, const Budget& budget,
-                              SharedMemory& shared_memory, std::vector<ObservedSlot>& observed) {
+                              SharedMemory& shared_memory, std::vector<ObservedSlot>& observed,
+                              const ProcessGroup* group) {
   std::vector<S> theta0(model.num_params());
   initialize_params(model, init, cfg.seed, theta0);
   RunnerOptions ro;
@@ -199,6 +201,10 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   ro.batch_order = batch_order_of(cfg);
   ro.first_source = first_source_of(cfg);
   ro.pace = cfg.pace;
+  if (group != nullptr) {  // this rank's workers among every rank's, for seeds and shards
+    ro.first_worker = group->rank() * cfg.threads;
+    ro.total_workers = group->size() * cfg.threads;
+  }
   observed.assign(static_cast<std::size_t>(cfg.threads), ObservedSlot{});
   ro.on_worker_start = [&](int worker) {
     const auto w = static_cast<std::size_t>(worker);
@@ -280,13 +286,18 @@ int write_outputs(const RunConfig& cfg, const RunRecord& record,
 }
 
 // The run in precision S: every object that holds parameters is built for S here, once.
+// group: the ranks under --backend mpi (null: one process). Every rank trains; rank 0 alone
+// evaluates and writes (harness/run/ranks.hpp).
 template <class S>
-int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec& init) {
+int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec& init,
+                     ProcessGroup* group) {
   // Declared before the algorithm, which allocates from it: the memory must outlive it.
   std::optional<NumaSharedMemory> shared_memory;
-  const AlgorithmPtr<S> algo = builtin_algorithms().make<S>(cfg.algorithm, algorithm_setup(cfg));
+  AlgorithmSetup setup = algorithm_setup(cfg);
+  setup.group = group;
+  const AlgorithmPtr<S> algo = builtin_algorithms().make<S>(cfg.algorithm, setup);
   const PlacementSetup place = plan_run_placement(cfg);
-  if (cfg.dry_run) return print_dry_run(cfg, place);
+  if (cfg.dry_run) return group != nullptr && group->rank() != 0 ? 0 : print_dry_run(cfg, place);
 
   check_histograms_fit(cfg);
   check_synthetic_fits(cfg, activation);
@@ -299,13 +310,22 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     std::cerr << "psgd run: warning: " << line << "\n";
   }
   inject_test_fault(cfg.test_fault);
+  if (group != nullptr) {
+    check_ranks_agree(*group, cfg, data.train);
+    arm_rank_fault(cfg, *group);
+  }
 
-  const Budget budget = plan_budget(cfg, data.train.size());
+  const Budget budget = plan_budget(cfg, setup, data.train.size());
   std::vector<ObservedSlot> observed;
   shared_memory.emplace(place.memory);
-  const BasicTrainingOutcome<S> outcome =
-      train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed);
+  BasicTrainingOutcome<S> outcome =
+      train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed, group);
   const PageNodeSample memory_observed = shared_memory->observed();  // the algorithm holds it
+  json ranks;
+  if (group != nullptr) {
+    ranks = gather_ranks(*group, observed, place.topology.summary(), outcome.workers);
+    if (group->rank() != 0) return 0;
+  }
 
   RunFacts<S> facts;
   facts.config = &cfg;
@@ -326,7 +346,8 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   facts.budget = budget.record;
   facts.outcome = &outcome;
   evaluate_snapshots(facts, *model, data, cfg);
-  const RunRecord record = make_run_record(facts);
+  RunRecord record = make_run_record(facts);
+  record.ranks = std::move(ranks);
   return write_outputs(cfg, record, [&] {
     save_params<S>(cfg.save_params, params_side_file(cfg.save_params), *model,
                    outcome.final_params);
@@ -341,9 +362,24 @@ int run_checked(const RunConfig& cfg, std::vector<NamedPath> inputs) {
   }
   check_output_paths(cfg, inputs);
   const RunChoices choices = check_choices(cfg);
-  return with_precision(cfg.precision, [&]<class S>() {
-    return run_in_precision<S>(cfg, choices.activation, choices.init);
-  });
+  const std::unique_ptr<ProcessGroup> group = join_ranks(cfg);
+  try {
+    return with_precision(cfg.precision, [&]<class S>() {
+      return run_in_precision<S>(cfg, choices.activation, choices.init, group.get());
+    });
+  } catch (const RanksDisagreeError&) {
+    if (group->rank() == 0) throw;  // rank 0 reports it; every rank exits 2 after MPI_Finalize
+    return kExitConfigError;
+  } catch (const std::exception& e) {
+    if (group == nullptr || group->size() == 1) throw;
+    // An error on one rank that the others, waiting in a collective, would never learn of: one
+    // line naming the rank, then MPI_Abort ends the whole job (mpirun names the rank too).
+    const bool config = dynamic_cast<const ConfigError*>(&e) != nullptr;
+    std::cerr << "psgd run: rank " << group->rank() << ": " << e.what() << "\n";
+    const int code = config ? kExitConfigError : kExitEnvironmentError;
+    group->abort(code);
+    return code;  // not reached: abort() does not return
+  }
 }
 
 // Every value of --NAME on the command line (--NAME V and --NAME=V), found before parsing.

@@ -117,11 +117,12 @@ std::string accuracies_text(const std::vector<double>& accuracies) {
   return s.str();
 }
 
-// --test-fault: none | abort | hang | exit:N | worker-throw.
+// --test-fault: none | abort | hang | exit:N | worker-throw | kill-rank:R.
 std::string parse_test_fault(std::string_view option, std::string_view v) {
   if (v != "none" && v != "abort" && v != "hang" && v != "worker-throw" &&
-      !(v.substr(0, 5) == "exit:" && parse_int_option(option, v.substr(5), 1, 255) > 0)) {
-    bad_option_value(option, v, "none, abort, hang, exit:N or worker-throw");
+      !(v.substr(0, 5) == "exit:" && parse_int_option(option, v.substr(5), 1, 255) > 0) &&
+      !(v.substr(0, 10) == "kill-rank:" && parse_int_option(option, v.substr(10), 0) >= 0)) {
+    bad_option_value(option, v, "none, abort, hang, exit:N, worker-throw or kill-rank:R");
   }
   return std::string(v);
 }
@@ -162,6 +163,11 @@ std::vector<OptionSpec> training_options() {
                        "worker threads; more than the hardware threads needs --placement none "
                        "and is recorded as oversubscribed",
                        &C::threads, integer(1, kMaxThreads)),
+      named_option<C>("backend", "B",
+                      "local | mpi: the threads of this process, or under mpirun -np R (or srun) R "
+                      "ranks of --threads workers each (sync and local-sgd; async-exchange, "
+                      "param-server, hybrid and nonblocking are planned)",
+                      &C::backend, kBackends),
       text_option<C>("model", "SPEC", "linear | mlp:W1xW2x... | cnn | lenet", &C::model),
       text_option<C>("activation", "NAME", "hidden activation of mlp: relu | sigmoid",
                      &C::activation),
@@ -293,7 +299,8 @@ std::vector<OptionSpec> output_options(const AlgorithmRegistry& registry) {
   return {
       parsed_option<C>("test-fault", "KIND",
                        "testing only: fail on purpose after loading the data: none | abort | hang "
-                       "| exit:N | worker-throw (the last worker's set-up throws)",
+                       "| exit:N | worker-throw (the last worker's set-up throws) | kill-rank:R "
+                       "(--backend mpi: rank R kills itself with SIGKILL 1 s into training)",
                        &C::test_fault, parse_test_fault),
       text_option<C>("out", "PATH",
                      "where the JSON goes (- = stdout); written to PATH.tmp.PID, then renamed",

@@ -15,6 +15,7 @@
 #include "algorithms/algorithm_options.hpp"
 #include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
+#include "common/name_table.hpp"
 #include "common/precision.hpp"
 #include "harness/cli/option_table.hpp"
 
@@ -31,10 +32,18 @@ struct Epsilon {
   [[nodiscard]] std::string text() const;
 };
 
+// Where the workers run (--backend): the threads of this process, or R processes (MPI ranks)
+// of --threads workers each, for the methods whose combine step has an MPI implementation
+// (AlgorithmEntry::across_processes).
+enum class Backend { kLocal, kMpi };
+inline constexpr NameTable<Backend, 2> kBackends{
+    {{"local", Backend::kLocal}, {"mpi", Backend::kMpi}}};
+
 // Defaults are what `psgd run` uses with no options; each is justified in the option table.
 struct RunConfig {
   std::string algorithm = "seq";
-  int threads = 1;
+  int threads = 1;  // per process under --backend mpi
+  Backend backend = Backend::kLocal;
   std::string model = "mlp:128x128x128";
   std::string activation = "relu";
   std::string init = "he";

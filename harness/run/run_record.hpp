@@ -177,6 +177,9 @@ struct RunRecord {
   std::optional<ContentionRecord> contention;
   std::optional<PaceRecord> pace;
   std::optional<ResourceRecord> resources;
+  // --backend mpi: one object per rank (harness/run/ranks.hpp); null for one process, and then
+  // absent from the document.
+  nlohmann::json ranks;
 };
 
 // What the run command knows once training and evaluation are done: the inputs of

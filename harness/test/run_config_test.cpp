@@ -60,7 +60,8 @@ TEST(RunConfig, RejectsBadValuesWithOneLineNamingTheOption) {
   EXPECT_EQ(error_of({"batch=3"}), "unexpected argument 'batch=3'; options look like --name=value");
   EXPECT_NE(error_of({"--epochs=1", "--updates=5"}).find("give one of them"), std::string::npos);
   EXPECT_NE(error_of({"--topology-synthetic=pack:2"}).find("--dry-run"), std::string::npos);
-  EXPECT_NE(error_of({"--test-fault=boom"}).find("none, abort, hang, exit:N or worker-throw"),
+  EXPECT_NE(error_of({"--test-fault=boom"})
+                .find("none, abort, hang, exit:N, worker-throw or kill-rank:R"),
             std::string::npos);
 }
 

@@ -1,0 +1,195 @@
+// algorithms/process_group_mpi.cpp — ProcessGroup on MPI (built when CMake finds MPI; the only
+// file that includes mpi.h).
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "algorithms/process_group.hpp"
+#include "common/cache_line.hpp"
+#include "common/errors.hpp"
+
+namespace psgd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// One channel's communicator and counters, on its own cache line: written only by the thread
+// that owns the channel (worker w, or the round's completion step), read after the join.
+struct alignas(kNoFalseSharing) Channel {
+  MPI_Comm comm = MPI_COMM_NULL;
+  RankTraffic traffic;
+};
+
+class MpiGroup final : public ProcessGroup {
+ public:
+  MpiGroup() {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  MpiGroup(const MpiGroup&) = delete;
+  MpiGroup& operator=(const MpiGroup&) = delete;
+  ~MpiGroup() override {
+    close_channels();
+    MPI_Finalize();
+  }
+
+  [[nodiscard]] int rank() const noexcept override { return rank_; }
+  [[nodiscard]] int size() const noexcept override { return size_; }
+
+  void open_channels(std::size_t workers) override {
+    close_channels();
+    channels_ = std::vector<Channel>(workers + 1);  // the last one is the round channel
+    for (Channel& c : channels_) {
+      if (MPI_Comm_dup(MPI_COMM_WORLD, &c.comm) != MPI_SUCCESS) {
+        throw EnvironmentError("MPI_Comm_dup failed");
+      }
+    }
+    tallies_.assign(static_cast<std::size_t>(size_), RoundTally{});
+  }
+
+  void sum_across(std::span<float> values, std::size_t channel) noexcept override {
+    sum(values.data(), values.size(), MPI_FLOAT, sizeof(float), channels_[channel]);
+  }
+  void sum_across(std::span<double> values, std::size_t channel) noexcept override {
+    sum(values.data(), values.size(), MPI_DOUBLE, sizeof(double), channels_[channel]);
+  }
+
+  // An allgather rather than an allreduce per field: one collective, and every rank combines the
+  // same R tallies in rank order, so the result is identical on every rank by construction.
+  void agree(RoundTally& tally) noexcept override {
+    Channel& c = channels_.back();
+    const Clock::time_point t0 = Clock::now();
+    MPI_Allgather(&tally, sizeof(RoundTally), MPI_BYTE, tallies_.data(), sizeof(RoundTally),
+                  MPI_BYTE, c.comm);
+    c.traffic.waiting_seconds += seconds_since(t0);
+    c.traffic.bytes_sent += static_cast<std::int64_t>(sizeof(RoundTally));
+    c.traffic.bytes_received += static_cast<std::int64_t>(sizeof(RoundTally) * tallies_.size());
+    ++c.traffic.collectives;
+    RoundTally all = tallies_.front();
+    for (std::size_t r = 1; r < tallies_.size(); ++r) {
+      const RoundTally& t = tallies_[r];
+      all.combined = std::min(all.combined, t.combined);
+      all.updates = std::min(all.updates, t.updates);
+      all.gradients += t.gradients;
+      all.stop = std::max(all.stop, t.stop);
+      all.loss += t.loss;
+    }
+    tally = all;
+  }
+
+  [[nodiscard]] RankTraffic traffic() const override {
+    RankTraffic total;
+    for (const Channel& c : channels_) {
+      total.communication_seconds += c.traffic.communication_seconds;
+      total.waiting_seconds += c.traffic.waiting_seconds;
+      total.bytes_sent += c.traffic.bytes_sent;
+      total.bytes_received += c.traffic.bytes_received;
+      total.collectives += c.traffic.collectives;
+    }
+    return total;
+  }
+
+  std::vector<std::string> gather(const std::string& text) override {
+    const int length = static_cast<int>(text.size());
+    std::vector<int> lengths(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
+    MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+    std::vector<int> offsets(lengths.size());
+    int total = 0;
+    for (std::size_t r = 0; r < lengths.size(); ++r) {
+      offsets[r] = total;
+      total += lengths[r];
+    }
+    std::string all(static_cast<std::size_t>(total), '\0');
+    MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
+                0, MPI_COMM_WORLD);
+    std::vector<std::string> texts;
+    for (std::size_t r = 0; r < lengths.size(); ++r) {
+      texts.push_back(
+          all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+    }
+    return texts;
+  }
+
+  std::string broadcast(const std::string& text) override {
+    int length = static_cast<int>(text.size());
+    MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    std::string out = rank_ == 0 ? text : std::string(static_cast<std::size_t>(length), '\0');
+    MPI_Bcast(out.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return out;
+  }
+
+  [[nodiscard]] std::string host() const override {
+    char name[MPI_MAX_PROCESSOR_NAME] = {};
+    int length = 0;
+    MPI_Get_processor_name(name, &length);
+    return {name, static_cast<std::size_t>(length)};
+  }
+
+  [[noreturn]] void abort(int code) noexcept override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);  // MPI_Abort does not return; this only satisfies [[noreturn]]
+  }
+
+ private:
+  // MPI reports errors on these communicators by aborting the job (MPI_ERRORS_ARE_FATAL, the
+  // default): a rank that dies mid-collective ends every rank through the launcher.
+  static void sum(void* data, std::size_t count, MPI_Datatype type, std::size_t bytes,
+                  Channel& c) noexcept {
+    const Clock::time_point t0 = Clock::now();
+    MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), type, MPI_SUM, c.comm);
+    c.traffic.communication_seconds += seconds_since(t0);
+    const auto payload = static_cast<std::int64_t>(count * bytes);
+    c.traffic.bytes_sent += payload;
+    c.traffic.bytes_received += payload;
+    ++c.traffic.collectives;
+  }
+
+  void close_channels() noexcept {
+    for (Channel& c : channels_) {
+      if (c.comm != MPI_COMM_NULL) MPI_Comm_free(&c.comm);
+    }
+    channels_.clear();
+  }
+
+  int rank_ = 0;
+  int size_ = 1;
+  std::vector<Channel> channels_;
+  std::vector<RoundTally> tallies_;  // agree()'s receive buffer, sized once in open_channels
+};
+
+}  // namespace
+
+bool ProcessGroup::built_in() noexcept { return true; }
+
+bool ProcessGroup::launched() noexcept {
+  // Open MPI's mpirun, PMIx launchers (srun --mpi=pmix, prterun) and PMI-1/2 ones (MPICH, srun).
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"}) {
+    if (std::getenv(name) != nullptr) return true;
+  }
+  return false;
+}
+
+std::unique_ptr<ProcessGroup> ProcessGroup::join() {
+  int provided = 0;
+  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
+    throw EnvironmentError("--backend mpi: MPI_Init_thread failed");
+  }
+  if (provided < MPI_THREAD_MULTIPLE) {
+    MPI_Finalize();
+    throw EnvironmentError(
+        "--backend mpi: this MPI does not provide MPI_THREAD_MULTIPLE, which the worker threads "
+        "of a rank need (each reduces its own slice)");
+  }
+  return std::make_unique<MpiGroup>();
+}
+
+}  // namespace psgd

@@ -1,0 +1,163 @@
+// harness/run/ranks.cpp — the ranks of `psgd run --backend mpi` in the harness.
+#include "harness/run/ranks.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <csignal>
+#include <iostream>
+#include <set>
+#include <string>
+#include <thread>
+
+namespace psgd {
+namespace {
+
+using nlohmann::json;
+
+// What a rank compares: everything that shapes its training.
+json comparable_config(const RunConfig& cfg, const Dataset& train) {
+  json c = config_to_json(cfg);
+  c.erase("out");
+  c.erase("save-params");
+  c["training data (CRC-32 of the loaded samples)"] = dataset_checksum(train);
+  return c;
+}
+
+// "--batch (64 vs 32)": the first option where `theirs` (another rank) differs from `mine`
+// (rank 0), or "" when the two agree.
+std::string first_difference(const json& mine, const json& theirs) {
+  std::set<std::string> keys;
+  for (const auto& [k, v] : mine.items()) keys.insert(k);
+  for (const auto& [k, v] : theirs.items()) keys.insert(k);
+  for (const std::string& k : keys) {
+    const json a = mine.contains(k) ? mine.at(k) : json(nullptr);
+    const json b = theirs.contains(k) ? theirs.at(k) : json(nullptr);
+    if (a == b) continue;
+    const std::string name = k.find(' ') == std::string::npos ? "--" + k : k;
+    return name + " (" + b.dump() + " vs " + a.dump() + ")";
+  }
+  return "";
+}
+
+// The counters of one worker that the run document totals.
+json worker_counters(const WorkerStats& s) {
+  return {{"computed", s.computed},
+          {"samples", s.samples},
+          {"contributed", s.contributed},
+          {"dropped", s.dropped},
+          {"discarded_at_end", s.discarded_at_end},
+          {"abandoned", s.abandoned},
+          {"exchanges", s.exchanges},
+          {"comm_delay_seconds", s.comm_delay_seconds},
+          {"slowdown_seconds", s.slowdown_seconds},
+          {"delay_seconds", s.delay_seconds}};
+}
+
+WorkerStats remote_worker(const json& c) {
+  WorkerStats s;  // applied 0: rank 0's worker 0 already counts every agreed update
+  s.computed = c.at("computed").get<std::int64_t>();
+  s.samples = c.at("samples").get<std::int64_t>();
+  s.contributed = c.at("contributed").get<std::int64_t>();
+  s.dropped = c.at("dropped").get<std::int64_t>();
+  s.discarded_at_end = c.at("discarded_at_end").get<std::int64_t>();
+  s.abandoned = c.at("abandoned").get<std::int64_t>();
+  s.exchanges = c.at("exchanges").get<std::int64_t>();
+  s.comm_delay_seconds = c.at("comm_delay_seconds").get<double>();
+  s.slowdown_seconds = c.at("slowdown_seconds").get<double>();
+  s.delay_seconds = c.at("delay_seconds").get<double>();
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<ProcessGroup> join_ranks(const RunConfig& cfg) {
+  if (cfg.backend != Backend::kMpi) return nullptr;
+  const bool launched = ProcessGroup::launched();
+  std::unique_ptr<ProcessGroup> group = ProcessGroup::join();
+  if (!launched) {
+    std::cerr << "psgd run: --backend mpi outside mpirun or srun: running as one rank\n";
+  }
+  return group;
+}
+
+std::uint32_t dataset_checksum(const Dataset& data) {
+  constexpr std::size_t kChunk = 256;  // samples per gather: a bounded buffer for any data set
+  std::vector<float> features(kChunk * data.num_features());
+  std::vector<std::int32_t> labels(kChunk);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (std::size_t first = 0; first < data.size(); first += kChunk) {
+    const std::size_t n = std::min(kChunk, data.size() - first);
+    data.gather_range(first, n, features.data(), labels.data());
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(features.data()),
+                static_cast<uInt>(n * data.num_features() * sizeof(float)));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(labels.data()),
+                static_cast<uInt>(n * sizeof(std::int32_t)));
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
+void check_ranks_agree(ProcessGroup& group, const RunConfig& cfg, const Dataset& train) {
+  const json mine = comparable_config(cfg, train);
+  const std::vector<std::string> all = group.gather(mine.dump());
+  std::string verdict;
+  for (std::size_t r = 1; r < all.size() && verdict.empty(); ++r) {
+    const std::string diff = first_difference(mine, json::parse(all[r]));
+    if (!diff.empty()) {
+      verdict = "--backend mpi: rank " + std::to_string(r) + " differs from rank 0 in " + diff +
+                ": every rank must run the same configuration on the same data";
+    }
+  }
+  verdict = group.broadcast(verdict);
+  if (!verdict.empty()) throw RanksDisagreeError(verdict);
+}
+
+void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
+  if (!cfg.test_fault.starts_with("kill-rank:")) return;
+  if (std::stoll(cfg.test_fault.substr(10)) != group.rank()) return;
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::raise(SIGKILL);
+  }).detach();
+}
+
+json gather_ranks(ProcessGroup& group, const std::vector<ObservedSlot>& observed,
+                  const TopologySummary& topology, std::vector<WorkerStats>& workers) {
+  const RankTraffic t = group.traffic();
+  std::set<int> cpus;
+  for (const ObservedSlot& o : observed) {
+    if (o.cpu >= 0) cpus.insert(o.cpu);
+  }
+  std::int64_t gradients = 0;
+  json counters = json::array();
+  for (const WorkerStats& s : workers) {
+    gradients += s.computed;
+    counters.push_back(worker_counters(s));
+  }
+  const json mine = {{"rank", group.rank()},
+                     {"host", group.host()},
+                     {"threads", workers.size()},
+                     {"cpus", std::vector<int>(cpus.begin(), cpus.end())},
+                     {"allowed_cpus", topology.allowed_cpus},
+                     {"gradients", gradients},
+                     {"communication_seconds", t.communication_seconds},
+                     {"waiting_seconds", t.waiting_seconds},
+                     {"bytes_sent", t.bytes_sent},
+                     {"bytes_received", t.bytes_received},
+                     {"collectives", t.collectives},
+                     {"workers", counters}};
+  const std::vector<std::string> all = group.gather(mine.dump());
+  if (group.rank() != 0) return nullptr;
+  json ranks = json::array();
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    json rank = json::parse(all[r]);
+    if (r > 0) {
+      for (const json& c : rank.at("workers")) workers.push_back(remote_worker(c));
+    }
+    rank.erase("workers");  // in the document's per-worker lists already
+    ranks.push_back(std::move(rank));
+  }
+  return ranks;
+}
+
+}  // namespace psgd
