@@ -88,7 +88,8 @@ def render(sources, title):
         source["provenance_map"] = dict(source["provenance"])
         words += [w for w, _ in source["status_counts"] if w not in words]
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return env.get_template(TEMPLATE).render(sources=sources, title=title, generated=now, status_words=words,
+    return env.get_template(TEMPLATE).render(sources=sources, title=title, generated=now,
+                                             status_words=words,
                                              side_by_side=2 <= len(sources) <= 3)
 
 
