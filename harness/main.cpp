@@ -23,10 +23,11 @@ constexpr std::string_view kUsage =
     "  sweep   run an experiment spec: every point x repetition as a child run (psgd sweep "
     "--help)\n"
     "  topo    print the machine's topology and a placement plan (psgd topo --help)\n"
-    "  compare compare two results files: noise-aware regression verdict (psgd compare --help)\n"
+    "  compare compare two results files, or two builds' training runs (sweep folders, run\n"
+    "          documents): noise-aware verdict per benchmark or point (psgd compare --help)\n"
     "  report  one self-contained HTML page of sweep folders and run documents (psgd report "
     "--help)\n"
-    "  --version  build id (git SHA, dirty flag), compiler, flags, instruction sets\n";
+    "  --version  git commit and dirty state at build time, compiler, flags, instruction sets\n";
 
 }  // namespace
 

@@ -25,6 +25,11 @@ Frames (all in long format: one row per observation, keyed by `run_id`):
                         train_loss, test_loss, test_accuracy, running_loss.
   export_csv(dir, out)  runs.csv, histograms.csv and series.csv of a sweep, for R or a
                         spreadsheet (plots/export_csv.py is its command line).
+  builds(dir)           {build: folder} of every build whose results a sweep folder keeps:
+                        "current" (the folder) and each superseded/<build id>/ (results redone
+                        with a newer build; psgd sweep gives each its own index.csv and
+                        sweep.json, so load_sweep and every figure's --results read it alone).
+  load_builds(dir)      load_sweep of every build, concatenated, with a `build` column.
 
 The sweep frames carry the identifying columns of each run (`method`, the sweep's axes,
 `threads`, `batch`, `status`) so a groupby needs no merge. Needs pandas (Debian's
@@ -263,3 +268,34 @@ def export_csv(folder, out):
         frame.to_csv(path, index=False)
         paths.append(path)
     return paths
+
+
+def builds(folder):
+    """{build: folder} of a sweep's builds: "current" first, then every superseded/<build id>/
+    that has an index (see the module's doc), by name."""
+    out = {"current": folder}
+    root = os.path.join(folder, "superseded")
+    if os.path.isdir(root):
+        for name in sorted(os.listdir(root)):
+            path = os.path.join(root, name)
+            if os.path.exists(os.path.join(path, "index.csv")):
+                out[name] = path
+    return out
+
+
+def load_builds(folder):
+    """One row per run of every build of a sweep folder (load_sweep of each, concatenated), with
+    `build` ("current" or the superseded build's id) and `file` relative to the sweep folder."""
+    frames = []
+    for build, path in builds(folder).items():
+        frame = load_sweep(path)
+        frame.insert(0, "build", build)
+        if build != "current":
+            frame["file"] = [
+                os.path.join("superseded", build, f) if isinstance(f, str) else f
+                for f in frame["file"]
+            ]
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["folder"] = folder
+    return out

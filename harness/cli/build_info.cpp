@@ -1,12 +1,11 @@
 // harness/cli/build_info.cpp — collects the context block. The only file that sees the build's
-// compile definitions (set in CMakeLists.txt).
+// compile definitions (set in CMakeLists.txt) and the generated git state header.
 #include "harness/cli/build_info.hpp"
 
 #include <unistd.h>
 
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -14,6 +13,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "psgd_git_state.hpp"  // generated: PSGD_GIT_SHA, PSGD_GIT_DIRTY
 
 // Whether a predefined macro is defined: an undefined name stringifies to itself, a defined one
 // to its value (PSGD_STRINGIFY expands its argument first, the # in PSGD_DEFINED does not).
@@ -24,18 +25,6 @@ namespace psgd {
 namespace {
 
 using nlohmann::json;
-
-// Output of a shell command with trailing whitespace removed; empty when it fails.
-std::string command_output(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  std::array<char, 256> buf{};
-  while (std::fgets(buf.data(), static_cast<int>(buf.size()), pipe) != nullptr) out += buf.data();
-  if (pclose(pipe) != 0) return {};
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
 
 std::string first_line_with(const char* path, const std::string& key) {
   std::ifstream in(path);
@@ -110,19 +99,12 @@ std::string utc_now() {
 nlohmann::json run_context() {
   nlohmann::json c;
   c["schema_version"] = kSchemaVersion;
-  // The source tree this binary was built from, as it is when the run starts. A read-only
-  // query: --no-optional-locks keeps `git status` from taking .git/index.lock to refresh the
-  // index, which a run killed meanwhile (a sweep's timeout, SIGKILL) would leave behind, and
-  // which blocks the user's next git command.
-  std::string git = "git --no-optional-locks -C '";
-  git.append(PSGD_SOURCE_DIR).append("' ");
-  const std::string sha = command_output(git + "rev-parse HEAD 2>/dev/null");
+  // The commit and dirty state of the tree this binary was built from, baked in at build time
+  // (cmake/git_state.cmake): reading the tree at run time would credit an old binary with
+  // whatever is checked out now.
+  const std::string_view sha = PSGD_GIT_SHA;
   c["git_sha"] = sha.empty() ? nlohmann::json(nullptr) : nlohmann::json(sha);
-  c["git_dirty"] =
-      sha.empty() ? nlohmann::json(nullptr)
-                  : nlohmann::json(
-                        !command_output(git + "status --porcelain --untracked-files=no 2>/dev/null")
-                             .empty());
+  c["git_dirty"] = sha.empty() ? nlohmann::json(nullptr) : nlohmann::json(PSGD_GIT_DIRTY != 0);
   c["compiler"] = compiler_text();
   c["cxx_flags"] = PSGD_BUILD_FLAGS;
   c["build_type"] = PSGD_BUILD_TYPE;
@@ -147,8 +129,9 @@ std::string version_text() {
   std::string out = std::string("psgd ") + PSGD_VERSION + "\n";
   const json c = run_context();
   auto text = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
-  out += "source:    " + (c["git_sha"].is_string() ? text(c["git_sha"]) : "not a git tree") +
-         (c["git_dirty"] == true ? " (dirty: uncommitted changes)" : "") + " at " +
+  out += "source:    " +
+         (c["git_sha"].is_string() ? text(c["git_sha"]) : "not built from a git checkout") +
+         (c["git_dirty"] == true ? " (dirty: uncommitted changes at build time)" : "") + " at " +
          PSGD_SOURCE_DIR + "\n";
   out += "compiler:  " + text(c["compiler"]) + "\n";
   out += "build:     " + text(c["build_type"]) +

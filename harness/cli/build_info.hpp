@@ -11,12 +11,13 @@ namespace psgd {
 // method (a round-based method's epoch used to be N/b rounds).
 inline constexpr int kSchemaVersion = 2;
 
-// The `context` block: git SHA and dirty flag of the source tree, compiler and flags, build
+// The `context` block: git SHA and dirty flag of the tree the binary was built from (taken at
+// build time), compiler and flags, build
 // type, host, CPU model, hardware threads, governor, load average, date (UTC, ISO 8601).
 nlohmann::json run_context();
 
 // `psgd --version`: one "key: value" line each for the version, the source tree (git SHA and
-// dirty flag, read when the command runs), compiler and version, build type and flags, the
+// dirty flag at build time), compiler and version, build type and flags, the
 // instruction-set extensions the build targets (from the compiler's predefined macros: what
 // -march selected) and those this CPU has (cpuid via __builtin_cpu_supports). A build that
 // targets an extension this CPU lacks is marked, since it would die of SIGILL.

@@ -81,7 +81,12 @@ std::string compare_help() {
   return "usage: psgd compare BASELINE NEW [options]\n"
          "\n"
          "Compares every benchmark of NEW with the same benchmark of BASELINE. Both are Google\n"
-         "Benchmark JSON (with per-repetition rows) or psgd nightly results, in any mix. A\n"
+         "Benchmark JSON (with per-repetition rows) or psgd nightly results, in any mix; or\n"
+         "both are training runs: a sweep's results folder, one of its superseded/<build id>/\n"
+         "folders (an older build's results) or a run document. Training runs are compared per\n"
+         "point on the repetitions of each time to target, the final train loss, the final test\n"
+         "accuracy and samples/s, with the same test and minimum effect, and the verdicts\n"
+         "read WORSE / better / same / not comparable (too few repetitions, or one side only). A\n"
          "benchmark REGRESSED when a two-sided Mann-Whitney U test on the repetitions gives\n"
          "p < alpha and its median is slower by more than its minimum effect: the largest of\n"
          "--min-effect, the baseline's own min_effect for it and exp(K x spread) - 1, K the\n"
@@ -93,9 +98,10 @@ std::string compare_help() {
          compare_options().help_lines(CompareCommandOptions{}) +
          "  --help                  this text\n"
          "\n"
-         "Exit codes: 0 nothing regressed or changed, 1 a REGRESSION or a CHANGED result,\n"
-         "2 bad input (arguments, a missing or malformed file, files from different CPUs without\n"
-         "--allow-different-machine, nothing in common), 3 the Markdown file cannot be written.\n";
+         "Exit codes: 0 nothing regressed or changed, 1 a REGRESSION, WORSE or CHANGED result,\n"
+         "2 bad input (arguments, a missing, truncated or malformed file, a folder without run\n"
+         "documents, files from different CPUs without --allow-different-machine, nothing in\n"
+         "common), 3 the Markdown file cannot be written.\n";
 }
 
 int compare_main(std::span<const std::string_view> args) {

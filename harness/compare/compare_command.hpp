@@ -1,5 +1,6 @@
 // harness/compare/compare_command.hpp — `psgd compare BASELINE NEW`: a noise-aware verdict on two
-// results files (Google Benchmark JSON or psgd nightly results), for the nightly regression job.
+// results files (Google Benchmark JSON or psgd nightly results), for the nightly regression job,
+// or on two sets of training runs (sweep folders, a build's superseded results, run documents).
 #pragma once
 
 #include <span>

@@ -13,8 +13,15 @@ constexpr std::size_t kColumns = 8;
 using Cells = std::array<std::string, kColumns>;
 // The column titles (a function: std::string is not a literal type for every compiler we lint
 // with).
-Cells header_cells() {
-  return {"benchmark", "unit", "baseline", "now", "ratio", "p-value", "min effect", "verdict"};
+Cells header_cells(bool training) {
+  return {training ? "point/measure" : "benchmark",
+          "unit",
+          "baseline",
+          "now",
+          "ratio",
+          "p-value",
+          "min effect",
+          "verdict"};
 }
 
 std::string format_number(const char* format, double v) {
@@ -27,7 +34,12 @@ std::string optional_number(const char* format, const std::optional<double>& v) 
   return v ? format_number(format, *v) : std::string("-");
 }
 
-Cells row_cells(const ComparisonRow& r) {
+// A training run's median with its number of repetitions: "0.0592 (5)".
+std::string median_with_n(const std::optional<double>& v, std::size_t n) {
+  return v ? format_number("%.4g", *v) + " (" + std::to_string(n) + ")" : std::string("-");
+}
+
+Cells row_cells(const ComparisonRow& r, bool training) {
   if (r.deterministic) {
     return {r.name,
             "exact",
@@ -38,14 +50,15 @@ Cells row_cells(const ComparisonRow& r) {
             "exact",
             std::string(verdict_name(r.verdict))};
   }
-  std::string verdict(verdict_name(r.verdict));
+  std::string verdict(training ? training_verdict_name(r.verdict) : verdict_name(r.verdict));
   if (r.verdict == Verdict::kRegression || r.verdict == Verdict::kImproved) {
     verdict += format_number(" (%+.0f%%)", 100.0 * r.worse_by);
   }
   return {r.name,
           r.unit,
-          optional_number("%.4g", r.baseline_median),
-          optional_number("%.4g", r.new_median),
+          training ? median_with_n(r.baseline_median, r.baseline_n)
+                   : optional_number("%.4g", r.baseline_median),
+          training ? median_with_n(r.new_median, r.new_n) : optional_number("%.4g", r.new_median),
           optional_number("%.3f", r.ratio),
           optional_number("%.3g", r.p_value),
           r.verdict == Verdict::kMissing || r.verdict == Verdict::kNew
@@ -58,6 +71,7 @@ std::string file_line(const char* label, const ResultSet& s) {
   std::string line = std::string(label) + s.path + " (" + s.format;
   if (!s.git_sha.empty()) line += ", " + s.git_sha.substr(0, 12);
   if (!s.date.empty()) line += ", " + s.date;
+  if (!s.build.empty()) line += ", " + s.build;
   return line + ")";
 }
 
@@ -69,6 +83,16 @@ std::vector<std::string> header_lines(const Comparison& c, const ResultSet& base
   } else {
     lines.push_back("machines: DIFFERENT (--allow-different-machine): " + c.baseline_machine +
                     " vs " + c.new_machine);
+  }
+  if (c.training) {
+    lines.push_back("rule:     WORSE = Mann-Whitney p < " + format_number("%g", c.options.alpha) +
+                    " over the repetitions and worse by more than the min effect = max(" +
+                    format_number("%.0f", 100.0 * c.options.min_effect) + "%, exp(" +
+                    format_number("%g", c.options.noise_factor) +
+                    " x measured log spread) - 1) (a time or loss higher, an accuracy or "
+                    "throughput lower); better = the same the other way; (n) = repetitions "
+                    "with the value");
+    return lines;
   }
   lines.push_back("rule:     REGRESSION = Mann-Whitney p < " +
                   format_number("%g", c.options.alpha) +
@@ -83,7 +107,7 @@ std::vector<std::string> header_lines(const Comparison& c, const ResultSet& base
 std::vector<Cells> all_rows(const Comparison& c) {
   std::vector<Cells> rows;
   rows.reserve(c.rows.size());
-  for (const ComparisonRow& r : c.rows) rows.push_back(row_cells(r));
+  for (const ComparisonRow& r : c.rows) rows.push_back(row_cells(r, c.training));
   return rows;
 }
 
@@ -91,6 +115,15 @@ std::vector<Cells> all_rows(const Comparison& c) {
 
 std::string summary_line(const Comparison& c) {
   std::string s = std::to_string(c.rows.size()) + " compared: ";
+  if (c.training) {
+    const std::size_t not_comparable =
+        c.count(Verdict::kTooFew) + c.count(Verdict::kMissing) + c.count(Verdict::kNew);
+    s += std::to_string(c.count(Verdict::kRegression)) + " WORSE, " +
+         std::to_string(c.count(Verdict::kImproved)) + " better, " +
+         std::to_string(c.count(Verdict::kSame)) + " same, " + std::to_string(not_comparable) +
+         " not comparable";
+    return s + (c.exit_code() == 0 ? " -> PASS" : " -> FAIL");
+  }
   bool first = true;
   for (const Verdict v :
        {Verdict::kRegression, Verdict::kChanged, Verdict::kImproved, Verdict::kSame,
@@ -109,7 +142,7 @@ std::string format_text_report(const Comparison& c, const ResultSet& baseline,
   for (const std::string& line : header_lines(c, baseline, now)) out += line + "\n";
   const std::vector<Cells> rows = all_rows(c);
   std::array<std::size_t, kColumns> width{};
-  const Cells header = header_cells();
+  const Cells header = header_cells(c.training);
   for (std::size_t k = 0; k < kColumns; ++k) width[k] = header[k].size();
   for (const Cells& r : rows) {
     for (std::size_t k = 0; k < kColumns; ++k) width[k] = std::max(width[k], r[k].size());
@@ -135,10 +168,12 @@ std::string format_text_report(const Comparison& c, const ResultSet& baseline,
 
 std::string format_markdown_report(const Comparison& c, const ResultSet& baseline,
                                    const ResultSet& now) {
-  std::string out =
-      "## psgd nightly comparison: " + std::string(c.exit_code() == 0 ? "PASS" : "FAIL") + "\n\n";
+  std::string out = std::string(c.training ? "## psgd comparison of training runs: "
+                                           : "## psgd nightly comparison: ") +
+                    (c.exit_code() == 0 ? "PASS" : "FAIL") + "\n\n";
   for (const std::string& line : header_lines(c, baseline, now)) out += "- " + line + "\n";
-  out += "\n| benchmark | unit | baseline | now | ratio | p-value | min effect | verdict |\n";
+  out += std::string("\n| ") + (c.training ? "point/measure" : "benchmark") +
+         " | unit | baseline | now | ratio | p-value | min effect | verdict |\n";
   out += "|---|---|--:|--:|--:|--:|--:|---|\n";
   for (const Cells& r : all_rows(c)) {
     std::string line = "|";
@@ -148,7 +183,8 @@ std::string format_markdown_report(const Comparison& c, const ResultSet& baselin
       for (std::size_t p = cell.find('|'); p != std::string::npos; p = cell.find('|', p + 2)) {
         cell.replace(p, 1, "\\|");
       }
-      const bool bad = k == kColumns - 1 && (cell.starts_with("REGRESSION") || cell == "CHANGED");
+      const bool bad = k == kColumns - 1 && (cell.starts_with("REGRESSION") ||
+                                             cell.starts_with("WORSE") || cell == "CHANGED");
       // Code spans: names such as BM_CopyUnderLock<SpinMutex> would otherwise be read as HTML.
       if (k == 0) cell = "`" + cell + "`";
       // Appended piecewise: `" " + std::string&&` trips GCC 12's false -Wrestrict at -O3.

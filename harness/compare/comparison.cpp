@@ -10,6 +10,7 @@
 #include "common/errors.hpp"
 #include "common/name_table.hpp"
 #include "harness/compare/mann_whitney.hpp"
+#include "harness/compare/training_results.hpp"
 
 namespace psgd {
 namespace {
@@ -89,6 +90,23 @@ ComparisonRow one_sided_row(const Measure& m, bool in_baseline) {
 
 std::string_view verdict_name(Verdict v) noexcept { return name_of(kVerdictNames, v); }
 
+std::string_view training_verdict_name(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::kRegression:
+      return "WORSE";
+    case Verdict::kImproved:
+      return "better";
+    case Verdict::kTooFew:
+      return "not comparable (too few reps)";
+    case Verdict::kMissing:
+      return "not comparable (baseline only)";
+    case Verdict::kNew:
+      return "not comparable (new only)";
+    default:
+      return verdict_name(v);  // same (training runs have no deterministic results)
+  }
+}
+
 double median(std::vector<double> values) {
   const std::size_t n = values.size();
   std::sort(values.begin(), values.end());
@@ -166,6 +184,7 @@ Comparison compare_results(const ResultSet& baseline, const ResultSet& now,
   c.baseline_machine = baseline.machine;
   c.new_machine = now.machine;
   c.options = options;
+  c.training = baseline.format == kTrainingFormat && now.format == kTrainingFormat;
   std::size_t matched = 0;
   for (const Measure& m : baseline.measures) {
     const Measure* other = find_named(now.measures, m.name);

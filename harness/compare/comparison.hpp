@@ -53,6 +53,10 @@ enum class Verdict { kSame, kRegression, kImproved, kTooFew, kMissing, kNew, kUn
 // "same", "REGRESSION", "improved", "too few reps", "missing", "new", "unchanged", "CHANGED".
 std::string_view verdict_name(Verdict v) noexcept;
 
+// The words of a comparison of training runs: "WORSE", "better", "same", "not comparable (too
+// few reps)", "not comparable (baseline only)", "not comparable (new only)".
+std::string_view training_verdict_name(Verdict v) noexcept;
+
 struct ComparisonRow {
   std::string name;
   std::string unit;  // empty for a deterministic result
@@ -77,6 +81,10 @@ struct Comparison {
   std::string new_machine;
   CompareOptions options;
   std::vector<ComparisonRow> rows;  // the baseline's order, then what only the new file has
+  // Both sides are training runs (psgd-runs): the report says better / WORSE / same / not
+  // comparable, and a "regression" is a measure that got worse (a time longer, a loss higher,
+  // an accuracy or a throughput lower).
+  bool training = false;
 
   [[nodiscard]] std::size_t count(Verdict v) const noexcept;
   // 1 when anything regressed or a deterministic result changed, else 0.

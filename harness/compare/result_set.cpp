@@ -3,11 +3,13 @@
 #include "harness/compare/result_set.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <set>
 #include <string_view>
 
 #include "common/errors.hpp"
 #include "common/read_file.hpp"
+#include "harness/compare/training_results.hpp"
 
 namespace psgd {
 namespace {
@@ -178,12 +180,14 @@ ResultSet parse_result_set(const json& doc, const std::string& path) {
   try {
     if (optional_string(doc, "kind") == "psgd-nightly") {
       parse_nightly(doc, set);
+    } else if (is_run_document(doc)) {
+      return parse_run_documents({doc}, {path}, path);
     } else if (doc.contains("benchmarks") && doc.contains("context")) {
       parse_google_benchmark(doc, set);
     } else {
       reject(path,
-             "neither Google Benchmark JSON (\"context\" and \"benchmarks\") nor a psgd "
-             "nightly result (\"kind\": \"psgd-nightly\")");
+             "neither Google Benchmark JSON (\"context\" and \"benchmarks\"), a psgd "
+             "nightly result (\"kind\": \"psgd-nightly\") nor a psgd run document");
     }
   } catch (const json::exception& e) {
     // A member of the wrong type where a default was allowed (e.g. "headline": "yes").
@@ -194,6 +198,8 @@ ResultSet parse_result_set(const json& doc, const std::string& path) {
 }
 
 ResultSet read_result_set(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return read_sweep_folder(path);
   std::string text;
   try {
     // Bounded: a wrong path (/dev/zero, a disk image) once grew without end until killed.
@@ -205,7 +211,7 @@ ResultSet read_result_set(const std::string& path) {
   try {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
-    throw ConfigError(path + ": not valid JSON (" + std::string(e.what()) + ")");
+    throw ConfigError(json_error_line(path, text, e.byte));
   }
   return parse_result_set(doc, path);
 }

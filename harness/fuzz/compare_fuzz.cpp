@@ -1,9 +1,10 @@
 // harness/fuzz/compare_fuzz.cpp — libFuzzer target: `psgd compare`'s inputs. The bytes are a
-// results file read through read_result_set (the size cap, the JSON parser, both formats'
-// checks); a file that parses is then compared with itself and with a copy whose samples are
-// scaled, and both reports are written, so the statistics and formatting see every accepted
-// file. A ConfigError is the expected answer to a bad file; anything else (another exception, a
-// crash, a sanitizer report, a leak) is a finding.
+// results file read through read_result_set (the size cap, the JSON parser, every format's
+// checks: Google Benchmark, nightly, and a training run document with its measures per point); a
+// file that parses is then compared with itself and with a copy whose samples are scaled, and both
+// reports are written, so the statistics and formatting see every accepted file. A ConfigError is
+// the expected answer to a bad file; anything else (another exception, a crash, a sanitizer report,
+// a leak) is a finding.
 #include <cstddef>
 #include <cstdint>
 #include <string>

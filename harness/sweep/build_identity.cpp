@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "common/errors.hpp"
 #include "harness/sweep/child_process.hpp"
@@ -59,29 +60,65 @@ std::string binary_build_id(const std::string& path) {
   return text.data();
 }
 
-void probe_psgd_binary(const std::string& path) {
+namespace {
+
+struct Probe {
+  ChildOutcome outcome;
+  std::string out;  // the last 64 KiB of stdout
+  std::string err;  // the last 512 bytes of stderr
+};
+
+// Runs `path args...` once, at most kProbeSeconds, capturing its output through temporary files.
+Probe run_probe(const std::string& path, const std::vector<std::string>& args) {
   const std::string stem =
       (fs::temp_directory_path() / ("psgd-probe." + std::to_string(getpid()))).string();
   const std::string out_path = stem + ".out";
   const std::string err_path = stem + ".err";
   std::optional<ChildOutcome> outcome;
   {
-    ChildProcess child({path, "run", "--help"}, err_path, kProbeSeconds, out_path);
+    std::vector<std::string> argv{path};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ChildProcess child(argv, err_path, kProbeSeconds, out_path);
     while (!(outcome = child.poll())) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  const std::string out = read_tail(out_path, 65536);
-  const std::string err = read_tail(err_path, 512);
+  Probe p{*outcome, read_tail(out_path, 65536), read_tail(err_path, 512)};
   std::error_code ec;
   fs::remove(out_path, ec);
   fs::remove(err_path, ec);
-  const bool exited_ok = outcome->kind == ChildOutcome::Kind::kExited && outcome->exit_code == 0;
-  if (exited_ok && out.find("usage: psgd run") != std::string::npos) return;
-  std::string what = outcome->kind == ChildOutcome::Kind::kTimedOut ? "did not answer in 10 s"
-                     : outcome->kind == ChildOutcome::Kind::kSignaled
-                         ? "was killed by signal " + std::to_string(outcome->signal)
-                     : !exited_ok ? "exited " + std::to_string(outcome->exit_code)
+  return p;
+}
+
+}  // namespace
+
+json probe_git_state(const std::string& path) {
+  json state{{"git_sha", nullptr}, {"git_dirty", nullptr}};
+  const Probe p = run_probe(path, {"--version"});
+  if (p.outcome.kind != ChildOutcome::Kind::kExited || p.outcome.exit_code != 0) return state;
+  // "source:    <40 hex digits>[ (dirty: ...)] at <dir>", as version_text() writes it.
+  const std::string key = "\nsource:    ";
+  const std::size_t at = p.out.find(key);
+  if (at == std::string::npos) return state;
+  const std::size_t start = at + key.size();
+  const std::string line = p.out.substr(start, p.out.find('\n', start) - start);
+  const std::string sha = line.substr(0, line.find(' '));
+  if (sha.size() != 40 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return state;
+  state["git_sha"] = sha;
+  state["git_dirty"] = line.find(" (dirty") == sha.size();
+  return state;
+}
+
+void probe_psgd_binary(const std::string& path) {
+  const Probe p = run_probe(path, {"run", "--help"});
+  const ChildOutcome& outcome = p.outcome;
+  const bool exited_ok = outcome.kind == ChildOutcome::Kind::kExited && outcome.exit_code == 0;
+  if (exited_ok && p.out.find("usage: psgd run") != std::string::npos) return;
+  std::string what = outcome.kind == ChildOutcome::Kind::kTimedOut ? "did not answer in 10 s"
+                     : outcome.kind == ChildOutcome::Kind::kSignaled
+                         ? "was killed by signal " + std::to_string(outcome.signal)
+                     : !exited_ok ? "exited " + std::to_string(outcome.exit_code)
                                   : "did not print psgd's usage";
-  std::string first_err = err.substr(0, err.find('\n'));
+  std::string first_err = p.err.substr(0, p.err.find('\n'));
   if (!first_err.empty()) what += " (" + first_err + ")";
   throw EnvironmentError("--psgd '" + path + "' is not a working psgd binary: `" + path +
                          " run --help` " + what + "; nothing was run");

@@ -24,6 +24,11 @@ std::string binary_build_id(const std::string& path);
 // and what it did instead.
 void probe_psgd_binary(const std::string& path);
 
+// The git commit and dirty state the binary at `path` was built from, as its `--version` says
+// (baked in at build time): {"git_sha": "<40 hex digits>", "git_dirty": bool}, both null when
+// it does not say (not built from a git checkout, or not answering). Runs it once, 10 s at most.
+nlohmann::json probe_git_state(const std::string& path);
+
 // How a result document names the build it came from, for messages: "build 0123456789abcdef
 // (git 3ef6312c0a1b, dirty)", or "an unrecorded build" for documents older than build ids.
 std::string describe_build(const nlohmann::json& doc);

@@ -22,6 +22,7 @@
 #include "harness/sweep/progress.hpp"
 #include "harness/sweep/resume.hpp"
 #include "harness/sweep/run_index.hpp"
+#include "harness/sweep/superseded_index.hpp"
 
 namespace psgd {
 namespace {
@@ -148,6 +149,9 @@ class SweepRun {
         progress_.message(move_aside_note(runs_[i].run_id, check, moved));
       todo.push_back(i);
     }
+    // Each build's folder stays readable on its own (the ones this sweep moved results to, and
+    // any an older psgd left without an index).
+    index_superseded(dir_, spec_, runs_, /*refresh_all=*/other_builds > 0 || options_.rerun);
     if (other_builds > 0 || options_.rerun) {
       progress_.message(std::to_string(other_builds) + " result(s) of other builds" +
                         (options_.rerun ? " and every result of this one (--rerun)" : "") +
@@ -352,6 +356,11 @@ json sweep_document(const SweepSpec& spec, const SchedulerOptions& options,
   doc["jobs"] = options.jobs;
   doc["psgd"] = options.psgd;
   doc["build_id"] = options.build_id;
+  // The build identity of the binary the runs use (--psgd, which need not be this process: the
+  // context below is this process's): its id and the git state it was built from.
+  doc["build"] = {{"id", options.build_id},
+                  {"git_sha", options.build_git.value("git_sha", json(nullptr))},
+                  {"git_dirty", options.build_git.value("git_dirty", json(nullptr))}};
   doc["context"] = run_context();
   doc["spec"] = json::parse(spec.resolved.dump());
   return doc;

@@ -28,6 +28,8 @@ struct SchedulerOptions {
   std::string build_id;       // of `psgd` (build_identity.hpp); recorded in every result
   bool rerun = false;         // --rerun: every result is redone (the old one kept, superseded/)
   bool accept_other_builds = false;  // results of another build count as done
+  // git_sha and git_dirty of `psgd` (build_identity.hpp: probe_git_state); sweep.json's build.
+  nlohmann::json build_git = nlohmann::json::object();
 };
 
 // A run found on disk (`doc`: ResultsDir::load_complete) is done unless it comes from another

@@ -242,6 +242,7 @@ int dispatch(const SweepOptions& o, const SweepSpec& spec, const std::vector<Pla
   }
   const bool to_stdout = o.dry_run || o.backend == "slurm";
   check_plan(scheduler.psgd, runs, to_stdout ? std::cout : std::cerr);
+  scheduler.build_git = probe_git_state(scheduler.psgd);  // for sweep.json's build block
   if (o.dry_run) {  // on stderr, apart from the listing: warnings, the plan is still valid
     for (const std::string& line : plan_warnings(runs)) std::cerr << "warning: " << line << "\n";
   }

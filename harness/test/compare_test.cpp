@@ -16,6 +16,7 @@
 #include "harness/compare/comparison.hpp"
 #include "harness/compare/mann_whitney.hpp"
 #include "harness/compare/result_set.hpp"
+#include "models/test/test_support.hpp"
 
 namespace psgd {
 namespace {
@@ -307,7 +308,8 @@ TEST(CompareReader, ReadsAtMostTheLimitAndNamesWhatIsWrongWithThePath) {
     }
   };
   rejects("/dev/zero", "larger than 64 MiB");
-  rejects("/", "is a directory");
+  // A folder is read as training runs: one without run documents says so.
+  rejects(psgd::test::scratch_dir("psgd_compare_empty_folder").string(), "no run document");
   rejects("/nonexistent/result.json", "No such file");
 }
 

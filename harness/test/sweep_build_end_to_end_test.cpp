@@ -176,7 +176,17 @@ TEST_F(SweepBuildEndToEnd, ARebuiltBinaryRedoesTheRunsAndResumingRedoesNothing) 
   const std::string old_id = binary_build_id(PSGD_BINARY);
   for (const auto& [name, id_inode] : first) EXPECT_EQ(id_inode.first, old_id) << name;
   std::ifstream sweep_json(folder() / "sweep.json");
-  EXPECT_EQ(json::parse(sweep_json)["build_id"], old_id);
+  const json plan = json::parse(sweep_json);
+  EXPECT_EQ(plan["build_id"], old_id);
+  // The build block: the id and the git state the binary carries (its --version, the runs'
+  // context), whatever is checked out when the sweep runs.
+  EXPECT_EQ(plan["build"]["id"], old_id);
+  const json probed = probe_git_state(PSGD_BINARY);
+  EXPECT_EQ(plan["build"]["git_sha"], probed["git_sha"]);
+  EXPECT_EQ(plan["build"]["git_dirty"], probed["git_dirty"]);
+  const json run_doc = json::parse(std::ifstream(folder() / first.begin()->first));
+  EXPECT_EQ(plan["build"]["git_sha"], run_doc["context"]["git_sha"]);
+  EXPECT_EQ(plan["build"]["git_dirty"], run_doc["context"]["git_dirty"]);
 
   // Resuming with the same binary redoes nothing.
   Finished f = sweep({});
@@ -206,7 +216,27 @@ TEST_F(SweepBuildEndToEnd, ARebuiltBinaryRedoesTheRunsAndResumingRedoesNothing) 
   const auto second = results();
   ASSERT_EQ(second.size(), 2u);
   for (const auto& [name, id_inode] : second) EXPECT_EQ(id_inode.first, new_id) << name;
-  EXPECT_EQ(files_under(folder() / "superseded" / old_id), 2u);  // nothing lost
+  // Nothing lost, and the old build's folder reads like a sweep folder of its own: its two
+  // results, an index.csv of them and a sweep.json with its build id.
+  const fs::path old_folder = folder() / "superseded" / old_id;
+  EXPECT_EQ(files_under(old_folder), 4u);
+  std::ifstream index(old_folder / "index.csv");
+  std::size_t rows = 0;
+  for (std::string line; std::getline(index, line);) ++rows;
+  EXPECT_EQ(rows, 3u);  // header + 2 runs
+  const json old_plan = json::parse(std::ifstream(old_folder / "sweep.json"));
+  EXPECT_EQ(old_plan.value("build_id", ""), old_id);
+  EXPECT_EQ(old_plan.value("superseded", false), true);
+  EXPECT_TRUE(old_plan["context"].is_object());
+  EXPECT_EQ(old_plan["build"]["id"], old_id);
+  EXPECT_EQ(old_plan["build"]["git_sha"], old_plan["context"]["git_sha"]);
+  // psgd compare reads both builds: one repetition a point is too few for a verdict, so every
+  // measure is "not comparable", which fails nothing.
+  const test::ProcessResult compared =
+      test::run_psgd("compare " + old_folder.string() + " " + folder().string());
+  EXPECT_EQ(compared.exit_code, 0) << compared.out << compared.err;
+  EXPECT_THAT(compared.out, HasSubstr("not comparable (too few reps)"));
+  EXPECT_THAT(compared.out, HasSubstr("build " + old_id));
 
   // And resuming with the rebuilt binary redoes nothing.
   f = sweep({"--psgd=" + rebuilt.string()});
@@ -227,7 +257,7 @@ TEST_F(SweepBuildEndToEnd, RerunRedoesEverythingAndKeepsTheOldResults) {
   ASSERT_EQ(second.size(), 2u);
   for (const auto& [name, id_inode] : second)
     EXPECT_NE(id_inode.second, first.at(name).second) << name << " was not redone";
-  EXPECT_EQ(files_under(folder() / "superseded" / binary_build_id(PSGD_BINARY)), 2u);
+  EXPECT_EQ(files_under(folder() / "superseded" / binary_build_id(PSGD_BINARY)), 4u);  // + index
   EXPECT_EQ(sweep({"--rerun", "--accept-other-builds"}).exit_code, 2);
 }
 

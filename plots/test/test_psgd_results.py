@@ -47,6 +47,33 @@ def fixture_docs():
 
 
 @unittest.skipIf(MISSING is not None, MISSING)
+class BuildsTest(unittest.TestCase):
+    """A sweep folder keeps the results a newer build replaced under superseded/<build id>/,
+    indexed like the folder itself: each build reads alone, and all of them with a build column."""
+
+    def test_superseded_builds_read_side_by_side(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = os.path.join(tmp, "sweep")
+            shutil.copytree(FIXTURE, folder)
+            old = os.path.join(folder, "superseded", "0123456789abcdef")
+            shutil.copytree(FIXTURE, old)
+            os.makedirs(os.path.join(folder, "superseded", "not-indexed"))
+            self.assertEqual(
+                psgd_results.builds(folder), {"current": folder, "0123456789abcdef": old}
+            )
+            alone = psgd_results.load_sweep(old)
+            self.assertEqual(sorted(alone["run_id"]), sorted(fixture_docs()))
+            both = psgd_results.load_builds(folder)
+            self.assertEqual(len(both), 2 * len(alone))
+            self.assertEqual(
+                sorted(set(both["build"])), ["0123456789abcdef", "current"]
+            )
+            for build, file in zip(both["build"], both["file"]):
+                self.assertTrue(os.path.exists(os.path.join(folder, file)), (build, file))
+                self.assertEqual(file.startswith("superseded"), build != "current")
+
+
+@unittest.skipIf(MISSING is not None, MISSING)
 class LoadSweepTest(unittest.TestCase):
     def test_one_row_per_index_row_with_method_and_finished(self):
         runs = psgd_results.load_sweep(FIXTURE)

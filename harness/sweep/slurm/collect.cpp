@@ -14,6 +14,7 @@
 #include "harness/sweep/run_index.hpp"
 #include "harness/sweep/slurm/files.hpp"
 #include "harness/sweep/slurm/script.hpp"
+#include "harness/sweep/superseded_index.hpp"
 
 namespace psgd {
 namespace {
@@ -248,6 +249,9 @@ int collect_sweep(const SweepSpec& spec, const std::vector<PlannedRun>& runs, Re
                      "another `psgd sweep --collect` or `--backend slurm`");
   const SlurmCollection c = collect_slurm_runs(spec, runs, dir, slurm, /*commit=*/true);
   write_index(dir.index_path(), spec, runs, c.summaries);
+  // The array tasks move other builds' results to superseded/ concurrently; indexing those
+  // folders is left to this one process.
+  index_superseded(dir, spec, runs, /*refresh_all=*/true);
   print_collection(c, spec, runs, out);
   std::size_t rows = 0;
   for (const auto& s : c.summaries) rows += s ? 1 : 0;
