@@ -14,8 +14,8 @@ DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
   libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
   python3-pandas python3-jsonschema python3-jinja2 clang-format clang-tidy clang libclang-rt-14-dev
 
-.PHONY: all release dev deps slurm-deps browser-deps torch-deps bench-torch demo test test-march \
-  test-tsan test-asan fuzz lint check \
+.PHONY: all figures-examples release dev deps slurm-deps browser-deps torch-deps bench-torch demo \
+  test test-march test-tsan test-asan fuzz lint check \
   format format-check readme-help bench nightly nightly-baseline figures report clean
 
 all: release
@@ -255,6 +255,11 @@ report: deps browser-deps
 	$(PYTHON) plots/test/browser_report.py --report build/report/examples.html \
 	  --runs $$(for f in $(REPORT_SWEEPS); do tail -n +2 $$f; done | wc -l) \
 	  --screenshot build/report/examples.png
+
+# Every committed figure redrawn from the committed results (results/examples/, results/nightly/)
+# into plots/figures/, with no run: what the README shows.
+figures-examples:
+	PYTHON=$(PYTHON) plots/draw_examples.sh plots/figures
 
 clean:
 	rm -rf build

@@ -164,6 +164,8 @@ void WorkerStats::merge(const WorkerStats& other) {
   comm_delay_seconds += other.comm_delay_seconds;
   staleness.merge(other.staleness);
   attempts.merge(other.attempts);
+  step_factor.merge(other.step_factor);
+  step_factor_sum += other.step_factor_sum;
   for (std::size_t k = 0; k < slot_loss_sum.size() && k < other.slot_loss_sum.size(); ++k) {
     slot_loss_sum[k] += other.slot_loss_sum[k];
     slot_loss_count[k] += other.slot_loss_count[k];

@@ -232,6 +232,10 @@ struct alignas(kNoFalseSharing) WorkerStats {
   double comm_delay_seconds = 0.0;          // --comm-delay: injected latency per exchange
   Histogram staleness;                      // one entry per applied update
   Histogram attempts;                       // failed attempts before each applied update
+  // --step-rule (algorithms/step_rule.hpp): each update's step / --step, in bins of 1/64, one
+  // entry per update applied by a method with a rule (empty for the others); the sum is exact.
+  Histogram step_factor;
+  double step_factor_sum = 0.0;
   // Minibatch losses of applied updates, per checkpoint slot: bucket j holds the updates of
   // checkpoints ((j - 1) * loss_stride, j * loss_stride]. Each worker thins its own buckets like
   // Checkpoints thins the snapshots (pairs merged, the stride doubled), so nothing is shared;

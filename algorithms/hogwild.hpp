@@ -45,6 +45,7 @@
 #include "algorithms/backoff.hpp"
 #include "algorithms/hogwild_kernel.hpp"
 #include "algorithms/registry.hpp"
+#include "algorithms/step_rule.hpp"
 #include "algorithms/worker_steps.hpp"
 
 namespace psgd {
@@ -58,7 +59,8 @@ static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 template <class S, bool kAtomicUpdate, BackoffPolicy Backoff>
 class HogwildSgd final : public BasicAlgorithm<S> {
  public:
-  explicit HogwildSgd(BackoffParams backoff) : backoff_(backoff) {}
+  explicit HogwildSgd(BackoffParams backoff, const StepRuleParams& rule = {})
+      : backoff_(backoff), rule_(rule) {}
 
   [[nodiscard]] std::string_view name() const override {
     return kAtomicUpdate ? "hogwild-atomic" : "hogwild";
@@ -66,7 +68,7 @@ class HogwildSgd final : public BasicAlgorithm<S> {
 
   void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override {
     theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
-    step_ = setup.step;
+    rule_.init(setup.step, setup.num_workers);
     version_.store(0);
   }
 
@@ -99,14 +101,18 @@ class HogwildSgd final : public BasicAlgorithm<S> {
         ++stats.discarded_at_end;
         break;
       }
+      // The number also fixes the staleness, so the step rule's step is known before the apply.
+      const typename StepRule<S>::Step step = rule_.step(v - v_read);
       std::int64_t failures = 0;
       if constexpr (kAtomicUpdate) {
-        failures = cas_apply(theta, ctx.grad, first, backoff);
+        failures = cas_apply(theta, ctx.grad, step.step, first, backoff);
       } else {
-        hogwild_racy_apply(theta, ctx.grad.data(), step_, dim);
+        hogwild_racy_apply(theta, ctx.grad.data(), step.step, dim);
       }
+      rule_.observe(v + 1, v - v_read);
       stats.failed_attempts += failures;
       ++stats.contributed;
+      record_step(stats, step.factor);
       note_applied(ctx, v + 1, v - v_read, failures, loss,
                    [&] { return ctx.checkpoints->record_racy(v + 1, theta); });
       charge_exchange(ctx);  // the update's pull and push
@@ -118,7 +124,7 @@ class HogwildSgd final : public BasicAlgorithm<S> {
   // its sweep at w/N of the vector and wraps around, so concurrent sweeps work on different cache
   // lines instead of contending for the same ones line by line. Coordinates are independent: the
   // order changes no value (worker 0 starts at 0).
-  std::int64_t cas_apply(S* theta, std::span<const S> grad, std::size_t first,
+  std::int64_t cas_apply(S* theta, std::span<const S> grad, S step, std::size_t first,
                          Backoff& backoff) const noexcept {
     const std::size_t dim = grad.size();
     std::int64_t failures = 0;
@@ -128,12 +134,12 @@ class HogwildSgd final : public BasicAlgorithm<S> {
       // relaxed (all three): coordinates are independent and nothing else is published with
       // them; the arithmetic is sgd_apply's, so one worker reproduces seq bit for bit.
       S seen = x.load(std::memory_order_relaxed);
-      if (!x.compare_exchange_strong(seen, seen - step_ * grad[i], std::memory_order_relaxed)) {
+      if (!x.compare_exchange_strong(seen, seen - step * grad[i], std::memory_order_relaxed)) {
         do {  // the retry point: another worker's CAS on this coordinate won
           ++failures;
           backoff.pause();
         } while (
-            !x.compare_exchange_strong(seen, seen - step_ * grad[i], std::memory_order_relaxed));
+            !x.compare_exchange_strong(seen, seen - step * grad[i], std::memory_order_relaxed));
         backoff.reset();
       }
     }
@@ -151,6 +157,7 @@ class HogwildSgd final : public BasicAlgorithm<S> {
     if constexpr (kAtomicUpdate) {
       j["backoff"] = backoff_json(Backoff::kName, backoff_);
     }
+    j["step_rule"] = rule_.json();
     return j;
   }
 
@@ -159,14 +166,15 @@ class HogwildSgd final : public BasicAlgorithm<S> {
   // The one word every worker writes each update: on its own line, away from theta_'s header.
   alignas(kNoFalseSharing) std::atomic<std::int64_t> version_{0};
   SharedArray<S> theta_;  // shared: the racy kernel, atomic_ref, or before/after the workers
-  S step_ = 0;
+  StepRule<S> rule_;
 };
 
 // `hogwild` (atomic_update false: it has no retry point, so backoff is ignored) or
 // `hogwild-atomic` with the given backoff policy.
 template <class S = float>
 std::unique_ptr<BasicAlgorithm<S>> make_hogwild_sgd(bool atomic_update, BackoffKind backoff,
-                                                    const BackoffParams& params);
+                                                    const BackoffParams& params,
+                                                    const StepRuleParams& rule = {});
 
 // Their registry entries (algorithms/registry.hpp).
 AlgorithmEntry hogwild_entry();

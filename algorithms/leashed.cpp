@@ -61,6 +61,7 @@ const AlgorithmOption& test_before_cas_option() {
 AlgorithmEntry leashed_entry() {
   std::vector<const AlgorithmOption*> options = {&persistence_option(), &test_before_cas_option()};
   for (const AlgorithmOption* o : backoff_options()) options.push_back(o);
+  for (const AlgorithmOption* o : step_rule_options()) options.push_back(o);
   return {"leashed",
           "Leashed-SGD: CAS-published immutable vectors",
           1,
@@ -70,6 +71,7 @@ AlgorithmEntry leashed_entry() {
             LeashedOptions o;
             o.persistence = s.settings.get<std::int64_t>(persistence_option());
             o.test_before_cas = s.settings.get<bool>(test_before_cas_option());
+            o.step_rule = step_rule_choice(s.settings);
             const BackoffChoice b = backoff_choice(s.settings, s.seed);
             return make_leashed_sgd<S>(o, b.kind, b.params);
           }};

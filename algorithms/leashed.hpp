@@ -41,6 +41,7 @@
 #include "algorithms/backoff.hpp"
 #include "algorithms/reclaim/ref_count_pool.hpp"
 #include "algorithms/registry.hpp"
+#include "algorithms/step_rule.hpp"
 #include "algorithms/worker_steps.hpp"
 
 namespace psgd {
@@ -52,6 +53,7 @@ struct LeashedOptions {
   static constexpr std::int64_t kInfinite = std::numeric_limits<std::int64_t>::max();
   std::int64_t persistence = kInfinite;
   bool test_before_cas = false;
+  StepRuleParams step_rule;  // --step-rule and its parameters (algorithms/step_rule.hpp)
 };
 
 // S: the scalar type (--precision), float or double: the pool's vectors hold S values.
@@ -62,12 +64,12 @@ class LeashedSgd final : public BasicAlgorithm<S> {
 
  public:
   LeashedSgd(LeashedOptions options, BackoffParams backoff)
-      : options_(options), backoff_(backoff) {}
+      : options_(options), backoff_(backoff), rule_(options.step_rule) {}
 
   [[nodiscard]] std::string_view name() const override { return "leashed"; }
 
   void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override {
-    step_ = setup.step;
+    rule_.init(setup.step, setup.num_workers);
     pool_ = std::make_unique<RefCountPool>(theta0.size(), setup.num_workers, *setup.shared_memory);
     PooledVector* first = pool_->allocate();  // its reference becomes latest_'s
     std::copy(theta0.begin(), theta0.end(), first->data);
@@ -115,6 +117,7 @@ class LeashedSgd final : public BasicAlgorithm<S> {
     j["test_before_cas"] = options_.test_before_cas;
     j["backoff"] = backoff_json(Backoff::kName, backoff_);
     j["reclamation"] = "refcount-pool";
+    j["step_rule"] = rule_.json();
     if (pool_) {
       j["live_vectors"] = {{"peak", pool_->peak_live()},
                            {"bound", pool_->live_bound()},
@@ -153,7 +156,10 @@ class LeashedSgd final : public BasicAlgorithm<S> {
       }
       if (candidate == nullptr) candidate = pool.allocate();
       bool won = false;
-      const bool current = build_candidate(*candidate, *q, ctx.grad);
+      // The staleness this publish would have, v - t0, is exact if its CAS succeeds (q stays the
+      // latest): the step rule's step for it. A retry recomputes both.
+      const typename StepRule<S>::Step step = rule_.step(v - t0);
+      const bool current = build_candidate(*candidate, *q, ctx.grad, step.step);
       // A due snapshot reads the candidate after it is published, when another worker may
       // already have replaced and released it: hold a second reference until it is copied.
       const bool due = current && ctx.checkpoints->due(v + 1);
@@ -172,6 +178,8 @@ class LeashedSgd final : public BasicAlgorithm<S> {
         pool.release(q);  // latest_'s reference: it now holds the published vector's
         stats.failed_attempts += failures;
         ++stats.contributed;
+        rule_.observe(v + 1, v - t0);
+        record_step(stats, step.factor);
         note_applied(ctx, v + 1, v - t0, failures, loss,
                      [&] { return ctx.checkpoints->record(v + 1, published->values()); });
         if (due) pool.release(published);
@@ -200,10 +208,10 @@ class LeashedSgd final : public BasicAlgorithm<S> {
   // --test-before-cas, as the reference framework's -C does, the pass is abandoned (false) as soon
   // as latest_ no longer points to q -- tested before every chunk of kTestChunk values and once
   // more at the end, so a publish that would fail its CAS costs at most one chunk more.
-  bool build_candidate(PooledVector& candidate, const PooledVector& q,
-                       std::span<const S> grad) const noexcept {
+  bool build_candidate(PooledVector& candidate, const PooledVector& q, std::span<const S> grad,
+                       S step) const noexcept {
     if (!options_.test_before_cas) {
-      sgd_apply_into(candidate.values(), q.values(), grad, step_);
+      sgd_apply_into(candidate.values(), q.values(), grad, step);
       return true;
     }
     const std::span<S> out = candidate.values();
@@ -212,7 +220,7 @@ class LeashedSgd final : public BasicAlgorithm<S> {
     for (std::size_t lo = 0; lo < out.size(); lo += kTestChunk) {
       if (latest_.load(std::memory_order_relaxed) != &q) return false;
       const std::size_t len = std::min(kTestChunk, out.size() - lo);
-      sgd_apply_into(out.subspan(lo, len), in.subspan(lo, len), grad.subspan(lo, len), step_);
+      sgd_apply_into(out.subspan(lo, len), in.subspan(lo, len), grad.subspan(lo, len), step);
     }
     return latest_.load(std::memory_order_relaxed) == &q;
   }
@@ -224,7 +232,7 @@ class LeashedSgd final : public BasicAlgorithm<S> {
 
   LeashedOptions options_;
   BackoffParams backoff_;
-  S step_ = 0;
+  StepRule<S> rule_;
   std::unique_ptr<RefCountPool> pool_;
   // The one word every publish CASes: on its own line.
   alignas(kNoFalseSharing) std::atomic<PooledVector*> latest_{nullptr};

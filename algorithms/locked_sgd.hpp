@@ -5,7 +5,8 @@
 //   (no lock)         gradient on the copy; a non-finite loss stops the run and is not applied
 //   lock (exclusive)  v = version; if v < budget: theta -= step * grad, version = v + 1, and
 //                     when update v + 1 completes a checkpoint, theta is copied into it; unlock
-//   staleness = v - v_read, exact: the version changes only under the exclusive lock.
+//   staleness = v - v_read, exact: the version changes only under the exclusive lock; the step
+//   is --step-rule's for it (algorithms/step_rule.hpp), taken under the same lock.
 // A checkpoint's snapshot is the state its own update produced, so every point of the loss curve
 // is the state at the update it names. It costs one copy of theta inside the critical section per
 // checkpoint (a few per epoch; the copy is what every read does anyway). Recording the next
@@ -26,6 +27,7 @@
 #include "algorithms/algorithm.hpp"
 #include "algorithms/backoff.hpp"
 #include "algorithms/locks.hpp"
+#include "algorithms/step_rule.hpp"
 #include "algorithms/worker_steps.hpp"
 
 namespace psgd {
@@ -37,17 +39,18 @@ class LockedSgd final : public BasicAlgorithm<S> {
   // `facts` is what report() returns (lock mode, preference); the lock is built from lock_args.
   template <class... LockArgs>
   LockedSgd(std::string_view name, nlohmann::json facts, BackoffParams backoff,
-            LockArgs&&... lock_args)
+            const StepRuleParams& rule, LockArgs&&... lock_args)
       : name_(name),
         facts_(std::move(facts)),
         backoff_(backoff),
+        rule_(rule),
         lock_(std::forward<LockArgs>(lock_args)...) {}
 
   [[nodiscard]] std::string_view name() const override { return name_; }
 
   void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override {
     theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
-    step_ = setup.step;
+    rule_.init(setup.step, setup.num_workers);
     version_ = 0;
   }
 
@@ -81,7 +84,9 @@ class LockedSgd final : public BasicAlgorithm<S> {
         ++stats.discarded_at_end;
         break;
       }
-      sgd_apply(theta_.span(), ctx.grad, step_);
+      const typename StepRule<S>::Step step = rule_.step(v - v_read);
+      sgd_apply(theta_.span(), ctx.grad, step.step);
+      rule_.observe(v + 1, v - v_read);
       version_ = v + 1;
       // Checkpoints::record takes its own mutex, never while waiting for another lock.
       const bool snapshot_finite =
@@ -90,6 +95,7 @@ class LockedSgd final : public BasicAlgorithm<S> {
 
       stats.failed_attempts += failures;
       ++stats.contributed;
+      record_step(stats, step.factor);
       note_applied(ctx, v + 1, v - v_read, failures, loss, [=] { return snapshot_finite; });
       charge_exchange(ctx);  // the update's pull and push, outside the lock
     }
@@ -103,6 +109,7 @@ class LockedSgd final : public BasicAlgorithm<S> {
   [[nodiscard]] nlohmann::json report() const override {
     nlohmann::json j = facts_;
     j["backoff"] = backoff_json(Backoff::kName, backoff_);
+    j["step_rule"] = rule_.json();
     return j;
   }
 
@@ -110,10 +117,10 @@ class LockedSgd final : public BasicAlgorithm<S> {
   std::string_view name_;
   nlohmann::json facts_;
   BackoffParams backoff_;
+  StepRule<S> rule_;
   Lock lock_;                 // padded to its own cache line
   std::int64_t version_ = 0;  // applied updates; guarded by lock_
   SharedArray<S> theta_;      // guarded by lock_
-  S step_ = 0;
 };
 
 }  // namespace psgd

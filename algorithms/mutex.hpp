@@ -17,6 +17,7 @@
 #include "algorithms/backoff.hpp"
 #include "algorithms/locks.hpp"
 #include "algorithms/registry.hpp"
+#include "algorithms/step_rule.hpp"
 
 namespace psgd {
 
@@ -24,7 +25,8 @@ namespace psgd {
 // S: float or double (instantiated in mutex.cpp).
 template <class S = float>
 std::unique_ptr<BasicAlgorithm<S>> make_mutex_sgd(LockMode lock, BackoffKind backoff,
-                                                  const BackoffParams& params);
+                                                  const BackoffParams& params,
+                                                  const StepRuleParams& rule = {});
 
 // Its registry entry (algorithms/registry.hpp).
 AlgorithmEntry mutex_entry();

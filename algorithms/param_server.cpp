@@ -36,7 +36,6 @@ template <class S>
 void ParameterServer<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
   const int n = std::max(setup.num_workers, 1);
   workers_ = n == 1 ? 1 : (trains_ ? n : n - 1);
-  step_ = setup.step;
   theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
   gradients_ = SharedArray<S>(*setup.shared_memory, theta0.size() * static_cast<std::size_t>(n));
   mail_ = std::vector<Mailbox>(static_cast<std::size_t>(n));
@@ -49,6 +48,7 @@ void ParameterServer<S>::init(std::span<const S> theta0, const BasicTrainingSetu
   finished_ = false;
   k_ = schedule_.at(0, workers_);
   gradient_staleness_ = Histogram(1024);
+  rule_.init(setup.step, workers_);
 }
 
 template <class S>
@@ -74,7 +74,10 @@ void ParameterServer<S>::run_alone(BasicWorkerContext<S>& ctx) noexcept {
       ++ctx.stats->discarded_at_end;
       break;
     }
-    sgd_apply(theta_.span(), ctx.grad, step_);
+    const typename StepRule<S>::Step step = rule_.step(0);
+    sgd_apply(theta_.span(), ctx.grad, step.step);
+    rule_.observe(v + 1, 0);
+    record_step(*ctx.stats, step.factor);
     ++box.contributed;
     ++ctx.stats->contributed;
     gradient_staleness_.add(0);
@@ -106,7 +109,9 @@ void ParameterServer<S>::run_server(BasicWorkerContext<S>& ctx) noexcept {
     }
     S loss = 0;
     const int k = k_;
-    const std::int64_t staleness = apply_earliest(k, ctx.local, loss);
+    double factor = 1.0;
+    const std::int64_t staleness = apply_earliest(k, ctx.local, loss, factor);
+    record_step(*ctx.stats, factor);
     if (own.state == MailState::kApplied) {  // its own gradient was in this update
       own.state = MailState::kIdle;
       ++own.contributed;
@@ -167,7 +172,8 @@ void ParameterServer<S>::push_locked(std::size_t slot, std::int64_t v_read, S lo
 }
 
 template <class S>
-std::int64_t ParameterServer<S>::apply_earliest(int k, std::span<S> mean, S& loss) noexcept {
+std::int64_t ParameterServer<S>::apply_earliest(int k, std::span<S> mean, S& loss,
+                                                double& factor) noexcept {
   const auto n = static_cast<std::size_t>(k);
   const std::size_t w = queue_.size();
   for (std::size_t j = 0; j < n; ++j) taken_[j] = queue_[(queue_head_ + j) % w];
@@ -177,17 +183,6 @@ std::int64_t ParameterServer<S>::apply_earliest(int k, std::span<S> mean, S& los
   std::sort(taken_.begin(), taken_.begin() + k);
   const std::size_t dim = theta_.size();
   auto grad_of = [&](int slot) { return gradient_of(static_cast<std::size_t>(slot)); };
-  if (k == 1) {
-    sgd_apply(theta_.span(), grad_of(taken_[0]), step_);  // g / 1 == g: skip the copy
-  } else {
-    const S count = static_cast<S>(k);
-    for (std::size_t i = 0; i < dim; ++i) {
-      S sum = grad_of(taken_[0])[i];
-      for (std::size_t j = 1; j < n; ++j) sum += grad_of(taken_[j])[i];
-      mean[i] = sum / count;
-    }
-    sgd_apply(theta_.span(), mean, step_);
-  }
   std::int64_t staleness = 0;
   double loss_sum = 0.0;
   for (std::size_t j = 0; j < n; ++j) {
@@ -198,7 +193,21 @@ std::int64_t ParameterServer<S>::apply_earliest(int k, std::span<S> mean, S& los
     loss_sum += box.loss;
     box.state = MailState::kApplied;
   }
+  const typename StepRule<S>::Step step = rule_.step(staleness);
+  factor = step.factor;
+  if (k == 1) {
+    sgd_apply(theta_.span(), grad_of(taken_[0]), step.step);  // g / 1 == g: skip the copy
+  } else {
+    const S count = static_cast<S>(k);
+    for (std::size_t i = 0; i < dim; ++i) {
+      S sum = grad_of(taken_[0])[i];
+      for (std::size_t j = 1; j < n; ++j) sum += grad_of(taken_[j])[i];
+      mean[i] = sum / count;
+    }
+    sgd_apply(theta_.span(), mean, step.step);
+  }
   ++version_;
+  rule_.observe(version_, staleness);
   loss = static_cast<S>(loss_sum / static_cast<double>(k));
   return staleness;
 }
@@ -278,6 +287,7 @@ nlohmann::json ParameterServer<S>::report() const {
                              {"max", gradient_staleness_.max()},
                              {"p50", gradient_staleness_.quantile(0.5)},
                              {"p99", gradient_staleness_.quantile(0.99)}};
+  j["step_rule"] = rule_.json();
   return j;
 }
 

@@ -74,6 +74,7 @@
 #include "algorithms/algorithm.hpp"
 #include "algorithms/histogram.hpp"
 #include "algorithms/registry.hpp"
+#include "algorithms/step_rule.hpp"
 #include "common/name_table.hpp"
 
 namespace psgd {
@@ -99,9 +100,15 @@ class ParameterServer final : public BasicAlgorithm<S> {
  public:
   // name: the registry name; facts: what report() records of the configuration;
   // server_trains: the server slot computes gradients too (--server-trains).
+  // rule: --step-rule, applied by the server to each update with the update's staleness (its
+  // oldest gradient's, the staleness the run records).
   ParameterServer(std::string_view name, KSchedule schedule, nlohmann::json facts,
-                  bool server_trains = false)
-      : name_(name), schedule_(schedule), facts_(std::move(facts)), trains_(server_trains) {}
+                  bool server_trains = false, const StepRuleParams& rule = {})
+      : name_(name),
+        schedule_(schedule),
+        facts_(std::move(facts)),
+        trains_(server_trains),
+        rule_(rule) {}
 
   [[nodiscard]] std::string_view name() const override { return name_; }
   void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
@@ -138,7 +145,8 @@ class ParameterServer final : public BasicAlgorithm<S> {
   }
   // Under mutex_: applies the mean of the K earliest pushes (taken_ receives them) and replies.
   // Returns the update's staleness and writes its mean loss.
-  std::int64_t apply_earliest(int k, std::span<S> mean, S& loss) noexcept;
+  // `factor` receives the update's step factor (--step-rule).
+  std::int64_t apply_earliest(int k, std::span<S> mean, S& loss, double& factor) noexcept;
   // Under mutex_: ends the run for the workers (pending pushes discarded) and wakes them all.
   void finish_locked() noexcept;
 
@@ -147,7 +155,7 @@ class ParameterServer final : public BasicAlgorithm<S> {
   nlohmann::json facts_;
   bool trains_ = false;  // --server-trains
   int workers_ = 1;      // gradient sources W: N - 1, or N with --server-trains (1 alone)
-  S step_ = 0;
+  StepRule<S> rule_;
   SharedArray<S> theta_;          // guarded by mutex_ for writes (server) and worker reads
   SharedArray<S> gradients_;      // one slice per slot, owned as described above
   std::vector<Mailbox> mail_;     // per slot; slot 0 the server's (used with --server-trains)

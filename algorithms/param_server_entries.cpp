@@ -109,14 +109,15 @@ AlgorithmEntry param_server_entry() {
       "workers pull, compute, push; --ps-mode async | sync",
       1,
       AlgorithmEntry::kAnyThreads,
-      {&ps_mode_option(), &server_trains_option()},
+      with_step_rules({&ps_mode_option(), &server_trains_option()}),
       []<class S>(const AlgorithmSetup& s) {
         const PsMode mode = s.settings.get<PsMode>(ps_mode_option());
         KSchedule k;
         k.k0 = mode == PsMode::kSync ? KSchedule::kAllWorkers : 1;
         const nlohmann::json facts = {{"ps_mode", std::string(name_of(kPsModes, mode))}};
         return std::make_unique<ParameterServer<S>>("param-server", k, facts,
-                                                    s.settings.get<bool>(server_trains_option()));
+                                                    s.settings.get<bool>(server_trains_option()),
+                                                    step_rule_choice(s.settings));
       }};
   // The server counts the gradients its updates use and stops at the cap: one per update in
   // async mode, every source's in sync mode.
@@ -135,7 +136,7 @@ AlgorithmEntry hybrid_entry() {
       "from --switch K0 by one every T updates",
       1,
       AlgorithmEntry::kAnyThreads,
-      {&switch_option(), &switch_shape_option(), &server_trains_option()},
+      with_step_rules({&switch_option(), &switch_shape_option(), &server_trains_option()}),
       []<class S>(const AlgorithmSetup& s) {
         const auto spec = s.settings.get<SwitchSpec>(switch_option());
         KSchedule k;
@@ -145,7 +146,8 @@ AlgorithmEntry hybrid_entry() {
         const nlohmann::json facts = {{"switch", {{"k0", spec.k0}, {"interval", spec.interval}}},
                                       {"switch_shape", std::string(name_of(kKShapes, k.shape))}};
         return std::make_unique<ParameterServer<S>>("hybrid", k, facts,
-                                                    s.settings.get<bool>(server_trains_option()));
+                                                    s.settings.get<bool>(server_trains_option()),
+                                                    step_rule_choice(s.settings));
       }};
   // K starts at min(K0, W) and grows: the start lays the checkpoints out (more updates than
   // that only thin them).

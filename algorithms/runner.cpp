@@ -17,6 +17,7 @@
 #include <thread>
 #include <utility>
 
+#include "algorithms/step_rule.hpp"
 #include "common/errors.hpp"
 
 namespace psgd {
@@ -94,6 +95,7 @@ BasicTrainingOutcome<S> empty_outcome(const BasicModel<S>& model, std::span<cons
   for (WorkerStats& s : out.workers) {
     s.staleness = Histogram(o.staleness_bins);
     s.attempts = Histogram(o.staleness_bins);
+    s.step_factor = Histogram(kStepFactorBins);
     s.slot_loss_sum.assign(out.checkpoints->num_slots(), 0.0);
     s.slot_loss_count.assign(out.checkpoints->num_slots(), 0);
   }

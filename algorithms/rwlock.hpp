@@ -20,6 +20,7 @@
 #include "algorithms/backoff.hpp"
 #include "algorithms/locks.hpp"
 #include "algorithms/registry.hpp"
+#include "algorithms/step_rule.hpp"
 
 namespace psgd {
 
@@ -27,8 +28,8 @@ namespace psgd {
 // S: float or double (instantiated in rwlock.cpp).
 template <class S = float>
 std::unique_ptr<BasicAlgorithm<S>> make_rwlock_sgd(LockMode lock, RwPrefer prefer,
-                                                   BackoffKind backoff,
-                                                   const BackoffParams& params);
+                                                   BackoffKind backoff, const BackoffParams& params,
+                                                   const StepRuleParams& rule = {});
 
 // Its registry entry (algorithms/registry.hpp).
 AlgorithmEntry rwlock_entry();

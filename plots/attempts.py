@@ -1,26 +1,23 @@
 #!/usr/bin/python3
-"""The distribution of failed attempts per update (the reference's numtriesdist) per method, and
-the polls per update of the lock-based methods, one column per thread count.
+"""The distribution of failed attempts per update (the reference's numtriesdist) per method and
+thread count, and the failed RMWs and polls per update of every method.
 
 Reads results/<sweep>/ of experiments/attempts.json. A failed attempt is a failed atomic
 read-modify-write (a spin lock's exchange, an OS lock's try_lock, a Leashed publish CAS, a
 hogwild-atomic coordinate CAS), counted the same way for every method; a poll is a lock test
-that saw the lock held (no RMW). Top row: the fraction of applied updates that needed k failed
-attempts, from the run documents' full histograms (contention.failed_attempts_per_update, the
-repetitions added up). Bottom row: failed RMWs, polls and failed tests (Leashed
---test-before-cas) per applied update, medians over repetitions with IQR bars, on a symlog axis
-(polls of a spin lock are orders of magnitude above its failed RMWs). Writes <out>/attempts.png
-and .pdf.
+that saw the lock held (no RMW). Left: the fraction of applied updates that needed at least k
+failed attempts (k >= 1), from the run documents' full histograms
+(contention.failed_attempts_per_update, the repetitions added up), one colour per method and a
+line style per thread count. Middle: failed RMWs per applied update; right: polls and failed
+tests (Leashed --test-before-cas) per applied update; medians over repetitions with IQR bars per
+method and thread count, on symlog axes (polls of a spin lock are orders of magnitude above its
+failed RMWs). Writes <out>/attempts.png, .pdf and .caption.md.
 """
 
+import numpy as np
+
 import common
-
-PER_UPDATE = (
-    ("failed_attempts", "failed RMWs", "o"),
-    ("polls", "polls", "s"),
-    ("failed_tests", "failed tests", "^"),
-)
-
+from drawing import curves
 
 def pooled(sweep, rows):
     """(fractions P(k), overflow fraction) of failed attempts per update over rows' runs."""
@@ -42,78 +39,101 @@ def per_update(doc, key):
     return value / applied if value is not None and applied else None
 
 
-def distribution_panel(ax, sweep, rows, methods):
-    largest = 1
+STYLES = ("-", "--", ":", "-.")
+
+
+def distribution_panel(ax, sweep, rows, methods, threads, style):
+    """P(an update needed at least k failed attempts), k >= 1, per method and thread count: the
+    tail of numtriesdist on log axes (k = 0, nearly every update, is 1 minus the first point)."""
+    beyond = []
     for m in methods:
-        fractions, overflow = pooled(sweep, [r for r in rows if common.method(r) == m])
-        if fractions is None:
-            continue
-        ks = [k for k, p in enumerate(fractions) if p > 0]
-        largest = max([largest] + ks)
-        label = m + (f" ({overflow:.1%} beyond the last bin)" if overflow else "")
-        # Markers only: k is a count, and the tail is sparse (nothing lies between its points).
-        ax.plot(
-            ks, [fractions[k] for k in ks], marker="o", markersize=4, linestyle="none",
-            alpha=0.8, color=common.method_color(m), label=label,
-        )
-    ax.set_yscale("log")
-    ax.set_xscale("symlog", linthresh=1)  # 0, 1, 2 apart, and tails of hundreds on one axis
-    ax.set_xlim(-0.3, largest * 1.3)
-    ax.set_ylim(top=1.5)
-    ax.set_xlabel("failed attempts (RMWs) of one update")
-    ax.set_ylabel("fraction of applied updates")
-    ax.grid(alpha=0.3)
-    ax.legend()
-
-
-def per_update_panel(ax, sweep, rows, methods):
-    width = 0.8 / len(PER_UPDATE)
-    for k, (key, label, marker) in enumerate(PER_UPDATE):
-        xs, med, lo, hi = [], [], [], []
-        for x, m in enumerate(methods):
-            values = [per_update(sweep.doc(r), key) for r in rows if common.method(r) == m]
-            s = common.median_iqr(values)
-            if s[0] is None:
+        for t in threads:
+            fractions, overflow = pooled(
+                sweep, [r for r in rows if common.method(r) == m and r["threads"] == t])
+            if fractions is None:
                 continue
-            xs.append(x + (k - (len(PER_UPDATE) - 1) / 2) * width)
-            med.append(s[0])
-            lo.append(s[0] - s[1])
-            hi.append(s[2] - s[0])
-        if xs:
-            ax.errorbar(
-                xs, med, yerr=[lo, hi], marker=marker, linestyle="none", capsize=3,
-                color="black", markerfacecolor="white", label=label,
-            )
-    ax.set_xticks(range(len(methods)), methods, rotation=25, ha="right")
-    for tick, m in zip(ax.get_xticklabels(), methods):
-        tick.set_color(common.method_color(m))
+            tail = list(reversed(np.cumsum(list(reversed(fractions)))))  # P(>= k), bins only
+            ks = [k for k in range(1, len(tail)) if tail[k] + overflow > 0]
+            if overflow:
+                beyond.append(f"{m} at {t} threads: {overflow:.1%}")
+            if ks:
+                ax.plot(ks, [tail[k] + overflow for k in ks], linestyle=style[t],
+                        markersize=4, markevery=max(1, len(ks) // 12), **common.method_style(m))
+    if not ax.lines:
+        common.say_empty(ax, "no update needed a second attempt")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("failed attempts (RMWs) k")
+    ax.set_ylabel("fraction of updates with >= k failed")
+    ax.set_title("tail of failed attempts per update")
+    ax.grid(alpha=0.3)
+    return beyond
+
+
+def per_update_panel(ax, sweep, rows, methods, threads, keys, ylabel):
+    """Median per applied update of each contention counter in keys, per method (colour, side
+    by side) and thread count (x): a dot with its IQR bar, no line between counts."""
+    width = 0.8 / max(1, len(methods))
+    for k, m in enumerate(methods):
+        for key, fill in keys:
+            xs, med, lo, hi = [], [], [], []
+            for x, t in enumerate(threads):
+                values = [per_update(sweep.doc(r), key) for r in rows
+                          if common.method(r) == m and r["threads"] == t]
+                stats = common.median_iqr(values)
+                if stats[0] is None:
+                    continue
+                xs.append(x + (k - (len(methods) - 1) / 2) * width)
+                med.append(stats[0])
+                lo.append(stats[0] - stats[1])
+                hi.append(stats[2] - stats[0])
+            if xs:
+                style = common.method_style(m)
+                ax.errorbar(xs, med, yerr=[lo, hi], linestyle="none", capsize=2, markersize=5,
+                            markerfacecolor=style["color"] if fill else "white", **style)
+    ax.set_xticks(range(len(threads)), [f"{t}" for t in threads])
+    ax.set_xlim(-0.5, len(threads) - 0.5)
+    ax.set_xlabel("threads")
     ax.set_yscale("symlog", linthresh=0.01)
     common.leave_headroom(ax, 4)  # polls reach 1e5
-    ax.set_ylabel("per applied update")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    if not ax.lines:
+        common.say_empty(ax, "no run counted these")
 
 
-def draw(sweep, out, name, title):
+def draw(sweep, out, name, title, script="plots/attempts.py"):
     """The figure of any sweep with algo and threads axes (run documents with contention)."""
+    sweep.require_separated(script, "method", "threads")
     finished = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     methods = common.methods_of(sweep.rows)
     threads = sweep.values("threads")
-    fig, axes = common.figure(2, len(threads), width=4.6, height=3.2)
-    for j, t in enumerate(threads):
-        rows = [r for r in finished if r["threads"] == t]
-        heading = common.threads_label(t, rows)
-        distribution_panel(axes[0][j], sweep, rows, methods)
-        axes[0][j].set_title(f"{heading}: failed attempts per update")
-        per_update_panel(axes[1][j], sweep, rows, methods)
-        axes[1][j].set_title(f"{heading}: failed RMWs, polls, tests")
-        for ax in axes[:, j]:
-            common.note_unfinished(ax, [r for r in sweep.rows if r["threads"] == t])
+    style = {t: STYLES[i % len(STYLES)] for i, t in enumerate(threads)}
+    fig, axes = common.figure(1, 3, width=4.2, height=3.4)
+    tail, rmws, polls = axes[0]
+    beyond = distribution_panel(tail, sweep, finished, methods, threads, style)
+    per_update_panel(rmws, sweep, finished, methods, threads, (("failed_attempts", True),),
+                     "failed RMWs per applied update")
+    rmws.set_title("failed RMWs per update")
+    per_update_panel(polls, sweep, finished, methods, threads,
+                     (("polls", True), ("failed_tests", False)),
+                     "polls (filled), failed tests (open) per update")
+    polls.set_title("lock polls and failed tests per update")
+    for ax in axes[0]:
+        common.note_unfinished(ax, sweep.rows)
+    curves.key_entries(tail, {m: common.method_style(m) for m in methods},
+                       {common.threads_label(t, sweep.rows): style[t] for t in threads})
+    tail.legend()
     lock = ", ".join(v for v in sweep.values("lock") if v) if "lock" in sweep.columns else ""
     backoff = sweep.base().get("backoff", "none (the default)")
     caption = sweep.caption(
-        f"backoff {backoff}; locks {lock or 'spin'}; repetitions pooled (top), medians with "
-        "IQR (bottom); " + common.outcome_text(sweep.rows)
+        f"backoff {backoff}; locks {lock or 'spin'}; left: repetitions pooled, a point per k "
+        "that some update reached (an update with more failed attempts than the histogram's "
+        "exact bins counts in every k" + (f": {'; '.join(beyond)}" if beyond else "") + "); "
+        "middle and right: medians over repetitions with IQR bars, symlog axes (linear below "
+        "0.01, so zeros show); a poll is a lock test that saw the lock held, a failed test a "
+        "Leashed --test-before-cas test that saw a newer vector (neither is an RMW); "
+        + common.outcome_text(sweep.rows) + common.oversubscribed_text(sweep.rows)
     )
     common.save(fig, out, name, caption, title)
 

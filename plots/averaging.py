@@ -7,7 +7,8 @@ Reads results/<sweep>/ of experiments/averaging.json: one line per method over t
 "Parallelized Stochastic Gradient Descent" (MNIST) as markers for its ordering (psgd runs
 Fashion-MNIST, whose levels are lower). One thread of local-sgd is sequential SGD, so the study's
 serial accuracy is marked there; one thread of async-exchange with the spec's --merge average is
-not (it averages with its own old model), so it gets no serial marker. Prints the medians as CSV on stdout. Writes <out>/averaging.png and .pdf.
+not (it averages with its own old model), so it gets no serial marker. Prints the medians as
+CSV on stdout. Writes <out>/averaging.png, .pdf, .caption.md.
 """
 
 from matplotlib.ticker import MaxNLocator
@@ -18,7 +19,6 @@ import common
 # local-sgd line, whose one thread is serial SGD), synchronous at 2-4, asynchronous at 2 / 3 / 4.
 STUDY = {"local-sgd": {1: 0.888, 2: 0.92, 3: 0.92, 4: 0.92},
          "async-exchange": {2: 0.911, 3: 0.843, 4: 0.860}}
-COLORS = {"local-sgd": "tab:green", "async-exchange": "tab:orange"}
 MEASURES = (("final_test_accuracy", "final test accuracy"),
             ("final_test_loss", "final test loss"),
             ("wall_seconds", "training time (s)"))
@@ -27,6 +27,7 @@ MEASURES = (("final_test_accuracy", "final test accuracy"),
 def main():
     args = common.parse_args(__doc__.splitlines()[0], "averaging")
     sweep = common.Sweep(args.results)
+    sweep.require_separated("plots/averaging.py", "method", "threads")
     finished = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     methods = sorted({r["algo"] for r in finished})
     fig, axes = common.figure(1, len(MEASURES), width=4.3, height=3.3)
@@ -39,7 +40,7 @@ def main():
             samples = [[common.number(r[column]) for r in rows if int(r["threads"]) == t]
                        for t in threads]
             common.line_with_band(axes[0][j], threads, samples, name,
-                                  color=COLORS.get(name, "grey"))
+                                  **common.method_style(name))
             medians[column] = [common.median_iqr(s)[0] for s in samples]
             axes[0][j].set_xlabel("workers (threads)")
             axes[0][j].set_ylabel(ylabel)
@@ -51,7 +52,7 @@ def main():
             print(f"{name},{t},{runs},{cells}")
         study = STUDY.get(name, {})
         axes[0][0].plot(list(study), list(study.values()), linestyle="none", marker="x",
-                        color=COLORS.get(name, "grey"), label=f"{name}: study (MNIST)")
+                        color=common.method_color(name), label=f"{name}: study (MNIST)")
     hw = sweep.hardware_threads()
     for ax in axes[0]:
         common.shade_oversubscribed(ax, hw, [int(r["threads"]) for r in finished])

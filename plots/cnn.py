@@ -3,7 +3,7 @@
 method, one row per thread count (plots/threads_curves.py's figure on experiments/cnn.json).
 
 The other families on the same cnn runs: plots/cnn_staleness.py, plots/cnn_attempts.py,
-plots/cnn_memory.py. Writes <out>/cnn.png and .pdf.
+plots/cnn_memory.py. Writes <out>/cnn.png, .pdf, .caption.md.
 """
 
 import common
@@ -20,6 +20,7 @@ def main():
         "cnn",
         "On the cnn: how fast does each method lower the loss in wall-clock time, per thread "
         "count?" + (f" ({settings})" if settings else ""),
+        "plots/cnn.py",
     )
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Failed attempts per update and polls per update on the cnn model, per method and thread count
-(plots/attempts.py's figure on experiments/cnn.json). Writes <out>/cnn_attempts.png and .pdf.
+(plots/attempts.py's figure on experiments/cnn.json). Writes <out>/cnn_attempts.png, .pdf and
+.caption.md.
 """
 
 import attempts
@@ -14,6 +15,7 @@ def main():
         args.out,
         "cnn_attempts",
         "On the cnn: how many failed atomic RMWs (and lock polls) does one update cost?",
+        "plots/cnn_attempts.py",
     )
 
 

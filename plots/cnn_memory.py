@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Peak RSS, shared storage and live parameter vectors vs threads on the cnn model, per method
-(plots/memory.py's figure on experiments/cnn.json). Writes <out>/cnn_memory.png and .pdf.
+(plots/memory.py's figure on experiments/cnn.json). Writes <out>/cnn_memory.png, .pdf, .caption.md.
 """
 
 import common
@@ -14,6 +14,7 @@ def main():
         args.out,
         "cnn_memory",
         "On the cnn: how much memory does each method hold as threads are added?",
+        "plots/cnn_memory.py",
     )
 
 

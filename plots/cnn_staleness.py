@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Staleness vs thread count on the cnn model: mean per method, distribution per thread count
-(plots/staleness_threads.py's figure on experiments/cnn.json). Writes <out>/cnn_staleness.png
-and .pdf.
+(plots/staleness_threads.py's figure on experiments/cnn.json). Writes <out>/cnn_staleness.png,
+.pdf and .caption.md.
 """
 
 import common
@@ -15,6 +15,7 @@ def main():
         args.out,
         "cnn_staleness",
         "On the cnn: how stale are the applied updates as threads are added?",
+        "plots/cnn_staleness.py",
     )
 
 

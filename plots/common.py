@@ -10,7 +10,6 @@ so the scripts run under /usr/bin/python3.
 import argparse
 import math
 import os
-import textwrap
 from collections import OrderedDict
 
 import matplotlib
@@ -21,6 +20,8 @@ from matplotlib.ticker import ScalarFormatter  # noqa: E402,F401  (for the scrip
 import numpy as np  # noqa: E402
 
 import psgd_results  # noqa: E402
+from drawing.figure_file import (  # noqa: E402,F401  (the scripts use common.*)
+    EMPTY_GID, SMALL, figure, legend_outside, save, say_empty, suptitle, write)
 from sweep_folder import Sweep, number, sort_key  # noqa: E402,F401  (the scripts use common.*)
 
 # Legible at column width: a panel is about 4 inches wide and a printed figure of two panels is
@@ -35,7 +36,6 @@ plt.rcParams.update(
         "legend.fontsize": 8,
     }
 )
-SMALL = 8  # the smallest font any figure uses (legends, cell counts, notes)
 
 METHOD_OPTIONS = psgd_results.METHOD_OPTIONS
 
@@ -97,31 +97,66 @@ def line_with_band(ax, xs, samples, label, **style):
     hi = [q for (m, _, q) in stats if m is not None]
     if not px:
         return None
-    (line,) = ax.plot(px, med, marker="o", label=label, **style)
+    style.setdefault("marker", "o")
+    (line,) = ax.plot(px, med, label=label, **style)
     ax.fill_between(px, lo, hi, alpha=0.2, color=line.get_color(), linewidth=0)
     return line
 
 
-# The one method -> colour mapping of every figure, so a method has the same colour in all of
-# them (tab10's colours; a method not listed gets black). A method is the algorithm with the
-# options that make it another method (method()).
-METHOD_COLORS = OrderedDict(
-    (name, plt.get_cmap("tab10").colors[i])
-    for i, name in enumerate(
-        (
-            "mutex",
-            "mutex (os lock)",
-            "rwlock",
-            "rwlock (os lock)",
-            "hogwild",
-            "hogwild-atomic",
-            "leashed",
-            "leashed (test-before-cas)",
-            "sync",
-            "seq",
-        )
-    )
-)
+# One colour-blind-safe palette for every figure: Okabe and Ito's eight colours ("Color Universal
+# Design", 2008), then Paul Tol's "muted" scheme where more methods need a colour of their own
+# (Tol, "Colour Schemes", SRON/EPS/TN/09-002). A method has the same colour in every figure,
+# schemes, hybrid and averaging included; variants of one method (os lock, test-before-cas) get a
+# neighbouring hue and their own marker, so colour is never the only cue. Keep this a plain dict
+# (one line per method): a new method is one new line. A name not listed takes the colour of
+# its longest listed prefix ("nonblocking K=8 mean" -> nonblocking), else UNKNOWN_COLOR.
+METHOD_COLORS = {
+    "mutex": "#0072B2",  # Okabe-Ito blue
+    "mutex (os lock)": "#56B4E9",  # Okabe-Ito sky blue
+    "rwlock": "#009E73",  # Okabe-Ito bluish green
+    "rwlock (os lock)": "#44AA99",  # Tol teal
+    "hogwild": "#D55E00",  # Okabe-Ito vermillion
+    "hogwild-atomic": "#DDCC77",  # Tol sand (rose would sit too close to leashed)
+    "leashed": "#CC79A7",  # Okabe-Ito reddish purple
+    "leashed (test-before-cas)": "#882255",  # Tol wine
+    "sync": "#000000",  # Okabe-Ito black
+    "seq": "#777777",
+    "local-sgd": "#E69F00",  # Okabe-Ito orange
+    "async-exchange": "#332288",  # Tol indigo
+    "nonblocking": "#999933",  # Tol olive
+    "param-server sync": "#AA4499",  # Tol purple
+    "param-server async": "#88CCEE",  # Tol cyan
+    "hybrid": "#117733",  # Tol green
+}
+UNKNOWN_COLOR = "#BBBBBB"
+
+# The marker of a method, the second cue beside its colour (same lookup as the colour).
+METHOD_MARKERS = {
+    "mutex": "o",
+    "mutex (os lock)": "s",
+    "rwlock": "^",
+    "rwlock (os lock)": "v",
+    "hogwild": "D",
+    "hogwild-atomic": "d",
+    "leashed": "P",
+    "leashed (test-before-cas)": "X",
+    "sync": "*",
+    "seq": ".",
+    "local-sgd": "o",
+    "async-exchange": "s",
+    "nonblocking": "^",
+    "param-server sync": "v",
+    "param-server async": "D",
+    "hybrid": "P",
+}
+
+
+def _lookup(table, name, default):
+    """table[name], or the entry of name's longest listed prefix, or default."""
+    if name in table:
+        return table[name]
+    prefixes = [k for k in table if name.startswith(k + " ")]
+    return table[max(prefixes, key=len)] if prefixes else default
 
 
 def method(row):
@@ -130,7 +165,16 @@ def method(row):
 
 
 def method_color(name):
-    return METHOD_COLORS.get(name, "black")  # tab10 has a grey of its own
+    return _lookup(METHOD_COLORS, name, UNKNOWN_COLOR)
+
+
+def method_marker(name):
+    return _lookup(METHOD_MARKERS, name, "o")
+
+
+def method_style(name):
+    """The colour and marker of a method, as plot() keywords."""
+    return dict(color=method_color(name), marker=method_marker(name))
 
 
 def methods_of(rows):
@@ -219,52 +263,6 @@ def label_of(row, columns):
     return ", ".join(f"{c}={row.get(c, '')}" for c in columns)
 
 
-def figure(nrows, ncols, width=4.2, height=3.3):
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(width * ncols, height * nrows + 0.6), squeeze=False
-    )
-    return fig, axes
-
-
-def suptitle(fig, title):
-    """The figure's title (the question it answers), wrapped at about 11 characters of an
-    11-point title per inch of width. Returns the number of lines."""
-    lines = textwrap.wrap(title, max(40, int(fig.get_figwidth() * 11)))
-    fig.suptitle("\n".join(lines), fontsize=11, y=1.0 - 0.08 / fig.get_figheight(), va="top")
-    return len(lines)
-
-
-def caption_text(fig, caption):
-    """(the caption wrapped to the figure's width, the height it needs in figure units): at
-    SMALL points a line holds about 15 characters per inch and is about 0.15 inch high."""
-    lines = textwrap.wrap(caption, max(60, int(fig.get_figwidth() * 15)))
-    return "\n".join(lines), (0.15 * len(lines) + 0.1) / fig.get_figheight()
-
-
-def save(fig, out, name, caption, title=None):
-    """Writes out/name.png and out/name.pdf with the caption under the plots and the title (the
-    question the figure answers) above them."""
-    os.makedirs(out, exist_ok=True)
-    text, height = caption_text(fig, caption)
-    fig.text(0.01, 0.005, text, fontsize=SMALL, ha="left", va="bottom")
-    if title:
-        suptitle(fig, title)
-    fig.tight_layout(rect=(0, height, 1, 1.0 - 0.05 / fig.get_figheight()))
-    return write(fig, out, name)
-
-
-def write(fig, out, name):
-    """Writes out/name.png and out/name.pdf and closes the figure; prints and returns the paths."""
-    os.makedirs(out, exist_ok=True)
-    paths = [os.path.join(out, f"{name}.{ext}") for ext in ("png", "pdf")]
-    for path in paths:
-        fig.savefig(path, dpi=150)
-    plt.close(fig)
-    for path in paths:
-        print(path)
-    return paths
-
-
 def threads_label(threads, rows):
     """'4 threads', with ' (oversubscribed)' when any of rows at that count was."""
     over = any(is_oversubscribed(r) for r in rows if r.get("threads") == threads)
@@ -317,11 +315,11 @@ def box_stats(frame, top=0):
     return dict(med=q[50], q1=q[25], q3=q[75], whislo=q[5], whishi=q[95], mean=mean, fliers=[q[99]])
 
 
-def draw_boxes(ax, stats, positions, color):
+def draw_boxes(ax, stats, positions, color, widths=0.5):
     """Boxes from box_stats at positions, in a method's colour."""
     if stats:
         ax.bxp(
-            stats, positions=positions, showmeans=True, widths=0.5, patch_artist=True,
+            stats, positions=positions, showmeans=True, widths=widths, patch_artist=True,
             boxprops=dict(facecolor=color, alpha=0.4), medianprops=dict(color="black"),
             meanprops=dict(marker="x", markeredgecolor="black"),
             flierprops=dict(marker="o", markersize=3, markerfacecolor=color),

@@ -8,7 +8,7 @@ why, by its most common outcome: not reached (light grey), diverged (red, hatche
 (white, hatched: the run refused its configuration), crashed (black). A cell with any diverged,
 invalid or crashed run is hatched with that outcome's pattern. Every cell lists its runs'
 outcomes: R reached, N not reached, D diverged, I invalid, X crashed. One row per method, one
-column per thread count. Writes <out>/hyperparams.png and .pdf, and the counts as
+column per thread count. Writes <out>/hyperparams.png, .pdf, .caption.md, and the counts as
 <out>/hyperparams_counts.csv.
 """
 
@@ -117,26 +117,23 @@ def main():
         for j, t in enumerate(threads):
             panel(axes[i][j], cells, (algo, t), batches, steps, column, norm, table)
             axes[i][j].set_title(f"{algo}, {common.threads_label(t, sweep.rows)}")
+    sweep.require_separated("plots/hyperparams.py", "method", "threads", "batch", "step")
     settings = sweep.settings("model")
-    lines = common.suptitle(
-        fig,
-        f"Which batch size x step size cells reach {label} of the initial loss, and how fast, "
-        "per method and thread count?" + (f" ({settings})" if settings else ""),
-    )
-    caption, height = common.caption_text(fig, sweep.caption(
+    title = (f"Which batch size x step size cells reach {label} of the initial loss, and how "
+             "fast, per method and thread count?" + (f" ({settings})" if settings else ""))
+    caption = sweep.caption(
         f"colour: median time to {label} over the runs of a cell that reached it; cells: "
         "R reached / N not reached / D diverged / I invalid (refused) / X crashed runs; a cell no "
         "run reached it in has the colour of its most common outcome (legend); hatched: some "
         "run diverged, was invalid or crashed; "
         + common.outcome_text(sweep.rows)
-    ))
+    )
     # tight_layout cannot place a colour bar shared by all panels: lay out by hand.
-    bottom = height + 0.55 / fig.get_figheight()
-    top = 1.0 - (0.45 + 0.2 * lines) / fig.get_figheight()
+    bottom = 0.45 / fig.get_figheight()
+    top = 1.0 - 0.3 / fig.get_figheight()
     fig.subplots_adjust(left=0.1, right=0.82, bottom=bottom, top=top, wspace=0.4, hspace=0.5)
     legend_and_bar(fig, norm, label, bottom, top)
-    fig.text(0.01, 0.005, caption, fontsize=common.SMALL, ha="left", va="bottom")
-    common.write(fig, args.out, "hyperparams")
+    common.write(fig, args.out, "hyperparams", caption, title)
     write_counts(os.path.join(args.out, "hyperparams_counts.csv"), table, label)
 
 

@@ -4,7 +4,7 @@
 # usage: plots/make_figures.sh [PSGD [SCALE [OUT]]]
 #   PSGD   the psgd binary (default build/release/psgd: timings need the optimised build)
 #   SCALE  the specs' scale: quick (a 2-core machine, minutes) or full (a many-core server, hours)
-#   OUT    where the PNG and PDF files go (default plots/figures)
+#   OUT    where the PNG, PDF and caption (.caption.md) files go (default plots/figures)
 # Each experiments/<name>.json is drawn by plots/<name>.py from results/<name>-<SCALE>/, and by
 # every plots/<name>_<figure>.py too: further figures of the same runs (spec names have no `_`,
 # so <name>_ never matches another spec's script).

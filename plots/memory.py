@@ -10,7 +10,7 @@ vectors live at once: Leashed's measured peak (contention.peak_live_vectors) bes
 2N + 1 (algorithm.live_vectors.bound); a method without dynamic reclamation holds all of its
 shared storage for the whole run, so its peak is shared_bytes / (4 bytes x model.params).
 Medians over repetitions with IQR bands; thread counts above the hardware threads are shaded.
-Writes <out>/memory.png and .pdf.
+Writes <out>/memory.png, .pdf, .caption.md.
 """
 
 import common
@@ -51,8 +51,9 @@ PANELS = (
 )
 
 
-def draw(sweep, out, name, title):
+def draw(sweep, out, name, title, script="plots/memory.py"):
     """The figure of any sweep with algo and threads axes."""
+    sweep.require_separated(script, "method", "threads")
     finished = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     methods = common.methods_of(sweep.rows)
     threads = sorted({common.number(t) for t in sweep.values("threads")})
@@ -64,13 +65,13 @@ def draw(sweep, out, name, title):
             xs = [common.number(k[0]) for k in by_threads]
             common.line_with_band(
                 ax, xs, [[value(sweep, r) for r in g] for g in by_threads.values()],
-                label=m, color=common.method_color(m),
+                label=m, **common.method_style(m),
             )
             if value is live_vectors and m == "leashed":
                 common.line_with_band(
                     ax, xs, [[live_bound(sweep, r) for r in g] for g in by_threads.values()],
                     label="leashed: bound 2N + 1", color=common.method_color(m),
-                    linestyle="--", alpha=0.6,
+                    marker="", linestyle="--", alpha=0.6,
                 )
         common.shade_oversubscribed(ax, sweep.hardware_threads(), threads)
         ax.set_xticks(threads)
@@ -83,8 +84,8 @@ def draw(sweep, out, name, title):
         common.note_unfinished(ax, sweep.rows)
     caption = sweep.caption(
         "medians over repetitions with IQR bands; methods with equal values (the lock-based "
-        "ones and hogwild hold one shared vector) are drawn over each other; "
-        + common.outcome_text(sweep.rows)
+        "ones and hogwild hold one shared vector) are drawn over each other, told apart by "
+        "their markers; " + common.outcome_text(sweep.rows) + common.oversubscribed_text(sweep.rows)
     )
     common.save(fig, out, name, caption, title)
 

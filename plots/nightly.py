@@ -5,7 +5,8 @@ experiments/nightly/run_nightly.py writes them) and the baseline, and draws one 
 headline benchmark: per night the median (dots, joined in date order) and the interquartile
 range of that night's repetitions (bars); the baseline's median (line) and its noise band, the
 range within which `psgd compare` cannot fail the job (median +- the minimum effect, in time
-terms, as psgd compare computes it). A slow drift that never trips one comparison shows as points walking out of the band.
+terms, as psgd compare computes it). A slow drift that never trips one comparison shows as
+points walking out of the band. Writes <out>/nightly.png, .pdf and .caption.md.
 
   /usr/bin/python3 plots/nightly.py --results results/nightly \
       --baseline experiments/nightly/baseline.json --out plots/figures
@@ -22,6 +23,11 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
+
+from drawing import figure_file  # noqa: E402  (no pandas needed, unlike common)
+
+# Okabe-Ito's bluish green and blue (the palette of plots/common.py).
+BASELINE_COLOR, NIGHT_COLOR = "#009E73", "#0072B2"
 
 # psgd compare's defaults (harness/compare/comparison.hpp): minimum effect and noise factor.
 DEFAULT_MIN_EFFECT = 0.20
@@ -90,10 +96,10 @@ def draw_panel(ax, name, docs, baseline, min_effect):
     latest = base or next(by_name(d)[name] for d in reversed(docs) if name in by_name(d))
     if base is not None:
         lo, hi = band(base, min_effect)
-        ax.axhspan(lo, hi, color="tab:green", alpha=0.12, label="baseline +- min effect")
-        ax.axhline(base["median"], color="tab:green", lw=1, label="baseline median")
+        ax.axhspan(lo, hi, color=BASELINE_COLOR, alpha=0.12, label="baseline +- min effect")
+        ax.axhline(base["median"], color=BASELINE_COLOR, lw=1, label="baseline median")
     ax.errorbar(xs, meds, yerr=[lows, highs], fmt="o-", ms=3, lw=1, capsize=2,
-                color="tab:blue", label="night: median, IQR")
+                color=NIGHT_COLOR, label="night: median, IQR")
     direction = "higher is better" if latest["higher_is_better"] else "lower is better"
     ax.set_title(name, fontsize=8)
     ax.set_ylabel("%s (%s)" % (latest["unit"], direction), fontsize=8)
@@ -119,17 +125,16 @@ def main():
         ax.set_xlim(-0.5, len(docs) - 0.5)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8, loc="best")
+    axes.flat[0].legend()  # moved under the panels by figure_file.save
     ctx = docs[-1]["context"]
-    fig.suptitle("psgd nightly history: %d nights; %s x %s, host %s; band = baseline median "
-                 "/ (1 + e) .. x (1 + e), e = the benchmark's minimum effect (at least %.0f%%)"
-                 % (len(docs), ctx.get("cpu"), ctx.get("hardware_threads"), ctx.get("host"),
-                    100 * args.min_effect), fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
-    os.makedirs(args.out, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(args.out, "nightly." + ext), dpi=130)
-    print(os.path.join(args.out, "nightly.png"))
+    caption = ("%d nights; %s x %s, host %s; dots: each night's median over its repetitions, "
+               "bars: their interquartile range; band: baseline median / (1 + e) .. x (1 + e), "
+               "e = the benchmark's minimum effect (at least %.0f%%), the range within which "
+               "psgd compare cannot fail the job"
+               % (len(docs), ctx.get("cpu"), ctx.get("hardware_threads"), ctx.get("host"),
+                  100 * args.min_effect))
+    figure_file.save(fig, args.out, "nightly", caption,
+                     "Has a headline benchmark drifted out of its baseline's noise band?")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 Reads results/<sweep>/ of experiments/persistence.json. x: the persistence bound B (failed
 publish attempts retried before a gradient is dropped; inf never drops); one line per thread
 count (and per batch size and test-before-CAS setting when the sweep varies them). Medians over
-repetitions with interquartile bands. Writes <out>/persistence.png and .pdf.
+repetitions with interquartile bands. Writes <out>/persistence.png, .pdf, .caption.md.
 """
 
 import common
@@ -48,7 +48,8 @@ def main():
         ("mean staleness (updates)", lambda r: common.number(r["staleness_mean"])),
         (f"time to epsilon {label} (s)", lambda r: common.number(r[column])),
     )
-    fig, axes = common.figure(1, len(panels), width=4.6, height=3.6)
+    sweep.require_separated("plots/persistence.py", "method", "persistence", *line_keys)
+    fig, axes = common.figure(1, len(panels), width=4.6, height=3.6, sharex=True)
     unresolved = [0, 0]
     for key, runs in common.group(rows, *line_keys).items():
         by_bound = common.group(runs, "persistence")
@@ -76,15 +77,14 @@ def main():
         common.note_unfinished(ax, sweep.rows)
     axes[0][0].set_title("gradients given up")
     axes[0][1].set_title("staleness")
-    axes[0][2].set_title(
-        "convergence" + (f": {unresolved[0]} of {unresolved[1]} neighbouring medians closer "
-                         "than the checkpoint spacing" if unresolved[0] else ""),
-        wrap=True,
-    )
+    axes[0][2].set_title("convergence")
     caption = sweep.caption(
         "medians over repetitions with IQR bands; shaded bar under a time to epsilon: the spacing "
         "of the evaluated checkpoints (the target was crossed within it), so bounds whose medians "
-        "differ by less are not resolved; " + common.outcome_text(sweep.rows)
+        "differ by less are not resolved"
+        + (f" ({unresolved[0]} of {unresolved[1]} neighbouring medians here)"
+           if unresolved[0] else "") + "; "
+        + common.outcome_text(sweep.rows) + common.oversubscribed_text(sweep.rows)
     )
     title = (
         "What does bounding Leashed's retries (persistence B) cost in dropped gradients, "

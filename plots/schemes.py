@@ -9,16 +9,16 @@ Reads results/<sweep>/ of experiments/schemes.json. One column per straggler set
 scale, the highest of 80%, 75% and 70% that some run reaches, said in the axis label) per method,
 from each run's snapshot series (first snapshot at or above the target; runs that never reach it
 are counted in the bar's label), and the median final accuracy. Prints the table it draws as CSV
-on stdout. Writes <out>/schemes.png and .pdf.
+on stdout. Writes <out>/schemes.png, .pdf, .caption.md.
 """
 
 import argparse
 import os
 
-import common
+import pandas as pd
 
-COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
-          "tab:pink", "tab:grey", "tab:olive", "tab:cyan")
+import common
+from drawing import curves
 
 
 def parse_args():
@@ -80,64 +80,93 @@ def final_accuracy(doc):
     return series[-1].get("test_accuracy") if series else None
 
 
+def dot_panel(ax, slowdowns, schemes, values, ylabel):
+    """values[(slowdown, scheme)]: a list of numbers per run (None = not reached); one dot per
+    scheme (its colour and marker, side by side) and straggler setting (x) with the IQR bar."""
+    width = 0.8 / max(1, len(schemes))
+    for k, scheme in enumerate(schemes):
+        xs, med, lo, hi = [], [], [], []
+        for x, slow in enumerate(slowdowns):
+            stats = common.median_iqr([v for v in values.get((slow, scheme), []) if v is not None])
+            if stats[0] is None:
+                continue
+            xs.append(x + (k - (len(schemes) - 1) / 2) * width)
+            med.append(stats[0])
+            lo.append(stats[0] - stats[1])
+            hi.append(stats[2] - stats[0])
+        if xs:
+            ax.errorbar(xs, med, yerr=[lo, hi], linestyle="none", capsize=2, markersize=6,
+                        label=scheme, **common.method_style(scheme))
+    ax.set_xticks(range(len(slowdowns)), [f"straggler {s or 'none'}" for s in slowdowns])
+    ax.set_xlim(-0.5, len(slowdowns) - 0.5)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+
+
 def main():
     args = parse_args()
     sweep = common.Sweep(args.results)
+    sweep.require_separated("plots/schemes.py", "method", "mini-batches", "combine",
+                            "switch", "switch-shape", "ps-mode", "slowdown", "threads")
     finished = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     slowdowns = sweep.values("slowdown") if "slowdown" in sweep.columns else [""]
     slowdowns = sorted(slowdowns, key=slowdown_order)
-    schemes = sorted({scheme_of(sweep.doc(r)) for r in finished})
-    color = {s: COLORS[i % len(COLORS)] for i, s in enumerate(schemes)}
-    fig, axes = common.figure(2, len(slowdowns), width=4.6, height=3.2)
+    names = {scheme_of(sweep.doc(r)) for r in finished}
+    order = list(common.METHOD_COLORS)
+    schemes = sorted(names, key=lambda n: (next((i for i, m in enumerate(order)
+                                                  if n == m or n.startswith(m + " ")),
+                                                 len(order)), n))
     target = args.accuracy
     if target is None:
         target = default_target([sweep.doc(r) for r in finished])
+    fig, axes = common.plt.subplot_mosaic(
+        [[f"c{j}" for j in range(len(slowdowns)) for _ in range(2)],
+         ["time"] * len(slowdowns) + ["final"] * len(slowdowns)],
+        figsize=(4.0 * len(slowdowns), 6.8))
+    curve_axes = [axes[f"c{j}"] for j in range(len(slowdowns))]
+    times, finals, reached = {}, {}, {}
     print("slowdown,method,runs,reached,median_time_to_accuracy_s,median_final_accuracy")
     for j, slow in enumerate(slowdowns):
+        ax = curve_axes[j]
         rows = [r for r in finished if r.get("slowdown", "") == slow]
-        top, bottom = axes[0][j], axes[1][j]
-        labelled = set()
-        for row in rows:
-            doc = sweep.doc(row)
-            s = scheme_of(doc)
-            series = doc.get("series", [])
-            top.plot([p["seconds"] for p in series], [p.get("test_accuracy") for p in series],
-                     color=color[s], linewidth=1, label=None if s in labelled else s)
-            labelled.add(s)
-        top.axhline(target, color="black", linewidth=0.6, linestyle=":")
-        top.set_title(f"straggler: {slow or 'none'}", fontsize=9)
-        top.set_xlabel("wall-clock training time (s)")
-        top.set_ylabel("test accuracy")
-        top.grid(alpha=0.3)
-        common.note_unfinished(top, [r for r in sweep.rows if r.get("slowdown", "") == slow])
-        top.legend()
-        names, times, labels = [], [], []
-        for s in schemes:
-            docs = [sweep.doc(r) for r in rows if scheme_of(sweep.doc(r)) == s]
+        for scheme in schemes:
+            docs = [sweep.doc(r) for r in rows if scheme_of(sweep.doc(r)) == scheme]
             if not docs:
                 continue
-            reached = [t for t in (time_to_accuracy(d, target) for d in docs) if t is not None]
-            finals = [a for a in (final_accuracy(d) for d in docs) if a is not None]
-            median_t, _, _ = common.median_iqr(reached) if reached else (None, None, None)
-            median_a, _, _ = common.median_iqr(finals) if finals else (None, None, None)
-            print(f"{slow or 'none'},{s},{len(docs)},{len(reached)},"
+            frames = [pd.DataFrame(d.get("series", []), columns=["seconds", "test_accuracy"])
+                      for d in docs]
+            curves.median_curve(ax, frames, "test_accuracy", **common.method_style(scheme))
+            times[(slow, scheme)] = [time_to_accuracy(d, target) for d in docs]
+            finals[(slow, scheme)] = [final_accuracy(d) for d in docs]
+            got = [t for t in times[(slow, scheme)] if t is not None]
+            reached[(slow, scheme)] = (len(got), len(docs))
+            median_t = common.median_iqr(got)[0]
+            median_a = common.median_iqr(finals[(slow, scheme)])[0]
+            print(f"{slow or 'none'},{scheme},{len(docs)},{len(got)},"
                   f"{'' if median_t is None else f'{median_t:.3f}'},"
                   f"{'' if median_a is None else f'{median_a:.4f}'}")
-            names.append(s)
-            times.append(median_t if median_t is not None else 0.0)
-            labels.append((f"{median_t:.2f} s" if median_t is not None else "not reached")
-                          + (f", final {median_a:.3f}" if median_a is not None else "")
-                          + f" ({len(reached)}/{len(docs)})")
-        ys = range(len(names))
-        bottom.barh(list(ys), times, color=[color[n] for n in names])
-        for y, text in zip(ys, labels):
-            bottom.text(0, y, " " + text, va="center", fontsize=common.SMALL)
-        bottom.set_yticks(list(ys))
-        bottom.set_yticklabels(names, fontsize=common.SMALL)
-        bottom.set_xlabel(f"median time to {target:.0%} test accuracy (s)")
-        bottom.grid(alpha=0.3, axis="x")
+        ax.axhline(target, color="dimgrey", linewidth=0.6, linestyle=":")
+        ax.set_title(f"straggler: {slow or 'none'}")
+        ax.set_xlabel("wall-clock training time (s)")
+        ax.set_ylabel("test accuracy")
+        ax.grid(alpha=0.3)
+        common.note_unfinished(ax, [r for r in sweep.rows if r.get("slowdown", "") == slow])
+        if j:  # one accuracy scale; time differs with the straggler
+            ax.sharey(curve_axes[0])
+    dot_panel(axes["time"], slowdowns, schemes, times,
+              f"time to {target:.0%} test accuracy (s)")
+    axes["time"].set_ylim(bottom=0)
+    axes["time"].set_title(f"time to {target:.0%} test accuracy")
+    dot_panel(axes["final"], slowdowns, schemes, finals, "final test accuracy")
+    axes["final"].set_title("final test accuracy (equal passes)")
+    axes["time"].legend()
+    missed = "; ".join(f"{s} with straggler {slow or 'none'}: {n - k} of {n}"
+                       for (slow, s), (k, n) in reached.items() if k < n)
     caption = sweep.caption(
-        f"time to accuracy from the evaluated snapshots (first at or above {target:.0%}); "
+        "top: test accuracy over time, median over repetitions with the interquartile band, "
+        "the dotted line at the target; bottom: medians over repetitions with IQR bars; time to "
+        f"accuracy from the evaluated snapshots (first at or above {target:.0%}), runs that "
+        "never reach it left out of the median (" + (missed or "none") + "); "
         + common.outcome_text(sweep.rows) + common.oversubscribed_text(sweep.rows))
     common.save(fig, args.out, "schemes", caption,
                 "Does non-blocking SGD reach the target accuracy sooner than asynchronous and "

@@ -6,6 +6,7 @@ The files are read through psgd_results; the scripts use this class through comm
 
 import math
 import os
+import sys
 from collections import OrderedDict
 
 import psgd_results
@@ -168,6 +169,45 @@ class Sweep:
                 chosen = (label, column)
         return chosen
 
+    def option_columns(self):
+        """The index columns that hold run options (sweep.json's option_columns, else its axes)."""
+        return list(self.plan.get("option_columns") or self.axes)
+
+    def require_separated(self, script, *columns):
+        """Refuses (one line, exit 2) when an option varies among runs that the figure draws as
+        one statistic: rows grouped by `columns` ("method" stands for algo and the options that
+        make another method) must agree on every other option column, so no figure averages
+        silently over a setting it does not show. Returns the rows' groups."""
+        keys = []
+        for column in columns:
+            keys += ["algo", *psgd_results.METHOD_OPTIONS] if column == "method" else [column]
+        groups = {}
+        for row in self.rows:
+            groups.setdefault(tuple(row.get(k, "") for k in keys), []).append(row)
+        for column in self.option_columns():
+            if column in keys:
+                continue
+            for rows in groups.values():
+                values = sorted({r.get(column, "") for r in rows}, key=sort_key)
+                if len(values) > 1:
+                    print(f"{script}: '{column}' varies ({', '.join(values)}) among runs this "
+                          f"figure would merge (it separates {', '.join(columns)}); draw each "
+                          f"value from its own sweep folder", file=sys.stderr)
+                    sys.exit(2)
+        return groups
+
+    def fixed_text(self):
+        """'held fixed: batch 128, step 0.02, ...': the options with one value in every run
+        (option columns with one value, then the spec's other base options)."""
+        held = OrderedDict()
+        for column in self.option_columns():
+            values = {r.get(column, "") for r in self.rows}
+            if len(values) == 1 and "" not in values:
+                held[column] = values.pop()
+        for name, value in self.base().items():
+            held.setdefault(name, value)
+        return "held fixed: " + (", ".join(f"{k} {v}" for k, v in held.items()) or "nothing")
+
     def caption(self, extra=""):
         """Machine, placement and sweep, for the line under every figure."""
         context = self.context()
@@ -185,4 +225,4 @@ class Sweep:
             f"sweep {self.name}: {runs} runs, {reps} repetitions per point, build "
             f"{context.get('build_type', '?')}"
         )
-        return text + ("; " + extra if extra else "")
+        return text + ("; " + extra if extra else "") + ". " + self.fixed_text() + "."

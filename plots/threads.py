@@ -6,7 +6,7 @@ compact placement is the UMA layout, scatter the NUMA one). Throughput is in tra
 per second for every method: one sync update averages all workers' gradients (workers x b
 samples), the others' one worker's b, so updates per second would understate sync by the worker
 count. Oversubscribed thread counts are shaded and their points ringed. Writes
-<out>/threads.png and .pdf.
+<out>/threads.png, .pdf, .caption.md.
 """
 
 import common
@@ -15,10 +15,11 @@ import common
 def main():
     args = common.parse_args(__doc__.splitlines()[0], "threads")
     sweep = common.Sweep(args.results)
+    sweep.require_separated("plots/threads.py", "method", "placement", "threads")
     label, column = sweep.epsilon_column(args.epsilon)
     placements = sweep.values("placement")
     algos = common.methods_of(sweep.rows)
-    fig, axes = common.figure(2, len(placements))
+    fig, axes = common.figure(2, len(placements), sharey="row")
     for col, placement in enumerate(placements):
         rows = [r for r in sweep.rows if r["placement"] == placement]
         top, bottom = axes[0][col], axes[1][col]
@@ -33,7 +34,7 @@ def main():
                     xs,
                     [[common.number(r[name]) for r in g] for g in by_threads.values()],
                     label=algo,
-                    color=common.method_color(algo),
+                    **common.method_style(algo),
                 )
                 common.mark_oversubscribed_groups(
                     ax, by_threads, lambda r, name=name: common.number(r[name])

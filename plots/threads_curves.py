@@ -1,65 +1,63 @@
 #!/usr/bin/python3
-"""Train loss, test loss and test accuracy over wall-clock time, one colour per method, one row
+"""Train loss and test accuracy over wall-clock time, one colour per method, one row
 per thread count: the study's main convergence figure on psgd's own default settings.
 
 Reads results/<sweep>/ of experiments/threads.json (the same runs as plots/threads.py; a second
-figure of that sweep) and draws every finished run's evaluated snapshots (its `series`) as one
-thin line; repetitions share their method's colour, the placement is the line style. Invalid and
-crashed runs have no series: each row says how many there were. Writes <out>/threads_curves.png
-and .pdf.
+figure of that sweep) and draws the finished runs' evaluated snapshots (their `series`) as one
+median line per method with the interquartile band over repetitions; colour and marker: the
+method, line style: the placement. Invalid and crashed runs have no series: each row says how
+many there were. Writes <out>/threads_curves.png, .pdf and .caption.md.
 """
 
 import common
+from drawing import curves
 
 METRICS = (
     ("train_loss", "train loss"),
-    ("test_loss", "test loss"),
     ("test_accuracy", "test accuracy"),
 )
 STYLES = ("-", "--", ":", "-.")
 
 
-def draw(sweep, out, name, title):
-    """The figure of any sweep with an algo x threads grid whose runs have series."""
+def draw(sweep, out, name, title, script="plots/threads_curves.py"):
+    """The figure of any sweep with a method x threads (x placement) grid whose runs have series:
+    one row per thread count, one column per metric, shared axes per column."""
+    sweep.require_separated(script, "method", "threads", "placement")
     finished = [r for r in sweep.rows if r["status"] not in common.UNFINISHED]
     threads = sorted({r["threads"] for r in sweep.rows}, key=common.sort_key)
     placements = sorted({r.get("placement", "") for r in sweep.rows}, key=common.sort_key)
     style = {p: STYLES[i % len(STYLES)] for i, p in enumerate(placements)}
-    fig, axes = common.figure(max(1, len(threads)), len(METRICS), width=4.4, height=2.9)
+    fig, axes = common.figure(max(1, len(threads)), len(METRICS), width=4.4, height=2.9,
+                              sharex=True, sharey="col")
     series = dict(tuple(sweep.series().groupby("run_id")))
+    methods = common.methods_of(finished)
     for i, t in enumerate(threads):
-        rows = [r for r in finished if r["threads"] == t]
-        labelled = set()
-        for row in rows:
-            if row["run_id"] not in series:
-                continue
-            points = series[row["run_id"]]
-            m, placement = common.method(row), row.get("placement", "")
-            key = (m, placement)
-            label = None
-            if key not in labelled:
-                label = m + (f", {placement}" if len(placements) > 1 else "")
-                labelled.add(key)
+        rows = [r for r in finished if r["threads"] == t and r["run_id"] in series]
+        keys = ("algo", "lock", "test-before-cas", "placement")
+        for key, group in common.group(rows, *keys).items():
+            m = common.method(group[0])
             for j, (metric, _) in enumerate(METRICS):
-                axes[i][j].plot(
-                    points["seconds"],
-                    points[metric],
-                    color=common.method_color(m),
-                    linestyle=style[placement],
-                    linewidth=1,
-                    alpha=0.8,
-                    label=label,
-                )
+                curves.median_curve(axes[i][j], [series[r["run_id"]] for r in group], metric,
+                                    linestyle=style[key[-1]], **common.method_style(m))
         for j, (_, ylabel) in enumerate(METRICS):
             ax = axes[i][j]
-            ax.set_title(f"{common.threads_label(t, rows)}: {ylabel}")
+            ax.set_title(f"{common.threads_label(t, sweep.rows)}: {ylabel}")
             ax.set_ylabel(ylabel)
-            ax.set_xlabel("wall-clock training time (s)")
+            if i == len(threads) - 1:
+                ax.set_xlabel("wall-clock training time (s)")
             ax.grid(alpha=0.3)
             common.note_unfinished(ax, [r for r in sweep.rows if r["threads"] == t])
-        axes[i][0].legend()
+            if not rows:
+                common.say_empty(ax, f"no finished run at {t} threads")
+    curves.key_entries(axes[0][0], {m: common.method_style(m) for m in methods},
+                       {f"placement {p}": style[p] for p in placements})
+    axes[0][0].legend()
+    reps = sweep.plan.get("repetitions", "?")
     caption = sweep.caption(
-        "one line per run (repetitions share their method's colour; line style: placement); "
+        f"line: median over the {reps} repetitions of a point, band: their interquartile range "
+        "(each run interpolated onto a common time grid up to the shortest run's end; one run "
+        "is drawn as it is); colour: method"
+        + ("; line style: placement" if len(placements) > 1 else "") + "; "
         + common.outcome_text(sweep.rows)
     )
     common.save(fig, out, name, caption, title)

@@ -305,6 +305,7 @@ void read_counters(RunRecord& r, const json& doc) {
   if (const json& t = at(doc, "throughput"); t.is_object()) {
     r.throughput = {real(t, "updates_per_second"), real(t, "samples_per_second")};
   }
+  if (const json& e = at(doc, "effective_step"); e.is_object()) r.effective_step = e;
   if (const json& s = at(doc, "staleness"); s.is_object()) {
     r.staleness = read_histogram(s);
     for (const json& w : at(s, "per_worker").is_array() ? at(s, "per_worker") : json::array())
@@ -355,6 +356,7 @@ nlohmann::json build_report(const RunRecord& r) {
   doc["work"] = work_block_json(r.work.value_or(WorkDoneRecord{}));
   doc.update(work_json(r));
   doc["staleness"] = staleness_json(r);
+  doc["effective_step"] = r.effective_step;
   doc["contention"] = contention_json(r.contention.value_or(ContentionRecord{}));
   doc["pace"] = pace_json(r.pace.value_or(PaceRecord{}));
   doc["resources"] = resources_json(r.resources.value_or(ResourceRecord{}));

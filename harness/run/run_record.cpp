@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "algorithms/step_rule.hpp"
 #include "harness/cli/build_info.hpp"
 #include "harness/run/report.hpp"
 #include "harness/run/run_outcome.hpp"
@@ -159,6 +160,25 @@ WorkDoneRecord work_of(const RunFacts<S>& f, const WorkerStats& total) {
   return w;
 }
 
+// The distribution of the steps applied under --step-rule, beside the staleness histogram: each
+// update's factor (step / --step) in bins of 1/64 (bin i holds factors in [i/64, (i+1)/64)),
+// trailing empty bins cut; sum and mean are exact. Null when no update recorded one (a method
+// without step rules).
+nlohmann::json effective_step_json(const Histogram& factors, double factor_sum) {
+  if (factors.count() == 0) return nullptr;
+  std::vector<std::int64_t> bins = factors.bins();
+  while (!bins.empty() && bins.back() == 0) bins.pop_back();
+  const double n = static_cast<double>(factors.count());
+  return {{"unit", "step factor (effective step / --step)"},
+          {"count", factors.count()},
+          {"factor_sum", factor_sum},
+          {"factor_mean", factor_sum / n},
+          {"bin_width", 1.0 / kStepFactorBinsPerUnit},
+          {"histogram", bins},
+          {"bins", factors.bins().size()},
+          {"overflow", factors.overflow()}};
+}
+
 // The counters of the timed loop: work done, its rate, staleness and contention.
 template <class S>
 void add_counters(RunRecord& r, const RunFacts<S>& f, const WorkerStats& total) {
@@ -175,6 +195,7 @@ void add_counters(RunRecord& r, const RunFacts<S>& f, const WorkerStats& total) 
     r.staleness_per_worker.push_back(histogram_record(o.workers[w].staleness));
     r.staleness_per_worker.back().worker = static_cast<std::int64_t>(w);
   }
+  r.effective_step = effective_step_json(total.step_factor, total.step_factor_sum);
   r.contention = contention_of(total, f.peak_live_vectors);
   r.pace = pace_of(f, total);
   r.resources = ResourceRecord{peak_rss_bytes(), f.shared_bytes, o.cpu_seconds,

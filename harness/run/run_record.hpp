@@ -172,6 +172,8 @@ struct RunRecord {
   std::optional<ThroughputRecord> throughput;
   std::optional<HistogramRecord> staleness;
   std::vector<HistogramRecord> staleness_per_worker;
+  // --step-rule's effective steps (effective_step_json); null for a method without step rules.
+  nlohmann::json effective_step;
   std::optional<ContentionRecord> contention;
   std::optional<PaceRecord> pace;
   std::optional<ResourceRecord> resources;

@@ -38,7 +38,7 @@ std::vector<std::string> figures() {
   return {"threads",   "threads_curves", "hyperparams",  "staleness",  "staleness_threads",
           "backoff",   "persistence",    "reference",    "attempts",   "memory",
           "cnn",       "cnn_staleness",  "cnn_attempts", "cnn_memory", "schemes",
-          "averaging", "param-server",   "hybrid"};
+          "averaging", "param-server",   "hybrid",       "step-rules"};
 }
 
 // Runs argv to its end (in the folder of `log`); returns the exit code (-1 for a signal or

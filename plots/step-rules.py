@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Step rule x step size heat maps per method and thread count: time-to-epsilon and outcomes.
+
+Reads results/<sweep>/ of experiments/step-rules.json (staleness-adaptive steps: constant,
+inverse, mindthestep, tail). The cells are drawn as in plots/hyperparams.py, with the step rule
+in place of the batch size: a cell where some run reached epsilon is coloured by the median time
+to epsilon of those runs; a cell where none did shows its most common outcome (not reached, diverged,
+invalid, crashed), hatched when any run diverged, was invalid or crashed; every cell lists its
+runs' outcomes (R reached, N not reached, D diverged, I invalid, X crashed). One row per method,
+one column per thread count (oversubscribed counts are marked). Writes <out>/step-rules.png and
+.pdf, and the counts as <out>/step-rules_counts.csv.
+"""
+
+import csv
+import importlib
+import os
+
+import common
+
+hyperparams = importlib.import_module("hyperparams")  # its cells, legend and colour bar
+
+RULES = ["constant", "inverse", "mindthestep", "tail"]
+
+
+def panel(ax, cells, key, rules, steps, column, norm, table):
+    for ri, rule in enumerate(rules):
+        for si, s in enumerate(steps):
+            runs = cells.get(key + (rule, s), [])
+            median = common.median_iqr([common.number(r[column]) for r in runs])[0]
+            counts = hyperparams.cell_counts(runs, column)
+            hyperparams.draw_cell(ax, si, ri, runs, median, counts, norm)
+            statuses = common.outcome_counts(runs)
+            table.append(list(key) + [rule, s, len(runs), median] + list(counts.values())
+                         + [statuses.get(k, 0) for k in common.STATUSES])
+    ax.set_xlim(-0.5, len(steps) - 0.5)
+    ax.set_ylim(-0.5, len(rules) - 0.5)
+    ax.set_xticks(range(len(steps)), steps)
+    ax.set_yticks(range(len(rules)), rules)
+    ax.set_xlabel("step size eta")
+    ax.set_ylabel("step rule")
+
+
+def write_counts(path, table, label):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            ["algo", "threads", "step_rule", "step", "runs", f"median_time_to_epsilon_{label}"]
+            + [k.replace(" ", "_") for k in common.OUTCOMES]
+            + ["status_" + s for s in common.STATUSES]
+        )
+        writer.writerows(table)
+    print(path)
+
+
+def main():
+    args = common.parse_args(__doc__.splitlines()[0], "step-rules")
+    sweep = common.Sweep(args.results)
+    label, column = sweep.epsilon_column(args.epsilon)
+    algos = common.methods_of(sweep.rows)
+    threads, steps = (sweep.values(a) for a in ("threads", "step"))
+    present = set(sweep.values("step-rule"))
+    rules = [r for r in RULES if r in present] + sorted(present - set(RULES))
+    fig, axes = common.figure(len(algos), len(threads), width=4.4, height=3.4)
+    cells = {}
+    for r in sweep.rows:
+        key = (common.method(r), r["threads"], r["step-rule"], r["step"])
+        cells.setdefault(key, []).append(r)
+    medians = [common.median_iqr([common.number(r[column]) for r in runs])[0]
+               for runs in cells.values()]
+    medians = [m for m in medians if m is not None] or [0.0, 1.0]
+    norm = common.plt.Normalize(vmin=min(medians), vmax=max(max(medians), min(medians) + 1e-9))
+    table = []
+    for i, algo in enumerate(algos):
+        for j, t in enumerate(threads):
+            panel(axes[i][j], cells, (algo, t), rules, steps, column, norm, table)
+            axes[i][j].set_title(f"{algo}, {common.threads_label(t, sweep.rows)}")
+    sweep.require_separated("plots/step-rules.py", "method", "threads", "step-rule", "step")
+    settings = sweep.settings("model", "batch")
+    title = (f"Do staleness-adaptive steps reach {label} of the initial loss where the constant "
+             "step does not, and faster?" + (f" ({settings})" if settings else ""))
+    caption = sweep.caption(
+        f"colour: median time to {label} over the runs of a cell that reached it; cells: "
+        "R reached / N not reached / D diverged / I invalid (refused) / X crashed runs; a cell no "
+        "run reached it in has the colour of its most common outcome (legend); hatched: some "
+        "run diverged, was invalid or crashed; rules: constant eta, inverse eta/max(1,tau), "
+        "mindthestep (MindTheStep-AsyncSGD as psgd reads it), tail (ASAP.SGD's TAIL-tau); "
+        + common.outcome_text(sweep.rows)
+    )
+    # tight_layout cannot place a colour bar shared by all panels: lay out by hand, as
+    # hyperparams.py does.
+    bottom = 0.45 / fig.get_figheight()
+    top = 1.0 - 0.3 / fig.get_figheight()
+    fig.subplots_adjust(left=0.12, right=0.82, bottom=bottom, top=top, wspace=0.6, hspace=0.5)
+    hyperparams.legend_and_bar(fig, norm, label, bottom, top)
+    common.write(fig, args.out, "step-rules", caption, title)
+    write_counts(os.path.join(args.out, "step-rules_counts.csv"), table, label)
+
+
+if __name__ == "__main__":
+    main()
