@@ -20,6 +20,7 @@ import base64
 import datetime
 import math
 import os
+import re
 import sys
 import tempfile
 
@@ -32,6 +33,7 @@ except ImportError:  # one clear line rather than a traceback
     sys.exit(print("report: jinja2 is missing: run `make deps` (Debian's python3-jinja2) and "
                    "use /usr/bin/python3", file=sys.stderr) or 3)
 
+import markupsafe  # noqa: E402  (jinja2's own dependency)
 import report_curves  # noqa: E402
 import report_sources  # noqa: E402
 
@@ -60,6 +62,16 @@ def display(text):
     return f"{value:.4g}"
 
 
+def caption_html(text):
+    """A FIG.caption.md as HTML: the text escaped, then its **bold** and `code` spans and its
+    paragraphs (blank lines) marked up; the captions use nothing more of Markdown."""
+    html = str(markupsafe.escape(text))
+    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+    return markupsafe.Markup("".join(f"<p>{p.strip()}</p>" for p in re.split(r"\n\s*\n", html)
+                                     if p.strip()))
+
+
 def embed_figures(source):
     for figure in source["figures"]:
         with open(figure["path"], "rb") as f:
@@ -82,6 +94,7 @@ def render(sources, title):
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters["display"] = display
+    env.filters["caption"] = caption_html
     words = []
     for source in sources:
         source["status_map"] = dict(source["status_counts"])

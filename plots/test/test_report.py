@@ -68,10 +68,11 @@ class ReportTest(unittest.TestCase):
             with open(os.path.join(figures, name), "wb") as f:
                 f.write(PNG)
         with open(os.path.join(figures, "attempts.caption.md"), "w", encoding="utf-8") as f:
-            f.write("Failed attempts per update, <median> of 2 repetitions.\n")
+            f.write("**Failed attempts per update?**\n\n<median> of 2 repetitions.\n")
         page = self.write_report(FIXTURE, "--figures", figures)
         self.assertEqual(page.count('<img src="data:image/png;base64,'), 2)  # not threads.png
-        self.assertIn("Failed attempts per update, &lt;median&gt; of 2 repetitions.", page)
+        self.assertIn("<p><strong>Failed attempts per update?</strong></p>", page)
+        self.assertIn("<p>&lt;median&gt; of 2 repetitions.</p>", page)
 
     def test_run_documents_are_one_source(self):
         docs = sorted(os.path.join(FIXTURE, f) for f in os.listdir(FIXTURE)
