@@ -12,12 +12,12 @@ PSGD := build/release/psgd
 DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
   libeigen3-dev nlohmann-json3-dev libhwloc-dev hwloc libnuma-dev zlib1g-dev \
   libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
-  python3-pandas python3-jsonschema clang-format clang-tidy clang libclang-rt-14-dev \
+  python3-pandas python3-jsonschema python3-jinja2 clang-format clang-tidy clang libclang-rt-14-dev \
   openmpi-bin libopenmpi-dev
 
-.PHONY: all figures-examples release dev deps slurm-deps torch-deps bench-torch demo test test-march test-tsan \
-  test-asan fuzz lint check \
-  format format-check readme-help bench nightly nightly-baseline figures clean
+.PHONY: all figures-examples release dev deps slurm-deps browser-deps torch-deps bench-torch demo \
+  test test-march test-tsan test-asan fuzz lint check \
+  format format-check readme-help bench nightly nightly-baseline figures report clean
 
 all: release
 
@@ -42,6 +42,13 @@ SLURM_PACKAGES := slurm-wlm munge
 slurm-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(SLURM_PACKAGES)"
 
+# Debian's chromium (large: about 300 MB installed), the headless browser in which `psgd report`'s
+# page is tested (ctest PlotsReport.Browser, `make report`): only those need it, so it is a target
+# of its own rather than part of `make deps`. Idempotent, like deps.
+BROWSER_PACKAGES := chromium
+browser-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BROWSER_PACKAGES)"
+
 # PyTorch (Debian's python3-torch, large) for bench/torch_step.py's side-by-side comparison
 # only: nothing else needs it, so it is a target of its own rather than part of `make deps`.
 # OpenBLAS, because Debian's torch calls whatever libblas.so.3 is installed, and the reference
@@ -65,7 +72,7 @@ demo: release
 	  --out results/demo/seq-mlp.json
 
 # The whole test suite (unit, stress, e2e) on the dev build (-O2, assertions on, -Werror).
-test: dev slurm-deps
+test: dev slurm-deps browser-deps
 	ctest --preset dev -j $(JOBS)
 
 # The dev preset (-Werror) for each x86-64 micro-architecture level instead of -march=native, so
@@ -167,8 +174,8 @@ lint: deps
 	  { grep -E "(warning|error):" build/lint.log | sort -u; echo "make lint: clang-tidy failed (build/lint.log)"; exit 1; }
 	@echo "make lint: clang-tidy clean"
 
-# What CI runs (.ci/run): formatting, the suite, lint, then the sanitizers.
-check: format-check test test-march lint test-tsan test-asan fuzz
+# What CI runs (.ci/run): formatting, the suite, the examples' report, lint, then the sanitizers.
+check: format-check test report test-march lint test-tsan test-asan fuzz
 
 FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
 format:
@@ -233,6 +240,22 @@ nightly-baseline: deps
 # committed examples live apart in results/examples/), then every figure into plots/figures/. The full scale: plots/make_figures.sh build/release/psgd full.
 figures: release
 	PYTHON=$(PYTHON) plots/make_figures.sh $(PSGD) quick plots/figures
+
+# One page of every committed example sweep (results/examples/*/, with the figures of
+# plots/figures and their captions): `psgd report` of the dev build (the page computes nothing
+# the build could change), then plots/test/browser_report.py opens it in headless chromium
+# (no console error, one row per run of the examples' index.csv files, sorting, a screenshot).
+# Written to build/report/examples.html (several MB: the figures are inlined, so it is an
+# artefact, not committed) and build/report/examples.png.
+REPORT_SWEEPS = $(sort $(wildcard results/examples/*/index.csv))
+report: deps browser-deps
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS) --target psgd
+	build/dev/psgd report $(dir $(REPORT_SWEEPS)) --figures plots/figures \
+	  --title "psgd: the committed example sweeps" --out build/report/examples.html
+	$(PYTHON) plots/test/browser_report.py --report build/report/examples.html \
+	  --runs $$(for f in $(REPORT_SWEEPS); do tail -n +2 $$f; done | wc -l) \
+	  --screenshot build/report/examples.png
 
 # Every committed figure redrawn from the committed results (results/examples/, results/nightly/)
 # into plots/figures/, with no run: what the README shows.

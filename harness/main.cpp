@@ -1,4 +1,5 @@
-// harness/main.cpp — the `psgd` command: subcommands run, list, topo, sweep, compare; --version.
+// harness/main.cpp — the `psgd` command: subcommands run, list, topo, sweep, compare, report;
+// --version.
 #include <iostream>
 #include <string_view>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "harness/cli/build_info.hpp"
 #include "harness/compare/compare_command.hpp"
 #include "harness/machine/topo_command.hpp"
+#include "harness/report/report_command.hpp"
 #include "harness/run/list_command.hpp"
 #include "harness/run/run_command.hpp"
 #include "harness/sweep/sweep_command.hpp"
@@ -23,6 +25,8 @@ constexpr std::string_view kUsage =
     "  topo    print the machine's topology and a placement plan (psgd topo --help)\n"
     "  compare compare two results files, or two builds' training runs (sweep folders, run\n"
     "          documents): noise-aware verdict per benchmark or point (psgd compare --help)\n"
+    "  report  one self-contained HTML page of sweep folders and run documents (psgd report "
+    "--help)\n"
     "  --version  git commit and dirty state at build time, compiler, flags, instruction sets\n";
 
 }  // namespace
@@ -43,7 +47,8 @@ int main(int argc, char** argv) {
   if (args[0] == "sweep") return psgd::sweep_main(rest);
   if (args[0] == "topo") return psgd::topo_main(argc - 1, argv + 1);
   if (args[0] == "compare") return psgd::compare_main(rest);
+  if (args[0] == "report") return psgd::report_main(rest);
   std::cerr << "psgd: unknown command '" << args[0]
-            << "'; valid: run, list, sweep, topo, compare\n";
+            << "'; valid: run, list, sweep, topo, compare, report\n";
   return psgd::kExitConfigError;
 }

@@ -92,6 +92,7 @@ TEST(Layering, HarnessSubsystemsIncludeOnlyTheirOwnAndThoseBelow) {
       {"sweep", {"cli", "machine", "run", "sweep"}},
       {"sweep/slurm", {"cli", "machine", "run", "sweep", "sweep/slurm"}},
       {"compare", {"cli", "compare"}},
+      {"report", {"cli", "report"}},
   };
   // The one file that may cross a rule: `psgd sweep` picks the backend, so it sees both.
   const std::set<std::string> backend_chooser = {"harness/sweep/sweep_command.cpp"};
