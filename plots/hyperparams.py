@@ -57,7 +57,10 @@ def draw_cell(ax, si, bi, runs, median, counts, norm):
             bbox=dict(facecolor=face, edgecolor="none", pad=1.0) if hatch else None)
 
 
-def panel(ax, cells, key, batches, steps, column, norm, table):
+def panel(ax, cells, key, batches, steps, column, norm, table,
+          row_label="batch size b (samples)"):
+    """One method and thread count: a row per batch size (or per `batches`' values, e.g. step
+    rules, named by row_label), a column per step size."""
     for bi, b in enumerate(batches):
         for si, s in enumerate(steps):
             runs = cells.get(key + (b, s), [])
@@ -72,7 +75,7 @@ def panel(ax, cells, key, batches, steps, column, norm, table):
     ax.set_xticks(range(len(steps)), steps)
     ax.set_yticks(range(len(batches)), batches)
     ax.set_xlabel("step size eta")
-    ax.set_ylabel("batch size b (samples)")
+    ax.set_ylabel(row_label)
 
 
 def legend_and_bar(fig, norm, label, bottom, top):
@@ -86,11 +89,11 @@ def legend_and_bar(fig, norm, label, bottom, top):
     bar.set_label(f"median time to {label} (s)\n(runs that reached it)")
 
 
-def write_counts(path, table, label):
+def write_counts(path, table, label, row_column="batch"):
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(
-            ["algo", "threads", "batch", "step", "runs", f"median_time_to_epsilon_{label}"]
+            ["algo", "threads", row_column, "step", "runs", f"median_time_to_epsilon_{label}"]
             + [k.replace(" ", "_") for k in common.OUTCOMES]
             + ["status_" + s for s in common.STATUSES]
         )

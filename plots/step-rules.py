@@ -11,7 +11,6 @@ one column per thread count (oversubscribed counts are marked). Writes <out>/ste
 .pdf, and the counts as <out>/step-rules_counts.csv.
 """
 
-import csv
 import importlib
 import os
 
@@ -20,36 +19,6 @@ import common
 hyperparams = importlib.import_module("hyperparams")  # its cells, legend and colour bar
 
 RULES = ["constant", "inverse", "mindthestep", "tail"]
-
-
-def panel(ax, cells, key, rules, steps, column, norm, table):
-    for ri, rule in enumerate(rules):
-        for si, s in enumerate(steps):
-            runs = cells.get(key + (rule, s), [])
-            median = common.median_iqr([common.number(r[column]) for r in runs])[0]
-            counts = hyperparams.cell_counts(runs, column)
-            hyperparams.draw_cell(ax, si, ri, runs, median, counts, norm)
-            statuses = common.outcome_counts(runs)
-            table.append(list(key) + [rule, s, len(runs), median] + list(counts.values())
-                         + [statuses.get(k, 0) for k in common.STATUSES])
-    ax.set_xlim(-0.5, len(steps) - 0.5)
-    ax.set_ylim(-0.5, len(rules) - 0.5)
-    ax.set_xticks(range(len(steps)), steps)
-    ax.set_yticks(range(len(rules)), rules)
-    ax.set_xlabel("step size eta")
-    ax.set_ylabel("step rule")
-
-
-def write_counts(path, table, label):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(
-            ["algo", "threads", "step_rule", "step", "runs", f"median_time_to_epsilon_{label}"]
-            + [k.replace(" ", "_") for k in common.OUTCOMES]
-            + ["status_" + s for s in common.STATUSES]
-        )
-        writer.writerows(table)
-    print(path)
 
 
 def main():
@@ -72,7 +41,8 @@ def main():
     table = []
     for i, algo in enumerate(algos):
         for j, t in enumerate(threads):
-            panel(axes[i][j], cells, (algo, t), rules, steps, column, norm, table)
+            hyperparams.panel(axes[i][j], cells, (algo, t), rules, steps, column, norm, table,
+                              row_label="step rule")
             axes[i][j].set_title(f"{algo}, {common.threads_label(t, sweep.rows)}")
     sweep.require_separated("plots/step-rules.py", "method", "threads", "step-rule", "step")
     settings = sweep.settings("model", "batch")
@@ -93,7 +63,8 @@ def main():
     fig.subplots_adjust(left=0.12, right=0.82, bottom=bottom, top=top, wspace=0.6, hspace=0.5)
     hyperparams.legend_and_bar(fig, norm, label, bottom, top)
     common.write(fig, args.out, "step-rules", caption, title)
-    write_counts(os.path.join(args.out, "step-rules_counts.csv"), table, label)
+    hyperparams.write_counts(os.path.join(args.out, "step-rules_counts.csv"), table, label,
+                             row_column="step_rule")
 
 
 if __name__ == "__main__":
