@@ -168,6 +168,7 @@ LINT_TEST_CHECKS := -bugprone-*,bugprone-use-after-move,bugprone-dangling-handle
 LINT_TIDY := run-clang-tidy -p build/lint -j $(JOBS) -quiet -extra-arg=-Wno-unknown-warning-option
 lint: deps
 	cmake --preset dev -B build/lint -DPSGD_PCH=OFF >/dev/null
+	cmake --build build/lint --target psgd_git_state >/dev/null  # the one generated header
 	{ $(LINT_TIDY) "$(CURDIR)/(common|models|algorithms|harness)/(?!([a-z_]+/)*test/)" && \
 	  $(LINT_TIDY) -checks='$(LINT_TEST_CHECKS)' "$(CURDIR)/(common|models|algorithms|harness)/([a-z_]+/)*test/"; \
 	} > build/lint.log 2>&1 || \

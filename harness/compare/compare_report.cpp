@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -34,9 +35,12 @@ std::string optional_number(const char* format, const std::optional<double>& v) 
   return v ? format_number(format, *v) : std::string("-");
 }
 
-// A training run's median with its number of repetitions: "0.0592 (5)".
+// A training run's median with its number of repetitions: "0.0592 (5)"; "missed (5)" where the
+// median repetition missed the target or diverged (its value is +infinity).
 std::string median_with_n(const std::optional<double>& v, std::size_t n) {
-  return v ? format_number("%.4g", *v) + " (" + std::to_string(n) + ")" : std::string("-");
+  if (!v) return "-";
+  return (std::isinf(*v) ? std::string("missed") : format_number("%.4g", *v)) + " (" +
+         std::to_string(n) + ")";
 }
 
 Cells row_cells(const ComparisonRow& r, bool training) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -113,7 +114,12 @@ double median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
 }
 
-double relative_spread(const std::vector<double>& values) {
+double relative_spread(const std::vector<double>& all_values) {
+  // Of the finite values: a training run's missed target is +infinity (the worst rank), which
+  // the U test counts but a spread cannot.
+  std::vector<double> values;
+  std::copy_if(all_values.begin(), all_values.end(), std::back_inserter(values),
+               [](double v) { return std::isfinite(v); });
   if (values.size() < 3) return 0.0;
   const bool positive = std::all_of(values.begin(), values.end(), [](double v) { return v > 0.0; });
   if (!positive) return 0.0;
@@ -152,7 +158,7 @@ ComparisonRow compare_measure(const Measure& baseline, const Measure& now,
   const double n = median(now.samples);
   row.baseline_median = b;
   row.new_median = n;
-  if (b != 0.0) row.ratio = n / b;
+  if (b != 0.0 && std::isfinite(b) && std::isfinite(n)) row.ratio = n / b;
   row.worse_by = relative_slowdown(b, n, baseline.higher_is_better);
   row.spread = std::max(relative_spread(baseline.samples), relative_spread(now.samples));
   row.min_effect = std::max(
@@ -185,6 +191,16 @@ Comparison compare_results(const ResultSet& baseline, const ResultSet& now,
   c.new_machine = now.machine;
   c.options = options;
   c.training = baseline.format == kTrainingFormat && now.format == kTrainingFormat;
+  // A point pairs by its id, which names only the sweep's axes: the same spec at another scale
+  // (epochs, eval-samples, ...) has the same ids, and its differences are no build's doing.
+  for (const auto& [point, settings] : baseline.point_settings) {
+    const auto other = now.point_settings.find(point);
+    if (other != now.point_settings.end() && other->second != settings) {
+      throw ConfigError("point " + point + " ran other settings in " + now.path + " than in " +
+                        baseline.path + " (" + first_difference(settings, other->second) +
+                        "): compare two builds' results of the same spec at the same scale");
+    }
+  }
   std::size_t matched = 0;
   for (const Measure& m : baseline.measures) {
     const Measure* other = find_named(now.measures, m.name);

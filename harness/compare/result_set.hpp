@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ struct ResultSet {
   std::string build;    // psgd-runs: "build <id> (git <sha>[, dirty])" of the runs; else empty
   std::vector<Measure> measures;
   std::vector<DeterministicResult> deterministic;
+  // psgd-runs from a sweep: each point's settings (its run documents' sweep.options), so that
+  // two sides pair a point only where it ran the same settings; empty otherwise.
+  std::map<std::string, nlohmann::json> point_settings;
 };
 
 // Parses a document of either format. Throws ConfigError, naming `path` and what is wrong, for

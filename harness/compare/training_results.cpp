@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -34,13 +35,27 @@ std::string string_at(const json* object, const char* key) {
 }
 
 // A value worth comparing: a positive finite number (every measure here is a time, a rate, a
-// loss or an accuracy; a diverged run's non-finite loss is no sample). Anything else: none.
+// loss or an accuracy). Anything else: none.
 std::optional<double> sample_at(const json* object, const std::string& key) {
   if (object == nullptr) return std::nullopt;
   const auto it = object->find(key);
   if (it == object->end() || !it->is_number()) return std::nullopt;
   const double v = it->get<double>();
   return std::isfinite(v) && v > 0.0 ? std::optional<double>(v) : std::nullopt;
+}
+
+// A lower-is-better measure the run recorded without a number: a target it never reached (null)
+// or a loss that diverged (written as null, or as a non-finite number). It is the worst value,
+// +infinity, not a missing repetition: leaving it out would compare the fast repetitions that
+// reached the target of one build with every repetition of the other, so a build that reaches
+// it in 3 of 5 runs could come out better than one that reaches it in 5 of 5. The U test ranks
+// the infinities as ties at the top. A key the run did not write at all stays absent.
+std::optional<double> lower_is_better_at(const json* object, const std::string& key) {
+  if (object == nullptr) return std::nullopt;
+  const auto it = object->find(key);
+  if (it == object->end()) return std::nullopt;
+  if (const std::optional<double> v = sample_at(object, key)) return v;
+  return std::numeric_limits<double>::infinity();
 }
 
 // The measures of one point, in a fixed order: a map keyed by the order, then the name.
@@ -64,7 +79,7 @@ void add_targets(PointMeasures& point, int order, const json* metrics, const cha
   const json* times = metrics != nullptr ? object_at(*metrics, block) : nullptr;
   if (times == nullptr) return;
   for (const auto& [label, value] : times->items()) {
-    point.add(order, prefix + label, "s", false, sample_at(times, label));
+    point.add(order, prefix + label, "s", false, lower_is_better_at(times, label));
   }
 }
 
@@ -72,7 +87,7 @@ void add_run(PointMeasures& point, const json& doc) {
   const json* metrics = object_at(doc, "metrics");
   add_targets(point, 0, metrics, "time_to_epsilon", "time_to_epsilon/");
   add_targets(point, 1, metrics, "time_to_accuracy", "time_to_accuracy/");
-  point.add(2, "final_train_loss", "loss", false, sample_at(metrics, "final_train_loss"));
+  point.add(2, "final_train_loss", "loss", false, lower_is_better_at(metrics, "final_train_loss"));
   point.add(3, "final_test_accuracy", "fraction", true, sample_at(metrics, "final_test_accuracy"));
   point.add(4, "samples_per_second", "samples/s", true,
             sample_at(object_at(doc, "throughput"), "samples_per_second"));
@@ -100,7 +115,27 @@ std::string build_of(const json& doc) {
   return text;
 }
 
+const json& sweep_or_empty(const json* sweep) {
+  static const json kEmpty = json::object();
+  return sweep != nullptr ? *sweep : kEmpty;
+}
+
 }  // namespace
+
+std::string first_difference(const json& a, const json& b) {
+  std::set<std::string> names;
+  for (const auto& [k, v] : a.items()) names.insert(k);
+  for (const auto& [k, v] : b.items()) names.insert(k);
+  for (const std::string& k : names) {
+    const auto text = [&k](const json& o) {
+      const auto it = o.find(k);
+      if (it == o.end()) return std::string("-");
+      return it->is_string() ? it->get<std::string>() : it->dump();
+    };
+    if (text(a) != text(b)) return k + " " + text(a) + " vs " + text(b);
+  }
+  return "no option differs";
+}
 
 bool is_run_document(const json& doc) {
   return doc.is_object() && doc.contains("schema_version") && doc.contains("status") &&
@@ -143,9 +178,23 @@ ResultSet parse_run_documents(const std::vector<json>& docs, const std::vector<s
     if (point.empty()) point = "run";
     if (points.find(point) == points.end()) point_order.push_back(point);
     add_run(points[point], doc);
+    if (const json* settings = object_at(sweep_or_empty(sweep), "options")) {
+      const auto [it, first] = set.point_settings.emplace(point, *settings);
+      if (!first && it->second != *settings) {
+        reject(where, "point " + point + " ran other settings than its earlier repetitions (" +
+                          first_difference(it->second, *settings) +
+                          "): a folder holds one sweep's results");
+      }
+    }
   }
   for (const std::string& point : point_order) {
     for (auto& [key, m] : points[point].measures) {
+      // A target no repetition of this point reached: nothing to rank on this side, so the
+      // measure is absent here (the comparison shows it as not comparable).
+      if (std::none_of(m.samples.begin(), m.samples.end(),
+                       [](double v) { return std::isfinite(v); })) {
+        continue;
+      }
       m.name = point + "/" + m.name;
       set.measures.push_back(std::move(m));
     }

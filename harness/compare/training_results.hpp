@@ -32,7 +32,8 @@ bool is_run_document(const nlohmann::json& doc);
 // The measures of the given run documents, grouped by point (in order of first appearance).
 // `paths[i]` names docs[i] in errors; `path` names the whole set. Throws ConfigError for a
 // document that is not a run document, two documents of one run (sweep.run_id), documents of
-// several machines (context.cpu and hardware_threads), and when no document has a measure.
+// several machines (context.cpu and hardware_threads), repetitions of one point with different
+// settings (sweep.options), and when no document has a measure.
 // Pure; thread-safe.
 ResultSet parse_run_documents(const std::vector<nlohmann::json>& docs,
                               const std::vector<std::string>& paths, const std::string& path);
@@ -43,6 +44,10 @@ ResultSet parse_run_documents(const std::vector<nlohmann::json>& docs,
 // folder without run documents, a file that is not valid JSON (truncated: one line naming the
 // file and the byte where it breaks) and everything parse_run_documents rejects.
 ResultSet read_sweep_folder(const std::string& folder);
+
+// "epochs 0.5 vs 5": the first key (in name order) of two objects of settings whose values
+// differ, "-" for a side that lacks it; "no option differs" when none does. Pure.
+std::string first_difference(const nlohmann::json& a, const nlohmann::json& b);
 
 // The text of a JSON document's parse failure, one line without the parser's internals:
 // "<path>: not valid JSON: it ends at byte 812 before the document is complete (truncated?)"

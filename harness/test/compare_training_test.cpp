@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -63,7 +65,7 @@ TEST(CompareTraining, ReadsEachPointsMeasuresPerRepetition) {
   EXPECT_TRUE(set.measures[3].higher_is_better);
 }
 
-TEST(CompareTraining, LeavesOutRepetitionsWithoutTheValue) {
+TEST(CompareTraining, AMissedTargetOrADivergedLossIsTheWorstValueACrashIsNoRepetition) {
   std::vector<json> docs;
   for (int r = 0; r < 3; ++r) docs.push_back(test::run_document("p", r));
   docs[1]["metrics"]["time_to_epsilon"]["50%"] = nullptr;  // not reached
@@ -74,9 +76,69 @@ TEST(CompareTraining, LeavesOutRepetitionsWithoutTheValue) {
   crashed.erase("throughput");
   docs.push_back(crashed);
   const ResultSet set = parse_run_documents(docs, {}, "x");
-  EXPECT_EQ(find(set, "p/time_to_epsilon/50%")->samples.size(), 2u);
-  EXPECT_EQ(find(set, "p/final_train_loss")->samples.size(), 2u);
+  const auto infinities = [](const Measure* m) {
+    return std::count_if(m->samples.begin(), m->samples.end(),
+                         [](double v) { return std::isinf(v) && v > 0.0; });
+  };
+  const Measure* time = find(set, "p/time_to_epsilon/50%");
+  ASSERT_NE(time, nullptr);
+  EXPECT_EQ(time->samples.size(), 3u);
+  EXPECT_EQ(infinities(time), 1);
+  const Measure* loss = find(set, "p/final_train_loss");
+  ASSERT_NE(loss, nullptr);
+  EXPECT_EQ(loss->samples.size(), 3u);
+  EXPECT_EQ(infinities(loss), 1);
   EXPECT_EQ(find(set, "p/samples_per_second")->samples.size(), 3u);
+  EXPECT_EQ(find(set, "p/time_to_epsilon/20%"), nullptr);  // no repetition reached it
+}
+
+// The bias a missed target must not give: a build whose fast repetitions reach the target and
+// whose others miss it is not better than one that reaches it every time; missing it in most
+// repetitions is worse.
+TEST(CompareTraining, ABuildThatMissesTheTargetMoreOftenIsNeverBetter) {
+  const auto with_misses = [](int misses, const std::string& build) {
+    std::vector<json> docs;
+    for (int r = 0; r < 6; ++r) {
+      docs.push_back(test::run_document("threads-1", r, r < 6 - misses ? 0.8 : 1.0, build));
+      if (r >= 6 - misses) docs.back()["metrics"]["time_to_epsilon"]["50%"] = nullptr;
+    }
+    return parse_run_documents(docs, {}, build);
+  };
+  const ResultSet always = with_misses(0, "b0");
+  const Comparison some = compare_results(always, with_misses(2, "b1"), {});
+  EXPECT_NE(row(some, "threads-1/time_to_epsilon/50%").verdict, Verdict::kImproved);
+  const ResultSet mostly_missed = with_misses(5, "b1");
+  const Comparison most = compare_results(always, mostly_missed, {});
+  EXPECT_EQ(row(most, "threads-1/time_to_epsilon/50%").verdict, Verdict::kRegression);
+  EXPECT_THAT(format_text_report(most, always, mostly_missed), HasSubstr("missed (6)"));
+}
+
+// A point pairs by its id, which names only the sweep's axes: the same spec at another scale
+// must be refused, not compared.
+TEST(CompareTraining, APointThatRanOtherSettingsOnTheOtherSideIsRefused) {
+  const auto with_epochs = [](const std::string& epochs, const std::string& build) {
+    std::vector<json> docs;
+    for (int r = 0; r < 3; ++r) {
+      docs.push_back(test::run_document("threads-1", r, 1.0, build));
+      docs.back()["sweep"]["options"] = {{"epochs", epochs}, {"threads", "1"}};
+    }
+    return parse_run_documents(docs, {}, build);
+  };
+  const ResultSet quick = with_epochs("0.5", "b0");
+  EXPECT_NO_THROW(compare_results(quick, with_epochs("0.5", "b1"), {}));
+  try {
+    (void)compare_results(quick, with_epochs("5", "b1"), {});
+    ADD_FAILURE() << "compared two scales";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("point threads-1 ran other settings"));
+    EXPECT_THAT(e.what(), HasSubstr("epochs 0.5 vs 5"));
+  }
+  std::vector<json> mixed;
+  for (int r = 0; r < 2; ++r) {
+    mixed.push_back(test::run_document("threads-1", r));
+    mixed.back()["sweep"]["options"] = {{"epochs", r == 0 ? "0.5" : "5"}};
+  }
+  EXPECT_THROW((void)parse_run_documents(mixed, {}, "x"), ConfigError);
 }
 
 TEST(CompareTraining, IdenticalBuildsShowNoDifference) {
