@@ -116,8 +116,8 @@ std::string build_of(const json& doc) {
 }
 
 const json& sweep_or_empty(const json* sweep) {
-  static const json kEmpty = json::object();
-  return sweep != nullptr ? *sweep : kEmpty;
+  static const json empty = json::object();
+  return sweep != nullptr ? *sweep : empty;
 }
 
 }  // namespace
