@@ -132,9 +132,17 @@ def main(argv=None):
     except report_sources.InputError as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
+    except (OSError, ValueError, KeyError) as error:  # a malformed index.csv or sweep.json
+        what = f"no column {error}" if isinstance(error, KeyError) else str(error)
+        print(f"report: {', '.join(args.paths)}: unreadable sweep files ({what})", file=sys.stderr)
+        return 2
     for i, source in enumerate(sources):
-        embed_figures(source)
-        draw_curves(source, i)
+        try:
+            embed_figures(source)
+            draw_curves(source, i)
+        except OSError as error:  # a figure that vanished or cannot be read
+            print(f"report: {source['path']}: cannot read a figure ({error})", file=sys.stderr)
+            return 3
     title = args.title or "psgd report: " + ", ".join(s["title"] for s in sources)
     try:
         write_atomically(args.out, render(sources, title))

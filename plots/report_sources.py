@@ -7,6 +7,7 @@ Reads results as psgd writes them (README, "Run ids, results and resuming"); not
 import glob
 import json
 import os
+import re
 from collections import Counter, OrderedDict
 
 import psgd_results
@@ -119,6 +120,14 @@ def _point_groups(entries):
     return points
 
 
+def _run_documents_in(folder):
+    """The runs of a superseded/<build> folder: its <run-id>.json files, not the sweep.json the
+    sweep writes there nor <run-id>.<N>.json (a later copy of a run moved there twice)."""
+    names = (os.path.basename(p) for p in glob.glob(os.path.join(glob.escape(folder), "*.json")))
+    return sum(1 for n in names
+               if n != "sweep.json" and not re.fullmatch(r".*\.[0-9]+\.json", n))
+
+
 def sweep_source(folder, figure_dirs):
     """One sweep folder as the template's dict (see template: plots/report.html.j2)."""
     columns, rows = psgd_results.read_index_rows(folder)
@@ -140,7 +149,7 @@ def sweep_source(folder, figure_dirs):
                         row.get("repetition", ""), row.get("status", ""), doc))
     name = spec.get("name") or plan.get("name") or ""
     superseded = sorted(
-        (os.path.basename(d), len(glob.glob(os.path.join(glob.escape(d), "*.json"))))
+        (os.path.basename(d), _run_documents_in(d))
         for d in glob.glob(os.path.join(glob.escape(folder), "superseded", "*"))
         if os.path.isdir(d))
     return {

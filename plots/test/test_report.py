@@ -92,6 +92,33 @@ class ReportTest(unittest.TestCase):
             self.assertEqual(len(err.getvalue().splitlines()), 1, err.getvalue())
         self.assertFalse(os.path.exists(out))
 
+    def test_malformed_sweep_files_are_one_line_and_exit_two(self):
+        out = os.path.join(self.tmp, "bad.html")
+        for broken in ("index.csv", "sweep.json"):
+            folder = os.path.join(self.tmp, "broken-" + broken)
+            shutil.copytree(FIXTURE, folder)
+            path = os.path.join(folder, broken)
+            if broken == "index.csv":  # the run_id column renamed: rows without their key
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+                text = text.replace("run_id", "rid", 1)
+            else:
+                text = "{bad"
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                self.assertEqual(report.main([folder, "--out", out]), 2, broken)
+            self.assertEqual(len(err.getvalue().splitlines()), 1, err.getvalue())
+        self.assertFalse(os.path.exists(out))
+
+    def test_a_superseded_build_counts_its_runs_only(self):
+        build = os.path.join(self.tmp, "superseded", "b1")
+        os.makedirs(build)
+        for name in ("r0.json", "r1.json", "r1.2.json", "sweep.json"):
+            with open(os.path.join(build, name), "w", encoding="utf-8") as f:
+                f.write("{}")
+        self.assertEqual(report_sources._run_documents_in(build), 2)
+
     def test_cells_show_four_significant_digits(self):
         self.assertEqual(report.display("0.84513636"), "0.8451")
         self.assertEqual(report.display("128"), "128")
