@@ -89,6 +89,24 @@ def legend_and_bar(fig, norm, label, bottom, top):
     bar.set_label(f"median time to {label} (s)\n(runs that reached it)")
 
 
+def cells_caption(label):
+    """What a cell's colour, letters and hatching mean (this figure's and step-rules.py's)."""
+    return (f"colour: median time to {label} over the runs of a cell that reached it; cells: "
+            "R reached / N not reached / D diverged / I invalid (refused) / X crashed runs; a "
+            "cell no run reached it in has the colour of its most common outcome (legend); "
+            "hatched: some run diverged, was invalid or crashed; ")
+
+
+def lay_out_and_write(fig, norm, label, out, name, caption, title, left=0.1, wspace=0.4):
+    """The outcome legend and the colour bar right of the panels, then the files."""
+    # tight_layout cannot place a colour bar shared by all panels: lay out by hand.
+    bottom = 0.45 / fig.get_figheight()
+    top = 1.0 - 0.3 / fig.get_figheight()
+    fig.subplots_adjust(left=left, right=0.82, bottom=bottom, top=top, wspace=wspace, hspace=0.5)
+    legend_and_bar(fig, norm, label, bottom, top)
+    common.write(fig, out, name, caption, title)
+
+
 def write_counts(path, table, label, row_column="batch"):
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -124,19 +142,8 @@ def main():
     settings = sweep.settings("model")
     title = (f"Which batch size x step size cells reach {label} of the initial loss, and how "
              "fast, per method and thread count?" + (f" ({settings})" if settings else ""))
-    caption = sweep.caption(
-        f"colour: median time to {label} over the runs of a cell that reached it; cells: "
-        "R reached / N not reached / D diverged / I invalid (refused) / X crashed runs; a cell no "
-        "run reached it in has the colour of its most common outcome (legend); hatched: some "
-        "run diverged, was invalid or crashed; "
-        + common.outcome_text(sweep.rows)
-    )
-    # tight_layout cannot place a colour bar shared by all panels: lay out by hand.
-    bottom = 0.45 / fig.get_figheight()
-    top = 1.0 - 0.3 / fig.get_figheight()
-    fig.subplots_adjust(left=0.1, right=0.82, bottom=bottom, top=top, wspace=0.4, hspace=0.5)
-    legend_and_bar(fig, norm, label, bottom, top)
-    common.write(fig, args.out, "hyperparams", caption, title)
+    caption = sweep.caption(cells_caption(label) + common.outcome_text(sweep.rows))
+    lay_out_and_write(fig, norm, label, args.out, "hyperparams", caption, title)
     write_counts(os.path.join(args.out, "hyperparams_counts.csv"), table, label)
 
 

@@ -49,20 +49,13 @@ def main():
     title = (f"Do staleness-adaptive steps reach {label} of the initial loss where the constant "
              "step does not, and faster?" + (f" ({settings})" if settings else ""))
     caption = sweep.caption(
-        f"colour: median time to {label} over the runs of a cell that reached it; cells: "
-        "R reached / N not reached / D diverged / I invalid (refused) / X crashed runs; a cell no "
-        "run reached it in has the colour of its most common outcome (legend); hatched: some "
-        "run diverged, was invalid or crashed; rules: constant eta, inverse eta/max(1,tau), "
-        "mindthestep (MindTheStep-AsyncSGD as psgd reads it), tail (ASAP.SGD's TAIL-tau); "
+        hyperparams.cells_caption(label)
+        + "rules: constant eta, inverse eta/max(1,tau), mindthestep (MindTheStep-AsyncSGD as psgd "
+        "reads it), tail (ASAP.SGD's TAIL-tau); "
         + common.outcome_text(sweep.rows)
     )
-    # tight_layout cannot place a colour bar shared by all panels: lay out by hand, as
-    # hyperparams.py does.
-    bottom = 0.45 / fig.get_figheight()
-    top = 1.0 - 0.3 / fig.get_figheight()
-    fig.subplots_adjust(left=0.12, right=0.82, bottom=bottom, top=top, wspace=0.6, hspace=0.5)
-    hyperparams.legend_and_bar(fig, norm, label, bottom, top)
-    common.write(fig, args.out, "step-rules", caption, title)
+    hyperparams.lay_out_and_write(fig, norm, label, args.out, "step-rules", caption, title,
+                                  left=0.12, wspace=0.6)
     hyperparams.write_counts(os.path.join(args.out, "step-rules_counts.csv"), table, label,
                              row_column="step_rule")
 
