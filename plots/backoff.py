@@ -12,7 +12,7 @@ import common
 from drawing import curves
 
 ROWS = (
-    ("failed_attempts_per_update", "failed attempts per update"),
+    ("failed_attempts_per_update_mean", "failed attempts per update"),
     ("lock_wait_seconds", "lock wait (s, all workers)"),
     ("backoff_seconds", "time in backoff (s, all workers)"),
 )

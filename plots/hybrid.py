@@ -23,8 +23,8 @@ def setting_of(doc):
     """async / sync parameter server, or the hybrid's switch and shape."""
     config = doc.get("config", {})
     if config.get("algo") == "param-server":
-        return f"param-server {config.get('ps-mode')}"
-    return f"hybrid K0,T={config.get('switch')} {config.get('switch-shape')}"
+        return f"param-server {config.get('ps_mode')}"
+    return f"hybrid K0,T={config.get('switch')} {config.get('switch_shape')}"
 
 
 def last(doc, key):

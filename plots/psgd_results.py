@@ -12,7 +12,8 @@ Frames (all in long format: one row per observation, keyed by `run_id`):
                         as NaN) plus `method` (the algorithm with the options that make it another
                         method, e.g. "mutex (os lock)") and `finished` (False for invalid/crashed
                         runs, which have no metrics). Columns a sweep lacks are NaN, not missing.
-  load_run(path)        one run document as a dict (the JSON of `psgd run --out`).
+  load_run(path)        one run document as a dict (the JSON of `psgd run --out`), in the
+                        current schema whatever psgd wrote it (see read_document).
   runs_frame(docs)      one row per run document: its scalar fields flattened ("metrics.
                         final_train_loss", "throughput.samples_per_second", ...).
   histograms(dir)       one row per (run, histogram, worker, k): `histogram` is "staleness"
@@ -32,7 +33,10 @@ Frames (all in long format: one row per observation, keyed by `run_id`):
   load_builds(dir)      load_sweep of every build, concatenated, with a `build` column.
 
 The sweep frames carry the identifying columns of each run (`method`, the sweep's axes,
-`threads`, `batch`, `status`) so a groupby needs no merge. Needs pandas (Debian's
+`threads`, `batch`, `status`) so a groupby needs no merge. Columns of true/false cells
+(`oversubscribed`, `epsilon_reached_<label>`) are booleans (pandas' nullable "boolean" where a
+run has no value), numbers are numbers; an index.csv or a document written before schema 3 reads
+as the current one (the `config` keys in snake_case, `failed_attempts_per_update_mean`). Needs pandas (Debian's
 python3-pandas, installed by `make deps`); run under /usr/bin/python3.
 """
 
@@ -53,6 +57,12 @@ except ImportError as error:  # one clear line rather than a traceback
 # died (signal, timeout, unexpected exit). Any other status word is a finished run.
 UNFINISHED = ("invalid", "crashed")
 
+# The run document's schema version this loader reads every document as (read_document).
+SCHEMA_VERSION = 3
+
+# index.csv columns renamed since: {old name: current name}.
+RENAMED_COLUMNS = {"failed_attempts_per_update": "failed_attempts_per_update_mean"}
+
 # The run options besides the algorithm that make it another method (see method_name()).
 METHOD_OPTIONS = ("lock", "test-before-cas")
 
@@ -63,7 +73,7 @@ EXPECTED_COLUMNS = (
     "threads", "batch", "step", "memory", "status", "stop_reason", "wall_seconds",
     "final_train_loss", "final_test_accuracy", "updates_applied", "updates_computed",
     "updates_per_second", "samples_per_second", "staleness_mean", "staleness_p50",
-    "staleness_p99", "staleness_max", "failed_attempts", "failed_attempts_per_update",
+    "staleness_p99", "staleness_max", "failed_attempts", "failed_attempts_per_update_mean",
     "lock_wait_seconds", "backoff_seconds", "dropped_gradients", "peak_rss_bytes",
     "oversubscribed", "file",
 )
@@ -100,8 +110,8 @@ def read_index_rows(folder):
         raise SystemExit(f"{index} not found: run `psgd sweep` first")
     with open(index, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        columns = list(reader.fieldnames or [])
-        rows = list(reader)
+        columns = [RENAMED_COLUMNS.get(c, c) for c in reader.fieldnames or []]
+        rows = [{RENAMED_COLUMNS.get(k, k): v for k, v in row.items()} for row in reader]
     base = plan_base(read_plan(folder))
     for key in METHOD_OPTIONS:
         if key not in columns and key in base:
@@ -138,6 +148,19 @@ def _cell(text):
         return text
 
 
+def _booleans(column):
+    """A column whose cells are all "true"/"false" (or empty) as booleans: bool when none is
+    empty, else pandas' nullable "boolean"; any other column unchanged."""
+    if column.dtype != object:
+        return column
+    present = column.dropna()
+    words = present.astype(str).str.lower()
+    if present.empty or not words.isin(("true", "false")).all():
+        return column
+    values = column.map(lambda v: None if v is None or v != v else str(v).lower() == "true")
+    return values.astype(bool) if len(present) == len(column) else values.astype("boolean")
+
+
 def load_sweep(folder):
     """One row per run of a sweep folder (see the module's doc)."""
     columns, rows = read_index_rows(folder)
@@ -155,17 +178,53 @@ def load_sweep(folder):
         ).all():
             converted = converted.astype("int64")  # counts and thread numbers print as 4, not 4.0
         frame[name] = converted
+    for name in frame.columns:
+        frame[name] = _booleans(frame[name])
     frame["method"] = [method_name(r) for r in rows]
     frame["finished"] = ~frame["status"].isin(UNFINISHED)
+    # Unknown (an older sweep without the column, a crashed run) reads as not oversubscribed.
     frame["oversubscribed"] = frame["oversubscribed"].astype(str).str.lower() == "true"
     frame.attrs["folder"] = folder
     return frame
 
 
 def load_run(path):
-    """One run document (psgd run's JSON) as a dict."""
+    """One run document (psgd run's JSON) as a dict, read as the current schema (read_document)."""
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        return read_document(json.load(f))
+
+
+def read_document(doc):
+    """A run document of any schema version as the current one (SCHEMA_VERSION): before 3, the
+    `config` keys were the option names (`batch-order`), now snake_case (`batch_order`), and an
+    unset option was null where it is now "none" (--time-limit, --gradients, --updates, and
+    --epochs beside another budget), "auto" (--updates-per-epoch) or 1 (--epochs with no budget
+    given); --target-accuracy was "" where it is "none". The document's own schema_version is
+    kept in `source_schema_version`. Anything that is not such a document is returned as it
+    is."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("schema_version"), int):
+        return doc
+    version = doc["schema_version"]
+    if version >= SCHEMA_VERSION or not isinstance(doc.get("config"), dict):
+        return doc
+    doc = dict(doc)
+    config = {key.replace("-", "_"): value for key, value in doc["config"].items()}
+    budgets = [k for k in ("gradients", "updates") if config.get(k) is not None]
+    if config.get("epochs") is None and "epochs" in config:
+        config["epochs"] = "none" if budgets else 1.0
+    for key in ("gradients", "updates", "time_limit"):
+        if key in config and config[key] is None:
+            config[key] = "none"
+    if "updates_per_epoch" in config and config["updates_per_epoch"] is None:
+        config["updates_per_epoch"] = "auto"
+    if config.get("target_accuracy") == "":
+        config["target_accuracy"] = "none"
+    if "batch_order" in config and config["batch_order"] is None:
+        config["batch_order"] = "default"
+    doc["config"] = config
+    doc["source_schema_version"] = version
+    doc["schema_version"] = SCHEMA_VERSION
+    return doc
 
 
 def run_documents(folder, runs=None):

@@ -67,11 +67,11 @@ def scheme_of(doc):
     config = doc.get("config", {})
     name = config.get("algo", "?")
     if name == "nonblocking":
-        name += f" K={config.get('mini-batches')} {config.get('combine')}"
+        name += f" K={config.get('mini_batches')} {config.get('combine')}"
     elif name == "hybrid":
-        name += f" {config.get('switch')} {config.get('switch-shape', '')}".rstrip()
+        name += f" {config.get('switch')} {config.get('switch_shape', '')}".rstrip()
     elif name == "param-server":
-        name += f" {config.get('ps-mode')}"
+        name += f" {config.get('ps_mode')}"
     return name
 
 

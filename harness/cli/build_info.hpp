@@ -9,7 +9,12 @@ namespace psgd {
 // schema_version of every JSON document psgd writes; bumped on any incompatible change.
 // 2: the work block, and --epochs counting passes over the data in computed gradients for every
 // method (a round-based method's epoch used to be N/b rounds).
-inline constexpr int kSchemaVersion = 2;
+// 3: the config block's keys in snake_case (batch_order, not batch-order) with no null (an unset
+// option is "none", "auto" or "default", the budget resolved), and the command line as `argv`.
+// What is measured and how is unchanged: a reader takes 2 and 3 alike, spelling aside.
+inline constexpr int kSchemaVersion = 3;
+// The oldest schema whose runs measure what this build's do (a sweep resumes them, not redoes).
+inline constexpr int kOldestComparableSchemaVersion = 2;
 
 // The `context` block: git SHA and dirty flag of the tree the binary was built from (taken at
 // build time), compiler and flags, build

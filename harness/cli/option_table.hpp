@@ -98,6 +98,15 @@ Option<Config> named_option(std::string_view name, std::string_view metavar, std
           }};
 }
 
+// The key of option `name` in JSON (a recorded configuration, a --config file): the name with
+// its hyphens as underscores (`batch-order` -> `batch_order`), so that every key of a document is
+// snake_case. A --config file may spell a key either way.
+inline std::string json_key(std::string_view name) {
+  std::string key(name);
+  std::replace(key.begin(), key.end(), '-', '_');
+  return key;
+}
+
 // A command's options, in the order --help lists them.
 template <class Config>
 class OptionTable {
@@ -111,6 +120,15 @@ class OptionTable {
   [[nodiscard]] const Option<Config>* find(std::string_view name) const noexcept {
     for (const Option<Config>& o : options_) {
       if (o.name == name) return &o;
+    }
+    return nullptr;
+  }
+
+  // The option whose name or JSON key (json_key) is `key`, or nullptr.
+  [[nodiscard]] const Option<Config>* find_key(std::string_view key) const {
+    if (const Option<Config>* o = find(key)) return o;
+    for (const Option<Config>& o : options_) {
+      if (json_key(o.name) == key) return &o;
     }
     return nullptr;
   }
@@ -176,13 +194,13 @@ class OptionTable {
     }
   }
 
-  // Applies a JSON object of the same names (a run's --config file): a flag takes true or false,
-  // any other option a string or a number (its command-line text). `source` names the object in
-  // errors.
+  // Applies a JSON object of the same names (a run's --config file), each key the option's name
+  // or its json_key: a flag takes true or false, any other option a string or a number (its
+  // command-line text). `source` names the object in errors.
   void apply_json(const nlohmann::json& object, Config& config, const std::string& source) const {
     if (!object.is_object()) throw ConfigError(source + " must hold a JSON object");
     for (const auto& [key, value] : object.items()) {
-      const Option<Config>* o = find(key);
+      const Option<Config>* o = find_key(key);
       if (o == nullptr) {
         throw ConfigError(source + ": unknown option '--" + key + "'; valid: " + valid_names());
       }
@@ -225,11 +243,11 @@ class OptionTable {
     return s;
   }
 
-  // Every option's current value, keyed by option name (options without `get` are left out).
+  // Every option's current value, keyed by json_key (options without `get` are left out).
   [[nodiscard]] nlohmann::json to_json(const Config& config) const {
     nlohmann::json j = nlohmann::json::object();
     for (const Option<Config>& o : options_) {
-      if (o.get) j[std::string(o.name)] = o.get(config);
+      if (o.get) j[json_key(o.name)] = o.get(config);
     }
     return j;
   }

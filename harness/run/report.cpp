@@ -345,6 +345,7 @@ nlohmann::json build_report(const RunRecord& r) {
   json doc = identity_json(r.data, r.model);
   doc["schema_version"] = kSchemaVersion;
   doc["context"] = r.context;
+  doc["argv"] = r.argv;
   doc["config"] = r.config;
   doc["algorithm"] = r.algorithm;
   doc["placement"] = r.placement;
@@ -372,6 +373,9 @@ RunRecord read_run_record(const nlohmann::json& doc) {
   r.load_average = load_average_of(r.context);
   r.hardware_threads = hardware_threads_of(r.context);
   r.config = at(doc, "config");
+  for (const json& a : at(doc, "argv").is_array() ? at(doc, "argv") : json::array()) {
+    if (a.is_string()) r.argv.push_back(a.get<std::string>());
+  }
   r.algorithm = at(doc, "algorithm");
   r.placement = at(doc, "placement");
   r.oversubscribed = boolean(doc, "oversubscribed");
@@ -394,12 +398,13 @@ std::optional<std::int64_t> hardware_threads_of(const nlohmann::json& context) {
 }
 
 nlohmann::json error_report(const std::string& kind, const std::string& message,
-                            const nlohmann::json& config) {
+                            const nlohmann::json& config, const std::vector<std::string>& argv) {
   json doc;
   doc["schema_version"] = kSchemaVersion;
   doc["status"] = "error";
   doc["error"] = {{"kind", kind}, {"message", message}};
   doc["context"] = run_context();
+  doc["argv"] = argv;
   doc["config"] = config;
   return doc;
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harness/run/run_record.hpp"
 
@@ -28,7 +29,7 @@ std::optional<std::int64_t> hardware_threads_of(const nlohmann::json& context);
 
 // A document for a run that failed before or during set-up: status "error" and the message.
 nlohmann::json error_report(const std::string& kind, const std::string& message,
-                            const nlohmann::json& config);
+                            const nlohmann::json& config, const std::vector<std::string>& argv);
 
 // Writes doc to path ("-" = stdout). A file is written to path.tmp.PID and renamed over path,
 // so a reader never sees half a document. Throws EnvironmentError when it cannot.

@@ -97,6 +97,7 @@ int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
   json doc;
   doc["schema_version"] = kSchemaVersion;
   doc["status"] = "dry_run";
+  doc["argv"] = cfg.argv;
   doc["config"] = config_to_json(cfg);
   doc["placement"] = place.to_json({}, nullptr);
   write_json(doc, cfg.out);
@@ -415,6 +416,13 @@ bool names_an_input(const std::string& out, const std::vector<NamedPath>& inputs
                              [&](const NamedPath& in) { return same_existing_file(out, in.path); });
 }
 
+// The document's argv: `psgd run` and its arguments as given.
+std::vector<std::string> command_line(std::span<const std::string_view> args) {
+  std::vector<std::string> argv = {"psgd", "run"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
 }  // namespace
 
 int run_main(std::span<const std::string_view> args) {
@@ -437,7 +445,7 @@ int run_main(std::span<const std::string_view> args) {
     std::cerr << "psgd run: " << e.what() << "\n";
     if (out != "-" && !names_an_input(out, inputs)) {
       try {
-        write_json(error_report(kind, e.what(), config), out);
+        write_json(error_report(kind, e.what(), config, command_line(args)), out);
       } catch (const std::exception& w) {
         std::cerr << "psgd run: " << w.what() << "\n";
       }
@@ -445,7 +453,12 @@ int run_main(std::span<const std::string_view> args) {
     return code;
   };
   try {
-    const RunConfig cfg = parse_run_args(args);
+    RunConfig cfg = parse_run_args(args);
+    if (std::ranges::find(args, std::string_view("--print-config")) != args.end()) {
+      std::cout << config_template(cfg) << std::flush;
+      return 0;
+    }
+    cfg.argv = command_line(args);
     config = config_to_json(cfg);
     return run_checked(cfg, inputs);
   } catch (const InputOverwriteError& e) {

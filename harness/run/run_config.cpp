@@ -69,9 +69,10 @@ std::vector<Epsilon> parse_epsilons(std::string_view text) {
   return out;
 }
 
-// "0.80,0.85" -> {0.80, 0.85}; each a test accuracy in (0, 1].
+// "0.80,0.85" -> {0.80, 0.85}; each a test accuracy in (0, 1]. "none": no target.
 std::vector<double> parse_target_accuracies(std::string_view text) {
   std::vector<double> out;
+  if (text == "none") return out;
   constexpr std::string_view kWant = "comma-separated test accuracies in (0, 1], like 0.80,0.85";
   std::size_t start = 0;
   while (start <= text.size()) {
@@ -95,6 +96,26 @@ auto integer(std::int64_t min, std::int64_t max = std::numeric_limits<std::int64
   };
 }
 
+// An option that may be unset (std::optional), recorded and read back as `none_word` when it is:
+// "none" (no time limit) or "auto" (the count the data gives), so that a recorded configuration
+// holds no null and passes back through --config as it is.
+template <class T, class Parse>
+OptionSpec unset_option(std::string_view name, std::string_view metavar, std::string_view help,
+                        std::optional<T> RunConfig::*member, Parse parse,
+                        std::string_view none_word = "none") {
+  return {name, metavar, help,
+          [name, member, parse, none_word](RunConfig& c, std::string_view v) {
+            if (v == none_word) {
+              (c.*member).reset();
+            } else {
+              c.*member = static_cast<T>(parse(name, v));
+            }
+          },
+          [member, none_word](const RunConfig& c) {
+            return c.*member ? json(*(c.*member)) : json(std::string(none_word));
+          }};
+}
+
 // A whole option value through a parser that names no option (it names its own).
 template <class Parse>
 auto whole(Parse parse) {
@@ -112,6 +133,7 @@ std::string epsilons_text(const std::vector<Epsilon>& epsilons) {
 }
 
 std::string accuracies_text(const std::vector<double>& accuracies) {
+  if (accuracies.empty()) return "none";
   std::ostringstream s;
   for (std::size_t i = 0; i < accuracies.size(); ++i) s << (i ? "," : "") << accuracies[i];
   return s.str();
@@ -127,6 +149,31 @@ std::string parse_test_fault(std::string_view option, std::string_view v) {
   return std::string(v);
 }
 
+// A document `psgd run` wrote (any schema version): it has a schema_version and a config.
+bool is_run_document(const json& doc) {
+  return doc.is_object() && doc.contains("schema_version") && doc.contains("config");
+}
+
+// A run document's config block as --config options: less the output paths (a re-run must not
+// write over the document it reads, nor over its parameters) and, from documents before schema
+// version 3, the nulls (an unset option: its default) and the empty --target-accuracy (none).
+json config_of_run_document(const json& doc, const std::string& path) {
+  const json& block = doc.at("config");
+  if (!block.is_object()) {
+    throw ConfigError("--config: '" + path +
+                      "' is a run document without a configuration (its run failed before its "
+                      "options were read)");
+  }
+  json options = json::object();
+  for (const auto& [key, value] : block.items()) {
+    const std::string k = json_key(key);
+    if (k == "out" || k == "save_params" || value.is_null()) continue;
+    if (k == "target_accuracy" && value == "") continue;
+    options[key] = value;
+  }
+  return options;
+}
+
 void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmRegistry& registry) {
   const std::string text = read_text_file(path, "--config");
   // The JSON parser stops at a NUL as at the end of the text, so whatever followed one was
@@ -137,10 +184,12 @@ void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmReg
   }
   json doc;
   try {
-    doc = json::parse(text);
+    // Comments are allowed: `psgd run --print-config` writes the help text as // lines.
+    doc = json::parse(text, nullptr, true, /*ignore_comments=*/true);
   } catch (const json::exception& e) {
     throw ConfigError("--config: '" + path + "' is not valid JSON: " + e.what());
   }
+  if (is_run_document(doc)) doc = config_of_run_document(doc, path);
   // One level only: a file naming itself (or a cycle of files) recursed until the stack overflowed
   // (SIGSEGV, found by harness/fuzz/config_fuzz.cpp).
   if (doc.is_object() && doc.contains("config")) {
@@ -149,6 +198,45 @@ void apply_config_file(RunConfig& c, const std::string& path, const AlgorithmReg
                       "command line");
   }
   make_run_option_table(registry).apply_json(doc, c, "--config: '" + path + "'");
+}
+
+// The budget options: one given on the command line replaces the --config file's budget.
+bool sets_budget(const RunConfig& c) {
+  return c.epochs.has_value() || c.gradients.has_value() || c.updates.has_value();
+}
+
+// Splits args into the --config options (each with its value) and the rest, keeping each
+// option's value with it (a value is never taken for an option of its own).
+void split_config_args(const OptionTable<RunConfig>& table, std::span<const std::string_view> args,
+                       std::vector<std::string_view>& config_args,
+                       std::vector<std::string_view>& rest) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    const bool option = arg.size() > 2 && arg.substr(0, 2) == "--";
+    const std::string_view name = option ? arg.substr(2, arg.find('=') - 2) : std::string_view{};
+    const OptionSpec* o = option ? table.find(name) : nullptr;
+    const bool takes_next = o != nullptr && !o->is_flag() && arg.find('=') == arg.npos;
+    std::vector<std::string_view>& into = name == "config" ? config_args : rest;
+    into.push_back(arg);
+    if (takes_next && i + 1 < args.size()) into.push_back(args[++i]);
+  }
+}
+
+// Parses args into c: every --config file first, then the rest of the command line over it (an
+// option given on both wins from the command line; a budget given there replaces the file's).
+void parse_into(const OptionTable<RunConfig>& table, std::span<const std::string_view> args,
+                RunConfig& c) {
+  std::vector<std::string_view> config_args, rest;
+  split_config_args(table, args, config_args, rest);
+  table.parse(config_args, c);
+  RunConfig line;  // the command line alone: does it set a budget?
+  table.parse(rest, line);
+  if (sets_budget(line)) {
+    c.epochs.reset();
+    c.gradients.reset();
+    c.updates.reset();
+  }
+  table.parse(rest, c);
 }
 
 using C = RunConfig;
@@ -183,20 +271,27 @@ std::vector<OptionSpec> training_options() {
                      &C::raw_pixels),
       parsed_option<C>("batch", "N", "mini-batch size b", &C::batch, integer(1)),
       parsed_option<C>("step", "ETA", "step size (learning rate)", &C::step, kPositive),
-      parsed_option<C>("updates-per-epoch", "R",
-                       "mini-batches per epoch (the reference framework's fixed rounds, e.g. "
-                       "469) instead of N/b: --epochs E computes E x R gradients",
-                       &C::updates_per_epoch, integer(1)),
+      unset_option<std::int64_t>("updates-per-epoch", "R",
+                                 "mini-batches per epoch (the reference framework's fixed rounds, "
+                                 "e.g. 469) instead of N/b (auto): --epochs E computes E x R "
+                                 "gradients",
+                                 &C::updates_per_epoch, integer(1), "auto"),
       {"batch-order", "ORDER",
-       "where batches come from; default: the method's (shard for local-sgd and async-exchange,\n"
-       "worker for the others):\n"
+       "where batches come from: default, the method's (shard for local-sgd and\n"
+       "async-exchange, worker for the others), or one of:\n"
        "worker: each worker its own permutation of the training set, reshuffled when used up\n"
        "shared: the reference framework's: one shuffle into ceil(N/b) batches, a shared counter\n"
        "shard: worker w of W its own permutation of its slice [wN/W, (w+1)N/W): one pass in all",
-       [](C& c, std::string_view v) { c.batch_order = parse_name(kBatchOrders, "batch-order", v); },
+       [](C& c, std::string_view v) {
+         if (v == "default") {
+           c.batch_order.reset();
+         } else {
+           c.batch_order = parse_name(kBatchOrders, "batch-order", v);
+         }
+       },
        [](const C& c) {
-         return c.batch_order ? json(std::string(name_of(kBatchOrders, *c.batch_order)))
-                              : json(nullptr);
+         return json(c.batch_order ? std::string(name_of(kBatchOrders, *c.batch_order))
+                                   : std::string("default"));
        }},
       named_option<C>("precision", "P",
                       "float | double: scalar type of the shared parameters and of the gradient "
@@ -209,21 +304,33 @@ std::vector<OptionSpec> training_options() {
 // How long it trains, and at what pace: --epochs to --delay.
 std::vector<OptionSpec> budget_options() {
   return {
-      parsed_option<C>("epochs", "E",
-                       "budget in passes over the training data: E x N/b gradients computed by "
-                       "all workers together (default 1 if no budget is given)",
-                       &C::epochs, kPositive),
-      parsed_option<C>("gradients", "G",
-                       "budget in mini-batch gradients computed by all workers (instead of "
-                       "--epochs)",
-                       &C::gradients, integer(1, kUnboundedUpdates)),
-      parsed_option<C>("updates", "U",
-                       "budget in applied updates, whatever they cost in gradients (instead of "
-                       "--epochs)",
-                       &C::updates, integer(1)),
-      parsed_option<C>("time-limit", "SECONDS",
-                       "stop after this much training time (with or without an update budget)",
-                       &C::time_limit_seconds, kPositive),
+      // Recorded as 1 when no budget is given (the budget the run uses), "none" beside another.
+      {"epochs", "E",
+       "budget in passes over the training data: E x N/b gradients computed by all workers "
+       "together (1 if no budget is given; none: another budget)",
+       [](C& c, std::string_view v) {
+         if (v == "none") {
+           c.epochs.reset();
+         } else {
+           c.epochs = parse_positive_option("epochs", v);
+         }
+       },
+       [](const C& c) {
+         if (c.epochs) return json(*c.epochs);
+         return c.gradients || c.updates ? json("none") : json(1.0);
+       }},
+      unset_option<std::int64_t>("gradients", "G",
+                                 "budget in mini-batch gradients computed by all workers (instead "
+                                 "of --epochs)",
+                                 &C::gradients, integer(1, kUnboundedUpdates)),
+      unset_option<std::int64_t>("updates", "U",
+                                 "budget in applied updates, whatever they cost in gradients "
+                                 "(instead of --epochs)",
+                                 &C::updates, integer(1)),
+      unset_option<double>("time-limit", "SECONDS",
+                           "stop after this much training time (with or without an update "
+                           "budget; none: no limit)",
+                           &C::time_limit_seconds, kPositive),
       parsed_option<C>("seed", "S",
                        "master seed: initialisation, and each worker's batch stream from (S, "
                        "worker)",
@@ -259,7 +366,7 @@ std::vector<OptionSpec> measurement_options() {
                        &C::epsilons, whole(parse_epsilons), epsilons_text),
       parsed_option<C>("target-accuracy", "LIST",
                        "test-accuracy targets in (0, 1], like 0.80,0.85: time and updates to the "
-                       "first evaluated snapshot at or above each (default: none)",
+                       "first evaluated snapshot at or above each (none: no target)",
                        &C::target_accuracies, whole(parse_target_accuracies), accuracies_text),
       parsed_option<C>("eval-samples", "N",
                        "training samples the train loss is evaluated on (0 = all)",
@@ -310,9 +417,19 @@ std::vector<OptionSpec> output_options(const AlgorithmRegistry& registry) {
                      "--precision double) (+ PATH.json)",
                      &C::save_params),
       // Not part of the recorded configuration (no `get`): the file's options are.
-      {"config", "FILE", "read options from a JSON object {\"batch\": 64, ...}",
+      {"config", "FILE",
+       "read options from a JSON object {\"batch\": 64, ...} (keys as option names, - or _),\n"
+       "a --print-config template, or a run document (its config block, less out and\n"
+       "save-params, so a re-run writes to stdout unless --out is given); the command line\n"
+       "overrides the file, and a budget there (--epochs, --gradients, --updates) replaces\n"
+       "the file's",
        [&registry](C& c, std::string_view v) { apply_config_file(c, std::string(v), registry); },
        nullptr},
+      // Handled by run_main once the rest has parsed; not recorded.
+      {"print-config", "",
+       "print every option's value (the defaults, with the options given) as a commented JSON "
+       "template that --config reads back, and exit",
+       [](C&, std::string_view) {}, nullptr},
   };
 }
 
@@ -362,9 +479,9 @@ RunConfig parse_run_args(std::span<const std::string_view> args,
                          const AlgorithmRegistry& registry) {
   RunConfig c;
   if (&registry == &builtin_algorithms()) {
-    run_option_table().parse(args, c);
+    parse_into(run_option_table(), args, c);
   } else {
-    make_run_option_table(registry).parse(args, c);
+    parse_into(make_run_option_table(registry), args, c);
   }
   validate(c);
   return c;
@@ -405,7 +522,9 @@ std::string run_help(const AlgorithmRegistry& registry) {
   std::ostringstream s;
   s << "usage: psgd run [--option=value ...]\n\n"
        "Trains one model with one algorithm and writes one JSON document (its fields: "
-       "docs/run-document.md).\n"
+       "docs/run-document.md;\n"
+       "schema: harness/run/run_document.schema.json). `psgd run --config RUN.json` re-runs a "
+       "run from its document.\n"
        "Options (default in brackets):\n"
     << table.help_lines(RunConfig{})
     << "  --help                  this text\n"
@@ -430,9 +549,36 @@ int first_source_of(const RunConfig& c, const AlgorithmRegistry& registry) {
   return registry.at(c.algorithm).first_source(algorithm_setup(c));
 }
 
+std::string config_template(const RunConfig& config, const AlgorithmRegistry& registry) {
+  const OptionTable<RunConfig> table = make_run_option_table(registry);
+  // Unresolved: a batch order left to the method stays "default", so that a template edited to
+  // another --algo gets that method's order.
+  const json values = table.to_json(config);
+  std::ostringstream s;
+  s << "// psgd run configuration: every option and its value (the defaults, and the options\n"
+       "// given). Read back with `psgd run --config FILE`; options on the command line override\n"
+       "// the file's.\n{\n";
+  bool first = true;
+  for (const OptionSpec& o : table.options()) {
+    if (!o.get) continue;
+    const std::string key = json_key(o.name);
+    if (!first) s << ",\n";
+    first = false;
+    for (std::size_t begin = 0; begin != std::string_view::npos;) {
+      const std::size_t end = o.help.find('\n', begin);
+      s << "  // " << o.help.substr(begin, end == std::string_view::npos ? end : end - begin)
+        << "\n";
+      begin = end == std::string_view::npos ? end : end + 1;
+    }
+    s << "  " << json(key).dump() << ": " << values.at(key).dump();
+  }
+  s << "\n}\n";
+  return s.str();
+}
+
 json config_to_json(const RunConfig& config, const AlgorithmRegistry& registry) {
   // The order actually used, also when it was the method's default (an unknown method's stays
-  // null: its error document says why).
+  // "default": its error document says why).
   RunConfig c = config;
   for (const AlgorithmEntry& e : registry.entries()) {
     if (!c.batch_order && e.name == c.algorithm) c.batch_order = e.default_batch_order;

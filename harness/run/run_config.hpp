@@ -94,6 +94,9 @@ struct RunConfig {
   AlgorithmSettings algorithm_options;
   std::string out = "-";  // "-" = stdout
   std::string save_params;
+  // Not an option: the command line as given (`psgd run` and its arguments), recorded in the
+  // document's `argv` beside the complete configuration.
+  std::vector<std::string> argv;
 };
 
 using OptionSpec = Option<RunConfig>;
@@ -106,10 +109,11 @@ const OptionTable<RunConfig>& run_option_table();
 const std::vector<OptionSpec>& run_options();
 
 // Parses `--name=value`, `--name value` and flags; `--config FILE` reads a JSON object of the
-// same names; then validate(). Throws ConfigError on unknown options, bad values, or
-// contradictions. Whether the algorithm runs with these settings is checked by
-// AlgorithmRegistry::check (name, threads, the options it accepts), which the run command calls
-// when it builds the algorithm.
+// same names (or a run document's config block), applied before the rest of the command line,
+// which overrides it (a budget given there replaces the file's); then validate(). Throws
+// ConfigError on unknown options, bad values, or contradictions. Whether the algorithm runs with
+// these settings is checked by AlgorithmRegistry::check (name, threads, the options it accepts),
+// which the run command calls when it builds the algorithm.
 RunConfig parse_run_args(std::span<const std::string_view> args,
                          const AlgorithmRegistry& registry = builtin_algorithms());
 
@@ -120,7 +124,12 @@ void validate(const RunConfig& config);
 // The `psgd run --help` text, generated from the table.
 std::string run_help(const AlgorithmRegistry& registry = builtin_algorithms());
 
-// The JSON `config` block: every option's value, keyed by option name.
+// `psgd run --print-config`: every option's value in `config` as a JSON object, each key after
+// its help text as // comments, which --config reads back.
+std::string config_template(const RunConfig& config,
+                            const AlgorithmRegistry& registry = builtin_algorithms());
+
+// The JSON `config` block: every option's value, keyed by json_key (snake_case), none null.
 nlohmann::json config_to_json(const RunConfig& config,
                               const AlgorithmRegistry& registry = builtin_algorithms());
 

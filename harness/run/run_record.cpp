@@ -219,6 +219,7 @@ RunRecord make_run_record(const RunFacts<S>& f) {
   r.load_average = load_average_of(r.context);
   r.hardware_threads = hardware_threads_of(r.context);
   r.config = config_to_json(cfg);
+  r.argv = cfg.argv;
   r.setup = {cfg.algorithm, cfg.threads, cfg.batch, cfg.step};
   r.data = f.data;
   r.model = f.model;

@@ -154,10 +154,11 @@ struct ResourceRecord {
 struct RunRecord {
   std::string status;  // converged | not_converged | diverged (a sweep adds crashed, invalid)
   std::optional<std::string> stop_reason;
-  nlohmann::json context;    // run_context(); null when the document lacks it
-  nlohmann::json config;     // config_to_json()
-  nlohmann::json algorithm;  // name and the algorithm's own report()
-  nlohmann::json placement;  // planned / observed, or null
+  nlohmann::json context;         // run_context(); null when the document lacks it
+  nlohmann::json config;          // config_to_json()
+  std::vector<std::string> argv;  // `psgd run` and its arguments (empty before schema 3)
+  nlohmann::json algorithm;       // name and the algorithm's own report()
+  nlohmann::json placement;       // planned / observed, or null
   RunSetup setup;
   std::optional<double> load_average;            // 1-minute, at the end (context.load_avg[0])
   std::optional<std::int64_t> hardware_threads;  // context.hardware_threads

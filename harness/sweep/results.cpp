@@ -141,10 +141,15 @@ std::string result_problem(const json& doc, const std::string& run_id) {
   if (!doc.contains("status") || !doc["status"].is_string()) return "no status";
   if (!doc.contains("schema_version")) return "no schema_version";
   // An older schema is redone, not read: schema 1 counted a round-based method's epoch in rounds
-  // and has no work block, so its runs do not compare with this build's.
-  if (doc["schema_version"] != kSchemaVersion)
-    return "schema_version " + doc["schema_version"].dump() + " is not " +
-           std::to_string(kSchemaVersion) + " (written by an older psgd: the run is redone)";
+  // and has no work block, so its runs do not compare with this build's. Schema 2 differs from 3
+  // in the config block's spelling only (build_info.hpp): its runs are kept.
+  const json& version = doc["schema_version"];
+  if (!version.is_number_integer() ||
+      version.get<std::int64_t>() < kOldestComparableSchemaVersion ||
+      version.get<std::int64_t>() > kSchemaVersion)
+    return "schema_version " + version.dump() + " is not " +
+           std::to_string(kOldestComparableSchemaVersion) + " to " +
+           std::to_string(kSchemaVersion) + " (written by another psgd: the run is redone)";
   const json::json_pointer id("/sweep/run_id");
   if (!doc.contains(id) || doc.at(id) != run_id) return "its sweep.run_id does not name this run";
   return "";

@@ -55,8 +55,8 @@ class ResultsDir {
 };
 
 // Why doc does not count as the complete result of run_id, or "" when it does: it must be a JSON
-// object with a string status, this schema_version and a sweep block naming the run (so a
-// hand-made {"status": "converged"} or another run's document never counts).
+// object with a string status, a schema_version this build reads alike (2 or 3) and a sweep block
+// naming the run (so a hand-made {"status": "converged"} or another run's document never counts).
 std::string result_problem(const nlohmann::json& doc, const std::string& run_id);
 
 // The "sweep" block every result document carries: which sweep, point and repetition it is, and

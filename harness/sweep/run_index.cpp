@@ -58,7 +58,9 @@ constexpr Column kLeadColumns[] = {
      [](E e) { return cell(e.run.metrics, &MetricsRecord::final_test_accuracy); }},
 };
 
-std::string failed_attempts_per_update(E e) {
+// The mean of the document's contention.failed_attempts_per_update histogram (named for what it
+// is: before schema 3 the column was failed_attempts_per_update, like the histogram).
+std::string failed_attempts_per_update_mean(E e) {
   const auto& c = e.run.contention;
   return c ? cell(c->failed_attempts_per_update, &HistogramRecord::mean) : "";
 }
@@ -78,7 +80,7 @@ constexpr Column kTailColumns[] = {
     {"staleness_max", [](E e) { return cell(e.run.staleness, &HistogramRecord::max); }},
     {"failed_attempts",
      [](E e) { return cell(e.run.contention, &ContentionRecord::failed_attempts); }},
-    {"failed_attempts_per_update", failed_attempts_per_update},
+    {"failed_attempts_per_update_mean", failed_attempts_per_update_mean},
     {"lock_wait_seconds",
      [](E e) { return cell(e.run.contention, &ContentionRecord::lock_wait_seconds); }},
     {"backoff_seconds",

@@ -41,6 +41,7 @@ std::string owned_option_reason(const std::string& name) {
   if (name == "save-params") return "a sweep keeps no parameters";
   if (name == "config") return "the spec is the configuration: put the options in 'base'";
   if (name == "dry-run") return "use psgd sweep --dry-run";
+  if (name == "print-config") return "a run given it prints a template and trains nothing";
   return "psgd sweep --help";
 }
 
@@ -331,8 +332,8 @@ const std::vector<std::string>& scale_keys() {
 }
 
 const std::vector<std::string>& sweep_owned_options() {
-  static const std::vector<std::string> names = {"seed",        "out",    "dry-run",
-                                                 "save-params", "config", "help"};
+  static const std::vector<std::string> names = {"seed",   "out",  "dry-run",     "save-params",
+                                                 "config", "help", "print-config"};
   return names;
 }
 

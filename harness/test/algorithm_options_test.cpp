@@ -70,7 +70,7 @@ TEST(AlgorithmOptions, EnumOptionsParseThroughTheirNameTables) {
   EXPECT_EQ(c.algorithm_options.get<LockMode>(lock_option()), LockMode::kOs);
   EXPECT_EQ(c.algorithm_options.get<RwPrefer>(rwlock_prefer_option()), RwPrefer::kReader);
   EXPECT_EQ(config_to_json(c)["lock"], "os");
-  EXPECT_EQ(config_to_json(c)["rwlock-prefer"], "reader");
+  EXPECT_EQ(config_to_json(c)["rwlock_prefer"], "reader");
 }
 
 TEST(AlgorithmOptions, FactoriesCheckTheirValues) {
@@ -106,7 +106,7 @@ TEST(ToyAlgorithm, ItsOptionParsesShowsInHelpAndIsRejectedElsewhere) {
   const RunConfig c = parse_run_args(
       std::vector<std::string_view>{"--algo=toy-scaled", "--toy-scale=0.5"}, registry);
   EXPECT_EQ(c.algorithm_options.get<double>(testing::toy_scale_option()), 0.5);
-  EXPECT_EQ(config_to_json(c, registry)["toy-scale"], 0.5);
+  EXPECT_EQ(config_to_json(c, registry)["toy_scale"], 0.5);
   EXPECT_THAT(run_help(registry), HasSubstr("--toy-scale=F"));
   EXPECT_THAT(run_help(registry), HasSubstr("  toy-scaled: --toy-scale"));
   EXPECT_THAT(registry.help(), HasSubstr("toy-scaled"));

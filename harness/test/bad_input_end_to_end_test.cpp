@@ -135,7 +135,7 @@ TEST(BadInputEndToEnd, SpecialOutputFilesAreWrittenNeverReplaced) {
   reader.join();
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(fs::is_fifo(fifo));
-  EXPECT_EQ(json::parse(received)["schema_version"], 2);
+  EXPECT_EQ(json::parse(received)["schema_version"], 3);
   for (const auto& e : fs::directory_iterator(dir)) {
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   }

@@ -103,7 +103,7 @@ TEST(RunConfig, JsonConfigRoundTripsThroughConfigFile) {
   const nlohmann::json j = config_to_json(c);
   EXPECT_EQ(j["batch"], 7);
   EXPECT_EQ(j["model"], "linear");
-  EXPECT_EQ(j["raw-pixels"], true);
+  EXPECT_EQ(j["raw_pixels"], true);
   const std::string path = testing::TempDir() + "/psgd_config_test.json";
   {
     std::ofstream out(path);
@@ -123,11 +123,11 @@ TEST(RunConfig, BatchOrderIsTheMethodsDefaultUnlessGiven) {
     EXPECT_FALSE(by_default.batch_order.has_value()) << e.name;
     EXPECT_EQ(batch_order_of(by_default), averaging ? BatchOrder::kShard : BatchOrder::kWorker)
         << e.name;
-    EXPECT_EQ(config_to_json(by_default)["batch-order"], averaging ? "shard" : "worker") << e.name;
+    EXPECT_EQ(config_to_json(by_default)["batch_order"], averaging ? "shard" : "worker") << e.name;
     for (const char* order : {"worker", "shared", "shard"}) {
       const RunConfig given = parse({algo, "--batch-order=" + std::string(order)});
       EXPECT_EQ(name_of(kBatchOrders, batch_order_of(given)), order) << e.name;
-      EXPECT_EQ(config_to_json(given)["batch-order"], order) << e.name;
+      EXPECT_EQ(config_to_json(given)["batch_order"], order) << e.name;
     }
   }
   EXPECT_NE(

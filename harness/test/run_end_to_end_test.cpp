@@ -30,7 +30,7 @@ TEST(RunEndToEnd, WritesTheDocumentedSchema) {
   const Result r = run_psgd(std::string(kTinyRun) + "--checkpoints 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
-  EXPECT_EQ(doc["schema_version"], 2);
+  EXPECT_EQ(doc["schema_version"], 3);
   for (const char* key :
        {"status", "context", "config", "data", "model", "algorithm", "series", "metrics",
         "throughput", "updates", "staleness", "contention", "resources", "oversubscribed"}) {
@@ -204,7 +204,7 @@ TEST(RunEndToEnd, SlowdownAndDelayAreRecorded) {
   const json doc = json::parse(r.out);
   EXPECT_EQ(doc["config"]["slowdown"], "1:3");
   EXPECT_EQ(doc["config"]["delay"], "fixed:20");
-  EXPECT_EQ(doc["config"]["step-decay"], 0.01);
+  EXPECT_EQ(doc["config"]["step_decay"], 0.01);
   const json& pace = doc["pace"];
   EXPECT_EQ(pace["slowdown"], "1:3");
   EXPECT_EQ(pace["delay"], "fixed:20");
@@ -213,7 +213,7 @@ TEST(RunEndToEnd, SlowdownAndDelayAreRecorded) {
   EXPECT_GE(pace["delay_seconds"].get<double>(), 2 * 20e-6 * static_cast<double>(computed));
   EXPECT_GT(pace["slowdown_seconds"].get<double>(), 0.0);
   // One exchange per worker per round, each waiting at least 30 us.
-  EXPECT_EQ(doc["config"]["comm-delay"], "fixed:30");
+  EXPECT_EQ(doc["config"]["comm_delay"], "fixed:30");
   EXPECT_EQ(pace["comm_delay"], "fixed:30");
   EXPECT_EQ(pace["exchanges"], 2 * doc["algorithm"]["rounds"].get<std::int64_t>());
   EXPECT_GE(pace["comm_delay_seconds"].get<double>(),
@@ -357,8 +357,8 @@ TEST(RunEndToEnd, ReferenceEpochAndBatchOrder) {
   EXPECT_EQ(doc["updates"]["per_epoch"], 10);
   EXPECT_EQ(doc["updates"]["budget"], 30);  // --epochs 3
   EXPECT_EQ(doc["updates"]["applied"], 30);
-  EXPECT_EQ(doc["config"]["batch-order"], "shared");
-  EXPECT_EQ(doc["config"]["updates-per-epoch"], 10);
+  EXPECT_EQ(doc["config"]["batch_order"], "shared");
+  EXPECT_EQ(doc["config"]["updates_per_epoch"], 10);
   EXPECT_DOUBLE_EQ(doc["series"].back()["epoch"].get<double>(), 3.0);
   const Result b = run_psgd(args);
   EXPECT_EQ(json::parse(b.out)["metrics"]["final_train_loss"], doc["metrics"]["final_train_loss"]);
@@ -379,7 +379,7 @@ TEST(RunEndToEnd, BatchOrderDefaultsPerMethodAndShardsMustHoldABatch) {
     const Result r = run_psgd(run + args);
     ASSERT_EQ(r.exit_code, 0) << args << ": " << r.err;
     const json doc = json::parse(r.out);
-    EXPECT_EQ(doc["config"]["batch-order"], order) << args;
+    EXPECT_EQ(doc["config"]["batch_order"], order) << args;
     EXPECT_EQ(doc["algorithm"]["batch_order_source"], source) << args;
   }
   // 1024 samples over 3 workers: slices of 341, 341 and 342.

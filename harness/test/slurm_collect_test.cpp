@@ -50,7 +50,7 @@ class SlurmCollect : public psgd::test::ScratchDirTest {
   const std::string& id(std::size_t i) const { return runs_.at(i).run_id; }
 
   void write_doc(std::size_t i, const std::string& status, const std::string& attempt = "") {
-    json doc = {{"schema_version", 2}, {"status", status}};
+    json doc = {{"schema_version", 3}, {"status", status}};
     doc["sweep"] = sweep_block(spec_, runs_[i], 1.0, "b1");
     if (!attempt.empty()) doc["slurm"] = {{"task_key", "9_0"}, {"attempt", attempt}};
     write_json(doc, dir_->final_path(id(i)));

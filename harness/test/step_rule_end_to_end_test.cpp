@@ -21,7 +21,7 @@ TEST(StepRuleEndToEnd, TheDocumentRecordsTheRuleAndTheEffectiveSteps) {
   const auto r = run_psgd(std::string(kTinyRun) + "--algo mutex --threads 2 --step-rule inverse");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
-  EXPECT_EQ(doc["config"]["step-rule"], "inverse");
+  EXPECT_EQ(doc["config"]["step_rule"], "inverse");
   EXPECT_EQ(doc["algorithm"]["step_rule"]["rule"], "inverse");
   const json& e = doc["effective_step"];
   ASSERT_TRUE(e.is_object()) << doc.dump();

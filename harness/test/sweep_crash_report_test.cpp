@@ -22,7 +22,7 @@ TEST(SweepCrashReport, CrashedDocumentHasTheRunSkeleton) {
   timeout.seconds = 30.2;
   const json doc = crashed_report(spec, run, timeout, "dir/x.json", "last words", nullptr);
   EXPECT_EQ(doc["status"], "crashed");
-  EXPECT_EQ(doc["schema_version"], 2);
+  EXPECT_EQ(doc["schema_version"], 3);
   EXPECT_EQ(doc["crash"]["kind"], "timeout");
   EXPECT_DOUBLE_EQ(doc["crash"]["timeout_seconds"].get<double>(), 30.0);
   EXPECT_EQ(doc["crash"]["signal_name"], "SIGTERM");

@@ -107,7 +107,7 @@ void expect_complete_sweep(const fs::path& dir, const std::vector<PlannedRun>& p
     std::ifstream in(e.path());
     json doc;
     ASSERT_NO_THROW(doc = json::parse(in)) << name;
-    EXPECT_EQ(doc["schema_version"], 2) << name;
+    EXPECT_EQ(doc["schema_version"], 3) << name;
     EXPECT_EQ(doc["sweep"]["run_id"].get<std::string>() + ".json", name);
     EXPECT_THAT((std::vector<std::string>{"converged", "not_converged", "diverged"}),
                 ::testing::Contains(doc["status"].get<std::string>()))
@@ -220,8 +220,8 @@ TEST_F(SweepEndToEnd, CrashingFailingAndHangingRunsAreRecordedAndTheSweepGoesOn)
   EXPECT_EQ(aborted["crash"]["signal"], SIGABRT);
   EXPECT_EQ(aborted["crash"]["signal_name"], "SIGABRT");
   EXPECT_TRUE(aborted["crash"].contains("stderr_tail"));
-  EXPECT_EQ(aborted["config"]["test-fault"], "abort");
-  EXPECT_EQ(aborted["schema_version"], 2);
+  EXPECT_EQ(aborted["config"]["test_fault"], "abort");
+  EXPECT_EQ(aborted["schema_version"], 3);
 
   const json& hung = docs["hang"];
   EXPECT_EQ(hung["status"], "crashed");
@@ -293,7 +293,7 @@ TEST_F(SweepEndToEnd, IndexHasTheDocumentedColumns) {
           "time_to_epsilon_25pct,time_to_epsilon_20pct,updates_to_epsilon_50pct,"
           "updates_to_epsilon_25pct,updates_to_epsilon_20pct,updates_applied,updates_computed,"
           "updates_dropped,updates_per_second,samples_per_second,staleness_mean,staleness_p50,"
-          "staleness_p99,staleness_max,failed_attempts,failed_attempts_per_update,"
+          "staleness_p99,staleness_max,failed_attempts,failed_attempts_per_update_mean,"
           "lock_wait_seconds,backoff_seconds,dropped_gradients,peak_rss_bytes,cpu_utilisation,"
           "oversubscribed,file,passes,lost_fraction,gradients,epsilon_targets_reached,epsilon_"
           "reached_50pct,"

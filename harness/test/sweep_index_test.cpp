@@ -138,7 +138,7 @@ TEST(SweepIndex, IndexHasTheDocumentedColumnsAndOneRowPerFinishedRun) {
   EXPECT_EQ(std::vector<std::string>(
                 header.begin(), header.begin() + static_cast<std::ptrdiff_t>(want_prefix.size())),
             want_prefix);
-  for (const char* c : {"staleness_mean", "failed_attempts_per_update", "lock_wait_seconds",
+  for (const char* c : {"staleness_mean", "failed_attempts_per_update_mean", "lock_wait_seconds",
                         "dropped_gradients", "peak_rss_bytes", "file"}) {
     EXPECT_NE(std::find(header.begin(), header.end(), c), header.end()) << c;
   }
@@ -146,7 +146,7 @@ TEST(SweepIndex, IndexHasTheDocumentedColumnsAndOneRowPerFinishedRun) {
   EXPECT_EQ(csv.cell(0, "status"), "converged");
   EXPECT_EQ(csv.cell(0, "time_to_epsilon_50pct"), "0.5");
   EXPECT_EQ(csv.cell(0, "time_to_epsilon_25pct"), "");
-  EXPECT_EQ(csv.cell(0, "failed_attempts_per_update"), "0.05");
+  EXPECT_EQ(csv.cell(0, "failed_attempts_per_update_mean"), "0.05");
   EXPECT_EQ(csv.cell(0, "threads"), "1");
   EXPECT_EQ(csv.cell(0, "algo"), "seq");  // the option table's default
   EXPECT_EQ(csv.cell(1, "status"), "crashed");

@@ -40,8 +40,8 @@ class SweepResume : public psgd::test::ScratchDirTest {
   }
 
   void write_result(const std::string& run_id, const std::string& status,
-                    const std::string& build_id) {
-    json doc = {{"schema_version", 2}, {"status", status}};
+                    const std::string& build_id, int schema_version = 3) {
+    json doc = {{"schema_version", schema_version}, {"status", status}};
     doc["sweep"] = {{"run_id", run_id}, {"build_id", build_id}};
     doc["context"] = {{"git_sha", "3ef6312c0a1b2c3d"}, {"git_dirty", true}};
     write_json(doc, dir_->final_path(run_id));
@@ -81,6 +81,15 @@ TEST_F(SweepResume, OnlyACompleteResultOfThisBuildCountsAsDone) {
   EXPECT_EQ(check_resume(*dir_, "d", options_).action, Resume::kRedoCrashed);
 }
 
+// Schema 3 renamed the config block's keys only: a schema-2 result of this build still counts,
+// and one from a future schema does not.
+TEST_F(SweepResume, SchemaTwoResultsCountAsDoneAndFutureOnesDoNot) {
+  write_result("v2", "converged", "b-this", 2);
+  EXPECT_EQ(check_resume(*dir_, "v2", options_).action, Resume::kDone);
+  write_result("v4", "converged", "b-this", 4);
+  EXPECT_EQ(check_resume(*dir_, "v4", options_).action, Resume::kBroken);
+}
+
 TEST_F(SweepResume, HandMadeTruncatedOrForeignFilesAreBroken) {
   write_text("hand", R"({"status": "converged"})");
   write_text("trunc", R"({"schema_version": 2, "status": "conv)");
@@ -103,7 +112,7 @@ TEST_F(SweepResume, SchemaOneResultsAreRedoneNotRead) {
   write_text("v1", R"({"schema_version": 1, "status": "converged", "sweep": {"run_id": "v1"}})");
   const ResumeCheck c = check_resume(*dir_, "v1", options_);
   EXPECT_EQ(c.action, Resume::kBroken);
-  EXPECT_THAT(c.problem, HasSubstr("schema_version 1 is not 2"));
+  EXPECT_THAT(c.problem, HasSubstr("schema_version 1 is not 2 to 3"));
   EXPECT_THAT(c.problem, HasSubstr("redone"));
   EXPECT_FALSE(dir_->load_complete("v1").has_value());
 }

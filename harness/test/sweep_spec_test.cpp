@@ -97,9 +97,10 @@ TEST(SweepSpec, TargetAccuracyIsARunOptionLikeAnyOther) {
 }
 
 TEST(SweepSpec, OptionsTheSweepOwnsAreRejected) {
-  for (const char* owned : {"seed", "out", "dry-run"}) {
+  for (const char* owned : {"seed", "out", "dry-run", "print-config"}) {
     ordered_json doc = minimal_spec();
-    doc["base"][owned] = owned == std::string("dry-run") ? ordered_json(true) : ordered_json("1");
+    const bool flag = owned == std::string("dry-run") || owned == std::string("print-config");
+    doc["base"][owned] = flag ? ordered_json(true) : ordered_json("1");
     EXPECT_THAT(spec_error(doc), HasSubstr("set by the sweep itself")) << owned;
   }
 }

@@ -54,7 +54,7 @@ TEST(TerminalEndToEnd, TimeToAccuracyIsReportedPerTarget) {
   // Every evaluated snapshot has an accuracy of at least 1%: the first one (update 0) reaches it.
   EXPECT_EQ(m["updates_to_accuracy"]["1%"], 0);
   EXPECT_EQ(m["time_to_accuracy"]["1%"], doc["series"][0]["seconds"]);
-  EXPECT_EQ(doc["config"]["target-accuracy"], "0.01,1");
+  EXPECT_EQ(doc["config"]["target_accuracy"], "0.01,1");
   EXPECT_TRUE(has(r.err, "test accuracy 1% at")) << r.err;
   // Without the option: empty maps, nothing in the summary.
   const test::ProcessResult plain = run_psgd(kTinyRun);

@@ -1,0 +1,148 @@
+// Tests of a run's configuration as a file: the recorded `config` block (snake_case, no null),
+// `--config` reading it back from a run document of any schema version, the command line
+// overriding the file, and the `--print-config` template.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/errors.hpp"
+#include "harness/run/run_config.hpp"
+
+namespace psgd {
+namespace {
+
+using nlohmann::json;
+
+RunConfig parse(std::vector<std::string_view> args) { return parse_run_args(args); }
+
+// Writes text to a file of the test's temporary folder and returns its path.
+std::string write_file(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + "/psgd_config_file_" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Every key snake_case and no value null, at the top of the block.
+void expect_complete(const json& config, const std::string& what) {
+  ASSERT_TRUE(config.is_object()) << what;
+  EXPECT_GT(config.size(), 40U) << what;  // every option of the table, not a few
+  for (const auto& [key, value] : config.items()) {
+    EXPECT_EQ(key.find('-'), std::string::npos) << what << ": " << key;
+    EXPECT_FALSE(value.is_null()) << what << ": " << key;
+  }
+}
+
+TEST(RunConfigFile, RecordedConfigIsCompleteAndReadsBackAsItWas) {
+  const std::vector<std::vector<std::string_view>> lines = {
+      {},
+      {"--gradients=10", "--time-limit=2.5", "--target-accuracy=0.8,0.9"},
+      {"--updates=7", "--updates-per-epoch=5", "--batch-order=shard", "--algo=leashed"},
+      {"--epochs=0.25", "--algo=sync", "--threads=2", "--raw-pixels"}};
+  for (const std::vector<std::string_view>& line : lines) {
+    const json recorded = config_to_json(parse(line));
+    const std::string what = recorded.dump();
+    expect_complete(recorded, what);
+    const std::string path = write_file("recorded.json", recorded.dump(2));
+    EXPECT_EQ(config_to_json(parse({"--config", path})), recorded) << what;
+  }
+  // With no budget given, the budget used is recorded: one epoch, and no other.
+  const json defaults = config_to_json(parse({}));
+  EXPECT_EQ(defaults["epochs"], 1.0);
+  EXPECT_EQ(defaults["gradients"], "none");
+  EXPECT_EQ(defaults["time_limit"], "none");
+  EXPECT_EQ(defaults["updates_per_epoch"], "auto");
+  EXPECT_EQ(defaults["target_accuracy"], "none");
+  EXPECT_EQ(config_to_json(parse({"--gradients=10"}))["epochs"], "none");
+}
+
+TEST(RunConfigFile, PrintedTemplateIsCommentedAndReadsBackAsTheDefaults) {
+  const std::string text = config_template(parse({}));
+  EXPECT_EQ(text.rfind("// ", 0), 0U);
+  // One comment line at least per option before its key.
+  const json defaults = config_to_json(parse({}));
+  for (const auto& [key, value] : defaults.items()) {
+    EXPECT_NE(text.find("\n  \"" + key + "\": "), std::string::npos) << key;
+  }
+  const std::string path = write_file("template.json", text);
+  EXPECT_EQ(config_to_json(parse({"--config", path})), defaults);
+  // A template of other options keeps them.
+  const RunConfig given = parse({"--algo=leashed", "--threads=2", "--persistence=4"});
+  const std::string given_path = write_file("given.json", config_template(given));
+  EXPECT_EQ(config_to_json(parse({"--config", given_path})), config_to_json(given));
+}
+
+TEST(RunConfigFile, RunDocumentGivesItsConfigLessItsOutputPaths) {
+  const json config =
+      config_to_json(parse({"--batch=7", "--out=run.json", "--save-params=theta.bin"}));
+  const json doc = {{"schema_version", 3}, {"status", "converged"}, {"config", config}};
+  const RunConfig c = parse({"--config", write_file("doc.json", doc.dump())});
+  EXPECT_EQ(c.batch, 7);
+  EXPECT_EQ(c.out, "-");  // a re-run never writes over the document it reads
+  EXPECT_TRUE(c.save_params.empty());
+  // An error document whose options did not parse has no configuration to take.
+  const json error = {{"schema_version", 3}, {"status", "error"}, {"config", nullptr}};
+  try {
+    parse({"--config", write_file("error.json", error.dump())});
+    ADD_FAILURE() << "an error document without a config was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("without a configuration"), std::string::npos);
+  }
+}
+
+// Schema 1 and 2 documents spelled the keys as the options and held null for an unset option
+// and "" for no --target-accuracy: they read back all the same.
+TEST(RunConfigFile, OlderDocumentsReadBack) {
+  const json old = {{"schema_version", 2},
+                    {"status", "not_converged"},
+                    {"config",
+                     {{"algo", "hogwild"},
+                      {"batch-order", "worker"},
+                      {"epochs", nullptr},
+                      {"gradients", 50},
+                      {"time-limit", nullptr},
+                      {"updates-per-epoch", nullptr},
+                      {"target-accuracy", ""},
+                      {"out", "results/x.json"}}}};
+  const RunConfig c = parse({"--config", write_file("old.json", old.dump())});
+  EXPECT_EQ(c.algorithm, "hogwild");
+  EXPECT_EQ(c.gradients, 50);
+  EXPECT_FALSE(c.epochs.has_value());
+  EXPECT_FALSE(c.time_limit_seconds.has_value());
+  EXPECT_TRUE(c.target_accuracies.empty());
+  EXPECT_EQ(c.out, "-");
+  // A committed schema-1 example, as psgd sweep wrote it.
+  const RunConfig example =
+      parse({"--config", std::string(PSGD_SOURCE_DIR) +
+                             "/results/examples/threads-quick/"
+                             "algo-hogwild_placement-compact_threads-1__r0-2fcb02.json"});
+  EXPECT_EQ(example.algorithm, "hogwild");
+  EXPECT_EQ(example.batch, 128);
+  EXPECT_EQ(example.epochs, 0.5);
+  EXPECT_EQ(example.eval_samples, 5000);
+  EXPECT_EQ(example.checkpoints, 24);
+}
+
+TEST(RunConfigFile, CommandLineOverridesTheFileAndItsBudgetReplacesTheFiles) {
+  const std::string path = write_file("base.json", R"({"batch": 7, "epochs": 2, "threads": 2})");
+  // Wherever --config stands, the command line wins.
+  EXPECT_EQ(parse({"--batch=9", "--config", path}).batch, 9);
+  EXPECT_EQ(parse({"--config", path, "--batch=9"}).batch, 9);
+  EXPECT_EQ(parse({"--config", path, "--threads=1"}).epochs, 2.0);
+  // A budget on the command line replaces the file's instead of contradicting it.
+  const RunConfig g = parse({"--config", path, "--gradients=10"});
+  EXPECT_EQ(g.gradients, 10);
+  EXPECT_FALSE(g.epochs.has_value());
+  // Two budgets on the command line itself still contradict each other.
+  try {
+    parse({"--config", path, "--gradients=10", "--updates=5"});
+    ADD_FAILURE() << "two budgets were accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("both set a budget"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace psgd
