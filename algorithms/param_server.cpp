@@ -277,7 +277,9 @@ nlohmann::json ParameterServer<S>::report() const {
   }
   j["gradient_workers"] = workers_;
   j["server_trains"] = trains_ && mail_.size() > 1;
-  j["server_slot"] = mail_.size() > 1 ? nlohmann::json(0) : nlohmann::json("none (--threads 1)");
+  // The server's thread slot; null with --threads 1, where the one thread serves and trains
+  // (a number, never a sentence: before schema 3 this was the string "none (--threads 1)").
+  j["server_slot"] = mail_.size() > 1 ? nlohmann::json(0) : nlohmann::json(nullptr);
   j["contributed"] = contributed;
   j["gradients_per_update"] =
       version_ > 0 ? static_cast<double>(total) / static_cast<double>(version_) : 0.0;

@@ -198,8 +198,8 @@ def read_document(doc):
     """A run document of any schema version as the current one (SCHEMA_VERSION): before 3, the
     `config` keys were the option names (`batch-order`), now snake_case (`batch_order`), and an
     unset option was null where it is now "none" (--time-limit, --gradients, --updates, and
-    --epochs beside another budget), "auto" (--updates-per-epoch) or 1 (--epochs with no budget
-    given); --target-accuracy was "" where it is "none". The document's own schema_version is
+    --epochs beside another budget or a time limit), "auto" (--updates-per-epoch) or 1 (--epochs
+    when nothing else bounds the run); --target-accuracy was "" where it is "none". The document's own schema_version is
     kept in `source_schema_version`. Anything that is not such a document is returned as it
     is."""
     if not isinstance(doc, dict) or not isinstance(doc.get("schema_version"), int):
@@ -209,7 +209,8 @@ def read_document(doc):
         return doc
     doc = dict(doc)
     config = {key.replace("-", "_"): value for key, value in doc["config"].items()}
-    budgets = [k for k in ("gradients", "updates") if config.get(k) is not None]
+    # A time limit alone was a time budget, not one epoch.
+    budgets = [k for k in ("gradients", "updates", "time_limit") if config.get(k) is not None]
     if config.get("epochs") is None and "epochs" in config:
         config["epochs"] = "none" if budgets else 1.0
     for key in ("gradients", "updates", "time_limit"):

@@ -304,10 +304,11 @@ std::vector<OptionSpec> training_options() {
 // How long it trains, and at what pace: --epochs to --delay.
 std::vector<OptionSpec> budget_options() {
   return {
-      // Recorded as 1 when no budget is given (the budget the run uses), "none" beside another.
+      // Recorded as 1 when neither another budget nor a time limit is given (the budget the run
+      // uses), else "none" (a time limit alone is a time budget: plan_budget in run_command.cpp).
       {"epochs", "E",
        "budget in passes over the training data: E x N/b gradients computed by all workers "
-       "together (1 if no budget is given; none: another budget)",
+       "together (1 if no other budget and no --time-limit is given; none: not this budget)",
        [](C& c, std::string_view v) {
          if (v == "none") {
            c.epochs.reset();
@@ -317,7 +318,7 @@ std::vector<OptionSpec> budget_options() {
        },
        [](const C& c) {
          if (c.epochs) return json(*c.epochs);
-         return c.gradients || c.updates ? json("none") : json(1.0);
+         return c.gradients || c.updates || c.time_limit_seconds ? json("none") : json(1.0);
        }},
       unset_option<std::int64_t>("gradients", "G",
                                  "budget in mini-batch gradients computed by all workers (instead "

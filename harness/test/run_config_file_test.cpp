@@ -56,6 +56,12 @@ TEST(RunConfigFile, RecordedConfigIsCompleteAndReadsBackAsItWas) {
   EXPECT_EQ(defaults["updates_per_epoch"], "auto");
   EXPECT_EQ(defaults["target_accuracy"], "none");
   EXPECT_EQ(config_to_json(parse({"--gradients=10"}))["epochs"], "none");
+  // A time limit alone is a time budget, not one epoch: re-read, it stays one.
+  const json timed = config_to_json(parse({"--time-limit=3"}));
+  EXPECT_EQ(timed["epochs"], "none");
+  const RunConfig reread = parse({"--config", write_file("timed.json", timed.dump())});
+  EXPECT_FALSE(reread.epochs.has_value());
+  EXPECT_EQ(reread.time_limit_seconds, 3.0);
 }
 
 TEST(RunConfigFile, PrintedTemplateIsCommentedAndReadsBackAsTheDefaults) {

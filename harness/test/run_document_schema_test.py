@@ -37,6 +37,7 @@ EXTRA_RUNS = [
      "--backoff", "exponential"],
     ["--algo", "hogwild-atomic", "--threads", "2", "--slowdown", "1:2", "--delay", "fixed:1"],
     ["--algo", "seq", "--threads", "1", "--target-accuracy", "0.2"],
+    ["--algo", "param-server", "--threads", "1"],  # no server slot: null
 ]
 
 
