@@ -12,15 +12,12 @@
 #include "algorithms/process_group.hpp"
 #include "common/cache_line.hpp"
 #include "common/errors.hpp"
+#include "common/seconds_since.hpp"
 
 namespace psgd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // One channel's communicator and counters, on its own cache line: written only by the thread
 // that owns the channel (worker w, or the round's completion step), read after the join.
