@@ -1,5 +1,5 @@
 # psgd — the Makefile only wraps the CMake presets (CMakePresets.json) and installs what is missing.
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of README.md: `make demo` and `make test`.
 
 # Debian's Python, which has python3-matplotlib (a pyenv `python3` may not).
 PYTHON ?= /usr/bin/python3
@@ -214,13 +214,13 @@ bench: deps
 	done
 
 # The cnn and lenet training steps next to PyTorch's on one pinned core (bench/torch_step.py;
-# README, "Convolutional models").
+# docs/performance.md, "Convolutional models").
 bench-torch: deps torch-deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target psgd_models_bench
 	taskset -c $(BENCH_CPU) $(PYTHON) bench/torch_step.py --bench build/release/psgd_models_bench
 
-# The nightly regression job (README, "Nightly regression job"): micro-benchmarks and short runs
+# The nightly regression job (docs/nightly.md): micro-benchmarks and short runs
 # into results/nightly/<date>-<sha>.json, then `psgd compare` against
 # experiments/nightly/baseline.json (report: the same name with .md). About 3 minutes on 2 cores.
 # Exit status: 0 pass, 1 a regression or a changed deterministic result, 2 bad input or no
@@ -260,7 +260,7 @@ report: deps browser-deps
 	  --screenshot build/report/examples.png
 
 # Every committed figure redrawn from the committed results (results/examples/, results/nightly/)
-# into plots/figures/, with no run: what the README shows.
+# into plots/figures/, with no run: what docs/studies.md shows.
 figures-examples:
 	PYTHON=$(PYTHON) plots/draw_examples.sh plots/figures
 

@@ -10,7 +10,7 @@ run's method, axes, threads, batch and status repeated so each file stands alone
   histograms.csv  one row per (run, histogram, worker, k): staleness and failed attempts per
                   update; worker -1 is the whole run; overflow=True counts k >= bins
   series.csv      one row per (run, evaluated snapshot): seconds, updates, epoch, losses, accuracy
-The columns are those of psgd_results (plots/psgd_results.py, documented in README.md).
+The columns are those of psgd_results (plots/psgd_results.py, documented in docs/results.md).
 Exit status: 0 written, 1 the folder is not a sweep (one line says why), 2 bad arguments.
 """
 

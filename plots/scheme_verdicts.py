@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""The numbers behind the README's study rows for the four scheme studies (schemes, averaging,
-param-server, hybrid): per point, over its seeds, the median and the range (min..max) of final
-test accuracy and loss, wall time, passes over the training data and the lost fraction of the
+"""The numbers behind the study rows of docs/studies.md for the four scheme studies (schemes,
+averaging, param-server, hybrid): per point, over its seeds, the median and the range (min..max) of
+final test accuracy and loss, wall time, passes over the training data and the lost fraction of the
 computed gradients; for schemes also the test accuracy every method had reached at one common
 wall-clock time (the shortest median run time among the methods of that straggler setting), so
 the methods are compared at equal passes and at equal time.
