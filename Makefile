@@ -218,22 +218,23 @@ format: lint-deps
 format-check: lint-deps
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-# README.md's copy of `psgd run --help` (between its `run-help begin` and `run-help end` lines)
+# docs/running.md's copy of `psgd run --help` (between its `run-help begin` and `run-help end` lines)
 # rewritten from the dev binary's output, so it is never edited by hand;
 # harness/test/readme_help_end_to_end_test.cpp fails while the two differ. The dev binary
 # because `make test` builds it anyway, and the help text is the same in every build.
+RUN_HELP_DOC := docs/running.md
 README_HELP_BEGIN := <!-- run-help begin: written by make readme-help -->
 README_HELP_END := <!-- run-help end -->
 readme-help: deps test-deps
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS) --target psgd
-	@grep -qxF '$(README_HELP_BEGIN)' README.md && grep -qxF '$(README_HELP_END)' README.md || \
-	  { echo "make readme-help: README.md lacks the line '$(README_HELP_BEGIN)' or '$(README_HELP_END)'"; exit 1; }
+	@grep -qxF '$(README_HELP_BEGIN)' $(RUN_HELP_DOC) && grep -qxF '$(README_HELP_END)' $(RUN_HELP_DOC) || \
+	  { echo "make readme-help: $(RUN_HELP_DOC) lacks the line '$(README_HELP_BEGIN)' or '$(README_HELP_END)'"; exit 1; }
 	build/dev/psgd run --help > build/run-help.txt
 	awk -v begin='$(README_HELP_BEGIN)' -v end='$(README_HELP_END)' -v help=build/run-help.txt \
 	  '$$0 == begin { print; print "```"; while ((getline line < help) > 0) print line; print "```"; skip = 1; next } \
-	   $$0 == end { skip = 0 } !skip { print }' README.md > build/README.md.tmp
-	mv build/README.md.tmp README.md
+	   $$0 == end { skip = 0 } !skip { print }' $(RUN_HELP_DOC) > build/run-help-doc.tmp
+	mv build/run-help-doc.tmp $(RUN_HELP_DOC)
 
 # Micro-benchmarks (Google Benchmark), 5 repetitions, JSON under results/bench/ (every
 # repetition, so `psgd compare` can test two of them; the console shows the aggregates).

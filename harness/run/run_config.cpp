@@ -404,7 +404,8 @@ std::string run_help(const AlgorithmRegistry& registry) {
   const OptionTable<RunConfig> table = make_run_option_table(registry);
   std::ostringstream s;
   s << "usage: psgd run [--option=value ...]\n\n"
-       "Trains one model with one algorithm and writes one JSON document (schema in README.md).\n"
+       "Trains one model with one algorithm and writes one JSON document (its fields: "
+       "docs/run-document.md).\n"
        "Options (default in brackets):\n"
     << table.help_lines(RunConfig{})
     << "  --help                  this text\n"
