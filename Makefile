@@ -105,6 +105,13 @@ demo: release
 	$(PSGD) run --algo seq --model mlp:128x128x128 --batch 32 --step 0.05 --epochs 2 \
 	  --out results/demo/seq-mlp.json
 
+# The release psgd into PREFIX/bin and the Python package plots (the figures, the results loader,
+# `psgd report`'s page) into PREFIX/share/psgd/python: cmake --install of the release build, by
+# CMakeLists.txt's install() rules (docs/building.md, "Installing").
+PREFIX ?= /usr/local
+install: release
+	cmake --install build/release --prefix $(PREFIX)
+
 # The whole test suite (unit, stress, e2e) on the dev build (-O2, assertions on, -Werror).
 test: dev slurm-deps browser-deps
 	ctest --preset dev -j $(JOBS)
