@@ -11,7 +11,7 @@ import os
 import re
 from collections import Counter, OrderedDict
 
-import psgd_results
+from plots import psgd_results
 
 # The status words of psgd run, in the order the report counts them; a word psgd adds later is
 # counted after these rather than dropped.
