@@ -1,9 +1,10 @@
 """Load psgd results into pandas DataFrames: a run, a sweep, histograms and series.
 
 The one reader of what `psgd run` and `psgd sweep` write; every figure script and
-plots/export_csv.py go through it. Three lines draw a custom figure from a sweep:
+plots/export_csv.py go through it. Three lines draw a custom figure from a sweep (from the
+repository root, or anywhere with PYTHONPATH=PREFIX/share/psgd/python after `make install`):
 
-    import psgd_results
+    from plots import psgd_results
     runs = psgd_results.load_sweep("results/threads-quick")
     runs.groupby(["threads", "method"]).samples_per_second.median().unstack().plot(marker="o")
 
@@ -36,8 +37,8 @@ The sweep frames carry the identifying columns of each run (`method`, the sweep'
 `threads`, `batch`, `status`) so a groupby needs no merge. Columns of true/false cells
 (`oversubscribed`, `epsilon_reached_<label>`) are booleans (pandas' nullable "boolean" where a
 run has no value), numbers are numbers; an index.csv or a document written before schema 3 reads
-as the current one (the `config` keys in snake_case, `failed_attempts_per_update_mean`). Needs pandas (Debian's
-python3-pandas, installed by `make deps`); run under /usr/bin/python3.
+as the current one (the `config` keys in snake_case, `failed_attempts_per_update_mean`). Needs
+pandas (Debian's python3-pandas, installed by `make plots-deps`); run under /usr/bin/python3.
 """
 
 import csv
@@ -45,13 +46,11 @@ import json
 import math
 import os
 
-try:
-    import pandas as pd
-except ImportError as error:  # one clear line rather than a traceback
-    raise SystemExit(
-        "psgd_results: pandas is missing: run `make deps` (Debian's python3-pandas) and use "
-        "/usr/bin/python3"
-    ) from error
+from plots.missing_modules import exit_if_missing
+
+exit_if_missing("pandas")  # one clear line rather than a traceback
+
+import pandas as pd  # noqa: E402
 
 # Statuses of a run that has no metrics: `invalid` refused its configuration (exit 2), `crashed`
 # died (signal, timeout, unexpected exit). Any other status word is a finished run.

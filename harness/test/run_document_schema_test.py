@@ -24,7 +24,7 @@ import tempfile
 try:
     import jsonschema
 except ImportError:
-    print("SKIPPED: python3-jsonschema is missing (make deps)")
+    print("SKIPPED: python3-jsonschema is missing (make test-deps)")
     sys.exit(0)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -18,7 +18,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLOTS = os.path.dirname(HERE)
 ROOT = os.path.dirname(PLOTS)
-sys.path.insert(0, PLOTS)
+sys.path.insert(0, ROOT)  # the package `plots`, wherever the test runs from
 NEW = os.path.join(HERE, "data", "run-schema3.json")
 OLD_SWEEP = os.path.join(ROOT, "results", "examples", "threads-quick")
 OLD = os.path.join(OLD_SWEEP, "algo-hogwild_placement-compact_threads-1__r0-2fcb02.json")
@@ -28,11 +28,11 @@ try:
 
     MISSING = None
 except ImportError:
-    MISSING = "psgd_results: pandas is missing (run `make deps`): the loader tests are skipped"
+    MISSING = "psgd_results: pandas is missing (`make plots-deps`): the loader tests are skipped"
     print(MISSING)
 
 if MISSING is None:
-    import psgd_results
+    from plots import psgd_results
 
 
 def raw(path):
