@@ -1,6 +1,6 @@
 """The run document's JSON Schema (harness/run/run_document.schema.json) against what psgd writes.
 
-One process, so that it stays fast (20 s, 2 s of CPU, on the shared 2-core machine): it checks
+One process, so that it stays fast (3.7 s, 2 s of CPU, on the shared 2-core machine): it checks
 that the schema is itself valid draft-07 and gives every field a description, then validates
   - every committed run document under results/examples (schema versions 1 and 2: old documents
     must stay valid), and
