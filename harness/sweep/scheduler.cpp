@@ -296,8 +296,14 @@ json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir
   if (clean_exit && has_status) {
     doc = std::move(*child_doc);
     doc["sweep"] = sweep_block(spec, run, outcome.seconds, build_id);
-    // The child wrote to the .part name; the document now lives at the final one.
+    // The child wrote to the .part name; the document now lives at the final one, and its argv
+    // says so too (a re-run from it names the document, not a file that no longer exists).
     if (doc.contains("config") && doc["config"].is_object()) doc["config"]["out"] = final_path;
+    if (doc.contains("argv") && doc["argv"].is_array()) {
+      for (json& a : doc["argv"]) {
+        if (a.is_string() && a.get<std::string>() == "--out=" + part) a = "--out=" + final_path;
+      }
+    }
   } else {
     const json child_error =
         has_status && child_doc->contains("error") ? (*child_doc)["error"] : json(nullptr);

@@ -109,6 +109,10 @@ void expect_complete_sweep(const fs::path& dir, const std::vector<PlannedRun>& p
     ASSERT_NO_THROW(doc = json::parse(in)) << name;
     EXPECT_EQ(doc["schema_version"], 3) << name;
     EXPECT_EQ(doc["sweep"]["run_id"].get<std::string>() + ".json", name);
+    // The command line names the document where it lives, as config.out does.
+    EXPECT_THAT(doc["argv"],
+                ::testing::Contains("--out=" + doc["config"]["out"].get<std::string>()))
+        << name;
     EXPECT_THAT((std::vector<std::string>{"converged", "not_converged", "diverged"}),
                 ::testing::Contains(doc["status"].get<std::string>()))
         << name;
