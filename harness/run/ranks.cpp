@@ -19,7 +19,7 @@ using nlohmann::json;
 json comparable_config(const RunConfig& cfg, const Dataset& train) {
   json c = config_to_json(cfg);
   c.erase("out");
-  c.erase("save-params");
+  c.erase("save_params");
   c["training data (CRC-32 of the loaded samples)"] = dataset_checksum(train);
   return c;
 }
@@ -34,7 +34,13 @@ std::string first_disagreement(const json& mine, const json& theirs) {
     const json a = mine.contains(k) ? mine.at(k) : json(nullptr);
     const json b = theirs.contains(k) ? theirs.at(k) : json(nullptr);
     if (a == b) continue;
-    const std::string name = k.find(' ') == std::string::npos ? "--" + k : k;
+    // An option's key is its name with '_' for '-' (json_key): named back as the command line
+    // spells it.
+    std::string name = k;
+    if (k.find(' ') == std::string::npos) {
+      std::replace(name.begin(), name.end(), '_', '-');
+      name = "--" + name;
+    }
     return name + " (" + b.dump() + " vs " + a.dump() + ")";
   }
   return "";

@@ -204,6 +204,12 @@ TEST_F(MpiEndToEnd, RanksThatDisagreeAreRefusedNamingTheOption) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("rank 1 differs from rank 0 in --seed (2 vs 1)"));
   EXPECT_EQ(json::parse(slurp(out))["status"], "error");
+  // An option of two words is named as the command line spells it, not as its JSON key.
+  const ProcessResult two_words = run_shell(
+      "mpirun --allow-run-as-root --oversubscribe -np 1 " + std::string(PSGD_BINARY) + " " + args +
+      " --eval-samples 100 : -np 1 " + PSGD_BINARY + " " + args + " --eval-samples 200");
+  EXPECT_THAT(two_words.err,
+              HasSubstr("rank 1 differs from rank 0 in --eval-samples (200 vs 100)"));
 }
 
 // Outside mpirun the backend runs as one rank and says so.
