@@ -263,7 +263,7 @@ bench: deps
 	done
 
 # The cnn and lenet training steps next to PyTorch's on one pinned core (bench/torch_step.py;
-# docs/performance.md, "Convolutional models").
+# docs/performance.md#convolutional-models).
 bench-torch: deps torch-deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target psgd_models_bench
