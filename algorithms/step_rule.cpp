@@ -153,9 +153,11 @@ MindTheStepTable mindthestep_table(double lambda, double momentum, double cap) {
   for (std::size_t tau = 0; tau < kN; ++tau) {
     const auto t = static_cast<double>(tau);
     double log_p = -lambda;
-    if (tau > 0) log_p += lambda > 0.0 ? t * std::log(lambda) - std::lgamma(t + 1.0) : -kInfinity;
     double log_geometric = std::log1p(-momentum);
-    if (tau > 0) log_geometric += momentum > 0.0 ? t * std::log(momentum) : -kInfinity;
+    if (tau > 0) {
+      log_p = lambda > 0.0 ? log_p + t * std::log(lambda) - std::lgamma(t + 1.0) : -kInfinity;
+      log_geometric = momentum > 0.0 ? log_geometric + t * std::log(momentum) : -kInfinity;
+    }
     log_g[tau] = log_geometric - log_p;  // NaN for lambda = mu = 0, tau > 0: held below
     log_weight[tau] = log_p;
     if (tau + 1 < kN) head_mass += std::exp(log_p);
