@@ -293,7 +293,8 @@ TEST(AsyncExchange, TailsWindowCountsMerges) {
 
 // Several threads, every rule: one recorded factor per merged step, all binned; for inverse (a
 // function of the merge staleness alone) the sum is H x the merge-staleness histogram weighted
-// by 1 / max(1, tau), exactly (a 500-step budget in intervals of 4: every merge carries 4).
+// by 1 / max(1, tau), exactly where no merge overflowed the exact bins (a 500-step budget in
+// intervals of 4: every merge carries 4).
 TEST(AsyncExchange, RecordedEffectiveStepsAddUpPerMerge) {
   const LeastSquares model(6);
   const Dataset data = testing::random_floats(128, 6, 3, 5);
@@ -316,7 +317,6 @@ TEST(AsyncExchange, RecordedEffectiveStepsAddUpPerMerge) {
       EXPECT_EQ(binned, 500);
       const nlohmann::json report = algo.report();
       const nlohmann::json& ms = report.at("merge_staleness");
-      ASSERT_EQ(ms.at("overflow"), 0);
       double want = 0.0;
       const auto bins = ms.at("histogram").get<std::vector<std::int64_t>>();
       for (std::size_t tau = 0; tau < bins.size(); ++tau) {
@@ -324,8 +324,14 @@ TEST(AsyncExchange, RecordedEffectiveStepsAddUpPerMerge) {
             kind == StepRuleKind::kInverse ? 1.0 / std::max(1.0, static_cast<double>(tau)) : 1.0;
         want += kH * f * static_cast<double>(bins[tau]);
       }
-      if (kind == StepRuleKind::kInverse || kind == StepRuleKind::kConstant) {
-        EXPECT_NEAR(all.step_factor_sum, want, 1e-9 * 500);
+      // A loaded machine can leave a worker behind by more than the exact bins (4 x 3 + 1):
+      // those merges have staleness >= 13, so inverse's factor there is in (0, 1/13].
+      const auto overflow = ms.at("overflow").get<double>();
+      if (kind == StepRuleKind::kConstant) {
+        EXPECT_NEAR(all.step_factor_sum, want + kH * overflow, 1e-9 * 500);
+      } else if (kind == StepRuleKind::kInverse) {
+        EXPECT_GE(all.step_factor_sum, want - 1e-9 * 500);
+        EXPECT_LE(all.step_factor_sum, want + kH * overflow / 13.0 + 1e-9 * 500);
       }
     }
   }
