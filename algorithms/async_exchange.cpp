@@ -32,19 +32,16 @@ const AlgorithmOption& merge_option() {
 AlgorithmEntry async_exchange_entry() {
   return {
       "async-exchange",
-      "asynchronous in-turn model update: H local steps, then merge into theta and take it back",
-      1,
-      AlgorithmEntry::kAnyThreads,
-      {&local_steps_option(), &merge_option()},
+      "asynchronous in-turn model update: H local steps, then merge into theta and take it back", 1,
+      AlgorithmEntry::kAnyThreads, with_step_rules({&local_steps_option(), &merge_option()}),
       []<class S>(const AlgorithmSetup& s) {
         return std::make_unique<AsyncExchange<S>>(
             s.settings.get<std::int64_t>(local_steps_option()),
-            s.settings.get<MergeRule>(merge_option()));
+            s.settings.get<MergeRule>(merge_option()), step_rule_choice(s.settings));
       },
       // The default merge averages theta with the replica, which is not SGD even alone;
       // overwrite makes the one replica theta.
-      std::vector<OptionText>{{"merge", "overwrite"}},
-      BatchOrder::kShard};
+      std::vector<OptionText>{{"merge", "overwrite"}}, BatchOrder::kShard};
 }
 
 template <class S>
@@ -53,6 +50,7 @@ void AsyncExchange<S>::init(std::span<const S> theta0, const BasicTrainingSetup<
   theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
   starts_ = SharedArray<S>(*setup.shared_memory, theta0.size() * workers);
   step_ = setup.step;
+  rule_.init(step_, static_cast<int>(workers));
   version_ = 0;
   reserved_ = 0;
   merges_ = 0;
@@ -64,18 +62,27 @@ void AsyncExchange<S>::init(std::span<const S> theta0, const BasicTrainingSetup<
 }
 
 template <class S>
-void AsyncExchange<S>::merge_locked(std::span<const S> replica, std::span<const S> start) noexcept {
-  const std::span<S> theta = theta_.span();
-  switch (merge_) {
-    case MergeRule::kOverwrite:
-      std::copy(replica.begin(), replica.end(), theta.begin());
-      break;
-    case MergeRule::kAverage:
-      for (std::size_t i = 0; i < theta.size(); ++i) theta[i] = (theta[i] + replica[i]) * S{0.5};
-      break;
-    case MergeRule::kDelta:
-      for (std::size_t i = 0; i < theta.size(); ++i) theta[i] += replica[i] - start[i];
-      break;
+void merge_replica(MergeRule rule, std::span<S> theta, std::span<const S> replica,
+                   std::span<const S> start, double factor) noexcept {
+  if (factor == 1.0) {
+    switch (rule) {
+      case MergeRule::kOverwrite:
+        std::copy(replica.begin(), replica.end(), theta.begin());
+        return;
+      case MergeRule::kAverage:
+        for (std::size_t i = 0; i < theta.size(); ++i) theta[i] = (theta[i] + replica[i]) * S{0.5};
+        return;
+      case MergeRule::kDelta:
+        for (std::size_t i = 0; i < theta.size(); ++i) theta[i] += replica[i] - start[i];
+        return;
+    }
+  }
+  // The displacement's weight: f for overwrite and delta, f / 2 for average.
+  const auto w = static_cast<S>(rule == MergeRule::kAverage ? factor * 0.5 : factor);
+  if (rule == MergeRule::kDelta) {
+    for (std::size_t i = 0; i < theta.size(); ++i) theta[i] += w * (replica[i] - start[i]);
+  } else {
+    for (std::size_t i = 0; i < theta.size(); ++i) theta[i] += w * (replica[i] - theta[i]);
   }
 }
 
@@ -120,14 +127,18 @@ void AsyncExchange<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
     }
     charge_exchange(ctx);
     std::int64_t v = 0;
+    double factor = 1.0;
     const Pull last = pull;
     {
       const std::lock_guard lock(mutex_);
       v = version_;
-      merge_locked(replica, start);
+      const std::int64_t others = merges_ - last.merges;  // this merge's staleness
+      factor = rule_.step(others).factor;
+      merge_replica<S>(merge_, theta_.span(), replica, start, factor);
       version_ = v + last.steps;  // never past the budget: at most `reserved_` steps merge
-      merge_staleness_.add(merges_ - last.merges);
+      merge_staleness_.add(others);
       ++merges_;
+      rule_.observe(merges_, others);  // tail's window counts merges
       ++merges_per_worker_[me];
       pull = pull_locked(replica, total);  // take theta back; reserve the next interval
     }
@@ -136,6 +147,7 @@ void AsyncExchange<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
     const std::int64_t staleness = v - last.version;  // steps merged by others since the pull
     const auto loss = static_cast<S>(loss_sum / static_cast<double>(last.steps));
     for (std::int64_t u = v + 1; u <= v1; ++u) {
+      record_step(stats, factor);
       // From the copy just taken under the lock (it holds pull.version >= v1 updates).
       note_applied(ctx, u, staleness, /*failed_attempts=*/0, loss,
                    [&] { return ctx.checkpoints->record_late(u, pull.version, replica); });
@@ -155,6 +167,7 @@ nlohmann::json AsyncExchange<S>::report() const {
   while (!bins.empty() && bins.back() == 0) bins.pop_back();  // trailing zeros say nothing
   return {{"local_steps", local_steps_},
           {"merge", std::string(name_of(kMergeRules, merge_))},
+          {"step_rule", rule_.json()},
           {"merges", merges_},
           {"merges_per_worker", merges_per_worker_},
           {"merge_staleness",
@@ -167,6 +180,10 @@ nlohmann::json AsyncExchange<S>::report() const {
             {"overflow", h.overflow()}}}};
 }
 
+template void merge_replica<float>(MergeRule, std::span<float>, std::span<const float>,
+                                   std::span<const float>, double) noexcept;
+template void merge_replica<double>(MergeRule, std::span<double>, std::span<const double>,
+                                    std::span<const double>, double) noexcept;
 template class AsyncExchange<float>;
 template class AsyncExchange<double>;
 

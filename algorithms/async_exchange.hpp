@@ -26,6 +26,16 @@
 // merges and merges_per_worker): the other workers' merges in that span. Both exact: versions
 // and merges change only under the lock. One worker: both 0.
 // With one worker, H = 1 and overwrite, theta = replica = theta - step * grad: seq bit for bit.
+// Step rules (--step-rule, algorithms/step_rule.hpp) act per merge: the rule sees the merge's
+// staleness (the other workers' merges since the pull, merge_staleness) and scales the merge's
+// displacement of theta by its factor f (merge_replica): overwrite theta + f (replica - theta),
+// average theta + (f / 2) (replica - theta), delta theta + f (replica - start). f = 0 leaves theta
+// as it is, f = 1 is the unscaled merge, computed by the unscaled formulas (so `constant` is the
+// method without rules bit for bit); f > 1 goes past the replica (average: past it from f > 2).
+// The local steps always use --step. tail samples the merges numbered (start x m, stop x m] (m
+// workers: per-worker merges 10 to 15 by default). The effective-step record counts each merged
+// step once, with its merge's factor, so it has one entry per applied update as for the other
+// methods. The rule is applied under the lock, so it adds no synchronisation.
 // Progress: blocking (one lock for pull and merge); --comm-delay is charged once per merge,
 // before the lock.
 #pragma once
@@ -39,6 +49,7 @@
 #include "algorithms/algorithm.hpp"
 #include "algorithms/histogram.hpp"
 #include "algorithms/registry.hpp"
+#include "algorithms/step_rule.hpp"
 #include "common/name_table.hpp"
 
 namespace psgd {
@@ -48,12 +59,19 @@ inline constexpr NameTable<MergeRule, 3> kMergeRules{{{"average", MergeRule::kAv
                                                       {"overwrite", MergeRule::kOverwrite},
                                                       {"delta", MergeRule::kDelta}}};
 
+// theta <- the merge of `replica` (taken as `start` at its pull) into theta by `rule`, its
+// displacement scaled by `factor` (the header's comment). factor == 1 runs the unscaled formulas:
+// overwrite copies, average is (theta + replica) / 2, delta adds (replica - start).
+template <class S>
+void merge_replica(MergeRule rule, std::span<S> theta, std::span<const S> replica,
+                   std::span<const S> start, double factor) noexcept;
+
 // S: the scalar type (--precision), float or double; instantiated for both in the .cpp.
 template <class S = float>
 class AsyncExchange final : public BasicAlgorithm<S> {
  public:
-  AsyncExchange(std::int64_t local_steps, MergeRule merge)
-      : local_steps_(local_steps), merge_(merge) {}
+  AsyncExchange(std::int64_t local_steps, MergeRule merge, const StepRuleParams& rule = {})
+      : local_steps_(local_steps), merge_(merge), rule_(rule) {}
 
   [[nodiscard]] std::string_view name() const override { return "async-exchange"; }
   void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
@@ -69,13 +87,12 @@ class AsyncExchange final : public BasicAlgorithm<S> {
     std::int64_t steps = 0;  // reserved local steps; 0: the budget is all reserved, stop
   };
 
-  // Under mutex_: theta <- merge(theta, replica, start) by the rule.
-  void merge_locked(std::span<const S> replica, std::span<const S> start) noexcept;
   // Under mutex_: replica <- theta, and min(H, total - reserved) steps reserved.
   Pull pull_locked(std::span<S> replica, std::int64_t total) noexcept;
 
   std::int64_t local_steps_;
   MergeRule merge_;
+  StepRule<S> rule_;
   S step_ = 0;
   std::mutex mutex_;
   std::int64_t version_ = 0;   // guarded by mutex_: local steps merged
@@ -87,7 +104,8 @@ class AsyncExchange final : public BasicAlgorithm<S> {
   SharedArray<S> starts_;      // one slice per worker (its replica at the last pull); private
 };
 
-// Its registry entry (algorithms/registry.hpp): --local-steps (shared with local-sgd), --merge.
+// Its registry entry (algorithms/registry.hpp): --local-steps (shared with local-sgd), --merge,
+// the step rules.
 AlgorithmEntry async_exchange_entry();
 
 }  // namespace psgd

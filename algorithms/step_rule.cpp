@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "common/errors.hpp"
 #include "common/parse_number.hpp"
@@ -41,9 +42,12 @@ AlgorithmOption updates_option(std::string_view name, std::string_view help, std
 const AlgorithmOption& step_rule_option() {
   static const AlgorithmOption o = AlgorithmOption::make<StepRuleKind>(
       "step-rule", "RULE",
-      "step per update from its staleness tau: constant (eta) | inverse (eta / max(1, tau), the "
+      "step per update (async-exchange: per merge, scaling the merge) from its staleness tau: "
+      "constant (eta) | inverse (eta / max(1, tau), the "
       "1/tau rule ASAP.SGD, ICML 2022, compares with) | mindthestep (MindTheStep-AsyncSGD, IEEE "
-      "BigData 2019, as psgd reads it: eta (1-mu) mu^tau / Poisson_lambda(tau), capped) | tail "
+      "BigData 2019, as psgd reads it: eta min(cap, c g(tau)), g = (1-mu) mu^tau / "
+      "Poisson_lambda(tau) held non-increasing past the model's mode, c so that the mean factor "
+      "under the model is 1) | tail "
       "(ASAP.SGD's TAIL-tau: eta (1 + A (1 - 2 F(tau))), F the run's sampled staleness CDF)",
       StepRuleKind::kConstant,
       [](std::string_view text) { return parse_name(kStepRuleKinds, "step-rule", text); },
@@ -73,7 +77,10 @@ const AlgorithmOption& mts_momentum_option() {
 
 const AlgorithmOption& mts_cap_option() {
   static const AlgorithmOption o = AlgorithmOption::make<double>(
-      "mts-cap", "X", "mindthestep: largest step factor (step / --step), in [1, 1e3]", 4.0,
+      "mts-cap", "X",
+      "mindthestep: largest step factor (step / --step), in [1, 1e3]; the others are scaled so the "
+      "mean factor under the model stays 1",
+      4.0,
       [](std::string_view text) {
         return parse_fraction_option("mts-cap", text, 1.0, 1e3, "a number in [1, 1e3]");
       },
@@ -133,6 +140,74 @@ StepRuleParams step_rule_choice(const AlgorithmSettings& settings) {
   return p;
 }
 
+MindTheStepTable mindthestep_table(double lambda, double momentum, double cap) {
+  constexpr auto kN = static_cast<std::size_t>(kStepRuleTableSize);
+  constexpr double kInfinity = std::numeric_limits<double>::infinity();
+  // In logs, since e^lambda / (1 + lambda) overflows long before lambda's bound (1e4):
+  // log g(tau) = log((1 - mu) mu^tau) - log P(tau), log P(tau) = -lambda + tau log(lambda) -
+  // log(tau!). tau = 0 alone keeps clear of 0 * log(0). The table's last entry serves every
+  // staleness from it on, so its model weight is P's whole tail there.
+  std::vector<double> log_g(kN);
+  std::vector<double> log_weight(kN);
+  double head_mass = 0.0;
+  for (std::size_t tau = 0; tau < kN; ++tau) {
+    const auto t = static_cast<double>(tau);
+    double log_p = -lambda;
+    double log_geometric = std::log1p(-momentum);
+    if (tau > 0) {
+      log_p = lambda > 0.0 ? log_p + t * std::log(lambda) - std::lgamma(t + 1.0) : -kInfinity;
+      log_geometric = momentum > 0.0 ? log_geometric + t * std::log(momentum) : -kInfinity;
+    }
+    log_g[tau] = log_geometric - log_p;  // NaN for lambda = mu = 0, tau > 0: held below
+    log_weight[tau] = log_p;
+    if (tau + 1 < kN) head_mass += std::exp(log_p);
+  }
+  log_weight[kN - 1] = std::log(std::max(0.0, 1.0 - head_mass));
+  // Non-increasing: before the mode floor(lambda) g already decreases (g(tau + 1) / g(tau) =
+  // mu (tau + 1) / lambda < 1 for tau < lambda), past it g would grow like tau! / lambda^tau (the
+  // model runs out of mass, not the run), so there every factor is held at its predecessor's.
+  for (std::size_t tau = 1; tau < kN; ++tau) {
+    if (!(log_g[tau] <= log_g[tau - 1])) log_g[tau] = log_g[tau - 1];
+  }
+  // min(cap, c g) with sum_tau P(tau) min(cap, c g(tau)) = 1. As g is non-increasing the capped
+  // entries are a prefix 0..k-1; for each k, c = (1 - cap P(< k)) / sum_{tau >= k} P g, and the k
+  // whose c leaves entry k uncapped and caps entry k - 1 is the solution (the sum grows
+  // strictly with c, so there is one).
+  std::vector<double> tail_sum(kN + 1, 0.0);  // sum_{tau >= k} P(tau) g(tau)
+  for (std::size_t tau = kN; tau-- > 0;) {
+    const double term = std::exp(log_weight[tau] + log_g[tau]);
+    tail_sum[tau] = tail_sum[tau + 1] + (std::isfinite(term) ? term : 0.0);
+  }
+  const double log_cap = std::log(cap);
+  MindTheStepTable t;
+  t.mode = static_cast<std::int64_t>(std::min(std::floor(lambda), static_cast<double>(kN - 1)));
+  t.factor.assign(kN, 0.0);
+  double capped_mass = 0.0;  // P(< k)
+  bool solved = false;
+  for (std::size_t k = 0; k < kN && !solved; ++k) {
+    const double c = (1.0 - cap * capped_mass) / tail_sum[k];
+    capped_mass += std::exp(log_weight[k]);
+    if (!(c > 0.0) || !std::isfinite(c)) continue;
+    const double log_c = std::log(c);
+    if (log_c + log_g[k] > log_cap) continue;
+    if (k > 0 && log_c + log_g[k - 1] < log_cap) continue;
+    for (std::size_t tau = 0; tau < kN; ++tau) {
+      t.factor[tau] = tau < k ? cap : std::min(cap, std::exp(log_c + log_g[tau]));
+    }
+    t.scale = c;
+    solved = true;
+  }
+  if (!solved) {
+    // The cap leaves no room for a mean of 1 (cap times the model's mass where g > 0 is below
+    // 1, e.g. mu = 0), or every entry is capped (cap = 1): the cap wherever g > 0.
+    for (std::size_t tau = 0; tau < kN; ++tau) t.factor[tau] = log_g[tau] > -kInfinity ? cap : 0.0;
+    t.scale = -1.0;
+  }
+  t.mean = 0.0;
+  for (std::size_t tau = 0; tau < kN; ++tau) t.mean += std::exp(log_weight[tau]) * t.factor[tau];
+  return t;
+}
+
 template <class S>
 void StepRule<S>::init(S eta, int workers) {
   eta_ = eta;
@@ -144,23 +219,11 @@ void StepRule<S>::init(S eta, int workers) {
   table_.clear();
   tail_.reset();
   if (params_.kind == StepRuleKind::kMindTheStep) {
-    constexpr double kInfinity = std::numeric_limits<double>::infinity();
-    // In logs: log((1 - mu) mu^tau) - log(P(tau)), log P(tau) = -lambda + tau log(lambda) -
-    // log(tau!). tau = 0 alone keeps clear of 0 * log(0); lambda = 0 puts all mass at 0, so
-    // every other factor is the cap.
-    table_.resize(static_cast<std::size_t>(kStepRuleTableSize));
-    for (std::int64_t tau = 0; tau < kStepRuleTableSize; ++tau) {
-      const auto t = static_cast<double>(tau);
-      double log_weight = std::log1p(-momentum_);
-      if (tau > 0) log_weight += momentum_ > 0.0 ? t * std::log(momentum_) : -kInfinity;
-      double log_p = -lambda_;
-      if (tau > 0)
-        log_p += lambda_ > 0.0 ? t * std::log(lambda_) - std::lgamma(t + 1.0) : -kInfinity;
-      double factor = params_.mts_cap;
-      if (std::isfinite(log_p)) factor = std::min(params_.mts_cap, std::exp(log_weight - log_p));
-      if (!(factor >= 0.0)) factor = 0.0;  // mu = 0 and tau > 0: weight 0
-      table_[static_cast<std::size_t>(tau)] = factor;
-    }
+    MindTheStepTable t = mindthestep_table(lambda_, momentum_, params_.mts_cap);
+    table_ = std::move(t.factor);
+    mts_mode_ = t.mode;
+    mts_scale_ = t.scale;
+    mts_mean_ = t.mean;
   } else if (params_.kind == StepRuleKind::kTail) {
     tail_ = std::make_unique<TailState>();
   }
@@ -188,6 +251,9 @@ nlohmann::json StepRule<S>::json() const {
     j["lambda"] = lambda_;
     j["momentum"] = momentum_;
     j["cap"] = params_.mts_cap;
+    j["mode"] = mts_mode_;
+    j["scale"] = mts_scale_;
+    j["mean_factor_under_model"] = mts_mean_;
     std::vector<double> head(table_.begin(), table_.begin() + 16);
     j["factor_by_staleness"] = head;  // tau = 0..15
   } else if (params_.kind == StepRuleKind::kTail) {

@@ -7,17 +7,20 @@
 //                in Asynchronous SGD", ICML 2022). tau = 0 and tau = 1 keep eta.
 //   mindthestep  MindTheStep-AsyncSGD (Backstrom, Papatriantafilou and Tsigas, IEEE BigData
 //                2019): a model of the staleness distribution, P(tau) = Poisson(lambda), and a step
-//                per staleness that reshapes the expected update. psgd's reading (the paper's
-//                exact step function was not available to us, so this is a choice, documented in
-//                docs/algorithms.md and --help): asynchrony with geometric staleness acts as
-//                momentum mu (Mitliagkas et al., 2016); the step eta * (1 - mu) * mu^tau / P(tau)
-//                gives every staleness the weight that geometric staleness with momentum mu would,
-//                and its mean over the model, sum_tau P(tau) * step(tau), is eta. Defaults: lambda
-//                = workers - 1 (the mean staleness of a lock-based method whose gradients dominate
-//                its updates), mu = lambda / (1 + lambda) (the geometric law of the same mean), and
-//                the factor capped at --mts-cap (the ratio grows like tau! in the model's tail,
-//                where the model, not the run, runs out of mass). With one worker (lambda = 0)
-//                the factor at tau = 0 is exactly 1.
+//                per staleness chosen so that the expected step under the model is eta. psgd's
+//                reading (the paper's exact step function was not available to us, so this is a
+//                choice, documented in docs/algorithms.md and --help): asynchrony with geometric
+//                staleness acts as momentum mu (Mitliagkas et al., 2016), and g(tau) = (1 - mu)
+//                mu^tau / P(tau) gives every staleness the weight geometric staleness with momentum
+//                mu would. g decreases up to the model's mode floor(lambda) and grows like
+//                tau! / lambda^tau past it, where the model, not the run, runs out of mass; psgd
+//                holds it non-increasing there (each factor at most its predecessor), so a staler
+//                update never gets a larger step. The factor is min(cap, c g(tau)), c chosen so
+//                that sum_tau P(tau) factor(tau) = 1 (mindthestep_table). Defaults: lambda =
+//                workers - 1 (the mean staleness of a lock-based method whose gradients dominate
+//                its updates), mu = lambda / (1 + lambda) (the geometric law of the same mean),
+//                cap 4 (--mts-cap: how far a fresh update may be boosted). With one worker
+//                (lambda = 0) every factor is exactly 1.
 //   tail         ASAP.SGD's TAIL-tau: the factor 1 + A * (1 - 2 F(tau)), F the empirical CDF of
 //                the run's own staleness (F(tau) = the fraction of sampled updates with staleness
 //                below tau), sampled over the updates with versions in (start * m, stop * m]
@@ -78,6 +81,19 @@ inline constexpr std::int64_t kStepRuleTableSize = 1024;
 // (factors up to 8; larger go to the histogram's overflow bin, their sum stays exact).
 inline constexpr double kStepFactorBinsPerUnit = 64.0;
 inline constexpr std::size_t kStepFactorBins = 8 * 64 + 1;
+
+// mindthestep's factor per staleness (the header's comment): factor[tau] for tau = 0 ..
+// kStepRuleTableSize - 1, the last also for every larger staleness (so P's tail beyond it counts
+// there). mean = sum_tau P(tau) factor[tau]: 1 up to rounding, unless the cap leaves no room
+// for 1 (cap x the model's mass where g > 0 below 1, e.g. mu = 0), when every factor with
+// g > 0 is the cap and scale is -1.
+struct MindTheStepTable {
+  std::vector<double> factor;
+  std::int64_t mode = 0;  // floor(lambda), within the table
+  double scale = 1.0;     // c
+  double mean = 1.0;
+};
+MindTheStepTable mindthestep_table(double lambda, double momentum, double cap);
 
 // One run's rule. init() once, single-threaded, before any worker; step() and observe() from any
 // worker concurrently (see the synchronisation above); json() after the join.
@@ -154,6 +170,9 @@ class StepRule {
   std::int64_t window_first_ = 0;  // tail: versions in (first, last] are sampled
   std::int64_t window_last_ = 0;
   std::vector<double> table_;  // mindthestep: factor per staleness
+  std::int64_t mts_mode_ = 0;  // mindthestep: mindthestep_table's mode, scale and mean
+  double mts_scale_ = 1.0;
+  double mts_mean_ = 1.0;
   // tail's shared state; allocated in init() only for tail. Not through SharedMemory: it is a
   // few KiB touched only during the sampling window, not the parameters whose placement
   // --memory studies.

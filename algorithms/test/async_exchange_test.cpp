@@ -2,19 +2,24 @@
 // H = 1 and merge overwrite is seq bit for bit, the exact budget and computed = applied +
 // discarded (nothing dropped) for every merge rule and 1..4 threads, every reserved interval
 // merged when all workers pulled at once, staleness in merges, convergence, stops (at most one
-// merge interval lost per worker).
+// merge interval lost per worker), and --step-rule per merge (merge_replica's scaling per merge
+// rule, inverse on the scripted merge staleness 0..W-1, tail's window in merges, the effective
+// steps adding up).
 #include "algorithms/async_exchange.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
 #include "algorithms/seq.hpp"
 #include "algorithms/test/test_support.hpp"
@@ -192,6 +197,155 @@ TEST(AsyncExchange, ConvergesOnConvexToy) {
       EXPECT_LT(got, bound) << name_of(kMergeRules, rule) << " threads " << threads;
     }
   }
+}
+
+// merge_replica: factor 1 is the unscaled merge bit for bit (the formulas before step rules);
+// otherwise the displacement (replica - theta for overwrite and average, replica - start for
+// delta) times f, or f / 2 for average. Dyadic values: every expected result is exact.
+TEST(AsyncExchange, MergeReplicaScalesTheMergesDisplacement) {
+  const std::vector<float> theta0 = {1.0F, -2.0F, 0.5F};
+  const std::vector<float> replica = {3.0F, 2.0F, 0.25F};
+  const std::vector<float> start = {2.0F, 0.0F, 1.0F};
+  auto merged = [&](MergeRule rule, double factor) {
+    std::vector<float> theta = theta0;
+    merge_replica<float>(rule, theta, replica, start, factor);
+    return theta;
+  };
+  using V = std::vector<float>;
+  EXPECT_EQ(merged(MergeRule::kOverwrite, 1.0), replica);
+  EXPECT_EQ(merged(MergeRule::kAverage, 1.0), (V{2.0F, 0.0F, 0.375F}));
+  EXPECT_EQ(merged(MergeRule::kDelta, 1.0), (V{2.0F, 0.0F, -0.25F}));
+  for (MergeRule rule : {MergeRule::kAverage, MergeRule::kOverwrite, MergeRule::kDelta}) {
+    EXPECT_EQ(merged(rule, 0.0), theta0) << name_of(kMergeRules, rule);
+  }
+  EXPECT_EQ(merged(MergeRule::kOverwrite, 0.5), (V{2.0F, 0.0F, 0.375F}));
+  EXPECT_EQ(merged(MergeRule::kAverage, 0.5), (V{1.5F, -1.0F, 0.4375F}));
+  EXPECT_EQ(merged(MergeRule::kDelta, 0.5), (V{1.5F, -1.0F, 0.125F}));
+  EXPECT_EQ(merged(MergeRule::kAverage, 2.0), replica);  // f = 2 averages all the way
+  EXPECT_EQ(merged(MergeRule::kDelta, 2.0), (V{3.0F, 2.0F, -1.0F}));
+  // f = 1 on values whose unscaled forms round: still the unscaled formulas bit for bit.
+  std::mt19937 gen(9);
+  std::uniform_real_distribution<float> uniform(-3.0F, 3.0F);
+  std::vector<float> t(40), r(40), st(40);
+  for (std::vector<float>* v : {&t, &r, &st}) {
+    for (float& x : *v) x = uniform(gen);
+  }
+  for (MergeRule rule : {MergeRule::kAverage, MergeRule::kOverwrite, MergeRule::kDelta}) {
+    std::vector<float> got = t;
+    merge_replica<float>(rule, got, r, st, 1.0);
+    std::vector<float> want = t;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      want[i] = rule == MergeRule::kOverwrite ? r[i]
+                : rule == MergeRule::kAverage ? (want[i] + r[i]) * 0.5F
+                                              : want[i] + (r[i] - st[i]);
+    }
+    EXPECT_TRUE(testing::same_bits<float>(got, want)) << name_of(kMergeRules, rule);
+  }
+}
+
+AsyncExchange<float> with_rule(std::int64_t h, MergeRule merge, StepRuleKind kind) {
+  StepRuleParams p;
+  p.kind = kind;
+  return AsyncExchange<float>(h, merge, p);
+}
+
+// The scripted merge staleness of EveryWorkersIntervalIsMergedAtTheBudgetsEnd (all W workers
+// pull before any merges, one interval each: the merges see 0, 1, ..., W - 1 others): inverse
+// scales them by 1, 1, 1/2, ..., 1/(W - 1), each recorded once per merged step.
+TEST(AsyncExchange, InverseScalesEachMergeByItsScriptedStaleness) {
+  const Dataset data = testing::random_floats(128, 6, 3, 5);
+  constexpr std::int64_t kH = 4;
+  for (int threads : {2, 3, 4}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    const Rendezvous model(6, threads);
+    RunnerOptions o = toy_options(threads);
+    o.total_updates = kH * threads;
+    AsyncExchange<float> algo = with_rule(kH, MergeRule::kDelta, StepRuleKind::kInverse);
+    const TrainingOutcome r =
+        run_training(algo, model, data, std::vector<float>(model.num_params()), o);
+    const nlohmann::json report = algo.report();
+    ASSERT_EQ(report.at("merge_staleness").at("histogram"), std::vector<std::int64_t>(threads, 1));
+    EXPECT_EQ(report.at("step_rule").at("rule"), "inverse");
+    std::vector<double> got, want;
+    for (const WorkerStats& s : r.workers) {
+      EXPECT_EQ(s.step_factor.count(), kH);
+      got.push_back(s.step_factor_sum / kH);
+    }
+    for (int k = 0; k < threads; ++k) want.push_back(1.0 / std::max(1, k));
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want);
+  }
+}
+
+// tail samples merges 11..15 at one thread (start 10, stop 15): merges 1..15 at factor 1, then
+// staleness 0 is boosted to 1 + A = 2. One step a merge: one recorded factor a merge.
+TEST(AsyncExchange, TailsWindowCountsMerges) {
+  const LeastSquares model(6);
+  const Dataset data = testing::random_floats(128, 6, 3, 5);
+  AsyncExchange<float> algo = with_rule(1, MergeRule::kDelta, StepRuleKind::kTail);
+  const TrainingOutcome r =
+      run_training(algo, model, data, std::vector<float>(model.num_params()), toy_options(1));
+  EXPECT_EQ(algo.report().at("step_rule").at("sample_complete"), true);
+  EXPECT_EQ(r.workers[0].step_factor.count(), 503);
+  EXPECT_DOUBLE_EQ(r.workers[0].step_factor_sum, 15.0 + 2.0 * 488.0);
+}
+
+// Several threads, every rule: one recorded factor per merged step, all binned; for inverse (a
+// function of the merge staleness alone) the sum is H x the merge-staleness histogram weighted
+// by 1 / max(1, tau), exactly where no merge overflowed the exact bins (a 500-step budget in
+// intervals of 4: every merge carries 4).
+TEST(AsyncExchange, RecordedEffectiveStepsAddUpPerMerge) {
+  const LeastSquares model(6);
+  const Dataset data = testing::random_floats(128, 6, 3, 5);
+  constexpr std::int64_t kH = 4;
+  for (StepRuleKind kind : {StepRuleKind::kConstant, StepRuleKind::kInverse,
+                            StepRuleKind::kMindTheStep, StepRuleKind::kTail}) {
+    for (MergeRule merge : {MergeRule::kAverage, MergeRule::kDelta}) {
+      SCOPED_TRACE(std::string(name_of(kStepRuleKinds, kind)) + " " +
+                   std::string(name_of(kMergeRules, merge)));
+      RunnerOptions o = toy_options(3);
+      o.total_updates = 500;
+      AsyncExchange<float> algo = with_rule(kH, merge, kind);
+      const TrainingOutcome r =
+          run_training(algo, model, data, std::vector<float>(model.num_params()), o);
+      ASSERT_EQ(r.applied_updates, 500);
+      const WorkerStats all = merge_workers(r.workers);
+      EXPECT_EQ(all.step_factor.count(), 500);
+      std::int64_t binned = all.step_factor.overflow();
+      for (const std::int64_t c : all.step_factor.bins()) binned += c;
+      EXPECT_EQ(binned, 500);
+      const nlohmann::json report = algo.report();
+      const nlohmann::json& ms = report.at("merge_staleness");
+      double want = 0.0;
+      const auto bins = ms.at("histogram").get<std::vector<std::int64_t>>();
+      for (std::size_t tau = 0; tau < bins.size(); ++tau) {
+        const double f =
+            kind == StepRuleKind::kInverse ? 1.0 / std::max(1.0, static_cast<double>(tau)) : 1.0;
+        want += kH * f * static_cast<double>(bins[tau]);
+      }
+      // A loaded machine can leave a worker behind by more than the exact bins (4 x 3 + 1):
+      // those merges have staleness >= 13, so inverse's factor there is in (0, 1/13].
+      const auto overflow = ms.at("overflow").get<double>();
+      if (kind == StepRuleKind::kConstant) {
+        EXPECT_NEAR(all.step_factor_sum, want + kH * overflow, 1e-9 * 500);
+      } else if (kind == StepRuleKind::kInverse) {
+        EXPECT_GE(all.step_factor_sum, want - 1e-9 * 500);
+        EXPECT_LE(all.step_factor_sum, want + kH * overflow / 13.0 + 1e-9 * 500);
+      }
+    }
+  }
+}
+
+// Through the registry: --step-rule is accepted, and constant with one thread, H = 1 and
+// overwrite is still seq bit for bit.
+TEST(AsyncExchange, TakesAStepRuleThroughTheRegistry) {
+  const AlgorithmEntry& e = builtin_algorithms().at("async-exchange");
+  EXPECT_TRUE(e.accepts("step-rule"));
+  const AlgorithmSettings settings =
+      e.settings_with({{"merge", "overwrite"}, {"step-rule", "constant"}});
+  const AlgorithmPtr<float> algo = e.make.build<float>(AlgorithmSetup{settings, 5, 1});
+  testing::expect_one_thread_matches_seq(*algo);
 }
 
 TEST(AsyncExchange, DivergenceAndTimeLimitStopEveryWorker) {

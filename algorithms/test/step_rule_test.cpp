@@ -1,7 +1,8 @@
 // algorithms/test/step_rule_test.cpp — --step-rule (algorithms/step_rule.hpp): each rule's step
-// for a scripted staleness, one thread of every method that takes a rule equals seq under the
-// rules that leave staleness 0 alone, the recorded effective steps add up to the rule applied to
-// the recorded staleness, and the methods without per-update staleness refuse a rule.
+// for a scripted staleness, mindthestep's table non-increasing with mean 1 under its model, one
+// thread of every method that takes a rule equals seq under the rules that leave staleness 0 alone,
+// the recorded effective steps add up to the rule applied to the recorded staleness, and the
+// methods without per-update staleness refuse a rule.
 #include "algorithms/step_rule.hpp"
 
 #include <gtest/gtest.h>
@@ -23,14 +24,19 @@ namespace psgd::testing {
 namespace {
 
 // The registry entries that take a step rule: every method whose update's staleness is known
-// when the update is applied.
+// when the update is applied (async-exchange per merge: its own tests are in
+// async_exchange_test.cpp, since its rule sees the merge's staleness, not the update's).
 const std::vector<std::string_view> kRuleMethods = {
-    "mutex", "rwlock", "hogwild", "hogwild-atomic", "leashed", "param-server", "hybrid"};
+    "mutex",   "rwlock",       "hogwild", "hogwild-atomic",
+    "leashed", "param-server", "hybrid",  "async-exchange"};
 
+// With the settings under which its one thread is seq (async-exchange: --merge overwrite).
 template <class S>
 AlgorithmPtr<S> make_with_rule(std::string_view name, std::string_view rule, int threads) {
   const AlgorithmEntry& e = builtin_algorithms().at(name);
-  const AlgorithmSettings settings = e.settings_with({{"step-rule", rule}});
+  std::vector<OptionText> values = e.one_thread_is_seq.value_or(std::vector<OptionText>{});
+  values.push_back({"step-rule", rule});
+  const AlgorithmSettings settings = e.settings_with(values);
   return e.make.build<S>(AlgorithmSetup{settings, 5, threads});
 }
 
@@ -65,38 +71,95 @@ TEST(StepRule, InverseIsEtaOverMaxOneTauOnAScriptedSequence) {
   EXPECT_EQ(f.step(3).step, 0.01F / 3.0F);  // computed in the run's precision
 }
 
-TEST(StepRule, MindTheStepGivesEveryStalenessTheGeometricWeightUnderItsModel) {
+// The model's weight of each table entry: Poisson(lambda) at tau, its whole tail at the last.
+std::vector<double> poisson_weights(double lambda) {
+  std::vector<double> w(static_cast<std::size_t>(kStepRuleTableSize));
+  double p = std::exp(-lambda);
+  double head = 0.0;
+  for (std::size_t tau = 0; tau + 1 < w.size(); ++tau) {
+    if (tau > 0) p *= lambda / static_cast<double>(tau);
+    w[tau] = p;
+    head += p;
+  }
+  w.back() = std::max(0.0, 1.0 - head);
+  return w;
+}
+
+// The two properties psgd's reading promises: a staler update never gets a larger step (the
+// factor is non-increasing, in particular past the model's mode, where the raw ratio grows), and
+// the mean factor under the model is 1 (within 1e-12: rounding only), whatever the cap.
+TEST(StepRule, MindTheStepIsNonIncreasingAndMeansOneUnderItsModel) {
+  for (const double lambda : {0.5, 1.0, 3.0, 7.0, 15.0, 40.0, 300.0}) {
+    for (const double momentum : {-1.0, 0.5, 0.99}) {
+      for (const double cap : {1.5, 4.0, 1e3}) {
+        SCOPED_TRACE("lambda " + std::to_string(lambda) + " mu " + std::to_string(momentum) +
+                     " cap " + std::to_string(cap));
+        const double mu = momentum < 0.0 ? lambda / (1.0 + lambda) : momentum;
+        const MindTheStepTable t = mindthestep_table(lambda, mu, cap);
+        EXPECT_EQ(t.mode, static_cast<std::int64_t>(std::floor(lambda)));
+        ASSERT_EQ(t.factor.size(), static_cast<std::size_t>(kStepRuleTableSize));
+        const std::vector<double> w = poisson_weights(lambda);
+        double mean = 0.0;
+        for (std::size_t tau = 0; tau < t.factor.size(); ++tau) {
+          mean += w[tau] * t.factor[tau];
+          ASSERT_GT(t.factor[tau], 0.0) << "tau " << tau;
+          ASSERT_LE(t.factor[tau], cap) << "tau " << tau;
+          if (tau > 0) {
+            ASSERT_LE(t.factor[tau], t.factor[tau - 1]) << "tau " << tau;
+          }
+        }
+        EXPECT_NEAR(mean, 1.0, 1e-12);
+        EXPECT_NEAR(t.mean, 1.0, 1e-12);
+        EXPECT_GT(t.scale, 0.0);
+      }
+    }
+  }
+}
+
+// Where the cap does not bind, before the mode, P(tau) factor(tau) is the geometric weight
+// (1 - mu) mu^tau times one constant (the scale c); past the mode the factor is held.
+TEST(StepRule, MindTheStepKeepsTheGeometricShapeBeforeTheModeAndHoldsAfterIt) {
   StepRuleParams p;
   p.kind = StepRuleKind::kMindTheStep;
   p.mts_cap = 1e3;
   StepRule<double> rule(p);
-  rule.init(1.0, 4);  // lambda = 3, mu = 3/4
-  // P(tau) * factor(tau) = (1 - mu) mu^tau wherever the cap does not bind (tau <= 13 here), so
-  // the mean step under the model is 1 less the geometric mass of the capped staleness.
-  double poisson = std::exp(-3.0);
-  double geometric = 0.25;
-  int uncapped = 0;
-  for (int tau = 0; tau < 60; ++tau) {
+  rule.init(1.0, 8);  // lambda = 7, mu = 7/8: no factor reaches 1e3
+  const nlohmann::json j = rule.json();
+  const double c = j.at("scale").get<double>();
+  EXPECT_EQ(j.at("mode"), 7);
+  double poisson = std::exp(-7.0);
+  double geometric = 1.0 / 8.0;
+  for (int tau = 0; tau <= 7; ++tau) {
     if (tau > 0) {
-      poisson *= 3.0 / tau;
-      geometric *= 0.75;
+      poisson *= 7.0 / tau;
+      geometric *= 7.0 / 8.0;
     }
-    const double f = rule.step(tau).factor;
-    if (f < 1e3) {
-      ++uncapped;
-      EXPECT_NEAR(poisson * f, geometric, 1e-12 * geometric) << "tau " << tau;
-    } else {
-      EXPECT_EQ(f, 1e3);
-    }
+    EXPECT_NEAR(poisson * rule.step(tau).factor, c * geometric, 1e-12 * c * geometric)
+        << "tau " << tau;
   }
-  EXPECT_EQ(uncapped, 14);
-  StepRule<float> one(p);
-  one.init(0.05F, 1);  // lambda = 0, mu = 0: staleness 0 keeps the step exactly
-  EXPECT_EQ(one.step(0).step, 0.05F);
-  EXPECT_EQ(one.step(0).factor, 1.0);
-  StepRule<float> capped(StepRuleParams{.kind = StepRuleKind::kMindTheStep});
-  capped.init(1.0F, 4);
-  for (int tau = 0; tau < 2000; tau += 3) EXPECT_LE(capped.step(tau).factor, 4.0);
+  for (int tau = 8; tau < 3000; tau += 13) EXPECT_EQ(rule.step(tau).factor, rule.step(7).factor);
+  // With the default cap 4, the fresh updates of the same model are capped, and the others are
+  // scaled up so the mean stays 1: the stalest get less than eta, never the cap.
+  StepRule<double> capped(StepRuleParams{.kind = StepRuleKind::kMindTheStep});
+  capped.init(1.0, 8);
+  EXPECT_EQ(capped.step(0).factor, 4.0);
+  EXPECT_LT(capped.step(100).factor, 1.0);
+  EXPECT_NEAR(capped.json().at("mean_factor_under_model").get<double>(), 1.0, 1e-12);
+}
+
+TEST(StepRule, MindTheStepAtOneWorkerIsExactlyEtaAndWithoutRoomForAMeanOfOneIsTheCap) {
+  const MindTheStepTable one = mindthestep_table(0.0, 0.0, 4.0);  // one worker: lambda = mu = 0
+  for (const double f : one.factor) ASSERT_EQ(f, 1.0);
+  StepRule<float> rule(StepRuleParams{.kind = StepRuleKind::kMindTheStep});
+  rule.init(0.05F, 1);
+  EXPECT_EQ(rule.step(0).step, 0.05F);
+  EXPECT_EQ(rule.step(9).step, 0.05F);
+  // mu = 0 weights staleness 0 alone; cap 4 x P(0) = 4 e^-3 < 1 cannot make a mean of 1.
+  const MindTheStepTable none = mindthestep_table(3.0, 0.0, 4.0);
+  EXPECT_EQ(none.factor[0], 4.0);
+  EXPECT_EQ(none.factor[1], 0.0);
+  EXPECT_EQ(none.scale, -1.0);
+  EXPECT_NEAR(none.mean, 4.0 * std::exp(-3.0), 1e-15);
 }
 
 TEST(StepRule, TailUsesTheSampledCdfOnceTheWindowIsComplete) {
@@ -154,6 +217,7 @@ TEST(StepRule, RecordedEffectiveStepsAddUp) {
   const Dataset data = random_floats(200, 12, 4, 3);
   const std::vector<float> theta0(model.num_params(), 0.0F);
   for (const std::string_view name : kRuleMethods) {
+    if (name == "async-exchange") continue;  // its rule sees merges (async_exchange_test.cpp)
     for (const std::string_view rule : {"constant", "inverse"}) {
       SCOPED_TRACE(std::string(name) + " --step-rule " + std::string(rule));
       AlgorithmPtr<float> algo = make_with_rule<float>(name, rule, 3);
@@ -185,8 +249,7 @@ TEST(StepRule, MethodsWithoutPerUpdateStalenessRefuseARule) {
   }
   AlgorithmSettings settings;
   settings.set(step_rule_option(), "inverse");
-  for (const std::string_view name :
-       {"seq", "sync", "local-sgd", "nonblocking", "async-exchange"}) {
+  for (const std::string_view name : {"seq", "sync", "local-sgd", "nonblocking"}) {
     try {
       registry.check(name, AlgorithmSetup{settings, 1, name == "seq" ? 1 : 2});
       ADD_FAILURE() << name << " accepted --step-rule";

@@ -42,7 +42,7 @@ TEST(StepRuleEndToEnd, AMethodWithoutPerUpdateStalenessRefusesARuleWithExitTwo) 
   const auto r = run_psgd(std::string(kTinyRun) + "--algo sync --threads 2 --step-rule tail");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--step-rule applies to: mutex, rwlock, hogwild, hogwild-atomic, leashed, "
-                       "param-server, hybrid (not --algo sync)"),
+                       "param-server, hybrid, async-exchange (not --algo sync)"),
             std::string::npos)
       << r.err;
   // Methods without rules record no effective steps.
