@@ -49,9 +49,12 @@ except ImportError as error:  # one clear line rather than a traceback
         "/usr/bin/python3"
     ) from error
 
-# Statuses of a run that has no metrics: `invalid` refused its configuration (exit 2), `crashed`
-# died (signal, timeout, unexpected exit). Any other status word is a finished run.
-UNFINISHED = ("invalid", "crashed")
+# Statuses of a run that did not finish: `invalid` refused its configuration (exit 2), `crashed`
+# died (signal, timeout, unexpected exit); neither has metrics. `stopped`: SIGINT or SIGTERM
+# stopped it part-way (exit 130 or 143); its metrics describe a part of its budget, so the figures
+# leave it out with the others, and a sweep redoes it on resume. Any other status word is a
+# finished run.
+UNFINISHED = ("invalid", "crashed", "stopped")
 
 # The run options besides the algorithm that make it another method (see method_name()).
 METHOD_OPTIONS = ("lock", "test-before-cas")

@@ -54,6 +54,19 @@ class SweepResume : public psgd::test::ScratchDirTest {
   SchedulerOptions options_;
 };
 
+TEST_F(SweepResume, AStoppedRunIsRedoneWithoutBeingAsked) {
+  // SIGINT or SIGTERM stopped the child part-way (psgd run's status `stopped`, exit 130/143):
+  // what it measured is kept in the file, but it is no result: redone, and overwritten.
+  write_result("s", "stopped", "b-this");
+  const ResumeCheck stopped = check_resume(*dir_, "s", options_);
+  EXPECT_EQ(stopped.action, Resume::kRedoCrashed);
+  EXPECT_FALSE(counts_as_done(stopped.doc, options_));
+  options_.accept_other_builds = true;  // of any build
+  EXPECT_FALSE(counts_as_done(stopped.doc, options_));
+  write_result("c", "converged", "b-this");  // the guard: a finished run still counts
+  EXPECT_TRUE(counts_as_done(check_resume(*dir_, "c", options_).doc, options_));
+}
+
 TEST_F(SweepResume, OnlyACompleteResultOfThisBuildCountsAsDone) {
   EXPECT_EQ(check_resume(*dir_, "a", options_).action, Resume::kRun);  // nothing there
   write_result("a", "converged", "b-this");
