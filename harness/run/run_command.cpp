@@ -343,15 +343,6 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     arm_rank_fault(cfg, *group);
   }
 
-  if (speaks) {
-    // Once every check has passed (an error stays one line), before training: a run used to
-    // print nothing until it had trained and evaluated every snapshot (7.3 s for a 3-second
-    // --time-limit run).
-    std::cerr << header_line(cfg.algorithm, model->spec(), data.name, std::to_string(cfg.threads),
-                             roles, std::to_string(cfg.batch), json(cfg.step).dump())
-              << "\n"
-              << std::flush;
-  }
   // From here on SIGINT and SIGTERM stop the run and keep what it measured (stop_signals.hpp);
   // before, while nothing is measured yet, they end it as they always did. Not across processes:
   // mpirun delivers them to every rank, which would stop at different updates and wait for each
@@ -359,6 +350,16 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   std::optional<StopSignals> signals;
   if (group == nullptr) signals.emplace();
   const Budget budget = plan_budget(cfg, setup, data.train.size());
+  if (speaks) {
+    // Once every check has passed (a refused configuration stays one line), before training:
+    // a run used to print nothing until it had trained and evaluated every snapshot (7.3 s for
+    // a 3-second --time-limit run). An error of the environment from here on (a worker thread
+    // the system refuses, a full disk) is one line after it.
+    std::cerr << header_line(cfg.algorithm, model->spec(), data.name, std::to_string(cfg.threads),
+                             roles, std::to_string(cfg.batch), json(cfg.step).dump())
+              << "\n"
+              << std::flush;
+  }
   std::optional<ProgressPrinter> progress;
   if (speaks && progress_wanted(cfg.progress)) {
     progress.emplace(progress_budget(cfg, budget), stderr_is_terminal());

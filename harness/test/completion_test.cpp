@@ -94,7 +94,7 @@ TEST(CompletionEndToEnd, BashCompletesCommandsOptionsAndValues) {
   EXPECT_EQ(complete(script, "psgd run --alg"), "--algo\n");
   // --algo=le: bash splits the word at '=' (COMP_WORDBREAKS), and without that split.
   EXPECT_EQ(complete(script, "psgd run --algo = le"), "leashed\n");
-  EXPECT_EQ(complete(script, "psgd run --algo=le"), "leashed\n");
+  EXPECT_EQ(complete(script, "psgd run --algo=le"), "--algo=leashed\n");  // '=' no word break
   EXPECT_EQ(complete(script, "psgd run --placement sc"), "scatter\n");
   EXPECT_EQ(complete(script, "psgd completion z"), "zsh\n");
   EXPECT_NE(complete(script, "psgd sweep --j").find("--jobs"), std::string::npos);
