@@ -1,5 +1,5 @@
 # psgd — the Makefile only wraps the CMake presets (CMakePresets.json) and installs what is missing.
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of README.md: `make demo` and `make test`.
 
 # Debian's Python, which has python3-matplotlib (a pyenv `python3` may not).
 PYTHON ?= /usr/bin/python3
@@ -8,14 +8,29 @@ BENCH_CPU ?= 1
 JOBS ?= $(shell nproc)
 PSGD := build/release/psgd
 
-# Everything the project needs, as Debian 12 packages. `make deps` installs the missing ones.
-DEB_PACKAGES := cmake ninja-build g++ make pkg-config git ca-certificates \
-  libeigen3-dev nlohmann-json3-dev libhwloc-dev hwloc libnuma-dev zlib1g-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist python3-matplotlib \
-  python3-pandas python3-jsonschema python3-jinja2 clang-format clang-tidy clang libclang-rt-14-dev \
-  openmpi-bin libopenmpi-dev
+# The Debian 12 packages, by role: each target installs the roles it uses and no more, so
+# `make demo` installs what building and running psgd needs, not the test and lint tools.
+#   run    compiler, CMake, Ninja, Eigen, nlohmann/json, hwloc (and lstopo, which exports the
+#          topologies `--topology-xml` reads), libnuma, zlib, Google Benchmark (the release
+#          preset builds the micro-benchmarks), git (the build records its commit; without it the
+#          commit is null), and the Fashion-MNIST data
+#   plots  the figure scripts, the loader and `psgd report` (plots/: matplotlib, pandas, jinja2)
+#   mpi    `psgd run --backend mpi` (optional: a build without it refuses that backend)
+#   test   GoogleTest (the dev, tsan and asan presets build the tests), jsonschema, plots and
+#          mpi (the suite tests both)
+#   lint   clang-format and clang-tidy; fuzz: clang and its libFuzzer runtime
+RUN_PACKAGES := cmake ninja-build g++ make pkg-config git libeigen3-dev nlohmann-json3-dev \
+  libhwloc-dev hwloc libnuma-dev zlib1g-dev libbenchmark-dev dataset-fashion-mnist
+PLOTS_PACKAGES := python3-matplotlib python3-pandas python3-jinja2
+MPI_PACKAGES := openmpi-bin libopenmpi-dev
+TEST_PACKAGES := libgtest-dev libgmock-dev python3-jsonschema $(PLOTS_PACKAGES) $(MPI_PACKAGES)
+LINT_PACKAGES := clang-format clang-tidy
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+# What `make deps` installs: the run role unless told otherwise (the *-deps targets below).
+DEB_PACKAGES := $(RUN_PACKAGES)
 
-.PHONY: all figures-examples release dev deps slurm-deps browser-deps torch-deps bench-torch demo \
+.PHONY: all figures-examples release dev deps plots-deps mpi-deps test-deps lint-deps fuzz-deps \
+  nightly-deps all-deps slurm-deps browser-deps torch-deps bench-torch demo install \
   test test-march test-tsan test-asan fuzz lint check \
   format format-check readme-help bench nightly nightly-baseline figures report clean
 
@@ -32,6 +47,25 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# One target per role (see above); each is idempotent, like deps.
+plots-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(PLOTS_PACKAGES)"
+mpi-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(MPI_PACKAGES)"
+test-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(TEST_PACKAGES)"
+lint-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(LINT_PACKAGES)"
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(FUZZ_PACKAGES)"
+# experiments/nightly/run_nightly.py validates each night's document against its schema.
+nightly-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="python3-jsonschema"
+# Every role at once (a CI image, a workstation that does everything): what .ci/run ends up with.
+all-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(RUN_PACKAGES) $(TEST_PACKAGES) \
+	  $(LINT_PACKAGES) $(FUZZ_PACKAGES) $(SLURM_PACKAGES) $(BROWSER_PACKAGES)"
 
 # Slurm and munge for the Slurm backend's end-to-end test (harness/test/slurm_end_to_end_test.cpp
 # starts a single-host Slurm on localhost from them): only `make test` and `make test-asan`, the
@@ -61,7 +95,7 @@ release: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target psgd
 
-dev: deps
+dev: deps test-deps
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
 
@@ -70,6 +104,13 @@ demo: release
 	mkdir -p results/demo
 	$(PSGD) run --algo seq --model mlp:128x128x128 --batch 32 --step 0.05 --epochs 2 \
 	  --out results/demo/seq-mlp.json
+
+# The release psgd into PREFIX/bin and the Python package plots (the figures, the results loader,
+# `psgd report`'s page) into PREFIX/share/psgd/python: cmake --install of the release build, by
+# CMakeLists.txt's install() rules (docs/building.md, "Installing").
+PREFIX ?= /usr/local
+install: release
+	cmake --install build/release --prefix $(PREFIX)
 
 # The whole test suite (unit, stress, e2e) on the dev build (-O2, assertions on, -Werror).
 test: dev slurm-deps browser-deps
@@ -85,7 +126,7 @@ test: dev slurm-deps browser-deps
 # `make test`. Without debug information (-O2 only): nothing here is debugged, and -g costs a
 # fifth of the compile time. Then psgd at -O3 for two AVX-512 targets (march-native-%, below).
 MARCH_LEVELS := x86-64-v2 x86-64-v3 x86-64-v4
-test-march: deps
+test-march: deps test-deps
 	@for level in $(MARCH_LEVELS); do \
 	  dir=build/march-$$level; \
 	  cmake --preset dev -B $$dir -DPSGD_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=$$level \
@@ -120,12 +161,12 @@ march-native-%: deps
 	@echo "test-march: $* (-O3, -Werror) compiled"
 
 # The unit and stress tests again under ThreadSanitizer / AddressSanitizer+UBSan.
-test-tsan: deps
+test-tsan: deps test-deps
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan -j $(JOBS) -L "unit|stress"
 
-test-asan: deps slurm-deps
+test-asan: deps test-deps slurm-deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
@@ -139,7 +180,7 @@ test-asan: deps slurm-deps
 FUZZERS := models:idx models:cifar harness:sweep_spec harness:sweep_expand harness:config \
            harness:cli harness:compare
 FUZZ_SECONDS ?= 8
-fuzz: deps
+fuzz: deps fuzz-deps
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j $(JOBS)
 	@for entry in $(FUZZERS); do \
@@ -166,7 +207,7 @@ fuzz: deps
 # -Wno-unknown-warning-option: the dev flags are GCC's; clang need not know every one.
 LINT_TEST_CHECKS := -bugprone-*,bugprone-use-after-move,bugprone-dangling-handle,bugprone-unused-raii,bugprone-unused-return-value
 LINT_TIDY := run-clang-tidy -p build/lint -j $(JOBS) -quiet -extra-arg=-Wno-unknown-warning-option
-lint: deps
+lint: deps test-deps lint-deps
 	cmake --preset dev -B build/lint -DPSGD_PCH=OFF >/dev/null
 	cmake --build build/lint --target psgd_git_state >/dev/null  # the one generated header
 	{ $(LINT_TIDY) "$(CURDIR)/(common|models|algorithms|harness)/(?!([a-z_]+/)*test/)" && \
@@ -179,9 +220,9 @@ lint: deps
 check: format-check test report test-march lint test-tsan test-asan fuzz
 
 FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
-format:
+format: lint-deps
 	clang-format -i $(FORMAT_FILES)
-format-check:
+format-check: lint-deps
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 # docs/running.md's copy of `psgd run --help` (between its `run-help begin` and `run-help end` lines)
@@ -191,7 +232,7 @@ format-check:
 RUN_HELP_DOC := docs/running.md
 README_HELP_BEGIN := <!-- run-help begin: written by make readme-help -->
 README_HELP_END := <!-- run-help end -->
-readme-help: deps
+readme-help: deps test-deps
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS) --target psgd
 	@grep -qxF '$(README_HELP_BEGIN)' $(RUN_HELP_DOC) && grep -qxF '$(README_HELP_END)' $(RUN_HELP_DOC) || \
@@ -214,24 +255,24 @@ bench: deps
 	done
 
 # The cnn and lenet training steps next to PyTorch's on one pinned core (bench/torch_step.py;
-# README, "Convolutional models").
+# docs/performance.md, "Convolutional models").
 bench-torch: deps torch-deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target psgd_models_bench
 	taskset -c $(BENCH_CPU) $(PYTHON) bench/torch_step.py --bench build/release/psgd_models_bench
 
-# The nightly regression job (README, "Nightly regression job"): micro-benchmarks and short runs
+# The nightly regression job (docs/nightly.md): micro-benchmarks and short runs
 # into results/nightly/<date>-<sha>.json, then `psgd compare` against
 # experiments/nightly/baseline.json (report: the same name with .md). About 3 minutes on 2 cores.
 # Exit status: 0 pass, 1 a regression or a changed deterministic result, 2 bad input or no
 # baseline, 3 a benchmark or run failed. nightly-baseline records a new baseline instead.
 NIGHTLY_TARGETS := psgd psgd_models_bench psgd_algorithms_bench
-nightly: deps
+nightly: deps nightly-deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target $(NIGHTLY_TARGETS)
 	$(PYTHON) experiments/nightly/run_nightly.py --psgd $(PSGD) --bench-dir build/release
 
-nightly-baseline: deps
+nightly-baseline: deps nightly-deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target $(NIGHTLY_TARGETS)
 	$(PYTHON) experiments/nightly/run_nightly.py --psgd $(PSGD) --bench-dir build/release \
@@ -240,7 +281,7 @@ nightly-baseline: deps
 # The quick scale of every experiment spec into results/<spec>-quick/ with the binary just built
 # (resuming the results of that same build; results of another build are redone, and the
 # committed examples live apart in results/examples/), then every figure into plots/figures/. The full scale: plots/make_figures.sh build/release/psgd full.
-figures: release
+figures: release plots-deps
 	PYTHON=$(PYTHON) plots/make_figures.sh $(PSGD) quick plots/figures
 
 # One page of every committed example sweep (results/examples/*/, with the figures of
@@ -250,7 +291,7 @@ figures: release
 # Written to build/report/examples.html (several MB: the figures are inlined, so it is an
 # artefact, not committed) and build/report/examples.png.
 REPORT_SWEEPS = $(sort $(wildcard results/examples/*/index.csv))
-report: deps browser-deps
+report: deps test-deps browser-deps
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS) --target psgd
 	build/dev/psgd report $(dir $(REPORT_SWEEPS)) --figures plots/figures \
@@ -260,8 +301,8 @@ report: deps browser-deps
 	  --screenshot build/report/examples.png
 
 # Every committed figure redrawn from the committed results (results/examples/, results/nightly/)
-# into plots/figures/, with no run: what the README shows.
-figures-examples:
+# into plots/figures/, with no run: what docs/studies.md shows.
+figures-examples: plots-deps
 	PYTHON=$(PYTHON) plots/draw_examples.sh plots/figures
 
 clean:

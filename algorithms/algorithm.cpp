@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "common/eigen.hpp"
+#include "common/seconds_since.hpp"
 
 namespace psgd {
 namespace {
@@ -29,10 +30,6 @@ std::size_t slots_for(std::size_t num_params, std::size_t scalar_bytes,
                         last_checkpoint, static_cast<std::int64_t>(kMaxSlots))) +
                     1;
   return std::max<std::size_t>(std::min({want, affordable, cap}), 2);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace

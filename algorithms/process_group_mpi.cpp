@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,15 +13,12 @@
 #include "algorithms/process_group.hpp"
 #include "common/cache_line.hpp"
 #include "common/errors.hpp"
+#include "common/seconds_since.hpp"
 
 namespace psgd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // One channel's communicator and counters, on its own cache line: written only by the thread
 // that owns the channel (worker w, or the round's completion step), read after the join.
@@ -99,7 +97,10 @@ class MpiGroup final : public ProcessGroup {
   }
 
   std::vector<std::string> gather(const std::string& text) override {
-    const int length = static_cast<int>(text.size());
+    // MPI counts and displacements are int: each rank's text is held to INT_MAX / ranks, so the
+    // displacements summed at rank 0 cannot overflow either. (A configuration is a few KB.)
+    const int length =
+        text_length(text, static_cast<std::size_t>(kMaxMpiCount) / static_cast<std::size_t>(size_));
     std::vector<int> lengths(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
     MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
     std::vector<int> offsets(lengths.size());
@@ -120,7 +121,7 @@ class MpiGroup final : public ProcessGroup {
   }
 
   std::string broadcast(const std::string& text) override {
-    int length = static_cast<int>(text.size());
+    int length = text_length(text, static_cast<std::size_t>(kMaxMpiCount));
     MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
     std::string out = rank_ == 0 ? text : std::string(static_cast<std::size_t>(length), '\0');
     MPI_Bcast(out.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
@@ -145,12 +146,32 @@ class MpiGroup final : public ProcessGroup {
   static void sum(void* data, std::size_t count, MPI_Datatype type, std::size_t bytes,
                   Channel& c) noexcept {
     const Clock::time_point t0 = Clock::now();
-    MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), type, MPI_SUM, c.comm);
+    // MPI counts are int: a vector of more than INT_MAX elements is reduced in pieces, each one
+    // collective in the accounting.
+    auto* const first = static_cast<char*>(data);
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t piece = std::min(count - done, static_cast<std::size_t>(kMaxMpiCount));
+      MPI_Allreduce(MPI_IN_PLACE, first + done * bytes, static_cast<int>(piece), type, MPI_SUM,
+                    c.comm);
+      done += piece;
+      ++c.traffic.collectives;
+    }
     c.traffic.communication_seconds += seconds_since(t0);
     const auto payload = static_cast<std::int64_t>(count * bytes);
     c.traffic.bytes_sent += payload;
     c.traffic.bytes_received += payload;
-    ++c.traffic.collectives;
+  }
+
+  static constexpr int kMaxMpiCount = std::numeric_limits<int>::max();
+
+  // The text's length as an MPI count, refused past `limit` (checked before the cast).
+  static int text_length(const std::string& text, std::size_t limit) {
+    if (text.size() > limit) {
+      throw EnvironmentError("--backend mpi: a configuration of " + std::to_string(text.size()) +
+                             " bytes is more than MPI can exchange (" + std::to_string(limit) +
+                             " per rank)");
+    }
+    return static_cast<int>(text.size());
   }
 
   void close_channels() noexcept {

@@ -12,7 +12,7 @@ bool ProcessGroup::launched() noexcept { return false; }
 std::unique_ptr<ProcessGroup> ProcessGroup::join() {
   throw ConfigError(
       "--backend mpi is not built into this psgd: CMake found no MPI (install openmpi-bin and "
-      "libopenmpi-dev, `make deps`, and rebuild); --backend local runs without it");
+      "libopenmpi-dev: `make mpi-deps`, and rebuild); --backend local runs without it");
 }
 
 }  // namespace psgd

@@ -9,11 +9,11 @@
 //                2019): a model of the staleness distribution, P(tau) = Poisson(lambda), and a step
 //                per staleness that reshapes the expected update. psgd's reading (the paper's
 //                exact step function was not available to us, so this is a choice, documented in
-//                README and --help): asynchrony with geometric staleness acts as momentum mu
-//                (Mitliagkas et al., 2016); the step eta * (1 - mu) * mu^tau / P(tau) gives every
-//                staleness the weight that geometric staleness with momentum mu would, and its
-//                mean over the model, sum_tau P(tau) * step(tau), is eta. Defaults: lambda =
-//                workers - 1 (the mean staleness of a lock-based method whose gradients dominate
+//                docs/algorithms.md and --help): asynchrony with geometric staleness acts as
+//                momentum mu (Mitliagkas et al., 2016); the step eta * (1 - mu) * mu^tau / P(tau)
+//                gives every staleness the weight that geometric staleness with momentum mu would,
+//                and its mean over the model, sum_tau P(tau) * step(tau), is eta. Defaults: lambda
+//                = workers - 1 (the mean staleness of a lock-based method whose gradients dominate
 //                its updates), mu = lambda / (1 + lambda) (the geometric law of the same mean), and
 //                the factor capped at --mts-cap (the ratio grows like tau! in the model's tail,
 //                where the model, not the run, runs out of mass). With one worker (lambda = 0)

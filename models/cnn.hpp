@@ -10,8 +10,8 @@
 // bias, activation and pooling run in one pass vectorised over output positions and samples; the
 // backward pass keeps only the pooled values and the pool's argmax from the forward one. The
 // dense layers are GEMMs (models/mlp.hpp). The input batch itself is CHW, as Batch says.
-// Measured (README, "Performance"): cnn 138k samples/s at batch 128 on one AVX-512 core, 43% of
-// the reference GEMM's rate in the same run, where im2col + GEMM did 20.5k.
+// Measured (docs/performance.md, "Convolutional models"): cnn 138k samples/s at batch 128 on one
+// AVX-512 core, 43% of the reference GEMM's rate in the same run, where im2col + GEMM did 20.5k.
 //
 // "cnn" on C x H x W inputs (28x28x1 gives the numbers in brackets):
 //   conv0  3x3, C -> 4, valid       4 x (H-2) x (W-2)          [4x26x26]

@@ -14,10 +14,23 @@ method and thread count, on symlog axes (polls of a spin lock are orders of magn
 failed RMWs). Writes <out>/attempts.png, .pdf and .caption.md.
 """
 
-import numpy as np
+import os
+import sys
 
-import common
-from drawing import curves
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+import numpy as np  # noqa: E402
+
+from plots import common  # noqa: E402
+from plots.drawing import curves  # noqa: E402
+
 
 def pooled(sweep, rows):
     """(fractions P(k), overflow fraction) of failed attempts per update over rows' runs."""

@@ -11,9 +11,22 @@ not (it averages with its own old model), so it gets no serial marker. Prints th
 CSV on stdout. Writes <out>/averaging.png, .pdf, .caption.md.
 """
 
-from matplotlib.ticker import MaxNLocator
+import os
+import sys
 
-import common
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from plots import common  # noqa: E402
+
 
 # The study's final accuracies ("Parallelized Stochastic Gradient Descent"): serial (on the
 # local-sgd line, whose one thread is serial SGD), synchronous at 2-4, asynchronous at 2 / 3 / 4.

@@ -8,8 +8,20 @@ the thread count. Medians over repetitions with interquartile error bars. Writes
 <out>/backoff.png, .pdf and .caption.md.
 """
 
-import common
-from drawing import curves
+import os
+import sys
+
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+from plots import common  # noqa: E402
+from plots.drawing import curves  # noqa: E402
 
 ROWS = (
     ("failed_attempts_per_update", "failed attempts per update"),

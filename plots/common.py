@@ -3,8 +3,8 @@ outcome counts, staleness boxes, oversubscription marks, checkpoint resolution a
 
 Every script reads only results/<sweep>/ as `psgd sweep` writes it (index.csv, sweep.json and the
 run documents), and only through psgd_results (the documented loader, also for users' own
-analyses). Debian's python3-matplotlib, python3-numpy and python3-pandas are used (`make deps`),
-so the scripts run under /usr/bin/python3.
+analyses). Debian's python3-matplotlib, python3-numpy and python3-pandas are used (`make
+plots-deps`), so the scripts run under /usr/bin/python3.
 """
 
 import argparse
@@ -12,17 +12,22 @@ import math
 import os
 from collections import OrderedDict
 
-import matplotlib
+from plots.missing_modules import exit_if_missing
+
+exit_if_missing("matplotlib", "numpy", "pandas")  # for a script that imports this module first
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.ticker import ScalarFormatter  # noqa: E402,F401  (for the scripts)
 import numpy as np  # noqa: E402
 
-import psgd_results  # noqa: E402
-from drawing.figure_file import (  # noqa: E402,F401  (the scripts use common.*)
+from plots import psgd_results  # noqa: E402
+from plots.drawing.figure_file import (  # noqa: E402,F401  (the scripts use common.*)
     EMPTY_GID, SMALL, figure, legend_outside, save, say_empty, suptitle, write)
-from sweep_folder import Sweep, number, sort_key  # noqa: E402,F401  (the scripts use common.*)
+from plots.sweep_folder import (  # noqa: E402,F401  (the scripts use common.*)
+    Sweep, number, sort_key)
 
 # Legible at column width: a panel is about 4 inches wide and a printed figure of two panels is
 # shrunk to a 7-inch page width, so 9-10 pt here prints at about 8 pt (no label below 7 pt).

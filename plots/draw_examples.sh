@@ -5,7 +5,7 @@
 # Each results/examples/<name>-quick/ is drawn by plots/<name>.py and every plots/<name>_*.py (as
 # plots/make_figures.sh does after running the sweeps), and results/nightly/ by plots/nightly.py.
 # The schemes figure uses --accuracy 0.80, which every example run reaches in its two passes (the
-# study's 85% only a few snapshots do; README, "The other schemes' studies").
+# study's 85% only a few snapshots do; docs/studies.md, "The other schemes' studies").
 set -eu
 OUT=${1:-plots/figures}
 PYTHON=${PYTHON:-/usr/bin/python3}

@@ -10,7 +10,7 @@ run's method, axes, threads, batch and status repeated so each file stands alone
   histograms.csv  one row per (run, histogram, worker, k): staleness and failed attempts per
                   update; worker -1 is the whole run; overflow=True counts k >= bins
   series.csv      one row per (run, evaluated snapshot): seconds, updates, epoch, losses, accuracy
-The columns are those of psgd_results (plots/psgd_results.py, documented in README.md).
+The columns are those of psgd_results (plots/psgd_results.py, documented in docs/results.md).
 Exit status: 0 written, 1 the folder is not a sweep (one line says why), 2 bad arguments.
 """
 
@@ -18,7 +18,16 @@ import argparse
 import os
 import sys
 
-import psgd_results
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("pandas")
+
+from plots import psgd_results  # noqa: E402
 
 
 def main():

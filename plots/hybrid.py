@@ -10,10 +10,22 @@ settings differ by marker and line style. Prints the medians as CSV on stdout. W
 <out>/hybrid.png, .pdf and .caption.md.
 """
 
-import pandas as pd
+import os
+import sys
 
-import common
-from drawing import curves
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+import pandas as pd  # noqa: E402
+
+from plots import common  # noqa: E402
+from plots.drawing import curves  # noqa: E402
 
 MARKERS = ("P", "X", "h", "p", "<", ">")
 LINES = ("-", "--", ":", "-.")

@@ -14,10 +14,20 @@ column per thread count. Writes <out>/hyperparams.png, .pdf, .caption.md, and th
 
 import csv
 import os
+import sys
 
-import matplotlib.patches as mpatches
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import common
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+import matplotlib.patches as mpatches  # noqa: E402
+
+from plots import common  # noqa: E402
 
 LETTERS = dict(zip(common.OUTCOMES, "RNDIX"))
 # How a cell that no run reached epsilon in is drawn: (face colour, hatch).

@@ -9,7 +9,7 @@
 # every plots/<name>_<figure>.py too: further figures of the same runs (spec names have no `_`,
 # so <name>_ never matches another spec's script).
 # Sweeps resume: rerunning after an interruption only runs what is missing; results of another
-# build of psgd are redone (README, "Results and builds"), so the figures are this binary's.
+# build of psgd are redone (docs/sweeps.md, "Results and builds"), so the figures are this binary's.
 set -eu
 PSGD=${1:-build/release/psgd}
 SCALE=${2:-quick}

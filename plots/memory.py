@@ -13,7 +13,19 @@ Medians over repetitions with IQR bands; thread counts above the hardware thread
 Writes <out>/memory.png, .pdf, .caption.md.
 """
 
-import common
+import os
+import sys
+
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+from plots import common  # noqa: E402
 
 MIB = 1024.0 * 1024.0
 FLOAT_BYTES = 4  # the shared parameters are float32 (algorithms/shared_memory.hpp)

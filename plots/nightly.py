@@ -17,14 +17,24 @@ import glob
 import json
 import math
 import os
+import sys
 
-import matplotlib
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy")  # no pandas, unlike common
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from drawing import figure_file  # noqa: E402  (no pandas needed, unlike common)
+from plots.drawing import figure_file  # noqa: E402
 
 # Okabe-Ito's bluish green and blue (the palette of plots/common.py).
 BASELINE_COLOR, NIGHT_COLOR = "#009E73", "#0072B2"

@@ -1,9 +1,10 @@
 """Load psgd results into pandas DataFrames: a run, a sweep, histograms and series.
 
 The one reader of what `psgd run` and `psgd sweep` write; every figure script and
-plots/export_csv.py go through it. Three lines draw a custom figure from a sweep:
+plots/export_csv.py go through it. Three lines draw a custom figure from a sweep (from the
+repository root, or anywhere with PYTHONPATH=PREFIX/share/psgd/python after `make install`):
 
-    import psgd_results
+    from plots import psgd_results
     runs = psgd_results.load_sweep("results/threads-quick")
     runs.groupby(["threads", "method"]).samples_per_second.median().unstack().plot(marker="o")
 
@@ -33,7 +34,7 @@ Frames (all in long format: one row per observation, keyed by `run_id`):
 
 The sweep frames carry the identifying columns of each run (`method`, the sweep's axes,
 `threads`, `batch`, `status`) so a groupby needs no merge. Needs pandas (Debian's
-python3-pandas, installed by `make deps`); run under /usr/bin/python3.
+python3-pandas, installed by `make plots-deps`); run under /usr/bin/python3.
 """
 
 import csv
@@ -41,13 +42,11 @@ import json
 import math
 import os
 
-try:
-    import pandas as pd
-except ImportError as error:  # one clear line rather than a traceback
-    raise SystemExit(
-        "psgd_results: pandas is missing: run `make deps` (Debian's python3-pandas) and use "
-        "/usr/bin/python3"
-    ) from error
+from plots.missing_modules import exit_if_missing
+
+exit_if_missing("pandas")  # one clear line rather than a traceback
+
+import pandas as pd  # noqa: E402
 
 # Statuses of a run that did not finish: `invalid` refused its configuration (exit 2), `crashed`
 # died (signal, timeout, unexpected exit); neither has metrics. `stopped`: SIGINT or SIGTERM

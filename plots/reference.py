@@ -7,8 +7,20 @@ draws the threads sweep: the median over repetitions with the interquartile band
 as it is). Writes <out>/reference.png, .pdf and .caption.md.
 """
 
-import common
-import threads_curves
+import os
+import sys
+
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+from plots import common  # noqa: E402
+from plots import threads_curves  # noqa: E402
 
 
 def main():

@@ -24,18 +24,23 @@ import re
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-try:
-    import jinja2
-except ImportError:  # one clear line rather than a traceback
-    sys.exit(print("report: jinja2 is missing: run `make deps` (Debian's python3-jinja2) and "
-                   "use /usr/bin/python3", file=sys.stderr) or 3)
+from plots.missing_modules import exit_if_missing  # noqa: E402
 
+# Exit 3, not the figure scripts' 2: `psgd report` documents 3 for a missing Python package.
+exit_if_missing("jinja2", "matplotlib", "numpy", "pandas", code=3)
+
+import jinja2  # noqa: E402
 import markupsafe  # noqa: E402  (jinja2's own dependency)
-import report_curves  # noqa: E402
-import report_sources  # noqa: E402
+
+from plots import report_curves  # noqa: E402
+from plots import report_sources  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 TEMPLATE = "report.html.j2"
 

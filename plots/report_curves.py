@@ -9,7 +9,11 @@ import io
 import math
 import re
 
-import matplotlib
+from plots.missing_modules import exit_if_missing
+
+exit_if_missing("matplotlib", code=3)  # `psgd report`'s code for a missing package
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)

@@ -1,7 +1,8 @@
 """What `psgd report` shows of one source: a sweep folder (its index, plan, run documents and the
 figures drawn from it) or a list of run documents, gathered into plain dicts for the template.
 
-Reads results as psgd writes them (README, "Run ids, results and resuming"); nothing here draws.
+Reads results as psgd writes them (docs/sweeps.md, "Run ids, results and resuming"); nothing
+here draws.
 """
 
 import glob
@@ -10,7 +11,7 @@ import os
 import re
 from collections import Counter, OrderedDict
 
-import psgd_results
+from plots import psgd_results
 
 # The status words of psgd run, in the order the report counts them; a word psgd adds later is
 # counted after these rather than dropped.

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""The numbers behind the README's study rows for the four scheme studies (schemes, averaging,
-param-server, hybrid): per point, over its seeds, the median and the range (min..max) of final
-test accuracy and loss, wall time, passes over the training data and the lost fraction of the
+"""The numbers behind the study rows of docs/studies.md for the four scheme studies (schemes,
+averaging, param-server, hybrid): per point, over its seeds, the median and the range (min..max) of
+final test accuracy and loss, wall time, passes over the training data and the lost fraction of the
 computed gradients; for schemes also the test accuracy every method had reached at one common
 wall-clock time (the shortest median run time among the methods of that straggler setting), so
 the methods are compared at equal passes and at equal time.
@@ -15,9 +15,21 @@ Prints one Markdown table per sweep folder on stdout.
 
 import argparse
 import math
+import os
+import sys
 
-import psgd_results
-from sweep_folder import sort_key
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("pandas")
+
+from plots import psgd_results  # noqa: E402
+from plots.sweep_folder import sort_key  # noqa: E402
+
 
 def _get(doc, *path):
     """doc[path[0]][path[1]]..., or None where a key is missing (older documents)."""

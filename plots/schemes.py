@@ -14,11 +14,21 @@ on stdout. Writes <out>/schemes.png, .pdf, .caption.md.
 
 import argparse
 import os
+import sys
 
-import pandas as pd
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import common
-from drawing import curves
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+import pandas as pd  # noqa: E402
+
+from plots import common  # noqa: E402
+from plots.drawing import curves  # noqa: E402
 
 
 def parse_args():

@@ -10,8 +10,20 @@ band, on shared axes. The whole distributions per thread count: plots/staleness_
 Writes <out>/staleness.png, .pdf and .caption.md.
 """
 
-import common
-from drawing import curves
+import os
+import sys
+
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+from plots import common  # noqa: E402
+from plots.drawing import curves  # noqa: E402
 
 PANELS = (("staleness_mean", "mean staleness (updates)"),
           ("staleness_p99", "99th percentile of staleness (updates)"))

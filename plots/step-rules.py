@@ -11,12 +11,20 @@ one column per thread count (oversubscribed counts are marked). Writes <out>/ste
 .pdf, and the counts as <out>/step-rules_counts.csv.
 """
 
-import importlib
 import os
+import sys
 
-import common
+# Run as a file (plots/NAME.py) rather than as a module (python3 -m plots.NAME): the package
+# `plots` is then imported from the folder above this one.
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-hyperparams = importlib.import_module("hyperparams")  # its cells, legend and colour bar
+from plots.missing_modules import exit_if_missing  # noqa: E402
+
+exit_if_missing("matplotlib", "numpy", "pandas")
+
+from plots import common  # noqa: E402
+from plots import hyperparams  # noqa: E402  (its cells, legend and colour bar)
 
 RULES = ["constant", "inverse", "mindthestep", "tail"]
 

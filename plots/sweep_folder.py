@@ -9,7 +9,7 @@ import os
 import sys
 from collections import OrderedDict
 
-import psgd_results
+from plots import psgd_results
 
 UNFINISHED = psgd_results.UNFINISHED
 

@@ -150,7 +150,7 @@ BENCHMARK_TEMPLATE(BM_PerCoordinateApply, true, float)
     ->Name("BM_AtomicApply")
     ->Unit(benchmark::kMicrosecond);
 // --precision double: the same vector (same coordinate count) in 8-byte values, so the copy,
-// the locked apply and the CAS sweep move twice the bytes (README "Precision").
+// the locked apply and the CAS sweep move twice the bytes (docs/running.md, "Precision").
 BENCHMARK_TEMPLATE(BM_CopyUnderLock, SpinMutex, double)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_ApplyUnderLock, SpinMutex, double)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_RacyCopy, double)->Name("BM_RacyCopy<double>")->Unit(benchmark::kMicrosecond);

@@ -8,7 +8,7 @@
 // Gradients per second, not updates: a synchronous update of two workers is two gradients.
 // param-server and hybrid spend a thread on the server, which computes no gradient: their "one
 // worker" is --threads 2 (server + 1) and "two workers" --threads 3 (server + 2), the server
-// excepted as the README documents. Each iteration is one whole training run through
+// excepted as docs/performance.md documents. Each iteration is one whole training run through
 // algorithms/runner.hpp, unpinned: run it on an otherwise idle machine with two cores or more.
 //
 // NonblockingStraggler: nonblocking (K 8, mean) at two workers, worker 1 40x slower

@@ -86,8 +86,8 @@ BENCHMARK(BM_Throughput)
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
-// The float/double comparison (README "Precision"): mutex and leashed at batch 32, where the
-// copy and publish weigh most against the gradient.
+// The float/double comparison (docs/running.md, "Precision"): mutex and leashed at batch 32, where
+// the copy and publish weigh most against the gradient.
 BENCHMARK(BM_ThroughputDouble)
     ->ArgNames({"algo", "threads", "batch"})
     ->Args({0, 1, 32})

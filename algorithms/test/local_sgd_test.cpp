@@ -23,7 +23,7 @@ namespace {
 using testing::full_loss;
 using testing::LeastSquares;
 
-RunnerOptions toy_options(int threads) { return testing::small_run(threads, 11); }
+RunnerOptions local_sgd_options(int threads) { return testing::small_run(threads, 11); }
 
 // Worker 0 counts every update; every worker computes one gradient per update.
 void expect_accounting(const TrainingOutcome& r) {
@@ -55,7 +55,7 @@ TEST(LocalSgd, OneLocalStepIsSyncUpToRounding) {
   const LeastSquares model(8);
   const Dataset data = testing::random_floats(256, 8, 3, 6);
   for (int threads : {2, 3}) {
-    RunnerOptions o = toy_options(threads);
+    RunnerOptions o = local_sgd_options(threads);
     o.step = 0.02F;
     o.total_updates = 300;
     SyncSgd<float> sync;
@@ -77,7 +77,7 @@ TEST(LocalSgd, ExactBudgetAndAccounting) {
   for (int threads : {1, 2, 3, 4}) {
     for (std::int64_t updates : {500, 503}) {
       SCOPED_TRACE("threads " + std::to_string(threads) + " updates " + std::to_string(updates));
-      RunnerOptions o = toy_options(threads);
+      RunnerOptions o = local_sgd_options(threads);
       o.total_updates = updates;
       LocalSgd algo(5);
       const TrainingOutcome r =
@@ -95,7 +95,7 @@ TEST(LocalSgd, ConvergesOnConvexToy) {
   const LeastSquares model(6);
   const Dataset data = testing::random_floats(256, 6, 3, 4);
   const std::vector<float> theta0(model.num_params(), 0.0F);
-  RunnerOptions o = toy_options(1);
+  RunnerOptions o = local_sgd_options(1);
   o.step = 0.05F;
   o.total_updates = 2000;
   SequentialSgd<float> seq;
@@ -116,7 +116,7 @@ TEST(LocalSgd, ConvergesOnConvexToy) {
 TEST(LocalSgd, DivergenceAndTimeLimitStopEveryWorker) {
   const LeastSquares model(4);
   const Dataset data = testing::random_floats(64, 4, 3, 1);
-  RunnerOptions o = toy_options(3);
+  RunnerOptions o = local_sgd_options(3);
   o.step = 1e18F;
   o.total_updates = 10'000'000;
   o.updates_per_epoch = 5000;

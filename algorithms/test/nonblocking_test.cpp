@@ -23,7 +23,7 @@ namespace {
 using testing::full_loss;
 using testing::LeastSquares;
 
-RunnerOptions toy_options(int threads) { return testing::small_run(threads, 13); }
+RunnerOptions nonblocking_options(int threads) { return testing::small_run(threads, 13); }
 
 std::int64_t sum(const nlohmann::json& values) {
   std::int64_t s = 0;
@@ -87,7 +87,7 @@ TEST(NonBlocking, ExactBudgetAndAccounting) {
       for (CombineRule rule : {CombineRule::kMean, CombineRule::kWeighted}) {
         SCOPED_TRACE("threads " + std::to_string(threads) + " updates " + std::to_string(updates) +
                      " " + std::string(name_of(kCombineRules, rule)));
-        RunnerOptions o = toy_options(threads);
+        RunnerOptions o = nonblocking_options(threads);
         o.total_updates = updates;
         NonBlocking algo(5, rule);
         const TrainingOutcome r =
@@ -112,7 +112,7 @@ TEST(NonBlocking, ConvergesOnConvexToy) {
   const LeastSquares model(6);
   const Dataset data = testing::random_floats(256, 6, 3, 4);
   const std::vector<float> theta0(model.num_params(), 0.0F);
-  RunnerOptions o = toy_options(1);
+  RunnerOptions o = nonblocking_options(1);
   o.step = 0.05F;
   o.total_updates = 2000;
   SequentialSgd seq;
@@ -138,7 +138,7 @@ TEST(NonBlocking, ConvergesOnConvexToy) {
 TEST(NonBlocking, DivergenceAndTimeLimitStopEveryWorker) {
   const LeastSquares model(4);
   const Dataset data = testing::random_floats(64, 4, 3, 1);
-  RunnerOptions o = toy_options(3);
+  RunnerOptions o = nonblocking_options(3);
   o.step = 1e18F;
   o.total_updates = 10'000'000;
   o.updates_per_epoch = 5000;
@@ -173,7 +173,7 @@ TEST(NonBlocking, ARoundEndInterruptsAStraggler) {
   const LeastSquares model(4096);
   const Dataset data = testing::random_floats(256, 4096, 3, 9);
   const std::vector<float> theta0(model.num_params(), 0.0F);
-  RunnerOptions o = toy_options(1);
+  RunnerOptions o = nonblocking_options(1);
   o.batch_size = 64;
   o.total_updates = 256;
   SequentialSgd seq;
@@ -209,7 +209,7 @@ TEST(NonBlocking, MeanCountsOnlyContributors) {
   const LeastSquares model(4096);
   const Dataset data = testing::random_floats(256, 4096, 3, 9);
   const std::vector<float> theta0(model.num_params(), 0.0F);
-  RunnerOptions o = toy_options(2);
+  RunnerOptions o = nonblocking_options(2);
   o.batch_size = 64;
   o.total_updates = 64;
   o.pace.slowdown = {{1, 1000.0}};

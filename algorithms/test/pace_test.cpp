@@ -27,7 +27,7 @@ namespace {
 using testing::LeastSquares;
 using testing::same_bits;
 
-RunnerOptions toy_options(int threads) {
+RunnerOptions pace_options(int threads) {
   RunnerOptions o = testing::small_run(threads, 5);
   o.batch_size = 16;
   o.total_updates = 200;
@@ -60,7 +60,7 @@ TEST(Pace, ParsersAcceptTheDocumentedFormsAndRefuseTheRest) {
 TEST(Pace, ASlowedWorkerComputesProportionallyFewerGradients) {
   const LeastSquares model(32);
   const Dataset data = testing::random_floats(512, 32, 3, 2);
-  RunnerOptions o = toy_options(2);
+  RunnerOptions o = pace_options(2);
   o.batch_size = 64;
   o.total_updates = 3000;
   o.pace.slowdown = {{1, 16.0}};
@@ -83,7 +83,7 @@ TEST(Pace, DelaysAreWaitedAndRecordedAndChangeNoValue) {
   const LeastSquares model(8);
   const Dataset data = testing::random_floats(128, 8, 3, 4);
   const std::vector<float> theta0(model.num_params(), 0.25F);
-  RunnerOptions o = toy_options(1);
+  RunnerOptions o = pace_options(1);
   SequentialSgd seq;
   const TrainingOutcome plain = run_training(seq, model, data, theta0, o);
   for (const char* spec : {"fixed:100", "exp:100"}) {
@@ -124,7 +124,7 @@ TEST(Pace, AWaitEndsWhenTheRunIsAskedToStop) {
 
   const LeastSquares model(4);
   const Dataset data = testing::random_floats(64, 4, 3, 2);
-  RunnerOptions o = toy_options(1);
+  RunnerOptions o = pace_options(1);
   o.pace.delay = config.delay;
   o.time_limit_seconds = 0.05;
   SequentialSgd seq;
@@ -165,7 +165,7 @@ TEST(Pace, StepDecayIsTheHandWrittenScheduleBitForBit) {
   const LeastSquares model(8);
   const Dataset data = testing::random_floats(128, 8, 3, 4);
   const std::vector<float> theta0(model.num_params(), 0.25F);
-  RunnerOptions o = toy_options(1);
+  RunnerOptions o = pace_options(1);
   o.step = 0.05F;
   o.pace.step_decay = 0.3;
   SequentialSgd seq;

@@ -37,14 +37,14 @@ KSchedule growing(int k0, std::int64_t interval, KShape shape) {
   return KSchedule{k0, interval, shape};
 }
 
-struct Variant {
+struct ServerVariant {
   std::string label;
   KSchedule schedule;
 };
 // gtest prints a parameter with this (without it: "104-byte object <...>").
-void PrintTo(const Variant& v, std::ostream* os) { *os << v.label; }
+void PrintTo(const ServerVariant& v, std::ostream* os) { *os << v.label; }
 
-std::vector<Variant> variants() {
+std::vector<ServerVariant> server_variants() {
   return {{"ps_async", fixed(1)},
           {"ps_sync", fixed(KSchedule::kAllWorkers)},
           {"hybrid_1_50", growing(1, 50, KShape::kLinear)},
@@ -61,7 +61,7 @@ int sources(int threads, bool server_trains) {
   return threads == 1 ? 1 : (server_trains ? threads : threads - 1);
 }
 
-RunnerOptions toy_options(int threads) { return testing::small_run(threads, 11); }
+RunnerOptions server_options(int threads) { return testing::small_run(threads, 11); }
 
 std::int64_t sum_of(const nlohmann::json& values) {
   std::int64_t s = 0;
@@ -114,7 +114,7 @@ void expect_exchanges(const TrainingOutcome& r) {
   }
 }
 
-class ParamServerTest : public ::testing::TestWithParam<Variant> {};
+class ParamServerTest : public ::testing::TestWithParam<ServerVariant> {};
 
 TEST_P(ParamServerTest, OneThreadMatchesSeqBitForBit) {
   testing::expect_one_thread_matches_seq<float>(*make(GetParam().schedule));
@@ -128,7 +128,7 @@ TEST_P(ParamServerTest, OneGradientWorkerIsSequentialSgd) {
   const LeastSquares model(12);
   const Dataset data = testing::random_floats(200, 12, 4, 3);
   const std::vector<float> theta0(model.num_params(), 0.25F);
-  RunnerOptions o = toy_options(2);
+  RunnerOptions o = server_options(2);
   o.total_updates = 300;
   const auto algo = make(GetParam().schedule);
   const TrainingOutcome got = run_training(*algo, model, data, theta0, o);
@@ -154,7 +154,7 @@ TEST_P(ParamServerTest, ExactBudgetAndAccounting) {
     SCOPED_TRACE("threads " + std::to_string(threads));
     const auto algo = make(GetParam().schedule);
     const TrainingOutcome r = run_training(
-        *algo, model, data, std::vector<float>(model.num_params()), toy_options(threads));
+        *algo, model, data, std::vector<float>(model.num_params()), server_options(threads));
     EXPECT_EQ(r.applied_updates, 500);
     EXPECT_EQ(r.stop_reason, StopReason::kNone);
     const nlohmann::json rep = algo->report();
@@ -184,7 +184,7 @@ TEST_P(ParamServerTest, GradientCapEndsTheRunWithinOneGradientPerSource) {
   for (const bool trains : {false, true}) {
     for (int threads : {1, 2, 3, 4}) {
       SCOPED_TRACE("threads " + std::to_string(threads) + (trains ? ", server trains" : ""));
-      RunnerOptions o = toy_options(threads);
+      RunnerOptions o = server_options(threads);
       o.total_updates = 20'000;  // a mere upper bound
       o.total_gradients = kCap;
       const auto algo = make(GetParam().schedule, trains);
@@ -219,7 +219,7 @@ TEST_P(ParamServerTest, ServerThatTrainsIsOneMoreSource) {
   const Dataset data = testing::random_floats(128, 6, 3, 5);
   for (int threads : {2, 3, 4}) {
     SCOPED_TRACE("threads " + std::to_string(threads));
-    RunnerOptions o = toy_options(threads);
+    RunnerOptions o = server_options(threads);
     o.pace.delay = DelaySpec{DelaySpec::Kind::kFixed, 100.0};
     const auto algo = make(GetParam().schedule, true);
     const TrainingOutcome r =
@@ -244,7 +244,7 @@ TEST_P(ParamServerTest, ConvergesOnConvexToy) {
   const LeastSquares model(6);
   const Dataset data = testing::random_floats(256, 6, 3, 4);
   const std::vector<float> theta0(model.num_params(), 0.0F);
-  RunnerOptions o = toy_options(1);
+  RunnerOptions o = server_options(1);
   o.step = 0.05F;
   o.total_updates = 2000;
   SequentialSgd<float> seq;
@@ -265,7 +265,7 @@ TEST_P(ParamServerTest, DivergenceAndTimeLimitStopEveryThread) {
   const Dataset data = testing::random_floats(64, 4, 3, 1);
   for (const bool trains : {false, true}) {
     SCOPED_TRACE(trains ? "server trains" : "server serves");
-    RunnerOptions o = toy_options(3);
+    RunnerOptions o = server_options(3);
     o.step = 1e18F;
     o.total_updates = 10'000'000;
     o.updates_per_epoch = 5000;
@@ -290,8 +290,10 @@ TEST_P(ParamServerTest, DivergenceAndTimeLimitStopEveryThread) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, ParamServerTest, ::testing::ValuesIn(variants()),
-                         [](const ::testing::TestParamInfo<Variant>& p) { return p.param.label; });
+INSTANTIATE_TEST_SUITE_P(Variants, ParamServerTest, ::testing::ValuesIn(server_variants()),
+                         [](const ::testing::TestParamInfo<ServerVariant>& p) {
+                           return p.param.label;
+                         });
 
 TEST(KSchedule, GrowsLinearlyOrExponentiallyUpToTheWorkers) {
   const KSchedule lin = growing(2, 10, KShape::kLinear);
@@ -316,7 +318,7 @@ TEST(Hybrid, KZeroAllWorkersIsTheSynchronousServer) {
   const std::size_t d = 8;
   const Affine model(d);
   const Dataset data = testing::random_integers(256, d, 9);
-  RunnerOptions o = toy_options(3);  // W = 2: the mean of two dyadic gradients is exact
+  RunnerOptions o = server_options(3);  // W = 2: the mean of two dyadic gradients is exact
   o.step = 1.0F / 64.0F;
   o.total_updates = 400;
   const auto hybrid = make(growing(2, 50, KShape::kLinear));
@@ -347,7 +349,7 @@ TEST(ServerTrains, SyncIsTheMeanOfEveryThreadsGradient) {
   const Dataset data = testing::random_floats(200, 10, 4, 6);
   const std::vector<float> theta0(model.num_params(), 0.25F);
   constexpr int kThreads = 3;
-  RunnerOptions o = toy_options(kThreads);
+  RunnerOptions o = server_options(kThreads);
   o.total_updates = 300;
   const auto algo = make(fixed(KSchedule::kAllWorkers), true);
   const TrainingOutcome got = run_training(*algo, model, data, theta0, o);

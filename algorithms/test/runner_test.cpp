@@ -20,7 +20,7 @@
 namespace psgd {
 namespace {
 
-std::unique_ptr<Algorithm> make(std::string_view name, int threads) {
+std::unique_ptr<Algorithm> make_named(std::string_view name, int threads) {
   static const AlgorithmSettings defaults;
   return builtin_algorithms().make(name, AlgorithmSetup{defaults, 1, threads});
 }
@@ -63,7 +63,7 @@ TEST(Runner, AWorkerSetUpFailureIsRethrownHereWithoutAHang) {
   const testing::LeastSquares model(4);
   const Dataset data = testing::random_floats(64, 4, 3, 1);
   for (int failing : {0, 2}) {
-    const std::unique_ptr<Algorithm> algo = make("mutex", 3);
+    const std::unique_ptr<Algorithm> algo = make_named("mutex", 3);
     RunnerOptions o;
     o.threads = 3;
     o.batch_size = 4;
@@ -123,7 +123,7 @@ TEST(Runner, ShardOrderKeepsEachWorkerInItsSlice) {
   const SampleLog model;
   const Dataset data = indexed(100);
   for (const char* name : {"mutex", "local-sgd", "async-exchange"}) {
-    const std::unique_ptr<Algorithm> algo = make(name, 3);
+    const std::unique_ptr<Algorithm> algo = make_named(name, 3);
     RunnerOptions o;
     o.threads = 3;
     o.batch_size = 4;
@@ -199,7 +199,7 @@ TEST(Runner, OneThreadShardIsTheWorkerOrderBitForBit) {
 TEST(Runner, AShardSmallerThanABatchIsAConfigError) {
   const testing::LeastSquares model(4);
   const Dataset data = testing::random_floats(10, 4, 3, 1);
-  const std::unique_ptr<Algorithm> algo = make("mutex", 3);
+  const std::unique_ptr<Algorithm> algo = make_named("mutex", 3);
   RunnerOptions o;
   o.threads = 3;
   o.batch_size = 4;
@@ -223,7 +223,7 @@ TEST(Runner, AShardSmallerThanABatchIsAConfigError) {
 TEST(Runner, HandsBackEveryWorkersWorkspace) {
   const testing::Affine model(4);
   const Dataset data = testing::random_integers(64, 4, 3);
-  const std::unique_ptr<Algorithm> algo = make("leashed", 2);
+  const std::unique_ptr<Algorithm> algo = make_named("leashed", 2);
   RunnerOptions o;
   o.threads = 2;
   o.batch_size = 4;
@@ -248,7 +248,7 @@ TEST(Runner, ATimeLimitTooLargeForTheClockDoesNotCutTheRunShort) {
   for (const double limit : {9.3e9, 1e10, 1e18, 1e308}) {
     SCOPED_TRACE(limit);
     for (const char* name : {"mutex", "leashed"}) {
-      const std::unique_ptr<Algorithm> algo = make(name, 2);
+      const std::unique_ptr<Algorithm> algo = make_named(name, 2);
       RunnerOptions o;
       o.threads = 2;
       o.batch_size = 4;

@@ -47,7 +47,7 @@ QUICK_BENCHMARKS = [
 # Counters that are the benchmark's headline rate (higher is better) instead of its time.
 RATE_COUNTERS = {"samples_per_second": "samples/s", "gflops": "GFLOP/s"}
 
-# Benchmarks drawn by plots/nightly.py and listed first in the README.
+# Benchmarks drawn by plots/nightly.py and listed first in docs/nightly.md.
 HEADLINES = {
     "micro/models/training_step/mlp_128x128x128/512/samples_per_second",
     "micro/models/training_step/mlp_128x128x128/32/samples_per_second",

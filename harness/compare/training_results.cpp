@@ -19,7 +19,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-[[noreturn]] void reject(const std::string& path, const std::string& what) {
+[[noreturn]] void reject_document(const std::string& path, const std::string& what) {
   throw ConfigError(path + ": " + what);
 }
 
@@ -155,20 +155,22 @@ ResultSet parse_run_documents(const std::vector<json>& docs, const std::vector<s
     const json& doc = docs[i];
     const std::string& where = i < paths.size() ? paths[i] : path;
     if (!is_run_document(doc)) {
-      reject(where,
-             "not a run document (an object with \"schema_version\", a string \"status\" and a "
-             "\"config\" object, as psgd run and psgd sweep write)");
+      reject_document(
+          where,
+          "not a run document (an object with \"schema_version\", a string \"status\" and a "
+          "\"config\" object, as psgd run and psgd sweep write)");
     }
     const json* sweep = object_at(doc, "sweep");
     const std::string run_id = string_at(sweep, "run_id");
     if (!run_id.empty() && !run_ids.insert(run_id).second) {
-      reject(where, "run " + run_id + " appears twice (a folder holds one build's results)");
+      reject_document(where,
+                      "run " + run_id + " appears twice (a folder holds one build's results)");
     }
     const std::string machine = machine_of(doc);
     if (set.machine.empty()) set.machine = machine;
     if (machine != set.machine) {
-      reject(where, "ran on " + machine + ", an earlier document on " + set.machine +
-                        ": one side of a comparison comes from one machine");
+      reject_document(where, "ran on " + machine + ", an earlier document on " + set.machine +
+                                 ": one side of a comparison comes from one machine");
     }
     builds.insert(build_of(doc));
     const json* context = object_at(doc, "context");
@@ -181,9 +183,10 @@ ResultSet parse_run_documents(const std::vector<json>& docs, const std::vector<s
     if (const json* settings = object_at(sweep_or_empty(sweep), "options")) {
       const auto [it, first] = set.point_settings.emplace(point, *settings);
       if (!first && it->second != *settings) {
-        reject(where, "point " + point + " ran other settings than its earlier repetitions (" +
-                          first_difference(it->second, *settings) +
-                          "): a folder holds one sweep's results");
+        reject_document(where, "point " + point +
+                                   " ran other settings than its earlier repetitions (" +
+                                   first_difference(it->second, *settings) +
+                                   "): a folder holds one sweep's results");
       }
     }
   }
@@ -200,7 +203,8 @@ ResultSet parse_run_documents(const std::vector<json>& docs, const std::vector<s
     }
   }
   if (set.measures.empty()) {
-    reject(path, "no run with a measure (every run crashed, was invalid or has no metrics)");
+    reject_document(path,
+                    "no run with a measure (every run crashed, was invalid or has no metrics)");
   }
   set.build = builds.size() == 1 ? *builds.begin()
                                  : std::to_string(builds.size()) + " builds: " + *builds.begin() +

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "common/errors.hpp"
+#include "harness/machine/hwloc_bitmap.hpp"
 
 namespace psgd {
 namespace {
@@ -25,13 +26,8 @@ constexpr int kMaxCpuIndex = 65535;
 
 constexpr std::string_view kExplicitPrefix = "explicit:";
 
-struct BitmapDeleter {
-  void operator()(hwloc_bitmap_t b) const noexcept { hwloc_bitmap_free(b); }
-};
-using Bitmap = std::unique_ptr<hwloc_bitmap_s, BitmapDeleter>;
-
-Bitmap make_bitmap() {
-  Bitmap b(hwloc_bitmap_alloc());
+HwlocBitmap make_bitmap() {
+  HwlocBitmap b(hwloc_bitmap_alloc());
   if (!b) throw std::bad_alloc();
   return b;
 }
@@ -249,8 +245,8 @@ void bind_current_thread(const Topology& topology, const CpuSlot& slot) {
   require_this_system(topology, "pin threads");
   const std::string prefix = "worker " + std::to_string(slot.worker) + ": could not pin to CPU " +
                              std::to_string(slot.cpu) + ": ";
-  Bitmap want = make_bitmap();
-  Bitmap got = make_bitmap();
+  HwlocBitmap want = make_bitmap();
+  HwlocBitmap got = make_bitmap();
   if (hwloc_bitmap_only(want.get(), static_cast<unsigned>(slot.cpu)) != 0) {
     throw std::bad_alloc();
   }
@@ -270,7 +266,7 @@ ObservedSlot observe_current_thread(const Topology& topology, int worker) {
   require_this_system(topology, "observe threads");
   ObservedSlot observed;
   observed.worker = worker;
-  Bitmap bound = make_bitmap();
+  HwlocBitmap bound = make_bitmap();
   if (hwloc_get_cpubind(topology.get(), bound.get(), HWLOC_CPUBIND_THREAD) != 0) {
     throw EnvironmentError("worker " + std::to_string(worker) +
                            ": cannot read the thread's CPU binding: " + std::strerror(errno));
@@ -279,7 +275,7 @@ ObservedSlot observe_current_thread(const Topology& topology, int worker) {
   hwloc_bitmap_and(bound.get(), bound.get(), hwloc_topology_get_complete_cpuset(topology.get()));
   observed.bound_cpus = bitmap_to_list(bound.get());
 
-  Bitmap last = make_bitmap();
+  HwlocBitmap last = make_bitmap();
   if (hwloc_get_last_cpu_location(topology.get(), last.get(), HWLOC_CPUBIND_THREAD) == 0) {
     observed.cpu = hwloc_bitmap_first(last.get());
   }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/errors.hpp"
+#include "harness/machine/hwloc_bitmap.hpp"
 
 namespace psgd {
 namespace {
@@ -79,17 +80,13 @@ TopologySummary summarize(hwloc_topology_t topo, const std::vector<Pu>& pus, std
   return s;
 }
 
-struct BitmapDeleter {
-  void operator()(hwloc_bitmap_t b) const noexcept { hwloc_bitmap_free(b); }
-};
-
 // Restricts a loaded topology of this machine to the CPUs this process may run on and returns
 // the PU count before, or -1 when nothing was removed. hwloc leaves out only what cgroups forbid;
 // an affinity mask (taskset -c 1, Slurm's binding without cgroup confinement) once let compact
 // placement pin worker 0 to CPU 0, outside the mask (#26 item 16). A mask that cannot be read
 // leaves the whole machine, as before.
 int restrict_to_affinity(hwloc_topology_t topo) {
-  const std::unique_ptr<hwloc_bitmap_s, BitmapDeleter> allowed(hwloc_bitmap_alloc());
+  const HwlocBitmap allowed(hwloc_bitmap_alloc());
   if (!allowed) throw EnvironmentError("hwloc: out of memory reading the affinity mask");
   if (hwloc_get_cpubind(topo, allowed.get(), HWLOC_CPUBIND_PROCESS) != 0) return -1;
   hwloc_const_cpuset_t all = hwloc_topology_get_topology_cpuset(topo);

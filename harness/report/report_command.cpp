@@ -18,8 +18,8 @@
 #include "harness/cli/input_guard.hpp"
 #include "harness/cli/option_table.hpp"
 
-#ifndef PSGD_PLOTS_DIR
-#error "PSGD_PLOTS_DIR (the source tree's plots/) is set by CMakeLists.txt"
+#if !defined(PSGD_PLOTS_DIR) || !defined(PSGD_INSTALLED_PLOTS_DIR)
+#error "PSGD_PLOTS_DIR (the source tree's plots/) and PSGD_INSTALLED_PLOTS_DIR are set by CMake"
 #endif
 
 namespace psgd {
@@ -28,13 +28,26 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// The folder of report.py: the installed package beside this binary (`make install` puts it at
+// BIN/PSGD_INSTALLED_PLOTS_DIR, i.e. PREFIX/share/psgd/python/plots), so that an installed psgd
+// draws with its own copy, else plots/ of the source tree this binary was built from.
+std::string default_plots_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = (exe.parent_path() / PSGD_INSTALLED_PLOTS_DIR).lexically_normal();
+    if (fs::is_regular_file(installed / "report.py", ec)) return installed.string();
+  }
+  return PSGD_PLOTS_DIR;
+}
+
 struct ReportOptions {
   std::vector<std::string> inputs;  // sweep folders and run documents, in the page's order
   std::string out;
   std::string figures;                      // empty: the folders' own figures only
   std::string title;                        // empty: report.py's default
   std::string python = "/usr/bin/python3";  // Debian's, which has matplotlib and jinja2
-  std::string plots = PSGD_PLOTS_DIR;
+  std::string plots = default_plots_dir();
 };
 
 const OptionTable<ReportOptions>& report_options() {
@@ -50,7 +63,10 @@ const OptionTable<ReportOptions>& report_options() {
        text_option<O>("title", "TEXT", "the page's title [the sources' names]", &O::title),
        text_option<O>("python", "PATH", "the Python that draws (needs matplotlib and jinja2)",
                       &O::python),
-       text_option<O>("plots", "DIR", "the folder holding report.py", &O::plots)});
+       text_option<O>("plots", "DIR",
+                      "the package folder plots/ that holds report.py\n"
+                      "(an installed psgd's own copy, else the source tree's)",
+                      &O::plots)});
   return table;
 }
 
@@ -104,7 +120,8 @@ ReportOptions parse_report_args(std::span<const std::string_view> args) {
                            "' (the source tree moved? give --plots DIR)");
   }
   if (::access(o.python.c_str(), X_OK) != 0) {
-    throw EnvironmentError("--python '" + o.python + "' is not an executable (make deps installs " +
+    throw EnvironmentError("--python '" + o.python +
+                           "' is not an executable (make plots-deps installs " +
                            "Debian's python3 with matplotlib and jinja2)");
   }
   std::vector<std::string> argv = {o.python, script};
@@ -132,7 +149,7 @@ std::string report_help() {
          "provenance (build, machine, load, dates), status counts, a sortable and filterable\n"
          "table of every run, the sweep's figures with their captions, and each point's loss\n"
          "and accuracy curves; several sources side by side (e.g. two builds' folders). Drawn\n"
-         "by plots/report.py under Debian's python3 (matplotlib, jinja2: make deps).\n"
+         "by plots/report.py under Debian's python3 (matplotlib, jinja2: make plots-deps).\n"
          "\n"
          "Options:\n" +
          report_options().help_lines(ReportOptions{}) +

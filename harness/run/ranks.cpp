@@ -26,7 +26,7 @@ json comparable_config(const RunConfig& cfg, const Dataset& train) {
 
 // "--batch (64 vs 32)": the first option where `theirs` (another rank) differs from `mine`
 // (rank 0), or "" when the two agree.
-std::string first_difference(const json& mine, const json& theirs) {
+std::string first_disagreement(const json& mine, const json& theirs) {
   std::set<std::string> keys;
   for (const auto& [k, v] : mine.items()) keys.insert(k);
   for (const auto& [k, v] : theirs.items()) keys.insert(k);
@@ -102,7 +102,7 @@ void check_ranks_agree(ProcessGroup& group, const RunConfig& cfg, const Dataset&
   const std::vector<std::string> all = group.gather(mine.dump());
   std::string verdict;
   for (std::size_t r = 1; r < all.size() && verdict.empty(); ++r) {
-    const std::string diff = first_difference(mine, json::parse(all[r]));
+    const std::string diff = first_disagreement(mine, json::parse(all[r]));
     if (!diff.empty()) {
       verdict = "--backend mpi: rank " + std::to_string(r) + " differs from rank 0 in " + diff +
                 ": every rank must run the same configuration on the same data";

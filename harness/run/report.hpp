@@ -1,6 +1,6 @@
-// harness/run/report.hpp — the run's JSON document (schema in README.md): written from the run's
-// record, read back into one, and written atomically. Every key of the document is spelled in
-// report.cpp and nowhere else.
+// harness/run/report.hpp — the run's JSON document (fields in docs/run-document.md): written from
+// the run's record, read back into one, and written atomically. Every key of the document is
+// spelled in report.cpp and nowhere else.
 #pragma once
 
 #include <nlohmann/json.hpp>

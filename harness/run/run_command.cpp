@@ -105,8 +105,9 @@ int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
   return 0;
 }
 
-// The budget (README, "What a run does and measures"): --epochs E (default one) and --gradients G
-// count gradients computed by all workers, E passes being E x updates per epoch (N/b, or
+// The budget (docs/running.md, "What a run does and measures"): --epochs E (default one) and
+// --gradients G count gradients computed by all workers, E passes being E x updates per epoch (N/b,
+// or
 // --updates-per-epoch), both at most kUnboundedUpdates; --updates U counts applied updates; only
 // a time limit means "unbounded". A method of one gradient per update gets a gradient budget as
 // its update budget, so its counting is what it always was; a method that caps gradients itself

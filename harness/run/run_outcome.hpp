@@ -52,13 +52,14 @@ struct RunOutcome {
 // "85%" for 0.85, "85.5%" for 0.855: the label of an accuracy target in the JSON and index.csv.
 std::string accuracy_label(double accuracy);
 
-// The rules (README "What a run does and measures"): a target relative to the initial train loss
-// is that fraction of it; a target is reached by the first snapshot whose finite train loss is at
-// or below it; `diverged` when the run stopped as diverged, any evaluated loss is not finite, or
-// the final train loss is above the initial one; else `converged` when the tightest target was
-// reached (so every target was: a snapshot at or below the tightest is below all of them),
-// `not_converged` otherwise. An accuracy target is reached by the first snapshot whose finite test
-// accuracy is at or above it; accuracy targets never change the status. snapshots is not empty.
+// The rules (docs/running.md, "What a run does and measures"): a target relative to the initial
+// train loss is that fraction of it; a target is reached by the first snapshot whose finite train
+// loss is at or below it; `diverged` when the run stopped as diverged, any evaluated loss is not
+// finite, or the final train loss is above the initial one; else `converged` when the tightest
+// target was reached (so every target was: a snapshot at or below the tightest is below all of
+// them), `not_converged` otherwise. An accuracy target is reached by the first snapshot whose
+// finite test accuracy is at or above it; accuracy targets never change the status. snapshots is
+// not empty.
 RunOutcome judge_run(const std::vector<EvaluatedSnapshot>& snapshots,
                      const std::vector<Epsilon>& epsilons, StopReason stop,
                      const std::vector<double>& accuracies = {});

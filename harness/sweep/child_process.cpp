@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "common/errors.hpp"
+#include "common/seconds_since.hpp"
 
 namespace psgd {
 namespace {
@@ -26,10 +27,6 @@ sigset_t sweep_signals() {
   sigemptyset(&set);
   for (const int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
   return set;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 // Between fork and exec only async-signal-safe calls: write what failed and errno, and leave

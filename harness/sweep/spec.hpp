@@ -5,7 +5,7 @@
 // options, repetitions with explicit seeds, a per-run timeout and optional named scales that
 // override parts of it. Every key and value is validated against the run option table
 // (harness/run/run_config.hpp) before anything runs, so a typo fails in a second, not after an hour
-// of sweeping. The format is documented in experiments/README.md.
+// of sweeping. The format is documented in docs/sweeps.md, "Spec format".
 #pragma once
 
 #include <cstdint>

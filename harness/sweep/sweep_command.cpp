@@ -146,7 +146,7 @@ const OptionTable<SweepOptions>& sweep_options() {
             [](const SweepOptions& o) { return json(o.rerun); }},
            {"accept-other-builds", "",
             "count results of another psgd build as done\n(default: they are redone; "
-            "see README, \"Results and builds\")",
+            "see docs/sweeps.md, \"Results and builds\")",
             [](SweepOptions& o, std::string_view) { o.accept_other_builds = true; },
             [](const SweepOptions& o) { return json(o.accept_other_builds); }}}));
   return table;
@@ -260,14 +260,15 @@ int dispatch(const SweepOptions& o, const SweepSpec& spec, const std::vector<Pla
 std::string sweep_help() {
   return "usage: psgd sweep SPEC.json [options]\n"
          "\n"
-         "Runs every point x repetition of a sweep spec (format: experiments/README.md) as a "
-         "child\n"
-         "`psgd run --seed=S --out=...`, one at a time, and writes one JSON document per run to\n"
-         "RESULTS/<sweep>/<run-id>.json (<sweep> is the spec's name, plus -<scale> with --scale).\n"
-         "A child that is killed by a signal, exits non-zero or outlives the timeout is recorded\n"
-         "with status \"crashed\" and the sweep goes on. After every run "
-         "RESULTS/<sweep>/index.csv\n"
-         "(one row per finished run: its options, status and headline metrics) is rewritten.\n"
+         "Runs every point x repetition of a sweep spec (format: docs/sweeps.md, \"Spec format\")\n"
+         "as a child `psgd run --seed=S --out=...`, one at a time, and writes one JSON document\n"
+         "per run to RESULTS/<sweep>/<run-id>.json (<sweep> is the spec's name, plus -<scale>\n"
+         "with --scale). A child that exits 2 refused its configuration (e.g. more threads than\n"
+         "hardware threads under compact placement) and is recorded with status \"invalid\";\n"
+         "one killed by a signal, exiting otherwise non-zero or outliving the timeout, with\n"
+         "status \"crashed\"; either way the sweep goes on. After every run\n"
+         "RESULTS/<sweep>/index.csv (one row per finished run: its options, status and headline\n"
+         "metrics) is rewritten.\n"
          "Restarting a sweep skips the runs already complete and redoes interrupted ones.\n"
          "A result counts as complete only if this psgd binary made it (the build id, a hash\n"
          "of the binary, is in its sweep block): results of another build are moved to\n"

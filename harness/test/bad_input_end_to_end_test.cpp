@@ -1,5 +1,6 @@
-// End-to-end tests of `psgd run` under hostile input and a hostile environment (README "What bad
-// input gets"): one clear line and exit 2 or 3, never a hang, a crash or a clobbered file.
+// End-to-end tests of `psgd run` under hostile input and a hostile environment (docs/bad-input.md,
+// "What bad input gets"): one clear line and exit 2 or 3, never a hang, a crash or a clobbered
+// file.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 

@@ -1,7 +1,7 @@
-// End-to-end tests of `psgd run`'s one-line errors (README "What bad input gets"): each names the
-// option the user typed and the values it takes, a missing file is exit 3 whichever option names
-// it, and a synthetic data set or model that cannot fit in memory is refused before anything is
-// generated, with how much it needs.
+// End-to-end tests of `psgd run`'s one-line errors (docs/bad-input.md, "What bad input gets"): each
+// names the option the user typed and the values it takes, a missing file is exit 3 whichever
+// option names it, and a synthetic data set or model that cannot fit in memory is refused before
+// anything is generated, with how much it needs.
 #include <gtest/gtest.h>
 
 #include <filesystem>

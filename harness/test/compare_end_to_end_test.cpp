@@ -121,7 +121,7 @@ class NightlyEndToEnd : public ::testing::Test {
       GTEST_SKIP() << "this build has no benchmark binaries (PSGD_BUILD_BENCHMARKS=OFF)";
     }
     if (run_shell(std::string(kPython) + " -c 'import jsonschema, matplotlib'").exit_code != 0) {
-      GTEST_SKIP() << kPython << " with jsonschema and matplotlib is needed (make deps)";
+      GTEST_SKIP() << kPython << " with jsonschema and matplotlib is needed (make test-deps)";
     }
   }
   static std::string script() {

@@ -1,5 +1,5 @@
 // harness/test/fuzz_regression_test.cpp — every input with which a fuzz target of harness/fuzz
-// found a crash, replayed through the same entry point (`make fuzz`; README "Tests").
+// found a crash, replayed through the same entry point (`make fuzz`; docs/testing.md).
 #include <gtest/gtest.h>
 
 #include <array>

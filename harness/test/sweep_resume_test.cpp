@@ -227,7 +227,7 @@ TEST(SweepValidation, OversizedSpecsAreRefusedWithTheLimitBeforeAllocating) {
     EXPECT_THAT(e.what(), HasSubstr("more than 100000 points x 1 repetitions"));
     EXPECT_THAT(e.what(), HasSubstr("limit of 100000 runs per sweep"));
   }
-  EXPECT_EQ(kMaxSweepRuns, 100000u);  // the README documents this number
+  EXPECT_EQ(kMaxSweepRuns, 100000u);  // docs/sweeps.md documents this number
 }
 
 }  // namespace

@@ -29,8 +29,8 @@ std::size_t at(int c, int y, int x, std::size_t s, int h, int w, std::size_t n) 
 // One random convolution (2 input channels, 9 x 8, 3x3 kernel: a 7 x 6 output with an odd row
 // the pool drops) and its output gradient, stored with the kernel - 1 zero border.
 template <typename T>
-struct Case {
-  Case(std::size_t n, int out_c, SplitMix64& rng) : s{2, 9, 8, out_c, 3, n} {
+struct ConvCase {
+  ConvCase(std::size_t n, int out_c, SplitMix64& rng) : s{2, 9, 8, out_c, 3, n} {
     in = random_values(at(s.in_c, 0, 0, 0, s.in_h, s.in_w, n), rng);
     w = random_values(weight_index(out_c, 0, 0, 0), rng);
     b = random_values(static_cast<std::size_t>(out_c), rng);
@@ -100,7 +100,7 @@ class ConvKernels : public ::testing::Test {
   // float: loose (the kernels fuse multiply-adds and sum in another order); double: tight.
   static constexpr double kTolerance = sizeof(T) == 4 ? 1e-5 : 1e-12;
 
-  static void check_forward(const Case<T>& c) {
+  static void check_forward(const ConvCase<T>& c) {
     const std::size_t n = c.s.n;
     std::vector<T> pooled(at(c.s.out_c, 0, 0, 0, c.ph(), c.pw(), n));
     std::vector<T> argmax(pooled.size());
@@ -126,7 +126,7 @@ class ConvKernels : public ::testing::Test {
     }
   }
 
-  static void check_weight_grad(const Case<T>& c) {
+  static void check_weight_grad(const ConvCase<T>& c) {
     const std::size_t n = c.s.n;
     const Planes<const T> dz{
         c.dz_padded.data() + at(0, c.border(), c.border(), 0, c.dh(), c.dw(), n),
@@ -152,7 +152,7 @@ class ConvKernels : public ::testing::Test {
     }
   }
 
-  static void check_input_grad(const Case<T>& c) {
+  static void check_input_grad(const ConvCase<T>& c) {
     const std::size_t n = c.s.n;
     std::vector<T> dx(c.in.size());
     std::vector<T> flipped(c.w.size());
@@ -189,7 +189,7 @@ TYPED_TEST(ConvKernels, MatchNaiveLoops) {
   SplitMix64 rng(9);
   for (const std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{19}}) {
     for (const int out_c : {3, 8}) {
-      const Case<TypeParam> c(n, out_c, rng);
+      const ConvCase<TypeParam> c(n, out_c, rng);
       SCOPED_TRACE(testing::Message() << n << " samples, " << out_c << " channels");
       TestFixture::check_forward(c);
       TestFixture::check_weight_grad(c);

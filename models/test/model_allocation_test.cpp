@@ -80,7 +80,7 @@ int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept
 namespace psgd {
 namespace {
 
-struct Case {
+struct AllocationCase {
   std::string spec;
   Activation activation;
   ImageShape shape;
@@ -91,14 +91,14 @@ struct Case {
 // after the workspace is made: no allocation.
 template <class S>
 void expect_steps_allocate_nothing() {
-  const Case cases[] = {{"linear", Activation::kRelu, {1, 28, 28}},
-                        {"mlp:128x128x128", Activation::kRelu, {1, 28, 28}},
-                        {"mlp:40x20", Activation::kSigmoid, {1, 28, 28}},
-                        {"cnn", Activation::kRelu, {1, 28, 28}},
-                        {"lenet", Activation::kRelu, {3, 32, 32}}};
+  const AllocationCase cases[] = {{"linear", Activation::kRelu, {1, 28, 28}},
+                                  {"mlp:128x128x128", Activation::kRelu, {1, 28, 28}},
+                                  {"mlp:40x20", Activation::kSigmoid, {1, 28, 28}},
+                                  {"cnn", Activation::kRelu, {1, 28, 28}},
+                                  {"lenet", Activation::kRelu, {3, 32, 32}}};
   constexpr int kClasses = 10;
   constexpr std::size_t kMaxBatch = 130;  // more than one 128-row block, not a tile multiple
-  for (const Case& c : cases) {
+  for (const AllocationCase& c : cases) {
     const auto model = make_model<S>(c.spec, c.activation, c.shape, kClasses);
     std::vector<S> theta(model->num_params());
     initialize_params(*model, parse_init("he"), 3, theta);

@@ -21,17 +21,17 @@ bool same_bytes(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-struct Case {
+struct DeterminismCase {
   const char* spec;
   ImageShape shape;
 };
-const Case kCases[] = {{"linear", {1, 28, 28}},
-                       {"mlp:32x16", {1, 28, 28}},
-                       {"cnn", {1, 28, 28}},
-                       {"lenet", {3, 32, 32}}};
+const DeterminismCase kCases[] = {{"linear", {1, 28, 28}},
+                                  {"mlp:32x16", {1, 28, 28}},
+                                  {"cnn", {1, 28, 28}},
+                                  {"lenet", {3, 32, 32}}};
 
 TEST(ModelDeterminism, SameSeedGivesIdenticalInitAndGradient) {
-  for (const Case& c : kCases) {
+  for (const DeterminismCase& c : kCases) {
     for (const char* init : {"he", "glorot", "normal:0.01"}) {
       const auto model = make_model(c.spec, Activation::kRelu, c.shape, 10);
       std::vector<float> a(model->num_params());
@@ -63,7 +63,7 @@ TEST(ModelDeterminism, SameSeedGivesIdenticalInitAndGradient) {
 }
 
 TEST(ModelDeterminism, DifferentSeedsGiveDifferentInit) {
-  for (const Case& c : kCases) {
+  for (const DeterminismCase& c : kCases) {
     const auto model = make_model(c.spec, Activation::kRelu, c.shape, 10);
     std::vector<float> a(model->num_params());
     std::vector<float> b(model->num_params());

@@ -5,8 +5,12 @@ onto a common grid up to the end of the shortest run (no run is extrapolated), a
 and the 25th-75th percentiles over the runs are drawn there. One run is drawn as it is.
 """
 
-from matplotlib.lines import Line2D
-import numpy as np
+from plots.missing_modules import exit_if_missing
+
+exit_if_missing("matplotlib", "numpy")
+
+from matplotlib.lines import Line2D  # noqa: E402
+import numpy as np  # noqa: E402
 
 GRID_POINTS = 60
 

@@ -8,7 +8,11 @@ import os
 import textwrap
 from collections import OrderedDict
 
-import matplotlib
+from plots.missing_modules import exit_if_missing
+
+exit_if_missing("matplotlib")
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)

@@ -16,7 +16,7 @@ Run: /usr/bin/python3 -m unittest discover -s plots/test -p 'figures_*.py' -v
 
 import contextlib
 import csv
-import importlib.util
+import importlib
 import io
 import os
 import shutil
@@ -28,18 +28,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PLOTS = os.path.dirname(HERE)
 ROOT = os.path.dirname(PLOTS)
 EXAMPLES = os.path.join(ROOT, "results", "examples")
-sys.path.insert(0, PLOTS)
+sys.path.insert(0, ROOT)  # the package `plots`, wherever the test runs from
 
-try:
-    import common
-    from drawing import curves
-    from drawing import figure_file
-    import pandas as pd  # after common, which says why and exits where pandas is missing
+from plots import missing_modules  # noqa: E402
+
+ABSENT = missing_modules.missing(("matplotlib", "numpy", "pandas"))
+MISSING = f"missing {', '.join(ABSENT)}: the figure tests are skipped" if ABSENT else None
+if MISSING is None:
     from matplotlib.patches import Rectangle
+    import pandas as pd
 
-    MISSING = None
-except SystemExit as error:  # psgd_results without pandas says why and exits
-    MISSING = str(error)
+    from plots import common
+    from plots.drawing import curves
+    from plots.drawing import figure_file
 
 # (script, results folder, extra arguments, the figure names it writes)
 FAMILIES = (
@@ -68,12 +69,9 @@ FAMILIES = (
 
 
 def load_script(name):
-    """The module of plots/<name> (param-server.py's dash rules out a plain import)."""
-    spec = importlib.util.spec_from_file_location(name[:-3].replace("-", "_"),
-                                                  os.path.join(PLOTS, name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The module plots.<name> (import_module: param-server.py's dash rules out an import
+    statement)."""
+    return importlib.import_module("plots." + name[:-3])
 
 
 def data_points(ax):

@@ -22,18 +22,18 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLOTS = os.path.dirname(HERE)
 FIXTURE = os.path.join(HERE, "data", "sweep")
-sys.path.insert(0, PLOTS)
+sys.path.insert(0, os.path.dirname(PLOTS))  # the package `plots`, wherever the test runs from
 
 try:
     import pandas  # noqa: F401  (only whether it is there)
 
     MISSING = None
 except ImportError:
-    MISSING = "psgd_results: pandas is missing (run `make deps`): the loader tests are skipped"
+    MISSING = "psgd_results: pandas is missing (`make plots-deps`): the loader tests are skipped"
     print(MISSING)
 
 if MISSING is None:
-    import psgd_results
+    from plots import psgd_results
 
 
 def fixture_docs():

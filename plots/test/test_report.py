@@ -12,16 +12,16 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the package `plots`
 FIXTURE = os.path.join(HERE, "data", "sweep")
 
 try:
     import jinja2  # noqa: F401
 except ImportError:
-    raise unittest.SkipTest("jinja2 is missing: run `make deps` (Debian's python3-jinja2)")
+    raise unittest.SkipTest("jinja2 is missing: run `make plots-deps` (Debian's python3-jinja2)")
 
-import report  # noqa: E402
-import report_sources  # noqa: E402
+from plots import report  # noqa: E402
+from plots import report_sources  # noqa: E402
 
 RUN_ROW = re.compile(r'<tr><td data-v="[^"]*"><a href="#s(\d+)-')
 # A 1x1 PNG, enough to stand for a figure.

@@ -11,14 +11,13 @@ import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the package `plots`
 
-try:
-    import scheme_verdicts
+from plots import missing_modules  # noqa: E402
 
-    MISSING = None
-except SystemExit as error:  # psgd_results without pandas says why and exits
-    MISSING = str(error)
+MISSING = "pandas is missing" if missing_modules.missing(("pandas",)) else None
+if MISSING is None:
+    from plots import scheme_verdicts
 
 
 @unittest.skipIf(MISSING, MISSING or "")

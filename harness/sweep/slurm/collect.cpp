@@ -31,11 +31,6 @@ std::string text_at(const json& doc, const char* pointer) {
                                                                      : "";
 }
 
-void remove_quietly(const std::string& path) {
-  std::error_code ec;
-  fs::remove(path, ec);
-}
-
 // Run id -> the key of the newest active array task that lists it.
 std::map<std::string, std::string> queued_runs(const std::vector<SlurmJobRecord>& records,
                                                const SlurmQueue& queue) {

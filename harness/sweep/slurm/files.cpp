@@ -100,4 +100,9 @@ FileLock::~FileLock() {
   if (fd_ >= 0) close(fd_);
 }
 
+void remove_quietly(const std::string& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
+}
+
 }  // namespace psgd

@@ -25,6 +25,10 @@
 namespace psgd {
 
 std::string started_marker_path(const ResultsDir& dir, const std::string& run_id);
+
+// Removes a marker or a temporary file; one that is already gone, or cannot be removed, is left
+// to the collector's next pass, so no error is reported.
+void remove_quietly(const std::string& path);
 std::string slurm_records_dir(const ResultsDir& dir);
 
 // The marker of a run in flight, or nullopt when there is none (or it cannot be read: a marker is

@@ -37,11 +37,6 @@ std::string signal_text(int sig) {
 
 std::string text_or(const json& v) { return v.is_string() ? v.get<std::string>() : ""; }
 
-void remove_quietly(const std::string& path) {
-  std::error_code ec;
-  fs::remove(path, ec);
-}
-
 const PlannedRun& find_run(const SweepSpec& spec, const std::vector<PlannedRun>& runs,
                            const std::string& id) {
   const auto it =
