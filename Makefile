@@ -18,23 +18,29 @@ PSGD := build/release/psgd
 #   mpi    `psgd run --backend mpi` (optional: a build without it refuses that backend)
 #   test   GoogleTest (the dev, tsan and asan presets build the tests), jsonschema, plots and
 #          mpi (the suite tests both)
-#   lint   clang-format and clang-tidy; fuzz: clang and its libFuzzer runtime
+#   format clang-format; lint: clang-tidy (and clang-format); fuzz: clang and its libFuzzer runtime
 RUN_PACKAGES := cmake ninja-build g++ make pkg-config git libeigen3-dev nlohmann-json3-dev \
   libhwloc-dev hwloc libnuma-dev zlib1g-dev libbenchmark-dev dataset-fashion-mnist
 PLOTS_PACKAGES := python3-matplotlib python3-pandas python3-jinja2
 MPI_PACKAGES := openmpi-bin libopenmpi-dev
 TEST_PACKAGES := libgtest-dev libgmock-dev python3-jsonschema $(PLOTS_PACKAGES) $(MPI_PACKAGES)
-LINT_PACKAGES := clang-format clang-tidy
+FORMAT_PACKAGES := clang-format
+LINT_PACKAGES := $(FORMAT_PACKAGES) clang-tidy
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 # What `make deps` installs: the run role unless told otherwise (the *-deps targets below).
 DEB_PACKAGES := $(RUN_PACKAGES)
 
-.PHONY: all figures-examples release dev deps plots-deps mpi-deps test-deps lint-deps fuzz-deps \
+.PHONY: all figures-examples release dev deps plots-deps mpi-deps test-deps format-deps lint-deps fuzz-deps \
   nightly-deps all-deps slurm-deps browser-deps torch-deps bench-torch demo install \
   test test-march test-tsan test-asan fuzz lint check \
   format format-check readme-help bench nightly nightly-baseline figures report clean
 
 all: release
+
+# One goal at a time, even under `make -j`: the *-deps prerequisites of a target would otherwise
+# run apt-get side by side and fail on dpkg's lock, and each build already runs in parallel
+# inside cmake (-j $(JOBS)).
+.NOTPARALLEL:
 
 # Idempotent: asks dpkg what is missing and runs `apt-get update` + install only when something is.
 deps:
@@ -55,6 +61,8 @@ mpi-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(MPI_PACKAGES)"
 test-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(TEST_PACKAGES)"
+format-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(FORMAT_PACKAGES)"
 lint-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(LINT_PACKAGES)"
 fuzz-deps:
@@ -220,9 +228,9 @@ lint: deps test-deps lint-deps
 check: format-check test report test-march lint test-tsan test-asan fuzz
 
 FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
-format: lint-deps
+format: format-deps
 	clang-format -i $(FORMAT_FILES)
-format-check: lint-deps
+format-check: format-deps
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 # docs/running.md's copy of `psgd run --help` (between its `run-help begin` and `run-help end` lines)

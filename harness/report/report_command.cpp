@@ -149,7 +149,8 @@ std::string report_help() {
          "provenance (build, machine, load, dates), status counts, a sortable and filterable\n"
          "table of every run, the sweep's figures with their captions, and each point's loss\n"
          "and accuracy curves; several sources side by side (e.g. two builds' folders). Drawn\n"
-         "by plots/report.py under Debian's python3 (matplotlib, jinja2: make plots-deps).\n"
+         "by plots/report.py under Debian's python3 (jinja2, matplotlib, numpy, pandas: make "
+         "plots-deps).\n"
          "\n"
          "Options:\n" +
          report_options().help_lines(ReportOptions{}) +

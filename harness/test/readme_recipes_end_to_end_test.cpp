@@ -139,7 +139,7 @@ TEST_F(ReadmeRecipesEndToEnd, FiveRecipesRunAsWrittenAndWriteWhatTheySay) {
   EXPECT_THAT(compare.out, HasSubstr(" compared: "));
 
   if (!python) {
-    GTEST_SKIP() << "/usr/bin/python3 lacks pandas or matplotlib (make deps installs them): "
+    GTEST_SKIP() << "/usr/bin/python3 lacks pandas or matplotlib (make plots-deps installs them): "
                     "recipes (c) and (e) not run";
   }
   // (c) the study figure, redrawn from the committed runs: a PNG and its caption.
