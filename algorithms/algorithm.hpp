@@ -51,6 +51,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -73,8 +74,9 @@ namespace psgd {
 
 class WorkerPace;  // algorithms/pace.hpp
 
-// Why a run stopped before its update budget.
-enum class StopReason : int { kNone = 0, kTimeLimit = 1, kDiverged = 2 };
+// Why a run stopped before its update budget. kInterrupted: the caller asked it to stop
+// (RunnerOptions::stop_request: `psgd run` on SIGINT or SIGTERM).
+enum class StopReason : int { kNone = 0, kTimeLimit = 1, kDiverged = 2, kInterrupted = 3 };
 
 // No cap on computed gradients: the update budget (or a time limit) alone ends the run.
 inline constexpr std::int64_t kNoGradientCap = INT64_MAX;
@@ -266,6 +268,33 @@ struct alignas(kNoFalseSharing) WorkerStats {
 // The run's totals: every worker's stats merged into a copy of the first's. workers not empty.
 WorkerStats merge_workers(std::span<const WorkerStats> workers);
 
+// What one worker publishes of its progress while it runs, for the caller's progress line
+// (RunnerOptions::on_progress): written by its own worker only, read by the calling thread at
+// most a few times a second. Every access is relaxed: the values are independent counters shown
+// to a person, no data is published through them, and a reading one update old is as good. One
+// cache line per worker (kNoFalseSharing), so the stores never contend with another worker's.
+struct alignas(kNoFalseSharing) LiveCounters {
+  static_assert(std::atomic<double>::is_always_lock_free);
+  std::atomic<std::int64_t> version{0};   // the latest shared version this worker applied
+  std::atomic<std::int64_t> computed{0};  // gradients it computed
+  std::atomic<double> loss{0.0};          // moving average of its finite minibatch losses
+  std::atomic<bool> has_loss{false};      // loss holds at least one minibatch loss
+  // The worker's own copy of the average (no reload of the atomic): written by the worker only.
+  double average = 0.0;
+  bool seeded = false;
+
+  // Worker only. The average weights the last ~64 minibatches (alpha 1/64): smooth enough to
+  // read at two refreshes a second, recent enough to follow the loss within an epoch.
+  void note_gradient(std::int64_t computed_now, double minibatch_loss) noexcept {
+    computed.store(computed_now, std::memory_order_relaxed);
+    if (!std::isfinite(minibatch_loss)) return;
+    average = seeded ? average + (minibatch_loss - average) / 64.0 : minibatch_loss;
+    if (!seeded) has_loss.store(true, std::memory_order_relaxed);
+    seeded = true;
+    loss.store(average, std::memory_order_relaxed);
+  }
+};
+
 // Algorithm-independent run parameters, fixed before any worker exists.
 template <class S>
 struct BasicTrainingSetup {
@@ -295,6 +324,9 @@ struct BasicWorkerContext {
   // --slowdown, --delay, --step-decay (algorithms/pace.hpp); null when none is set, so the
   // gradient step pays one pointer test.
   WorkerPace* pace = nullptr;
+  // The worker's published progress (LiveCounters); null when nobody reads it (the default,
+  // as in tests that build a context by hand), so a step pays one pointer test.
+  LiveCounters* live = nullptr;
 };
 
 // One SGD algorithm: a shared parameter store plus the loop each worker runs.

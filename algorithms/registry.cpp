@@ -102,8 +102,10 @@ void AlgorithmRegistry::check(std::string_view name, const AlgorithmSetup& setup
   }
   for (const AlgorithmOption* o : options()) {
     if (!e.accepts(o->name()) && setup.settings.differs_from_default(*o)) {
-      throw ConfigError("--" + std::string(o->name()) + " applies to: " + accepted_by(o->name()) +
-                        " (not --algo " + std::string(e.name) + ")");
+      throw OptionNotAcceptedError("--" + std::string(o->name()) +
+                                       " applies to: " + accepted_by(o->name()) + " (not --algo " +
+                                       std::string(e.name) + ")",
+                                   std::string(o->name()), std::string(e.name));
     }
   }
   // The factory's own checks of the values (they do not depend on the precision).

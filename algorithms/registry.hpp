@@ -23,18 +23,35 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/algorithm_options.hpp"
 #include "algorithms/batch_order.hpp"
 #include "algorithms/process_group.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 
 // What a factory gets: the run's algorithm options, its master seed (per-worker streams derive
 // from it), its worker count per process, and under `--backend mpi` the process group its
 // workers span (null: one process, the shared-memory combine).
+// An algorithm option set away from its default for an algorithm that does not accept it
+// ("--persistence applies to: leashed (not --algo mutex)"). Typed, so a sweep that crosses
+// `algo` with such an option can name the exclude rule that skips those points.
+class OptionNotAcceptedError : public ConfigError {
+ public:
+  OptionNotAcceptedError(const std::string& message, std::string option, std::string algo)
+      : ConfigError(message), option_(std::move(option)), algo_(std::move(algo)) {}
+  [[nodiscard]] const std::string& option() const noexcept { return option_; }  // no dashes
+  [[nodiscard]] const std::string& algo() const noexcept { return algo_; }
+
+ private:
+  std::string option_;
+  std::string algo_;
+};
+
 struct AlgorithmSetup {
   const AlgorithmSettings& settings;
   std::uint64_t seed = 1;

@@ -167,7 +167,8 @@ class Crew {
         schedule_(schedule),
         n_(static_cast<std::size_t>(o.threads)),
         start_(static_cast<std::ptrdiff_t>(n_ + 1), StartClock{this}),  // workers + caller
-        errors_(n_) {}
+        errors_(n_),
+        live_(o.on_progress ? n_ : 0) {}
 
   // Trains: spawns the workers, releases them together, waits for them (and the time limit)
   // and joins. Throws the spawn failure or the first worker's error.
@@ -225,6 +226,7 @@ class Crew {
       BasicWorkerContext<S> ctx{
           id,           o_.threads,    &model_,   buffers.workspace.get(), &buffers.sampler,
           buffers.grad, buffers.local, &control_, out_.checkpoints.get(),  &out_.workers[w]};
+      if (!live_.empty()) ctx.live = &live_[w];
       // The pace's latency stream is apart from every batch stream (worker indices 0..n).
       std::optional<WorkerPace> pace;
       if (o_.pace.active()) {
@@ -251,18 +253,67 @@ class Crew {
     done_cv_.notify_one();
   }
 
-  // Until every started worker has returned; past the time limit, asks them to stop.
+  // Until every started worker has returned; past the time limit, asks them to stop. With a
+  // stop request or a progress callback it wakes every poll (or progress) interval to look at
+  // them; without either it sleeps until the deadline or the last worker, as it always did.
   void wait_for_workers() {
     std::unique_lock lock(done_mutex_);
     auto all_done = [&] { return done_ == started_; };
-    const std::optional<Clock::time_point> deadline =
+    std::optional<Clock::time_point> deadline =
         o_.time_limit_seconds ? deadline_after(t0_, *o_.time_limit_seconds) : std::nullopt;
-    if (deadline && !spawn_error_) {
-      if (!done_cv_.wait_until(lock, *deadline, all_done)) {
+    if (spawn_error_) deadline.reset();
+    const bool watch = !spawn_error_ && (o_.stop_request != nullptr || o_.on_progress);
+    if (!watch) {
+      if (deadline && !done_cv_.wait_until(lock, *deadline, all_done)) {
         control_.request_stop(StopReason::kTimeLimit);
       }
+      done_cv_.wait(lock, all_done);
+      return;
     }
-    done_cv_.wait(lock, all_done);
+    const auto poll = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+        o_.stop_request != nullptr ? o_.poll_seconds : o_.progress_seconds));
+    const auto every = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(o_.progress_seconds));
+    Clock::time_point next_progress = t0_ + every;
+    while (!all_done()) {
+      Clock::time_point wake = std::min(Clock::now() + poll, next_progress);
+      if (deadline) wake = std::min(wake, *deadline);
+      if (done_cv_.wait_until(lock, wake, all_done)) break;
+      const Clock::time_point now = Clock::now();
+      if (deadline && now >= *deadline) {
+        control_.request_stop(StopReason::kTimeLimit);
+        deadline.reset();
+      }
+      // relaxed: the flag carries no data (RunControl's stop flag is the same kind of hint).
+      if (o_.stop_request != nullptr && o_.stop_request->load(std::memory_order_relaxed) != 0) {
+        control_.request_stop(StopReason::kInterrupted);
+      }
+      if (o_.on_progress && now >= next_progress) {
+        next_progress = now + every;
+        const LiveProgress reading = read_live(now);
+        lock.unlock();  // the callback writes to a terminal: no worker waits on that
+        o_.on_progress(reading);
+        lock.lock();
+      }
+    }
+  }
+
+  // The workers' LiveCounters summed up (see LiveCounters for the relaxed loads).
+  LiveProgress read_live(Clock::time_point now) const {
+    LiveProgress p;
+    p.seconds = std::chrono::duration<double>(now - t0_).count();
+    double loss_sum = 0.0;
+    int losses = 0;
+    for (const LiveCounters& c : live_) {
+      p.updates = std::max(p.updates, c.version.load(std::memory_order_relaxed));
+      p.gradients += c.computed.load(std::memory_order_relaxed);
+      if (c.has_loss.load(std::memory_order_relaxed)) {
+        loss_sum += c.loss.load(std::memory_order_relaxed);
+        ++losses;
+      }
+    }
+    if (losses > 0) p.loss = loss_sum / losses;
+    return p;
   }
 
   BasicAlgorithm<S>& algo_;
@@ -285,6 +336,9 @@ class Crew {
   std::optional<std::system_error> spawn_error_;
   std::chrono::steady_clock::time_point t0_;  // written in the completion step
   double cpu0_ = 0.0;
+  // One per worker when there is a progress callback (empty otherwise): LiveCounters says who
+  // writes and reads them.
+  std::vector<LiveCounters> live_;
 };
 
 }  // namespace

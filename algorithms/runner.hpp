@@ -4,6 +4,7 @@
 // of placement: the harness injects pinning through on_worker_start.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +21,14 @@
 #include "models/model.hpp"
 
 namespace psgd {
+
+// A reading of a running training, taken by the calling thread (RunnerOptions::on_progress).
+struct LiveProgress {
+  double seconds = 0.0;        // since the start barrier released the workers
+  std::int64_t updates = 0;    // applied so far (the highest version any worker applied)
+  std::int64_t gradients = 0;  // computed by all workers
+  std::optional<double> loss;  // mean of the workers' moving averages of minibatch losses
+};
 
 struct RunnerOptions {
   int threads = 1;
@@ -58,6 +67,18 @@ struct RunnerOptions {
   // Called first on each worker's own thread (pinning goes here); may throw, and the error is
   // rethrown from run_training after every thread has stopped.
   std::function<void(int worker)> on_worker_start;
+  // A stop request from outside, read by the calling thread while the workers run: once it holds
+  // a non-zero value the run stops as StopReason::kInterrupted, within poll_seconds. `psgd run`
+  // points it at the flag its SIGINT/SIGTERM handler sets (harness/run/stop_signals.hpp); a
+  // lock-free atomic, so a signal handler may store to it. Null: no outside stop.
+  const std::atomic<int>* stop_request = nullptr;
+  // Called on the calling thread (never a worker) every progress_seconds while the workers run,
+  // with a reading of their LiveCounters; it may do I/O. Empty: none, and no worker publishes.
+  std::function<void(const LiveProgress&)> on_progress;
+  double progress_seconds = 0.5;
+  // How often the calling thread looks at stop_request: 50 ms answers a Ctrl-C at once for a
+  // person, and 20 wake-ups a second of an otherwise idle thread cost the workers nothing.
+  double poll_seconds = 0.05;
 };
 
 // Throws ConfigError when --batch-order shard leaves a worker a slice of the training set

@@ -29,6 +29,7 @@ inline S compute_gradient_on(BasicWorkerContext<S>& ctx,
     ++ctx.stats->computed;
     ctx.stats->samples += static_cast<std::int64_t>(batch.size);
     if (!std::isfinite(loss)) ctx.control->request_stop(StopReason::kDiverged);
+    if (ctx.live != nullptr) ctx.live->note_gradient(ctx.stats->computed, loss);
     return loss;
   }
   WorkerStats& s = *ctx.stats;
@@ -38,6 +39,7 @@ inline S compute_gradient_on(BasicWorkerContext<S>& ctx,
   ++s.computed;
   s.samples += static_cast<std::int64_t>(batch.size);
   if (!std::isfinite(loss)) ctx.control->request_stop(StopReason::kDiverged);
+  if (ctx.live != nullptr) ctx.live->note_gradient(s.computed, loss);
   if (pace->stretches()) {
     s.slowdown_seconds +=
         pace->stretch(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -74,6 +76,7 @@ inline void note_applied(BasicWorkerContext<S>& ctx, std::int64_t version, std::
   WorkerStats& s = *ctx.stats;
   if (ctx.pace != nullptr) ctx.pace->note_applied(version);
   ++s.applied;
+  if (ctx.live != nullptr) ctx.live->version.store(version, std::memory_order_relaxed);
   s.staleness.add(staleness);
   s.attempts.add(failed_attempts);
   s.add_loss(ctx.checkpoints->checkpoint_of(version), loss);

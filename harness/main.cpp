@@ -1,11 +1,12 @@
-// harness/main.cpp — the `psgd` command: subcommands run, list, topo, sweep, compare, report;
-// --version.
+// harness/main.cpp — the `psgd` command: subcommands run, list, topo, sweep, compare, report,
+// completion; --version.
 #include <iostream>
 #include <string_view>
 #include <vector>
 
 #include "common/errors.hpp"
 #include "harness/cli/build_info.hpp"
+#include "harness/cli/completion.hpp"
 #include "harness/compare/compare_command.hpp"
 #include "harness/machine/topo_command.hpp"
 #include "harness/report/report_command.hpp"
@@ -27,7 +28,26 @@ constexpr std::string_view kUsage =
     "          documents): noise-aware verdict per benchmark or point (psgd compare --help)\n"
     "  report  one self-contained HTML page of sweep folders and run documents (psgd report "
     "--help)\n"
+    "  completion  print a bash or zsh completion script: source <(psgd completion bash)\n"
     "  --version  git commit and dirty state at build time, compiler, flags, instruction sets\n";
+
+// Every command with its options, for `psgd completion` (the scripts are generated from these).
+std::vector<psgd::CompletionCommand> completion_commands() {
+  std::vector<psgd::CompletionCommand> commands = {
+      psgd::run_completion(),
+      {"list",
+       "print the algorithms, models, data sets, placement and backoff names",
+       {},
+       false,
+       {}},
+      psgd::sweep_completion(),
+      psgd::topo_completion(),
+      psgd::compare_completion(),
+      psgd::report_completion(),
+      {"completion", "print a bash or zsh completion script", {}, false, {"bash", "zsh"}},
+  };
+  return commands;
+}
 
 }  // namespace
 
@@ -48,7 +68,8 @@ int main(int argc, char** argv) {
   if (args[0] == "topo") return psgd::topo_main(argc - 1, argv + 1);
   if (args[0] == "compare") return psgd::compare_main(rest);
   if (args[0] == "report") return psgd::report_main(rest);
+  if (args[0] == "completion") return psgd::completion_main(rest, completion_commands());
   std::cerr << "psgd: unknown command '" << args[0]
-            << "'; valid: run, list, sweep, topo, compare, report\n";
+            << "'; valid: run, list, sweep, topo, compare, report, completion\n";
   return psgd::kExitConfigError;
 }

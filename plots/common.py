@@ -237,9 +237,9 @@ def reached_text(rows, column, label):
 
 
 def note_unfinished(ax, rows):
-    """Writes in the panel how many of its runs are invalid or crashed (left out of it)."""
+    """Writes in the panel how many of its runs are invalid, crashed or stopped (left out of it)."""
     counts = outcome_counts(rows)
-    missing = [f"{counts[s]} {s}" for s in UNFINISHED if counts[s]]
+    missing = [f"{counts[s]} {s}" for s in UNFINISHED if counts.get(s, 0)]
     if missing:
         ax.text(
             0.99, 0.01, "left out: " + ", ".join(missing), transform=ax.transAxes, fontsize=SMALL,
@@ -381,6 +381,10 @@ OUTCOMES = ("reached", "not reached", "diverged", "invalid", "crashed")
 def outcome(row, column):
     """The OUTCOMES entry of an index row for the time-to-epsilon column `column`."""
     status = row.get("status", "")
+    if status == "stopped":
+        # SIGINT or SIGTERM reached the run (exit 130/143): a signal ended it, as for a crash, and
+        # its metrics cover part of its budget only.
+        return "crashed"
     if status in UNFINISHED:
         return status
     if status == "diverged" or row.get("stop_reason") == "diverged":

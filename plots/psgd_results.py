@@ -52,9 +52,12 @@ exit_if_missing("pandas")  # one clear line rather than a traceback
 
 import pandas as pd  # noqa: E402
 
-# Statuses of a run that has no metrics: `invalid` refused its configuration (exit 2), `crashed`
-# died (signal, timeout, unexpected exit). Any other status word is a finished run.
-UNFINISHED = ("invalid", "crashed")
+# Statuses of a run that did not finish: `invalid` refused its configuration (exit 2), `crashed`
+# died (signal, timeout, unexpected exit); neither has metrics. `stopped`: SIGINT or SIGTERM
+# stopped it part-way (exit 130 or 143); its metrics describe a part of its budget, so the figures
+# leave it out with the others, and a sweep redoes it on resume. Any other status word is a
+# finished run.
+UNFINISHED = ("invalid", "crashed", "stopped")
 
 # The run document's schema version this loader reads every document as (read_document).
 SCHEMA_VERSION = 3

@@ -21,6 +21,7 @@
 
 #include "common/errors.hpp"
 #include "common/name_table.hpp"
+#include "harness/cli/completion.hpp"
 
 namespace psgd {
 
@@ -137,6 +138,17 @@ class OptionTable {
   [[nodiscard]] const Option<Config>& at(std::string_view name) const {
     if (const Option<Config>* o = find(name)) return *o;
     throw ConfigError("unknown option '--" + std::string(name) + "'; valid: " + valid_names());
+  }
+
+  // Every option as the completion scripts offer it (harness/cli/completion.hpp): the values
+  // after an option are the fixed names its help lists ("a | b | c").
+  [[nodiscard]] std::vector<CompletionOption> completion_options() const {
+    std::vector<CompletionOption> out;
+    for (const Option<Config>& o : options_) {
+      out.push_back({std::string(o.name), std::string(o.metavar), std::string(o.help),
+                     o.is_flag() ? std::vector<std::string>{} : enumerated_values(o.help)});
+    }
+    return out;
   }
 
   // "--a, --b, ..., --help": every name the command accepts.

@@ -132,4 +132,12 @@ int compare_main(std::span<const std::string_view> args) {
   }
 }
 
+CompletionCommand compare_completion() {
+  return {"compare",
+          "compare two results files, or two builds' training runs",
+          compare_options().completion_options(),
+          true,
+          {}};
+}
+
 }  // namespace psgd

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "harness/cli/completion.hpp"
+
 namespace psgd {
 
 // Compares NEW against BASELINE from command-line arguments (those after `compare`), prints the
@@ -18,5 +20,8 @@ int compare_main(std::span<const std::string_view> args);
 
 // The `psgd compare --help` text.
 std::string compare_help();
+
+// The command for `psgd completion` (harness/cli/completion.hpp): its option table.
+CompletionCommand compare_completion();
 
 }  // namespace psgd

@@ -233,4 +233,12 @@ int topo_main(int argc, char** argv) {
   return run_topo_command(args, std::cout, std::cerr);
 }
 
+CompletionCommand topo_completion() {
+  return {"topo",
+          "print the machine's topology and a placement plan",
+          topo_options().completion_options(),
+          false,
+          {}};
+}
+
 }  // namespace psgd

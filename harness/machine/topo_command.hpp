@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/cli/completion.hpp"
+
 namespace psgd {
 
 // argv[0] is the command's own name ("topo") and is skipped, as in main(); so main.cpp can
@@ -24,5 +26,8 @@ int run_topo_command(const std::vector<std::string>& args, std::ostream& out, st
 
 // The --help text.
 std::string topo_help();
+
+// The command for `psgd completion` (harness/cli/completion.hpp): its option table.
+CompletionCommand topo_completion();
 
 }  // namespace psgd

@@ -177,4 +177,12 @@ int report_main(std::span<const std::string_view> args) {
   }
 }
 
+CompletionCommand report_completion() {
+  return {"report",
+          "one self-contained HTML page of sweep folders and run documents",
+          report_options().completion_options(),
+          true,
+          {}};
+}
+
 }  // namespace psgd

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "harness/cli/completion.hpp"
+
 namespace psgd {
 
 // Checks the arguments (those after `report`): every input a sweep folder (with index.csv) or a
@@ -16,5 +18,8 @@ int report_main(std::span<const std::string_view> args);
 
 // The `psgd report --help` text.
 std::string report_help();
+
+// The command for `psgd completion` (harness/cli/completion.hpp): its option table.
+CompletionCommand report_completion();
 
 }  // namespace psgd

@@ -353,6 +353,11 @@ nlohmann::json build_report(const RunRecord& r) {
   doc["series"] = series_json(r.series);
   doc["status"] = r.status;
   doc["stop_reason"] = opt(r.stop_reason);
+  if (r.stopped) {
+    doc["stopped"] = {{"signal", r.stopped->signal},
+                      {"exit_code", r.stopped->exit_code},
+                      {"during", r.stopped->during}};
+  }
   doc["metrics"] = metrics_json(r.metrics.value_or(MetricsRecord{}));
   doc["work"] = work_block_json(r.work.value_or(WorkDoneRecord{}));
   doc.update(work_json(r));
@@ -369,6 +374,11 @@ RunRecord read_run_record(const nlohmann::json& doc) {
   RunRecord r;
   if (const json& s = at(doc, "status"); s.is_string()) r.status = s.get<std::string>();
   r.stop_reason = text(doc, "stop_reason");
+  if (const json& s = at(doc, "stopped"); s.is_object()) {
+    r.stopped = StoppedRecord{text(s, "signal").value_or(""),
+                              static_cast<int>(integer(s, "exit_code").value_or(0)),
+                              text(s, "during").value_or("")};
+  }
   r.context = at(doc, "context");
   r.load_average = load_average_of(r.context);
   r.hardware_threads = hardware_threads_of(r.context);

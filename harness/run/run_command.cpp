@@ -36,8 +36,10 @@
 #include "harness/run/ranks.hpp"
 #include "harness/run/report.hpp"
 #include "harness/run/run_config.hpp"
+#include "harness/run/run_progress.hpp"
 #include "harness/run/run_record.hpp"
 #include "harness/run/run_summary.hpp"
+#include "harness/run/stop_signals.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
 
@@ -176,13 +178,24 @@ Budget plan_budget(const RunConfig& cfg, const AlgorithmSetup& setup, std::size_
   return b;
 }
 
+// The budget as the progress line counts it (run_progress.hpp).
+ProgressBudget progress_budget(const RunConfig& cfg, const Budget& budget) {
+  ProgressBudget p;
+  p.gradients_per_epoch = budget.per_epoch * budget.record.gradients_per_update.value_or(1);
+  if (budget.record.gradients) p.gradients = budget.record.gradients;
+  if (cfg.updates) p.updates = cfg.updates;
+  p.seconds = cfg.time_limit_seconds;
+  return p;
+}
+
 // Trains with every worker pinned per the plan; `observed` receives where each worker ran.
 template <class S>
 BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicAlgorithm<S>& algo,
                               const BasicModel<S>& model, const DataSplit& data,
                               const PlacementSetup& place, const Budget& budget,
                               SharedMemory& shared_memory, std::vector<ObservedSlot>& observed,
-                              const ProcessGroup* group) {
+                              const ProcessGroup* group, ProgressPrinter* progress,
+                              const std::atomic<int>* stop_request) {
   std::vector<S> theta0(model.num_params());
   initialize_params(model, init, cfg.seed, theta0);
   RunnerOptions ro;
@@ -221,6 +234,10 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   };
   // Every shared allocation of the algorithm goes through shared_memory, under --memory.
   ro.shared_memory = &shared_memory;
+  ro.stop_request = stop_request;
+  if (progress != nullptr) {
+    ro.on_progress = [progress](const LiveProgress& p) { progress->show(p); };
+  }
   return run_training<S>(algo, model, data.train, theta0, ro);
 }
 
@@ -235,6 +252,13 @@ DataRecord data_record(const DataSplit& data, const RunConfig& cfg) {
   d.classes = static_cast<std::int64_t>(data.train.num_classes());
   d.pixel_scale = cfg.raw_pixels ? "raw 0..255" : "[0,1]";
   return d;
+}
+
+template <class S>
+std::size_t filled_snapshots(const BasicCheckpoints<S>& cp) {
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < cp.num_slots(); ++k) n += cp.slot(k).filled ? 1 : 0;
+  return n;
 }
 
 // Evaluates every filled snapshot (after the join, so evaluation steals no training time).
@@ -283,7 +307,8 @@ int write_outputs(const RunConfig& cfg, const RunRecord& record,
   }
   write_json(build_report(record), cfg.out);
   // Always to stderr, so a JSON document on stdout (--out -) stays clean and the summary shows.
-  std::cerr << run_summary(record) << std::flush;
+  // Without its header line: the run printed that before it began (run_in_precision).
+  std::cerr << run_summary(record, /*with_header=*/false) << std::flush;
   return code;
 }
 
@@ -300,6 +325,9 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   const AlgorithmPtr<S> algo = builtin_algorithms().make<S>(cfg.algorithm, setup);
   const PlacementSetup place = plan_run_placement(cfg);
   if (cfg.dry_run) return group != nullptr && group->rank() != 0 ? 0 : print_dry_run(cfg, place);
+  const bool speaks = group == nullptr || group->rank() == 0;
+  const std::string roles = worker_roles(
+      cfg.algorithm, cfg.threads, builtin_algorithms().at(cfg.algorithm).first_source(setup));
 
   check_histograms_fit(cfg);
   check_synthetic_fits(cfg, activation);
@@ -317,11 +345,32 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     arm_rank_fault(cfg, *group);
   }
 
+  // From here on SIGINT and SIGTERM stop the run and keep what it measured (stop_signals.hpp);
+  // before, while nothing is measured yet, they end it as they always did. Not across processes:
+  // mpirun delivers them to every rank, which would stop at different updates and wait for each
+  // other in a collective.
+  std::optional<StopSignals> signals;
+  if (group == nullptr) signals.emplace();
   const Budget budget = plan_budget(cfg, setup, data.train.size());
+  if (speaks) {
+    // Once every check has passed (a refused configuration stays one line), before training:
+    // a run used to print nothing until it had trained and evaluated every snapshot (7.3 s for
+    // a 3-second --time-limit run). An error of the environment from here on (a worker thread
+    // the system refuses, a full disk) is one line after it.
+    std::cerr << header_line(cfg.algorithm, model->spec(), data.name, std::to_string(cfg.threads),
+                             roles, std::to_string(cfg.batch), json(cfg.step).dump())
+              << "\n"
+              << std::flush;
+  }
+  std::optional<ProgressPrinter> progress;
+  if (speaks && progress_wanted(cfg.progress)) {
+    progress.emplace(progress_budget(cfg, budget), stderr_is_terminal());
+  }
   std::vector<ObservedSlot> observed;
   shared_memory.emplace(place.memory);
   BasicTrainingOutcome<S> outcome =
-      train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed, group);
+      train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed, group,
+            progress ? &*progress : nullptr, signals ? &StopSignals::request() : nullptr);
   const PageNodeSample memory_observed = shared_memory->observed();  // the algorithm holds it
   json ranks;
   if (group != nullptr) {
@@ -337,6 +386,7 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
                  static_cast<std::int64_t>(model->num_params())};
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
+  facts.algorithm["roles"] = roles;
   // config.batch-order holds the order used; this says whether it was the method's default.
   facts.algorithm["batch_order_source"] = cfg.batch_order ? "--batch-order" : "method default";
   facts.peak_live_vectors = algo->peak_live_vectors();
@@ -347,13 +397,22 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   facts.total_updates = budget.total;
   facts.budget = budget.record;
   facts.outcome = &outcome;
+  if (progress) {
+    // Evaluation can take longer than training (every snapshot on the whole training set).
+    progress->note("training done (" + std::to_string(outcome.applied_updates) +
+                   " updates); evaluating " +
+                   std::to_string(filled_snapshots(*outcome.checkpoints)) + " snapshots");
+  }
   evaluate_snapshots(facts, *model, data, cfg);
   RunRecord record = make_run_record(facts);
   record.ranks = std::move(ranks);
-  return write_outputs(cfg, record, [&] {
+  const int stopped_by = StopSignals::received();
+  if (signals && stopped_by != 0) mark_stopped(record, stopped_by);
+  const int code = write_outputs(cfg, record, [&] {
     save_params<S>(cfg.save_params, params_side_file(cfg.save_params), *model,
                    outcome.final_params);
   });
+  return signals && stopped_by != 0 ? stopped_exit_code(stopped_by) : code;
 }
 
 // The checks before training are harness/run/preflight.hpp's, which the sweep's point check

@@ -360,10 +360,13 @@ std::vector<OptionSpec> budget_options() {
 std::vector<OptionSpec> measurement_options() {
   return {
       parsed_option<C>("checkpoints", "K",
-                       "parameter snapshots per epoch, evaluated after training", &C::checkpoints,
-                       integer(1, kMaxInt)),
+                       "parameter snapshots per epoch (not per run: 0.1 epochs at K = 20 gives 2), "
+                       "evaluated after training",
+                       &C::checkpoints, integer(1, kMaxInt)),
       parsed_option<C>("epsilon", "LIST",
-                       "target train losses, absolute (0.3) or relative to the initial loss (50%)",
+                       "target train losses, absolute (0.3) or relative to the initial loss (50%); "
+                       "status converged = the tightest reached (by default 20% of the initial "
+                       "loss, which a short run can reach within half an epoch)",
                        &C::epsilons, whole(parse_epsilons), epsilons_text),
       parsed_option<C>("target-accuracy", "LIST",
                        "test-accuracy targets in (0, 1], like 0.80,0.85: time and updates to the "
@@ -410,6 +413,11 @@ std::vector<OptionSpec> output_options(const AlgorithmRegistry& registry) {
                        "| exit:N | worker-throw (the last worker's set-up throws) | kill-rank:R "
                        "(--backend mpi: rank R kills itself with SIGKILL 1 s into training)",
                        &C::test_fault, parse_test_fault),
+      // Not recorded (no `get`): it changes what the terminal shows, never the results.
+      {"progress", "",
+       "a progress line on stderr (epoch, updates, loss, rate, ETA) twice a second even when "
+       "stderr is not a terminal (plain lines then; on a terminal it is always shown, in place)",
+       [](C& c, std::string_view) { c.progress = true; }, nullptr},
       text_option<C>("out", "PATH",
                      "where the JSON goes (- = stdout); written to PATH.tmp.PID, then renamed",
                      &C::out),

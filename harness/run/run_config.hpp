@@ -87,6 +87,9 @@ struct RunConfig {
   std::string topology_synthetic;  // plan on an hwloc synthetic topology (--dry-run only)
   std::string topology_xml;        // plan on an lstopo XML export (--dry-run only)
   bool dry_run = false;
+  // --progress: the live progress line on stderr even when it is not a terminal (plain lines).
+  // How the run reports itself, not what it does: not part of the recorded configuration.
+  bool progress = false;
   PaceConfig pace;                  // --slowdown, --delay, --step-decay (algorithms/pace.hpp)
   std::string test_fault = "none";  // for the sweep's crash tests: abort | hang | exit:N
   // The options algorithms declare for themselves (--persistence, --backoff, --lock, ...):

@@ -62,9 +62,10 @@ RunOutcome judge_run(const std::vector<EvaluatedSnapshot>& snapshots,
                         !std::isfinite(v.final_train_loss) ||
                         v.final_train_loss > v.initial_train_loss;
   v.status = diverged ? "diverged" : tightest_reached ? "converged" : "not_converged";
-  v.stop_reason = stop == StopReason::kTimeLimit  ? "time_limit"
-                  : stop == StopReason::kDiverged ? "diverged"
-                                                  : "budget";
+  v.stop_reason = stop == StopReason::kTimeLimit     ? "time_limit"
+                  : stop == StopReason::kDiverged    ? "diverged"
+                  : stop == StopReason::kInterrupted ? "signal"
+                                                     : "budget";
   return v;
 }
 

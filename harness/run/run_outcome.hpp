@@ -41,7 +41,7 @@ struct AccuracyOutcome {
 
 struct RunOutcome {
   std::string status;       // converged | not_converged | diverged
-  std::string stop_reason;  // budget | time_limit | diverged
+  std::string stop_reason;  // budget | time_limit | diverged | signal (SIGINT, SIGTERM)
   double initial_train_loss = 0.0;
   double final_train_loss = 0.0;
   std::vector<TargetOutcome> targets;             // in the order of `epsilons`

@@ -11,6 +11,7 @@
 #include "harness/cli/build_info.hpp"
 #include "harness/run/report.hpp"
 #include "harness/run/run_outcome.hpp"
+#include "harness/run/stop_signals.hpp"
 
 namespace psgd {
 namespace {
@@ -235,6 +236,12 @@ RunRecord make_run_record(const RunFacts<S>& f) {
 
 template RunRecord make_run_record(const RunFacts<float>&);
 template RunRecord make_run_record(const RunFacts<double>&);
+
+void mark_stopped(RunRecord& record, int signal) {
+  record.stopped = StoppedRecord{signal_name(signal), stopped_exit_code(signal),
+                                 record.stop_reason == "signal" ? "training" : "evaluation"};
+  record.status = "stopped";
+}
 
 std::optional<double> WorkDoneRecord::lost_fraction() const {
   if (!lost || !lost->total || !gradients || *gradients <= 0) return std::nullopt;

@@ -151,9 +151,18 @@ struct ResourceRecord {
   std::optional<double> cpu_seconds, cpu_utilisation;
 };
 
+// A run that SIGINT or SIGTERM stopped (mark_stopped): the document's `stopped` block.
+struct StoppedRecord {
+  std::string signal;  // SIGINT | SIGTERM
+  int exit_code = 0;   // 128 + the signal's number: 130 | 143
+  std::string during;  // training (the workers stopped early) | evaluation (training had ended)
+};
+
 struct RunRecord {
-  std::string status;  // converged | not_converged | diverged (a sweep adds crashed, invalid)
+  // converged | not_converged | diverged | stopped (a signal; a sweep adds crashed, invalid)
+  std::string status;
   std::optional<std::string> stop_reason;
+  std::optional<StoppedRecord> stopped;
   nlohmann::json context;         // run_context(); null when the document lacks it
   nlohmann::json config;          // config_to_json()
   std::vector<std::string> argv;  // `psgd run` and its arguments (empty before schema 3)
@@ -215,6 +224,11 @@ RunRecord make_run_record(const RunFacts<S>& facts);
 // accuracy targets lowest first; ties keep the labels' alphabetical order (the order of the
 // document's JSON objects), so a run and a document read back list them alike.
 void order_targets(MetricsRecord& metrics);
+
+// Status `stopped`, with the signal that stopped the run (stop_signals.hpp) and when: during
+// training when the workers were stopped early (stop_reason `signal`), otherwise during the
+// evaluation. What the run measured (series, metrics, work) stays as it is.
+void mark_stopped(RunRecord& record, int signal);
 
 // Peak resident set size of this process in bytes.
 std::int64_t peak_rss_bytes();

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/run/run_progress.hpp"
+
 namespace psgd {
 namespace {
 
@@ -41,13 +43,30 @@ void line(std::string& out, const char* label, const std::string& text) {
   out += head + text + "\n";
 }
 
-void series_row(std::string& out, const SeriesPoint& e) {
+void series_row(std::string& out, const SeriesPoint& e, int epoch_decimals) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "  %8s %8s %9s %10s %10s %9s %8s\n", num(e.epoch, 2).c_str(),
-                num(e.updates, 0).c_str(), num(e.seconds, 3).c_str(),
-                num(e.running_loss, 4).c_str(), num(e.train_loss, 4).c_str(),
-                num(e.test_loss, 4).c_str(), num(e.test_accuracy, 4).c_str());
+  std::snprintf(
+      buf, sizeof buf, "  %8s %8s %9s %10s %10s %9s %8s\n", num(e.epoch, epoch_decimals).c_str(),
+      num(e.updates, 0).c_str(), num(e.seconds, 3).c_str(), num(e.running_loss, 4).c_str(),
+      num(e.train_loss, 4).c_str(), num(e.test_loss, 4).c_str(), num(e.test_accuracy, 4).c_str());
   out += buf;
+}
+
+// Decimals enough that no two shown rows of different states read as the same epoch. The budget
+// ends at llround(E x N/b) gradients while checkpoint c falls after floor(c x P / K) updates, so
+// --epochs 0.5 at N/b = 1875 has its last checkpoint at update 937 and the final state at 938:
+// two rows both labelled 0.50 at two decimals (0.4997 and 0.5003 at four).
+int epoch_decimals(const std::vector<const SeriesPoint*>& rows) {
+  constexpr int kMost = 6;
+  for (int d = 2; d < kMost; ++d) {
+    bool clash = false;
+    for (std::size_t i = 1; i < rows.size() && !clash; ++i) {
+      clash = rows[i]->updates != rows[i - 1]->updates &&
+              num(rows[i]->epoch, d) == num(rows[i - 1]->epoch, d);
+    }
+    if (!clash) return d;
+  }
+  return kMost;
 }
 
 void series_lines(std::string& out, const std::vector<SeriesPoint>& series) {
@@ -60,9 +79,12 @@ void series_lines(std::string& out, const std::vector<SeriesPoint>& series) {
   constexpr std::size_t kSummaryRows = 24;
   const std::size_t n = series.size();
   const std::size_t shown = std::min(n, kSummaryRows);
+  std::vector<const SeriesPoint*> rows;
   for (std::size_t i = 0; i < shown; ++i) {
-    series_row(out, series[shown < 2 ? i : i * (n - 1) / (shown - 1)]);
+    rows.push_back(&series[shown < 2 ? i : i * (n - 1) / (shown - 1)]);
   }
+  const int decimals = epoch_decimals(rows);
+  for (const SeriesPoint* row : rows) series_row(out, *row, decimals);
   if (shown < n) {
     std::snprintf(buf, sizeof buf, "  (%zu of %zu snapshots shown; all are in the JSON)\n", shown,
                   n);
@@ -78,6 +100,37 @@ void load_warning(std::string& out, const RunRecord& r) {
   out += "  warning: load average " + num(r.load_average, 2) +
          " at the end of the run, above the " + num(r.hardware_threads, 0) +
          " hardware threads: other work shared the cores (timings inflated)\n";
+}
+
+// What `converged` meant for this run: the tightest epsilon target reached. With the default
+// targets (relative: 50%, 25%, 20% of the initial train loss) a short run on an easy set gets
+// there within half an epoch, which surprised users who read "converged" as "trained out".
+void converged_note(std::string& out, const RunRecord& r) {
+  if (r.status != "converged" || !r.metrics || r.metrics->epsilon.empty()) return;
+  const TargetRecord* tightest = &r.metrics->epsilon.front();
+  for (const TargetRecord& t : r.metrics->epsilon) {
+    if (t.value && tightest->value && *t.value < *tightest->value) tightest = &t;
+  }
+  const bool relative = !tightest->label.empty() && tightest->label.back() == '%';
+  line(out, "meaning",
+       "converged = the train loss reached the tightest --epsilon target, " + tightest->label +
+           (relative ? " of its initial value" : "") +
+           " (not a trained-out model; set a stricter --epsilon to ask for more)");
+}
+
+// Too few snapshots to draw a curve: --checkpoints counts per epoch, so a 0.1-epoch run with
+// --checkpoints 20 evaluates 2 snapshots after the initial one.
+constexpr std::size_t kFewSnapshots = 3;
+void few_snapshots_warning(std::string& out, const RunRecord& r) {
+  if (r.series.empty()) return;
+  const std::size_t after_start = r.series.size() - 1;
+  if (after_start >= kFewSnapshots) return;
+  const nlohmann::json k = r.config.is_object() && r.config.contains("checkpoints")
+                               ? r.config["checkpoints"]
+                               : nlohmann::json(nullptr);
+  out += "  warning: only " + std::to_string(after_start) +
+         " snapshot(s) after the start: --checkpoints (" + (k.is_null() ? "-" : k.dump()) +
+         ") counts per epoch; raise it for a short run\n";
 }
 
 std::string staleness_text(const RunRecord& r) {
@@ -134,21 +187,35 @@ std::string status_words(const RunRecord& r) {
          " epsilon targets reached";
 }
 
-std::string run_summary(const RunRecord& r) {
-  std::string out = "psgd run: " + r.setup.algo.value_or("-") + ", " + r.model.spec.value_or("-") +
-                    " on " + r.data.name.value_or("-") + ", " + as_written(r.setup.threads) +
-                    " thread(s), batch " + as_written(r.setup.batch) + ", step " +
-                    as_written(r.setup.step) + "\n";
+std::string run_summary(const RunRecord& r, bool with_header) {
+  std::string out;
+  if (with_header) {
+    const std::string roles =
+        r.algorithm.is_object() && r.algorithm.contains("roles") && r.algorithm["roles"].is_string()
+            ? r.algorithm["roles"].get<std::string>()
+            : "";
+    out = header_line(r.setup.algo.value_or("-"), r.model.spec.value_or("-"),
+                      r.data.name.value_or("-"), as_written(r.setup.threads), roles,
+                      as_written(r.setup.batch), as_written(r.setup.step)) +
+          "\n";
+  }
   series_lines(out, r.series);
   const std::vector<TargetRecord> none;
   const std::vector<TargetRecord>& eps = r.metrics ? r.metrics->epsilon : none;
   line(out, "status", status_words(r) + (eps.empty() ? "" : " (" + target_list(eps) + ")"));
+  if (r.stopped) {
+    line(out, "stopped",
+         "by " + r.stopped->signal + " during " + r.stopped->during + " (exit " +
+             std::to_string(r.stopped->exit_code) + "); the document holds what was measured");
+  }
+  converged_note(out, r);
   const std::vector<TargetRecord>& acc = r.metrics ? r.metrics->accuracy : none;
   if (!acc.empty()) line(out, "accuracy", "test accuracy " + target_list(acc));
   line(out, "work", work_text(r));
   line(out, "staleness", staleness_text(r));
   line(out, "contention", contention_text(r));
   line(out, "throughput", throughput_text(r));
+  few_snapshots_warning(out, r);
   load_warning(out, r);
   return out;
 }

@@ -10,8 +10,9 @@ namespace psgd {
 
 // The summary of a run's record, one line per fact, each ending in '\n'. A pure function of the
 // record (the run prints it to stderr whatever --out is, so a JSON on stdout stays clean); fields
-// the record lacks print as "-".
-std::string run_summary(const RunRecord& record);
+// the record lacks print as "-". with_header: the first line (header_line in run_progress.hpp),
+// which `psgd run` prints before it trains and so leaves out here.
+std::string run_summary(const RunRecord& record, bool with_header = true);
 
 // "converged: all 3 epsilon targets reached" / "not_converged: 2 of 3 epsilon targets reached" /
 // "diverged": the status and what it means, in the words the summary, index.csv (status,

@@ -1,12 +1,15 @@
 // harness/sweep/point_check.cpp — the checks of `psgd run` before training, for every point.
 #include "harness/sweep/point_check.hpp"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <new>
 #include <optional>
 #include <set>
+#include <utility>
 
+#include "algorithms/registry.hpp"
 #include "common/errors.hpp"
 #include "harness/run/memory_check.hpp"
 #include "harness/run/preflight.hpp"
@@ -104,6 +107,35 @@ class Checker {
   std::map<std::string, std::size_t> model_params_;
 };
 
+// The spec's key for `option` in this point (as the spec spelled it) and its value as JSON.
+std::pair<std::string, nlohmann::json> point_value(const PlannedRun& run,
+                                                   const std::string& option) {
+  std::string snake = option;
+  std::ranges::replace(snake, '-', '_');
+  for (const std::string& key : {option, snake}) {
+    const auto it = run.options.find(key);
+    if (it == run.options.end()) continue;
+    // A number or a boolean as such; anything else as the text the spec gave.
+    const nlohmann::json parsed = nlohmann::json::parse(it->second, nullptr, false);
+    const bool plain = !parsed.is_discarded() && (parsed.is_number() || parsed.is_boolean());
+    return {key, plain ? parsed : nlohmann::json(it->second)};
+  }
+  return {option, nlohmann::json(nullptr)};
+}
+
+// The exclude rule that skips every point of this algorithm with this option set, as spec text:
+// "exclude": [{"algo": "mutex", "persistence": 2}].
+std::string exclude_suggestion(const PlannedRun& run, const OptionNotAcceptedError& e) {
+  const auto [key, value] = point_value(run, e.option());
+  nlohmann::ordered_json rule;
+  rule["algo"] = e.algo();
+  rule[key] = value;
+  return "\"exclude\": [" + rule.dump() +
+         "] to the spec (or list that option under the algo "
+         "values that accept it, as {\"algo\": ..., \"" +
+         key + "\": ...})";
+}
+
 }  // namespace
 
 PointCheck check_points(const std::vector<PlannedRun>& runs) {
@@ -113,6 +145,9 @@ PointCheck check_points(const std::vector<PlannedRun>& runs) {
     if (!seen.insert(run.point_id).second) continue;  // the same options at another seed
     try {
       checker.check(run);
+    } catch (const OptionNotAcceptedError& e) {
+      throw ConfigError("point " + run.point_id + ": " + e.what() + "; to skip such points, add " +
+                        exclude_suggestion(run, e));
     } catch (const ConfigError& e) {
       throw ConfigError("point " + run.point_id + ": " + e.what());
     } catch (const EnvironmentError& e) {

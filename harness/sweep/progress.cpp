@@ -11,7 +11,7 @@ namespace psgd {
 namespace {
 
 // The order statuses are listed in: finished outcomes first, the sweep's own last.
-constexpr const char* kStatusOrder[] = {"converged", "not_converged", "diverged",
+constexpr const char* kStatusOrder[] = {"converged", "not_converged", "diverged", "stopped",
                                         "error",     "invalid",       "crashed"};
 
 std::size_t terminal_columns(std::FILE* out) {

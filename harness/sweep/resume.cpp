@@ -47,7 +47,10 @@ ResumeCheck check_resume(const ResultsDir& dir, const std::string& run_id,
     c.action = Resume::kRerun;
   } else if (!same_build && !options.accept_other_builds) {
     c.action = Resume::kOtherBuild;
-  } else if (options.redo_crashed && c.doc->value("status", "") == "crashed") {
+  } else if ((options.redo_crashed && c.doc->value("status", "") == "crashed") ||
+             c.doc->value("status", "") == "stopped") {
+    // A stopped run (SIGINT or SIGTERM reached the child, which kept what it had measured) is
+    // never a result to keep: redone and overwritten, with or without --redo-crashed.
     c.action = Resume::kRedoCrashed;
   } else {
     c.action = Resume::kDone;

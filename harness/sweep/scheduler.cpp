@@ -271,7 +271,8 @@ class SweepRun {
 bool counts_as_done(const std::optional<json>& doc, const SchedulerOptions& options) {
   if (!doc || options.rerun) return false;
   if (!options.accept_other_builds && recorded_build_id(*doc) != options.build_id) return false;
-  return !(options.redo_crashed && doc->value("status", "") == "crashed");
+  const std::string status = doc->value("status", "");
+  return !(options.redo_crashed && status == "crashed") && status != "stopped";
 }
 
 json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir& dir,
@@ -292,8 +293,13 @@ json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir
   const bool clean_exit = outcome.kind == ChildOutcome::Kind::kExited && outcome.exit_code == 0;
   const bool has_status = child_doc && child_doc->is_object() && child_doc->contains("status") &&
                           (*child_doc)["status"].is_string();
+  // A child that SIGINT or SIGTERM stopped (not the sweep's timeout: that is kTimedOut) wrote
+  // what it measured with status `stopped` and exit 130 or 143: kept, and redone on resume.
+  const bool stopped = outcome.kind == ChildOutcome::Kind::kExited &&
+                       (outcome.exit_code == 128 + SIGINT || outcome.exit_code == 128 + SIGTERM) &&
+                       has_status && (*child_doc)["status"] == "stopped";
   json doc;
-  if (clean_exit && has_status) {
+  if ((clean_exit || stopped) && has_status) {
     doc = std::move(*child_doc);
     doc["sweep"] = sweep_block(spec, run, outcome.seconds, build_id);
     // The child wrote to the .part name; the document now lives at the final one, and its argv

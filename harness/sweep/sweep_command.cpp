@@ -309,4 +309,12 @@ int sweep_main(std::span<const std::string_view> args) {
   }
 }
 
+CompletionCommand sweep_completion() {
+  return {"sweep",
+          "run an experiment spec: every point x repetition as a child run",
+          sweep_options().completion_options(),
+          true,
+          {}};
+}
+
 }  // namespace psgd

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "harness/cli/completion.hpp"
+
 namespace psgd {
 
 // Runs a sweep from command-line arguments (those after `sweep`). Returns the exit code: 0 when
@@ -17,5 +19,8 @@ int sweep_main(std::span<const std::string_view> args);
 
 // The `psgd sweep --help` text.
 std::string sweep_help();
+
+// The command for `psgd completion` (harness/cli/completion.hpp): its option table.
+CompletionCommand sweep_completion();
 
 }  // namespace psgd

@@ -41,7 +41,9 @@ TEST(BadInputEndToEnd, AWorkerThreadThatCannotBeCreatedIsExitThreeWithinSeconds)
                      "--out " + out.string(),
                  env);
     EXPECT_EQ(r.exit_code, 3) << r.err;
-    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    // The header, printed before training, then the one error line.
+    EXPECT_EQ(count_lines(r.err), 2) << r.err;
+    EXPECT_EQ(r.err.rfind("psgd run: hogwild, linear on ", 0), 0U) << r.err;
     EXPECT_NE(r.err.find("cannot create worker thread " + std::to_string(k) + " of 4 (" +
                          std::to_string(k - 1) + " started): errno 11"),
               std::string::npos)
@@ -124,7 +126,7 @@ TEST(BadInputEndToEnd, SpecialOutputFilesAreWrittenNeverReplaced) {
   EXPECT_TRUE(fs::is_character_file("/dev/null"));
   const auto full = run_psgd(std::string(kTiny) + "--out " + (dir / "full").string(), kWatchdog);
   EXPECT_EQ(full.exit_code, 3);
-  EXPECT_EQ(count_lines(full.err), 1) << full.err;
+  EXPECT_EQ(count_lines(full.err), 2) << full.err;  // the header, then the one error line
   EXPECT_NE(full.err.find("No space left on device"), std::string::npos) << full.err;
   EXPECT_TRUE(fs::is_symlink(dir / "full"));
   // A FIFO: written directly, to the reader at its other end.

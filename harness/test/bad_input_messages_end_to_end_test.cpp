@@ -118,7 +118,7 @@ TEST(BadInputMessagesEndToEnd, AWorkerThatThrowsIsExitThreeWithTheErrorDocument)
           out.string(),
       kWatchdog);
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_EQ(count_lines(r.err), 2) << r.err;  // the header, printed before training, then it
   EXPECT_NE(r.err.find("worker 2 of 3: --test-fault worker-throw"), std::string::npos) << r.err;
   const json doc = json::parse(slurp(out));
   EXPECT_EQ(doc["status"], "error");

@@ -5,7 +5,8 @@ that the schema is itself valid draft-07 and gives every field a description, th
   - every committed run document under results/examples (schema versions 1 and 2: old documents
     must stay valid), and
   - the documents this build writes: a short run of every algorithm `psgd run --help` lists (two
-    threads), the step rules, a time-limited run, a dry run and an error document.
+    threads), the step rules, a time-limited run, a dry run, an error document and a run stopped
+    by SIGINT.
 A field psgd writes without a schema entry fails (additionalProperties is false wherever the
 keys are fixed), as does a schema-3 config block that lacks an option or holds a null.
 
@@ -17,6 +18,7 @@ import argparse
 import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,6 +77,22 @@ def run(psgd, args, out, expect=0):
         return json.load(f)
 
 
+def stopped_run(psgd, out):
+    """A run stopped by SIGINT once its header shows training has begun: status stopped."""
+    args = TINY[:-6] + ["--epochs", "1000", "--time-limit", "30"]
+    child = subprocess.Popen([psgd, "run", *args, "--out", out], stderr=subprocess.PIPE,
+                             text=True)
+    for line in child.stderr:  # the header is printed once every check has passed
+        if line.startswith("psgd run"):
+            break
+    child.send_signal(signal.SIGINT)
+    child.communicate(timeout=30)
+    if child.returncode != 130:
+        raise SystemExit(f"psgd run stopped by SIGINT: exit {child.returncode}, not 130")
+    with open(out, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--psgd", required=True)
@@ -117,7 +135,11 @@ def main():
         check("dry run", run(args.psgd, ["--dry-run", "--algo", "hogwild", "--threads", "2"],
                              out))
         check("error document", run(args.psgd, TINY + ["--batch", "0"], out, expect=2))
-        written += 3
+        stopped = stopped_run(args.psgd, out)
+        check("stopped run", stopped)
+        if stopped.get("status") != "stopped":
+            failures.append(f"stopped run: status {stopped.get('status')}, not stopped")
+        written += 4
     for line in failures:
         print("FAIL", line)
     print(f"{len(examples)} committed documents and {written} written by {args.psgd} checked "

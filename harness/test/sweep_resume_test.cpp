@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "harness/sweep/build_identity.hpp"
 #include "harness/sweep/resume.hpp"
 #include "harness/sweep/spec.hpp"
+#include "harness/test/sweep_test_spec.hpp"
 #include "harness/test/test_support.hpp"
 
 namespace psgd {
@@ -53,6 +55,46 @@ class SweepResume : public psgd::test::ScratchDirTest {
   std::unique_ptr<ResultsDir> dir_;
   SchedulerOptions options_;
 };
+
+TEST_F(SweepResume, AStoppedRunIsRedoneWithoutBeingAsked) {
+  // SIGINT or SIGTERM stopped the child part-way (psgd run's status `stopped`, exit 130/143):
+  // what it measured is kept in the file, but it is no result: redone, and overwritten.
+  write_result("s", "stopped", "b-this");
+  const ResumeCheck stopped = check_resume(*dir_, "s", options_);
+  EXPECT_EQ(stopped.action, Resume::kRedoCrashed);
+  EXPECT_FALSE(counts_as_done(stopped.doc, options_));
+  options_.accept_other_builds = true;  // of any build
+  EXPECT_FALSE(counts_as_done(stopped.doc, options_));
+  write_result("c", "converged", "b-this");  // the guard: a finished run still counts
+  EXPECT_TRUE(counts_as_done(check_resume(*dir_, "c", options_).doc, options_));
+}
+
+TEST_F(SweepResume, AStoppedChildsDocumentIsKeptButTheSweepsOwnTimeoutIsACrash) {
+  const SweepSpec spec = parse_sweep_spec(minimal_spec(), "");
+  const PlannedRun run = expand(spec)[0];
+  write_json(json{{"schema_version", 2},
+                  {"status", "stopped"},
+                  {"config", json::object()},
+                  {"stopped", {{"signal", "SIGINT"}, {"exit_code", 130}}}},
+             dir_->part_path(run.run_id));
+  ChildOutcome stopped;
+  stopped.kind = ChildOutcome::Kind::kExited;
+  stopped.exit_code = 130;
+  const json kept = run_document(spec, run, *dir_, stopped, "b-this");
+  EXPECT_EQ(kept["status"], "stopped");
+  EXPECT_EQ(kept["stopped"]["exit_code"], 130);
+  EXPECT_EQ(kept["sweep"]["run_id"], run.run_id);
+  EXPECT_EQ(kept["sweep"]["build_id"], "b-this");
+  // The sweep's timeout sends SIGTERM too; the child's document is then not what was asked.
+  ChildOutcome timed_out;
+  timed_out.kind = ChildOutcome::Kind::kTimedOut;
+  timed_out.signal = SIGTERM;
+  EXPECT_EQ(run_document(spec, run, *dir_, timed_out, "b-this")["status"], "crashed");
+  // Exit 130 without a `stopped` document is the crash it always was.
+  write_json(json{{"schema_version", 2}, {"status", "converged"}, {"config", json::object()}},
+             dir_->part_path(run.run_id));
+  EXPECT_EQ(run_document(spec, run, *dir_, stopped, "b-this")["status"], "crashed");
+}
 
 TEST_F(SweepResume, OnlyACompleteResultOfThisBuildCountsAsDone) {
   EXPECT_EQ(check_resume(*dir_, "a", options_).action, Resume::kRun);  // nothing there
