@@ -15,7 +15,7 @@
 namespace psgd {
 namespace {
 
-std::unique_ptr<Algorithm> make(std::string_view name, int threads) {
+std::unique_ptr<Algorithm> progress_algorithm(std::string_view name, int threads) {
   static const AlgorithmSettings defaults;
   return builtin_algorithms().make(name, AlgorithmSetup{defaults, 1, threads});
 }
@@ -46,7 +46,7 @@ TEST(RunnerProgress, TheCallerReadsProgressThenAStopRequestStopsEveryWorker) {
       readings.push_back(p);
       if (readings.size() == 3) stop.store(2, std::memory_order_relaxed);
     };
-    const std::unique_ptr<Algorithm> algo = make(name, 2);
+    const std::unique_ptr<Algorithm> algo = progress_algorithm(name, 2);
     const TrainingOutcome r =
         run_training(*algo, model, data, std::vector<float>(model.num_params(), 0.0F), o);
     EXPECT_EQ(r.stop_reason, StopReason::kInterrupted);
@@ -72,7 +72,7 @@ TEST(RunnerProgress, AStopRequestedBeforeTheStartEndsTheRunAtTheFirstPoll) {
   std::atomic<int> stop{15};  // as SIGTERM's handler leaves it
   RunnerOptions o = endless(2);
   o.stop_request = &stop;
-  const std::unique_ptr<Algorithm> algo = make("hogwild", 2);
+  const std::unique_ptr<Algorithm> algo = progress_algorithm("hogwild", 2);
   const TrainingOutcome r =
       run_training(*algo, model, data, std::vector<float>(model.num_params(), 0.0F), o);
   EXPECT_EQ(r.stop_reason, StopReason::kInterrupted);
@@ -80,7 +80,7 @@ TEST(RunnerProgress, AStopRequestedBeforeTheStartEndsTheRunAtTheFirstPoll) {
   // Without a request the same options run to a small budget untouched.
   stop.store(0);
   o.total_updates = 200;
-  const TrainingOutcome full = run_training(*make("hogwild", 2), model, data,
+  const TrainingOutcome full = run_training(*progress_algorithm("hogwild", 2), model, data,
                                             std::vector<float>(model.num_params(), 0.0F), o);
   EXPECT_EQ(full.stop_reason, StopReason::kNone);
   EXPECT_EQ(full.applied_updates, 200);

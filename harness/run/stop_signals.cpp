@@ -3,6 +3,7 @@
 // when another thread reads it) and does nothing else: no I/O, no allocation, no lock.
 #include "harness/run/stop_signals.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 namespace psgd {
@@ -46,9 +47,8 @@ const std::atomic<int>& StopSignals::request() noexcept { return g_stop_request;
 int StopSignals::received() noexcept { return g_stop_request.load(std::memory_order_relaxed); }
 
 std::string signal_name(int signal) {
-  if (signal == SIGINT) return "SIGINT";
-  if (signal == SIGTERM) return "SIGTERM";
-  return "signal " + std::to_string(signal);
+  const char* abbrev = sigabbrev_np(signal);  // "INT" for SIGINT; null for a number with no name
+  return abbrev != nullptr ? "SIG" + std::string(abbrev) : "signal " + std::to_string(signal);
 }
 
 int stopped_exit_code(int signal) noexcept { return 128 + signal; }

@@ -31,7 +31,7 @@ class StopSignals {
   struct sigaction previous_term_ {};
 };
 
-// "SIGINT", "SIGTERM", or "signal N".
+// The signal's name ("SIGINT", "SIGTERM", "SIGKILL", ...), or "signal N" for a number without one.
 std::string signal_name(int signal);
 
 // The exit status of a run stopped by `signal`: 128 + its number (130 for SIGINT, 143 for

@@ -5,17 +5,13 @@
 
 #include "common/errors.hpp"
 #include "harness/cli/build_info.hpp"
+#include "harness/run/stop_signals.hpp"
 #include "harness/sweep/results.hpp"
 
 namespace psgd {
 namespace {
 
 using nlohmann::json;
-
-std::string signal_name(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  return abbrev ? "SIG" + std::string(abbrev) : "signal " + std::to_string(sig);
-}
 
 // The last non-empty line of text, without its newline.
 std::string last_line(const std::string& text) {

@@ -25,8 +25,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string error_of(std::vector<std::string_view> args,
-                     const AlgorithmRegistry& registry = builtin_algorithms()) {
+std::string option_error_of(std::vector<std::string_view> args,
+                            const AlgorithmRegistry& registry = builtin_algorithms()) {
   try {
     const RunConfig c = parse_run_args(args, registry);
     registry.check(c.algorithm, algorithm_setup(c));
@@ -37,33 +37,35 @@ std::string error_of(std::vector<std::string_view> args,
 }
 
 TEST(AlgorithmOptions, AnOptionAnAlgorithmDoesNotTakeIsRejectedNamingWhoTakesIt) {
-  EXPECT_EQ(error_of({"--algo=seq", "--persistence=3"}),
+  EXPECT_EQ(option_error_of({"--algo=seq", "--persistence=3"}),
             "--persistence applies to: leashed (not --algo seq)");
-  EXPECT_EQ(error_of({"--algo=mutex", "--test-before-cas"}),
+  EXPECT_EQ(option_error_of({"--algo=mutex", "--test-before-cas"}),
             "--test-before-cas applies to: leashed (not --algo mutex)");
-  EXPECT_EQ(error_of({"--algo=hogwild", "--threads=2", "--backoff=linear"}),
+  EXPECT_EQ(option_error_of({"--algo=hogwild", "--threads=2", "--backoff=linear"}),
             "--backoff applies to: mutex, rwlock, hogwild-atomic, leashed (not --algo hogwild)");
-  EXPECT_EQ(error_of({"--algo=sync", "--threads=2", "--backoff-min=100"}),
+  EXPECT_EQ(option_error_of({"--algo=sync", "--threads=2", "--backoff-min=100"}),
             "--backoff-min applies to: mutex, rwlock, hogwild-atomic, leashed (not --algo sync)");
-  EXPECT_EQ(error_of({"--algo=leashed", "--lock=os"}),
+  EXPECT_EQ(option_error_of({"--algo=leashed", "--lock=os"}),
             "--lock applies to: mutex, rwlock (not --algo leashed)");
-  EXPECT_EQ(error_of({"--algo=mutex", "--rwlock-prefer=reader"}),
+  EXPECT_EQ(option_error_of({"--algo=mutex", "--rwlock-prefer=reader"}),
             "--rwlock-prefer applies to: rwlock (not --algo mutex)");
-  EXPECT_EQ(error_of({"--algo=hogwild-atomic", "--backoff-jitter=0"}), "no error");
+  EXPECT_EQ(option_error_of({"--algo=hogwild-atomic", "--backoff-jitter=0"}), "no error");
 }
 
 TEST(AlgorithmOptions, AnOptionAtItsDefaultIsAcceptedEverywhere) {
   // A sweep may set an option for every point; at its default it changes nothing anywhere.
-  EXPECT_EQ(error_of({"--algo=seq", "--persistence=inf", "--backoff=none", "--lock=spin"}),
+  EXPECT_EQ(option_error_of({"--algo=seq", "--persistence=inf", "--backoff=none", "--lock=spin"}),
             "no error");
-  EXPECT_EQ(error_of({"--algo=sync", "--backoff-min=256", "--rwlock-prefer=writer"}), "no error");
+  EXPECT_EQ(option_error_of({"--algo=sync", "--backoff-min=256", "--rwlock-prefer=writer"}),
+            "no error");
 }
 
 TEST(AlgorithmOptions, EnumOptionsParseThroughTheirNameTables) {
-  EXPECT_EQ(error_of({"--algo=mutex", "--lock=futex"}), "--lock must be spin or os, got 'futex'");
-  EXPECT_EQ(error_of({"--algo=rwlock", "--rwlock-prefer=fair"}),
+  EXPECT_EQ(option_error_of({"--algo=mutex", "--lock=futex"}),
+            "--lock must be spin or os, got 'futex'");
+  EXPECT_EQ(option_error_of({"--algo=rwlock", "--rwlock-prefer=fair"}),
             "--rwlock-prefer must be reader or writer, got 'fair'");
-  EXPECT_EQ(error_of({"--algo=mutex", "--backoff=random"}),
+  EXPECT_EQ(option_error_of({"--algo=mutex", "--backoff=random"}),
             "--backoff must be none, constant, linear or exponential, got 'random'");
   const RunConfig c = parse_run_args(
       std::vector<std::string_view>{"--algo=rwlock", "--lock=os", "--rwlock-prefer=reader"});
@@ -74,13 +76,16 @@ TEST(AlgorithmOptions, EnumOptionsParseThroughTheirNameTables) {
 }
 
 TEST(AlgorithmOptions, FactoriesCheckTheirValues) {
-  EXPECT_THAT(error_of({"--algo=mutex", "--lock=os", "--backoff=linear"}),
+  EXPECT_THAT(option_error_of({"--algo=mutex", "--lock=os", "--backoff=linear"}),
               HasSubstr("--backoff linear needs --lock spin"));
-  EXPECT_THAT(error_of({"--algo=leashed", "--backoff-min=1000", "--backoff-max=10"}),
+  EXPECT_THAT(option_error_of({"--algo=leashed", "--backoff-min=1000", "--backoff-max=10"}),
               HasSubstr("is below --backoff-min"));
-  EXPECT_THAT(error_of({"--algo=leashed", "--backoff-max=2000000000"}), HasSubstr("at most 1e9"));
-  EXPECT_EQ(error_of({"--algo=seq", "--threads=2"}), "--algo seq runs with --threads 1, got 2");
-  EXPECT_THAT(error_of({"--algo=nope"}), HasSubstr("unknown algorithm 'nope'; valid: seq, mutex"));
+  EXPECT_THAT(option_error_of({"--algo=leashed", "--backoff-max=2000000000"}),
+              HasSubstr("at most 1e9"));
+  EXPECT_EQ(option_error_of({"--algo=seq", "--threads=2"}),
+            "--algo seq runs with --threads 1, got 2");
+  EXPECT_THAT(option_error_of({"--algo=nope"}),
+              HasSubstr("unknown algorithm 'nope'; valid: seq, mutex"));
 }
 
 TEST(AlgorithmOptions, HelpListsTheOptionsOfEveryAlgorithm) {
@@ -110,14 +115,14 @@ TEST(ToyAlgorithm, ItsOptionParsesShowsInHelpAndIsRejectedElsewhere) {
   EXPECT_THAT(run_help(registry), HasSubstr("--toy-scale=F"));
   EXPECT_THAT(run_help(registry), HasSubstr("  toy-scaled: --toy-scale"));
   EXPECT_THAT(registry.help(), HasSubstr("toy-scaled"));
-  EXPECT_EQ(error_of({"--algo=seq", "--toy-scale=2"}, registry),
+  EXPECT_EQ(option_error_of({"--algo=seq", "--toy-scale=2"}, registry),
             "--toy-scale applies to: toy-scaled (not --algo seq)");
-  EXPECT_EQ(error_of({"--algo=toy-scaled", "--toy-scale=-1"}, registry),
+  EXPECT_EQ(option_error_of({"--algo=toy-scaled", "--toy-scale=-1"}, registry),
             "--toy-scale must be a positive number, got '-1'");
-  EXPECT_THAT(error_of({"--algo=toy-scaled", "--persistence=1"}, registry),
+  EXPECT_THAT(option_error_of({"--algo=toy-scaled", "--persistence=1"}, registry),
               HasSubstr("--persistence applies to: leashed"));
   // The shipped registry does not know it.
-  EXPECT_THAT(error_of({"--toy-scale=2"}), HasSubstr("unknown option '--toy-scale'"));
+  EXPECT_THAT(option_error_of({"--toy-scale=2"}), HasSubstr("unknown option '--toy-scale'"));
 }
 
 // The contract test over every entry the test's registry adds to the shipped one (the shipped

@@ -20,7 +20,7 @@ using psgd::test::scratch_dir;
 using psgd::test::slurp;
 
 // A hang, or a generator that ran instead of being refused, shows as exit 128 + 9.
-constexpr const char* kWatchdog = "timeout -s KILL 60";
+constexpr const char* kMessagesWatchdog = "timeout -s KILL 60";
 
 struct Case {
   std::string args;
@@ -30,7 +30,7 @@ struct Case {
 
 void expect_one_line(const Case& c) {
   SCOPED_TRACE(c.args);
-  const auto r = run_psgd(c.args, kWatchdog);
+  const auto r = run_psgd(c.args, kMessagesWatchdog);
   EXPECT_EQ(r.exit_code, c.code) << r.err;
   EXPECT_EQ(count_lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
@@ -93,7 +93,7 @@ TEST(BadInputMessagesEndToEnd, TheSummaryOfAThousandSnapshotsIsAScreenful) {
       "run --dataset synthetic-dense:1024x16x4 --model linear --batch 16 --step 0.1 "
       "--updates 3000 --checkpoints 64 --out " +
           out.string(),
-      kWatchdog);
+      kMessagesWatchdog);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 24 series rows, their header and note, and the summary's lines after them (a dozen at most).
   EXPECT_LE(count_lines(r.err), 40) << r.err;
@@ -116,7 +116,7 @@ TEST(BadInputMessagesEndToEnd, AWorkerThatThrowsIsExitThreeWithTheErrorDocument)
       "run --dataset synthetic-dense:1024x16x4 --model linear --batch 16 --step 0.1 "
       "--algo hogwild --threads 3 --placement none --updates 50 --test-fault worker-throw --out " +
           out.string(),
-      kWatchdog);
+      kMessagesWatchdog);
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(count_lines(r.err), 2) << r.err;  // the header, printed before training, then it
   EXPECT_NE(r.err.find("worker 2 of 3: --test-fault worker-throw"), std::string::npos) << r.err;

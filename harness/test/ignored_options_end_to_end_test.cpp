@@ -19,7 +19,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const std::string kSmallRun =
+const std::string kIgnoredOptionsRun =
     "run --dataset synthetic-dense:64x4x2 --model linear --batch 4 --updates 20 --placement none";
 
 class IgnoredOptionsEndToEnd : public ScratchDirTest {
@@ -30,17 +30,18 @@ class IgnoredOptionsEndToEnd : public ScratchDirTest {
 // exit:256 is exit status 0: the test fault "passed" and wrote nothing.
 TEST_F(IgnoredOptionsEndToEnd, TestFaultExitCodesOutsideOneTo255AreRefused) {
   for (const char* code : {"256", "0", "1000"}) {
-    const ProcessResult r = run_psgd(kSmallRun + " --test-fault exit:" + code + " --out " + out());
+    const ProcessResult r =
+        run_psgd(kIgnoredOptionsRun + " --test-fault exit:" + code + " --out " + out());
     EXPECT_EQ(r.exit_code, 2) << code << ": " << r.err;
     EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_THAT(r.err, HasSubstr("--test-fault")) << r.err;
   }
-  const ProcessResult ok = run_psgd(kSmallRun + " --test-fault exit:255 --out " + out());
+  const ProcessResult ok = run_psgd(kIgnoredOptionsRun + " --test-fault exit:255 --out " + out());
   EXPECT_EQ(ok.exit_code, 255) << ok.err;
 }
 
 TEST_F(IgnoredOptionsEndToEnd, OptionsWithoutEffectSayWhyInOneWarningLineEach) {
-  const ProcessResult r = run_psgd(kSmallRun +
+  const ProcessResult r = run_psgd(kIgnoredOptionsRun +
                                    " --activation sigmoid --raw-pixels --data-dir /nonexistent "
                                    "--eval-samples 1000000 --out " +
                                    out());
@@ -65,7 +66,8 @@ TEST_F(IgnoredOptionsEndToEnd, OptionsWithoutEffectSayWhyInOneWarningLineEach) {
 TEST_F(IgnoredOptionsEndToEnd, AConfigFileWithBytesAfterANulIsRefused) {
   const fs::path config =
       write_text(scratch_ / "c.json", std::string("{\"threads\": 1}\0{\"threads\": 9}", 29));
-  const ProcessResult r = run_psgd(kSmallRun + " --config " + config.string() + " --out " + out());
+  const ProcessResult r =
+      run_psgd(kIgnoredOptionsRun + " --config " + config.string() + " --out " + out());
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(count_lines(r.err), 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("NUL byte at offset 14"));
@@ -78,8 +80,8 @@ TEST_F(IgnoredOptionsEndToEnd, AnOptionGivenTwiceIsRefusedByEveryCommand) {
       scratch_ / "spec.json",
       R"({"name": "twice", "base": {"dataset": "synthetic-dense:64x4x2", "model": "linear"}})");
   const std::string cases[] = {
-      kSmallRun + " --threads 2 --threads=1 --out " + out(),
-      kSmallRun + " --dry-run --dry-run --out " + out(),
+      kIgnoredOptionsRun + " --threads 2 --threads=1 --out " + out(),
+      kIgnoredOptionsRun + " --dry-run --dry-run --out " + out(),
       "topo --json --json",
       "sweep " + spec.string() + " --dry-run --jobs 1 --jobs 2 --results-dir " +
           (scratch_ / "results").string(),

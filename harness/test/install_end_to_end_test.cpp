@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr const char* kPython = "/usr/bin/python3";
+constexpr const char* kInstallPython = "/usr/bin/python3";
 
 std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
 
@@ -47,12 +47,12 @@ TEST_F(InstallEndToEnd, InstallsTheBinaryAndAnImportablePythonPackage) {
   EXPECT_FALSE(fs::exists(package / "figures"));  // and so do the committed figures
 
   // From the scratch folder, where no plots/ is: only PYTHONPATH finds the package.
-  const std::string python =
-      "cd " + quoted(scratch_) + " && PYTHONPATH=" + quoted(python_dir) + " " + kPython + " ";
+  const std::string python = "cd " + quoted(scratch_) + " && PYTHONPATH=" + quoted(python_dir) +
+                             " " + kInstallPython + " ";
   const test::ProcessResult loader =
       test::run_shell(python + "-c 'import plots.psgd_results as r; print(r.__file__)'");
   if (loader.exit_code == 2 && loader.err.find("plots need pandas") != std::string::npos) {
-    GTEST_SKIP() << kPython << " has no pandas (make plots-deps): " << loader.err;
+    GTEST_SKIP() << kInstallPython << " has no pandas (make plots-deps): " << loader.err;
   }
   ASSERT_EQ(loader.exit_code, 0) << loader.err;
   EXPECT_EQ(loader.out, (package / "psgd_results.py").string() + "\n");

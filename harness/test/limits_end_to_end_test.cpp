@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kSmallRun =
+const std::string kLimitsRun =
     "run --dataset synthetic-dense:64x4x2 --model linear --batch 4 --placement none";
 
 TEST(LimitsEndToEnd, ATimeLimitBeyondTheClockRunsTheWholeBudget) {
@@ -26,7 +26,7 @@ TEST(LimitsEndToEnd, ATimeLimitBeyondTheClockRunsTheWholeBudget) {
   for (const char* limit : {"1e10", "1e308"}) {
     const fs::path out = dir / (std::string(limit) + ".json");
     const ProcessResult r =
-        run_psgd(kSmallRun + " --algo leashed --threads 2 --updates 400 --time-limit " + limit +
+        run_psgd(kLimitsRun + " --algo leashed --threads 2 --updates 400 --time-limit " + limit +
                  " --out " + out.string());
     ASSERT_EQ(r.exit_code, 0) << limit << ": " << r.err;
     const json doc = json::parse(slurp(out));
@@ -40,7 +40,7 @@ TEST(LimitsEndToEnd, ATimeLimitBeyondTheClockRunsTheWholeBudget) {
 TEST(LimitsEndToEnd, ADelayedRunEndsAtItsTimeLimit) {
   const fs::path out = scratch_dir("limits_delay") / "run.json";
   const auto t0 = std::chrono::steady_clock::now();
-  const ProcessResult r = run_psgd(kSmallRun + " --algo mutex --threads 1 --updates 100 " +
+  const ProcessResult r = run_psgd(kLimitsRun + " --algo mutex --threads 1 --updates 100 " +
                                    "--delay fixed:1e7 --time-limit 1 --out " + out.string());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -49,7 +49,7 @@ TEST(LimitsEndToEnd, ADelayedRunEndsAtItsTimeLimit) {
   EXPECT_EQ(json::parse(slurp(out))["stop_reason"], "time_limit");
 }
 
-json nightly_doc(double sample) {
+json nightly_sample_doc(double sample) {
   return {{"schema_version", 1},
           {"kind", "psgd-nightly"},
           {"context", {{"cpu", "X"}, {"hardware_threads", 2}}},
@@ -65,8 +65,8 @@ TEST(LimitsEndToEnd, CompareRefusesSamplesThatAreNoMeasurement) {
   const fs::path dir = scratch_dir("limits_compare");
   const fs::path good = dir / "good.json";
   const fs::path negated = dir / "negated.json";
-  std::ofstream(good) << nightly_doc(100.0).dump();
-  std::ofstream(negated) << nightly_doc(-100.0).dump();
+  std::ofstream(good) << nightly_sample_doc(100.0).dump();
+  std::ofstream(negated) << nightly_sample_doc(-100.0).dump();
   for (const std::string& args :
        {good.string() + " " + negated.string(), good.string() + " /dev/zero",
         good.string() + " " + dir.string()}) {

@@ -26,7 +26,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 
 // A run of a few dozen rounds on a small synthetic set: a second or less per launch.
-const std::string kRun =
+const std::string kMpiRun =
     "run --dataset synthetic-dense:1024x16x4 --model mlp:32 --batch 16 --step 0.1 --epochs 2 "
     "--placement none";
 
@@ -77,7 +77,7 @@ class MpiEndToEnd : public ScratchDirTest {
 // identical parameters, and identical losses in every checkpoint.
 TEST_F(MpiEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit) {
   for (const std::string algo : {"sync", "local-sgd --local-steps 3"}) {
-    const std::string args = kRun + " --threads 2 --algo " + algo;
+    const std::string args = kMpiRun + " --threads 2 --algo " + algo;
     const ProcessResult local = run("", args, "local");
     ASSERT_EQ(local.exit_code, 0) << local.err;
     const ProcessResult mpi = run(mpirun(1), args + " --backend mpi", "mpi");
@@ -98,7 +98,7 @@ TEST_F(MpiEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit) {
 TEST_F(MpiEndToEnd, RanksTimesOneThreadEqualOneRankTimesThreadsUpToRounding) {
   constexpr double kRelative = 1e-9;
   for (const std::string algo : {"sync", "local-sgd --local-steps 4"}) {
-    const std::string args = kRun + " --precision double --algo " + algo;
+    const std::string args = kMpiRun + " --precision double --algo " + algo;
     const ProcessResult local = run("", args + " --threads 3", "local");
     ASSERT_EQ(local.exit_code, 0) << local.err;
     const ProcessResult mpi = run(mpirun(3), args + " --threads 1 --backend mpi", "mpi");
@@ -126,7 +126,7 @@ TEST_F(MpiEndToEnd, TheRanksBlockAddsUpAndEachRankStaysInsideItsAffinityMask) {
   const bool two_cpus = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2;
   const std::string binding = two_cpus ? "--bind-to core" : "--oversubscribe";
   const ProcessResult r =
-      run(mpirun(2, binding), kRun + " --algo sync --threads 2 --backend mpi", "mpi");
+      run(mpirun(2, binding), kMpiRun + " --algo sync --threads 2 --backend mpi", "mpi");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json d = doc("mpi");
   ASSERT_EQ(d["ranks"].size(), 2U);
@@ -197,7 +197,7 @@ TEST_F(MpiEndToEnd, AKilledRankEndsTheJobWithinSecondsNamingTheRank) {
 // training, with the option named; no document is written over the results.
 TEST_F(MpiEndToEnd, RanksThatDisagreeAreRefusedNamingTheOption) {
   const std::string out = (scratch_ / "run.json").string();
-  const std::string args = kRun + " --algo sync --backend mpi --out " + out;
+  const std::string args = kMpiRun + " --algo sync --backend mpi --out " + out;
   const ProcessResult r =
       run_shell("mpirun --allow-run-as-root --oversubscribe -np 1 " + std::string(PSGD_BINARY) +
                 " " + args + " --seed 1 : -np 1 " + PSGD_BINARY + " " + args + " --seed 2");
@@ -214,7 +214,7 @@ TEST_F(MpiEndToEnd, RanksThatDisagreeAreRefusedNamingTheOption) {
 
 // Outside mpirun the backend runs as one rank and says so.
 TEST_F(MpiEndToEnd, OutsideMpirunItRunsAsOneRankAndSaysSo) {
-  const ProcessResult r = run("", kRun + " --algo sync --threads 2 --backend mpi", "one");
+  const ProcessResult r = run("", kMpiRun + " --algo sync --threads 2 --backend mpi", "one");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("--backend mpi outside mpirun or srun: running as one rank"));
   EXPECT_EQ(doc("one")["ranks"].size(), 1U);
@@ -222,11 +222,11 @@ TEST_F(MpiEndToEnd, OutsideMpirunItRunsAsOneRankAndSaysSo) {
 
 // Needs no mpirun: the refusal comes before MPI starts.
 TEST(MpiBackendEndToEnd, MethodsWithoutAnMpiCombineRefuseTheBackend) {
-  const ProcessResult r = run_psgd(kRun + " --algo mutex --backend mpi");
+  const ProcessResult r = run_psgd(kMpiRun + " --algo mutex --backend mpi");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--backend mpi applies to: sync, local-sgd (not --algo mutex"));
   EXPECT_TRUE(one_line(r.err)) << r.err;
-  const ProcessResult bad = run_psgd(kRun + " --algo sync --backend tcp");
+  const ProcessResult bad = run_psgd(kMpiRun + " --algo sync --backend tcp");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.err, HasSubstr("--backend must be local or mpi"));
 }

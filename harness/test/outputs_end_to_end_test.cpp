@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kSmallRun =
+const std::string kOutputsRun =
     "run --dataset synthetic-dense:64x4x2 --model linear --batch 4 --placement none --updates 20";
 
 // 32768 x 4 weights: 512 KiB of float32 parameters.
@@ -42,14 +42,15 @@ class OutputsEndToEnd : public ScratchDirTest {
 
 TEST_F(OutputsEndToEnd, NoOutputReplacesTheConfigFile) {
   const fs::path config = write_text(scratch_ / "c.json", R"({"batch": 4})");
-  const std::string run = kSmallRun + " --config " + config.string();
+  const std::string run = kOutputsRun + " --config " + config.string();
   expect_refused(run + " --out " + config.string(), config);
   expect_refused(run + " --out=" + config.string(), config);
   expect_refused(run + " --out " + at("o.json") + " --save-params " + config.string(), config);
   EXPECT_FALSE(fs::exists(at("c.json.json")));
   // The side file of --save-params P is P.json.
   const fs::path side = write_text(scratch_ / "p.bin.json", R"({"batch": 4})");
-  expect_refused(kSmallRun + " --config " + side.string() + " --save-params " + at("p.bin"), side);
+  expect_refused(kOutputsRun + " --config " + side.string() + " --save-params " + at("p.bin"),
+                 side);
   // Through a symbolic link, a hard link and another spelling of the same path.
   fs::create_symlink(config, scratch_ / "link.json");
   fs::create_hard_link(config, scratch_ / "hard.json");
@@ -101,18 +102,18 @@ TEST_F(OutputsEndToEnd, CompareNeverWritesItsMarkdownOverAnInput) {
 // character more is refused before any work, with one line.
 TEST_F(OutputsEndToEnd, ALongOutNameKeepsItsResultAndATooLongOneIsRefusedFirst) {
   const std::string longest = at(std::string(250, 'a') + ".json");
-  ProcessResult r = run_psgd(kSmallRun + " --out " + longest);
+  ProcessResult r = run_psgd(kOutputsRun + " --out " + longest);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(slurp(longest))["status"].get<std::string>().empty(), false);
   for (const auto& entry : fs::directory_iterator(scratch_)) {
     EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
   }
-  r = run_psgd(kSmallRun + " --out " + at(std::string(251, 'b') + ".json"));
+  r = run_psgd(kOutputsRun + " --out " + at(std::string(251, 'b') + ".json"));
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_TRUE(one_line(r.err)) << r.err;
   EXPECT_NE(r.err.find("File name too long"), std::string::npos) << r.err;
   // --save-params P also writes P.json: a P of 251 characters leaves P.json no room.
-  r = run_psgd(kSmallRun + " --out " + at("o.json") + " --save-params " +
+  r = run_psgd(kOutputsRun + " --out " + at("o.json") + " --save-params " +
                at(std::string(251, 'c')));
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_TRUE(one_line(r.err)) << r.err;
@@ -137,7 +138,7 @@ TEST_F(OutputsEndToEnd, TheParametersComeBeforeTheDocumentAndADeviceGetsNoSideFi
   EXPECT_TRUE(fs::exists(doc));
 
   const ProcessResult pair =
-      run_psgd(kSmallRun + " --out " + doc + " --save-params " + at("p.bin"));
+      run_psgd(kOutputsRun + " --out " + doc + " --save-params " + at("p.bin"));
   ASSERT_EQ(pair.exit_code, 0) << pair.err;
   EXPECT_TRUE(fs::exists(at("p.bin")) && fs::exists(at("p.bin.json")));
   EXPECT_LE(fs::last_write_time(at("p.bin.json")), fs::last_write_time(doc));
@@ -145,14 +146,14 @@ TEST_F(OutputsEndToEnd, TheParametersComeBeforeTheDocumentAndADeviceGetsNoSideFi
 
 TEST_F(OutputsEndToEnd, DuplicateAndSubnormalEpsilonTargetsAreRefused) {
   for (const char* eps : {"50%,50%,0.01", "0.3,0.30", "1e-320", "1e-320%"}) {
-    const ProcessResult r = run_psgd(kSmallRun + " --out " + at("e.json") + " --epsilon " + eps);
+    const ProcessResult r = run_psgd(kOutputsRun + " --out " + at("e.json") + " --epsilon " + eps);
     EXPECT_EQ(r.exit_code, 2) << eps << ": " << r.err;
     EXPECT_TRUE(one_line(r.err)) << eps << ": " << r.err;
     EXPECT_NE(r.err.find("--epsilon must be"), std::string::npos) << eps << ": " << r.err;
   }
   // A target is recorded as given, not rounded to six digits; distinct targets all count.
   const ProcessResult r =
-      run_psgd(kSmallRun + " --out " + at("e.json") + " --epsilon 50%,0.1234567,2.5e-300");
+      run_psgd(kOutputsRun + " --out " + at("e.json") + " --epsilon 50%,0.1234567,2.5e-300");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json d = json::parse(slurp(at("e.json")));
   EXPECT_EQ(d["config"]["epsilon"], "50%,0.1234567,2.5e-300");

@@ -301,7 +301,7 @@ TEST(PlacementSynthetic, TwoNodesWithSmt) {
 // Runs fn on a fresh thread (so this test thread's own affinity is never changed) and rethrows
 // whatever it threw.
 template <class Fn>
-void on_new_thread(Fn&& fn) {
+void run_on_new_thread(Fn&& fn) {
   std::exception_ptr error;
   std::thread t([&] {
     try {
@@ -319,7 +319,7 @@ TEST(PlacementBind, PinsToEveryCpuAndReadsItBack) {
   ASSERT_FALSE(topo.pus().empty());
   for (const Pu& pu : topo.pus()) {
     ObservedSlot seen;
-    on_new_thread([&] {
+    run_on_new_thread([&] {
       const CpuSlot slot{.worker = 3,
                          .cpu = pu.os_index,
                          .core = pu.core,
@@ -380,7 +380,7 @@ TEST(PlacementBind, UnpinnedSlotIsLeftAlone) {
   const Topology topo = Topology::this_machine();
   ObservedSlot before;
   ObservedSlot after;
-  on_new_thread([&] {
+  run_on_new_thread([&] {
     before = observe_current_thread(topo, 0);
     bind_current_thread(topo, CpuSlot{.worker = 0});
     after = observe_current_thread(topo, 0);
@@ -393,7 +393,7 @@ TEST(PlacementBind, UnpinnedSlotIsLeftAlone) {
 TEST(PlacementBind, RefusedBindIsAnEnvironmentError) {
   const Topology topo = Topology::this_machine();
   std::string msg;
-  on_new_thread([&] {
+  run_on_new_thread([&] {
     try {
       bind_current_thread(topo, CpuSlot{.worker = 7, .cpu = 4000});
     } catch (const EnvironmentError& e) {
@@ -406,7 +406,7 @@ TEST(PlacementBind, RefusedBindIsAnEnvironmentError) {
 TEST(PlacementBind, SyntheticTopologyCannotBind) {
   const Topology topo = Topology::synthetic("pack:2 core:2 pu:1");
   EXPECT_FALSE(topo.is_this_system());
-  on_new_thread([&] {
+  run_on_new_thread([&] {
     EXPECT_THROW(bind_current_thread(topo, CpuSlot{.worker = 0, .cpu = 0}), ConfigError);
     EXPECT_THROW(observe_current_thread(topo, 0), ConfigError);
   });

@@ -22,7 +22,7 @@ using Result = psgd::test::ProcessResult;
 
 const fs::path kFixture = fs::path(PSGD_SOURCE_DIR) / "plots" / "test" / "data" / "sweep";
 
-fs::path temp_dir() {
+fs::path report_dir() {
   static const fs::path dir = psgd::test::scratch_dir("psgd_report");
   return dir;
 }
@@ -43,7 +43,7 @@ std::size_t fixture_runs() {
 }
 
 TEST(ReportEndToEnd, APageOfTheFixtureHasOneRowPerRunAndFetchesNothing) {
-  const fs::path out = temp_dir() / "fixture.html";
+  const fs::path out = report_dir() / "fixture.html";
   const Result r = report(kFixture.string() + " --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string page = slurp(out);
@@ -58,7 +58,7 @@ TEST(ReportEndToEnd, APageOfTheFixtureHasOneRowPerRunAndFetchesNothing) {
 }
 
 TEST(ReportEndToEnd, TwoSourcesSideBySide) {
-  const fs::path out = temp_dir() / "two.html";
+  const fs::path out = report_dir() / "two.html";
   const Result r = report(kFixture.string() + " " + kFixture.string() + " --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string page = slurp(out);
@@ -67,8 +67,8 @@ TEST(ReportEndToEnd, TwoSourcesSideBySide) {
 }
 
 TEST(ReportEndToEnd, BadInputIsOneLineAndExitTwo) {
-  const fs::path out = temp_dir() / "bad.html";
-  const fs::path empty = temp_dir() / "no-index";
+  const fs::path out = report_dir() / "bad.html";
+  const fs::path empty = report_dir() / "no-index";
   fs::create_directories(empty);
   const std::string fixture = kFixture.string();
   const struct {
@@ -77,12 +77,12 @@ TEST(ReportEndToEnd, BadInputIsOneLineAndExitTwo) {
   } cases[] = {
       {"--out " + out.string(), "usage: psgd report"},
       {fixture, "usage: psgd report"},
-      {fixture + " --out " + (temp_dir() / "page.txt").string(), "must name a .html file"},
-      {(temp_dir() / "missing").string() + " --out " + out.string(), "does not exist"},
+      {fixture + " --out " + (report_dir() / "page.txt").string(), "must name a .html file"},
+      {(report_dir() / "missing").string() + " --out " + out.string(), "does not exist"},
       {empty.string() + " --out " + out.string(), "has no index.csv"},
       {(kFixture / "index.csv").string() + " --out " + out.string(), "neither a sweep folder"},
       {fixture + " --out " + out.string() + " --colour red", "unknown option '--colour'"},
-      {fixture + " --out " + out.string() + " --figures " + (temp_dir() / "nowhere").string(),
+      {fixture + " --out " + out.string() + " --figures " + (report_dir() / "nowhere").string(),
        "is not a folder"},
   };
   for (const auto& c : cases) {
@@ -96,8 +96,8 @@ TEST(ReportEndToEnd, BadInputIsOneLineAndExitTwo) {
 
 TEST(ReportEndToEnd, AnOutputOverAnInputIsRefused) {
   // --out a link to the run document given as input: the page would replace a result.
-  const fs::path doc = temp_dir() / "run.json";
-  const fs::path link = temp_dir() / "link.html";
+  const fs::path doc = report_dir() / "run.json";
+  const fs::path link = report_dir() / "link.html";
   fs::copy_file(kFixture / "algo-leashed_threads-4__r0-06f0cf.json", doc,
                 fs::copy_options::overwrite_existing);
   fs::remove(link);
@@ -110,12 +110,12 @@ TEST(ReportEndToEnd, AnOutputOverAnInputIsRefused) {
 }
 
 TEST(ReportEndToEnd, MissingPythonOrScriptIsExitThree) {
-  const fs::path out = temp_dir() / "env.html";
+  const fs::path out = report_dir() / "env.html";
   const std::string base = kFixture.string() + " --out " + out.string();
-  const Result no_python = report(base + " --python " + (temp_dir() / "no-python").string());
+  const Result no_python = report(base + " --python " + (report_dir() / "no-python").string());
   EXPECT_EQ(no_python.exit_code, 3) << no_python.err;
   EXPECT_TRUE(one_line(no_python.err)) << no_python.err;
-  const Result no_script = report(base + " --plots " + temp_dir().string());
+  const Result no_script = report(base + " --plots " + report_dir().string());
   EXPECT_EQ(no_script.exit_code, 3) << no_script.err;
   EXPECT_NE(no_script.err.find("no report.py"), std::string::npos) << no_script.err;
   EXPECT_FALSE(fs::exists(out));

@@ -44,17 +44,17 @@ json fixture() {
 std::string run_summary(const json& doc) { return psgd::run_summary(read_run_record(doc)); }
 std::string status_words(const json& doc) { return psgd::status_words(read_run_record(doc)); }
 
-bool has(const std::string& text, const std::string& needle) {
+bool summary_has(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
 TEST(RunSummary, SaysHowManyEpsilonTargetsWereReachedLoosestFirst) {
   const std::string s = run_summary(fixture());
-  EXPECT_TRUE(has(s,
-                  "not_converged: 2 of 4 epsilon targets reached "
-                  "(50% at 0.750 s, 25% at 1.500 s, 10% not reached, 5% not reached)"))
+  EXPECT_TRUE(summary_has(s,
+                          "not_converged: 2 of 4 epsilon targets reached "
+                          "(50% at 0.750 s, 25% at 1.500 s, 10% not reached, 5% not reached)"))
       << s;
-  EXPECT_TRUE(has(s, "test accuracy 80% at 1.500 s, 90% not reached")) << s;
+  EXPECT_TRUE(summary_has(s, "test accuracy 80% at 1.500 s, 90% not reached")) << s;
   json all = fixture();
   all["status"] = "converged";
   all["metrics"]["epsilon_reached"] = {{"50%", true}};
@@ -65,46 +65,48 @@ TEST(RunSummary, SaysHowManyEpsilonTargetsWereReachedLoosestFirst) {
 
 TEST(RunSummary, ShowsStalenessContentionAndLiveVectors) {
   const std::string s = run_summary(fixture());
-  EXPECT_TRUE(has(s, "mean 0.75, p99 3, max 7")) << s;
-  EXPECT_TRUE(has(s, "0.125 failed attempts per update, 4 dropped gradients, peak 5 live vectors"))
+  EXPECT_TRUE(summary_has(s, "mean 0.75, p99 3, max 7")) << s;
+  EXPECT_TRUE(
+      summary_has(s, "0.125 failed attempts per update, 4 dropped gradients, peak 5 live vectors"))
       << s;
-  EXPECT_TRUE(has(s, "2133 samples/s")) << s;
-  EXPECT_TRUE(has(s, "peak RSS 100 MiB")) << s;
+  EXPECT_TRUE(summary_has(s, "2133 samples/s")) << s;
+  EXPECT_TRUE(summary_has(s, "peak RSS 100 MiB")) << s;
   json no_pool = fixture();
   no_pool["contention"]["peak_live_vectors"] = nullptr;  // every method but Leashed
   no_pool["staleness"]["p99"] = nullptr;                 // in the overflow bin
   const std::string t = run_summary(no_pool);
-  EXPECT_FALSE(has(t, "live vectors")) << t;
-  EXPECT_TRUE(has(t, "p99 in the overflow bin")) << t;
+  EXPECT_FALSE(summary_has(t, "live vectors")) << t;
+  EXPECT_TRUE(summary_has(t, "p99 in the overflow bin")) << t;
 }
 
 TEST(RunSummary, ShowsPassesAndTheLostFraction) {
   const std::string s = run_summary(fixture());
-  EXPECT_TRUE(has(s,
+  EXPECT_TRUE(
+      summary_has(s,
                   "  work        1.07 passes, 200 gradients, 5.0% lost (4 dropped, 5 abandoned, "
                   "1 discarded at the end)"))
       << s;
   json old = fixture();
   old.erase("work");  // a document without the block (schema 1): dashes, not zeros
-  EXPECT_TRUE(has(run_summary(old), "work        - passes, - gradients, -% lost"))
+  EXPECT_TRUE(summary_has(run_summary(old), "work        - passes, - gradients, -% lost"))
       << run_summary(old);
 }
 
 TEST(RunSummary, WarnsOnlyWhenTheLoadAverageExceedsTheHardwareThreads) {
-  EXPECT_FALSE(has(run_summary(fixture()), "warning: load average"));
+  EXPECT_FALSE(summary_has(run_summary(fixture()), "warning: load average"));
   json busy = fixture();
   busy["context"]["load_avg"] = {3.25, 2.0, 1.0};
   const std::string s = run_summary(busy);
-  EXPECT_TRUE(has(s, "warning: load average 3.25")) << s;
-  EXPECT_TRUE(has(s, "above the 2 hardware threads")) << s;
+  EXPECT_TRUE(summary_has(s, "warning: load average 3.25")) << s;
+  EXPECT_TRUE(summary_has(s, "above the 2 hardware threads")) << s;
   busy["context"]["load_avg"] = nullptr;  // getloadavg failed: nothing to warn about
-  EXPECT_FALSE(has(run_summary(busy), "warning: load average"));
+  EXPECT_FALSE(summary_has(run_summary(busy), "warning: load average"));
 }
 
 TEST(RunSummary, ADocumentWithoutMetricsStillPrints) {
   const std::string s = run_summary(json::parse(R"({"status": "converged"})"));
-  EXPECT_TRUE(has(s, "status")) << s;
-  EXPECT_TRUE(has(s, "staleness   mean -")) << s;
+  EXPECT_TRUE(summary_has(s, "status")) << s;
+  EXPECT_TRUE(summary_has(s, "staleness   mean -")) << s;
 }
 
 }  // namespace

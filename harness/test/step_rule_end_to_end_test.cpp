@@ -13,12 +13,13 @@ namespace {
 using nlohmann::json;
 using psgd::test::run_psgd;
 
-constexpr const char* kTinyRun =
+constexpr const char* kTinyStepRuleRun =
     "run --dataset synthetic-dense:1024x16x4 --model linear --batch 16 --step 0.1 --updates 200 "
     "--checkpoints 2 --placement none ";
 
 TEST(StepRuleEndToEnd, TheDocumentRecordsTheRuleAndTheEffectiveSteps) {
-  const auto r = run_psgd(std::string(kTinyRun) + "--algo mutex --threads 2 --step-rule inverse");
+  const auto r =
+      run_psgd(std::string(kTinyStepRuleRun) + "--algo mutex --threads 2 --step-rule inverse");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   EXPECT_EQ(doc["config"]["step_rule"], "inverse");
@@ -39,14 +40,15 @@ TEST(StepRuleEndToEnd, TheDocumentRecordsTheRuleAndTheEffectiveSteps) {
 }
 
 TEST(StepRuleEndToEnd, AMethodWithoutPerUpdateStalenessRefusesARuleWithExitTwo) {
-  const auto r = run_psgd(std::string(kTinyRun) + "--algo sync --threads 2 --step-rule tail");
+  const auto r =
+      run_psgd(std::string(kTinyStepRuleRun) + "--algo sync --threads 2 --step-rule tail");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--step-rule applies to: mutex, rwlock, hogwild, hogwild-atomic, leashed, "
                        "param-server, hybrid, async-exchange (not --algo sync)"),
             std::string::npos)
       << r.err;
   // Methods without rules record no effective steps.
-  const auto seq = run_psgd(std::string(kTinyRun) + "--algo seq");
+  const auto seq = run_psgd(std::string(kTinyStepRuleRun) + "--algo seq");
   ASSERT_EQ(seq.exit_code, 0) << seq.err;
   EXPECT_TRUE(json::parse(seq.out)["effective_step"].is_null());
 }

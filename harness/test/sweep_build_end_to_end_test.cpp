@@ -30,14 +30,14 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Finished {
+struct FinishedSweep {
   int exit_code = -1;
   std::string err;
   std::string out;
 };
 
 // Two points of a linear model on a small synthetic set: a few tens of milliseconds per run.
-constexpr const char* kSpec = R"({
+constexpr const char* kBuildSpec = R"({
   "name": "e2e-build",
   "base": {"dataset": "synthetic-dense:512x8x2", "model": "linear", "updates": 40},
   "axes": {"batch": [4, 8]},
@@ -49,10 +49,10 @@ class SweepBuildEndToEnd : public psgd::test::ScratchDirTest {
   void SetUp() override {
     ScratchDirTest::SetUp();
     spec_ = (scratch_ / "spec.json").string();
-    std::ofstream(spec_) << kSpec;
+    std::ofstream(spec_) << kBuildSpec;
   }
 
-  Finished sweep(std::vector<std::string> extra, const std::string& spec = "") {
+  FinishedSweep sweep(std::vector<std::string> extra, const std::string& spec = "") {
     std::vector<std::string> argv = {PSGD_BINARY, "sweep", spec.empty() ? spec_ : spec,
                                      "--results-dir=" + (scratch_ / "results").string()};
     for (std::string& e : extra) argv.push_back(std::move(e));
@@ -117,7 +117,7 @@ TEST_F(SweepBuildEndToEnd, SweepValidationRefusesEveryBadPointAtDryRunWithOneLin
         "model": "linear", "updates": 10}, "axes": {)"
                         << c.axis << "}}";
     for (const char* mode : {"--dry-run", "--jobs=1"}) {
-      const Finished f = sweep({mode}, path);
+      const FinishedSweep f = sweep({mode}, path);
       EXPECT_EQ(f.exit_code, c.exit_code) << c.axis << " " << mode << ": " << f.err;
       EXPECT_EQ(count_lines(f.err), 1) << c.axis << ": " << f.err;
       EXPECT_THAT(f.err, HasSubstr("point ")) << c.axis;
@@ -133,14 +133,14 @@ TEST_F(SweepBuildEndToEnd, ABadPsgdBinaryIsProbedOnceNotRecordedAsCrashedRuns) {
   fs::permissions(script, fs::perms::owner_all);
   for (const std::string& bad : {std::string("/bin/false"), script}) {
     for (const char* mode : {"--dry-run", "--jobs=1"}) {
-      const Finished f = sweep({"--psgd=" + bad, mode});
+      const FinishedSweep f = sweep({"--psgd=" + bad, mode});
       EXPECT_EQ(f.exit_code, 3) << bad << ": " << f.err;
       EXPECT_EQ(count_lines(f.err), 1) << f.err;
       EXPECT_THAT(f.err, HasSubstr("not a working psgd binary"));
       EXPECT_EQ(files_under(folder()), 0u) << bad << ": something was recorded";
     }
   }
-  const Finished missing = sweep({"--psgd=" + (scratch_ / "missing").string()});
+  const FinishedSweep missing = sweep({"--psgd=" + (scratch_ / "missing").string()});
   EXPECT_EQ(missing.exit_code, 3);
   EXPECT_THAT(missing.err, HasSubstr("not executable"));
 }
@@ -154,10 +154,10 @@ TEST_F(SweepBuildEndToEnd, TruncatedAndHandMadeResultsAreSetAsideThenRedone) {
   std::ofstream(folder() / a) << R"({"status": "converged"})";
   fs::resize_file(folder() / b, fs::file_size(folder() / b) / 2);
 
-  const Finished dry = sweep({"--dry-run"});
+  const FinishedSweep dry = sweep({"--dry-run"});
   EXPECT_THAT(dry.out, HasSubstr("broken " + a.substr(0, a.size() - 5)));
   EXPECT_THAT(dry.out, HasSubstr("0 done, 2 to run"));
-  const Finished f = sweep({});
+  const FinishedSweep f = sweep({});
   ASSERT_EQ(f.exit_code, 0) << f.err;
   EXPECT_THAT(f.err, HasSubstr("set aside " + a));
   EXPECT_THAT(f.err, HasSubstr("set aside " + b));
@@ -189,7 +189,7 @@ TEST_F(SweepBuildEndToEnd, ARebuiltBinaryRedoesTheRunsAndResumingRedoesNothing) 
   EXPECT_EQ(plan["build"]["git_dirty"], run_doc["context"]["git_dirty"]);
 
   // Resuming with the same binary redoes nothing.
-  Finished f = sweep({});
+  FinishedSweep f = sweep({});
   ASSERT_EQ(f.exit_code, 0) << f.err;
   EXPECT_EQ(results(), first);
 
@@ -199,7 +199,7 @@ TEST_F(SweepBuildEndToEnd, ARebuiltBinaryRedoesTheRunsAndResumingRedoesNothing) 
   std::ofstream(rebuilt, std::ios::app | std::ios::binary) << '\0';
   const std::string new_id = binary_build_id(rebuilt.string());
   ASSERT_NE(new_id, old_id);
-  const Finished dry = sweep({"--psgd=" + rebuilt.string(), "--dry-run"});
+  const FinishedSweep dry = sweep({"--psgd=" + rebuilt.string(), "--dry-run"});
   EXPECT_THAT(dry.out, HasSubstr("0 done, 2 to run"));
   EXPECT_THAT(dry.out, HasSubstr("build " + new_id));
   EXPECT_THAT(dry.out, HasSubstr("2 result(s) come from another build, e.g. build " + old_id));
@@ -248,10 +248,10 @@ TEST_F(SweepBuildEndToEnd, ARebuiltBinaryRedoesTheRunsAndResumingRedoesNothing) 
 TEST_F(SweepBuildEndToEnd, RerunRedoesEverythingAndKeepsTheOldResults) {
   ASSERT_EQ(sweep({}).exit_code, 0);
   const auto first = results();
-  const Finished dry = sweep({"--rerun", "--dry-run"});
+  const FinishedSweep dry = sweep({"--rerun", "--dry-run"});
   EXPECT_THAT(dry.out, HasSubstr("0 done, 2 to run"));
   EXPECT_THAT(dry.out, HasSubstr("\nrerun batch-4__r0-"));
-  const Finished f = sweep({"--rerun"});
+  const FinishedSweep f = sweep({"--rerun"});
   ASSERT_EQ(f.exit_code, 0) << f.err;
   const auto second = results();
   ASSERT_EQ(second.size(), 2u);

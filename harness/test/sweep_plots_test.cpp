@@ -31,7 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 
-constexpr const char* kPython = "/usr/bin/python3";
+constexpr const char* kPlotsPython = "/usr/bin/python3";
 
 // Every figure script: plots/<family>.py, and plots/<family>_<name>.py for further figures of the
 // family's runs (see plots/make_figures.sh).
@@ -54,9 +54,9 @@ std::pair<int, std::string> run(const std::vector<std::string>& argv, const fs::
 class SweepPlotsEndToEnd : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (access(kPython, X_OK) != 0 ||
-        run({kPython, "-c", "import matplotlib, numpy, pandas"}, log()).first != 0) {
-      GTEST_SKIP() << kPython
+    if (access(kPlotsPython, X_OK) != 0 ||
+        run({kPlotsPython, "-c", "import matplotlib, numpy, pandas"}, log()).first != 0) {
+      GTEST_SKIP() << kPlotsPython
                    << " with matplotlib, numpy and pandas (make plots-deps) is needed to "
                    << "draw the figures";
     }
@@ -107,8 +107,8 @@ TEST_P(SweepPlotsEndToEnd, ScriptDrawsItsFigureFromASweep) {
   const fs::path out = dir() / ("figures-" + figure);
   const fs::path script = fs::path(PSGD_SOURCE_DIR) / "plots" / (figure + ".py");
   const auto [plot_code, plot_log] =
-      run({kPython, script.string(), "--results", (results / ("plot-" + family)).string(), "--out",
-           out.string()},
+      run({kPlotsPython, script.string(), "--results", (results / ("plot-" + family)).string(),
+           "--out", out.string()},
           log());
   ASSERT_EQ(plot_code, 0) << plot_log;
   for (const char* ext : {".png", ".pdf"}) {

@@ -14,39 +14,40 @@ using nlohmann::json;
 using test::count_lines;
 using test::run_psgd;
 
-constexpr const char* kTinyRun =
+constexpr const char* kTinyTerminalRun =
     "run --dataset synthetic-dense:1024x16x4 --model linear --batch 16 --step 0.1 --epochs 3 "
     "--checkpoints 2 ";
 
-bool has(const std::string& text, const std::string& needle) {
+bool output_has(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
 TEST(TerminalEndToEnd, SummaryGoesToStderrAlsoWhenTheJsonGoesToStdout) {
-  const test::ProcessResult r = run_psgd(std::string(kTinyRun) + "--out -");
+  const test::ProcessResult r = run_psgd(std::string(kTinyTerminalRun) + "--out -");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(json::accept(r.out)) << "stdout must hold the JSON document alone";
   for (const char* line : {"status", "staleness", "contention", "throughput"}) {
-    EXPECT_TRUE(has(r.err, std::string("\n  ") + line)) << line << "\n" << r.err;
+    EXPECT_TRUE(output_has(r.err, std::string("\n  ") + line)) << line << "\n" << r.err;
   }
-  EXPECT_TRUE(has(r.err, "epsilon targets reached")) << r.err;
+  EXPECT_TRUE(output_has(r.err, "epsilon targets reached")) << r.err;
   EXPECT_LT(count_lines(r.err), 25);  // one screen
 }
 
 TEST(TerminalEndToEnd, EveryEpsilonTargetSaysWhetherItWasReached) {
   // 1e-9 is not reachable by a linear model on noisy labels; 90% of the initial loss is.
-  const test::ProcessResult r = run_psgd(std::string(kTinyRun) + "--epsilon 90%,1e-09");
+  const test::ProcessResult r = run_psgd(std::string(kTinyTerminalRun) + "--epsilon 90%,1e-09");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json m = json::parse(r.out)["metrics"];
   EXPECT_EQ(m["epsilon_reached"]["90%"], true);
   EXPECT_EQ(m["epsilon_reached"]["1e-09"], false);
   EXPECT_EQ(m["epsilon_targets_reached"], 1);
   EXPECT_EQ(json::parse(r.out)["status"], "not_converged");
-  EXPECT_TRUE(has(r.err, "not_converged: 1 of 2 epsilon targets reached")) << r.err;
+  EXPECT_TRUE(output_has(r.err, "not_converged: 1 of 2 epsilon targets reached")) << r.err;
 }
 
 TEST(TerminalEndToEnd, TimeToAccuracyIsReportedPerTarget) {
-  const test::ProcessResult r = run_psgd(std::string(kTinyRun) + "--target-accuracy 0.01,1");
+  const test::ProcessResult r =
+      run_psgd(std::string(kTinyTerminalRun) + "--target-accuracy 0.01,1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   const json& m = doc["metrics"];
@@ -55,20 +56,21 @@ TEST(TerminalEndToEnd, TimeToAccuracyIsReportedPerTarget) {
   EXPECT_EQ(m["updates_to_accuracy"]["1%"], 0);
   EXPECT_EQ(m["time_to_accuracy"]["1%"], doc["series"][0]["seconds"]);
   EXPECT_EQ(doc["config"]["target_accuracy"], "0.01,1");
-  EXPECT_TRUE(has(r.err, "test accuracy 1% at")) << r.err;
+  EXPECT_TRUE(output_has(r.err, "test accuracy 1% at")) << r.err;
   // Without the option: empty maps, nothing in the summary.
-  const test::ProcessResult plain = run_psgd(kTinyRun);
+  const test::ProcessResult plain = run_psgd(kTinyTerminalRun);
   const json pm = json::parse(plain.out)["metrics"];
   EXPECT_TRUE(pm["time_to_accuracy"].empty());
-  EXPECT_FALSE(has(plain.err, "test accuracy")) << plain.err;
+  EXPECT_FALSE(output_has(plain.err, "test accuracy")) << plain.err;
 }
 
 TEST(TerminalEndToEnd, BadTargetAccuracyIsOneLineAndExitTwo) {
   for (const char* bad : {"1.5", "-0.1", "x", "0", "0.8,", "0.8,,0.9"}) {
-    const test::ProcessResult r = run_psgd(std::string(kTinyRun) + "--target-accuracy=" + bad);
+    const test::ProcessResult r =
+        run_psgd(std::string(kTinyTerminalRun) + "--target-accuracy=" + bad);
     EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.err;
     EXPECT_EQ(count_lines(r.err), 1) << bad << "\n" << r.err;
-    EXPECT_TRUE(has(r.err, "--target-accuracy must be")) << r.err;
+    EXPECT_TRUE(output_has(r.err, "--target-accuracy must be")) << r.err;
   }
 }
 
@@ -77,16 +79,16 @@ TEST(TerminalEndToEnd, VersionNamesTheBuild) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* field : {"psgd ", "source:", "compiler:", "build:", "flags:", "targets:",
                             "cpu has:", "-ffp-contract=off"}) {
-    EXPECT_TRUE(has(r.out, field)) << field << "\n" << r.out;
+    EXPECT_TRUE(output_has(r.out, field)) << field << "\n" << r.out;
   }
   // The same compiler and flags a run records in its context block.
-  const json context = json::parse(run_psgd(kTinyRun).out)["context"];
-  EXPECT_TRUE(has(r.out, context["compiler"].get<std::string>())) << r.out;
-  EXPECT_TRUE(has(r.out, context["cxx_flags"].get<std::string>())) << r.out;
+  const json context = json::parse(run_psgd(kTinyTerminalRun).out)["context"];
+  EXPECT_TRUE(output_has(r.out, context["compiler"].get<std::string>())) << r.out;
+  EXPECT_TRUE(output_has(r.out, context["cxx_flags"].get<std::string>())) << r.out;
   if (context["git_sha"].is_string()) {
-    EXPECT_TRUE(has(r.out, context["git_sha"].get<std::string>())) << r.out;
+    EXPECT_TRUE(output_has(r.out, context["git_sha"].get<std::string>())) << r.out;
   }
-  EXPECT_TRUE(has(run_psgd("version").out, "compiler:"));  // the same, as a command
+  EXPECT_TRUE(output_has(run_psgd("version").out, "compiler:"));  // the same, as a command
 }
 
 }  // namespace
