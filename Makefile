@@ -16,14 +16,14 @@ PSGD := build/release/psgd
 #          commit is null), and the Fashion-MNIST data
 #   plots  the figure scripts, the loader and `psgd report` (plots/: matplotlib, pandas, jinja2)
 #   mpi    `psgd run --backend mpi` (optional: a build without it refuses that backend)
-#   test   GoogleTest (the dev, tsan and asan presets build the tests), jsonschema, plots and
+#   test   GoogleTest (the dev, tsan and asan presets build the tests), jsonschema, zsh (the completion test), plots and
 #          mpi (the suite tests both)
 #   format clang-format; lint: clang-tidy (and clang-format); fuzz: clang and its libFuzzer runtime
 RUN_PACKAGES := cmake ninja-build g++ make pkg-config git libeigen3-dev nlohmann-json3-dev \
   libhwloc-dev hwloc libnuma-dev zlib1g-dev libbenchmark-dev dataset-fashion-mnist
 PLOTS_PACKAGES := python3-matplotlib python3-pandas python3-jinja2
 MPI_PACKAGES := openmpi-bin libopenmpi-dev
-TEST_PACKAGES := libgtest-dev libgmock-dev python3-jsonschema $(PLOTS_PACKAGES) $(MPI_PACKAGES)
+TEST_PACKAGES := libgtest-dev libgmock-dev python3-jsonschema zsh $(PLOTS_PACKAGES) $(MPI_PACKAGES)
 FORMAT_PACKAGES := clang-format
 LINT_PACKAGES := $(FORMAT_PACKAGES) clang-tidy
 FUZZ_PACKAGES := clang libclang-rt-14-dev
