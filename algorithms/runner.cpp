@@ -274,7 +274,10 @@ class Crew {
         o_.stop_request != nullptr ? o_.poll_seconds : o_.progress_seconds));
     const auto every = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(o_.progress_seconds));
-    Clock::time_point next_progress = t0_ + every;
+    // Without a progress callback there is no reading to take: never due, so the waits below are
+    // bounded by the poll alone (a due time left in the past made every wait return at once,
+    // spinning this thread for the whole run).
+    Clock::time_point next_progress = o_.on_progress ? t0_ + every : Clock::time_point::max();
     while (!all_done()) {
       Clock::time_point wake = std::min(Clock::now() + poll, next_progress);
       if (deadline) wake = std::min(wake, *deadline);

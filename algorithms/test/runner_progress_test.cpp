@@ -3,6 +3,7 @@
 // (RunnerOptions::stop_request, which `psgd run`'s SIGINT/SIGTERM handler sets). Both run on the
 // calling thread while the workers train: under TSan these are the tests of that sharing.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cmath>
@@ -64,6 +65,35 @@ TEST(RunnerProgress, TheCallerReadsProgressThenAStopRequestStopsEveryWorker) {
     EXPECT_TRUE(std::isfinite(*readings.back().loss));
     EXPECT_LT(r.applied_updates, o.total_updates);
   }
+}
+
+// A stop request that is never set, and no progress callback (`psgd run` without a terminal or
+// --progress: every sweep child): the calling thread only looks at the flag every poll, so it
+// sleeps through the run. It once spun from the first progress interval on, its CPU time close
+// to the run's wall time; 30 polls of 50 ms cost well under 0.3 s of CPU even under TSan.
+TEST(RunnerProgress, AnUnsetStopRequestWithoutProgressLeavesTheCallerAsleep) {
+  const testing::LeastSquares model(4);
+  const Dataset data = testing::random_floats(64, 4, 3, 1);
+  std::atomic<int> stop{0};
+  RunnerOptions o = endless(1);
+  o.stop_request = &stop;
+  o.poll_seconds = 0.05;
+  o.time_limit_seconds = 1.5;
+  const std::unique_ptr<Algorithm> algo = progress_algorithm("mutex", 1);
+  rusage before{};
+  ASSERT_EQ(getrusage(RUSAGE_THREAD, &before), 0);
+  const TrainingOutcome r =
+      run_training(*algo, model, data, std::vector<float>(model.num_params(), 0.0F), o);
+  rusage after{};
+  ASSERT_EQ(getrusage(RUSAGE_THREAD, &after), 0);
+  EXPECT_EQ(r.stop_reason, StopReason::kTimeLimit);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
+  const double caller_cpu = seconds(after.ru_utime) + seconds(after.ru_stime) -
+                            seconds(before.ru_utime) - seconds(before.ru_stime);
+  EXPECT_LT(caller_cpu, 0.3) << "the calling thread used " << caller_cpu << " s of CPU in a "
+                             << r.wall_seconds << " s run";
 }
 
 TEST(RunnerProgress, AStopRequestedBeforeTheStartEndsTheRunAtTheFirstPoll) {
