@@ -179,7 +179,9 @@ ResultSet parse_run_documents(const std::vector<json>& docs, const std::vector<s
     std::string point = string_at(sweep, "point_id");
     if (point.empty()) point = "run";
     if (points.find(point) == points.end()) point_order.push_back(point);
-    add_run(points[point], doc);
+    // A run a signal stopped measured part of its budget: it is no repetition (a sweep redoes
+    // it), though its document holds metrics. (A crashed run's document holds none.)
+    if (doc["status"] != "stopped") add_run(points[point], doc);
     if (const json* settings = object_at(sweep_or_empty(sweep), "options")) {
       const auto [it, first] = set.point_settings.emplace(point, *settings);
       if (!first && it->second != *settings) {

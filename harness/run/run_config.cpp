@@ -155,8 +155,12 @@ bool is_run_document(const json& doc) {
 }
 
 // A run document's config block as --config options: less the output paths (a re-run must not
-// write over the document it reads, nor over its parameters) and, from documents before schema
-// version 3, the nulls (an unset option: its default) and the empty --target-accuracy (none).
+// write over the document it reads, nor over its parameters), what made the run something other
+// than a training run (--dry-run and the topologies only a dry run takes, which no option can
+// switch off again, and --test-fault, which a crashed run's document records), the batch order
+// when the method chose it (so a re-run with another --algo gets that method's default) and,
+// from documents before schema version 3, the nulls (an unset option: its default) and the
+// empty --target-accuracy (none).
 json config_of_run_document(const json& doc, const std::string& path) {
   const json& block = doc.at("config");
   if (!block.is_object()) {
@@ -164,10 +168,17 @@ json config_of_run_document(const json& doc, const std::string& path) {
                       "' is a run document without a configuration (its run failed before its "
                       "options were read)");
   }
+  const auto algorithm = doc.find("algorithm");
+  const bool method_chose_order = algorithm != doc.end() && algorithm->is_object() &&
+                                  algorithm->value("batch_order_source", "") == "method default";
   json options = json::object();
   for (const auto& [key, value] : block.items()) {
     const std::string k = json_key(key);
-    if (k == "out" || k == "save_params" || value.is_null()) continue;
+    if (k == "out" || k == "save_params" || k == "dry_run" || k == "topology_synthetic" ||
+        k == "topology_xml" || k == "test_fault" || value.is_null()) {
+      continue;
+    }
+    if (k == "batch_order" && method_chose_order) continue;
     if (k == "target_accuracy" && value == "") continue;
     options[key] = value;
   }
@@ -428,8 +439,9 @@ std::vector<OptionSpec> output_options(const AlgorithmRegistry& registry) {
       // Not part of the recorded configuration (no `get`): the file's options are.
       {"config", "FILE",
        "read options from a JSON object {\"batch\": 64, ...} (keys as option names, - or _),\n"
-       "a --print-config template, or a run document (its config block, less out and\n"
-       "save-params, so a re-run writes to stdout unless --out is given); the command line\n"
+       "a --print-config template, or a run document (its config block, less out,\n"
+       "save-params, dry-run, the topology and test-fault options and a batch order the method\n"
+       "chose, so a re-run trains and writes to stdout unless --out is given); the command line\n"
        "overrides the file, and a budget there (--epochs, --gradients, --updates) replaces\n"
        "the file's",
        [&registry](C& c, std::string_view v) { apply_config_file(c, std::string(v), registry); },

@@ -17,8 +17,15 @@ std::atomic<int> g_stop_request{0};    // NOLINT(cppcoreguidelines-avoid-non-con
 std::atomic<bool> g_installed{false};  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 
 extern "C" void on_stop_signal(int signal) {
-  // relaxed: a flag read by polling (the runner's caller); nothing is published through it.
-  g_stop_request.store(signal, std::memory_order_relaxed);
+  int none = 0;
+  // relaxed: a flag read by polling (the runner's caller); nothing is published through it. The
+  // first signal is the one recorded; a later one never overwrites it.
+  if (g_stop_request.compare_exchange_strong(none, signal, std::memory_order_relaxed)) return;
+  // A second signal, of the other kind (SA_RESETHAND already gave the first kind its default
+  // action back): end the process as if no handler were there. Both calls are async-signal-safe;
+  // the raised signal is blocked until this handler returns, then takes its default action.
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // stop (the workers stop within the runner's poll, the document is written with status `stopped`
 // and the process exits 128 + the signal's number); a second of either ends the process at once,
 // as if no handler were there, for the person who does not want to wait for the document (a
-// second of the same signal: SA_RESETHAND restores the default action of the one that came).
+// second of the same signal: SA_RESETHAND restores the default action of the one that came; of
+// the other: the handler restores it and raises it again). The first signal is the one recorded.
 #pragma once
 
 #include <atomic>

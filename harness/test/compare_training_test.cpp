@@ -65,7 +65,7 @@ TEST(CompareTraining, ReadsEachPointsMeasuresPerRepetition) {
   EXPECT_TRUE(set.measures[3].higher_is_better);
 }
 
-TEST(CompareTraining, AMissedTargetOrADivergedLossIsTheWorstValueACrashIsNoRepetition) {
+TEST(CompareTraining, AMissedTargetOrADivergedLossIsTheWorstValueACrashOrAStopIsNoRepetition) {
   std::vector<json> docs;
   for (int r = 0; r < 3; ++r) docs.push_back(test::run_document("p", r));
   docs[1]["metrics"]["time_to_epsilon"]["50%"] = nullptr;  // not reached
@@ -75,6 +75,9 @@ TEST(CompareTraining, AMissedTargetOrADivergedLossIsTheWorstValueACrashIsNoRepet
   crashed.erase("metrics");
   crashed.erase("throughput");
   docs.push_back(crashed);
+  json stopped = test::run_document("p", 4);  // SIGINT: metrics of part of the budget
+  stopped["status"] = "stopped";
+  docs.push_back(stopped);
   const ResultSet set = parse_run_documents(docs, {}, "x");
   const auto infinities = [](const Measure* m) {
     return std::count_if(m->samples.begin(), m->samples.end(),

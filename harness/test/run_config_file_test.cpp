@@ -98,6 +98,28 @@ TEST(RunConfigFile, RunDocumentGivesItsConfigLessItsOutputPaths) {
   }
 }
 
+// A plan's document re-runs as training, a crashed run's without its injected fault, and a
+// batch order the method chose is left to the re-run's method; one the user gave is kept.
+TEST(RunConfigFile, RunDocumentLeavesOutWhatMadeItNoTrainingRunAndTheMethodsOwnOrder) {
+  const json config = config_to_json(
+      parse_file_args({"--algo=local-sgd", "--threads=2", "--batch-order=shard", "--dry-run",
+                       "--topology-synthetic=pack:2 core:2 pu:1", "--test-fault=abort"}));
+  json doc = {{"schema_version", 3},
+              {"status", "dry_run"},
+              {"config", config},
+              {"algorithm", {{"name", "local-sgd"}, {"batch_order_source", "method default"}}}};
+  RunConfig c = parse_file_args({"--config", write_file("plan.json", doc.dump())});
+  EXPECT_FALSE(c.dry_run);
+  EXPECT_TRUE(c.topology_synthetic.empty());
+  EXPECT_EQ(c.test_fault, "none");
+  EXPECT_FALSE(c.batch_order.has_value()) << "the method's own order is the re-run method's";
+  EXPECT_EQ(c.algorithm, "local-sgd");
+  doc["algorithm"]["batch_order_source"] = "--batch-order";
+  c = parse_file_args({"--config", write_file("given.json", doc.dump())});
+  ASSERT_TRUE(c.batch_order.has_value());
+  EXPECT_EQ(*c.batch_order, BatchOrder::kShard);
+}
+
 // Schema 1 and 2 documents spelled the keys as the options and held null for an unset option
 // and "" for no --target-accuracy: they read back all the same.
 TEST(RunConfigFile, OlderDocumentsReadBack) {
