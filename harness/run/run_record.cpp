@@ -240,7 +240,7 @@ template RunRecord make_run_record(const RunFacts<double>&);
 void mark_stopped(RunRecord& record, int signal) {
   record.stopped = StoppedRecord{signal_name(signal), stopped_exit_code(signal),
                                  record.stop_reason == "signal" ? "training" : "evaluation"};
-  record.status = "stopped";
+  if (record.stop_reason == "signal") record.status = "stopped";
 }
 
 std::optional<double> WorkDoneRecord::lost_fraction() const {

@@ -225,9 +225,11 @@ RunRecord make_run_record(const RunFacts<S>& facts);
 // document's JSON objects), so a run and a document read back list them alike.
 void order_targets(MetricsRecord& metrics);
 
-// Status `stopped`, with the signal that stopped the run (stop_signals.hpp) and when: during
-// training when the workers were stopped early (stop_reason `signal`), otherwise during the
-// evaluation. What the run measured (series, metrics, work) stays as it is.
+// The signal that stopped the run (stop_signals.hpp) and when. During training (stop_reason
+// `signal`: the workers stopped early) the status becomes `stopped`: the run measured part of its
+// budget. During the evaluation, training had ended on its own and every snapshot is still
+// evaluated, so the run is complete and keeps its status; the `stopped` block says the signal
+// came. What the run measured (series, metrics, work) stays as it is.
 void mark_stopped(RunRecord& record, int signal);
 
 // Peak resident set size of this process in bytes.

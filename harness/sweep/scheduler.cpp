@@ -294,10 +294,12 @@ json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir
   const bool has_status = child_doc && child_doc->is_object() && child_doc->contains("status") &&
                           (*child_doc)["status"].is_string();
   // A child that SIGINT or SIGTERM stopped (not the sweep's timeout: that is kTimedOut) wrote
-  // what it measured with status `stopped` and exit 130 or 143: kept, and redone on resume.
+  // what it measured and exited 130 or 143: kept. Stopped in training (status `stopped`) it is
+  // redone on resume; stopped in its evaluation it completed, keeps its status and counts.
   const bool stopped = outcome.kind == ChildOutcome::Kind::kExited &&
                        (outcome.exit_code == 128 + SIGINT || outcome.exit_code == 128 + SIGTERM) &&
-                       has_status && (*child_doc)["status"] == "stopped";
+                       has_status &&
+                       ((*child_doc)["status"] == "stopped" || child_doc->contains("stopped"));
   json doc;
   if ((clean_exit || stopped) && has_status) {
     doc = std::move(*child_doc);
