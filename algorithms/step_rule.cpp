@@ -173,10 +173,19 @@ MindTheStepTable mindthestep_table(double lambda, double momentum, double cap) {
   // entries are a prefix 0..k-1; for each k, c = (1 - cap P(< k)) / sum_{tau >= k} P g, and the k
   // whose c leaves entry k uncapped and caps entry k - 1 is the solution (the sum grows
   // strictly with c, so there is one).
-  std::vector<double> tail_sum(kN + 1, 0.0);  // sum_{tau >= k} P(tau) g(tau)
+  // log sum_{tau >= k} P(tau) g(tau), summed in logs too: with lambda far past the table
+  // (thousands) the last entry holds nearly all the model's mass and its g is e^(hundreds), so
+  // the plain sum overflowed and the mean of 1 was lost. A NaN term (0 * infinity: no mass
+  // where g has no value) counts as nothing.
+  const auto log_add = [](double a, double b) {
+    if (a == -kInfinity) return b;
+    if (b == -kInfinity) return a;
+    return std::max(a, b) + std::log1p(std::exp(-std::abs(a - b)));
+  };
+  std::vector<double> log_tail(kN + 1, -kInfinity);
   for (std::size_t tau = kN; tau-- > 0;) {
-    const double term = std::exp(log_weight[tau] + log_g[tau]);
-    tail_sum[tau] = tail_sum[tau + 1] + (std::isfinite(term) ? term : 0.0);
+    const double term = log_weight[tau] + log_g[tau];
+    log_tail[tau] = log_add(log_tail[tau + 1], std::isnan(term) ? -kInfinity : term);
   }
   const double log_cap = std::log(cap);
   MindTheStepTable t;
@@ -185,16 +194,17 @@ MindTheStepTable mindthestep_table(double lambda, double momentum, double cap) {
   double capped_mass = 0.0;  // P(< k)
   bool solved = false;
   for (std::size_t k = 0; k < kN && !solved; ++k) {
-    const double c = (1.0 - cap * capped_mass) / tail_sum[k];
+    const double remaining = 1.0 - cap * capped_mass;  // the mean left to the uncapped entries
     capped_mass += std::exp(log_weight[k]);
-    if (!(c > 0.0) || !std::isfinite(c)) continue;
-    const double log_c = std::log(c);
+    if (!(remaining > 0.0)) continue;
+    const double log_c = std::log(remaining) - log_tail[k];
+    if (!std::isfinite(log_c)) continue;
     if (log_c + log_g[k] > log_cap) continue;
     if (k > 0 && log_c + log_g[k - 1] < log_cap) continue;
     for (std::size_t tau = 0; tau < kN; ++tau) {
       t.factor[tau] = tau < k ? cap : std::min(cap, std::exp(log_c + log_g[tau]));
     }
-    t.scale = c;
+    t.scale = std::exp(log_c);  // 0 where c is below the smallest double (lambda in the thousands)
     solved = true;
   }
   if (!solved) {

@@ -116,6 +116,28 @@ TEST(StepRule, MindTheStepIsNonIncreasingAndMeansOneUnderItsModel) {
   }
 }
 
+// lambda far past the table (the option allows 1e4): nearly all the model's mass is in the last
+// entry, which serves every staleness from 1023 on; the mean is still 1 (it once overflowed to
+// infinity there, and every factor became the cap).
+TEST(StepRule, MindTheStepMeansOneForALambdaPastTheTable) {
+  for (const double lambda : {2000.0, 3000.0, 5000.0, 1e4}) {
+    SCOPED_TRACE("lambda " + std::to_string(lambda));
+    const MindTheStepTable t = mindthestep_table(lambda, lambda / (1.0 + lambda), 4.0);
+    EXPECT_EQ(t.mode, kStepRuleTableSize - 1);
+    const std::vector<double> w = poisson_weights(lambda);
+    double mean = 0.0;
+    for (std::size_t tau = 0; tau < t.factor.size(); ++tau) {
+      mean += w[tau] * t.factor[tau];
+      if (tau > 0) {
+        ASSERT_LE(t.factor[tau], t.factor[tau - 1]) << "tau " << tau;
+      }
+    }
+    EXPECT_NEAR(mean, 1.0, 1e-9);
+    EXPECT_NEAR(t.mean, 1.0, 1e-9);
+    EXPECT_NE(t.scale, -1.0) << "solved, not the cap everywhere";
+  }
+}
+
 // Where the cap does not bind, before the mode, P(tau) factor(tau) is the geometric weight
 // (1 - mu) mu^tau times one constant (the scale c); past the mode the factor is held.
 TEST(StepRule, MindTheStepKeepsTheGeometricShapeBeforeTheModeAndHoldsAfterIt) {
