@@ -375,8 +375,10 @@ RunRecord read_run_record(const nlohmann::json& doc) {
   if (const json& s = at(doc, "status"); s.is_string()) r.status = s.get<std::string>();
   r.stop_reason = text(doc, "stop_reason");
   if (const json& s = at(doc, "stopped"); s.is_object()) {
+    // An exit status is 0..255; anything else in a document is no exit code (0: none read).
+    const std::int64_t code = integer(s, "exit_code").value_or(0);
     r.stopped = StoppedRecord{text(s, "signal").value_or(""),
-                              static_cast<int>(integer(s, "exit_code").value_or(0)),
+                              code >= 0 && code <= 255 ? static_cast<int>(code) : 0,
                               text(s, "during").value_or("")};
   }
   r.context = at(doc, "context");
