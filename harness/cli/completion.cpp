@@ -196,17 +196,35 @@ std::string zsh_completion(std::span<const CompletionCommand> commands) {
     s += "    " + c.name + ")\n      _arguments";
     for (const CompletionOption& o : c.options) {
       std::string spec = "--" + o.name;
+      // Appended piecewise: `"[" + std::string&&` trips GCC 12's false -Wrestrict at -O3.
       if (o.metavar.empty()) {
-        spec += "[" + zsh_description(o.help) + "]";
+        spec += '[';
+        spec += zsh_description(o.help);
+        spec += ']';
       } else {
-        spec += "=[" + zsh_description(o.help) + "]:" + zsh_description(o.metavar) + ":";
-        spec += o.values.empty() ? "_files" : "(" + joined(o.values) + ")";
+        spec += "=[";
+        spec += zsh_description(o.help);
+        spec += "]:";
+        spec += zsh_description(o.metavar);
+        spec += ':';
+        if (o.values.empty()) {
+          spec += "_files";
+        } else {
+          spec += '(';
+          spec += joined(o.values);
+          spec += ')';
+        }
       }
       s += " \\\n        " + sh_quote(spec);
     }
     s += " \\\n        '--help[this command'\\''s help]'";
     s += c.takes_files ? " \\\n        '*:file:_files'" : "";
-    if (!c.words.empty()) s += " \\\n        " + sh_quote("1:argument:(" + joined(c.words) + ")");
+    if (!c.words.empty()) {
+      std::string words = "1:argument:(";
+      words += joined(c.words);
+      words += ')';
+      s += " \\\n        " + sh_quote(words);
+    }
     s += "\n      ;;\n";
   }
   s += "  esac\n"
