@@ -288,16 +288,18 @@ std::vector<OptionSpec> training_options() {
                                  "gradients",
                                  &C::updates_per_epoch, integer(1), "auto"),
       {"batch-order", "ORDER",
-       "where batches come from: default, the method's (shard for local-sgd and\n"
-       "async-exchange, worker for the others), or one of:\n"
+       "where batches come from: default | worker | shared | shard\n"
+       "default: the method's (shard for local-sgd and async-exchange, worker for the others)\n"
        "worker: each worker its own permutation of the training set, reshuffled when used up\n"
        "shared: the reference framework's: one shuffle into ceil(N/b) batches, a shared counter\n"
        "shard: worker w of W its own permutation of its slice [wN/W, (w+1)N/W): one pass in all",
        [](C& c, std::string_view v) {
          if (v == "default") {
            c.batch_order.reset();
+         } else if (const std::optional<BatchOrder> order = find_name(kBatchOrders, v)) {
+           c.batch_order = *order;
          } else {
-           c.batch_order = parse_name(kBatchOrders, "batch-order", v);
+           bad_option_value("batch-order", v, "default, " + names_text(kBatchOrders));
          }
        },
        [](const C& c) {
