@@ -305,11 +305,14 @@ std::string sweep_help() {
          "of the binary, is in its sweep block): results of another build are moved to\n"
          "superseded/<build id>/ and redone, unless --accept-other-builds. Every point is\n"
          "checked as psgd run checks it, and the binary probed, before anything runs.\n"
+         "A point whose spec sets ranks R > 1 (or backend mpi) runs as R MPI ranks: under\n"
+         "`mpirun -np R` here, under `srun` in a Slurm task (docs/distributed.md).\n"
          "\n"
          "--backend slurm submits the runs still to do as Slurm job arrays instead (one array\n"
-         "task per run, --cpus-per-task = the run's threads) and prints the job ids; each task\n"
-         "runs `psgd sweep SPEC --run-id=ID` and commits its run like a local sweep. --collect\n"
-         "counts the runs, records tasks Slurm killed as crashed and rebuilds index.csv.\n"
+         "task per run, --cpus-per-task = the run's threads, --ntasks = its ranks) and prints\n"
+         "the job ids; each task runs `psgd sweep SPEC --run-id=ID` and commits its run like a\n"
+         "local sweep. --collect counts the runs, records tasks Slurm killed as crashed and\n"
+         "rebuilds index.csv.\n"
          "\n"
          "Options:\n" +
          sweep_options().help_lines(SweepOptions{}) +
