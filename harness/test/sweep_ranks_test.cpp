@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "harness/sweep/slurm/settings.hpp"
 #include "harness/sweep/spec.hpp"
 #include "harness/test/sweep_test_spec.hpp"
+#include "harness/test/test_support.hpp"
 
 namespace psgd {
 namespace {
@@ -181,6 +183,15 @@ TEST(SweepRanks, SlurmArraysAskForATaskPerRankAndTheSpecsNodes) {
   EXPECT_EQ(parse_slurm_block(spec).nodes, 2);
   spec["slurm"] = {{"nodes", -1}};
   EXPECT_THROW((void)parse_slurm_block(spec), ConfigError);
+}
+
+// docs/distributed.md shows the batch script that MpiSlurmEndToEnd submits, as it is.
+TEST(SweepRanks, TheDocumentedBatchScriptIsTheTestedFile) {
+  const std::filesystem::path source(PSGD_SOURCE_DIR);
+  const std::string script = test::slurp(source / "docs" / "examples" / "mpi-sync.sbatch");
+  ASSERT_GT(script.size(), 200U);
+  EXPECT_THAT(test::slurp(source / "docs" / "distributed.md"),
+              HasSubstr("```bash\n" + script + "```\n"));
 }
 
 }  // namespace
