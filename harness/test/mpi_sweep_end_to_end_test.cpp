@@ -2,7 +2,8 @@
 // the local backend starts each point with ranks under mpirun; a rank killed by the per-rank test
 // fault makes its run `crashed` within seconds while the sweep's other runs complete with their
 // `ranks` blocks adding up; the index has a ranks column; a resumed sweep redoes nothing; a
-// method without an MPI combine is refused at plan time with an exclude rule to add. Suites Mpi*:
+// method without an MPI combine is refused at plan time with an exclude rule to add, and a sweep
+// without mpirun on PATH stops before anything runs (exit 3). Suites Mpi*:
 // labelled `mpi`, serial, not in the sanitizer presets (CMakeLists.txt). Skipped, with the
 // reason, without mpirun or without MPI built in.
 #include <gmock/gmock.h>
@@ -137,6 +138,13 @@ TEST_F(MpiSweepPlanEndToEnd, AMethodWithoutAnMpiCombineIsRefusedWithAnExcludeRul
     "exclude": [{"algo": "mutex", "ranks": 2}]
   })")
                                    .string();
+  // Without mpirun on PATH the sweep stops before anything runs (exit 3), naming it.
+  const ProcessResult no_mpirun =
+      run_psgd("sweep " + excluded + " --dry-run --results-dir " + (scratch_ / "results").string(),
+               "PATH=/nonexistent");
+  EXPECT_EQ(no_mpirun.exit_code, 3) << no_mpirun.err;
+  EXPECT_THAT(no_mpirun.err, HasSubstr("point algo-sync_ranks-2 runs 2 rank(s) with mpirun, "
+                                       "which is not on PATH"));
   const ProcessResult ok =
       run_psgd("sweep " + excluded + " --dry-run --results-dir " + (scratch_ / "results").string());
   if (run_shell("command -v mpirun").exit_code != 0) GTEST_SKIP() << "mpirun is not installed";
