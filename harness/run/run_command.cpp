@@ -326,8 +326,10 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   const PlacementSetup place = plan_run_placement(cfg);
   if (cfg.dry_run) return group != nullptr && group->rank() != 0 ? 0 : print_dry_run(cfg, place);
   const bool speaks = group == nullptr || group->rank() == 0;
-  const std::string roles = worker_roles(
-      cfg.algorithm, cfg.threads, builtin_algorithms().at(cfg.algorithm).first_source(setup));
+  // Every rank's worker slots (R x T under --backend mpi): the roles span them all.
+  const std::string roles =
+      worker_roles(cfg.algorithm, cfg.threads * setup.processes(),
+                   builtin_algorithms().at(cfg.algorithm).first_source(setup));
 
   check_histograms_fit(cfg);
   check_synthetic_fits(cfg, activation);
