@@ -94,9 +94,11 @@ TEST_F(MpiParamServerEndToEnd, OneRankIsTheSharedMemoryRunBitForBit) {
 
 // The server alone on rank 0 and one worker on rank 1: one gradient source, so each push sees the
 // previous update, as the server and its one worker thread of one process do. Every pull after
-// the first is a reply's parameters, every gradient a message: bit for bit.
+// the first is a reply's parameters, every gradient a message: bit for bit. Under `shard` the
+// one source reads the whole set in both (rank 0's one slot computes nothing, so it is no slice).
 TEST_F(MpiParamServerEndToEnd, TwoRanksOfOneThreadAreTheTwoThreadRunBitForBit) {
-  for (const std::string algo : {"param-server", "hybrid --switch 1,10"}) {
+  for (const std::string algo :
+       {"param-server", "hybrid --switch 1,10", "param-server --batch-order shard"}) {
     expect_same_run("--algo " + algo + " --threads 2", 2, "--algo " + algo + " --threads 1");
   }
 }
