@@ -151,6 +151,7 @@ json gather_ranks(ProcessGroup& group, const std::vector<ObservedSlot>& observed
                      {"bytes_sent", t.bytes_sent},
                      {"bytes_received", t.bytes_received},
                      {"collectives", t.collectives},
+                     {"messages", t.messages},
                      {"workers", counters}};
   const std::vector<std::string> all = group.gather(mine.dump());
   if (group.rank() != 0) return nullptr;
