@@ -26,6 +26,8 @@
 
 namespace psgd {
 
+class HomeLink;  // home_link.hpp
+
 // What one rank's channels carried, summed over them (after the join).
 struct RankTraffic {
   double communication_seconds = 0.0;  // in the reduce phase's allreduces, summed over threads
@@ -86,6 +88,14 @@ class ProcessGroup {
   // Ends every rank of the job with `code` (MPI_Abort): for an error on one rank that the others,
   // waiting in a collective, would never learn of. Does not return.
   [[noreturn]] virtual void abort(int code) noexcept = 0;
+
+  // ---- async-exchange's transport (algorithms/home_link.hpp) ----
+  // Collective, single-threaded (no worker running): the link between the remote workers and the
+  // home rank (rank 0), for `workers` slots per rank, requests of at most `request_bytes` and
+  // replies of `reply_bytes`. Owned by the group (its traffic is in traffic()); valid until the
+  // next call or the group's end. Throws EnvironmentError when MPI cannot carry it.
+  virtual HomeLink& open_home_link(std::size_t workers, std::size_t request_bytes,
+                                   std::size_t reply_bytes) = 0;
 };
 
 }  // namespace psgd

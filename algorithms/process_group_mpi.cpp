@@ -1,5 +1,5 @@
-// algorithms/process_group_mpi.cpp — ProcessGroup on MPI (built when CMake finds MPI; the only
-// file that includes mpi.h).
+// algorithms/process_group_mpi.cpp — ProcessGroup on MPI (built when CMake finds MPI; one of the
+// files that include mpi.h, process_group.hpp lists them).
 #include <mpi.h>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/home_link.hpp"
 #include "algorithms/process_group.hpp"
 #include "common/cache_line.hpp"
 #include "common/errors.hpp"
@@ -37,6 +38,7 @@ class MpiGroup final : public ProcessGroup {
   MpiGroup& operator=(const MpiGroup&) = delete;
   ~MpiGroup() override {
     close_channels();
+    home_link_.reset();  // frees its communicator, before MPI_Finalize
     MPI_Finalize();
   }
 
@@ -93,6 +95,14 @@ class MpiGroup final : public ProcessGroup {
       total.bytes_received += c.traffic.bytes_received;
       total.collectives += c.traffic.collectives;
     }
+    if (home_link_ != nullptr) {
+      const RankTraffic h = home_link_->traffic();
+      total.communication_seconds += h.communication_seconds;
+      total.waiting_seconds += h.waiting_seconds;
+      total.bytes_sent += h.bytes_sent;
+      total.bytes_received += h.bytes_received;
+      total.collectives += h.collectives;
+    }
     return total;
   }
 
@@ -140,6 +150,14 @@ class MpiGroup final : public ProcessGroup {
     std::_Exit(code);  // MPI_Abort does not return; this only satisfies [[noreturn]]
   }
 
+  // async-exchange's transport: home_link_mpi.cpp.
+  HomeLink& open_home_link(std::size_t workers, std::size_t request_bytes,
+                           std::size_t reply_bytes) override {
+    home_link_.reset();
+    home_link_ = make_mpi_home_link(workers, request_bytes, reply_bytes);
+    return *home_link_;
+  }
+
  private:
   // MPI reports errors on these communicators by aborting the job (MPI_ERRORS_ARE_FATAL, the
   // default): a rank that dies mid-collective ends every rank through the launcher.
@@ -184,7 +202,8 @@ class MpiGroup final : public ProcessGroup {
   int rank_ = 0;
   int size_ = 1;
   std::vector<Channel> channels_;
-  std::vector<RoundTally> tallies_;  // agree()'s receive buffer, sized once in open_channels
+  std::vector<RoundTally> tallies_;      // agree()'s receive buffer, sized once in open_channels
+  std::unique_ptr<HomeLink> home_link_;  // open_home_link's, when async-exchange runs
 };
 
 }  // namespace
