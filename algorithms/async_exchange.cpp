@@ -167,11 +167,11 @@ void AsyncExchange<S>::record_merge(BasicWorkerContext<S>& ctx, const Pull& last
 
 template <class S>
 void AsyncExchange<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
-  if (link_ == nullptr) {  // one process
-    run_local_worker(ctx);
-  } else if (group_->rank() != 0) {
+  // link_ null: one process, every worker local. Across ranks rank 0's workers are local too,
+  // and its worker 0 runs the home thread beside its own loop.
+  if (link_ != nullptr && group_->rank() != 0) {
     run_remote_worker(ctx);
-  } else if (ctx.worker_id == 0) {  // the home rank's worker 0 runs the home thread beside it
+  } else if (link_ != nullptr && ctx.worker_id == 0) {
     run_home_worker(ctx);
   } else {
     run_local_worker(ctx);

@@ -12,6 +12,7 @@
 
 #include "algorithms/home_link.hpp"
 #include "algorithms/process_group.hpp"
+#include "algorithms/round_end_signal.hpp"
 #include "common/cache_line.hpp"
 #include "common/errors.hpp"
 #include "common/seconds_since.hpp"
@@ -39,6 +40,7 @@ class MpiGroup final : public ProcessGroup {
   ~MpiGroup() override {
     close_channels();
     home_link_.reset();  // frees its communicator, before MPI_Finalize
+    round_end_.reset();
     MPI_Finalize();
   }
 
@@ -158,6 +160,13 @@ class MpiGroup final : public ProcessGroup {
     return *home_link_;
   }
 
+  // nonblocking's transport: round_end_signal_mpi.cpp.
+  RoundEndSignal& open_round_end_signal() override {
+    round_end_.reset();
+    round_end_ = make_mpi_round_end_signal();
+    return *round_end_;
+  }
+
  private:
   // MPI reports errors on these communicators by aborting the job (MPI_ERRORS_ARE_FATAL, the
   // default): a rank that dies mid-collective ends every rank through the launcher.
@@ -204,6 +213,7 @@ class MpiGroup final : public ProcessGroup {
   std::vector<Channel> channels_;
   std::vector<RoundTally> tallies_;      // agree()'s receive buffer, sized once in open_channels
   std::unique_ptr<HomeLink> home_link_;  // open_home_link's, when async-exchange runs
+  std::unique_ptr<RoundEndSignal> round_end_;  // open_round_end_signal's, when nonblocking runs
 };
 
 }  // namespace

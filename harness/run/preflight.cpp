@@ -50,7 +50,7 @@ RunChoices check_choices(const RunConfig& cfg) {
   if (cfg.backend == Backend::kMpi && !registry.at(cfg.algorithm).across_processes) {
     throw ConfigError("--backend mpi applies to: " + registry.across_processes() + " (not --algo " +
                       cfg.algorithm +
-                      "; async-exchange, param-server, hybrid and nonblocking are planned)");
+                      "; param-server and hybrid are planned)");
   }
   if (cfg.backend == Backend::kMpi && batch_order_of(cfg) == BatchOrder::kShared) {
     throw ConfigError(

@@ -264,8 +264,8 @@ std::vector<OptionSpec> training_options() {
                        &C::threads, integer(1, kMaxThreads)),
       named_option<C>("backend", "B",
                       "local | mpi: the threads of this process, or under mpirun -np R (or srun) R "
-                      "ranks of --threads workers each (sync and local-sgd; async-exchange, "
-                      "param-server, hybrid and nonblocking are planned)",
+                      "ranks of --threads workers each (sync, local-sgd, async-exchange and "
+                      "nonblocking; param-server and hybrid are planned)",
                       &C::backend, kBackends),
       text_option<C>("model", "SPEC", "linear | mlp:W1xW2x... | cnn | lenet", &C::model),
       text_option<C>("activation", "NAME", "hidden activation of mlp: relu | sigmoid",
