@@ -30,25 +30,30 @@ const AlgorithmOption& merge_option() {
 }  // namespace
 
 AlgorithmEntry async_exchange_entry() {
-  return {
+  AlgorithmEntry e{
       "async-exchange",
       "asynchronous in-turn model update: H local steps, then merge into theta and take it back", 1,
       AlgorithmEntry::kAnyThreads, with_step_rules({&local_steps_option(), &merge_option()}),
       []<class S>(const AlgorithmSetup& s) {
         return std::make_unique<AsyncExchange<S>>(
             s.settings.get<std::int64_t>(local_steps_option()),
-            s.settings.get<MergeRule>(merge_option()), step_rule_choice(s.settings));
+            s.settings.get<MergeRule>(merge_option()), step_rule_choice(s.settings), s.group);
       },
       // The default merge averages theta with the replica, which is not SGD even alone;
       // overwrite makes the one replica theta.
       std::vector<OptionText>{{"merge", "overwrite"}}, BatchOrder::kShard};
+  e.across_processes = true;  // theta on the home rank (async_exchange_ranks.cpp)
+  return e;
 }
 
 template <class S>
 void AsyncExchange<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
-  const auto workers = static_cast<std::size_t>(std::max(setup.num_workers, 1));
+  rank_workers_ = static_cast<std::size_t>(std::max(setup.num_workers, 1));
+  const std::size_t ranks = group_ != nullptr ? static_cast<std::size_t>(group_->size()) : 1;
+  const std::size_t workers = rank_workers_ * ranks;  // every rank's: W = R x T
+  total_workers_ = workers;
   theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
-  starts_ = SharedArray<S>(*setup.shared_memory, theta0.size() * workers);
+  starts_ = SharedArray<S>(*setup.shared_memory, theta0.size() * rank_workers_);
   step_ = setup.step;
   rule_.init(step_, static_cast<int>(workers));
   version_ = 0;
@@ -59,6 +64,20 @@ void AsyncExchange<S>::init(std::span<const S> theta0, const BasicTrainingSetup<
   // slower sees about (W - 1) F): larger values go to the overflow bin, count, mean and max
   // stay exact.
   merge_staleness_ = Histogram(4 * workers + 1);
+  link_ = nullptr;
+  if (ranks > 1) {  // collective: every rank opens the link
+    link_ = &group_->open_home_link(rank_workers_, request_bytes(), reply_bytes());
+    if (group_->rank() == 0) {
+      home_request_.assign(request_bytes(), std::byte{0});
+      home_reply_.assign(reply_bytes(), std::byte{0});
+      home_replica_.assign(theta0.size(), S{0});
+      home_start_.assign(theta0.size(), S{0});
+      remote_pulls_.assign(workers, Pull{});
+    } else {
+      requests_.assign(rank_workers_, std::vector<std::byte>(request_bytes()));
+      replies_.assign(rank_workers_, std::vector<std::byte>(reply_bytes()));
+    }
+  }
 }
 
 template <class S>
@@ -96,11 +115,75 @@ typename AsyncExchange<S>::Pull AsyncExchange<S>::pull_locked(std::span<S> repli
 }
 
 template <class S>
+typename AsyncExchange<S>::Merged AsyncExchange<S>::merge_locked(std::size_t worker,
+                                                                 const Pull& last,
+                                                                 std::span<S> replica,
+                                                                 std::span<const S> start,
+                                                                 std::int64_t total) noexcept {
+  Merged m;
+  m.version = version_;
+  const std::int64_t others = merges_ - last.merges;  // this merge's staleness
+  m.factor = rule_.step(others).factor;
+  merge_replica<S>(merge_, theta_.span(), replica, start, m.factor);
+  version_ = m.version + last.steps;  // never past the budget: at most `reserved_` steps merge
+  merge_staleness_.add(others);
+  ++merges_;
+  rule_.observe(merges_, others);  // tail's window counts merges
+  ++merges_per_worker_[worker];
+  m.pull = pull_locked(replica, total);  // take theta back; reserve the next interval
+  return m;
+}
+
+template <class S>
+typename AsyncExchange<S>::Interval AsyncExchange<S>::local_interval(BasicWorkerContext<S>& ctx,
+                                                                     std::span<S> replica,
+                                                                     std::int64_t steps) noexcept {
+  Interval out;
+  for (std::int64_t h = 0; h < steps && out.complete; ++h) {
+    const S loss = compute_gradient(ctx, replica);
+    out.complete = std::isfinite(loss) && !ctx.control->should_stop();
+    if (out.complete) {
+      out.loss_sum += loss;
+      sgd_apply(replica, ctx.grad, step_);
+    }
+  }
+  return out;
+}
+
+template <class S>
+void AsyncExchange<S>::record_merge(BasicWorkerContext<S>& ctx, const Pull& last, const Merged& m,
+                                    double loss_sum, std::span<const S> replica) noexcept {
+  const std::int64_t v = m.version;
+  const std::int64_t v1 = v + last.steps;
+  const std::int64_t staleness = v - last.version;  // steps merged by others since the pull
+  const auto loss = static_cast<S>(loss_sum / static_cast<double>(last.steps));
+  for (std::int64_t u = v + 1; u <= v1; ++u) {
+    record_step(*ctx.stats, m.factor);
+    // From the copy just taken under the lock (it holds m.pull.version >= v1 updates).
+    note_applied(ctx, u, staleness, /*failed_attempts=*/0, loss,
+                 [&] { return ctx.checkpoints->record_late(u, m.pull.version, replica); });
+  }
+}
+
+template <class S>
 void AsyncExchange<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
+  // link_ null: one process, every worker local. Across ranks rank 0's workers are local too,
+  // and its worker 0 runs the home thread beside its own loop.
+  if (link_ != nullptr && group_->rank() != 0) {
+    run_remote_worker(ctx);
+  } else if (link_ != nullptr && ctx.worker_id == 0) {
+    run_home_worker(ctx);
+  } else {
+    run_local_worker(ctx);
+  }
+}
+
+template <class S>
+void AsyncExchange<S>::run_local_worker(BasicWorkerContext<S>& ctx) noexcept {
   WorkerStats& stats = *ctx.stats;
   const std::span<S> replica = ctx.local;
   const std::size_t dim = theta_.size();
-  const auto me = static_cast<std::size_t>(ctx.worker_id);
+  const auto me = static_cast<std::size_t>(ctx.worker_id);  // rank 0's slots are global ids
   const std::span<S> start = starts_.span().subspan(me * dim, dim);
   const std::int64_t total = ctx.control->total_updates();
   Pull pull;
@@ -111,47 +194,21 @@ void AsyncExchange<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
   while (pull.steps > 0 && !ctx.control->should_stop()) {
     std::copy(replica.begin(), replica.end(), start.begin());
     const std::int64_t computed_before = stats.computed;
-    double loss_sum = 0.0;
-    bool complete = true;
-    for (std::int64_t h = 0; h < pull.steps && complete; ++h) {
-      const S loss = compute_gradient(ctx, replica);
-      complete = std::isfinite(loss) && !ctx.control->should_stop();
-      if (complete) {
-        loss_sum += loss;
-        sgd_apply(replica, ctx.grad, step_);
-      }
-    }
-    if (!complete) {  // diverged or stopped: these steps are never merged
+    const Interval interval = local_interval(ctx, replica, pull.steps);
+    if (!interval.complete) {  // diverged or stopped: these steps are never merged
       stats.discarded_at_end += stats.computed - computed_before;
       break;
     }
     charge_exchange(ctx);
-    std::int64_t v = 0;
-    double factor = 1.0;
     const Pull last = pull;
+    Merged m;
     {
       const std::lock_guard lock(mutex_);
-      v = version_;
-      const std::int64_t others = merges_ - last.merges;  // this merge's staleness
-      factor = rule_.step(others).factor;
-      merge_replica<S>(merge_, theta_.span(), replica, start, factor);
-      version_ = v + last.steps;  // never past the budget: at most `reserved_` steps merge
-      merge_staleness_.add(others);
-      ++merges_;
-      rule_.observe(merges_, others);  // tail's window counts merges
-      ++merges_per_worker_[me];
-      pull = pull_locked(replica, total);  // take theta back; reserve the next interval
+      m = merge_locked(me, last, replica, start, total);
     }
-    const std::int64_t v1 = v + last.steps;
-    stats.contributed += last.steps;                  // every merged step is in theta now
-    const std::int64_t staleness = v - last.version;  // steps merged by others since the pull
-    const auto loss = static_cast<S>(loss_sum / static_cast<double>(last.steps));
-    for (std::int64_t u = v + 1; u <= v1; ++u) {
-      record_step(stats, factor);
-      // From the copy just taken under the lock (it holds pull.version >= v1 updates).
-      note_applied(ctx, u, staleness, /*failed_attempts=*/0, loss,
-                   [&] { return ctx.checkpoints->record_late(u, pull.version, replica); });
-    }
+    pull = m.pull;
+    stats.contributed += last.steps;  // every merged step is in theta now
+    record_merge(ctx, last, m, interval.loss_sum, replica);
   }
 }
 

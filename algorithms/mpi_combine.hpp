@@ -11,7 +11,8 @@
 // weighted_sum(s, weights, out): weights holds this rank's W weights; the weighted partial sums
 // are added across ranks the same way.
 // agree(): the round's tally combined over the ranks (ProcessGroup::agree), so every rank applies
-// the same round, counts the same gradients and stops after the same round.
+// the same round, counts the same gradients and stops after the same round. sum_counts(): a
+// rule's own counts summed over the ranks in that same step (nonblocking's contributors).
 // Thread-safety: as every RoundCombine; each worker uses only its own channel.
 #pragma once
 
@@ -42,6 +43,9 @@ class MpiCombine {
   [[nodiscard]] std::size_t workers() const noexcept { return local_.workers(); }
   [[nodiscard]] std::size_t total_workers() const noexcept { return total_workers_; }
   void agree(RoundTally& tally) noexcept { group_->agree(tally); }
+  // Every rank's `counts` summed into `counts` (integers below 2^53 as doubles: exact), on the
+  // round channel: by the first barrier's completion step, before agree(), on every rank.
+  void sum_counts(std::span<double> counts) noexcept { group_->sum_across(counts, workers()); }
 
   void mean(Slice s, std::span<S> out) const noexcept {
     local_.sum(s, out);

@@ -8,9 +8,12 @@
 #include "algorithms/nonblocking.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 
+#include "algorithms/mpi_combine.hpp"
+#include "algorithms/round_end_signal.hpp"
 #include "algorithms/worker_steps.hpp"
 #include "common/parse_number.hpp"
 
@@ -50,7 +53,9 @@ const AlgorithmOption& combine_option() {
 }  // namespace
 
 template <class S, class Combine>
-NonBlocking<S, Combine>::~NonBlocking() = default;
+NonBlocking<S, Combine>::~NonBlocking() {
+  if (signal_ != nullptr) signal_->stop();  // its listener writes this object's fields
+}
 
 AlgorithmEntry nonblocking_entry() {
   AlgorithmEntry e{
@@ -60,9 +65,14 @@ AlgorithmEntry nonblocking_entry() {
       1,
       AlgorithmEntry::kAnyThreads,
       {&mini_batches_option(), &combine_option()},
-      []<class S>(const AlgorithmSetup& s) {
-        return std::make_unique<NonBlocking<S>>(s.settings.get<std::int64_t>(mini_batches_option()),
-                                                s.settings.get<CombineRule>(combine_option()));
+      []<class S>(const AlgorithmSetup& s) -> AlgorithmPtr<S> {
+        const auto k = s.settings.get<std::int64_t>(mini_batches_option());
+        const auto rule = s.settings.get<CombineRule>(combine_option());
+        if (s.group != nullptr) {
+          return std::make_unique<NonBlocking<S, MpiCombine<S>>>(k, rule, MpiCombine<S>(*s.group),
+                                                                 *s.group);
+        }
+        return std::make_unique<NonBlocking<S>>(k, rule);
       },
       // The default K = 8 reaches seq's parameters but charges every update of a round with
       // the round's mean loss, so the loss buckets differ; K = 1 is seq in every respect.
@@ -71,6 +81,7 @@ AlgorithmEntry nonblocking_entry() {
   // interrupted); the frame caps the gradients.
   e.caps_gradients = true;
   e.gradients_per_update = AlgorithmEntry::one_per_worker;
+  e.across_processes = true;  // the MPI combine and the round-end signal
   return e;
 }
 
@@ -84,6 +95,43 @@ void NonBlocking<S, Combine>::init(std::span<const S> theta0, const BasicTrainin
   slots_ = std::vector<Slot>(n);
   round_over_.store(false, std::memory_order_relaxed);
   completed_counts_.assign(static_cast<std::size_t>(mini_batches_) + 1, 0);
+  ended_round_ = -1;
+  current_round_ = 0;
+  if (group_ != nullptr && group_->size() > 1) {  // collective: every rank opens the signal
+    if (signal_ != nullptr) signal_->stop();
+    signal_ = &group_->open_round_end_signal();
+    signal_->start({&round_lock_, &ended_round_, &current_round_, &round_over_});
+  }
+}
+
+template <class S, class Combine>
+void NonBlocking<S, Combine>::sum_over_ranks(std::int64_t& completed,
+                                             std::int64_t& contributors) noexcept {
+  if constexpr (requires(Combine & c, std::span<double> v) { c.sum_counts(v); }) {
+    if (signal_ == nullptr) return;
+    std::array<double, 2> counts{static_cast<double>(completed), static_cast<double>(contributors)};
+    frame_.combine().sum_counts(counts);
+    completed = static_cast<std::int64_t>(counts[0]);
+    contributors = static_cast<std::int64_t>(counts[1]);
+  }
+}
+
+template <class S, class Combine>
+void NonBlocking<S, Combine>::end_round_early() noexcept {
+  if (signal_ == nullptr) {
+    round_over_.store(true, std::memory_order_relaxed);
+  } else if (!round_over_.exchange(true, std::memory_order_relaxed)) {
+    signal_->announce(current_round_);  // first on this rank: tell the others
+  }
+}
+
+template <class S, class Combine>
+void NonBlocking<S, Combine>::enter_next_round() noexcept {
+  const std::lock_guard guard(round_lock_);
+  ++current_round_;
+  // An announcement of this round that came early (another rank ended it while this one was
+  // still combining the last) ends it at once.
+  round_over_.store(ended_round_ >= current_round_, std::memory_order_relaxed);
 }
 
 // K mini-batches, fewer when the update budget or this worker's share of the gradient cap is
@@ -95,10 +143,13 @@ std::int64_t NonBlocking<S, Combine>::steps_in(RoundLeft left) const noexcept {
 
 template <class S, class Combine>
 RoundOutcome<S> NonBlocking<S, Combine>::end_of_local(RoundLeft left) noexcept {
-  round_over_.store(false, std::memory_order_relaxed);  // nobody polls it until the next round
+  if (signal_ == nullptr) {
+    round_over_.store(false, std::memory_order_relaxed);  // nobody polls it until the next round
+  } else {
+    enter_next_round();
+  }
   const bool combined =
       std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.complete; });
-  if (!combined) return {};
   std::int64_t completed = 0;
   std::int64_t contributors = 0;
   double loss_sum = 0.0;
@@ -106,8 +157,10 @@ RoundOutcome<S> NonBlocking<S, Combine>::end_of_local(RoundLeft left) noexcept {
     completed += slot.completed;
     contributors += slot.completed > 0 ? 1 : 0;
     loss_sum += slot.loss_sum;
-    ++completed_counts_[static_cast<std::size_t>(slot.completed)];
   }
+  sum_over_ranks(completed, contributors);     // collective across ranks: before any return
+  if (!combined || completed == 0) return {};  // 0: only when a rank stopped before any finish
+  for (const Slot& slot : slots_) ++completed_counts_[static_cast<std::size_t>(slot.completed)];
   // completed, contributors >= 1: the finisher completed its steps (>= 1).
   for (std::size_t w = 0; w < slots_.size(); ++w) {
     const std::int64_t c = slots_[w].completed;
@@ -115,7 +168,12 @@ RoundOutcome<S> NonBlocking<S, Combine>::end_of_local(RoundLeft left) noexcept {
                       ? static_cast<S>(c) / static_cast<S>(completed)
                       : (c > 0 ? S{1} / static_cast<S>(contributors) : S{0});
   }
-  return {true, steps_in(left), static_cast<S>(loss_sum / static_cast<double>(completed))};
+  // Across ranks the frame averages the ranks' losses: each rank's share of the global mean,
+  // times R, averages to it. Within one process x 1.0 is exact.
+  const double processes =  // exact: every rank has the same workers
+      static_cast<double>(frame_.combine().total_workers()) / static_cast<double>(slots_.size());
+  return {true, steps_in(left),
+          static_cast<S>(loss_sum / static_cast<double>(completed) * processes)};
 }
 
 template <class S, class Combine>
@@ -155,7 +213,7 @@ void NonBlocking<S, Combine>::local_phase(BasicWorkerContext<S>& ctx, RoundLeft 
     slot.loss_sum += loss;
     ++slot.completed;
   }
-  if (slot.completed == steps) round_over_.store(true, std::memory_order_relaxed);
+  if (slot.completed == steps) end_round_early();
 }
 
 // Both rules are a weighted sum of the replicas (end_of_local's weights, in worker order; a
@@ -196,5 +254,7 @@ nlohmann::json NonBlocking<S, Combine>::report() const {
 
 template class NonBlocking<float>;
 template class NonBlocking<double>;
+template class NonBlocking<float, MpiCombine<float>>;
+template class NonBlocking<double, MpiCombine<double>>;
 
 }  // namespace psgd

@@ -37,16 +37,28 @@
 // through the worker's own replica; the other workers' steps arrive only with the combine.
 // With one worker and either rule the combine is the replica (1 x is exact): the run is seq bit
 // for bit (every mini-batch completes; none is abandoned).
+// Across ranks (--backend mpi, Combine = MpiCombine): the replicas meet through the MPI combine
+// (each rank's weighted partial sum, then an allreduce). The round end reaches every rank: the
+// rank of a round's first finisher announces the round's number to the others, whose listener
+// raises their flag (round_end_signal.hpp), so their in-flight mini-batches are abandoned there
+// too and their paces' waits cut short. The weights need every rank's counts: the completion step
+// sums the contributors and completed mini-batches over the ranks (MpiCombine::sum_counts) before
+// the frame's agreement, and the round's loss is each rank's loss sum over the global completed
+// count, times R (the frame averages the ranks' losses), so it is the mean over every completed
+// mini-batch. report()'s per-worker lists and completed_per_round cover rank 0's workers only
+// (the document's work and pace blocks cover every rank's).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/combine.hpp"
+#include "algorithms/process_group.hpp"
 #include "algorithms/registry.hpp"
 #include "algorithms/round_frame.hpp"
 #include "common/name_table.hpp"
@@ -64,6 +76,12 @@ class NonBlocking final : public BasicAlgorithm<S> {
  public:
   NonBlocking(std::int64_t mini_batches, CombineRule combine)
       : mini_batches_(mini_batches), combine_(combine) {}
+  // Across ranks: `replicas` is the MPI combine of `group`.
+  NonBlocking(std::int64_t mini_batches, CombineRule combine, Combine replicas, ProcessGroup& group)
+      : mini_batches_(mini_batches),
+        combine_(combine),
+        frame_(*this, std::move(replicas)),
+        group_(&group) {}
   ~NonBlocking() override;
   NonBlocking(const NonBlocking&) = delete;
   NonBlocking& operator=(const NonBlocking&) = delete;
@@ -87,6 +105,14 @@ class NonBlocking final : public BasicAlgorithm<S> {
   void combine_slice(BasicWorkerContext<S>& ctx, Slice mine) noexcept;
   // Nothing of the round is applied, not even an abandon: the abandon is uncounted.
   void discard(BasicWorkerContext<S>& ctx) noexcept;
+  // Across ranks: this round's completed mini-batches and contributors summed over the ranks (as
+  // they are within one process: {completed, contributors} unchanged).
+  void sum_over_ranks(std::int64_t& completed, std::int64_t& contributors) noexcept;
+  // The worker that completed its mini-batches: raises the round-end flag and, across ranks and
+  // first on this rank, announces the round to the other ranks.
+  void end_round_early() noexcept;
+  // In the completion step, across ranks: the rank enters its next round (round_end_signal.hpp).
+  void enter_next_round() noexcept;
 
   // One per worker. The round fields are written by their owner in the local phase and read in
   // the first barrier's completion step; the rest only by their owner, the totals after the join.
@@ -116,6 +142,17 @@ class NonBlocking final : public BasicAlgorithm<S> {
   alignas(kNoFalseSharing) std::atomic<bool> round_over_{false};
   // Written only in end_of_local (one thread, every other waiting); read after the join.
   std::vector<std::int64_t> completed_counts_;  // index c: worker-rounds that completed c
+
+  // Across ranks (null signal_: one process). signal_ is opened by init; its listener is stopped
+  // by the destructor, before the fields below go.
+  ProcessGroup* group_ = nullptr;
+  RoundEndSignal* signal_ = nullptr;
+  // Guarded by round_lock_ (round_end_signal.hpp): the highest round another rank announced, the
+  // round this rank is in (also read without the lock by the finisher of that round: written
+  // only in end_of_local, every worker waiting, so the barriers order it).
+  std::mutex round_lock_;
+  std::int64_t ended_round_ = -1;
+  std::int64_t current_round_ = 0;
 };
 
 // Its registry entry (algorithms/registry.hpp): --mini-batches K, --combine mean|weighted.

@@ -30,6 +30,8 @@ namespace psgd {
 
 class ServerLink;  // server_link.hpp
 struct ServerLinkShape;
+class HomeLink;        // home_link.hpp
+class RoundEndSignal;  // round_end_signal.hpp
 
 // What one rank's channels carried, summed over them (after the join).
 struct RankTraffic {
@@ -73,8 +75,9 @@ class ProcessGroup {
   // the round channel, with their counters zeroed. Every rank must pass the same count.
   virtual void open_channels(std::size_t workers) = 0;
   // Every rank's `values` summed element by element into `values` on every rank, over channel
-  // `channel` (< workers of open_channels), by that channel's one thread. The sum's order is
-  // MPI's: deterministic for a given rank count and MPI build, but not rank order.
+  // `channel` (< workers of open_channels; channel `workers` is the round channel, for the round's
+  // completion step), by that channel's one thread. The sum's order is MPI's: deterministic for
+  // a given rank count and MPI build, but not rank order.
   virtual void sum_across(std::span<float> values, std::size_t channel) noexcept = 0;
   virtual void sum_across(std::span<double> values, std::size_t channel) noexcept = 0;
   // Every rank's tally gathered, combined as RoundTally says in rank order, into `tally` on every
@@ -99,6 +102,19 @@ class ProcessGroup {
   // by the group, which adds its traffic to traffic() and frees it before MPI_Finalize; a second
   // call replaces the first link.
   virtual ServerLink& open_server_link(const ServerLinkShape& shape) = 0;
+  // ---- async-exchange's transport (algorithms/home_link.hpp) ----
+  // Collective, single-threaded (no worker running): the link between the remote workers and the
+  // home rank (rank 0), for `workers` slots per rank, requests of at most `request_bytes` and
+  // replies of `reply_bytes`. Owned by the group (its traffic is in traffic()); valid until the
+  // next call or the group's end. Throws EnvironmentError when MPI cannot carry it.
+  virtual HomeLink& open_home_link(std::size_t workers, std::size_t request_bytes,
+                                   std::size_t reply_bytes) = 0;
+
+  // ---- nonblocking's transport (algorithms/round_end_signal.hpp) ----
+  // Collective, single-threaded (no worker running): the round-end announcements between the
+  // ranks. Owned by the group; valid until the next call or the group's end (the user stops its
+  // listener before its targets go).
+  virtual RoundEndSignal& open_round_end_signal() = 0;
 };
 
 }  // namespace psgd

@@ -1,5 +1,5 @@
-// algorithms/process_group_mpi.cpp — ProcessGroup on MPI (built when CMake finds MPI; with
-// server_link_mpi.cpp the only files that include mpi.h).
+// algorithms/process_group_mpi.cpp — ProcessGroup on MPI (built when CMake finds MPI; one of the
+// files that include mpi.h, process_group.hpp lists them).
 #include <mpi.h>
 
 #include <algorithm>
@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/home_link.hpp"
 #include "algorithms/process_group.hpp"
+#include "algorithms/round_end_signal.hpp"
 #include "algorithms/server_link.hpp"
 #include "common/cache_line.hpp"
 #include "common/errors.hpp"
@@ -20,6 +22,16 @@ namespace psgd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// `link`'s counters added into `total`, field by field.
+void add_traffic(RankTraffic& total, const RankTraffic& link) noexcept {
+  total.communication_seconds += link.communication_seconds;
+  total.waiting_seconds += link.waiting_seconds;
+  total.bytes_sent += link.bytes_sent;
+  total.bytes_received += link.bytes_received;
+  total.collectives += link.collectives;
+  total.messages += link.messages;
+}
 
 // One channel's communicator and counters, on its own cache line: written only by the thread
 // that owns the channel (worker w, or the round's completion step), read after the join.
@@ -39,6 +51,8 @@ class MpiGroup final : public ProcessGroup {
   ~MpiGroup() override {
     server_link_.reset();  // frees its communicator, before MPI_Finalize
     close_channels();
+    home_link_.reset();  // frees its communicator, before MPI_Finalize
+    round_end_.reset();
     MPI_Finalize();
   }
 
@@ -95,14 +109,9 @@ class MpiGroup final : public ProcessGroup {
       total.bytes_received += c.traffic.bytes_received;
       total.collectives += c.traffic.collectives;
     }
-    if (server_link_ != nullptr) {
-      const RankTraffic link = server_link_->traffic();
-      total.communication_seconds += link.communication_seconds;
-      total.waiting_seconds += link.waiting_seconds;
-      total.bytes_sent += link.bytes_sent;
-      total.bytes_received += link.bytes_received;
-      total.messages += link.messages;
-    }
+    // The point-to-point links' traffic (their seconds are time in messages).
+    if (server_link_ != nullptr) add_traffic(total, server_link_->traffic());
+    if (home_link_ != nullptr) add_traffic(total, home_link_->traffic());
     return total;
   }
 
@@ -157,6 +166,21 @@ class MpiGroup final : public ProcessGroup {
     return *server_link_;
   }
 
+  // async-exchange's transport: home_link_mpi.cpp.
+  HomeLink& open_home_link(std::size_t workers, std::size_t request_bytes,
+                           std::size_t reply_bytes) override {
+    home_link_.reset();
+    home_link_ = make_mpi_home_link(workers, request_bytes, reply_bytes);
+    return *home_link_;
+  }
+
+  // nonblocking's transport: round_end_signal_mpi.cpp.
+  RoundEndSignal& open_round_end_signal() override {
+    round_end_.reset();
+    round_end_ = make_mpi_round_end_signal();
+    return *round_end_;
+  }
+
  private:
   // MPI reports errors on these communicators by aborting the job (MPI_ERRORS_ARE_FATAL, the
   // default): a rank that dies mid-collective ends every rank through the launcher.
@@ -203,6 +227,8 @@ class MpiGroup final : public ProcessGroup {
   std::vector<Channel> channels_;
   std::vector<RoundTally> tallies_;  // agree()'s receive buffer, sized once in open_channels
   std::unique_ptr<ServerLink> server_link_;  // open_server_link's; its traffic joins traffic()
+  std::unique_ptr<HomeLink> home_link_;      // open_home_link's, when async-exchange runs
+  std::unique_ptr<RoundEndSignal> round_end_;  // open_round_end_signal's, when nonblocking runs
 };
 
 }  // namespace

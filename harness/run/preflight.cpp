@@ -49,8 +49,7 @@ RunChoices check_choices(const RunConfig& cfg) {
   // Before MPI starts: a method without an MPI combine is refused whether or not MPI is built in.
   if (cfg.backend == Backend::kMpi && !registry.at(cfg.algorithm).across_processes) {
     throw ConfigError("--backend mpi applies to: " + registry.across_processes() + " (not --algo " +
-                      cfg.algorithm +
-                      "; async-exchange, param-server, hybrid and nonblocking are planned)");
+                      cfg.algorithm + "; param-server and hybrid are planned)");
   }
   if (cfg.backend == Backend::kMpi && batch_order_of(cfg) == BatchOrder::kShared) {
     throw ConfigError(

@@ -264,8 +264,8 @@ std::vector<OptionSpec> training_options() {
                        &C::threads, integer(1, kMaxThreads)),
       named_option<C>("backend", "B",
                       "local | mpi: the threads of this process, or under mpirun -np R (or srun) R "
-                      "ranks of --threads workers each (sync, local-sgd, param-server and hybrid; "
-                      "async-exchange and nonblocking are planned)",
+                      "ranks of --threads workers each (sync, local-sgd, param-server, hybrid, "
+                      "async-exchange and nonblocking)",
                       &C::backend, kBackends),
       text_option<C>("model", "SPEC", "linear | mlp:W1xW2x... | cnn | lenet", &C::model),
       text_option<C>("activation", "NAME", "hidden activation of mlp: relu | sigmoid",

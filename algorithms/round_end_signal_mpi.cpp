@@ -1,0 +1,106 @@
+// algorithms/round_end_signal_mpi.cpp — RoundEndSignal (round_end_signal.hpp) on MPI messages:
+// built when CMake finds MPI, one of the files that include mpi.h (process_group.hpp lists them).
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "algorithms/round_end_signal.hpp"
+#include "common/errors.hpp"
+
+namespace psgd {
+namespace {
+
+// Between two tests of the pending receive: short against a mini-batch (milliseconds), long
+// enough that the listener costs the workers beside it next to nothing.
+constexpr auto kListenerPoll = std::chrono::microseconds(100);
+
+class MpiRoundEndSignal final : public RoundEndSignal {
+ public:
+  MpiRoundEndSignal() {
+    if (MPI_Comm_dup(MPI_COMM_WORLD, &comm_) != MPI_SUCCESS) {
+      throw EnvironmentError("MPI_Comm_dup failed (nonblocking's round-end signal)");
+    }
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+    outgoing_.assign(static_cast<std::size_t>(size_), 0);
+    sends_.assign(static_cast<std::size_t>(size_), MPI_REQUEST_NULL);
+  }
+  MpiRoundEndSignal(const MpiRoundEndSignal&) = delete;
+  MpiRoundEndSignal& operator=(const MpiRoundEndSignal&) = delete;
+  ~MpiRoundEndSignal() override {
+    stop();
+    if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  }
+
+  void start(RoundEndTargets targets) override {
+    stop();
+    targets_ = targets;
+    quit_.store(false, std::memory_order_relaxed);
+    listener_ = std::thread([this] { listen(); });
+  }
+
+  // One message per other rank, each from its own buffer (outgoing_[r]), waited for before the
+  // return, so the buffers are free again by the next round's announcement.
+  void announce(std::int64_t round) noexcept override {
+    for (int r = 0; r < size_; ++r) {
+      if (r == rank_) continue;
+      const auto i = static_cast<std::size_t>(r);
+      outgoing_[i] = round;
+      MPI_Isend(&outgoing_[i], 1, MPI_INT64_T, r, 0, comm_, &sends_[i]);
+    }
+    MPI_Waitall(size_, sends_.data(), MPI_STATUSES_IGNORE);
+  }
+
+  void stop() noexcept override {
+    if (!listener_.joinable()) return;
+    quit_.store(true, std::memory_order_relaxed);
+    listener_.join();
+  }
+
+ private:
+  void listen() noexcept {
+    std::int64_t incoming = 0;
+    MPI_Request pending = MPI_REQUEST_NULL;
+    MPI_Irecv(&incoming, 1, MPI_INT64_T, MPI_ANY_SOURCE, 0, comm_, &pending);
+    while (!quit_.load(std::memory_order_relaxed)) {
+      int done = 0;
+      MPI_Test(&pending, &done, MPI_STATUS_IGNORE);
+      if (done == 0) {
+        std::this_thread::sleep_for(kListenerPoll);
+        continue;
+      }
+      {
+        const std::lock_guard guard(*targets_.lock);  // against the rank's move to a new round
+        *targets_.ended = std::max(*targets_.ended, incoming);
+        if (incoming == *targets_.current) targets_.flag->store(true, std::memory_order_relaxed);
+      }
+      MPI_Irecv(&incoming, 1, MPI_INT64_T, MPI_ANY_SOURCE, 0, comm_, &pending);
+    }
+    // Announcements still on their way are left unreceived: each is one eager message, complete
+    // at its sender.
+    MPI_Cancel(&pending);
+    MPI_Wait(&pending, MPI_STATUS_IGNORE);
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int size_ = 1;
+  std::vector<std::int64_t> outgoing_;
+  std::vector<MPI_Request> sends_;
+  RoundEndTargets targets_;
+  std::atomic<bool> quit_{false};  // relaxed: only ends the loop; join() orders the rest
+  std::thread listener_;
+};
+
+}  // namespace
+
+std::unique_ptr<RoundEndSignal> make_mpi_round_end_signal() {
+  return std::make_unique<MpiRoundEndSignal>();
+}
+
+}  // namespace psgd
