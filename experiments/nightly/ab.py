@@ -20,6 +20,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +34,13 @@ import ab_stats  # noqa: E402
 import run_nightly  # noqa: E402
 
 ROOT = run_nightly.ROOT
+
+
+# The end-to-end configurations of a default A/B run: a subset of run_nightly.py's 13, since
+# every one runs 2 x --pairs times (a `psgd run` of the default model took 8-35 s on 2026-12-06
+# at load 13 here, about 1.5 s on a quieter day): three one-thread runs whose exact losses must
+# match (sequential SGD, a lock, the Leashed CAS path) and the two lock-free ones at 2 threads.
+AB_E2E_CONFIGS = [("seq", 1), ("mutex", 1), ("leashed", 1), ("hogwild", 2), ("leashed", 2)]
 
 
 class BadInput(Exception):
@@ -79,7 +87,7 @@ def parse_args(argv=None):
                    "run_nightly.py's)")
     p.add_argument("--e2e", default=None, metavar="CONFIGS",
                    help="end-to-end configurations as algo:threads,... ('none' to skip them; "
-                   "default: run_nightly.py's 13)")
+                   "default: seq:1,mutex:1,leashed:1,hogwild:2,leashed:2)")
     p.add_argument("--results-dir", default=os.path.join(ROOT, "results", "nightly", "ab"))
     p.add_argument("--out", help="result file (default: RESULTS-DIR/<date>-<A>-vs-<B>.json)")
     p.add_argument("--jobs", type=int, default=2, help="build parallelism (default: 2)")
@@ -120,7 +128,7 @@ def probes(args):
                            "filter skips its binary), not '%s'" % args.micro)
         micro = [(b, p, f) for (b, p, _), f in zip(run_nightly.BENCHMARKS, filters) if f]
     base = run_nightly.QUICK_E2E_BASE if args.quick else run_nightly.E2E_BASE
-    configs = run_nightly.QUICK_E2E_CONFIGS if args.quick else run_nightly.E2E_CONFIGS
+    configs = run_nightly.QUICK_E2E_CONFIGS if args.quick else AB_E2E_CONFIGS
     if args.e2e == "none":
         configs = []
     elif args.e2e is not None:
@@ -138,17 +146,40 @@ def probes(args):
     return result
 
 
-def build_side(revision, cmake_args, jobs):
+def build_side(revision, cmake_args, jobs, todo):
+    """Builds only the binaries the probes run (the MLP step alone needs no psgd)."""
+    targets = sorted({p.binary for p in todo if isinstance(p, ab_measure.MicroProbe)}
+                     | ({"psgd"} if any(isinstance(p, ab_measure.EndToEndProbe) for p in todo)
+                        else set()))
     try:
-        return ab_build.build(ROOT, revision, cmake_args, jobs)
+        return ab_build.build(ROOT, revision, cmake_args, jobs, targets)
     except ab_build.BuildError as e:
         if e.bad_input:
             raise BadInput(str(e)) from None
         raise
 
 
-def label(context, bin_dir):
-    sha = (context.get("git_sha") or "nosha")[:12]
+def built_sha(bin_dir):
+    """The commit a build folder was built from, from the header the build writes
+    (cmake/git_state.cmake), or None (a micro-benchmark run reports no commit)."""
+    try:
+        with open(os.path.join(bin_dir, "generated", "psgd_git_state.hpp"), encoding="utf-8") as f:
+            found = re.search(r"\b[0-9a-f]{40}\b", f.read())
+    except OSError:
+        return None
+    return found.group(0) if found else None
+
+
+def side_sha(context, bin_dir, revision):
+    """A side's commit: its runs' context, else its build folder's header, else the revision it
+    was built from (a worktree build of only the micro-benchmarks has neither)."""
+    if context.get("git_sha") or built_sha(bin_dir):
+        return context.get("git_sha") or built_sha(bin_dir)
+    return ab_build.resolve(ROOT, revision) if revision else None
+
+
+def label(context, bin_dir, sha):
+    sha = (sha or "nosha")[:12]
     dirty = "+dirty" if context.get("git_dirty") else ""
     return "%s%s (%s)" % (sha, dirty, os.path.relpath(bin_dir, ROOT))
 
@@ -168,8 +199,8 @@ def main(argv=None):
     check_args(args)
     todo = probes(args)
     start = time.monotonic()
-    a_dir = args.a_dir or build_side(args.against, args.against_cmake_arg, args.jobs)
-    b_dir = build_side(args.new, args.new_cmake_arg, args.jobs) if args.new else args.b_dir
+    a_dir = args.a_dir or build_side(args.against, args.against_cmake_arg, args.jobs, todo)
+    b_dir = build_side(args.new, args.new_cmake_arg, args.jobs, todo) if args.new else args.b_dir
     for side, d in (("A", a_dir), ("B", b_dir)):
         if not os.path.isdir(d):
             raise BadInput("%s's binaries: no folder %s (build it, e.g. `make release`)" % (side, d))
@@ -178,11 +209,14 @@ def main(argv=None):
         todo, {"A": a_dir, "B": b_dir}, args.pairs, args.load_jump, args.retries, log=log)
     verdict = ab_report.judge(samples, exact, loads, args.min_effect, args.confidence,
                               args.load_change)
+    shas = {"A": side_sha(contexts.get("A", {}), a_dir, args.against),
+            "B": side_sha(contexts.get("B", {}), b_dir, args.new)}
     document = {
         "kind": "psgd-nightly-ab",
         "schema_version": 1,
         "builds": {side: {"dir": os.path.relpath(d, ROOT), "context": contexts.get(side, {}),
-                          "label": label(contexts.get(side, {}), d)}
+                          "git_sha": shas[side],
+                          "label": label(contexts.get(side, {}), d, shas[side])}
                    for side, d in (("A", a_dir), ("B", b_dir))},
         "settings": {"pairs": args.pairs, "min_time_seconds": args.min_time,
                      "min_effect": args.min_effect, "confidence": args.confidence,
@@ -195,9 +229,7 @@ def main(argv=None):
         "schedule": [{"probe": p, "pair": i, "side": s, "attempt": t} for p, i, s, t in schedule],
         "verdict": verdict,
     }
-    a_sha = contexts.get("A", {}).get("git_sha") or "A"
-    b_sha = contexts.get("B", {}).get("git_sha") or "B"
-    out = args.out or result_path(args.results_dir, a_sha, b_sha)
+    out = args.out or result_path(args.results_dir, shas["A"] or "A", shas["B"] or "B")
     run_nightly.write_atomically(out, json.dumps(document, indent=1) + "\n")
     md = os.path.splitext(out)[0] + ".md"
     run_nightly.write_atomically(md, ab_report.as_markdown(document))

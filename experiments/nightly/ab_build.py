@@ -63,21 +63,22 @@ def run(cmd, cwd):
         raise BuildError("failed (exit %d): %s" % (done.returncode, " ".join(cmd)))
 
 
-def build(root, revision, cmake_args=(), jobs=2):
-    """The folder holding the release binaries of `revision` (built, or reused when built)."""
+def build(root, revision, cmake_args=(), jobs=2, targets=TARGETS):
+    """The folder holding the release binaries `targets` of `revision` (built, or reused when a
+    finished build has them all)."""
     sha = resolve(root, revision)
     cmake_args = list(cmake_args)
     tree = os.path.join(root, "build", "ab", build_dir_name(sha, cmake_args))
     bin_dir = os.path.join(tree, "build", "release")
     stamp = os.path.join(tree, STAMP)
-    if os.path.exists(stamp) and all(os.path.exists(os.path.join(bin_dir, t)) for t in TARGETS):
+    if os.path.exists(stamp) and all(os.path.exists(os.path.join(bin_dir, t)) for t in targets):
         log("reusing the build of %s in %s" % (sha[:12], os.path.relpath(tree, root)))
         return bin_dir
     if not os.path.isdir(tree):
         os.makedirs(os.path.dirname(tree), exist_ok=True)
         run(["git", "worktree", "add", "--detach", tree, sha], cwd=root)
     run(["cmake", "--preset", "release", *cmake_args], cwd=tree)
-    run(["cmake", "--build", "--preset", "release", "-j", str(jobs), "--target", *TARGETS],
+    run(["cmake", "--build", "--preset", "release", "-j", str(jobs), "--target", *targets],
         cwd=tree)
     with open(stamp, "w", encoding="utf-8") as f:
         f.write("%s %s\n" % (sha, " ".join(cmake_args)))

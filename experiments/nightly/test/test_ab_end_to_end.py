@@ -14,6 +14,18 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 AB = os.path.join(os.path.dirname(HERE), "ab.py")
 FAKE = os.path.join(HERE, "fake_build.py")
+SCHEMA = os.path.join(os.path.dirname(HERE), "ab.schema.json")
+
+
+def validate(doc):
+    """The document against experiments/nightly/ab.schema.json (python3-jsonschema, which
+    `make test-deps` installs; without it only the tests' own checks run)."""
+    try:
+        import jsonschema
+    except ImportError:
+        return
+    with open(SCHEMA, encoding="utf-8") as f:
+        jsonschema.validate(doc, json.load(f))
 
 
 def fake_build(folder, scale, loss=0.25):
@@ -47,6 +59,7 @@ class AbEndToEnd(unittest.TestCase):
         if os.path.exists(out):
             with open(out, encoding="utf-8") as f:
                 doc = json.load(f)
+            validate(doc)
         return done, doc
 
     def verdicts(self, doc):
