@@ -3,11 +3,10 @@ worktree, build/ab/<sha>[-<tag>]/, with the release preset and the caller's envi
 same ccache settings as `make`: CMAKE_CXX_COMPILER_LAUNCHER=ccache, CCACHE_BASEDIR and CCACHE_DIR
 make a baseline that was built once cost a cache lookup per source).
 
-The release preset compiles with -g, and ccache then hashes the working folder too, so no
-object of build/release would serve a worktree: the builds here set CCACHE_NOHASHDIR=1, so that
-every worktree (and a build/release built with it as well) shares the objects of unchanged
-sources; the only cost is that the debug info of a shared object names the folder that first
-compiled it.
+The release preset compiles with -g, and ccache then keys an object by the folder it was compiled
+in, so a new worktree compiles afresh (observed here: a second worktree's sources missed the cache
+that the first one's had just filled); what makes a repeated baseline cost nothing is the reuse
+below.
 
 Cached by commit and CMake arguments: a finished build leaves build/ab/<dir>/AB_BUILT, and a
 later job with the same revision and arguments reuses it without running cmake at all. The
@@ -57,8 +56,7 @@ def log(message):
 
 def run(cmd, cwd):
     log("(in %s) %s" % (cwd, " ".join(cmd)))
-    env = dict(os.environ, CCACHE_NOHASHDIR="1")
-    done = subprocess.run(cmd, cwd=cwd, stdout=sys.stderr, env=env)
+    done = subprocess.run(cmd, cwd=cwd, stdout=sys.stderr)
     if done.returncode != 0:
         raise BuildError("failed (exit %d): %s" % (done.returncode, " ".join(cmd)))
 
