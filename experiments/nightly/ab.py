@@ -43,6 +43,17 @@ ROOT = run_nightly.ROOT
 AB_E2E_CONFIGS = [("seq", 1), ("mutex", 1), ("leashed", 1), ("hogwild", 2), ("leashed", 2)]
 
 
+# The micro-benchmarks of a default A/B run: run_nightly.py's, less the algorithms binary's
+# whole-scheme benchmarks (BM_SchemeThroughput, BM_NonblockingStraggler), which the end-to-end
+# runs cover: with them one process of that binary took 34-39 s here, without them 6.4 s
+# (2026-12-06, load 8), and every probe runs 2 x --pairs times.
+AB_BENCHMARKS = [
+    ("psgd_models_bench", "models", "."),
+    ("psgd_algorithms_bench", "algorithms",
+     "-BM_Throughput|BM_SchemeThroughput|BM_NonblockingStraggler"),
+]
+
+
 class BadInput(Exception):
     """An option or revision the job cannot use: one line, exit 2."""
 
@@ -83,8 +94,8 @@ def parse_args(argv=None):
                    help="the tiny probes of run_nightly.py --quick (the tests)")
     p.add_argument("--micro", default=None, metavar="FILTERS",
                    help="MODELS_FILTER,ALGORITHMS_FILTER: Google Benchmark filters of the two "
-                   "binaries (an empty one skips its binary, 'none' both; default: "
-                   "run_nightly.py's)")
+                   "binaries (an empty one skips its binary, 'none' both; default: '.' and "
+                   "'-BM_Throughput|BM_SchemeThroughput|BM_NonblockingStraggler')")
     p.add_argument("--e2e", default=None, metavar="CONFIGS",
                    help="end-to-end configurations as algo:threads,... ('none' to skip them; "
                    "default: seq:1,mutex:1,leashed:1,hogwild:2,leashed:2)")
@@ -118,7 +129,7 @@ def check_args(args):
 
 def probes(args):
     """The probes of this run, in the order each pair runs them."""
-    micro = run_nightly.QUICK_BENCHMARKS if args.quick else run_nightly.BENCHMARKS
+    micro = run_nightly.QUICK_BENCHMARKS if args.quick else AB_BENCHMARKS
     if args.micro == "none":
         micro = []
     elif args.micro is not None:
@@ -126,7 +137,7 @@ def probes(args):
         if len(filters) != 2:
             raise BadInput("--micro must be 'none' or MODELS_FILTER,ALGORITHMS_FILTER (an empty "
                            "filter skips its binary), not '%s'" % args.micro)
-        micro = [(b, p, f) for (b, p, _), f in zip(run_nightly.BENCHMARKS, filters) if f]
+        micro = [(b, p, f) for (b, p, _), f in zip(AB_BENCHMARKS, filters) if f]
     base = run_nightly.QUICK_E2E_BASE if args.quick else run_nightly.E2E_BASE
     configs = run_nightly.QUICK_E2E_CONFIGS if args.quick else AB_E2E_CONFIGS
     if args.e2e == "none":
