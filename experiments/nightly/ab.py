@@ -214,7 +214,8 @@ def main(argv=None):
     b_dir = build_side(args.new, args.new_cmake_arg, args.jobs, todo) if args.new else args.b_dir
     for side, d in (("A", a_dir), ("B", b_dir)):
         if not os.path.isdir(d):
-            raise BadInput("%s's binaries: no folder %s (build it, e.g. `make release`)" % (side, d))
+            raise BadInput("%s's binaries: no folder %s (build it, e.g. `make release`)"
+                           % (side, d))
     build_seconds = time.monotonic() - start
     samples, exact, loads, schedule, contexts = ab_measure.run_pairs(
         todo, {"A": a_dir, "B": b_dir}, args.pairs, args.load_jump, args.retries, log=log)

@@ -19,7 +19,8 @@ def judge(samples, exact, loads, min_effect, confidence, load_change):
                    b_median=ab_stats.median(s["B"]))
         rows.append(row)
     checks = [{"name": name, "A": v["A"], "B": v["B"],
-               "verdict": ab_stats.exact_check(v["A"], v["B"])} for name, v in sorted(exact.items())]
+               "verdict": ab_stats.exact_check(v["A"], v["B"])}
+              for name, v in sorted(exact.items())]
     values = [x for rec in loads for x in (rec["before"], rec["after"]) if x is not None]
     load_range = (min(values), max(values)) if values else (None, None)
     jumped = [rec for rec in loads if rec["disturbed"]]
