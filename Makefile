@@ -274,11 +274,29 @@ bench-torch: deps torch-deps
 # experiments/nightly/baseline.json (report: the same name with .md). About 3 minutes on 2 cores.
 # Exit status: 0 pass, 1 a regression or a changed deterministic result, 2 bad input or no
 # baseline, 3 a benchmark or run failed. nightly-baseline records a new baseline instead.
+#
+# `make nightly AGAINST=<revision>` is the A/B job instead (docs/nightly.md, "Two builds in one
+# run"): it builds the revision in its own git worktree, build/ab/<sha>/ (release preset, this
+# environment's ccache settings; reused while that folder's build is finished), and measures it (A)
+# against build/release (B) in interleaved pairs, A B B A ..., each a fresh process; per benchmark
+# the median paired ratio, its sign-test interval, a verdict and the smallest detectable effect;
+# report in results/nightly/ab/. Same exit codes (a DISTURBED run, slower while the load moved
+# too much, exits 0). More options in AB_ARGS, e.g. AB_ARGS="--pairs 6 --e2e none" or the job's
+# power against a calibrated slowdown (a test-only build option):
+#   make nightly AGAINST=HEAD AB_ARGS="--new HEAD --new-cmake-arg=-DPSGD_TEST_SLOWDOWN_PERCENT=10"
+# The stored baseline stays: without AGAINST the job is the one above.
 NIGHTLY_TARGETS := psgd psgd_models_bench psgd_algorithms_bench
+AGAINST ?=
+AB_ARGS ?=
 nightly: deps nightly-deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target $(NIGHTLY_TARGETS)
+ifeq ($(strip $(AGAINST)),)
 	$(PYTHON) experiments/nightly/run_nightly.py --psgd $(PSGD) --bench-dir build/release
+else
+	$(PYTHON) experiments/nightly/ab.py --against '$(AGAINST)' --b-dir build/release \
+	  --jobs $(JOBS) $(AB_ARGS)
+endif
 
 nightly-baseline: deps nightly-deps
 	cmake --preset release >/dev/null

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "models/test_slowdown.hpp"
+
 namespace psgd {
 namespace detail {
 
@@ -261,6 +263,7 @@ std::unique_ptr<Workspace> Mlp<S>::make_workspace(std::size_t max_batch) const {
 template <class S>
 S Mlp<S>::loss_and_gradient(std::span<const S> theta, const BasicBatch<S>& batch, std::span<S> grad,
                             Workspace& ws) const noexcept {
+  [[maybe_unused]] const detail::TestSlowdown slowdown;  // empty unless PSGD_TEST_SLOWDOWN_PERCENT
   auto& w = static_cast<MlpWorkspace<S>&>(ws);
   assert(batch.size >= 1 && batch.size <= w.max_batch);
   assert(batch.num_features == stack_.in() && theta.size() == num_params() &&
