@@ -167,8 +167,11 @@ TEST(NonBlocking, DivergenceAndTimeLimitStopEveryWorker) {
 // a third of that: a gross bound (the interrupted run costs about K gradients and a 1 ms poll per
 // round, some twenty times less), so a loaded machine cannot fail it, while the run that waits
 // out every stretch cannot pass it. The straggler abandons the mini-batch in flight in each round
-// it does not contribute to (WorkerStats::abandoned): at most one per such round, and one in
-// almost all of them (a round can end before a loaded machine ever schedules the straggler).
+// it does not contribute to (WorkerStats::abandoned): at most one per round, and one in almost
+// all of the rounds it contributes nothing to (a round can end before a loaded machine ever
+// schedules the straggler). Not "at most one per idle round": at load 13 on 2 cores worker 0 was
+// once held off long enough for the straggler to complete a mini-batch in a round and then
+// abandon the next (16 abandoned, 15 idle rounds).
 TEST(NonBlocking, ARoundEndInterruptsAStraggler) {
   const LeastSquares model(4096);
   const Dataset data = testing::random_floats(256, 4096, 3, 9);
@@ -196,7 +199,7 @@ TEST(NonBlocking, ARoundEndInterruptsAStraggler) {
     const auto idle_rounds = rep["completed_per_round"][0].get<std::int64_t>();
     const WorkerStats& straggler = r.workers[1];
     EXPECT_EQ(straggler.abandoned, rep["abandoned"][1].get<std::int64_t>());
-    EXPECT_LE(straggler.abandoned, idle_rounds);
+    EXPECT_LE(straggler.abandoned, rounds);
     EXPECT_GE(2 * straggler.abandoned, idle_rounds);
     EXPECT_GE(idle_rounds, rounds / 2);
   }
