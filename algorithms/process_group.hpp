@@ -78,8 +78,10 @@ class ProcessGroup {
   [[nodiscard]] virtual RankTraffic traffic() const = 0;
 
   // Collective, single-threaded: every rank's `text` on rank 0 in rank order (empty elsewhere).
+  // A text longer than MPI can count (INT_MAX / ranks) throws EnvironmentError on every rank
+  // alike: the lengths are compared collectively first, so no rank is left waiting.
   [[nodiscard]] virtual std::vector<std::string> gather(const std::string& text) = 0;
-  // Collective, single-threaded: rank 0's `text` on every rank.
+  // Collective, single-threaded: rank 0's `text` on every rank (the same length check, alike).
   [[nodiscard]] virtual std::string broadcast(const std::string& text) = 0;
   // This host's name, as MPI names it.
   [[nodiscard]] virtual std::string host() const = 0;

@@ -32,8 +32,8 @@
 #include "harness/run/evaluation.hpp"
 #include "harness/run/ignored_options.hpp"
 #include "harness/run/memory_check.hpp"
+#include "harness/run/mpi_run.hpp"
 #include "harness/run/preflight.hpp"
-#include "harness/run/ranks.hpp"
 #include "harness/run/report.hpp"
 #include "harness/run/run_config.hpp"
 #include "harness/run/run_progress.hpp"
@@ -313,19 +313,23 @@ int write_outputs(const RunConfig& cfg, const RunRecord& record,
 }
 
 // The run in precision S: every object that holds parameters is built for S here, once.
-// group: the ranks under --backend mpi (null: one process). Every rank trains; rank 0 alone
-// evaluates and writes (harness/run/ranks.hpp).
+// ranked: this process among the ranks under --backend mpi (its group null: one process).
+// Every rank trains; rank 0 alone evaluates and writes (harness/run/mpi_run.hpp).
 template <class S>
 int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec& init,
-                     ProcessGroup* group) {
+                     RankedRun& ranked) {
+  ProcessGroup* const group = ranked.group();
   // Declared before the algorithm, which allocates from it: the memory must outlive it.
   std::optional<NumaSharedMemory> shared_memory;
   AlgorithmSetup setup = algorithm_setup(cfg);
   setup.group = group;
   const AlgorithmPtr<S> algo = builtin_algorithms().make<S>(cfg.algorithm, setup);
   const PlacementSetup place = plan_run_placement(cfg);
-  if (cfg.dry_run) return group != nullptr && group->rank() != 0 ? 0 : print_dry_run(cfg, place);
-  const bool speaks = group == nullptr || group->rank() == 0;
+  if (cfg.dry_run) {
+    ranked.settle_setup(cfg, nullptr);
+    return ranked.speaks() ? print_dry_run(cfg, place) : 0;
+  }
+  const bool speaks = ranked.speaks();
   const std::string roles = worker_roles(
       cfg.algorithm, cfg.threads, builtin_algorithms().at(cfg.algorithm).first_source(setup));
 
@@ -340,10 +344,7 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     std::cerr << "psgd run: warning: " << line << "\n";
   }
   inject_test_fault(cfg.test_fault);
-  if (group != nullptr) {
-    check_ranks_agree(*group, cfg, data.train);
-    arm_rank_fault(cfg, *group);
-  }
+  ranked.settle_setup(cfg, &data.train);  // every rank learns any rank's error here
 
   // From here on SIGINT and SIGTERM stop the run and keep what it measured (stop_signals.hpp);
   // before, while nothing is measured yet, they end it as they always did. Not across processes:
@@ -372,11 +373,9 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
       train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed, group,
             progress ? &*progress : nullptr, signals ? &StopSignals::request() : nullptr);
   const PageNodeSample memory_observed = shared_memory->observed();  // the algorithm holds it
-  json ranks;
-  if (group != nullptr) {
-    ranks = gather_ranks(*group, observed, place.topology.summary(), outcome.workers);
-    if (group->rank() != 0) return 0;
-  }
+  json ranks =
+      ranked.gather(observed, place.topology.summary(), outcome.workers, outcome.cpu_seconds);
+  if (!speaks) return 0;
 
   RunFacts<S> facts;
   facts.config = &cfg;
@@ -423,23 +422,13 @@ int run_checked(const RunConfig& cfg, std::vector<NamedPath> inputs) {
   }
   check_output_paths(cfg, inputs);
   const RunChoices choices = check_choices(cfg);
-  const std::unique_ptr<ProcessGroup> group = join_ranks(cfg);
+  RankedRun ranked(cfg);  // under --backend mpi: joins the ranks, and MPI_Finalize at the end
   try {
     return with_precision(cfg.precision, [&]<class S>() {
-      return run_in_precision<S>(cfg, choices.activation, choices.init, group.get());
+      return run_in_precision<S>(cfg, choices.activation, choices.init, ranked);
     });
-  } catch (const RanksDisagreeError&) {
-    if (group->rank() == 0) throw;  // rank 0 reports it; every rank exits 2 after MPI_Finalize
-    return kExitConfigError;
-  } catch (const std::exception& e) {
-    if (group == nullptr || group->size() == 1) throw;
-    // An error on one rank that the others, waiting in a collective, would never learn of: one
-    // line naming the rank, then MPI_Abort ends the whole job (mpirun names the rank too).
-    const bool config = dynamic_cast<const ConfigError*>(&e) != nullptr;
-    std::cerr << "psgd run: rank " << group->rank() << ": " << e.what() << "\n";
-    const int code = config ? kExitConfigError : kExitEnvironmentError;
-    group->abort(code);
-    return code;  // not reached: abort() does not return
+  } catch (...) {
+    return ranked.ended_by(std::current_exception());  // rethrows where this process reports
   }
 }
 
