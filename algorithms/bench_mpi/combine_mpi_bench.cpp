@@ -3,6 +3,8 @@
 // 134,794 float parameters (mlp:128x128x128 on 28x28 inputs):
 //   BM_BareAllreduce        one MPI_Allreduce (MPI_SUM, in place) of the whole vector on
 //                           MPI_COMM_WORLD: what MPI alone costs
+//   BM_BareAllreduceWithLocalWork  the same on a duplicate communicator, with a copy before and
+//                           a division after: psgd's mean at one thread without psgd's code
 //   BM_PsgdMean/threads:T   MpiCombine<float>::mean as sync's reduce phase runs it: T threads per
 //                           rank, each summing its slice of the rank's T buffers, allreducing it
 //                           on its own channel (communicator) and dividing
@@ -16,6 +18,7 @@
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <cstring>
@@ -90,6 +93,31 @@ void BM_BareAllreduce(benchmark::State& state) {
   state.counters["ranks"] = the_group->size();
 }
 BENCHMARK(BM_BareAllreduce)->Iterations(kIterations)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The bare allreduce with psgd's local work around it (the sum of one buffer into `out`, the
+// division after), on a duplicate of the world as psgd's channels are: what psgd's mean at one
+// thread would cost if its own code added nothing else. Tells psgd's overhead from the cost of
+// computing between collectives on busy cores.
+void BM_BareAllreduceWithLocalWork(benchmark::State& state) {
+  std::vector<float> buffer(kParams, 1.0F);
+  std::vector<float> out(kParams);
+  MPI_Comm comm = MPI_COMM_NULL;
+  MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+  const auto ranks = static_cast<float>(the_group->size());
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (auto _ : state) {
+    std::copy(buffer.begin(), buffer.end(), out.begin());
+    MPI_Allreduce(MPI_IN_PLACE, out.data(), static_cast<int>(kParams), MPI_FLOAT, MPI_SUM, comm);
+    for (float& v : out) v /= ranks;
+    benchmark::DoNotOptimize(out.data());
+  }
+  MPI_Comm_free(&comm);
+  state.counters["ranks"] = the_group->size();
+}
+BENCHMARK(BM_BareAllreduceWithLocalWork)
+    ->Iterations(kIterations)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_PsgdMean(benchmark::State& state) {
   const auto threads = static_cast<std::size_t>(state.range(0));
