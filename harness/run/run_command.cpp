@@ -344,6 +344,9 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     std::cerr << "psgd run: warning: " << line << "\n";
   }
   inject_test_fault(cfg.test_fault);
+  // Last in the set-up, so that its errors (--epochs out of range) are settled too.
+  const Budget budget = plan_budget(cfg, setup, data.train.size());
+  shared_memory.emplace(place.memory);
   ranked.settle_setup(cfg, &data.train);  // every rank learns any rank's error here
 
   // From here on SIGINT and SIGTERM stop the run and keep what it measured (stop_signals.hpp);
@@ -352,7 +355,6 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   // other in a collective.
   std::optional<StopSignals> signals;
   if (group == nullptr) signals.emplace();
-  const Budget budget = plan_budget(cfg, setup, data.train.size());
   if (speaks) {
     // Once every check has passed (a refused configuration stays one line), before training:
     // a run used to print nothing until it had trained and evaluated every snapshot (7.3 s for
@@ -368,7 +370,6 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     progress.emplace(progress_budget(cfg, budget), stderr_is_terminal());
   }
   std::vector<ObservedSlot> observed;
-  shared_memory.emplace(place.memory);
   BasicTrainingOutcome<S> outcome =
       train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed, group,
             progress ? &*progress : nullptr, signals ? &StopSignals::request() : nullptr);

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "algorithms/process_group.hpp"
 #include "harness/test/psgd_process.hpp"
@@ -25,7 +27,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 const std::string kSetupRun =
-    "run --dataset synthetic-dense:1024x16x4 --model mlp:32 --step 0.1 --epochs 1 "
+    "run --dataset synthetic-dense:1024x16x4 --model mlp:32 --step 0.1 "
     "--placement none --algo sync --backend mpi";
 // Where Debian's dataset-fashion-mnist installs the four files.
 const std::filesystem::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
@@ -60,21 +62,28 @@ class MpiSetupEndToEnd : public ScratchDirTest {
   [[nodiscard]] std::string out() const { return (scratch_ / "run.json").string(); }
 };
 
-// A batch larger than the data is found after MPI starts, on every rank alike: before, each
-// rank called MPI_Abort and printed its own line, and no error document was written.
+// A batch larger than the data, and a budget out of range, are found after MPI starts, on every
+// rank alike: before, each rank called MPI_Abort and printed its own line, and no error document
+// was written.
 TEST_F(MpiSetupEndToEnd, AnErrorOnEveryRankAlikeIsOneLineExitTwoAndAnErrorDocument) {
-  const ProcessResult r =
-      run_shell(launch(2) + PSGD_BINARY + " " + kSetupRun + " --batch 5000 --out " + out());
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  const std::vector<std::string> lines = psgd_lines(r.err);
-  ASSERT_EQ(lines.size(), 1U) << r.err;
-  EXPECT_THAT(lines[0], HasSubstr("--batch 5000 exceeds the 1024 training samples"));
-  EXPECT_THAT(lines[0], Not(HasSubstr("rank"))) << "the error is every rank's, not one rank's";
-  EXPECT_THAT(r.err + r.out, Not(HasSubstr("MPI_ABORT")));
-  const json doc = json::parse(slurp(out()));
-  EXPECT_EQ(doc["status"], "error");
-  EXPECT_EQ(doc["error"]["kind"], "config");
-  EXPECT_THAT(doc["error"]["message"].get<std::string>(), HasSubstr("--batch 5000 exceeds"));
+  const std::pair<std::string, std::string> cases[] = {
+      {" --batch 5000", "--batch 5000 exceeds the 1024 training samples"},
+      {" --batch 16 --epochs 1e20", "--epochs 1e+20 is out of range"}};
+  for (const auto& [options, message] : cases) {
+    std::filesystem::remove(out());
+    const ProcessResult r =
+        run_shell(launch(2) + PSGD_BINARY + " " + kSetupRun + options + " --out " + out());
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    const std::vector<std::string> lines = psgd_lines(r.err);
+    ASSERT_EQ(lines.size(), 1U) << r.err;
+    EXPECT_THAT(lines[0], HasSubstr(message));
+    EXPECT_THAT(lines[0], Not(HasSubstr("rank"))) << "the error is every rank's, not one rank's";
+    EXPECT_THAT(r.err + r.out, Not(HasSubstr("MPI_ABORT")));
+    const json doc = json::parse(slurp(out()));
+    EXPECT_EQ(doc["status"], "error");
+    EXPECT_EQ(doc["error"]["kind"], "config");
+    EXPECT_THAT(doc["error"]["message"].get<std::string>(), HasSubstr(message));
+  }
 }
 
 // Rank 1 alone cannot load its data (MPMD: its own command line): every rank learns it at the
