@@ -1,7 +1,9 @@
 // algorithms/process_group.hpp — the ranks of one run across processes (`psgd run --backend mpi`):
 // the one place psgd talks to MPI. Everything else (the MPI combine, the harness) sees this
-// MPI-free interface, so mpi.h is included by one source file, and a build without MPI (CMake
-// found none) compiles the same callers against process_group_none.cpp, whose join() refuses.
+// MPI-free interface, so among the libraries mpi.h is included by process_group_mpi.cpp alone
+// (and by the benchmark algorithms/bench_mpi/combine_mpi_bench.cpp, which compares the combine
+// with a bare MPI_Allreduce), and a build without MPI (CMake found none) compiles the same
+// callers against process_group_none.cpp, whose join() refuses.
 //
 // Transport: Open MPI (or any MPI) through its C API; psgd has no transport of its own.
 // Threads: joined with MPI_THREAD_MULTIPLE, because every worker thread of a rank reduces its own
@@ -9,6 +11,10 @@
 // so each worker slot w gets a communicator of its own (channel w, a duplicate of the world made
 // in open_channels), and the round's agreement has one more (the round channel): the ranks'
 // worker w call the same collectives in the same order on channel w, whatever the thread timing.
+//
+// Waiting: join() asks Open MPI to yield the CPU while a rank waits in a collective
+// (OMPI_MCA_mpi_yield_when_idle=1, unless the environment or mpirun --mca already set it): a
+// spinning rank takes the core its peer needs (docs/distributed.md, "Measured").
 //
 // Accounting: every collective a channel carries is timed (steady_clock) and its payload counted,
 // per channel, each on its own cache line and written only by the thread using the channel, so
