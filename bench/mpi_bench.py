@@ -53,10 +53,15 @@ def mpirun(ranks, binding):
     return MPIRUN + EXTRA + binding + ["-np", str(ranks)]
 
 
+def binding_for(ranks):
+    """A core per rank where there are enough; more ranks than cores share them."""
+    return ["--oversubscribe"] if ranks > os.cpu_count() else ["--bind-to", "core"]
+
+
 def combine_pass(bench, ranks, out):
     """One run of the combine benchmark at R ranks: {name: microseconds per iteration}."""
-    binding = ["--oversubscribe"] if ranks > os.cpu_count() else ["--bind-to", "core"]
-    run(mpirun(ranks, binding) + [bench, f"--benchmark_out={out}", "--benchmark_out_format=json"])
+    run(mpirun(ranks, binding_for(ranks))
+        + [bench, f"--benchmark_out={out}", "--benchmark_out_format=json"])
     with open(out, encoding="utf-8") as f:
         doc = json.load(f)
     return {b["name"].replace("/iterations:200/real_time", ""): b["real_time"]
@@ -116,8 +121,7 @@ def main():
             if "per-update" in only:
                 for label, args in METHODS:
                     for r in ranks:
-                        binding = ["--oversubscribe"] if r > os.cpu_count() else ["--bind-to", "core"]
-                        doc = psgd_run(psgd, mpirun(r, binding), args + [
+                        doc = psgd_run(psgd, mpirun(r, binding_for(r)), args + [
                             "--backend", "mpi", "--threads", "1", "--batch", "128",
                             "--epochs", a.epochs], out)
                         updates.setdefault((label, r), []).append(per_update(doc))
@@ -134,7 +138,8 @@ def main():
           f"{result['load_after']:.1f}, on {result['cpus']} CPUs; medians of {a.reps} passes\n")
     if combine:
         med, rat = median_table(combine), median_table(ratio)
-        print("| ranks | benchmark | us per call (median) | psgd / bare (median of per-pass ratios) |")
+        print("| ranks | benchmark | us per call (median) "
+              "| psgd / bare (median of per-pass ratios) |")
         print("|---|---|---|---|")
         for (r, name), t in sorted(med.items()):
             shown = f"{rat[(r, name)]:.2f}x" if (r, name) in rat else ""
@@ -142,7 +147,8 @@ def main():
         result["combine"] = [{"ranks": r, "benchmark": n, "us": v, "runs": combine[(r, n)]}
                              for (r, n), v in med.items()]
     if updates:
-        print("\n| method | ranks | ms/update: allreduce | agreement wait | rest (gradient, local) |")
+        print("\n| method | ranks | ms/update: allreduce | agreement wait "
+              "| rest (gradient, local) |")
         print("|---|---|---|---|---|")
         for (label, r), rows in updates.items():
             c, w, g = (statistics.median(x[i] for x in rows) for i in range(3))
