@@ -34,11 +34,18 @@ int KSchedule::at(std::int64_t updates, int workers) const noexcept {
 
 template <class S>
 void ParameterServer<S>::init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) {
-  const int n = std::max(setup.num_workers, 1);
+  threads_ = std::max(setup.num_workers, 1);
+  const int ranks = group_ != nullptr ? group_->size() : 1;
+  rank_ = group_ != nullptr ? group_->rank() : 0;
+  const int n = threads_ * ranks;  // worker slots over every rank
   workers_ = n == 1 ? 1 : (trains_ ? n : n - 1);
+  // Rank 0 holds a mailbox and a gradient slice per slot of every rank (the remote pushes land
+  // there); a rank >= 1 only its own (its workers compute into ctx.grad and push from there).
+  const int slots = rank_ == 0 ? n : threads_;
   theta_ = SharedArray<S>::copy_of(*setup.shared_memory, theta0);
-  gradients_ = SharedArray<S>(*setup.shared_memory, theta0.size() * static_cast<std::size_t>(n));
-  mail_ = std::vector<Mailbox>(static_cast<std::size_t>(n));
+  gradients_ =
+      SharedArray<S>(*setup.shared_memory, theta0.size() * static_cast<std::size_t>(slots));
+  mail_ = std::vector<Mailbox>(static_cast<std::size_t>(slots));
   queue_.assign(static_cast<std::size_t>(workers_), 0);
   taken_.assign(static_cast<std::size_t>(workers_), 0);
   queue_head_ = 0;
@@ -49,11 +56,26 @@ void ParameterServer<S>::init(std::span<const S> theta0, const BasicTrainingSetu
   k_ = schedule_.at(0, workers_);
   gradient_staleness_ = Histogram(1024);
   rule_.init(setup.step, workers_);
+  link_ = nullptr;
+  closed_.assign(static_cast<std::size_t>(n), 0);
+  open_remote_ = 0;
+  if (ranks > 1) {  // collective: every rank opens the link
+    link_ =
+        &group_->open_server_link({theta0.size() * sizeof(S), static_cast<std::size_t>(threads_)});
+    if (rank_ == 0) {
+      for (auto g = static_cast<std::size_t>(threads_); g < static_cast<std::size_t>(n); ++g) {
+        link_->expect(g, std::as_writable_bytes(gradient_of(g)));
+      }
+      open_remote_ = static_cast<std::size_t>(n - threads_);
+    }
+  }
 }
 
 template <class S>
 void ParameterServer<S>::run_worker(BasicWorkerContext<S>& ctx) noexcept {
-  if (ctx.num_workers == 1) {
+  if (link_ != nullptr && rank_ > 0) {
+    run_remote_worker(ctx);
+  } else if (ctx.num_workers == 1 && link_ == nullptr) {
     run_alone(ctx);
   } else if (ctx.worker_id == 0) {
     run_server(ctx);
@@ -97,12 +119,15 @@ void ParameterServer<S>::run_server(BasicWorkerContext<S>& ctx) noexcept {
   Lock lock(mutex_);
   for (;;) {
     if (ctx.control->should_stop()) break;
+    if (link_ != nullptr) take_remote_locked(ctx);
     if (queued_ < static_cast<std::size_t>(k_)) {
       if (trains_ && own.state == MailState::kIdle) {
         if (!train_once(ctx, lock)) break;
         continue;
       }
-      server_cv_.wait_for(lock, kStopPoll, [&] {
+      // Remote pushes (a link) arrive without a notification: the link is polled more often.
+      const std::chrono::microseconds poll = link_ != nullptr ? kRemotePoll : kStopPoll;
+      server_cv_.wait_for(lock, poll, [&] {
         return queued_ >= static_cast<std::size_t>(k_) || ctx.control->should_stop();
       });
       continue;
@@ -124,6 +149,7 @@ void ParameterServer<S>::run_server(BasicWorkerContext<S>& ctx) noexcept {
     if (spent) finish_locked();
     lock.unlock();
     worker_cv_.notify_all();
+    if (link_ != nullptr) reply_applied(k, spent);
     // Outside the lock: only this thread writes theta, so this read sees update v exactly.
     note_applied(ctx, v, staleness, /*failed_attempts=*/0, loss,
                  [&] { return ctx.checkpoints->record(v, theta_.span()); });
@@ -159,6 +185,7 @@ void ParameterServer<S>::finish_server(BasicWorkerContext<S>& ctx, Lock& lock) n
   }
   lock.unlock();
   worker_cv_.notify_all();
+  if (link_ != nullptr) drain_remote();
 }
 
 template <class S>

@@ -62,8 +62,23 @@
 // (Fashion-MNIST, MLP 128x128x128, b 32, 3,000 updates, seeds 1-3, a 2-core machine under
 // other load, so W + 1 threads oversubscribed): 0.45-0.55 at W = 2, 0.82-1.08 at W = 3,
 // 1.41-1.75 at W = 4, about (W - 1) / 2 there.
+//
+// Across processes (`psgd run --backend mpi`, R ranks x T threads): the server is rank 0's slot
+// 0, the gradient workers every other slot of every rank (W = R x T - 1, or R x T with
+// --server-trains), worker slot g = rank x T + thread. Rank 0's own workers use the mailboxes
+// above, unchanged; the workers of ranks 1..R-1 push through a ServerLink (server_link.hpp):
+// a push is a message to rank 0 whose gradient lands in slot g's mailbox slice, and the reply
+// carries the parameters as the server holds them when it replies, the worker's next pull. The
+// server thread takes the pushes that have arrived into the same arrival queue as a local push
+// (between its waits, which poll the link every kRemotePoll instead of kStopPoll), so K(t)
+// counts all R x T workers; a remote slot's mailbox is the server thread's alone. The run ends
+// on rank 0 (budget, time limit, stop, divergence; a remote worker whose loss is not finite
+// says so in its push): every remote slot's next reply says `finished`, and the server waits
+// for the push of each slot still computing to tell it (drain_remote), so no rank waits on a
+// message that never comes. With one rank there is no link: the shared-memory run, bit for bit.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -73,7 +88,9 @@
 
 #include "algorithms/algorithm.hpp"
 #include "algorithms/histogram.hpp"
+#include "algorithms/process_group.hpp"
 #include "algorithms/registry.hpp"
+#include "algorithms/server_link.hpp"
 #include "algorithms/step_rule.hpp"
 #include "common/name_table.hpp"
 
@@ -102,13 +119,17 @@ class ParameterServer final : public BasicAlgorithm<S> {
   // server_trains: the server slot computes gradients too (--server-trains).
   // rule: --step-rule, applied by the server to each update with the update's staleness (its
   // oldest gradient's, the staleness the run records).
+  // group: the ranks under --backend mpi (null: one process); with more than one rank, init()
+  // opens the group's ServerLink.
   ParameterServer(std::string_view name, KSchedule schedule, nlohmann::json facts,
-                  bool server_trains = false, const StepRuleParams& rule = {})
+                  bool server_trains = false, const StepRuleParams& rule = {},
+                  ProcessGroup* group = nullptr)
       : name_(name),
         schedule_(schedule),
         facts_(std::move(facts)),
         trains_(server_trains),
-        rule_(rule) {}
+        rule_(rule),
+        group_(group) {}
 
   [[nodiscard]] std::string_view name() const override { return name_; }
   void init(std::span<const S> theta0, const BasicTrainingSetup<S>& setup) override;
@@ -131,6 +152,21 @@ class ParameterServer final : public BasicAlgorithm<S> {
   void run_alone(BasicWorkerContext<S>& ctx) noexcept;   // --threads 1
   void run_server(BasicWorkerContext<S>& ctx) noexcept;  // slot 0
   void run_gradient_worker(BasicWorkerContext<S>& ctx) noexcept;
+  // A worker of rank >= 1: pushes through the link, its reply the next pull.
+  void run_remote_worker(BasicWorkerContext<S>& ctx) noexcept;
+  // The server, mutex_ held: every remote push that has arrived joins the arrival queue (a
+  // diverged one stops the run and gets its final reply).
+  void take_remote_locked(BasicWorkerContext<S>& ctx) noexcept;
+  // The server: replies to the remote slots of the update just applied (taken_'s first k).
+  void reply_applied(int k, bool finished) noexcept;
+  // The server, after finish_locked: the final reply to every remote slot still open, waiting
+  // for the push of each one still computing; then every reply has left.
+  void drain_remote() noexcept;
+  // The server: theta and version_ to remote slot `slot`, with `kind` for its push.
+  void reply_to(std::size_t slot, ReplyKind kind, bool finished) noexcept;
+  [[nodiscard]] bool remote(std::size_t slot) const noexcept {
+    return link_ != nullptr && slot >= static_cast<std::size_t>(threads_);
+  }
   // The server, lock held: one gradient of its own on theta, computed with the lock released,
   // then queued. False when its loss is not finite (counted; the run is stopping).
   bool train_once(BasicWorkerContext<S>& ctx, Lock& lock) noexcept;
@@ -149,6 +185,11 @@ class ParameterServer final : public BasicAlgorithm<S> {
   std::int64_t apply_earliest(int k, std::span<S> mean, S& loss, double& factor) noexcept;
   // Under mutex_: ends the run for the workers (pending pushes discarded) and wakes them all.
   void finish_locked() noexcept;
+
+  // How often a waiting server polls the ServerLink for remote pushes (--backend mpi, R > 1):
+  // a remote push waits up to this long on top of its messages, short next to a gradient of the
+  // models here (0.1-10 ms), and the waits leave the core to the rank's other threads.
+  static constexpr std::chrono::microseconds kRemotePoll{50};
 
   std::string_view name_;
   KSchedule schedule_;
@@ -171,10 +212,18 @@ class ParameterServer final : public BasicAlgorithm<S> {
   std::mutex mutex_;
   std::condition_variable server_cv_;  // a push arrived
   std::condition_variable worker_cv_;  // replies sent, or the run finished
+  // Across processes (--backend mpi); with one process link_ is null and these stay unused.
+  ProcessGroup* group_ = nullptr;
+  ServerLink* link_ = nullptr;        // owned by group_; null with one rank
+  int rank_ = 0;                      // this process's rank
+  int threads_ = 1;                   // worker slots per rank (T)
+  std::vector<std::uint8_t> closed_;  // server only: remote slot g had its final reply
+  std::size_t open_remote_ = 0;       // server only: remote slots not yet closed
 };
 
 // What a hybrid run starts with: K0 (--switch) and its gradient sources W (threads - 1, threads
-// with --server-trains, 1 at one thread). K0 >= W is the synchronous server from the first
+// with --server-trains, 1 at one thread; `threads` counts the worker slots of every rank under
+// --backend mpi, R x T). K0 >= W is the synchronous server from the first
 // update (`psgd sweep --dry-run` warns of such points).
 struct HybridStart {
   std::int64_t k0 = 1;

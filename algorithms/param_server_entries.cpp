@@ -90,14 +90,17 @@ HybridStart hybrid_start(const AlgorithmSettings& settings, int threads) {
 
 namespace {
 
-// The gradient sources of a run (hybrid_start's W).
+// The worker slots of every rank (R x T; T with one process): the server is one of them.
+int all_slots(const AlgorithmSetup& s) { return std::max(s.threads, 1) * s.processes(); }
+
+// The gradient sources of a run (hybrid_start's W), over every rank.
 std::int64_t sources(const AlgorithmSetup& s) {
-  return hybrid_start(s.settings, s.threads).workers;
+  return hybrid_start(s.settings, all_slots(s)).workers;
 }
 
 // Slot 0 serves without computing unless it trains (or is the only thread, which then runs alone).
 int first_source(const AlgorithmSetup& s) {
-  return s.threads >= 2 && !s.settings.get<bool>(server_trains_option()) ? 1 : 0;
+  return all_slots(s) >= 2 && !s.settings.get<bool>(server_trains_option()) ? 1 : 0;
 }
 
 }  // namespace
@@ -117,12 +120,14 @@ AlgorithmEntry param_server_entry() {
         const nlohmann::json facts = {{"ps_mode", std::string(name_of(kPsModes, mode))}};
         return std::make_unique<ParameterServer<S>>("param-server", k, facts,
                                                     s.settings.get<bool>(server_trains_option()),
-                                                    step_rule_choice(s.settings));
+                                                    step_rule_choice(s.settings), s.group);
       }};
   // The server counts the gradients its updates use and stops at the cap: one per update in
   // async mode, every source's in sync mode.
   e.first_source = first_source;
   e.caps_gradients = true;
+  // Across ranks: the server on rank 0, workers on every rank (param_server.hpp, server_link.hpp).
+  e.across_processes = true;
   e.gradients_per_update = [](const AlgorithmSetup& s) -> std::int64_t {
     return s.settings.get<PsMode>(ps_mode_option()) == PsMode::kSync ? sources(s) : 1;
   };
@@ -147,14 +152,15 @@ AlgorithmEntry hybrid_entry() {
                                       {"switch_shape", std::string(name_of(kKShapes, k.shape))}};
         return std::make_unique<ParameterServer<S>>("hybrid", k, facts,
                                                     s.settings.get<bool>(server_trains_option()),
-                                                    step_rule_choice(s.settings));
+                                                    step_rule_choice(s.settings), s.group);
       }};
   // K starts at min(K0, W) and grows: the start lays the checkpoints out (more updates than
   // that only thin them).
   e.first_source = first_source;
   e.caps_gradients = true;
+  e.across_processes = true;  // the parameter server's transport, as param-server
   e.gradients_per_update = [](const AlgorithmSetup& s) -> std::int64_t {
-    const HybridStart h = hybrid_start(s.settings, s.threads);
+    const HybridStart h = hybrid_start(s.settings, all_slots(s));
     return std::max<std::int64_t>(1, std::min<std::int64_t>(h.k0, h.workers));
   };
   return e;

@@ -1,9 +1,10 @@
 // algorithms/process_group.hpp — the ranks of one run across processes (`psgd run --backend mpi`):
 // the one place psgd talks to MPI. Everything else (the MPI combine, the harness) sees this
-// MPI-free interface, so among the libraries mpi.h is included by process_group_mpi.cpp alone
-// (and by the benchmark algorithms/bench_mpi/combine_mpi_bench.cpp, which compares the combine
-// with a bare MPI_Allreduce), and a build without MPI (CMake found none) compiles the same
-// callers against process_group_none.cpp, whose join() refuses.
+// MPI-free interface, so mpi.h is included by the MPI implementation files alone
+// (process_group_mpi.cpp, and server_link_mpi.cpp for the parameter server's transport; beside
+// the libraries, by the benchmark algorithms/bench_mpi/combine_mpi_bench.cpp, which compares the
+// combine with a bare MPI_Allreduce), and a build without MPI (CMake found none) compiles the
+// same callers against process_group_none.cpp, whose join() refuses.
 //
 // Transport: Open MPI (or any MPI) through its C API; psgd has no transport of its own.
 // Threads: joined with MPI_THREAD_MULTIPLE, because every worker thread of a rank reduces its own
@@ -32,6 +33,9 @@
 
 namespace psgd {
 
+class ServerLink;  // server_link.hpp
+struct ServerLinkShape;
+
 // What one rank's channels carried, summed over them (after the join).
 struct RankTraffic {
   double communication_seconds = 0.0;  // in the reduce phase's allreduces, summed over threads
@@ -39,6 +43,7 @@ struct RankTraffic {
   std::int64_t bytes_sent = 0;
   std::int64_t bytes_received = 0;
   std::int64_t collectives = 0;
+  std::int64_t messages = 0;  // point-to-point messages sent and received (server_link.hpp)
 };
 
 // One rank's view of a round's end (round_frame.hpp), agreed across the ranks: combined only if
@@ -94,6 +99,13 @@ class ProcessGroup {
   // Ends every rank of the job with `code` (MPI_Abort): for an error on one rank that the others,
   // waiting in a collective, would never learn of. Does not return.
   [[noreturn]] virtual void abort(int code) noexcept = 0;
+
+  // ---- the parameter server's transport (param-server, hybrid): algorithms/server_link.hpp ----
+  // Collective, single-threaded (no worker running; every rank the same shape): the link between
+  // rank 0's server thread and the workers of ranks 1..R-1, on a communicator of its own. Owned
+  // by the group, which adds its traffic to traffic() and frees it before MPI_Finalize; a second
+  // call replaces the first link.
+  virtual ServerLink& open_server_link(const ServerLinkShape& shape) = 0;
 };
 
 }  // namespace psgd

@@ -1,5 +1,5 @@
-// algorithms/process_group_mpi.cpp — ProcessGroup on MPI (built when CMake finds MPI; the only
-// file that includes mpi.h).
+// algorithms/process_group_mpi.cpp — ProcessGroup on MPI (built when CMake finds MPI; with
+// server_link_mpi.cpp the only files that include mpi.h).
 #include <mpi.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "algorithms/process_group.hpp"
+#include "algorithms/server_link.hpp"
 #include "common/cache_line.hpp"
 #include "common/errors.hpp"
 #include "common/seconds_since.hpp"
@@ -37,6 +38,7 @@ class MpiGroup final : public ProcessGroup {
   MpiGroup(const MpiGroup&) = delete;
   MpiGroup& operator=(const MpiGroup&) = delete;
   ~MpiGroup() override {
+    server_link_.reset();  // frees its communicator, before MPI_Finalize
     close_channels();
     MPI_Finalize();
   }
@@ -94,6 +96,14 @@ class MpiGroup final : public ProcessGroup {
       total.bytes_received += c.traffic.bytes_received;
       total.collectives += c.traffic.collectives;
     }
+    if (server_link_ != nullptr) {
+      const RankTraffic link = server_link_->traffic();
+      total.communication_seconds += link.communication_seconds;
+      total.waiting_seconds += link.waiting_seconds;
+      total.bytes_sent += link.bytes_sent;
+      total.bytes_received += link.bytes_received;
+      total.messages += link.messages;
+    }
     return total;
   }
 
@@ -138,6 +148,13 @@ class MpiGroup final : public ProcessGroup {
   [[noreturn]] void abort(int code) noexcept override {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);  // MPI_Abort does not return; this only satisfies [[noreturn]]
+  }
+
+  // ---- the parameter server's transport: server_link_mpi.cpp ----
+  ServerLink& open_server_link(const ServerLinkShape& shape) override {
+    server_link_.reset();
+    server_link_ = open_mpi_server_link(shape, rank_, size_);
+    return *server_link_;
   }
 
  private:
@@ -195,6 +212,7 @@ class MpiGroup final : public ProcessGroup {
   int size_ = 1;
   std::vector<Channel> channels_;
   std::vector<RoundTally> tallies_;  // agree()'s receive buffer, sized once in open_channels
+  std::unique_ptr<ServerLink> server_link_;  // open_server_link's; its traffic joins traffic()
 };
 
 }  // namespace

@@ -12,7 +12,9 @@ Frames (all in long format: one row per observation, keyed by `run_id`):
   load_sweep(dir)       one row per run: index.csv's columns (numbers as numbers, empty cells
                         as NaN) plus `method` (the algorithm with the options that make it another
                         method, e.g. "mutex (os lock)") and `finished` (False for invalid/crashed
-                        runs, which have no metrics). Columns a sweep lacks are NaN, not missing.
+                        runs, which have no metrics). Columns a sweep lacks are NaN, not missing;
+                        `ranks` (MPI processes of the run, a spec's `ranks` key) is 1 in an index
+                        without that column: such a sweep ran every run in one process.
   load_run(path)        one run document as a dict (the JSON of `psgd run --out`), in the
                         current schema whatever psgd wrote it (see read_document).
   runs_frame(docs)      one row per run document: its scalar fields flattened ("metrics.
@@ -81,7 +83,9 @@ EXPECTED_COLUMNS = (
 )
 
 # The columns of a sweep's run frame carried into the histogram and series frames.
-ID_COLUMNS = ("run_id", "method", "algo", "threads", "batch", "step", "placement", "status")
+ID_COLUMNS = (
+    "run_id", "method", "algo", "threads", "ranks", "batch", "step", "placement", "status",
+)
 
 SERIES_FIELDS = (
     "seconds", "updates", "epoch", "train_loss", "test_loss", "test_accuracy", "running_loss",
@@ -126,6 +130,8 @@ def read_index_rows(folder):
             row.setdefault(key, "")
             if row[key] is None:  # a short row
                 row[key] = ""
+        if not row.get("ranks"):  # psgd sweep writes the column only for sweeps that set ranks
+            row["ranks"] = "1"
     return columns, rows
 
 

@@ -40,7 +40,7 @@ std::string leading_value(std::string_view alternative) {
   const std::string word(alternative.substr(start, i - start));
   if (i == alternative.size()) return word;
   const char next = alternative[i];
-  if (next == ' ' || next == ')' || next == ',') return word;
+  if (next == ' ' || next == ')' || next == ',' || next == '\n') return word;
   if (next == ':' && (i + 1 == alternative.size() || alternative[i + 1] == ' ')) return word;
   return "";
 }
@@ -58,12 +58,15 @@ std::string joined(const std::vector<std::string>& words) {
   return s;
 }
 
-// A help text inside a zsh _arguments description: [ ] : and quotes would end it early.
+// A help text inside a zsh _arguments description, on one line: [ ] : and quotes would end it
+// early, and a line break would split the spec (a help of several lines: its first 100 characters
+// joined by spaces).
 std::string zsh_description(std::string_view help) {
   std::string out;
   for (const char c : help.substr(0, std::min<std::size_t>(help.size(), 100))) {
-    if (c == '[' || c == ']' || c == ':' || c == '\'' || c == '\\' || c == '`' || c == '$') {
-      out += ' ';
+    if (c == '[' || c == ']' || c == ':' || c == '\'' || c == '\\' || c == '`' || c == '$' ||
+        c == '\n' || c == '\t') {
+      if (out.empty() || out.back() != ' ') out += ' ';
     } else {
       out += c;
     }

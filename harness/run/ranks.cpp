@@ -219,6 +219,7 @@ json gather_ranks(ProcessGroup& group, const std::vector<ObservedSlot>& observed
                      {"bytes_sent", t.bytes_sent},
                      {"bytes_received", t.bytes_received},
                      {"collectives", t.collectives},
+                     {"messages", t.messages},
                      {"peak_rss_bytes", peak_rss_bytes()},
                      {"cpu_seconds", cpu_seconds},
                      {"workers", counters}};

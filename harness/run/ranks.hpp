@@ -71,9 +71,9 @@ void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group);
 
 // Collective, after training: this rank's record gathered on rank 0. On rank 0 returns the
 // `ranks` array (rank, host, threads, cpus, allowed_cpus, gradients, communication_seconds,
-// waiting_seconds, bytes_sent, bytes_received, collectives, and the rank's own resources:
-// peak_rss_bytes, cpu_seconds) and appends every other rank's workers to `workers` (their
-// counters; applied 0); elsewhere returns null.
+// waiting_seconds, bytes_sent, bytes_received, collectives, messages, and the rank's own
+// resources: peak_rss_bytes, cpu_seconds) and appends every other rank's workers to `workers`
+// (their counters; applied 0); elsewhere returns null.
 nlohmann::json gather_ranks(ProcessGroup& group, const std::vector<ObservedSlot>& observed,
                             const TopologySummary& topology, std::vector<WorkerStats>& workers,
                             double cpu_seconds);

@@ -66,13 +66,15 @@ int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
 }
 
 // Trains with every worker pinned per the plan; `observed` receives where each worker ran.
+// first_source: the method's first computing slot (AlgorithmEntry::first_source) on the setup
+// with its process group, so that `shard` cuts over the computing slots of every rank.
 template <class S>
 BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicAlgorithm<S>& algo,
                               const BasicModel<S>& model, const DataSplit& data,
                               const PlacementSetup& place, const Budget& budget,
                               SharedMemory& shared_memory, std::vector<ObservedSlot>& observed,
-                              const ProcessGroup* group, ProgressPrinter* progress,
-                              const std::atomic<int>* stop_request) {
+                              const ProcessGroup* group, int first_source,
+                              ProgressPrinter* progress, const std::atomic<int>* stop_request) {
   std::vector<S> theta0(model.num_params());
   initialize_params(model, init, cfg.seed, theta0);
   RunnerOptions ro;
@@ -91,7 +93,7 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   ro.staleness_bins = static_cast<std::size_t>(
       cfg.staleness_bins <= budget.total ? cfg.staleness_bins : budget.total + 1);
   ro.batch_order = batch_order_of(cfg);
-  ro.first_source = first_source_of(cfg);
+  ro.first_source = first_source;
   ro.pace = cfg.pace;
   if (group != nullptr) {  // this rank's workers among every rank's, for seeds and shards
     ro.first_worker = group->rank() * cfg.threads;
@@ -171,8 +173,12 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     return ranked.speaks() ? print_dry_run(cfg, place) : 0;
   }
   const bool speaks = ranked.speaks();
-  const std::string roles = worker_roles(
-      cfg.algorithm, cfg.threads, builtin_algorithms().at(cfg.algorithm).first_source(setup));
+  // On the setup with its group: under --backend mpi the first source counts every rank's slots
+  // (the parameter server's rank 1 x 1 thread computes, its rank 0 x 1 thread does not), and so
+  // do the roles.
+  const int first_source = builtin_algorithms().at(cfg.algorithm).first_source(setup);
+  const std::string roles =
+      worker_roles(cfg.algorithm, cfg.threads * setup.processes(), first_source);
 
   check_histograms_fit(cfg);
   check_synthetic_fits(cfg, activation);
@@ -211,9 +217,9 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     progress.emplace(progress_budget(cfg, budget), stderr_is_terminal());
   }
   std::vector<ObservedSlot> observed;
-  BasicTrainingOutcome<S> outcome =
-      train(cfg, init, *algo, *model, data, place, budget, *shared_memory, observed, group,
-            progress ? &*progress : nullptr, signals ? &StopSignals::request() : nullptr);
+  BasicTrainingOutcome<S> outcome = train(
+      cfg, init, *algo, *model, data, place, budget, *shared_memory, observed, group, first_source,
+      progress ? &*progress : nullptr, signals ? &StopSignals::request() : nullptr);
   const PageNodeSample memory_observed = shared_memory->observed();  // the algorithm holds it
   json ranks =
       ranked.gather(observed, place.topology.summary(), outcome.workers, outcome.cpu_seconds);

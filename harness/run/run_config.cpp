@@ -264,8 +264,8 @@ std::vector<OptionSpec> training_options() {
                        &C::threads, integer(1, kMaxThreads)),
       named_option<C>("backend", "B",
                       "local | mpi: the threads of this process, or under mpirun -np R (or srun) R "
-                      "ranks of --threads workers each (sync and local-sgd; async-exchange, "
-                      "param-server, hybrid and nonblocking are planned)",
+                      "ranks of --threads workers each (sync, local-sgd, param-server and hybrid; "
+                      "async-exchange and nonblocking are planned)",
                       &C::backend, kBackends),
       text_option<C>("model", "SPEC", "linear | mlp:W1xW2x... | cnn | lenet", &C::model),
       text_option<C>("activation", "NAME", "hidden activation of mlp: relu | sigmoid",
@@ -288,16 +288,18 @@ std::vector<OptionSpec> training_options() {
                                  "gradients",
                                  &C::updates_per_epoch, integer(1), "auto"),
       {"batch-order", "ORDER",
-       "where batches come from: default, the method's (shard for local-sgd and\n"
-       "async-exchange, worker for the others), or one of:\n"
+       "where batches come from: default | worker | shared | shard\n"
+       "default: the method's (shard for local-sgd and async-exchange, worker for the others)\n"
        "worker: each worker its own permutation of the training set, reshuffled when used up\n"
        "shared: the reference framework's: one shuffle into ceil(N/b) batches, a shared counter\n"
        "shard: worker w of W its own permutation of its slice [wN/W, (w+1)N/W): one pass in all",
        [](C& c, std::string_view v) {
          if (v == "default") {
            c.batch_order.reset();
+         } else if (const std::optional<BatchOrder> order = find_name(kBatchOrders, v)) {
+           c.batch_order = *order;
          } else {
-           c.batch_order = parse_name(kBatchOrders, "batch-order", v);
+           bad_option_value("batch-order", v, "default, " + names_text(kBatchOrders));
          }
        },
        [](const C& c) {

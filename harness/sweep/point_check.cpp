@@ -14,6 +14,7 @@
 #include "harness/run/memory_check.hpp"
 #include "harness/run/preflight.hpp"
 #include "harness/run/run_config.hpp"
+#include "harness/sweep/rank_launch.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
 
@@ -136,6 +137,33 @@ std::string exclude_suggestion(const PlannedRun& run, const OptionNotAcceptedErr
          key + "\": ...})";
 }
 
+// A point launched as ranks whose method has no MPI combine: refused at plan time like any other
+// invalid combination, with the exclude rule that skips such points. Returns "" when the method
+// runs across processes (or the point does not ask it to).
+std::string across_processes_refusal(const PlannedRun& run) {
+  if (!launched_as_ranks(run.options)) return "";
+  const std::string algo = option_text(run, "algo");
+  const AlgorithmRegistry& registry = builtin_algorithms();
+  bool known = false;
+  for (const AlgorithmEntry& e : registry.entries()) {
+    if (e.name != algo) continue;
+    known = true;
+    if (e.across_processes) return "";
+  }
+  if (!known) return "";  // the registry's own check names the valid algorithms
+  nlohmann::ordered_json rule;
+  rule["algo"] = algo;
+  const int ranks = run_ranks(run.options);
+  if (ranks > 1) {
+    rule[kRanksKey] = ranks;
+  } else {
+    rule["backend"] = "mpi";
+  }
+  return "--backend mpi (ranks " + std::to_string(ranks) +
+         ") applies to: " + registry.across_processes() + " (not --algo " + algo +
+         "); to skip such points, add \"exclude\": [" + rule.dump() + "] to the spec";
+}
+
 }  // namespace
 
 PointCheck check_points(const std::vector<PlannedRun>& runs) {
@@ -143,6 +171,9 @@ PointCheck check_points(const std::vector<PlannedRun>& runs) {
   std::set<std::string> seen;
   for (const PlannedRun& run : runs) {
     if (!seen.insert(run.point_id).second) continue;  // the same options at another seed
+    if (const std::string why = across_processes_refusal(run); !why.empty()) {
+      throw ConfigError("point " + run.point_id + ": " + why);
+    }
     try {
       checker.check(run);
     } catch (const OptionNotAcceptedError& e) {

@@ -15,6 +15,7 @@
 
 #include "common/errors.hpp"
 #include "harness/cli/build_info.hpp"
+#include "harness/sweep/rank_launch.hpp"
 
 namespace psgd {
 namespace {
@@ -171,6 +172,11 @@ json sweep_block(const SweepSpec& spec, const PlannedRun& run, double run_second
   b["options"] = run.options;
   b["run_seconds"] = run_seconds;
   b["build_id"] = build_id.empty() ? json(nullptr) : json(build_id);
+  // How the ranks were started, as run here (mpirun's --oversubscribe says the ranks x threads
+  // were more than this host's CPUs); only for a run across processes.
+  if (launched_as_ranks(run.options)) {
+    b["launcher"] = rank_launch_prefix(run.options, rank_launcher_here(), launch_host_here());
+  }
   return b;
 }
 

@@ -20,6 +20,7 @@
 #include "harness/sweep/child_process.hpp"
 #include "harness/sweep/crash_report.hpp"
 #include "harness/sweep/progress.hpp"
+#include "harness/sweep/rank_launch.hpp"
 #include "harness/sweep/resume.hpp"
 #include "harness/sweep/run_index.hpp"
 #include "harness/sweep/superseded_index.hpp"
@@ -334,7 +335,16 @@ std::string resolve_psgd_binary(const std::string& given) {
 
 std::vector<std::string> child_argv(const std::string& psgd, const PlannedRun& run,
                                     const std::string& out) {
-  std::vector<std::string> argv = {psgd, "run"};
+  // A run across processes starts under its launcher (harness/sweep/rank_launch.hpp): mpirun
+  // here, srun in a Slurm allocation; the launcher's own path, as execv needs, when PATH has it
+  // (else its name: the child then fails with exit 127, recorded as a crash naming it).
+  std::vector<std::string> argv =
+      rank_launch_prefix(run.options, rank_launcher_here(), launch_host_here());
+  if (!argv.empty()) {
+    if (std::string found = rank_launcher_path(argv[0]); !found.empty()) argv[0] = std::move(found);
+  }
+  argv.push_back(psgd);
+  argv.emplace_back("run");
   for (std::string& a : run.run_args(out)) argv.push_back(std::move(a));
   return argv;
 }

@@ -48,7 +48,9 @@ nlohmann::json run_document(const SweepSpec& spec, const PlannedRun& run, const 
 // EnvironmentError when this executable cannot be found or the binary is not executable.
 std::string resolve_psgd_binary(const std::string& given);
 
-// The child's argv: `psgd run` with the run's options, its seed and `--out=out`.
+// The child's argv: `psgd run` with the run's options, its seed and `--out=out`; a run with ranks
+// (or backend mpi) behind its launcher's prefix (rank_launch_prefix: mpirun -np R ..., or srun
+// inside a Slurm allocation).
 std::vector<std::string> child_argv(const std::string& psgd, const PlannedRun& run,
                                     const std::string& out);
 

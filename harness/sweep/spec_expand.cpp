@@ -8,6 +8,7 @@
 
 #include "algorithms/registry.hpp"
 #include "common/errors.hpp"
+#include "harness/sweep/rank_launch.hpp"
 #include "harness/sweep/spec.hpp"
 
 namespace psgd {
@@ -22,6 +23,7 @@ constexpr std::size_t kMaxSlugChars = 120;
 std::string resolved_text(const OptionMap& options, const std::string& name) {
   const auto it = options.find(name);
   if (it != options.end()) return it->second;
+  if (name == kRanksKey) return "1";  // one process, as `psgd run` alone
   RunConfig defaults;
   if (name == "batch-order") {
     defaults.algorithm = resolved_text(options, "algo");
@@ -72,6 +74,9 @@ Point make_point(const SweepSpec& spec, const std::vector<std::size_t>& index) {
     if (!p.slug.empty()) p.slug += '_';  // not `"_" + slug_part(..)`: GCC 12's false -Wrestrict
     p.slug += slug_part(axis.name) + "-" + slug_part(v.label);
   }
+  // Ranks > 1 run across processes: the backend that does so, unless the spec named one (a
+  // point with ranks and backend local is refused in expand()).
+  if (run_ranks(p.options) > 1 && !p.options.contains("backend")) p.options["backend"] = "mpi";
   if (p.slug.empty()) p.slug = "base";
   if (p.slug.size() > kMaxSlugChars) p.slug.resize(kMaxSlugChars);
   return p;
@@ -169,6 +174,7 @@ PlannedRun plan_run(const Point& p, std::size_t r, std::uint64_t seed) {
 std::vector<std::string> PlannedRun::run_args(const std::string& out_path) const {
   std::vector<std::string> args;
   for (const auto& [name, value] : options) {
+    if (name == kRanksKey) continue;  // the launcher's process count (child_argv), no run option
     bool is_flag = false;
     for (const OptionSpec& o : run_options()) {
       if (o.name == name) is_flag = o.is_flag();
@@ -213,7 +219,14 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
         } catch (const ConfigError& e) {
           throw ConfigError("point " + p.slug + ": " + e.what());
         }
-        const auto [it, fresh] = configs.emplace(effective_text(config), p.slug);
+        if (run_ranks(p.options) > 1 && config.backend != Backend::kMpi) {
+          throw ConfigError("point " + p.slug + ": ranks " + std::to_string(run_ranks(p.options)) +
+                            " runs that many processes, which needs backend mpi (or no backend: "
+                            "ranks > 1 sets it), got backend " +
+                            p.options.at("backend"));
+        }
+        const std::string ranks_line = "ranks=" + std::to_string(run_ranks(p.options)) + "\n";
+        const auto [it, fresh] = configs.emplace(effective_text(config) + ranks_line, p.slug);
         if (!fresh) {
           throw ConfigError("points " + it->second + " and " + p.slug +
                             " run the same configuration (a value equal to the option's default, "
@@ -243,6 +256,16 @@ std::vector<std::string> index_option_columns(const SweepSpec& spec) {
       if (o.name == name) add(name);
     }
   }
+  // ranks last, and only in a sweep that sets ranks or a backend: the index of every other sweep
+  // (and its figures' "held fixed" captions) stays as it was; the loader reads a missing ranks
+  // column as 1 (plots/psgd_results.py).
+  bool sets_ranks = spec.base.contains(kRanksKey) || spec.base.contains("backend");
+  for (const SweepAxis& axis : spec.axes) {
+    for (const AxisValue& v : axis.values) {
+      sets_ranks = sets_ranks || v.options.contains(kRanksKey) || v.options.contains("backend");
+    }
+  }
+  if (sets_ranks) add(kRanksKey);
   return columns;
 }
 

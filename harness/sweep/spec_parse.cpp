@@ -6,6 +6,7 @@
 
 #include "common/errors.hpp"
 #include "common/read_file.hpp"
+#include "harness/sweep/rank_launch.hpp"
 #include "harness/sweep/spec.hpp"
 
 namespace psgd {
@@ -30,6 +31,7 @@ std::vector<std::string> settable_options() {
   for (const OptionSpec& o : run_options()) {
     if (std::find(owned.begin(), owned.end(), o.name) == owned.end()) names.emplace_back(o.name);
   }
+  names.emplace_back(kRanksKey);  // the sweep's own key: the launcher's process count
   return names;
 }
 
@@ -83,6 +85,26 @@ std::string option_value_text(const std::string& where, const OptionSpec& o,
   return text;
 }
 
+// The text of key's value: `ranks` (the sweep's own key, harness/sweep/rank_launch.hpp) or a run
+// option checked by its parser; `shown` gets how the value reads in a bundle's label.
+std::string key_value_text(const std::string& where, const std::string& key, const ordered_json& v,
+                           std::string* shown = nullptr) {
+  if (key == kRanksKey) {
+    std::string text = ranks_value_text(where, v);
+    if (shown != nullptr) *shown = text;
+    return text;
+  }
+  const OptionSpec& o = option_spec(where, key);
+  std::string text = option_value_text(where, o, v);
+  if (shown != nullptr) *shown = o.is_flag() ? (text == "true" ? key : "no-" + key) : text;
+  return text;
+}
+
+// Checks that key names an option a spec may set (a run option or `ranks`).
+void check_key(const std::string& where, const std::string& key) {
+  if (key != kRanksKey) option_spec(where, key);
+}
+
 AxisValue axis_value(const std::string& where, const std::string& axis, const ordered_json& v) {
   AxisValue out;
   if (v.is_null()) {
@@ -92,16 +114,14 @@ AxisValue axis_value(const std::string& where, const std::string& axis, const or
   if (v.is_object()) {
     if (v.empty()) throw ConfigError(where + ": a bundle must set at least one option");
     for (const auto& [key, value] : v.items()) {
-      const OptionSpec& o = option_spec(where, key);
-      const std::string text = option_value_text(where + "." + key, o, value);
-      out.options[key] = text;
-      const std::string shown = o.is_flag() ? (text == "true" ? key : "no-" + key) : text;
+      check_key(where, key);
+      std::string shown;
+      out.options[key] = key_value_text(where + "." + key, key, value, &shown);
       out.label += (out.label.empty() ? "" : "-") + shown;
     }
     return out;
   }
-  const OptionSpec& o = option_spec(where, axis);
-  out.options[axis] = option_value_text(where, o, v);
+  out.options[axis] = key_value_text(where, axis, v);
   out.label = out.options[axis];
   return out;
 }
@@ -213,9 +233,9 @@ OptionMap parse_base(const ordered_json& d, const std::string& in) {
   if (!d.contains("base")) return base;
   require_object("base" + in, d["base"]);
   for (const auto& [key, value] : d["base"].items()) {
-    const OptionSpec& o = option_spec("base" + in, key);
+    check_key("base" + in, key);
     if (value.is_null()) continue;
-    base[key] = option_value_text("base." + key + in, o, value);
+    base[key] = key_value_text("base." + key + in, key, value);
   }
   return base;
 }
@@ -225,7 +245,7 @@ std::vector<SweepAxis> parse_axes(const ordered_json& d, const std::string& in) 
   if (!d.contains("axes")) return axes;
   require_object("axes" + in, d["axes"]);
   for (const auto& [key, values] : d["axes"].items()) {
-    option_spec("axes" + in, key);  // the axis itself must name an option
+    check_key("axes" + in, key);  // the axis itself must name an option (or ranks)
     if (!values.is_array() || values.empty()) {
       throw ConfigError("axes." + key + in + " must be a non-empty array of values");
     }
@@ -249,10 +269,10 @@ std::vector<ExcludeRule> parse_exclude(const ordered_json& d, const std::string&
     require_object(where, rule);
     ExcludeRule parsed;
     for (const auto& [key, value] : rule.items()) {
-      const OptionSpec& o = option_spec(where, key);
+      check_key(where, key);
       const ordered_json list = value.is_array() ? value : ordered_json::array({value});
       for (const auto& item : list)
-        parsed[key].push_back(option_value_text(where + "." + key, o, item));
+        parsed[key].push_back(key_value_text(where + "." + key, key, item));
     }
     rules.push_back(std::move(parsed));
   }

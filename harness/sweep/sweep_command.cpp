@@ -9,6 +9,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "common/errors.hpp"
@@ -16,6 +17,7 @@
 #include "harness/sweep/build_identity.hpp"
 #include "harness/sweep/plan_warnings.hpp"
 #include "harness/sweep/point_check.hpp"
+#include "harness/sweep/rank_launch.hpp"
 #include "harness/sweep/results.hpp"
 #include "harness/sweep/scheduler.hpp"
 #include "harness/sweep/slurm/collect.hpp"
@@ -219,6 +221,34 @@ void check_plan(const std::string& psgd, const std::vector<PlannedRun>& runs, st
   }
 }
 
+// A local sweep of points with ranks: mpirun must be there (exit 3 before anything runs, not a
+// crash per run), and the points that oversubscribe this host are counted in a note.
+void check_rank_launcher(const std::vector<PlannedRun>& runs, std::ostream& out) {
+  const LaunchHost host = launch_host_here();
+  std::set<std::string> oversubscribed;
+  const PlannedRun* first = nullptr;
+  for (const PlannedRun& run : runs) {
+    if (!launched_as_ranks(run.options)) continue;
+    if (first == nullptr) first = &run;
+    if (oversubscribes(run.options, host)) oversubscribed.insert(run.point_id);
+  }
+  if (first == nullptr) return;
+  const std::vector<std::string> prefix =
+      rank_launch_prefix(first->options, rank_launcher_here(), host);
+  if (rank_launcher_path(prefix.front()).empty()) {
+    throw EnvironmentError(
+        "point " + first->point_id + " runs " + std::to_string(run_ranks(first->options)) +
+        " rank(s) with " + prefix.front() +
+        ", which is not on PATH (Open MPI's mpirun: " + "`make deps` installs openmpi-bin)");
+  }
+  if (!oversubscribed.empty() && prefix.front() == "mpirun") {
+    out << "note: " << oversubscribed.size()
+        << " point(s) run more ranks x threads than this machine's " << host.cpus << " CPUs (e.g. "
+        << *oversubscribed.begin()
+        << "): mpirun --oversubscribe, unbound; each run records it in sweep.launcher\n";
+  }
+}
+
 // After the spec is planned: the backend, collector or single-task entry point the options ask for.
 int dispatch(const SweepOptions& o, const SweepSpec& spec, const std::vector<PlannedRun>& runs) {
   SchedulerOptions scheduler{.spec_path = o.spec_path,
@@ -246,6 +276,7 @@ int dispatch(const SweepOptions& o, const SweepSpec& spec, const std::vector<Pla
   if (o.dry_run) {  // on stderr, apart from the listing: warnings, the plan is still valid
     for (const std::string& line : plan_warnings(runs)) std::cerr << "warning: " << line << "\n";
   }
+  if (o.backend == "local") check_rank_launcher(runs, to_stdout ? std::cout : std::cerr);
   if (o.backend == "slurm") {
     const SlurmSubmission submission{slurm, task_argv(o)};
     return submit_sweep(spec, scheduler, submission, runs, dir, system_slurm(), o.dry_run,
@@ -274,11 +305,14 @@ std::string sweep_help() {
          "of the binary, is in its sweep block): results of another build are moved to\n"
          "superseded/<build id>/ and redone, unless --accept-other-builds. Every point is\n"
          "checked as psgd run checks it, and the binary probed, before anything runs.\n"
+         "A point whose spec sets ranks R > 1 (or backend mpi) runs as R MPI ranks: under\n"
+         "`mpirun -np R` here, under `srun` in a Slurm task (docs/distributed.md).\n"
          "\n"
          "--backend slurm submits the runs still to do as Slurm job arrays instead (one array\n"
-         "task per run, --cpus-per-task = the run's threads) and prints the job ids; each task\n"
-         "runs `psgd sweep SPEC --run-id=ID` and commits its run like a local sweep. --collect\n"
-         "counts the runs, records tasks Slurm killed as crashed and rebuilds index.csv.\n"
+         "task per run, --cpus-per-task = the run's threads, --ntasks = its ranks) and prints\n"
+         "the job ids; each task runs `psgd sweep SPEC --run-id=ID` and commits its run like a\n"
+         "local sweep. --collect counts the runs, records tasks Slurm killed as crashed and\n"
+         "rebuilds index.csv.\n"
          "\n"
          "Options:\n" +
          sweep_options().help_lines(SweepOptions{}) +

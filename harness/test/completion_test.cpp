@@ -36,6 +36,10 @@ TEST(Completion, ValuesAreTheFixedNamesAHelpLists) {
   EXPECT_EQ(enumerated_values("linear | mlp:W1xW2x... | cnn | lenet"),
             (Values{"linear", "cnn", "lenet"}));
   EXPECT_TRUE(enumerated_values("mini-batch size b").empty());
+  // A help that lists the values on its first line and explains each on one of its own.
+  EXPECT_EQ(enumerated_values("where batches come from: default | worker | shard\n"
+                              "default: the method's\nworker: its own permutation"),
+            (Values{"default", "worker", "shard"}));
 }
 
 // The words of `text`, split at white space.
@@ -106,8 +110,31 @@ TEST(CompletionEndToEnd, TheZshScriptNamesThemTooAndABadShellIsOneLine) {
   for (const std::string& o : run_help_options()) {
     EXPECT_NE(zsh.out.find("'" + o), std::string::npos) << o;
   }
+  // --algo offers exactly the registered names, and --batch-order its four (its help explains
+  // them on lines of their own).
+  const auto values_after = [&](const std::string& option) {
+    const std::size_t at = zsh.out.find("'--" + option + "=[");
+    if (at == std::string::npos) return std::string("(no spec for --" + option + ")");
+    const std::size_t end = zsh.out.find('\n', at);
+    const std::size_t open = zsh.out.rfind(":(", end);
+    const std::size_t close = zsh.out.rfind(")'", end);
+    if (open == std::string::npos || close == std::string::npos || open < at || close < open) {
+      return std::string("(no values: " + zsh.out.substr(at, end - at) + ")");
+    }
+    return zsh.out.substr(open + 2, close - open - 2);
+  };
+  std::string algos;
   for (const AlgorithmEntry& e : builtin_algorithms().entries()) {
-    EXPECT_NE(zsh.out.find(" " + std::string(e.name)), std::string::npos) << e.name;
+    algos += (algos.empty() ? "" : " ") + std::string(e.name);
+  }
+  EXPECT_EQ(values_after("algo"), algos);
+  EXPECT_EQ(values_after("batch-order"), "default worker shared shard");
+  // Every option's spec is one line of the script: a help of several lines is joined.
+  std::istringstream lines(zsh.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("        '--")) {
+      EXPECT_TRUE(line.ends_with("' \\") || line.ends_with("'")) << line;
+    }
   }
   if (fs::exists("/usr/bin/zsh")) {
     const fs::path script = test::scratch_dir("completion") / "_psgd";

@@ -235,7 +235,10 @@ TEST_F(MpiEndToEnd, OutsideMpirunItRunsAsOneRankAndSaysSo) {
 TEST(MpiBackendEndToEnd, MethodsWithoutAnMpiCombineRefuseTheBackend) {
   const ProcessResult r = run_psgd(kMpiRun + " --algo mutex --backend mpi");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("--backend mpi applies to: sync, local-sgd (not --algo mutex"));
+  EXPECT_THAT(
+      r.err,
+      HasSubstr(
+          "--backend mpi applies to: sync, param-server, hybrid, local-sgd (not --algo mutex"));
   EXPECT_TRUE(one_line(r.err)) << r.err;
   const ProcessResult bad = run_psgd(kMpiRun + " --algo sync --backend tcp");
   EXPECT_EQ(bad.exit_code, 2);

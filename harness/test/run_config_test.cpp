@@ -130,9 +130,9 @@ TEST(RunConfig, BatchOrderIsTheMethodsDefaultUnlessGiven) {
       EXPECT_EQ(config_to_json(given)["batch_order"], order) << e.name;
     }
   }
-  EXPECT_NE(
-      error_of({"--batch-order=random"}).find("--batch-order must be worker, shared or shard"),
-      std::string::npos);
+  EXPECT_NE(error_of({"--batch-order=random"})
+                .find("--batch-order must be default, worker, shared or shard"),
+            std::string::npos);
 }
 
 TEST(RunConfig, ConfigFileRejectsUnknownKeys) {

@@ -362,7 +362,8 @@ TEST(RunEndToEnd, ReferenceEpochAndBatchOrder) {
   EXPECT_DOUBLE_EQ(doc["series"].back()["epoch"].get<double>(), 3.0);
   const Result b = run_psgd(args);
   EXPECT_EQ(json::parse(b.out)["metrics"]["final_train_loss"], doc["metrics"]["final_train_loss"]);
-  expect_error("run --batch-order random", 2, "--batch-order must be worker, shared or shard");
+  expect_error("run --batch-order random", 2,
+               "--batch-order must be default, worker, shared or shard");
   expect_error("run --updates-per-epoch 0", 2, "--updates-per-epoch must be a positive integer");
 }
 

@@ -61,6 +61,7 @@ FAMILIES = (
     ("cnn_memory.py", "cnn-quick", [], ["cnn_memory"]),
     ("schemes.py", "schemes-quick", ["--accuracy", "0.80"], ["schemes"]),
     ("averaging.py", "averaging-quick", [], ["averaging"]),
+    ("averaging-mpi.py", "averaging-mpi-quick", [], ["averaging-mpi"]),
     ("param-server.py", "param-server-quick", [], ["param-server"]),
     ("hybrid.py", "hybrid-quick", [], ["hybrid"]),
     ("nightly.py", os.path.join(ROOT, "results", "nightly"),

@@ -124,6 +124,26 @@ class LoadSweepTest(unittest.TestCase):
             self.assertEqual(sorted(runs["persistence"]), [2.0, float("inf"), float("inf")])
             self.assertEqual(len(psgd_results.series(folder)), len(psgd_results.series(FIXTURE)))
 
+    def test_ranks_is_one_without_the_column_and_read_where_written(self):
+        """A sweep of processes of one rank has no ranks column: it reads as 1; a sweep across
+        ranks writes it (psgd sweep, a spec with `ranks`), and its values are read as numbers."""
+        self.assertEqual(set(psgd_results.load_sweep(FIXTURE)["ranks"]), {1})
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = os.path.join(tmp, "sweep")
+            shutil.copytree(FIXTURE, folder)
+            index = os.path.join(folder, "index.csv")
+            with open(index, newline="", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+            for i, row in enumerate(rows):
+                row["ranks"] = str(i + 2)
+            with open(index, "w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+            runs = psgd_results.load_sweep(folder)
+            self.assertEqual(list(runs["ranks"]), list(range(2, len(rows) + 2)))
+            self.assertIn("ranks", psgd_results.histograms(folder).columns)
+
     def test_not_a_sweep_is_one_clear_exit(self):
         with tempfile.TemporaryDirectory() as tmp:
             with self.assertRaises(SystemExit) as raised:

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/errors.hpp"
+#include "harness/sweep/rank_launch.hpp"
 #include "harness/sweep/scheduler.hpp"
 
 namespace psgd {
@@ -29,16 +30,20 @@ int run_threads(const PlannedRun& run) {
 std::vector<SlurmArray> plan_arrays(const std::vector<PlannedRun>& runs,
                                     const std::vector<std::size_t>& pending,
                                     const SlurmSettings& settings) {
-  std::map<int, std::vector<std::size_t>> by_threads;  // ordered: fewest threads first
-  for (const std::size_t i : pending) by_threads[run_threads(runs.at(i))].push_back(i);
+  // (ranks, threads) -> runs; ordered: one-process runs first, then fewest threads first.
+  std::map<std::pair<int, int>, std::vector<std::size_t>> by_shape;
+  for (const std::size_t i : pending) {
+    by_shape[{run_ranks(runs.at(i).options), run_threads(runs.at(i))}].push_back(i);
+  }
   const auto per_task = static_cast<std::size_t>(std::max(1, settings.runs_per_task));
   const auto per_array = static_cast<std::size_t>(std::max(1, settings.max_array_size));
   std::vector<SlurmArray> arrays;
-  for (const auto& [threads, indexes] : by_threads) {
+  for (const auto& [shape, indexes] : by_shape) {
+    const auto [ranks, threads] = shape;
     for (std::size_t first = 0; first < indexes.size(); first += per_task) {
-      if (arrays.empty() || arrays.back().threads != threads ||
+      if (arrays.empty() || arrays.back().threads != threads || arrays.back().ranks != ranks ||
           arrays.back().tasks.size() == per_array) {
-        arrays.push_back(SlurmArray{threads, {}});
+        arrays.push_back(SlurmArray{threads, {}, ranks});
       }
       const std::size_t last = std::min(indexes.size(), first + per_task);
       arrays.back().tasks.emplace_back(indexes.begin() + static_cast<std::ptrdiff_t>(first),
@@ -63,7 +68,8 @@ std::string array_script(const SlurmScriptInputs& in, const SlurmArray& array) {
   text += "# psgd sweep " + in.sweep_id + ": " + std::to_string(array.run_count()) + " run(s) in " +
           std::to_string(array.tasks.size()) + " array task(s) of at most " +
           std::to_string(s.runs_per_task) + " run(s), " + std::to_string(array.threads) +
-          " CPU(s) each.\n";
+          " CPU(s) each" +
+          (array.ranks > 1 ? " per rank, " + std::to_string(array.ranks) + " ranks" : "") + ".\n";
   text +=
       "# Written by `psgd sweep --backend slurm`. Array task i runs the run ids on line i+1 of\n"
       "# the tasks file with `psgd sweep --run-id`: each run's child `psgd run`, its\n"
@@ -74,8 +80,12 @@ std::string array_script(const SlurmScriptInputs& in, const SlurmArray& array) {
   // Appended piecewise: `"%" + std::to_string(..)` trips GCC 12's false -Wrestrict at -O3.
   if (s.max_running > 0) range.append("%").append(std::to_string(s.max_running));
   line("--array=" + range);
-  line("--nodes=1");
-  line("--ntasks=1");
+  if (array.ranks == 1) {
+    line("--nodes=1");
+  } else if (s.nodes > 0) {
+    line("--nodes=" + std::to_string(std::min(s.nodes, array.ranks)));
+  }
+  line("--ntasks=" + std::to_string(array.ranks));
   line("--cpus-per-task=" + std::to_string(array.threads));
   line("--time=" + in.time_limit);
   line("--output=" + in.log_dir + "/%A_%a.out");

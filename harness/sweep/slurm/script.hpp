@@ -1,11 +1,12 @@
 // harness/sweep/slurm/script.hpp — the job arrays of a Slurm submission and their batch scripts.
 //
-// The runs still to do are grouped by thread count (every task of one array asks for the same
-// --cpus-per-task, and a run gets as many CPUs as it has threads), cut into array tasks of
-// runs_per_task runs, and each group into arrays of at most max_array_size tasks. Array task i
-// reads line i+1 of the array's tasks file (the comma-separated run ids of that task) and runs
-// them with `psgd sweep SPEC --run-id=IDS`: the same child `psgd run`, files, commit and crash
-// records as a local sweep. Pure functions: nothing here touches the file system or Slurm.
+// The runs still to do are grouped by ranks and thread count (every task of one array asks for
+// the same --ntasks and --cpus-per-task, and a run gets a task per rank and a CPU per thread), cut
+// into array tasks of runs_per_task runs, and each group into arrays of at most max_array_size
+// tasks. Array task i reads line i+1 of the array's tasks file (the comma-separated run ids of that
+// task) and runs them with `psgd sweep SPEC --run-id=IDS`: the same child `psgd run`, files, commit
+// and crash records as a local sweep. Pure functions: nothing here touches the file system or
+// Slurm.
 #pragma once
 
 #include <cstddef>
@@ -17,10 +18,11 @@
 
 namespace psgd {
 
-// One sbatch: tasks of the same thread count, each a list of indexes into the plan.
+// One sbatch: tasks of the same ranks and thread count, each a list of indexes into the plan.
 struct SlurmArray {
   int threads = 1;                              // --cpus-per-task
   std::vector<std::vector<std::size_t>> tasks;  // run indexes per array task, in plan order
+  int ranks = 1;                                // --ntasks: MPI ranks of each run (srun -n)
 
   [[nodiscard]] std::size_t run_count() const noexcept;
 };
@@ -29,7 +31,8 @@ struct SlurmArray {
 // not a positive integer (cannot happen for a validated plan).
 int run_threads(const PlannedRun& run);
 
-// The arrays for the plan indexes in `pending` (in plan order), by ascending thread count.
+// The arrays for the plan indexes in `pending` (in plan order), by ascending ranks, then thread
+// count.
 std::vector<SlurmArray> plan_arrays(const std::vector<PlannedRun>& runs,
                                     const std::vector<std::size_t>& pending,
                                     const SlurmSettings& settings);
@@ -49,8 +52,10 @@ struct SlurmScriptInputs {
 };
 
 // The batch script (bash) of `array`: #SBATCH lines (job name, array range with the optional
-// %max_running throttle, one node, one task, --cpus-per-task, --time, partition, account, mem,
-// output, the extra lines), then the one line that runs the task's runs.
+// %max_running throttle, one node and one task, or for ranks R > 1 --ntasks=R and the spec's
+// nodes (at most R), --cpus-per-task, --time, partition, account, mem, output, the extra lines),
+// then the one line that runs the task's runs (each run's ranks then start with srun inside the
+// allocation: harness/sweep/rank_launch.hpp).
 std::string array_script(const SlurmScriptInputs& in, const SlurmArray& array);
 
 // The job name of a sweep: "psgd-<sweep id>".

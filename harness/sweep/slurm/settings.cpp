@@ -8,6 +8,7 @@
 
 #include "common/errors.hpp"
 #include "harness/sweep/child_process.hpp"
+#include "harness/sweep/rank_launch.hpp"
 
 namespace psgd {
 namespace {
@@ -88,8 +89,9 @@ std::string two_digits(long v) {
 }  // namespace
 
 const std::vector<std::string>& slurm_block_keys() {
-  static const std::vector<std::string> keys = {
-      "partition", "account", "mem", "extra", "runs_per_task", "max_running", "max_array_size"};
+  static const std::vector<std::string> keys = {"partition",      "account",       "mem",
+                                                "extra",          "runs_per_task", "max_running",
+                                                "max_array_size", "nodes"};
   return keys;
 }
 
@@ -114,6 +116,8 @@ SlurmSettings parse_slurm_block(const ordered_json& resolved_spec) {
       s.max_running = block_count(where, v, 0, kMaxArraySizeLimit);
     } else if (key == "max_array_size") {
       s.max_array_size = block_count(where, v, 1, kMaxArraySizeLimit);
+    } else if (key == "nodes") {
+      s.nodes = block_count(where, v, 0, kMaxRanks);  // more nodes than ranks cannot be used
     } else {
       std::string valid;
       for (const std::string& k : slurm_block_keys()) valid += (valid.empty() ? "" : ", ") + k;
@@ -177,7 +181,8 @@ json to_json(const SlurmSettings& s) {
           {"extra", s.extra},
           {"runs_per_task", s.runs_per_task},
           {"max_running", s.max_running},
-          {"max_array_size", s.max_array_size}};
+          {"max_array_size", s.max_array_size},
+          {"nodes", s.nodes == 0 ? json(nullptr) : json(s.nodes)}};
 }
 
 std::string slurm_time_limit(double timeout_seconds, int runs_per_task) {

@@ -36,6 +36,9 @@ struct SlurmSettings {
   int runs_per_task = 1;           // runs one array task runs one after the other
   int max_running = 0;             // array tasks running at once (sbatch --array=...%N); 0: any
   int max_array_size = kDefaultMaxArraySize;
+  // Nodes an array of runs with ranks > 1 spreads them over (sbatch --nodes=min(nodes, ranks));
+  // 0: Slurm chooses. A run in one process always asks for one node.
+  int nodes = 0;
 };
 
 // The command-line overrides of SlurmSettings; unset ones leave the spec's value.

@@ -66,6 +66,7 @@ json job_record(const std::string& job_id, const SlurmScriptInputs& in, const Sl
           {"script", script},
           {"tasks_file", in.tasks_file},
           {"threads", array.threads},
+          {"ranks", array.ranks},
           {"time_limit", in.time_limit},
           {"redo_crashed", options.redo_crashed},
           {"settings", to_json(in.settings)},
@@ -91,8 +92,9 @@ void submit_array(const SlurmScriptInputs& in, const SlurmArray& array,
   write_json(job_record(job_id, in, array, runs, stem + ".sh", options),
              in.log_dir + "/job-" + job_id + ".json");
   out << "submitted job " << job_id << ": " << array.run_count() << " run(s) in "
-      << array.tasks.size() << " array task(s), " << array.threads << " CPU(s) each, time limit "
-      << in.time_limit << "\n";
+      << array.tasks.size() << " array task(s), " << array.threads << " CPU(s) each";
+  if (array.ranks > 1) out << " per rank, " << array.ranks << " ranks";
+  out << ", time limit " << in.time_limit << "\n";
 }
 
 }  // namespace
