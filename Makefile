@@ -33,7 +33,7 @@ DEB_PACKAGES := $(RUN_PACKAGES)
 .PHONY: all figures-examples release dev deps plots-deps mpi-deps test-deps format-deps lint-deps fuzz-deps \
   nightly-deps all-deps slurm-deps browser-deps torch-deps bench-torch demo install \
   test test-march test-tsan test-asan fuzz lint check \
-  format format-check readme-help bench nightly nightly-baseline figures report clean
+  format format-check readme-help bench bench-mpi nightly nightly-baseline figures report clean
 
 all: release
 
@@ -261,6 +261,16 @@ bench: deps
 	  $$b --benchmark_repetitions=5 --benchmark_display_aggregates_only=true \
 	    --benchmark_out=results/bench/$$(basename $$b).json --benchmark_out_format=json || exit 1; \
 	done
+
+# psgd across processes (docs/distributed.md#measured-the-combine-and-the-rounds): the MPI
+# combine against a bare MPI_Allreduce at 1, 2 and 4 ranks, communication per update by method
+# and rank count, and sync's 2 ranks x 1 thread against 1 rank x 2 threads (bench/mpi_bench.py;
+# 3 interleaved passes, medians; JSON under results/bench/).
+bench-mpi: deps mpi-deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target psgd psgd_bench_combine_mpi
+	mkdir -p results/bench
+	$(PYTHON) bench/mpi_bench.py --build build/release --json results/bench/mpi_bench.json
 
 # The cnn and lenet training steps next to PyTorch's on one pinned core (bench/torch_step.py;
 # docs/performance.md#convolutional-models).

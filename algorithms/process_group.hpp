@@ -1,9 +1,10 @@
 // algorithms/process_group.hpp — the ranks of one run across processes (`psgd run --backend mpi`):
 // the one place psgd talks to MPI. Everything else (the MPI combine, the harness) sees this
 // MPI-free interface, so mpi.h is included by the MPI implementation files alone
-// (process_group_mpi.cpp, and server_link_mpi.cpp for the parameter server's transport), and a
-// build without MPI (CMake found none) compiles the same callers against process_group_none.cpp,
-// whose join() refuses.
+// (process_group_mpi.cpp, and server_link_mpi.cpp for the parameter server's transport; beside
+// the libraries, by the benchmark algorithms/bench_mpi/combine_mpi_bench.cpp, which compares the
+// combine with a bare MPI_Allreduce), and a build without MPI (CMake found none) compiles the
+// same callers against process_group_none.cpp, whose join() refuses.
 //
 // Transport: Open MPI (or any MPI) through its C API; psgd has no transport of its own.
 // Threads: joined with MPI_THREAD_MULTIPLE, because every worker thread of a rank reduces its own
@@ -11,6 +12,10 @@
 // so each worker slot w gets a communicator of its own (channel w, a duplicate of the world made
 // in open_channels), and the round's agreement has one more (the round channel): the ranks'
 // worker w call the same collectives in the same order on channel w, whatever the thread timing.
+//
+// Waiting: join() asks Open MPI to yield the CPU while a rank waits in a collective
+// (OMPI_MCA_mpi_yield_when_idle=1, unless the environment or mpirun --mca already set it): a
+// spinning rank takes the core its peer needs (docs/distributed.md, "Measured").
 //
 // Accounting: every collective a channel carries is timed (steady_clock) and its payload counted,
 // per channel, each on its own cache line and written only by the thread using the channel, so
@@ -87,8 +92,10 @@ class ProcessGroup {
   [[nodiscard]] virtual RankTraffic traffic() const = 0;
 
   // Collective, single-threaded: every rank's `text` on rank 0 in rank order (empty elsewhere).
+  // A text longer than MPI can count (INT_MAX / ranks) throws EnvironmentError on every rank
+  // alike: the lengths are compared collectively first, so no rank is left waiting.
   [[nodiscard]] virtual std::vector<std::string> gather(const std::string& text) = 0;
-  // Collective, single-threaded: rank 0's `text` on every rank.
+  // Collective, single-threaded: rank 0's `text` on every rank (the same length check, alike).
   [[nodiscard]] virtual std::string broadcast(const std::string& text) = 0;
   // This host's name, as MPI names it.
   [[nodiscard]] virtual std::string host() const = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
@@ -118,8 +119,8 @@ class MpiGroup final : public ProcessGroup {
   std::vector<std::string> gather(const std::string& text) override {
     // MPI counts and displacements are int: each rank's text is held to INT_MAX / ranks, so the
     // displacements summed at rank 0 cannot overflow either. (A configuration is a few KB.)
-    const int length =
-        text_length(text, static_cast<std::size_t>(kMaxMpiCount) / static_cast<std::size_t>(size_));
+    const int length = agreed_length(
+        text, static_cast<std::size_t>(kMaxMpiCount) / static_cast<std::size_t>(size_), false);
     std::vector<int> lengths(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
     MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
     std::vector<int> offsets(lengths.size());
@@ -140,8 +141,7 @@ class MpiGroup final : public ProcessGroup {
   }
 
   std::string broadcast(const std::string& text) override {
-    int length = text_length(text, static_cast<std::size_t>(kMaxMpiCount));
-    MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    const int length = agreed_length(text, static_cast<std::size_t>(kMaxMpiCount), true);
     std::string out = rank_ == 0 ? text : std::string(static_cast<std::size_t>(length), '\0');
     MPI_Bcast(out.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD);
     return out;
@@ -205,14 +205,24 @@ class MpiGroup final : public ProcessGroup {
 
   static constexpr int kMaxMpiCount = std::numeric_limits<int>::max();
 
-  // The text's length as an MPI count, refused past `limit` (checked before the cast).
-  static int text_length(const std::string& text, std::size_t limit) {
-    if (text.size() > limit) {
-      throw EnvironmentError("--backend mpi: a configuration of " + std::to_string(text.size()) +
+  // The text's length as an MPI count, checked against `limit` collectively before the cast:
+  // the largest length of any rank (from_root: rank 0's, the only one broadcast sends) reaches
+  // every rank first, so either every rank throws, alike, or none does (a rank that threw alone
+  // would leave the others waiting in the gather). An allreduce of one integer per call.
+  [[nodiscard]] int agreed_length(const std::string& text, std::size_t limit,
+                                  bool from_root) const {
+    std::uint64_t longest = text.size();
+    if (from_root) {
+      MPI_Bcast(&longest, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    } else {
+      MPI_Allreduce(MPI_IN_PLACE, &longest, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    }
+    if (longest > limit) {
+      throw EnvironmentError("--backend mpi: a configuration of " + std::to_string(longest) +
                              " bytes is more than MPI can exchange (" + std::to_string(limit) +
                              " per rank)");
     }
-    return static_cast<int>(text.size());
+    return static_cast<int>(from_root ? longest : text.size());
   }
 
   void close_channels() noexcept {
@@ -244,6 +254,13 @@ bool ProcessGroup::launched() noexcept {
 }
 
 std::unique_ptr<ProcessGroup> ProcessGroup::join() {
+  // Open MPI waits in a collective by spinning on the CPU unless it knows the node is
+  // oversubscribed; a spinning rank then takes the core its peer needs to finish the very
+  // round it waits for. Yielding when idle (sched_yield in the wait) costs a dedicated core
+  // next to nothing and made `sync` 2 ranks x 1 thread 1.5x faster on a shared 2-core machine
+  // (docs/distributed.md). The launcher's or the user's own setting (mpirun --mca, the
+  // environment) wins: not overwritten. Read by MPI_Init_thread; other MPIs ignore it.
+  ::setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
   int provided = 0;
   if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
     throw EnvironmentError("--backend mpi: MPI_Init_thread failed");

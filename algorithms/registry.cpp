@@ -87,6 +87,14 @@ std::string AlgorithmRegistry::across_processes() const {
   return names;
 }
 
+void AlgorithmRegistry::check_across_processes(std::string_view name) const {
+  const AlgorithmEntry& e = at(name);
+  if (!e.across_processes) {
+    throw ConfigError("--backend mpi applies to: " + across_processes() + " (not --algo " +
+                      std::string(e.name) + ")");
+  }
+}
+
 void AlgorithmRegistry::check(std::string_view name, const AlgorithmSetup& setup) const {
   const AlgorithmEntry& e = at(name);
   if (setup.threads < e.min_threads || setup.threads > e.max_threads) {
@@ -96,10 +104,7 @@ void AlgorithmRegistry::check(std::string_view name, const AlgorithmSetup& setup
     throw ConfigError("--algo " + std::string(e.name) + " runs with --threads " + range + ", got " +
                       std::to_string(setup.threads));
   }
-  if (setup.group != nullptr && !e.across_processes) {
-    throw ConfigError("--backend mpi applies to: " + across_processes() + " (not --algo " +
-                      std::string(e.name) + ")");
-  }
+  if (setup.group != nullptr) check_across_processes(name);
   for (const AlgorithmOption* o : options()) {
     if (!e.accepts(o->name()) && setup.settings.differs_from_default(*o)) {
       throw OptionNotAcceptedError("--" + std::string(o->name()) +

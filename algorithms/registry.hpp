@@ -168,6 +168,10 @@ class AlgorithmRegistry {
 
   // "sync, local-sgd": the algorithms that run across processes (--backend mpi).
   [[nodiscard]] std::string across_processes() const;
+  // Throws ConfigError "--backend mpi applies to: sync, local-sgd (not --algo NAME)" unless
+  // algorithm `name` runs across processes: the one refusal, before MPI starts (preflight) and
+  // in check() with a group.
+  void check_across_processes(std::string_view name) const;
   // The checks of `psgd run` before anything is loaded: the name is known, the thread count in
   // range, no option the algorithm does not accept is set away from its default
   // ("--persistence applies to: leashed"), and the factory accepts the values. Throws

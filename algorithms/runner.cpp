@@ -48,6 +48,15 @@ int all_workers(const RunnerOptions& o) {
   return o.total_workers > 0 ? o.total_workers : o.threads;
 }
 
+}  // namespace
+
+std::uint64_t pace_stream(const RunnerOptions& options, std::size_t local) {
+  return static_cast<std::uint64_t>(all_workers(options)) + 1 +
+         static_cast<std::uint64_t>(options.first_worker) + local;
+}
+
+namespace {
+
 // The slices `shard` cuts: one per slot that computes gradients (at least one), over every
 // process's workers.
 std::size_t shard_count(const RunnerOptions& o) {
@@ -227,10 +236,13 @@ class Crew {
           id,           o_.threads,    &model_,   buffers.workspace.get(), &buffers.sampler,
           buffers.grad, buffers.local, &control_, out_.checkpoints.get(),  &out_.workers[w]};
       if (!live_.empty()) ctx.live = &live_[w];
-      // The pace's latency stream is apart from every batch stream (worker indices 0..n).
+      // The pace's latency stream is apart from every batch stream (worker indices 0..N, N
+      // the workers of every process) and, like them, seeded by the global worker id, so the
+      // ranks' worker w draw different latencies (one process: N = n, ids local, as always).
+      // --slowdown's factor still names the worker within its process (`id`).
       std::optional<WorkerPace> pace;
       if (o_.pace.active()) {
-        pace.emplace(o_.pace, id, stream_seed(o_.seed, n_ + 1 + w), o_.updates_per_epoch,
+        pace.emplace(o_.pace, id, stream_seed(o_.seed, pace_stream(o_, w)), o_.updates_per_epoch,
                      &epoch_clock_, &control_);
         ctx.pace = &*pace;
       }

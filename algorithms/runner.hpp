@@ -85,6 +85,12 @@ struct RunnerOptions {
 // smaller than one batch. run_training checks it; the harness calls it first, before training.
 void check_shards_fit(std::size_t train_samples, const RunnerOptions& options);
 
+// The stream index (stream_seed's second argument) of local worker `local`'s pace (--delay,
+// --comm-delay draws): past every batch stream's (0..N-1, N the workers of every process) and
+// by global worker id, so no two workers of any rank share a stream. One process: threads + 1 +
+// local, as before ranks existed.
+std::uint64_t pace_stream(const RunnerOptions& options, std::size_t local);
+
 // Throws std::invalid_argument when theta0 does not hold model.num_params() values.
 // S: the run's scalar type (--precision); TrainingOutcome is the float one.
 template <class S>

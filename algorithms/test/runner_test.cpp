@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -258,6 +260,31 @@ TEST(Runner, ATimeLimitTooLargeForTheClockDoesNotCutTheRunShort) {
           run_training(*algo, model, data, std::vector<float>(model.num_params(), 0.0F), o);
       EXPECT_EQ(r.applied_updates, 40) << name;
       EXPECT_EQ(r.stop_reason, StopReason::kNone) << name;
+    }
+  }
+}
+
+// The pace's streams (--delay, --comm-delay draws) by global worker id: one process keeps the
+// index it always had (threads + 1 + w), and across R ranks x T threads every worker's stream is
+// its own and none is a batch stream's (0..R*T-1). Seeded by local id, every rank's worker w
+// drew the same latencies.
+TEST(Runner, PaceStreamsAreSeededByGlobalWorkerId) {
+  RunnerOptions one;
+  one.threads = 3;
+  for (std::size_t w = 0; w < 3; ++w) EXPECT_EQ(pace_stream(one, w), 4 + w);
+  constexpr int kRanks = 3;
+  constexpr int kThreads = 2;
+  std::vector<std::uint64_t> seen;
+  for (int r = 0; r < kRanks; ++r) {
+    RunnerOptions rank;
+    rank.threads = kThreads;
+    rank.first_worker = r * kThreads;
+    rank.total_workers = kRanks * kThreads;
+    for (std::size_t w = 0; w < kThreads; ++w) {
+      const std::uint64_t stream = pace_stream(rank, w);
+      EXPECT_GT(stream, static_cast<std::uint64_t>(kRanks * kThreads)) << "a batch stream's";
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), stream), 0) << "rank " << r << " worker " << w;
+      seen.push_back(stream);
     }
   }
 }

@@ -47,10 +47,7 @@ RunChoices check_choices(const RunConfig& cfg) {
   const AlgorithmRegistry& registry = builtin_algorithms();
   registry.check(cfg.algorithm, algorithm_setup(cfg));
   // Before MPI starts: a method without an MPI combine is refused whether or not MPI is built in.
-  if (cfg.backend == Backend::kMpi && !registry.at(cfg.algorithm).across_processes) {
-    throw ConfigError("--backend mpi applies to: " + registry.across_processes() + " (not --algo " +
-                      cfg.algorithm + "; param-server and hybrid are planned)");
-  }
+  if (cfg.backend == Backend::kMpi) registry.check_across_processes(cfg.algorithm);
   if (cfg.backend == Backend::kMpi && batch_order_of(cfg) == BatchOrder::kShared) {
     throw ConfigError(
         "--batch-order shared needs one process (its batches come from one shared counter); "

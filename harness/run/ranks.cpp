@@ -6,21 +6,28 @@
 #include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <new>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
+
+#include "harness/run/run_record.hpp"
 
 namespace psgd {
 namespace {
 
 using nlohmann::json;
 
-// What a rank compares: everything that shapes its training.
-json comparable_config(const RunConfig& cfg, const Dataset& train) {
+// What a rank compares: everything that shapes its training. Not the data's path, which may
+// differ from host to host: the data itself, by its checksum.
+json comparable_config(const RunConfig& cfg, const Dataset* train) {
   json c = config_to_json(cfg);
   c.erase("out");
   c.erase("save_params");
-  c["training data (CRC-32 of the loaded samples)"] = dataset_checksum(train);
+  c.erase("data_dir");
+  if (train != nullptr)
+    c["training data (CRC-32 of the loaded samples)"] = dataset_checksum(*train);
   return c;
 }
 
@@ -58,6 +65,42 @@ json worker_counters(const WorkerStats& s) {
           {"comm_delay_seconds", s.comm_delay_seconds},
           {"slowdown_seconds", s.slowdown_seconds},
           {"delay_seconds", s.delay_seconds}};
+}
+
+// Rank 0's verdict on every rank's set-up (check_ranks_agree), null when every rank may train:
+// {message, code}.
+json setup_verdict(const std::vector<std::string>& all) {
+  std::vector<json> ranks;
+  for (const std::string& text : all) ranks.push_back(json::parse(text));
+  std::vector<std::size_t> failed;
+  for (std::size_t r = 0; r < ranks.size(); ++r) {
+    if (ranks[r].contains("error")) failed.push_back(r);
+  }
+  if (!failed.empty()) {
+    const json& first = ranks[failed.front()].at("error");
+    const bool alike =
+        failed.size() == ranks.size() &&
+        std::ranges::all_of(ranks, [&](const json& r) { return r.at("error") == first; });
+    if (alike) return first;  // as a local run says it: the error is not the rank's
+    std::string message =
+        "rank " + std::to_string(failed.front()) + ": " + first.at("message").get<std::string>();
+    if (failed.size() > 1) {
+      message += " (and " + std::to_string(failed.size() - 1) + " more of the " +
+                 std::to_string(ranks.size()) + " ranks failed)";
+    }
+    return {{"message", message}, {"code", first.at("code")}};
+  }
+  const json& mine = ranks.front().at("config");
+  for (std::size_t r = 1; r < ranks.size(); ++r) {
+    const std::string diff = first_disagreement(mine, ranks[r].at("config"));
+    if (!diff.empty()) {
+      return {
+          {"message", "--backend mpi: rank " + std::to_string(r) + " differs from rank 0 in " +
+                          diff + ": every rank must run the same configuration on the same data"},
+          {"code", kExitConfigError}};
+    }
+  }
+  return nullptr;
 }
 
 WorkerStats remote_worker(const json& c) {
@@ -103,19 +146,43 @@ std::uint32_t dataset_checksum(const Dataset& data) {
   return static_cast<std::uint32_t>(crc);
 }
 
-void check_ranks_agree(ProcessGroup& group, const RunConfig& cfg, const Dataset& train) {
-  const json mine = comparable_config(cfg, train);
-  const std::vector<std::string> all = group.gather(mine.dump());
-  std::string verdict;
-  for (std::size_t r = 1; r < all.size() && verdict.empty(); ++r) {
-    const std::string diff = first_disagreement(mine, json::parse(all[r]));
-    if (!diff.empty()) {
-      verdict = "--backend mpi: rank " + std::to_string(r) + " differs from rank 0 in " + diff +
-                ": every rank must run the same configuration on the same data";
-    }
+RankSetupError setup_error_of(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const ConfigError& e) {
+    return {e.what(), kExitConfigError};
+  } catch (const std::bad_alloc&) {
+    return {
+        "out of memory (std::bad_alloc): reduce the model, the data or --threads, or raise "
+        "ulimit -v",
+        kExitEnvironmentError};
+  } catch (const std::exception& e) {
+    return {e.what(), kExitEnvironmentError};
+  } catch (...) {
+    return {"an unknown error", kExitEnvironmentError};
   }
-  verdict = group.broadcast(verdict);
-  if (!verdict.empty()) throw RanksDisagreeError(verdict);
+}
+
+void check_ranks_agree(ProcessGroup& group, const RunConfig& cfg, const Dataset* train,
+                       const RankSetupError& failed) {
+  json mine;
+  if (failed.message.empty()) {
+    mine["config"] = comparable_config(cfg, train);
+  } else {
+    mine["error"] = {{"message", failed.message}, {"code", failed.code}};
+  }
+  json verdict = nullptr;
+  try {  // gather and broadcast check their sizes collectively: they throw on every rank alike
+    const std::vector<std::string> all = group.gather(mine.dump());
+    if (group.rank() == 0) verdict = setup_verdict(all);
+    verdict = json::parse(group.broadcast(verdict.dump()));
+  } catch (const EnvironmentError& e) {
+    throw RanksSettledError(e.what(), kExitEnvironmentError);
+  }
+  if (!verdict.is_null()) {
+    throw RanksSettledError(verdict.at("message").get<std::string>(),
+                            verdict.at("code").get<int>());
+  }
 }
 
 void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
@@ -128,7 +195,8 @@ void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
 }
 
 json gather_ranks(ProcessGroup& group, const std::vector<ObservedSlot>& observed,
-                  const TopologySummary& topology, std::vector<WorkerStats>& workers) {
+                  const TopologySummary& topology, std::vector<WorkerStats>& workers,
+                  double cpu_seconds) {
   const RankTraffic t = group.traffic();
   std::set<int> cpus;
   for (const ObservedSlot& o : observed) {
@@ -152,6 +220,8 @@ json gather_ranks(ProcessGroup& group, const std::vector<ObservedSlot>& observed
                      {"bytes_received", t.bytes_received},
                      {"collectives", t.collectives},
                      {"messages", t.messages},
+                     {"peak_rss_bytes", peak_rss_bytes()},
+                     {"cpu_seconds", cpu_seconds},
                      {"workers", counters}};
   const std::vector<std::string> all = group.gather(mine.dump());
   if (group.rank() != 0) return nullptr;

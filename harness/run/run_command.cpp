@@ -3,15 +3,9 @@
 // the evaluation of the snapshots and the one JSON document.
 #include "harness/run/run_command.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <new>
@@ -32,10 +26,12 @@
 #include "harness/run/evaluation.hpp"
 #include "harness/run/ignored_options.hpp"
 #include "harness/run/memory_check.hpp"
+#include "harness/run/mpi_run.hpp"
 #include "harness/run/preflight.hpp"
-#include "harness/run/ranks.hpp"
 #include "harness/run/report.hpp"
+#include "harness/run/run_budget.hpp"
 #include "harness/run/run_config.hpp"
+#include "harness/run/run_outputs.hpp"
 #include "harness/run/run_progress.hpp"
 #include "harness/run/run_record.hpp"
 #include "harness/run/run_summary.hpp"
@@ -47,43 +43,6 @@ namespace psgd {
 namespace {
 
 using nlohmann::json;
-
-// Default budget when none is given: one epoch.
-constexpr double kDefaultEpochs = 1.0;
-
-// The values in the run's precision: float32 or float64, named in the side file's "dtype"
-// (written after the values, so a side file always describes values that are there; none when
-// `side` is empty: params_side_file).
-template <class S>
-void save_params(const std::string& path, const std::string& side, const BasicModel<S>& model,
-                 std::span<const S> theta) {
-  static_assert(std::endian::native == std::endian::little,
-                "--save-params writes the machine's values as little-endian IEEE 754");
-  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(theta.data()),
-                                               theta.size() * sizeof(S)));
-  if (side.empty()) {
-    std::cerr << "psgd run: --save-params '" << path
-              << "' is not a regular file: no side file written beside it\n";
-    return;
-  }
-  json doc;
-  const std::string dtype(scalar_type_name<S>());
-  doc["format"] = "raw little-endian " + dtype + ", blocks in this order, each row-major";
-  doc["dtype"] = dtype;
-  doc["model"] = model.spec();
-  doc["num_params"] = model.num_params();
-  json blocks = json::array();
-  for (const ParamBlock& b : model.layout()) {
-    blocks.push_back({{"name", b.name}, {"shape", b.shape}, {"offset", b.offset}});
-  }
-  doc["blocks"] = blocks;
-  try {
-    write_json(doc, side);
-  } catch (const OutputPathError&) {
-    ::unlink(path.c_str());  // regular (a side file is written only then): no values undescribed
-    throw;
-  }
-}
 
 // --test-fault: lets the sweep's tests produce a crashing, hanging or failing child on demand
 // (`worker-throw`, a worker whose set-up throws, is raised in the last worker, in train()).
@@ -104,88 +63,6 @@ int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
   doc["placement"] = place.to_json({}, nullptr);
   write_json(doc, cfg.out);
   return 0;
-}
-
-// The budget (docs/running.md, "What a run does and measures"): --epochs E (default one) and
-// --gradients G count gradients computed by all workers, E passes being E x updates per epoch (N/b,
-// or
-// --updates-per-epoch), both at most kUnboundedUpdates; --updates U counts applied updates; only
-// a time limit means "unbounded". A method of one gradient per update gets a gradient budget as
-// its update budget, so its counting is what it always was; a method that caps gradients itself
-// (AlgorithmEntry::caps_gradients) gets it as its gradient cap, the same number bounding its
-// updates (each costs at least one gradient), and its checkpoints are laid out for the updates it
-// nominally applies, G / (gradients per update).
-struct Budget {
-  BudgetRecord record;
-  std::int64_t per_epoch = 1;  // updates per epoch: checkpoints, the series' epochs, --step-decay
-  std::int64_t total = 1;      // RunControl::total_updates
-  std::int64_t gradients = kNoGradientCap;  // RunControl::total_gradients
-  std::int64_t checkpoint_updates = 0;      // RunnerOptions::checkpoint_updates
-};
-
-// E x per_epoch gradients, range-checked before llround.
-std::int64_t epoch_gradients(double epochs, std::int64_t per_epoch) {
-  const double gradients = epochs * static_cast<double>(per_epoch);
-  if (gradients > static_cast<double>(kUnboundedUpdates)) {  // llround would overflow
-    char line[160];
-    std::snprintf(line, sizeof line,
-                  "--epochs %g is out of range: %.3g gradients, more than 2^50 (use --time-limit "
-                  "for an open-ended run)",
-                  epochs, gradients);
-    throw ConfigError(line);
-  }
-  return std::max<std::int64_t>(1, std::llround(gradients));
-}
-
-Budget plan_budget(const RunConfig& cfg, const AlgorithmSetup& setup, std::size_t train_samples) {
-  const AlgorithmEntry& entry = builtin_algorithms().at(cfg.algorithm);
-  const std::int64_t per_update =
-      entry.caps_gradients ? entry.nominal_gradients_per_update(setup) : 1;
-  const std::int64_t batches = cfg.updates_per_epoch.value_or(std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(train_samples / static_cast<std::size_t>(cfg.batch))));
-  Budget b;
-  b.record.gradients_per_update = per_update;
-  b.per_epoch = std::max<std::int64_t>(
-      1, std::llround(static_cast<double>(batches) / static_cast<double>(per_update)));
-  std::int64_t gradients = 0;
-  if (cfg.updates) {
-    b.record.kind = "updates";
-    b.record.amount = static_cast<double>(*cfg.updates);
-    b.total = *cfg.updates;
-    return b;
-  }
-  if (cfg.gradients) {
-    b.record.kind = "gradients";
-    b.record.amount = static_cast<double>(*cfg.gradients);
-    gradients = *cfg.gradients;
-  } else if (cfg.epochs || !cfg.time_limit_seconds) {
-    b.record.kind = "epochs";
-    b.record.amount = cfg.epochs.value_or(kDefaultEpochs);
-    gradients = epoch_gradients(*b.record.amount, batches);
-  } else {
-    b.record.kind = "time";
-    b.record.amount = *cfg.time_limit_seconds;
-    b.total = kUnboundedUpdates;
-    if (entry.caps_gradients) b.checkpoint_updates = kUnboundedUpdates / per_update;
-    return b;
-  }
-  b.record.gradients = gradients;
-  b.total = gradients;
-  if (entry.caps_gradients) {
-    b.gradients = gradients;
-    b.checkpoint_updates = gradients / per_update + (gradients % per_update != 0 ? 1 : 0);
-  }
-  return b;
-}
-
-// The budget as the progress line counts it (run_progress.hpp).
-ProgressBudget progress_budget(const RunConfig& cfg, const Budget& budget) {
-  ProgressBudget p;
-  p.gradients_per_epoch = budget.per_epoch * budget.record.gradients_per_update.value_or(1);
-  if (budget.record.gradients) p.gradients = budget.record.gradients;
-  if (cfg.updates) p.updates = cfg.updates;
-  p.seconds = cfg.time_limit_seconds;
-  return p;
 }
 
 // Trains with every worker pinned per the plan; `observed` receives where each worker ran.
@@ -278,56 +155,24 @@ void evaluate_snapshots(RunFacts<S>& facts, const BasicModel<S>& model, const Da
       evaluate_all(model, snapshots, data, static_cast<std::size_t>(cfg.eval_samples), cfg.threads);
 }
 
-// True when `path` is "-" or an existing file that is not a regular one (a device, a FIFO),
-// which a write may wait on without end.
-bool may_block(const std::string& path) {
-  struct stat st {};
-  return path == "-" || (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode));
-}
-
-// The parameters (values, then side file) first and the run document last, so a document means
-// its pair is complete. Between the first write and the last, SIGINT, SIGTERM and SIGHUP wait:
-// a signal then acts once all are written (one once landed between the two and left the
-// document without the side file). Not while writing to stdout, a FIFO or a device, which may
-// block: a signal must still end the process there.
-int write_outputs(const RunConfig& cfg, const RunRecord& record,
-                  const std::function<void()>& write_params) {
-  std::optional<HeldTerminationSignals> held;
-  if (!may_block(cfg.out) && (cfg.save_params.empty() || !may_block(cfg.save_params))) {
-    held.emplace();
-  }
-  int code = 0;
-  if (!cfg.save_params.empty()) {
-    try {
-      write_params();
-    } catch (const OutputPathError& e) {
-      // The results are kept (no error document over them); say so.
-      std::cerr << "psgd run: --save-params: " << e.what() << " (the results go to " << cfg.out
-                << " all the same)\n";
-      code = kExitEnvironmentError;
-    }
-  }
-  write_json(build_report(record), cfg.out);
-  // Always to stderr, so a JSON document on stdout (--out -) stays clean and the summary shows.
-  // Without its header line: the run printed that before it began (run_in_precision).
-  std::cerr << run_summary(record, /*with_header=*/false) << std::flush;
-  return code;
-}
-
 // The run in precision S: every object that holds parameters is built for S here, once.
-// group: the ranks under --backend mpi (null: one process). Every rank trains; rank 0 alone
-// evaluates and writes (harness/run/ranks.hpp).
+// ranked: this process among the ranks under --backend mpi (its group null: one process).
+// Every rank trains; rank 0 alone evaluates and writes (harness/run/mpi_run.hpp).
 template <class S>
 int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec& init,
-                     ProcessGroup* group) {
+                     RankedRun& ranked) {
+  ProcessGroup* const group = ranked.group();
   // Declared before the algorithm, which allocates from it: the memory must outlive it.
   std::optional<NumaSharedMemory> shared_memory;
   AlgorithmSetup setup = algorithm_setup(cfg);
   setup.group = group;
   const AlgorithmPtr<S> algo = builtin_algorithms().make<S>(cfg.algorithm, setup);
   const PlacementSetup place = plan_run_placement(cfg);
-  if (cfg.dry_run) return group != nullptr && group->rank() != 0 ? 0 : print_dry_run(cfg, place);
-  const bool speaks = group == nullptr || group->rank() == 0;
+  if (cfg.dry_run) {
+    ranked.settle_setup(cfg, nullptr);
+    return ranked.speaks() ? print_dry_run(cfg, place) : 0;
+  }
+  const bool speaks = ranked.speaks();
   // On the setup with its group: under --backend mpi the first source counts every rank's slots
   // (the parameter server's rank 1 x 1 thread computes, its rank 0 x 1 thread does not), and so
   // do the roles.
@@ -346,10 +191,10 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     std::cerr << "psgd run: warning: " << line << "\n";
   }
   inject_test_fault(cfg.test_fault);
-  if (group != nullptr) {
-    check_ranks_agree(*group, cfg, data.train);
-    arm_rank_fault(cfg, *group);
-  }
+  // Last in the set-up, so that its errors (--epochs out of range) are settled too.
+  const Budget budget = plan_budget(cfg, setup, data.train.size());
+  shared_memory.emplace(place.memory);
+  ranked.settle_setup(cfg, &data.train);  // every rank learns any rank's error here
 
   // From here on SIGINT and SIGTERM stop the run and keep what it measured (stop_signals.hpp);
   // before, while nothing is measured yet, they end it as they always did. Not across processes:
@@ -357,7 +202,6 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   // other in a collective.
   std::optional<StopSignals> signals;
   if (group == nullptr) signals.emplace();
-  const Budget budget = plan_budget(cfg, setup, data.train.size());
   if (speaks) {
     // Once every check has passed (a refused configuration stays one line), before training:
     // a run used to print nothing until it had trained and evaluated every snapshot (7.3 s for
@@ -373,16 +217,13 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     progress.emplace(progress_budget(cfg, budget), stderr_is_terminal());
   }
   std::vector<ObservedSlot> observed;
-  shared_memory.emplace(place.memory);
   BasicTrainingOutcome<S> outcome = train(
       cfg, init, *algo, *model, data, place, budget, *shared_memory, observed, group, first_source,
       progress ? &*progress : nullptr, signals ? &StopSignals::request() : nullptr);
   const PageNodeSample memory_observed = shared_memory->observed();  // the algorithm holds it
-  json ranks;
-  if (group != nullptr) {
-    ranks = gather_ranks(*group, observed, place.topology.summary(), outcome.workers);
-    if (group->rank() != 0) return 0;
-  }
+  json ranks =
+      ranked.gather(observed, place.topology.summary(), outcome.workers, outcome.cpu_seconds);
+  if (!speaks) return 0;
 
   RunFacts<S> facts;
   facts.config = &cfg;
@@ -429,23 +270,13 @@ int run_checked(const RunConfig& cfg, std::vector<NamedPath> inputs) {
   }
   check_output_paths(cfg, inputs);
   const RunChoices choices = check_choices(cfg);
-  const std::unique_ptr<ProcessGroup> group = join_ranks(cfg);
+  RankedRun ranked(cfg);  // under --backend mpi: joins the ranks, and MPI_Finalize at the end
   try {
     return with_precision(cfg.precision, [&]<class S>() {
-      return run_in_precision<S>(cfg, choices.activation, choices.init, group.get());
+      return run_in_precision<S>(cfg, choices.activation, choices.init, ranked);
     });
-  } catch (const RanksDisagreeError&) {
-    if (group->rank() == 0) throw;  // rank 0 reports it; every rank exits 2 after MPI_Finalize
-    return kExitConfigError;
-  } catch (const std::exception& e) {
-    if (group == nullptr || group->size() == 1) throw;
-    // An error on one rank that the others, waiting in a collective, would never learn of: one
-    // line naming the rank, then MPI_Abort ends the whole job (mpirun names the rank too).
-    const bool config = dynamic_cast<const ConfigError*>(&e) != nullptr;
-    std::cerr << "psgd run: rank " << group->rank() << ": " << e.what() << "\n";
-    const int code = config ? kExitConfigError : kExitEnvironmentError;
-    group->abort(code);
-    return code;  // not reached: abort() does not return
+  } catch (...) {
+    return ranked.ended_by(std::current_exception());  // rethrows where this process reports
   }
 }
 

@@ -117,9 +117,12 @@ TEST_F(MpiEndToEnd, RanksTimesOneThreadEqualOneRankTimesThreadsUpToRounding) {
   }
 }
 
-// Two ranks of two threads, each rank bound to its own core: the ranks block has both, their
-// gradients add up to the work block's, each rank's threads ran inside its own allowed CPUs, and
-// the traffic is one slice allreduce per worker and one agreement per round.
+// Two ranks of two threads, each rank bound to its own core: the ranks block has both, and each
+// rank's gradients are what sync computes, one per worker and agreed round (counted by each
+// rank's own workers, against the round count agreed across ranks: not two sums of the same
+// counters), adding up to the work block's; each rank's threads ran inside its own allowed CPUs;
+// the traffic is one slice allreduce per worker and one agreement per round; and each rank
+// reports its own resources.
 TEST_F(MpiEndToEnd, TheRanksBlockAddsUpAndEachRankStaysInsideItsAffinityMask) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -130,11 +133,16 @@ TEST_F(MpiEndToEnd, TheRanksBlockAddsUpAndEachRankStaysInsideItsAffinityMask) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json d = doc("mpi");
   ASSERT_EQ(d["ranks"].size(), 2U);
+  const std::int64_t applied = d["updates"]["applied"].get<std::int64_t>();
+  ASSERT_GT(applied, 0);
   std::int64_t gradients = 0;
   std::vector<int> seen;
   for (const json& rank : d["ranks"]) {
     gradients += rank["gradients"].get<std::int64_t>();
     EXPECT_EQ(rank["threads"], 2);
+    EXPECT_EQ(rank["gradients"], 2 * applied) << "rank " << rank["rank"];
+    EXPECT_GT(rank["peak_rss_bytes"].get<std::int64_t>(), 0);
+    EXPECT_GT(rank["cpu_seconds"].get<double>(), 0.0);
     EXPECT_FALSE(rank["host"].get<std::string>().empty());
     EXPECT_GT(rank["bytes_sent"].get<std::int64_t>(), 0);
     EXPECT_GT(rank["communication_seconds"].get<double>(), 0.0);
@@ -151,8 +159,11 @@ TEST_F(MpiEndToEnd, TheRanksBlockAddsUpAndEachRankStaysInsideItsAffinityMask) {
     }
   }
   EXPECT_EQ(gradients, d["work"]["gradients"].get<std::int64_t>());
-  EXPECT_EQ(d["pace"]["computed_per_worker"].size(), 4U) << "every rank's workers are counted";
-  EXPECT_EQ(d["work"]["gradients"], 4 * d["updates"]["applied"].get<std::int64_t>());
+  ASSERT_EQ(d["pace"]["computed_per_worker"].size(), 4U) << "every rank's workers are counted";
+  for (const json& computed : d["pace"]["computed_per_worker"]) EXPECT_EQ(computed, applied);
+  EXPECT_EQ(d["work"]["gradients"], 4 * applied);
+  // The samples drawn, counted by the samplers: a batch per gradient.
+  EXPECT_EQ(d["work"]["samples"], 16 * d["work"]["gradients"].get<std::int64_t>());
   EXPECT_EQ(d["algorithm"]["gradients_per_update"], 4);
 }
 

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "algorithms/registry.hpp"
 #include "common/errors.hpp"
 #include "harness/test/test_support.hpp"
 
@@ -60,6 +61,20 @@ TEST(Preflight, TheBatchMustFitTheTrainingSet) {
             "--batch 65 exceeds the 64 training samples of tiny");
   cfg.batch = 64;
   EXPECT_NO_THROW(check_batch_fits(cfg, 64, "tiny"));
+}
+
+// --backend mpi is refused in one place (the registry), before MPI starts and with a group
+// alike, listing the methods that run across processes.
+TEST(Preflight, AMethodWithoutAnMpiCombineRefusesTheBackendInTheRegistrysWords) {
+  RunConfig cfg;
+  cfg.algorithm = "mutex";
+  cfg.backend = Backend::kMpi;
+  const std::string refusal = config_error_of([&] { (void)check_choices(cfg); });
+  EXPECT_EQ(refusal, config_error_of([] { builtin_algorithms().check_across_processes("mutex"); }));
+  EXPECT_EQ(refusal, "--backend mpi applies to: " + builtin_algorithms().across_processes() +
+                         " (not --algo mutex)");
+  cfg.algorithm = "sync";
+  EXPECT_NO_THROW((void)check_choices(cfg));
 }
 
 }  // namespace
