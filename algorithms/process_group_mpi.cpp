@@ -236,8 +236,8 @@ class MpiGroup final : public ProcessGroup {
   int size_ = 1;
   std::vector<Channel> channels_;
   std::vector<RoundTally> tallies_;  // agree()'s receive buffer, sized once in open_channels
-  std::unique_ptr<ServerLink> server_link_;  // open_server_link's; its traffic joins traffic()
-  std::unique_ptr<HomeLink> home_link_;      // open_home_link's, when async-exchange runs
+  std::unique_ptr<ServerLink> server_link_;    // open_server_link's; its traffic joins traffic()
+  std::unique_ptr<HomeLink> home_link_;        // open_home_link's, when async-exchange runs
   std::unique_ptr<RoundEndSignal> round_end_;  // open_round_end_signal's, when nonblocking runs
 };
 

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <new>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -124,6 +126,16 @@ std::unique_ptr<ProcessGroup> join_ranks(const RunConfig& cfg) {
   if (cfg.backend != Backend::kMpi) return nullptr;
   const bool launched = ProcessGroup::launched();
   std::unique_ptr<ProcessGroup> group = ProcessGroup::join();
+  // srun without an MPI plugin it can wire (--mpi=none, or a PMI the MPI lacks) starts its N
+  // tasks as N separate one-rank runs, which would all train alone and write the same --out.
+  const char* step_tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  if (group->size() == 1 && step_tasks != nullptr && std::string_view(step_tasks) != "1" &&
+      std::string_view(step_tasks) != "0" && std::string_view(step_tasks) != "") {
+    throw EnvironmentError(
+        std::string("--backend mpi: srun started ") + step_tasks +
+        " tasks, but MPI sees each as a run of one rank: srun's MPI plugin does not reach this "
+        "MPI (try srun --mpi=pmix; `srun --mpi=list` names the plugins)");
+  }
   if (!launched) {
     std::cerr << "psgd run: --backend mpi outside mpirun or srun: running as one rank\n";
   }

@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -229,6 +230,19 @@ TEST_F(MpiEndToEnd, OutsideMpirunItRunsAsOneRankAndSaysSo) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("--backend mpi outside mpirun or srun: running as one rank"));
   EXPECT_EQ(doc("one")["ranks"].size(), 1U);
+}
+
+// srun whose MPI plugin does not reach psgd's MPI starts N one-rank runs, which would all write
+// the same --out: each refuses, one line, exit 3 (an error document), and trains nothing (the
+// environment srun sets for a step of 2 tasks, outside any launcher).
+TEST_F(MpiEndToEnd, SrunTasksThatMpiSeesAsSeparateRunsAreRefused) {
+  const ProcessResult r =
+      run("SLURM_STEP_NUM_TASKS=2 ", kMpiRun + " --algo sync --backend mpi", "srun");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--backend mpi: srun started 2 tasks, but MPI sees each as a run "
+                               "of one rank"));
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(scratch_ / "srun.bin"));
 }
 
 // Needs no mpirun: the refusal comes before MPI starts.

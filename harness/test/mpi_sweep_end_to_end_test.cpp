@@ -27,6 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Three tiny points: sync on 2 ranks and on 3 ranks x 1 thread (2 passes of a synthetic set,
 // about a second each), and 2 ranks whose rank 1 kills itself 1 s into a 30 s run.
@@ -150,6 +151,29 @@ TEST_F(MpiSweepPlanEndToEnd, AMethodWithoutAnMpiCombineIsRefusedWithAnExcludeRul
   if (run_shell("command -v mpirun").exit_code != 0) GTEST_SKIP() << "mpirun is not installed";
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("3 runs (3 points x 1 repetitions)"));
+}
+
+// hybrid's never-switches warning counts every rank's slots: 2 ranks x 2 threads are 3 gradient
+// sources (K0 = 1 switches), where one rank of 2 threads is 1 (it never does); 2 ranks x 1
+// thread are 1 again. Plan only: no mpirun needed.
+TEST_F(MpiSweepPlanEndToEnd, HybridsWarningCountsEveryRanksWorkers) {
+  const std::string spec = write_text(scratch_ / "spec.json", R"({
+    "name": "hybrid-ranks",
+    "base": {"algo": "hybrid", "dataset": "synthetic-dense:64x4x2", "model": "linear",
+             "updates": 10, "placement": "none"},
+    "axes": {"threads": [1, 2], "ranks": [1, 2]}
+  })")
+                               .string();
+  const ProcessResult r =
+      run_psgd("sweep " + spec + " --dry-run --results-dir " + (scratch_ / "results").string());
+  // Exit 3 without mpirun on PATH comes after the warnings.
+  EXPECT_THAT(r.err, HasSubstr("point threads-1_ranks-1: hybrid with one gradient source "
+                               "(1 thread) never switches"));
+  EXPECT_THAT(r.err, HasSubstr("point threads-2_ranks-1: hybrid with one gradient source "
+                               "(2 threads, the server only serving) never switches"));
+  EXPECT_THAT(r.err, HasSubstr("point threads-1_ranks-2: hybrid with one gradient source "
+                               "(2 ranks x 1 thread, the server only serving) never switches"));
+  EXPECT_THAT(r.err, Not(HasSubstr("point threads-2_ranks-2"))) << r.err;
 }
 
 }  // namespace
