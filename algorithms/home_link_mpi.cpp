@@ -100,12 +100,7 @@ class MpiHomeLink final : public HomeLink {
 
   [[nodiscard]] RankTraffic traffic() const override {
     RankTraffic total;
-    for (const LinkCounters& c : counters_) {
-      total.communication_seconds += c.traffic.communication_seconds;
-      total.bytes_sent += c.traffic.bytes_sent;
-      total.bytes_received += c.traffic.bytes_received;
-      total.messages += c.traffic.messages;
-    }
+    for (const LinkCounters& c : counters_) total += c.traffic;
     return total;
   }
 

@@ -46,6 +46,17 @@ struct RankTraffic {
   std::int64_t bytes_received = 0;
   std::int64_t collectives = 0;
   std::int64_t messages = 0;  // point-to-point messages sent and received (server_link.hpp)
+
+  // Every counter of `other` added to this one's: a rank's total over its channels and links.
+  RankTraffic& operator+=(const RankTraffic& other) noexcept {
+    communication_seconds += other.communication_seconds;
+    waiting_seconds += other.waiting_seconds;
+    bytes_sent += other.bytes_sent;
+    bytes_received += other.bytes_received;
+    collectives += other.collectives;
+    messages += other.messages;
+    return *this;
+  }
 };
 
 // One rank's view of a round's end (round_frame.hpp), agreed across the ranks: combined only if

@@ -24,16 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// `link`'s counters added into `total`, field by field.
-void add_traffic(RankTraffic& total, const RankTraffic& link) noexcept {
-  total.communication_seconds += link.communication_seconds;
-  total.waiting_seconds += link.waiting_seconds;
-  total.bytes_sent += link.bytes_sent;
-  total.bytes_received += link.bytes_received;
-  total.collectives += link.collectives;
-  total.messages += link.messages;
-}
-
 // One channel's communicator and counters, on its own cache line: written only by the thread
 // that owns the channel (worker w, or the round's completion step), read after the join.
 struct alignas(kNoFalseSharing) Channel {
@@ -103,16 +93,10 @@ class MpiGroup final : public ProcessGroup {
 
   [[nodiscard]] RankTraffic traffic() const override {
     RankTraffic total;
-    for (const Channel& c : channels_) {
-      total.communication_seconds += c.traffic.communication_seconds;
-      total.waiting_seconds += c.traffic.waiting_seconds;
-      total.bytes_sent += c.traffic.bytes_sent;
-      total.bytes_received += c.traffic.bytes_received;
-      total.collectives += c.traffic.collectives;
-    }
+    for (const Channel& c : channels_) total += c.traffic;
     // The point-to-point links' traffic (their seconds are time in messages).
-    if (server_link_ != nullptr) add_traffic(total, server_link_->traffic());
-    if (home_link_ != nullptr) add_traffic(total, home_link_->traffic());
+    if (server_link_ != nullptr) total += server_link_->traffic();
+    if (home_link_ != nullptr) total += home_link_->traffic();
     return total;
   }
 

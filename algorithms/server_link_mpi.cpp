@@ -150,12 +150,7 @@ class MpiServerLink final : public ServerLink {
 
   [[nodiscard]] RankTraffic traffic() const override {
     RankTraffic total = server_.traffic;
-    for (const SlotTraffic& w : workers_) {
-      total.communication_seconds += w.traffic.communication_seconds;
-      total.bytes_sent += w.traffic.bytes_sent;
-      total.bytes_received += w.traffic.bytes_received;
-      total.messages += w.traffic.messages;
-    }
+    for (const SlotTraffic& w : workers_) total += w.traffic;
     return total;
   }
 
