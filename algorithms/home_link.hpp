@@ -21,11 +21,13 @@
 // on the link's one communicator (a duplicate of the world): the messages of worker w carry tag
 // w, so a reply reaches the thread that asked and each worker's messages arrive in order (MPI's
 // non-overtaking rule per sender and tag).
-// Waiting: every wait polls a nonblocking request (MPI_Test) and yields the core between polls, so
-// the home thread, idle most of the time, does not spin a core away from the workers (a blocking
-// receive in Open MPI busy-polls).
+// Waiting: every wait polls a nonblocking request (MPI_Test), a few times back to back and then
+// every 50 us asleep, so the home thread, idle most of the time, does not spin a core away from
+// the workers (a blocking receive in Open MPI busy-polls).
 // Accounting (RankTraffic, summed into ProcessGroup::traffic()): a remote worker's time from its
 // request to its reply is communication (it includes the home's service, as a round trip does);
+// the home thread's time sending replies is communication, its time waiting for the next request
+// waiting;
 // bytes are the payloads handed to MPI. Counters per worker slot and one for the home thread,
 // each on its own cache line and written only by its thread; read after the join.
 #pragma once
