@@ -16,6 +16,7 @@
 
 #include "algorithms/async_exchange.hpp"
 #include "algorithms/worker_steps.hpp"
+#include "common/errors.hpp"
 
 namespace psgd {
 namespace {
@@ -185,7 +186,7 @@ void AsyncExchange<S>::run_home_worker(BasicWorkerContext<S>& ctx) noexcept {
   } catch (const std::system_error& e) {
     // The other ranks would wait for their replies forever: end the job.
     std::fprintf(stderr, "psgd run: async-exchange cannot start its home thread: %s\n", e.what());
-    group_->abort(1);
+    group_->abort(kExitEnvironmentError);  // a resource failure: exit 3, as everywhere
   }
   run_local_worker(ctx);
   server.join();  // every remote worker is done: the home's stats are final

@@ -97,6 +97,7 @@ class MpiGroup final : public ProcessGroup {
     // The point-to-point links' traffic (their seconds are time in messages).
     if (server_link_ != nullptr) total += server_link_->traffic();
     if (home_link_ != nullptr) total += home_link_->traffic();
+    if (round_end_ != nullptr) total += round_end_->traffic();
     return total;
   }
 

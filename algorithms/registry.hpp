@@ -166,9 +166,9 @@ class AlgorithmRegistry {
   // "leashed" or "mutex, rwlock, leashed": the algorithms accepting option `name`.
   [[nodiscard]] std::string accepted_by(std::string_view name) const;
 
-  // "sync, local-sgd": the algorithms that run across processes (--backend mpi).
+  // "sync, param-server, ...": the algorithms that run across processes (--backend mpi).
   [[nodiscard]] std::string across_processes() const;
-  // Throws ConfigError "--backend mpi applies to: sync, local-sgd (not --algo NAME)" unless
+  // Throws ConfigError "--backend mpi applies to: sync, ... (not --algo NAME)" unless
   // algorithm `name` runs across processes: the one refusal, before MPI starts (preflight) and
   // in check() with a group.
   void check_across_processes(std::string_view name) const;

@@ -26,6 +26,8 @@
 #include <memory>
 #include <mutex>
 
+#include "algorithms/process_group.hpp"
+
 namespace psgd {
 
 // What the listener reads and writes, under `lock`: the highest round announced by another rank,
@@ -48,6 +50,9 @@ class RoundEndSignal {
   virtual void announce(std::int64_t round) noexcept = 0;
   // Ends the listener and joins it (after the workers are joined). Idempotent.
   virtual void stop() noexcept = 0;
+  // The announcements this rank sent and received so far (messages and their payload bytes).
+  // Any thread, any time: a snapshot while the listener runs.
+  [[nodiscard]] virtual RankTraffic traffic() const noexcept = 0;
 };
 
 // The MPI signal (round_end_signal_mpi.cpp, MPI builds only; called by

@@ -3,7 +3,9 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -54,6 +56,17 @@ class MpiRoundEndSignal final : public RoundEndSignal {
       MPI_Isend(&outgoing_[i], 1, MPI_INT64_T, r, 0, comm_, &sends_[i]);
     }
     MPI_Waitall(size_, sends_.data(), MPI_STATUSES_IGNORE);
+    sent_.fetch_add(size_ - 1, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] RankTraffic traffic() const noexcept override {
+    RankTraffic t;
+    const std::int64_t sent = sent_.load(std::memory_order_relaxed);
+    const std::int64_t received = received_.load(std::memory_order_relaxed);
+    t.messages = sent + received;
+    t.bytes_sent = sent * static_cast<std::int64_t>(sizeof(std::int64_t));
+    t.bytes_received = received * static_cast<std::int64_t>(sizeof(std::int64_t));
+    return t;
   }
 
   void stop() noexcept override {
@@ -74,6 +87,7 @@ class MpiRoundEndSignal final : public RoundEndSignal {
         std::this_thread::sleep_for(kListenerPoll);
         continue;
       }
+      received_.fetch_add(1, std::memory_order_relaxed);
       {
         const std::lock_guard guard(*targets_.lock);  // against the rank's move to a new round
         *targets_.ended = std::max(*targets_.ended, incoming);
@@ -94,6 +108,9 @@ class MpiRoundEndSignal final : public RoundEndSignal {
   std::vector<MPI_Request> sends_;
   RoundEndTargets targets_;
   std::atomic<bool> quit_{false};  // relaxed: only ends the loop; join() orders the rest
+  // Counters only (relaxed): read for the ranks block, possibly while the listener still runs.
+  std::atomic<std::int64_t> sent_{0};      // by the announcing worker
+  std::atomic<std::int64_t> received_{0};  // by the listener
   std::thread listener_;
 };
 

@@ -1,5 +1,5 @@
 // algorithms/server_link_mpi.cpp — ServerLink on MPI point-to-point messages (built when CMake
-// finds MPI; with process_group_mpi.cpp the only files that include mpi.h).
+// finds MPI; one of the files that include mpi.h, process_group.hpp lists them).
 //
 // Messages, all on one communicator of the link's own (a duplicate of the world, so they never
 // match the channels' collectives): slot g's push is two messages to rank 0, its note (tag 2g)
@@ -8,7 +8,8 @@
 // other's messages. The server keeps both receives of every open remote slot posted (MPI_Irecv)
 // and tests them all at once (MPI_Testsome), so it never waits on one worker; it sends replies
 // with MPI_Isend. A worker posts the receives of its reply first, then sends its push
-// (MPI_Send: the server's receives are posted, so the sends do not wait for it), then waits.
+// (MPI_Send: once the server's receives are posted the sends do not wait for it; the first push
+// may come before the server has posted them, and then waits until it has), then waits.
 // Concurrency: the threads of a rank call exchange() at once, which MPI_THREAD_MULTIPLE allows
 // for point-to-point operations on one communicator; their tags differ, so no message can match
 // another thread's receive. Errors: MPI_ERRORS_ARE_FATAL (the default) ends the job.

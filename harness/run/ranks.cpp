@@ -150,10 +150,11 @@ std::uint32_t dataset_checksum(const Dataset& data) {
   for (std::size_t first = 0; first < data.size(); first += kChunk) {
     const std::size_t n = std::min(kChunk, data.size() - first);
     data.gather_range(first, n, features.data(), labels.data());
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(features.data()),
-                static_cast<uInt>(n * data.num_features() * sizeof(float)));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(labels.data()),
-                static_cast<uInt>(n * sizeof(std::int32_t)));
+    // crc32_z takes a size_t length: a chunk of a data set with millions of features can pass
+    // the 4 GiB that crc32's uInt holds.
+    crc = crc32_z(crc, reinterpret_cast<const Bytef*>(features.data()),
+                  n * data.num_features() * sizeof(float));
+    crc = crc32_z(crc, reinterpret_cast<const Bytef*>(labels.data()), n * sizeof(std::int32_t));
   }
   return static_cast<std::uint32_t>(crc);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "algorithms/process_group.hpp"
+#include "harness/test/mpi_launch.hpp"
 #include "harness/test/psgd_process.hpp"
 #include "harness/test/test_support.hpp"
 
@@ -32,21 +33,11 @@ constexpr std::int64_t kExchangeBudget = 256;
 // remote worker's first pull is served, and the test would not see the other ranks' merges.
 const std::string kSlowWorkers = " --slowdown 0:50,1:50";
 
-std::string why_no_mpirun() {
-  if (!ProcessGroup::built_in()) return "psgd was built without MPI";
-  if (run_shell("command -v mpirun").exit_code != 0) return "mpirun is not installed";
-  return "";
-}
-
-std::string mpirun_ranks(int ranks) {
-  return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " ";
-}
-
 class MpiAsyncExchangeEndToEnd : public ScratchDirTest {
  protected:
   void SetUp() override {
     ScratchDirTest::SetUp();
-    if (const std::string why = why_no_mpirun(); !why.empty()) GTEST_SKIP() << why;
+    if (const std::string why = why_no_mpi(); !why.empty()) GTEST_SKIP() << why;
   }
   // `psgd ARGS --out NAME.json --save-params NAME.bin`, under `launcher` (empty: no mpirun).
   ProcessResult launch(const std::string& launcher, const std::string& args,
@@ -73,7 +64,7 @@ TEST_F(MpiAsyncExchangeEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit
     const std::string args = kExchangeRun + " --threads 1 --merge " + merge;
     const ProcessResult local = launch("", args, "local");
     ASSERT_EQ(local.exit_code, 0) << local.err;
-    const ProcessResult mpi = launch(mpirun_ranks(1), args + " --backend mpi", "mpi");
+    const ProcessResult mpi = launch(mpirun_np(1), args + " --backend mpi", "mpi");
     ASSERT_EQ(mpi.exit_code, 0) << mpi.err;
     EXPECT_EQ(saved_params("mpi"), saved_params("local")) << merge << ": parameters differ";
     EXPECT_EQ(series_without_times(document("mpi")), series_without_times(document("local")))
@@ -89,8 +80,8 @@ TEST_F(MpiAsyncExchangeEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit
 // every rank is contributed (no stop, so nothing is discarded).
 TEST_F(MpiAsyncExchangeEndToEnd, TwoRanksMergeEveryIntervalWithinAnExactBudget) {
   const ProcessResult r =
-      launch(mpirun_ranks(2),
-             kExchangeRun + " --threads 2 --merge delta --backend mpi" + kSlowWorkers, "mpi");
+      launch(mpirun_np(2), kExchangeRun + " --threads 2 --merge delta --backend mpi" + kSlowWorkers,
+             "mpi");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json d = document("mpi");
   EXPECT_EQ(d["updates"]["applied"], kExchangeBudget);
@@ -124,7 +115,7 @@ TEST_F(MpiAsyncExchangeEndToEnd, TwoRanksMergeEveryIntervalWithinAnExactBudget) 
 // still learns (the loss falls from the initial checkpoint to the last).
 TEST_F(MpiAsyncExchangeEndToEnd, ThreeRanksOfOneThreadApplyTheBudgetAndLearn) {
   const ProcessResult r =
-      launch(mpirun_ranks(3),
+      launch(mpirun_np(3),
              kExchangeRun + " --threads 1 --merge average --backend mpi --slowdown 0:50", "mpi");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json d = document("mpi");
@@ -146,7 +137,7 @@ TEST_F(MpiAsyncExchangeEndToEnd, ThreeRanksOfOneThreadApplyTheBudgetAndLearn) {
 // computed gradient is either contributed or discarded at the end, across the ranks.
 TEST_F(MpiAsyncExchangeEndToEnd, ADivergedRunStopsEveryRankAndTheAccountingAddsUp) {
   const ProcessResult r =
-      launch(mpirun_ranks(2),
+      launch(mpirun_np(2),
              kExchangeBase + " --threads 2 --step 1e4 --merge average --backend mpi" + kSlowWorkers,
              "mpi");
   ASSERT_EQ(r.exit_code, 0) << r.err;

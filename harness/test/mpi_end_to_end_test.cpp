@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "algorithms/process_group.hpp"
+#include "harness/test/mpi_launch.hpp"
 #include "harness/test/psgd_process.hpp"
 #include "harness/test/test_support.hpp"
 
@@ -30,18 +31,6 @@ using ::testing::HasSubstr;
 const std::string kMpiRun =
     "run --dataset synthetic-dense:1024x16x4 --model mlp:32 --batch 16 --step 0.1 --epochs 2 "
     "--placement none";
-
-// Why this host cannot run the tests, or "" when it can.
-std::string missing_mpi() {
-  if (!ProcessGroup::built_in()) return "psgd was built without MPI";
-  if (run_shell("command -v mpirun").exit_code != 0) return "mpirun is not installed";
-  return "";
-}
-
-// mpirun as root on one host, with more ranks than cores allowed (CI runs as root on 2 cores).
-std::string mpirun(int ranks, const std::string& options = "--oversubscribe") {
-  return "mpirun --allow-run-as-root " + options + " -np " + std::to_string(ranks) + " ";
-}
 
 std::vector<double> read_doubles(const std::filesystem::path& path) {
   const std::string bytes = slurp(path);
@@ -61,7 +50,7 @@ class MpiEndToEnd : public ScratchDirTest {
  protected:
   void SetUp() override {
     ScratchDirTest::SetUp();
-    if (const std::string why = missing_mpi(); !why.empty()) GTEST_SKIP() << why;
+    if (const std::string why = why_no_mpi(); !why.empty()) GTEST_SKIP() << why;
   }
   // `psgd ARGS --out NAME.json --save-params NAME.bin`, under `launcher` (empty: no mpirun).
   ProcessResult run(const std::string& launcher, const std::string& args, const std::string& name) {
@@ -81,7 +70,7 @@ TEST_F(MpiEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit) {
     const std::string args = kMpiRun + " --threads 2 --algo " + algo;
     const ProcessResult local = run("", args, "local");
     ASSERT_EQ(local.exit_code, 0) << local.err;
-    const ProcessResult mpi = run(mpirun(1), args + " --backend mpi", "mpi");
+    const ProcessResult mpi = run(mpirun_np(1), args + " --backend mpi", "mpi");
     ASSERT_EQ(mpi.exit_code, 0) << mpi.err;
     EXPECT_EQ(params("mpi"), params("local")) << algo << ": final parameters differ";
     EXPECT_EQ(losses(doc("mpi")), losses(doc("local"))) << algo;
@@ -102,7 +91,7 @@ TEST_F(MpiEndToEnd, RanksTimesOneThreadEqualOneRankTimesThreadsUpToRounding) {
     const std::string args = kMpiRun + " --precision double --algo " + algo;
     const ProcessResult local = run("", args + " --threads 3", "local");
     ASSERT_EQ(local.exit_code, 0) << local.err;
-    const ProcessResult mpi = run(mpirun(3), args + " --threads 1 --backend mpi", "mpi");
+    const ProcessResult mpi = run(mpirun_np(3), args + " --threads 1 --backend mpi", "mpi");
     ASSERT_EQ(mpi.exit_code, 0) << mpi.err;
     const std::vector<double> a = read_doubles(scratch_ / "local.bin");
     const std::vector<double> b = read_doubles(scratch_ / "mpi.bin");
@@ -130,7 +119,7 @@ TEST_F(MpiEndToEnd, TheRanksBlockAddsUpAndEachRankStaysInsideItsAffinityMask) {
   const bool two_cpus = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2;
   const std::string binding = two_cpus ? "--bind-to core" : "--oversubscribe";
   const ProcessResult r =
-      run(mpirun(2, binding), kMpiRun + " --algo sync --threads 2 --backend mpi", "mpi");
+      run(mpirun_np(2, binding), kMpiRun + " --algo sync --threads 2 --backend mpi", "mpi");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json d = doc("mpi");
   ASSERT_EQ(d["ranks"].size(), 2U);
@@ -210,16 +199,15 @@ TEST_F(MpiEndToEnd, AKilledRankEndsTheJobWithinSecondsNamingTheRank) {
 TEST_F(MpiEndToEnd, RanksThatDisagreeAreRefusedNamingTheOption) {
   const std::string out = (scratch_ / "run.json").string();
   const std::string args = kMpiRun + " --algo sync --backend mpi --out " + out;
-  const ProcessResult r =
-      run_shell("mpirun --allow-run-as-root --oversubscribe -np 1 " + std::string(PSGD_BINARY) +
-                " " + args + " --seed 1 : -np 1 " + PSGD_BINARY + " " + args + " --seed 2");
+  const ProcessResult r = run_shell(mpirun_np(1) + std::string(PSGD_BINARY) + " " + args +
+                                    " --seed 1 : -np 1 " + PSGD_BINARY + " " + args + " --seed 2");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("rank 1 differs from rank 0 in --seed (2 vs 1)"));
   EXPECT_EQ(json::parse(slurp(out))["status"], "error");
   // An option of two words is named as the command line spells it, not as its JSON key.
-  const ProcessResult two_words = run_shell(
-      "mpirun --allow-run-as-root --oversubscribe -np 1 " + std::string(PSGD_BINARY) + " " + args +
-      " --eval-samples 100 : -np 1 " + PSGD_BINARY + " " + args + " --eval-samples 200");
+  const ProcessResult two_words =
+      run_shell(mpirun_np(1) + std::string(PSGD_BINARY) + " " + args +
+                " --eval-samples 100 : -np 1 " + PSGD_BINARY + " " + args + " --eval-samples 200");
   EXPECT_THAT(two_words.err,
               HasSubstr("rank 1 differs from rank 0 in --eval-samples (200 vs 100)"));
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "algorithms/process_group.hpp"
+#include "harness/test/mpi_launch.hpp"
 #include "harness/test/psgd_process.hpp"
 #include "harness/test/test_support.hpp"
 
@@ -25,17 +26,11 @@ const std::string kRoundsRun =
     "--placement none --algo nonblocking --mini-batches 8";
 constexpr std::int64_t kRoundsBudget = 256;
 
-std::string mpi_unavailable() {
-  if (!ProcessGroup::built_in()) return "psgd was built without MPI";
-  if (run_shell("command -v mpirun").exit_code != 0) return "mpirun is not installed";
-  return "";
-}
-
 class MpiNonBlockingEndToEnd : public ScratchDirTest {
  protected:
   void SetUp() override {
     ScratchDirTest::SetUp();
-    if (const std::string why = mpi_unavailable(); !why.empty()) GTEST_SKIP() << why;
+    if (const std::string why = why_no_mpi(); !why.empty()) GTEST_SKIP() << why;
   }
   // `psgd ARGS --out NAME.json --save-params NAME.bin`, under `launcher` (empty: no mpirun).
   ProcessResult start(const std::string& launcher, const std::string& args,
@@ -61,8 +56,7 @@ TEST_F(MpiNonBlockingEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit) 
     const std::string args = kRoundsRun + " --threads 1 --combine " + rule;
     const ProcessResult local = start("", args, "local");
     ASSERT_EQ(local.exit_code, 0) << local.err;
-    const ProcessResult mpi =
-        start("mpirun --allow-run-as-root --oversubscribe -np 1 ", args + " --backend mpi", "mpi");
+    const ProcessResult mpi = start(mpirun_np(1), args + " --backend mpi", "mpi");
     ASSERT_EQ(mpi.exit_code, 0) << mpi.err;
     EXPECT_EQ(params_of("mpi"), params_of("local")) << rule << ": parameters differ";
     EXPECT_EQ(timeless_series(result("mpi")), timeless_series(result("local"))) << rule;
@@ -79,8 +73,8 @@ TEST_F(MpiNonBlockingEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit) 
 // (measured: 22 to 24 of 32 rounds' losers abandoned one, in 4 runs on 2026-12-06, 2-core guest
 // under load 13). The budget is applied exactly and every gradient is contributed or abandoned.
 TEST_F(MpiNonBlockingEndToEnd, TheRoundEndReachesTheOtherRankAndTheAccountingAddsUp) {
-  const ProcessResult r = start("mpirun --allow-run-as-root --oversubscribe -np 2 ",
-                                kRoundsRun + " --threads 1 --backend mpi --slowdown 0:50", "mpi");
+  const ProcessResult r =
+      start(mpirun_np(2), kRoundsRun + " --threads 1 --backend mpi --slowdown 0:50", "mpi");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json d = result("mpi");
   EXPECT_EQ(d["updates"]["applied"], kRoundsBudget);

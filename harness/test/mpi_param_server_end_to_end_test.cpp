@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "algorithms/process_group.hpp"
+#include "harness/test/mpi_launch.hpp"
 #include "harness/test/psgd_process.hpp"
 #include "harness/test/test_support.hpp"
 
@@ -28,16 +29,6 @@ using nlohmann::json;
 const std::string kServerRun =
     "run --dataset synthetic-dense:1024x16x4 --model mlp:32 --batch 16 --step 0.1 --epochs 2 "
     "--placement none";
-
-std::string why_no_mpi() {
-  if (!ProcessGroup::built_in()) return "psgd was built without MPI";
-  if (run_shell("command -v mpirun").exit_code != 0) return "mpirun is not installed";
-  return "";
-}
-
-std::string mpirun_np(int ranks) {
-  return "mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " ";
-}
 
 // The document's series without its times.
 json series_without_times(json doc) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "algorithms/process_group.hpp"
+#include "harness/test/mpi_launch.hpp"
 #include "harness/test/psgd_process.hpp"
 #include "harness/test/test_support.hpp"
 
@@ -31,17 +32,6 @@ const std::string kSetupRun =
     "--placement none --algo sync --backend mpi";
 // Where Debian's dataset-fashion-mnist installs the four files.
 const std::filesystem::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
-
-std::string why_no_mpi() {
-  if (!ProcessGroup::built_in()) return "psgd was built without MPI";
-  if (run_shell("command -v mpirun").exit_code != 0) return "mpirun is not installed";
-  return "";
-}
-
-// A hang would show as the timeout's 124, not as ctest's timeout a minute later.
-std::string launch(int ranks) {
-  return "timeout 60 mpirun --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " ";
-}
 
 // The lines psgd printed (mpirun adds its own banner when a rank exits non-zero).
 std::vector<std::string> psgd_lines(const std::string& err) {
@@ -72,7 +62,7 @@ TEST_F(MpiSetupEndToEnd, AnErrorOnEveryRankAlikeIsOneLineExitTwoAndAnErrorDocume
   for (const auto& [options, message] : cases) {
     std::filesystem::remove(out());
     const ProcessResult r =
-        run_shell(launch(2) + PSGD_BINARY + " " + kSetupRun + options + " --out " + out());
+        run_shell(mpirun_np(2) + PSGD_BINARY + " " + kSetupRun + options + " --out " + out());
     EXPECT_EQ(r.exit_code, 2) << r.err;
     const std::vector<std::string> lines = psgd_lines(r.err);
     ASSERT_EQ(lines.size(), 1U) << r.err;
@@ -91,9 +81,8 @@ TEST_F(MpiSetupEndToEnd, AnErrorOnEveryRankAlikeIsOneLineExitTwoAndAnErrorDocume
 TEST_F(MpiSetupEndToEnd, AnErrorOnOneRankInTheSetupNamesTheRankAndEndsEveryRankNormally) {
   const std::string missing = (scratch_ / "no-such-dir").string();
   const ProcessResult r =
-      run_shell("timeout 60 mpirun --allow-run-as-root --oversubscribe -np 1 " +
-                std::string(PSGD_BINARY) + " " + kSetupRun + " --batch 16 --out " + out() +
-                " : -np 1 " + PSGD_BINARY + " run --dataset idx --data-dir " + missing +
+      run_shell(mpirun_np(1) + std::string(PSGD_BINARY) + " " + kSetupRun + " --batch 16 --out " +
+                out() + " : -np 1 " + PSGD_BINARY + " run --dataset idx --data-dir " + missing +
                 " --model mlp:32 --placement none --algo sync --backend mpi --batch 16 --out " +
                 (scratch_ / "rank1.json").string());
   EXPECT_EQ(r.exit_code, 3) << r.err;
@@ -119,10 +108,10 @@ TEST_F(MpiSetupEndToEnd, RanksMayReadTheSameDataFromDifferentDirectories) {
   const std::string args =
       " run --dataset fashion-mnist --model mlp:16 --batch 64 --updates 4 --checkpoints 1 "
       "--eval-samples 100 --placement none --algo sync --backend mpi --data-dir ";
-  const ProcessResult r = run_shell(
-      "timeout 60 mpirun --allow-run-as-root --oversubscribe -np 1 " + std::string(PSGD_BINARY) +
-      args + (scratch_ / "a").string() + " --out " + out() + " : -np 1 " + PSGD_BINARY + args +
-      (scratch_ / "b").string() + " --out " + (scratch_ / "rank1.json").string());
+  const ProcessResult r =
+      run_shell(mpirun_np(1) + std::string(PSGD_BINARY) + args + (scratch_ / "a").string() +
+                " --out " + out() + " : -np 1 " + PSGD_BINARY + args + (scratch_ / "b").string() +
+                " --out " + (scratch_ / "rank1.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(slurp(out()))["ranks"].size(), 2U);
 }

@@ -1,0 +1,27 @@
+// harness/test/mpi_launch.hpp — what the MPI end-to-end tests share: why a host cannot run them,
+// and the mpirun line they launch psgd with.
+#pragma once
+
+#include <string>
+
+#include "algorithms/process_group.hpp"
+#include "harness/test/psgd_process.hpp"
+
+namespace psgd::test {
+
+// Why this host cannot run the MPI tests, or "" when it can.
+inline std::string why_no_mpi() {
+  if (!ProcessGroup::built_in()) return "psgd was built without MPI";
+  if (run_shell("command -v mpirun").exit_code != 0) return "mpirun is not installed";
+  return "";
+}
+
+// mpirun as root on one host, with more ranks than cores allowed (CI runs as root on 2 cores),
+// under a timeout: a hang fails its test within a minute (exit 124; KILL 5 s after TERM) instead
+// of waiting for ctest's limit and leaving busy-polling ranks on the cores after it.
+inline std::string mpirun_np(int ranks, const std::string& options = "--oversubscribe") {
+  return "timeout -k 5 60 mpirun --allow-run-as-root " + options + " -np " +
+         std::to_string(ranks) + " ";
+}
+
+}  // namespace psgd::test
