@@ -7,6 +7,7 @@
 #include <new>
 #include <optional>
 #include <set>
+#include <string>
 #include <utility>
 
 #include "algorithms/registry.hpp"
@@ -144,13 +145,18 @@ std::string across_processes_refusal(const PlannedRun& run) {
   if (!launched_as_ranks(run.options)) return "";
   const std::string algo = option_text(run, "algo");
   const AlgorithmRegistry& registry = builtin_algorithms();
-  bool known = false;
-  for (const AlgorithmEntry& e : registry.entries()) {
-    if (e.name != algo) continue;
-    known = true;
-    if (e.across_processes) return "";
+  const auto& entries = registry.entries();
+  if (std::none_of(entries.begin(), entries.end(),
+                   [&](const AlgorithmEntry& e) { return e.name == algo; })) {
+    return "";  // the registry's own check names the valid algorithms
   }
-  if (!known) return "";  // the registry's own check names the valid algorithms
+  std::string refusal;
+  try {
+    registry.check_across_processes(algo);
+    return "";
+  } catch (const ConfigError& e) {
+    refusal = e.what();  // "--backend mpi applies to: ... (not --algo NAME)": the registry's words
+  }
   nlohmann::ordered_json rule;
   rule["algo"] = algo;
   const int ranks = run_ranks(run.options);
@@ -159,9 +165,11 @@ std::string across_processes_refusal(const PlannedRun& run) {
   } else {
     rule["backend"] = "mpi";
   }
-  return "--backend mpi (ranks " + std::to_string(ranks) +
-         ") applies to: " + registry.across_processes() + " (not --algo " + algo +
-         "); to skip such points, add \"exclude\": [" + rule.dump() + "] to the spec";
+  const std::string backend = "--backend mpi";
+  if (refusal.starts_with(backend)) {
+    refusal.insert(backend.size(), " (ranks " + std::to_string(ranks) + ")");
+  }
+  return refusal + "; to skip such points, add \"exclude\": [" + rule.dump() + "] to the spec";
 }
 
 }  // namespace

@@ -20,8 +20,8 @@ inline std::string why_no_mpi() {
 // under a timeout: a hang fails its test within a minute (exit 124; KILL 5 s after TERM) instead
 // of waiting for ctest's limit and leaving busy-polling ranks on the cores after it.
 inline std::string mpirun_np(int ranks, const std::string& options = "--oversubscribe") {
-  return "timeout -k 5 60 mpirun --allow-run-as-root " + options + " -np " +
-         std::to_string(ranks) + " ";
+  return "timeout -k 5 60 mpirun --allow-run-as-root " + options + " -np " + std::to_string(ranks) +
+         " ";
 }
 
 }  // namespace psgd::test
