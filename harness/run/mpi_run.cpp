@@ -42,7 +42,11 @@ int RankedRun::ended_by(std::exception_ptr error) {
     }
     std::rethrow_exception(std::move(error));
   } catch (const RanksSettledError& e) {
-    if (group_->rank() != 0) return e.code();  // rank 0 reports it
+    // Rank 0 reports it and exits with its code, which mpirun and srun return. The others end
+    // with 0: mpirun aborts the job as soon as one process exits non-zero, and a silent rank
+    // exiting 2 first killed rank 0 before it had printed its line or written the error
+    // document (CI, 2026-12-06).
+    if (group_->rank() != 0) return 0;
     if (e.code() == kExitConfigError) throw ConfigError(e.what());
     throw EnvironmentError(e.what());
   } catch (const std::exception& e) {

@@ -54,7 +54,8 @@ class RankedRun {
   nlohmann::json gather(const std::vector<ObservedSlot>& observed, const TopologySummary& topology,
                         std::vector<WorkerStats>& workers, double cpu_seconds);
 
-  // The exit code of a rank that ends silently, for `error` (the exception being handled):
+  // The exit code of a rank that ends silently, for `error` (the exception being handled; 0 for
+  // the other ranks of a settled error, whose code is rank 0's):
   // rethrows it where the process reports it (a local run, rank 0 of a settled error as a
   // ConfigError or EnvironmentError, any error once done); ends the job with MPI_Abort for an
   // error on one rank during training.
