@@ -50,13 +50,6 @@ class MpiAsyncExchangeEndToEnd : public ScratchDirTest {
   std::string saved_params(const std::string& name) { return slurp(scratch_ / (name + ".bin")); }
 };
 
-// The series without its times (which no two runs share).
-json series_without_times(json doc) {
-  json series = doc.at("series");
-  for (json& point : series) point.erase("seconds");
-  return series;
-}
-
 // One rank has no remote workers: its workers run the shared-memory loop on the local lock, so
 // one thread (a deterministic order of merges) gives the same parameters, losses and work.
 TEST_F(MpiAsyncExchangeEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit) {

@@ -2,6 +2,7 @@
 // and the mpirun line they launch psgd with.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "algorithms/process_group.hpp"
@@ -22,6 +23,14 @@ inline std::string why_no_mpi() {
 inline std::string mpirun_np(int ranks, const std::string& options = "--oversubscribe") {
   return "timeout -k 5 60 mpirun --allow-run-as-root " + options + " -np " + std::to_string(ranks) +
          " ";
+}
+
+// A run document's series without its times (which no two runs share): what two runs of the
+// same training must agree on.
+inline nlohmann::json series_without_times(const nlohmann::json& doc) {
+  nlohmann::json series = doc.at("series");
+  for (nlohmann::json& point : series) point.erase("seconds");
+  return series;
 }
 
 }  // namespace psgd::test

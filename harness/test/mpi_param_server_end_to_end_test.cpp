@@ -30,13 +30,6 @@ const std::string kServerRun =
     "run --dataset synthetic-dense:1024x16x4 --model mlp:32 --batch 16 --step 0.1 --epochs 2 "
     "--placement none";
 
-// The document's series without its times.
-json series_without_times(json doc) {
-  json series = doc.at("series");
-  for (json& point : series) point.erase("seconds");
-  return series;
-}
-
 std::int64_t sum_of(const json& list) {
   std::int64_t total = 0;
   for (const json& v : list) total += v.get<std::int64_t>();
