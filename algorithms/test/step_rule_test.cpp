@@ -253,8 +253,17 @@ TEST(StepRule, RecordedEffectiveStepsAddUp) {
         const double f = rule == "inverse" ? 1.0 / std::max(1.0, static_cast<double>(tau)) : 1.0;
         want += f * static_cast<double>(bins[tau]);
       }
-      ASSERT_EQ(all.staleness.overflow(), 0);
-      EXPECT_NEAR(all.step_factor_sum, want, 1e-9 * static_cast<double>(out.applied_updates));
+      // Staleness past the histogram's bins (a thread held off for a long spell: once under
+      // TSan at 3 threads) is counted without its tau: its factor is 1 for constant, and in
+      // (0, 1 / bins] for inverse.
+      const auto overflow = static_cast<double>(all.staleness.overflow());
+      const double slack = 1e-9 * static_cast<double>(out.applied_updates);
+      if (rule == "constant") {
+        EXPECT_NEAR(all.step_factor_sum, want + overflow, slack);
+      } else {
+        EXPECT_GE(all.step_factor_sum, want - slack);
+        EXPECT_LE(all.step_factor_sum, want + overflow / static_cast<double>(bins.size()) + slack);
+      }
       std::int64_t binned = all.step_factor.overflow();
       for (const std::int64_t c : all.step_factor.bins()) binned += c;
       EXPECT_EQ(binned, out.applied_updates);
