@@ -39,13 +39,6 @@ std::vector<double> read_doubles(const std::filesystem::path& path) {
   return values;
 }
 
-// The document's series without its times (which no two runs share).
-json losses(json doc) {
-  json series = doc.at("series");
-  for (json& point : series) point.erase("seconds");
-  return series;
-}
-
 class MpiEndToEnd : public ScratchDirTest {
  protected:
   void SetUp() override {
@@ -73,7 +66,7 @@ TEST_F(MpiEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit) {
     const ProcessResult mpi = run(mpirun_np(1), args + " --backend mpi", "mpi");
     ASSERT_EQ(mpi.exit_code, 0) << mpi.err;
     EXPECT_EQ(params("mpi"), params("local")) << algo << ": final parameters differ";
-    EXPECT_EQ(losses(doc("mpi")), losses(doc("local"))) << algo;
+    EXPECT_EQ(series_without_times(doc("mpi")), series_without_times(doc("local"))) << algo;
     EXPECT_EQ(doc("mpi")["work"], doc("local")["work"]) << algo;
     EXPECT_EQ(doc("mpi")["ranks"].size(), 1U);
     EXPECT_FALSE(doc("local").contains("ranks")) << "a local run has no ranks block";
