@@ -39,22 +39,7 @@ std::vector<double> read_doubles(const std::filesystem::path& path) {
   return values;
 }
 
-class MpiEndToEnd : public ScratchDirTest {
- protected:
-  void SetUp() override {
-    ScratchDirTest::SetUp();
-    if (const std::string why = why_no_mpi(); !why.empty()) GTEST_SKIP() << why;
-  }
-  // `psgd ARGS --out NAME.json --save-params NAME.bin`, under `launcher` (empty: no mpirun).
-  ProcessResult run(const std::string& launcher, const std::string& args, const std::string& name) {
-    const std::string out = (scratch_ / (name + ".json")).string();
-    const std::string params = (scratch_ / (name + ".bin")).string();
-    return run_shell(launcher + PSGD_BINARY + " " + args + " --out " + out + " --save-params " +
-                     params);
-  }
-  json doc(const std::string& name) { return json::parse(slurp(scratch_ / (name + ".json"))); }
-  std::string params(const std::string& name) { return slurp(scratch_ / (name + ".bin")); }
-};
+using MpiEndToEnd = MpiRunTest;
 
 // The MPI combine on one rank adds the same buffers in the same order and divides the same way:
 // identical parameters, and identical losses in every checkpoint.

@@ -7,6 +7,7 @@
 
 #include "algorithms/process_group.hpp"
 #include "harness/test/psgd_process.hpp"
+#include "harness/test/test_support.hpp"
 
 namespace psgd::test {
 
@@ -32,5 +33,25 @@ inline nlohmann::json series_without_times(const nlohmann::json& doc) {
   for (nlohmann::json& point : series) point.erase("seconds");
   return series;
 }
+
+// A scratch folder for the runs of one test, skipped (with the reason) where MPI cannot run.
+class MpiRunTest : public ScratchDirTest {
+ protected:
+  void SetUp() override {
+    ScratchDirTest::SetUp();
+    if (const std::string why = why_no_mpi(); !why.empty()) GTEST_SKIP() << why;
+  }
+  // `psgd ARGS --out NAME.json --save-params NAME.bin`, under `launcher` (empty: no mpirun).
+  ProcessResult run(const std::string& launcher, const std::string& args, const std::string& name) {
+    const std::string out = (scratch_ / (name + ".json")).string();
+    const std::string params = (scratch_ / (name + ".bin")).string();
+    return run_shell(launcher + PSGD_BINARY + " " + args + " --out " + out + " --save-params " +
+                     params);
+  }
+  nlohmann::json doc(const std::string& name) {
+    return nlohmann::json::parse(slurp(scratch_ / (name + ".json")));
+  }
+  std::string params(const std::string& name) { return slurp(scratch_ / (name + ".bin")); }
+};
 
 }  // namespace psgd::test

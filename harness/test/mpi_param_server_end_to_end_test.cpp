@@ -36,21 +36,8 @@ std::int64_t sum_of(const json& list) {
   return total;
 }
 
-class MpiParamServerEndToEnd : public ScratchDirTest {
+class MpiParamServerEndToEnd : public MpiRunTest {
  protected:
-  void SetUp() override {
-    ScratchDirTest::SetUp();
-    if (const std::string why = why_no_mpi(); !why.empty()) GTEST_SKIP() << why;
-  }
-  ProcessResult run(const std::string& launcher, const std::string& args, const std::string& name) {
-    const std::string out = (scratch_ / (name + ".json")).string();
-    const std::string params = (scratch_ / (name + ".bin")).string();
-    return run_shell(launcher + PSGD_BINARY + " " + args + " --out " + out + " --save-params " +
-                     params);
-  }
-  json doc(const std::string& name) { return json::parse(slurp(scratch_ / (name + ".json"))); }
-  std::string params(const std::string& name) { return slurp(scratch_ / (name + ".bin")); }
-
   // `local_args` in one process against `mpi_args` under mpirun -np `ranks`: the same final
   // parameters, losses at every checkpoint and work block.
   void expect_same_run(const std::string& local_args, int ranks, const std::string& mpi_args) {
