@@ -1,8 +1,8 @@
 // algorithms/test/param_server_test.cpp — `param-server` and `hybrid` on the toy problems: one
 // thread is seq bit for bit, one gradient worker behind the server is sequential SGD on its own
 // stream, exact update budget and per-slot accounting for 1..4 threads, the gradient cap, the
-// server that trains (--server-trains), K = W behaves as the synchronous server, the K schedule,
-// convergence, stops, and the registry's option checks.
+// server that trains (--server-trains), convergence and stops. The K schedule, K = W as the
+// synchronous server, the server's own gradient and the registry: param_server_schedule_test.cpp.
 #include "algorithms/param_server.hpp"
 
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@
 #include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
 #include "algorithms/seq.hpp"
+#include "algorithms/test/param_server_support.hpp"
 #include "algorithms/test/test_support.hpp"
 #include "algorithms/test/toy_models.hpp"
 #include "common/errors.hpp"
@@ -28,14 +29,13 @@ namespace {
 
 using testing::Affine;
 using testing::AffineWorkspace;
+using testing::fixed_k;
 using testing::full_loss;
+using testing::growing_k;
 using testing::LeastSquares;
+using testing::make_server;
 using testing::same_bits;
-
-KSchedule fixed(int k0) { return KSchedule{k0, 0, KShape::kLinear}; }
-KSchedule growing(int k0, std::int64_t interval, KShape shape) {
-  return KSchedule{k0, interval, shape};
-}
+using testing::server_options;
 
 struct ServerVariant {
   std::string label;
@@ -45,23 +45,16 @@ struct ServerVariant {
 void PrintTo(const ServerVariant& v, std::ostream* os) { *os << v.label; }
 
 std::vector<ServerVariant> server_variants() {
-  return {{"ps_async", fixed(1)},
-          {"ps_sync", fixed(KSchedule::kAllWorkers)},
-          {"hybrid_1_50", growing(1, 50, KShape::kLinear)},
-          {"hybrid_1_20_exponential", growing(1, 20, KShape::kExponential)}};
-}
-
-std::unique_ptr<ParameterServer<>> make(const KSchedule& k, bool server_trains = false) {
-  return std::make_unique<ParameterServer<>>("param-server", k, nlohmann::json::object(),
-                                             server_trains);
+  return {{"ps_async", fixed_k(1)},
+          {"ps_sync", fixed_k(KSchedule::kAllWorkers)},
+          {"hybrid_1_50", growing_k(1, 50, KShape::kLinear)},
+          {"hybrid_1_20_exponential", growing_k(1, 20, KShape::kExponential)}};
 }
 
 // The gradient sources W: the workers, and the server with --server-trains; 1 at one thread.
 int sources(int threads, bool server_trains) {
   return threads == 1 ? 1 : (server_trains ? threads : threads - 1);
 }
-
-RunnerOptions server_options(int threads) { return testing::small_run(threads, 11); }
 
 std::int64_t sum_of(const nlohmann::json& values) {
   std::int64_t s = 0;
@@ -117,9 +110,9 @@ void expect_exchanges(const TrainingOutcome& r) {
 class ParamServerTest : public ::testing::TestWithParam<ServerVariant> {};
 
 TEST_P(ParamServerTest, OneThreadMatchesSeqBitForBit) {
-  testing::expect_one_thread_matches_seq<float>(*make(GetParam().schedule));
+  testing::expect_one_thread_matches_seq<float>(*make_server(GetParam().schedule));
   // One thread already serves and trains: --server-trains changes nothing.
-  testing::expect_one_thread_matches_seq<float>(*make(GetParam().schedule, true));
+  testing::expect_one_thread_matches_seq<float>(*make_server(GetParam().schedule, true));
 }
 
 // Two threads: the server and one gradient worker (slot 1, batch stream 1). A push waits for its
@@ -130,7 +123,7 @@ TEST_P(ParamServerTest, OneGradientWorkerIsSequentialSgd) {
   const std::vector<float> theta0(model.num_params(), 0.25F);
   RunnerOptions o = server_options(2);
   o.total_updates = 300;
-  const auto algo = make(GetParam().schedule);
+  const auto algo = make_server(GetParam().schedule);
   const TrainingOutcome got = run_training(*algo, model, data, theta0, o);
 
   std::vector<float> theta = theta0;
@@ -152,7 +145,7 @@ TEST_P(ParamServerTest, ExactBudgetAndAccounting) {
   const Dataset data = testing::random_floats(128, 6, 3, 5);
   for (int threads : {1, 2, 3, 4}) {
     SCOPED_TRACE("threads " + std::to_string(threads));
-    const auto algo = make(GetParam().schedule);
+    const auto algo = make_server(GetParam().schedule);
     const TrainingOutcome r = run_training(
         *algo, model, data, std::vector<float>(model.num_params()), server_options(threads));
     EXPECT_EQ(r.applied_updates, 500);
@@ -187,7 +180,7 @@ TEST_P(ParamServerTest, GradientCapEndsTheRunWithinOneGradientPerSource) {
       RunnerOptions o = server_options(threads);
       o.total_updates = 20'000;  // a mere upper bound
       o.total_gradients = kCap;
-      const auto algo = make(GetParam().schedule, trains);
+      const auto algo = make_server(GetParam().schedule, trains);
       const TrainingOutcome r =
           run_training(*algo, model, data, std::vector<float>(model.num_params()), o);
       EXPECT_EQ(r.stop_reason, StopReason::kNone);
@@ -221,7 +214,7 @@ TEST_P(ParamServerTest, ServerThatTrainsIsOneMoreSource) {
     SCOPED_TRACE("threads " + std::to_string(threads));
     RunnerOptions o = server_options(threads);
     o.pace.delay = DelaySpec{DelaySpec::Kind::kFixed, 100.0};
-    const auto algo = make(GetParam().schedule, true);
+    const auto algo = make_server(GetParam().schedule, true);
     const TrainingOutcome r =
         run_training(*algo, model, data, std::vector<float>(model.num_params()), o);
     EXPECT_EQ(r.applied_updates, 500);
@@ -254,7 +247,7 @@ TEST_P(ParamServerTest, ConvergesOnConvexToy) {
   ASSERT_LT(want, 0.5 * initial);
   for (int threads : {1, 2, 3, 4}) {
     o.threads = threads;
-    const auto algo = make(GetParam().schedule);
+    const auto algo = make_server(GetParam().schedule);
     const TrainingOutcome r = run_training(*algo, model, data, theta0, o);
     EXPECT_LT(full_loss(model, data, r.final_params), 1.25 * want) << "threads " << threads;
   }
@@ -269,7 +262,7 @@ TEST_P(ParamServerTest, DivergenceAndTimeLimitStopEveryThread) {
     o.step = 1e18F;
     o.total_updates = 10'000'000;
     o.updates_per_epoch = 5000;
-    const auto diverging = make(GetParam().schedule, trains);
+    const auto diverging = make_server(GetParam().schedule, trains);
     const TrainingOutcome d =
         run_training(*diverging, model, data, std::vector<float>(model.num_params(), 1.0F), o);
     EXPECT_EQ(d.stop_reason, StopReason::kDiverged);
@@ -280,7 +273,7 @@ TEST_P(ParamServerTest, DivergenceAndTimeLimitStopEveryThread) {
     o.total_updates = 1'000'000'000'000;
     o.updates_per_epoch = 1'000'000'000;
     o.time_limit_seconds = 0.05;
-    const auto timed = make(GetParam().schedule, trains);
+    const auto timed = make_server(GetParam().schedule, trains);
     const TrainingOutcome t =
         run_training(*timed, model, data, std::vector<float>(model.num_params()), o);
     EXPECT_EQ(t.stop_reason, StopReason::kTimeLimit);
@@ -294,144 +287,6 @@ INSTANTIATE_TEST_SUITE_P(Variants, ParamServerTest, ::testing::ValuesIn(server_v
                          [](const ::testing::TestParamInfo<ServerVariant>& p) {
                            return p.param.label;
                          });
-
-TEST(KSchedule, GrowsLinearlyOrExponentiallyUpToTheWorkers) {
-  const KSchedule lin = growing(2, 10, KShape::kLinear);
-  EXPECT_EQ(lin.at(0, 8), 2);
-  EXPECT_EQ(lin.at(9, 8), 2);
-  EXPECT_EQ(lin.at(10, 8), 3);
-  EXPECT_EQ(lin.at(59, 8), 7);
-  EXPECT_EQ(lin.at(1'000'000'000'000, 8), 8);
-  const KSchedule exp = growing(1, 10, KShape::kExponential);
-  EXPECT_EQ(exp.at(0, 16), 1);
-  EXPECT_EQ(exp.at(10, 16), 2);
-  EXPECT_EQ(exp.at(35, 16), 8);
-  EXPECT_EQ(exp.at(1'000'000, 16), 16);
-  EXPECT_EQ(fixed(KSchedule::kAllWorkers).at(123, 5), 5);
-  EXPECT_EQ(fixed(7).at(0, 3), 3);
-  EXPECT_EQ(fixed(1).at(1'000'000, 3), 1);
-}
-
-// hybrid with K0 = W is the synchronous server: same gradients, same means, same bits; no
-// gradient is stale; and on the affine toy the result is exactly -step/W * (every gradient).
-TEST(Hybrid, KZeroAllWorkersIsTheSynchronousServer) {
-  const std::size_t d = 8;
-  const Affine model(d);
-  const Dataset data = testing::random_integers(256, d, 9);
-  RunnerOptions o = server_options(3);  // W = 2: the mean of two dyadic gradients is exact
-  o.step = 1.0F / 64.0F;
-  o.total_updates = 400;
-  const auto hybrid = make(growing(2, 50, KShape::kLinear));
-  const auto sync = make(fixed(KSchedule::kAllWorkers));
-  const TrainingOutcome h = run_training(*hybrid, model, data, std::vector<float>(d), o);
-  const TrainingOutcome s = run_training(*sync, model, data, std::vector<float>(d), o);
-  EXPECT_TRUE(same_bits(h.final_params, s.final_params));
-  EXPECT_EQ(h.workers[0].staleness.max(), 0);
-  EXPECT_EQ(hybrid->report()["gradient_staleness"]["max"], 0);
-  EXPECT_EQ(hybrid->report()["gradients_per_update"], 2.0);
-  std::vector<double> sum(d, 0.0);
-  for (std::size_t w = 1; w < 3; ++w) {
-    const auto& log = static_cast<const AffineWorkspace&>(*h.workspaces[w]);
-    for (std::size_t i = 0; i < d; ++i) {
-      sum[i] += log.sum[i] - (h.workers[w].discarded_at_end == 1 ? log.last[i] : 0.0F);
-    }
-  }
-  for (std::size_t i = 0; i < d; ++i) {
-    EXPECT_EQ(static_cast<double>(h.final_params[i]), -static_cast<double>(o.step) / 2 * sum[i]);
-  }
-}
-
-// Synchronous with --server-trains: K = threads, and every update is the mean of one gradient
-// from each thread (the server's on stream 0, worker w's on stream w) at the same parameters,
-// summed in slot order: replayed here by hand, bit for bit.
-TEST(ServerTrains, SyncIsTheMeanOfEveryThreadsGradient) {
-  const LeastSquares model(10);
-  const Dataset data = testing::random_floats(200, 10, 4, 6);
-  const std::vector<float> theta0(model.num_params(), 0.25F);
-  constexpr int kThreads = 3;
-  RunnerOptions o = server_options(kThreads);
-  o.total_updates = 300;
-  const auto algo = make(fixed(KSchedule::kAllWorkers), true);
-  const TrainingOutcome got = run_training(*algo, model, data, theta0, o);
-
-  std::vector<float> theta = theta0;
-  std::vector<std::vector<float>> grads(kThreads, std::vector<float>(theta.size()));
-  std::vector<float> mean(theta.size());
-  std::vector<std::unique_ptr<BatchSampler>> samplers;
-  for (int w = 0; w < kThreads; ++w) {
-    samplers.push_back(
-        std::make_unique<BatchSampler>(data, o.batch_size, stream_seed(o.seed, std::uint64_t(w))));
-  }
-  const std::unique_ptr<Workspace> ws = model.make_workspace(o.batch_size);
-  for (int u = 0; u < 300; ++u) {
-    for (int w = 0; w < kThreads; ++w) {
-      model.loss_and_gradient(theta, samplers[std::size_t(w)]->next(), grads[std::size_t(w)], *ws);
-    }
-    for (std::size_t i = 0; i < theta.size(); ++i) {
-      float sum = grads[0][i];
-      for (std::size_t w = 1; w < kThreads; ++w) sum += grads[w][i];
-      mean[i] = sum / static_cast<float>(kThreads);
-    }
-    sgd_apply<float>(theta, mean, static_cast<float>(o.step));
-  }
-  EXPECT_TRUE(same_bits(got.final_params, theta));
-  const nlohmann::json rep = algo->report();
-  EXPECT_EQ(rep["k_final"], kThreads);
-  EXPECT_EQ(rep["gradients_per_update"], double{kThreads});
-  EXPECT_EQ(rep["gradient_staleness"]["max"], 0);
-  for (int w = 0; w < kThreads; ++w) {
-    EXPECT_EQ(rep["contributed"][std::size_t(w)], 300) << "slot " << w;
-    EXPECT_EQ(got.workers[std::size_t(w)].computed, 300) << "slot " << w;
-  }
-}
-
-TEST(ParamServerRegistry, OptionsBelongToTheirAlgorithm) {
-  const AlgorithmRegistry& r = builtin_algorithms();
-  const AlgorithmOption* ps_mode = nullptr;
-  const AlgorithmOption* switch_opt = nullptr;
-  for (const AlgorithmOption* o : r.options()) {
-    if (o->name() == "ps-mode") ps_mode = o;
-    if (o->name() == "switch") switch_opt = o;
-  }
-  ASSERT_NE(ps_mode, nullptr);
-  ASSERT_NE(switch_opt, nullptr);
-  AlgorithmSettings settings;
-  settings.set(*ps_mode, "sync");
-  EXPECT_NO_THROW(r.check("param-server", AlgorithmSetup{settings, 1, 3}));
-  EXPECT_THROW(r.check("hybrid", AlgorithmSetup{settings, 1, 3}), ConfigError);
-  AlgorithmSettings hybrid;
-  hybrid.set(*switch_opt, "2,300");
-  EXPECT_EQ(hybrid.json(*switch_opt), "2,300");
-  EXPECT_NO_THROW(r.check("hybrid", AlgorithmSetup{hybrid, 1, 3}));
-  EXPECT_THROW(hybrid.set(*switch_opt, "2"), ConfigError);
-  EXPECT_THROW(hybrid.set(*switch_opt, "0,5"), ConfigError);
-  EXPECT_THROW(hybrid.set(*ps_mode, "both"), ConfigError);
-}
-
-TEST(ParamServerRegistry, ServerTrainsIsAFlagOfTheParameterServers) {
-  const AlgorithmRegistry& r = builtin_algorithms();
-  const AlgorithmOption* trains = nullptr;
-  const AlgorithmOption* switch_opt = nullptr;
-  for (const AlgorithmOption* o : r.options()) {
-    if (o->name() == "server-trains") trains = o;
-    if (o->name() == "switch") switch_opt = o;
-  }
-  ASSERT_NE(trains, nullptr);
-  ASSERT_NE(switch_opt, nullptr);
-  EXPECT_TRUE(trains->is_flag());
-  EXPECT_EQ(r.accepted_by("server-trains"), "param-server, hybrid");
-  AlgorithmSettings settings;
-  EXPECT_EQ(hybrid_start(settings, 3).k0, 1);
-  EXPECT_EQ(hybrid_start(settings, 3).workers, 2);
-  settings.set(*trains, "");
-  EXPECT_THROW(r.check("seq", AlgorithmSetup{settings, 1, 1}), ConfigError);
-  EXPECT_NO_THROW(r.check("param-server", AlgorithmSetup{settings, 1, 3}));
-  settings.set(*switch_opt, "3,100");
-  EXPECT_NO_THROW(r.check("hybrid", AlgorithmSetup{settings, 1, 3}));
-  EXPECT_EQ(hybrid_start(settings, 3).k0, 3);
-  EXPECT_EQ(hybrid_start(settings, 3).workers, 3);
-  EXPECT_EQ(hybrid_start(settings, 1).workers, 1);
-}
 
 }  // namespace
 }  // namespace psgd

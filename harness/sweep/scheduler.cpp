@@ -34,27 +34,6 @@ namespace fs = std::filesystem;
 // The live line is redrawn this often while a run is in flight.
 constexpr double kTickSeconds = 0.5;
 
-std::string self_executable() {
-  std::error_code ec;
-  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec)
-    throw EnvironmentError("cannot find this executable (/proc/self/exe): " + ec.message() +
-                           "; use --psgd");
-  return p.string();
-}
-
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() &&
-      s.find_first_not_of(
-          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/%+@") ==
-          std::string::npos) {
-    return s;
-  }
-  std::string q = "'";
-  for (const char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
-}
-
 bool exists(const std::string& path) {
   std::error_code ec;
   return fs::exists(path, ec);
@@ -268,95 +247,6 @@ class SweepRun {
 };
 
 }  // namespace
-
-bool counts_as_done(const std::optional<json>& doc, const SchedulerOptions& options) {
-  if (!doc || options.rerun) return false;
-  if (!options.accept_other_builds && recorded_build_id(*doc) != options.build_id) return false;
-  const std::string status = doc->value("status", "");
-  return !(options.redo_crashed && status == "crashed") && status != "stopped";
-}
-
-json run_document(const SweepSpec& spec, const PlannedRun& run, const ResultsDir& dir,
-                  const ChildOutcome& outcome, const std::string& build_id) {
-  const std::string part = dir.part_path(run.run_id);
-  const std::string final_path = dir.final_path(run.run_id);
-  std::optional<json> child_doc;
-  if (is_regular_file_at(part)) {
-    std::ifstream in(part);
-    if (in) {
-      try {
-        child_doc = json::parse(in);
-      } catch (const json::exception&) {
-        child_doc.reset();
-      }
-    }
-  }
-  const bool clean_exit = outcome.kind == ChildOutcome::Kind::kExited && outcome.exit_code == 0;
-  const bool has_status = child_doc && child_doc->is_object() && child_doc->contains("status") &&
-                          (*child_doc)["status"].is_string();
-  // A child that SIGINT or SIGTERM stopped (not the sweep's timeout: that is kTimedOut) wrote
-  // what it measured and exited 130 or 143: kept. Stopped in training (status `stopped`) it is
-  // redone on resume; stopped in its evaluation it completed, keeps its status and counts.
-  const bool stopped = outcome.kind == ChildOutcome::Kind::kExited &&
-                       (outcome.exit_code == 128 + SIGINT || outcome.exit_code == 128 + SIGTERM) &&
-                       has_status &&
-                       ((*child_doc)["status"] == "stopped" || child_doc->contains("stopped"));
-  json doc;
-  if ((clean_exit || stopped) && has_status) {
-    doc = std::move(*child_doc);
-    doc["sweep"] = sweep_block(spec, run, outcome.seconds, build_id);
-    // The child wrote to the .part name; the document now lives at the final one, and its argv
-    // says so too (a re-run from it names the document, not a file that no longer exists).
-    if (doc.contains("config") && doc["config"].is_object()) doc["config"]["out"] = final_path;
-    if (doc.contains("argv") && doc["argv"].is_array()) {
-      for (json& a : doc["argv"]) {
-        if (a.is_string() && a.get<std::string>() == "--out=" + part) a = "--out=" + final_path;
-      }
-    }
-  } else {
-    const json child_error =
-        has_status && child_doc->contains("error") ? (*child_doc)["error"] : json(nullptr);
-    const std::string detail = clean_exit ? (child_doc ? "exit 0 but the document has no status"
-                                                       : "exit 0 but no result document")
-                                          : "";
-    doc = crashed_report(spec, run, outcome, final_path, read_tail(dir.stderr_path(run.run_id)),
-                         child_error, detail);
-  }
-  doc["sweep"]["build_id"] = build_id.empty() ? json(nullptr) : json(build_id);
-  return doc;
-}
-
-std::string resolve_psgd_binary(const std::string& given) {
-  const std::string psgd = given.empty() ? self_executable() : given;
-  if (access(psgd.c_str(), X_OK) != 0)
-    throw EnvironmentError("--psgd: '" + psgd + "' is not executable");
-  return psgd;
-}
-
-std::vector<std::string> child_argv(const std::string& psgd, const PlannedRun& run,
-                                    const std::string& out) {
-  // A run across processes starts under its launcher (harness/sweep/rank_launch.hpp): mpirun
-  // here, srun in a Slurm allocation; the launcher's own path, as execv needs, when PATH has it
-  // (else its name: the child then fails with exit 127, recorded as a crash naming it).
-  std::vector<std::string> argv =
-      rank_launch_prefix(run.options, rank_launcher_here(), launch_host_here());
-  if (!argv.empty()) {
-    if (std::string found = rank_launcher_path(argv[0]); !found.empty()) argv[0] = std::move(found);
-  }
-  argv.push_back(psgd);
-  argv.emplace_back("run");
-  for (std::string& a : run.run_args(out)) argv.push_back(std::move(a));
-  return argv;
-}
-
-std::string command_line(const std::vector<std::string>& argv) {
-  std::string s;
-  for (const std::string& a : argv) {
-    if (!s.empty()) s += ' ';
-    s += shell_quote(a);
-  }
-  return s;
-}
 
 json sweep_document(const SweepSpec& spec, const SchedulerOptions& options,
                     const std::vector<PlannedRun>& runs) {
