@@ -84,38 +84,38 @@ TEST(ServerTrains, SyncIsTheMeanOfEveryThreadsGradient) {
   const LeastSquares model(10);
   const Dataset data = testing::random_floats(200, 10, 4, 6);
   const std::vector<float> theta0(model.num_params(), 0.25F);
-  constexpr int kThreads = 3;
-  RunnerOptions o = server_options(kThreads);
+  constexpr int kTrainingThreads = 3;
+  RunnerOptions o = server_options(kTrainingThreads);
   o.total_updates = 300;
   const auto algo = make_server(fixed_k(KSchedule::kAllWorkers), true);
   const TrainingOutcome got = run_training(*algo, model, data, theta0, o);
 
   std::vector<float> theta = theta0;
-  std::vector<std::vector<float>> grads(kThreads, std::vector<float>(theta.size()));
+  std::vector<std::vector<float>> grads(kTrainingThreads, std::vector<float>(theta.size()));
   std::vector<float> mean(theta.size());
   std::vector<std::unique_ptr<BatchSampler>> samplers;
-  for (int w = 0; w < kThreads; ++w) {
+  for (int w = 0; w < kTrainingThreads; ++w) {
     samplers.push_back(
         std::make_unique<BatchSampler>(data, o.batch_size, stream_seed(o.seed, std::uint64_t(w))));
   }
   const std::unique_ptr<Workspace> ws = model.make_workspace(o.batch_size);
   for (int u = 0; u < 300; ++u) {
-    for (int w = 0; w < kThreads; ++w) {
+    for (int w = 0; w < kTrainingThreads; ++w) {
       model.loss_and_gradient(theta, samplers[std::size_t(w)]->next(), grads[std::size_t(w)], *ws);
     }
     for (std::size_t i = 0; i < theta.size(); ++i) {
       float sum = grads[0][i];
-      for (std::size_t w = 1; w < kThreads; ++w) sum += grads[w][i];
-      mean[i] = sum / static_cast<float>(kThreads);
+      for (std::size_t w = 1; w < kTrainingThreads; ++w) sum += grads[w][i];
+      mean[i] = sum / static_cast<float>(kTrainingThreads);
     }
     sgd_apply<float>(theta, mean, static_cast<float>(o.step));
   }
   EXPECT_TRUE(same_bits(got.final_params, theta));
   const nlohmann::json rep = algo->report();
-  EXPECT_EQ(rep["k_final"], kThreads);
-  EXPECT_EQ(rep["gradients_per_update"], double{kThreads});
+  EXPECT_EQ(rep["k_final"], kTrainingThreads);
+  EXPECT_EQ(rep["gradients_per_update"], double{kTrainingThreads});
   EXPECT_EQ(rep["gradient_staleness"]["max"], 0);
-  for (int w = 0; w < kThreads; ++w) {
+  for (int w = 0; w < kTrainingThreads; ++w) {
     EXPECT_EQ(rep["contributed"][std::size_t(w)], 300) << "slot " << w;
     EXPECT_EQ(got.workers[std::size_t(w)].computed, 300) << "slot " << w;
   }
