@@ -21,11 +21,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ab_stats  # noqa: E402
 
 
-def rejudge(document, min_effect, confidence, per_benchmark=False):
+def rejudge(document, min_effect, confidence, per_benchmark=False, family=None):
     """(family size, rows) of one stored document under the rule; rows as ab_stats gives them,
-    each with its name."""
+    each with its name. family: judge as one part of a family of this many series (a short
+    probe's pairs at the level a default run's 63 series would demand) instead of its own."""
     stored = document["verdict"]["rows"]
-    family = 1 if per_benchmark else ab_stats.family_size(r["ratios"] for r in stored)
+    if family is None:
+        family = 1 if per_benchmark else ab_stats.family_size(r["ratios"] for r in stored)
     level = ab_stats.family_confidence(confidence, family)
     rows = []
     for r in stored:
@@ -48,12 +50,15 @@ def main(argv=None):
     p.add_argument("--confidence", type=float, default=0.95)
     p.add_argument("--per-benchmark", action="store_true",
                    help="each interval at --confidence alone (no family), as before 2026-12-06")
+    p.add_argument("--family", type=int, metavar="N",
+                   help="judge every run as part of N distinct series (e.g. 63, a default run's)")
     args = p.parse_args(argv)
     summary = {}
     for path in args.files:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
-        family, rows = rejudge(doc, args.min_effect, args.confidence, args.per_benchmark)
+        family, rows = rejudge(doc, args.min_effect, args.confidence, args.per_benchmark,
+                               args.family)
         slower = [r for r in rows if r["verdict"] == ab_stats.SLOWER]
         faster = [r for r in rows if r["verdict"] == ab_stats.FASTER]
         too_few = sum(r["verdict"] == ab_stats.TOO_FEW for r in rows)
