@@ -150,9 +150,12 @@ def main():
     dated = runs(args.results)
     docs = [doc for _, doc in dated]
     names = chosen_names(docs, args.benchmarks)
-    cols = 2 if len(names) > 1 else 1
+    # Two panels a row while the runs' labels fit side by side, one wide panel a row after that
+    # (about 0.2 inch per run keeps the rotated labels apart).
+    cols = 2 if len(names) > 1 and len(docs) <= 16 else 1
     rows = (len(names) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 2.8 * rows + 0.8), squeeze=False)
+    width = max(5.5, 0.2 * len(docs) + 1.5)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, 3.0 * rows + 0.8), squeeze=False)
     labels = ["%s %s\nB %s, %dp" % (date[5:10], date[11:16], side_label(doc, "B"),
                                     doc["settings"]["pairs"]) for date, doc in dated]
     for ax, name in zip(axes.flat, names):
