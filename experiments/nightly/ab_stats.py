@@ -13,11 +13,12 @@ largest index whose coverage is still >= the confidence level. With 95% it needs
 
 Why a family: a run judges N benchmarks at once, and the job fails when any one is flagged. With
 each interval at 95% alone, the chance that some benchmark of a same-vs-same run is flagged grows
-as 1 - (1 - a)^N (a about 1% a side at 10 pairs: ~50% over the 63 distinct series of a default
-run). The intervals are therefore simultaneous (Bonferroni): each at 1 - (1 - confidence) / N, so
-that all N cover together with probability >= confidence, whatever their dependence. Holm's
-step-down would flag the same first benchmark (its first step is this one), so the job's
-pass or fail is the same; only how many further benchmarks it names could differ.
+as 1 - (1 - a)^N for independent series (a = 1.07% a side at 10 pairs: 49% over the 63 distinct
+series of a default run). The intervals are therefore simultaneous (Bonferroni): each at
+1 - (1 - confidence) / N, so that all N cover together with probability >= confidence, whatever
+their dependence. Holm's step-down would flag the same first benchmark (its first step is this
+one), so the job's pass or fail is the same; only how many further benchmarks it names could
+differ.
 
 Why the interval must clear the minimum effect (not only 1): two builds rarely lay out code
 alike, and a real but irrelevant 1% difference would fail the job at enough pairs. Slower means
