@@ -289,9 +289,10 @@ bench-torch: deps torch-deps
 # run"): it builds the revision in its own git worktree, build/ab/<sha>/ (release preset, this
 # environment's ccache settings; reused while that folder's build is finished), and measures it (A)
 # against build/release (B) in interleaved pairs, A B B A ..., each a fresh process; per benchmark
-# the median paired ratio, its sign-test interval, a verdict and the smallest detectable effect;
-# report in results/nightly/ab/. Same exit codes (a DISTURBED run, slower while the load moved
-# too much, exits 0). More options in AB_ARGS, e.g. AB_ARGS="--pairs 6 --e2e none" or the job's
+# the median paired ratio, its sign-test interval (simultaneous at 95% over the run's benchmarks),
+# a verdict and the smallest detectable effect; report in results/nightly/ab/. Same exit codes (a
+# DISTURBED run, slower while the load moved too much, exits 0). More options in AB_ARGS, e.g.
+# AB_ARGS="--pairs 12 --e2e none" (the fewest that judge its 53 micro-benchmark series) or the job's
 # power against a calibrated slowdown (a test-only build option):
 #   make nightly AGAINST=HEAD AB_ARGS="--new HEAD --new-cmake-arg=-DPSGD_TEST_SLOWDOWN_PERCENT=10"
 # The stored baseline stays: without AGAINST the job is the one above.

@@ -3,7 +3,8 @@
 #
 # usage: plots/draw_examples.sh [OUT]   (default plots/figures; `make figures-examples`)
 # Each results/examples/<name>-quick/ is drawn by plots/<name>.py and every plots/<name>_*.py (as
-# plots/make_figures.sh does after running the sweeps), and results/nightly/ by plots/nightly.py.
+# plots/make_figures.sh does after running the sweeps), results/nightly/ by plots/nightly.py and
+# results/nightly/ab/ by plots/nightly_ab.py.
 # The schemes figure uses --accuracy 0.80, which every example run reaches in its two passes (the
 # study's 85% only a few snapshots do; docs/studies.md, "The other schemes' studies").
 set -eu
@@ -20,4 +21,5 @@ for folder in results/examples/*-quick; do
   done
 done
 "$PYTHON" plots/nightly.py --out "$OUT" >/dev/null
+"$PYTHON" plots/nightly_ab.py --out "$OUT" >/dev/null
 ls "$OUT"

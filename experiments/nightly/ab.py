@@ -75,13 +75,17 @@ def parse_args(argv=None):
     p.add_argument("--a-dir", help="A's binaries, already built (instead of --against)")
     p.add_argument("--b-dir", default=os.path.join(ROOT, "build", "release"),
                    help="B's binaries (default: build/release)")
-    p.add_argument("--pairs", type=int, default=10, help="pairs per probe (default: 10)")
+    # 16 pairs: the fewest whose sign-test interval is narrower than [min, max] (k = 2) when a
+    # default run's 63 distinct series share a 95% family (ab_stats.py); 12 is the floor.
+    p.add_argument("--pairs", type=int, default=16, help="pairs per probe (default: 16)")
     p.add_argument("--min-time", type=float, default=0.05,
                    help="seconds per micro-benchmark per process (default: 0.05)")
-    p.add_argument("--min-effect", type=float, default=0.05,
-                   help="smallest slowdown that is a regression (default: 0.05)")
+    p.add_argument("--min-effect", type=float, default=0.02,
+                   help="slower only when the whole interval lies beyond this slowdown "
+                   "(default: 0.02)")
     p.add_argument("--confidence", type=float, default=0.95,
-                   help="confidence of the intervals (default: 0.95)")
+                   help="confidence that all the run's intervals cover together (Bonferroni "
+                   "over its distinct benchmarks; default: 0.95)")
     p.add_argument("--load-jump", type=float, default=1.0,
                    help="a pair whose 1-minute load average moved by more than this is measured "
                    "again (default: 1.0)")
@@ -221,6 +225,11 @@ def main(argv=None):
         todo, {"A": a_dir, "B": b_dir}, args.pairs, args.load_jump, args.retries, log=log)
     verdict = ab_report.judge(samples, exact, loads, args.min_effect, args.confidence,
                               args.load_change)
+    need = ab_stats.min_pairs(args.confidence, verdict["family_size"])
+    if args.pairs < need:
+        log("too few pairs: %d distinct benchmarks at a %g%% family need %d pairs or more "
+            "(--pairs %d); nothing was judged" % (verdict["family_size"],
+                                                  100 * args.confidence, need, need))
     shas = {"A": side_sha(contexts.get("A", {}), a_dir, args.against),
             "B": side_sha(contexts.get("B", {}), b_dir, args.new)}
     document = {

@@ -7,14 +7,21 @@ import ab_stats
 def judge(samples, exact, loads, min_effect, confidence, load_change):
     """The rows, the exact checks, the disturbance and the overall status of one A/B run.
 
+    confidence is the family's: the intervals of all distinct benchmarks cover together with at
+    least this probability (ab_stats.family_confidence), so a same-vs-same run fails with at most
+    1 - confidence, however many benchmarks it judges.
+
     status: CHANGED (a deterministic result differs: exit 1 whatever the load), REGRESSION
     (a benchmark slower: exit 1), DISTURBED (a benchmark slower, but the load changed by more
     than load_change over the run or a pair straddled a jump after its retries: exit 0, rerun on
     a quieter machine), PASS (exit 0)."""
+    ratios = {name: ab_stats.paired_ratios(s["A"], s["B"]) for name, s in samples.items()}
+    family = ab_stats.family_size(ratios.values())
+    level = ab_stats.family_confidence(confidence, family)
     rows = []
     for name in sorted(samples):
         s = samples[name]
-        row = ab_stats.analyse(s["A"], s["B"], s["higher_is_better"], min_effect, confidence)
+        row = ab_stats.analyse_ratios(ratios[name], s["higher_is_better"], min_effect, level)
         row.update(name=name, unit=s["unit"], a_median=ab_stats.median(s["A"]),
                    b_median=ab_stats.median(s["B"]))
         rows.append(row)
@@ -34,7 +41,8 @@ def judge(samples, exact, loads, min_effect, confidence, load_change):
         status = "REGRESSION"
     else:
         status = "PASS"
-    return {"status": status, "rows": rows, "checks": checks, "disturbed": disturbed,
+    return {"status": status, "family_size": family, "benchmark_confidence": level,
+            "rows": rows, "checks": checks, "disturbed": disturbed,
             "load_range": load_range, "pairs_disturbed": len(jumped),
             "retries": sum(rec["attempts"] - 1 for rec in loads)}
 
@@ -58,14 +66,21 @@ def table(document):
     lo, hi = v["load_range"]
     head = [
         "A: %s   B: %s" % (document["builds"]["A"]["label"], document["builds"]["B"]["label"]),
-        "%d pairs (A B B A ..., each a fresh process), %.0f%% sign-test intervals of the median "
-        "paired ratio, minimum effect %.0f%%" % (s["pairs"], 100 * s["confidence"],
-                                                 100 * s["min_effect"]),
+        "%d pairs (A B B A ..., each a fresh process); median paired ratio with its sign-test "
+        "interval, simultaneous at %.0f%% over %s distinct series (each at %s%%); slower: the "
+        "interval wholly beyond a %.0f%% slowdown" % (
+            s["pairs"], 100 * s["confidence"], v.get("family_size", "?"),
+            "%.3f" % (100 * v["benchmark_confidence"]) if "benchmark_confidence" in v else "?",
+            100 * s["min_effect"]),
         "load average %s-%s; %d pair(s) repeated for a load jump > %g, %d still disturbed; "
         "disturbed when the load moves by more than %g" % (
             fmt(lo), fmt(hi), v["retries"], s["load_jump"], v["pairs_disturbed"],
             s["load_change"]),
     ]
+    if any(r["verdict"] == ab_stats.TOO_FEW for r in v["rows"]):
+        head.append("TOO FEW PAIRS: %s distinct series at this confidence need %d pairs or more: "
+                    "nothing judged" % (v.get("family_size", "?"), ab_stats.min_pairs(
+                        s["confidence"], v.get("family_size", 1))))
     header = ["benchmark", "unit", "A median", "B median", "B/A", "interval", "B slower by",
               "detectable", "verdict"]
     body = []

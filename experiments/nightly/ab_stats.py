@@ -2,7 +2,7 @@
 median of the paired ratios B/A, a distribution-free confidence interval for it, the verdict and
 the smallest effect the run could have detected.
 
-Why the sign test's interval: the pairs are few (6-10), and on a shared machine their ratios are
+Why the sign test's interval: the pairs are few (10-20), and on a shared machine their ratios are
 heavy-tailed and skewed (a pair caught by another user's compile is 30% off while the rest agree
 within 2%). The interval of the median from the sign test assumes only that the pairs are
 independent: no normality (t interval) and no symmetry (Wilcoxon signed-rank), and an outlier
@@ -11,14 +11,26 @@ covers the true median ratio with probability 1 - 2 P(Binomial(n, 1/2) <= k - 1)
 largest index whose coverage is still >= the confidence level. With 95% it needs 6 pairs
 (k = 1: 96.9%); 10 pairs give k = 2 (97.9%).
 
+Why a family: a run judges N benchmarks at once, and the job fails when any one is flagged. With
+each interval at 95% alone, the chance that some benchmark of a same-vs-same run is flagged grows
+as 1 - (1 - a)^N for independent series (a = 1.07% a side at 10 pairs: 49% over the 63 distinct
+series of a default run). The intervals are therefore simultaneous (Bonferroni): each at
+1 - (1 - confidence) / N, so that all N cover together with probability >= confidence, whatever
+their dependence. Holm's step-down would flag the same first benchmark (its first step is this
+one), so the job's pass or fail is the same; only how many further benchmarks it names could
+differ.
+
+Why the interval must clear the minimum effect (not only 1): two builds rarely lay out code
+alike, and a real but irrelevant 1% difference would fail the job at enough pairs. Slower means
+the whole interval lies beyond a slowdown of min_effect (the one-sided sign test of "B is at most
+min_effect slower" rejected at the family's level).
+
 Standard library only.
 """
 
 import math
 
-# Verdicts. Slower and faster need the whole interval on one side of 1 *and* a median effect of
-# at least the minimum effect: the interval alone would flag a benchmark whose ratio is 1.004
-# with a tight interval, a real but irrelevant difference (two builds rarely lay out code alike).
+# Verdicts. Slower and faster need the whole (simultaneous) interval beyond the minimum effect.
 SLOWER, FASTER, SAME, TOO_FEW = "slower", "faster", "same", "too few pairs"
 
 
@@ -50,14 +62,6 @@ def sign_test_rank(n, confidence):
     return best
 
 
-def min_pairs(confidence):
-    """The fewest pairs whose [min, max] reaches the confidence level (6 at 95%)."""
-    n = 1
-    while sign_test_rank(n, confidence)[0] == 0:
-        n += 1
-    return n
-
-
 def paired_ratios(a_values, b_values):
     """B/A of each pair, in pair order; both lists come from the same pairs."""
     if len(a_values) != len(b_values):
@@ -73,16 +77,49 @@ def slowdown_of(ratio, higher_is_better):
     return (1.0 / ratio if higher_is_better else ratio) - 1.0
 
 
-def analyse(a_values, b_values, higher_is_better, min_effect=0.05, confidence=0.95):
-    """The paired comparison of one benchmark (a dict, the report's row).
+def family_confidence(confidence, family_size):
+    """Each interval's confidence so that a family of family_size covers together with
+    probability >= confidence (Bonferroni)."""
+    return 1.0 - (1.0 - confidence) / max(1, family_size)
 
+
+def family_size(ratio_lists):
+    """How many distinct series of paired ratios a run judges: series that agree in every ratio
+    to 9 digits are one test (a step's GFLOP/s and samples/s: the FLOPs per sample are a
+    constant), so a benchmark reported in two units is not counted twice."""
+    return len({tuple(round(math.log(r), 9) for r in ratios) for ratios in ratio_lists})
+
+
+def min_pairs(confidence, family=1):
+    """The fewest pairs whose [min, max] reaches the confidence level for a family of `family`
+    intervals (6 at 95% for one, 12 for the 63 series of a default run: 2 x 2^-n <= 0.05/N)."""
+    level = family_confidence(confidence, family)
+    n = 1
+    while sign_test_rank(n, level)[0] == 0:
+        n += 1
+    return n
+
+
+def analyse(a_values, b_values, higher_is_better, min_effect=0.02, confidence=0.95):
+    """The paired comparison of one benchmark from its paired values (see analyse_ratios)."""
+    return analyse_ratios(paired_ratios(a_values, b_values), higher_is_better, min_effect,
+                          confidence)
+
+
+def analyse_ratios(ratios, higher_is_better, min_effect=0.02, confidence=0.95):
+    """The paired comparison of one benchmark (a dict, the report's row) from its ratios B/A.
+
+    confidence is this interval's own level (a run passes family_confidence(...) of its family).
     ratio, low, high: median of B/A and its sign-test interval (B/A of the measured quantity).
     slowdown, slowdown_low, slowdown_high: the same in time terms (> 0: B is slower).
-    detectable: the smallest slowdown this run could have flagged: the larger of min_effect and
-    the interval's reach from its median on the far side (log scale), since a shift by more than
-    that moves the whole interval clear of 1.
+    verdict: slower when slowdown_low > min_effect, faster when slowdown_high is below the same
+    effect the other way (-min_effect / (1 + min_effect)), else same.
+    detectable: the smallest slowdown this run could have flagged: a true slowdown s shifts the
+    interval by log(1 + s) (log scale), and it clears min_effect once s exceeds
+    (1 + min_effect) x exp(reach) - 1, reach being the interval's larger distance from its
+    median.
     """
-    ratios = paired_ratios(a_values, b_values)
+    ratios = list(ratios)
     n = len(ratios)
     logs = sorted(math.log(r) for r in ratios)
     center = median(logs)
@@ -101,10 +138,10 @@ def analyse(a_values, b_values, higher_is_better, min_effect=0.05, confidence=0.
     row["slowdown"] = slowdown_of(row["ratio"], higher_is_better)
     row["slowdown_low"], row["slowdown_high"] = s_lo, s_hi
     reach = max(center - lo, hi - center)
-    row["detectable"] = max(min_effect, math.exp(reach) - 1.0)
-    if s_lo > 0 and row["slowdown"] >= min_effect:
+    row["detectable"] = (1.0 + min_effect) * math.exp(reach) - 1.0
+    if s_lo > min_effect:
         row["verdict"] = SLOWER
-    elif s_hi < 0 and -row["slowdown"] >= min_effect / (1.0 + min_effect):
+    elif s_hi < -min_effect / (1.0 + min_effect):
         row["verdict"] = FASTER  # the same effect size the other way: 1/(1+e) of the time
     else:
         row["verdict"] = SAME

@@ -66,6 +66,7 @@ FAMILIES = (
     ("hybrid.py", "hybrid-quick", [], ["hybrid"]),
     ("nightly.py", os.path.join(ROOT, "results", "nightly"),
      ["--baseline", os.path.join(ROOT, "experiments", "nightly", "baseline.json")], ["nightly"]),
+    ("nightly_ab.py", os.path.join(ROOT, "results", "nightly", "ab"), [], ["nightly_ab"]),
 )
 
 
@@ -159,7 +160,7 @@ class FiguresTest(unittest.TestCase):
                     self.assertEqual(self.seen[name], [], f"{script}: {name}")
                     for ext in ("png", "pdf", "caption.md"):
                         self.assertTrue(os.path.exists(os.path.join(self.out, f"{name}.{ext}")))
-                    if script != "nightly.py":  # a sweep's figure names what it held fixed
+                    if not script.startswith("nightly"):  # a sweep names what it held fixed
                         with open(os.path.join(self.out, f"{name}.caption.md"),
                                   encoding="utf-8") as f:
                             self.assertIn("held fixed:", f.read())
