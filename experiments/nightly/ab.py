@@ -11,7 +11,8 @@ same numbers in both builds. Writes results/nightly/ab/<date>-<A sha>-vs-<B sha>
 
 Exit codes, as `psgd compare`'s: 0 pass (or DISTURBED: a slower benchmark while the load moved
 more than --load-change, not judged), 1 a benchmark slower or a deterministic result CHANGED,
-2 bad input, 3 a build, a benchmark or a run failed.
+2 bad input (also: too few --pairs for the number of distinct benchmarks, so no timing was
+judged; the documents are still written), 3 a build, a benchmark or a run failed.
 
 Standard library only; run it with /usr/bin/python3.
 """
@@ -225,11 +226,15 @@ def main(argv=None):
         todo, {"A": a_dir, "B": b_dir}, args.pairs, args.load_jump, args.retries, log=log)
     verdict = ab_report.judge(samples, exact, loads, args.min_effect, args.confidence,
                               args.load_change)
+    # Too few pairs for the family judges no timing: the documents are written (what was measured
+    # is kept), and the job exits 2, as for bad input, so a job with a low --pairs never passes;
+    # a CHANGED deterministic result, which needs no pairs, still exits 1.
     need = ab_stats.min_pairs(args.confidence, verdict["family_size"])
-    if args.pairs < need:
+    too_few = args.pairs < need
+    if too_few:
         log("too few pairs: %d distinct benchmarks at a %g%% family need %d pairs or more "
             "(--pairs %d); nothing was judged" % (verdict["family_size"],
-                                                  100 * args.confidence, need, need))
+                                                  100 * args.confidence, need, args.pairs))
     shas = {"A": side_sha(contexts.get("A", {}), a_dir, args.against),
             "B": side_sha(contexts.get("B", {}), b_dir, args.new)}
     document = {
@@ -256,6 +261,8 @@ def main(argv=None):
     run_nightly.write_atomically(md, ab_report.as_markdown(document))
     sys.stdout.write(ab_report.as_text(document))
     log("wrote %s and %s (%.0f s measuring)" % (out, md, document["settings"]["measure_seconds"]))
+    if too_few and verdict["status"] != "CHANGED":
+        return 2
     return ab_report.exit_code(verdict["status"])
 
 

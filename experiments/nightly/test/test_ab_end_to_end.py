@@ -94,6 +94,14 @@ class AbEndToEnd(unittest.TestCase):
         self.assertEqual(doc["verdict"]["status"], "PASS")
         self.assertEqual(set(self.verdicts(doc).values()), {"same"})
 
+    def test_too_few_pairs_for_the_family_exit_2_and_keep_the_documents(self):
+        # 6 pairs judge a family of one series at most: this run's several are not judged.
+        done, doc = self.ab(fake_build(os.path.join(self.tmp.name, "few"), 1.0), "--pairs", "6")
+        self.assertEqual(done.returncode, 2, done.stdout + done.stderr)
+        self.assertIn("too few pairs", done.stderr)
+        self.assertIn("(--pairs 6)", done.stderr)
+        self.assertEqual(set(self.verdicts(doc).values()), {"too few pairs"})
+
     def test_a_changed_loss_is_named_even_when_not_slower(self):
         b = fake_build(os.path.join(self.tmp.name, "changed"), 1.0, loss=0.2500000001)
         done, doc = self.ab(b, "--pairs", "6")
