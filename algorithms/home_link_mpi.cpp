@@ -56,6 +56,10 @@ class MpiHomeLink final : public HomeLink {
     if (MPI_Comm_dup(MPI_COMM_WORLD, &comm_) != MPI_SUCCESS) {
       throw EnvironmentError("MPI_Comm_dup failed (async-exchange's link to the home rank)");
     }
+    // Every rank's workers start after every rank has opened its link: without this, a rank
+    // scheduled late could find the budget reserved by the others before its first pull (the
+    // duplication above need not synchronise the ranks). Once per run, before any worker.
+    MPI_Barrier(comm_);
   }
   MpiHomeLink(const MpiHomeLink&) = delete;
   MpiHomeLink& operator=(const MpiHomeLink&) = delete;

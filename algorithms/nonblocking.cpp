@@ -126,6 +126,11 @@ void NonBlocking<S, Combine>::end_round_early() noexcept {
 }
 
 template <class S, class Combine>
+void NonBlocking<S, Combine>::after_last_round() noexcept {
+  if (signal_ != nullptr) signal_->finish();
+}
+
+template <class S, class Combine>
 void NonBlocking<S, Combine>::enter_next_round() noexcept {
   const std::lock_guard guard(round_lock_);
   ++current_round_;

@@ -105,6 +105,9 @@ class NonBlocking final : public BasicAlgorithm<S> {
   void combine_slice(BasicWorkerContext<S>& ctx, Slice mine) noexcept;
   // Nothing of the round is applied, not even an abandon: the abandon is uncounted.
   void discard(BasicWorkerContext<S>& ctx) noexcept;
+  // The run's last round, agreed on every rank: the round-end signal receives every announcement
+  // still on its way and ends its listener (collective), so the ranks block counts them all.
+  void after_last_round() noexcept;
   // Across ranks: this round's completed mini-batches and contributors summed over the ranks (as
   // they are within one process: {completed, contributors} unchanged).
   void sum_over_ranks(std::int64_t& completed, std::int64_t& contributors) noexcept;

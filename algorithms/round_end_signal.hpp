@@ -48,7 +48,12 @@ class RoundEndSignal {
   // A worker of this rank was the rank's first to complete round `round`: every other rank is
   // told. Returns once the messages are handed to MPI (small: sent eagerly).
   virtual void announce(std::int64_t round) noexcept = 0;
-  // Ends the listener and joins it (after the workers are joined). Idempotent.
+  // Collective, in the run's last round on every rank (once no worker can announce any more):
+  // ends the listener and receives every announcement still on its way to this rank, so none is
+  // left unreceived when the communicator is freed, and traffic() counts every one.
+  virtual void finish() noexcept = 0;
+  // Ends the listener and joins it (after the workers are joined). Idempotent. Local: what is
+  // still on its way is not received (finish() does that).
   virtual void stop() noexcept = 0;
   // The announcements this rank sent and received so far (messages and their payload bytes).
   // Any thread, any time: a snapshot while the listener runs.

@@ -75,6 +75,27 @@ class MpiRoundEndSignal final : public RoundEndSignal {
     listener_.join();
   }
 
+  // Every rank announced to every other rank once per announcement, all before this (each
+  // announce() waits for its sends, and every rank's workers are past their last one): the ranks'
+  // announcement counts, gathered, say how many messages reach this rank; those the listener has
+  // not received are received here (they have been sent, so each receive completes).
+  void finish() noexcept override {
+    stop();
+    const std::int64_t mine = sent_.load(std::memory_order_relaxed) / std::max(size_ - 1, 1);
+    std::vector<std::int64_t> announced(static_cast<std::size_t>(size_), 0);
+    MPI_Allgather(&mine, 1, MPI_INT64_T, announced.data(), 1, MPI_INT64_T, comm_);
+    std::int64_t expected = 0;
+    for (int r = 0; r < size_; ++r) {
+      if (r != rank_) expected += announced[static_cast<std::size_t>(r)];
+    }
+    for (std::int64_t left = expected - received_.load(std::memory_order_relaxed); left > 0;
+         --left) {
+      std::int64_t incoming = 0;
+      MPI_Recv(&incoming, 1, MPI_INT64_T, MPI_ANY_SOURCE, 0, comm_, MPI_STATUS_IGNORE);
+      received_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
  private:
   void listen() noexcept {
     std::int64_t incoming = 0;
@@ -95,10 +116,14 @@ class MpiRoundEndSignal final : public RoundEndSignal {
       }
       MPI_Irecv(&incoming, 1, MPI_INT64_T, MPI_ANY_SOURCE, 0, comm_, &pending);
     }
-    // Announcements still on their way are left unreceived: each is one eager message, complete
-    // at its sender.
+    // The pending receive is cancelled, or, when a message matched it meanwhile, completed and
+    // counted; announcements still on their way are finish()'s.
     MPI_Cancel(&pending);
-    MPI_Wait(&pending, MPI_STATUS_IGNORE);
+    MPI_Status status;
+    MPI_Wait(&pending, &status);
+    int cancelled = 0;
+    MPI_Test_cancelled(&status, &cancelled);
+    if (cancelled == 0) received_.fetch_add(1, std::memory_order_relaxed);
   }
 
   MPI_Comm comm_ = MPI_COMM_NULL;

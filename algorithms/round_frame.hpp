@@ -160,6 +160,11 @@ class RoundFrame {
     }
     stop_ = !outcome_.combined || version_ >= control_->total_updates() ||
             gradients_ >= control_->total_gradients() || tally.stop != 0;
+    // The last round, the same on every rank (agreed above), every worker of this rank waiting:
+    // a rule whose transport must close collectively (nonblocking's round-end signal) does so.
+    if constexpr (requires(Rule & r) { r.after_last_round(); }) {
+      if (stop_) rule_->after_last_round();
+    }
   }
   // The budget left after `version` updates and `gradients` gradients (both >= 1 while the run
   // goes on: the frame stops when either is spent).

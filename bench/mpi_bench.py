@@ -10,7 +10,7 @@ medians over the passes, ratios within one pass:
              threads per rank, against a bare MPI_Allreduce of the same vector in the same run,
              and the round's agreement (one MPI_Allgather).
   per-update psgd run --backend mpi for each method of METHODS and each R: per update and rank,
-             the time in the reduce phase's allreduces (communication_seconds over threads),
+             the time in the reduce phase's allreduce (communication_seconds: one thread's),
              waiting in the agreement (waiting_seconds) and the rest of the round (gradients and
              the local work: wall time per update less the two). A method is one more row.
   ranks-vs-threads  sync at --batch 512: 2 ranks x 1 thread (mpirun --bind-to core) against
@@ -79,7 +79,8 @@ def per_update(doc):
     applied = doc["updates"]["applied"]
     wall = doc["metrics"]["wall_seconds"]
     ranks = doc["ranks"]
-    comm = statistics.mean(r["communication_seconds"] / r["threads"] for r in ranks) / applied
+    # The rank's worker 0 alone allreduces (mpi_combine.hpp): its time is the rank's.
+    comm = statistics.mean(r["communication_seconds"] for r in ranks) / applied
     wait = statistics.mean(r["waiting_seconds"] for r in ranks) / applied
     return 1e3 * comm, 1e3 * wait, 1e3 * (wall / applied - comm - wait)
 

@@ -5,6 +5,9 @@
 //                           MPI_COMM_WORLD: what MPI alone costs
 //   BM_BareAllreduceWithLocalWork  the same on a duplicate communicator, with a copy before and
 //                           a division after: psgd's mean at one thread without psgd's code
+//   BM_BareSliceAllreduces/threads:T  T threads per rank, each an MPI_Allreduce of its slice
+//                           on its own duplicate communicator at once, nothing else: what
+//                           concurrent collectives of one rank cost (MPI_THREAD_MULTIPLE)
 //   BM_PsgdMean/threads:T   MpiCombine<float>::mean as sync's reduce phase runs it: T threads per
 //                           rank, each summing its slice of the rank's T buffers, allreducing it
 //                           on its own channel (communicator) and dividing
@@ -115,6 +118,35 @@ void BM_BareAllreduceWithLocalWork(benchmark::State& state) {
   state.counters["ranks"] = the_group->size();
 }
 BENCHMARK(BM_BareAllreduceWithLocalWork)
+    ->Iterations(kIterations)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// T threads per rank, each allreducing its slice of the vector on a duplicate communicator of its
+// own, with no other work: what MPI_THREAD_MULTIPLE costs when a rank's threads are in MPI at
+// once (Open MPI's ob1/vader progress the requests under one lock), against BM_BareAllreduce's
+// one call for the whole vector.
+void BM_BareSliceAllreduces(benchmark::State& state) {
+  const auto threads = static_cast<std::size_t>(state.range(0));
+  std::vector<float> values(kParams, 1.0F);
+  std::vector<MPI_Comm> comms(threads, MPI_COMM_NULL);
+  for (MPI_Comm& c : comms) MPI_Comm_dup(MPI_COMM_WORLD, &c);
+  Crew crew(threads, [&](std::size_t w) {
+    const Slice s = slice_of(kParams, w, threads);
+    MPI_Allreduce(MPI_IN_PLACE, values.data() + s.lo, static_cast<int>(s.size()), MPI_FLOAT,
+                  MPI_SUM, comms[w]);
+  });
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (auto _ : state) {
+    crew.run_once();  // like BM_BareAllreduce, sums of sums: they reach inf, at the same cost
+    benchmark::DoNotOptimize(values.data());
+  }
+  for (MPI_Comm& c : comms) MPI_Comm_free(&c);
+  state.counters["ranks"] = the_group->size();
+}
+BENCHMARK(BM_BareSliceAllreduces)
+    ->ArgName("threads")
+    ->Arg(2)
     ->Iterations(kIterations)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);

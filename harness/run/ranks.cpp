@@ -207,6 +207,15 @@ void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
   }).detach();
 }
 
+PaceConfig rank_pace(const RunConfig& cfg, const ProcessGroup& group) {
+  PaceConfig pace = cfg.pace;
+  if (!cfg.test_fault.starts_with("slow-rank:")) return pace;
+  if (std::stoll(cfg.test_fault.substr(10)) != group.rank()) return pace;
+  pace.slowdown.clear();
+  for (int w = 0; w < cfg.threads; ++w) pace.slowdown.emplace_back(w, kSlowRankFactor);
+  return pace;
+}
+
 json gather_ranks(ProcessGroup& group, const std::vector<ObservedSlot>& observed,
                   const TopologySummary& topology, std::vector<WorkerStats>& workers,
                   double cpu_seconds) {

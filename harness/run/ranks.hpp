@@ -69,6 +69,12 @@ std::uint32_t dataset_checksum(const Dataset& data);
 // from now (the run is training by then), so the tests can check that the job ends promptly.
 void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group);
 
+// --test-fault slow-rank:R: the pace of rank R's workers, each kSlowRankFactor times slower (as
+// --slowdown W:FACTOR for every worker W of that rank, in place of the rank's --slowdown), so
+// the tests can make one rank the straggler; `pace` unchanged on every other rank.
+inline constexpr double kSlowRankFactor = 20.0;
+PaceConfig rank_pace(const RunConfig& cfg, const ProcessGroup& group);
+
 // Collective, after training: this rank's record gathered on rank 0. On rank 0 returns the
 // `ranks` array (rank, host, threads, cpus, allowed_cpus, gradients, communication_seconds,
 // waiting_seconds, bytes_sent, bytes_received, collectives, messages, and the rank's own

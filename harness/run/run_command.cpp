@@ -28,6 +28,7 @@
 #include "harness/run/memory_check.hpp"
 #include "harness/run/mpi_run.hpp"
 #include "harness/run/preflight.hpp"
+#include "harness/run/ranks.hpp"
 #include "harness/run/report.hpp"
 #include "harness/run/run_budget.hpp"
 #include "harness/run/run_config.hpp"
@@ -96,6 +97,7 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   ro.first_source = first_source;
   ro.pace = cfg.pace;
   if (group != nullptr) {  // this rank's workers among every rank's, for seeds and shards
+    ro.pace = rank_pace(cfg, *group);
     ro.first_worker = group->rank() * cfg.threads;
     ro.total_workers = group->size() * cfg.threads;
   }

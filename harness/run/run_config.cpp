@@ -139,12 +139,14 @@ std::string accuracies_text(const std::vector<double>& accuracies) {
   return s.str();
 }
 
-// --test-fault: none | abort | hang | exit:N | worker-throw | kill-rank:R.
+// --test-fault: none | abort | hang | exit:N | worker-throw | kill-rank:R | slow-rank:R.
 std::string parse_test_fault(std::string_view option, std::string_view v) {
   if (v != "none" && v != "abort" && v != "hang" && v != "worker-throw" &&
       !(v.substr(0, 5) == "exit:" && parse_int_option(option, v.substr(5), 1, 255) > 0) &&
-      !(v.substr(0, 10) == "kill-rank:" && parse_int_option(option, v.substr(10), 0) >= 0)) {
-    bad_option_value(option, v, "none, abort, hang, exit:N, worker-throw or kill-rank:R");
+      !(v.substr(0, 10) == "kill-rank:" && parse_int_option(option, v.substr(10), 0) >= 0) &&
+      !(v.substr(0, 10) == "slow-rank:" && parse_int_option(option, v.substr(10), 0) >= 0)) {
+    bad_option_value(option, v,
+                     "none, abort, hang, exit:N, worker-throw, kill-rank:R or slow-rank:R");
   }
   return std::string(v);
 }
@@ -421,11 +423,13 @@ std::vector<OptionSpec> placement_options() {
 // Where the results go, and the testing hook: --test-fault to --config.
 std::vector<OptionSpec> output_options(const AlgorithmRegistry& registry) {
   return {
-      parsed_option<C>("test-fault", "KIND",
-                       "testing only: fail on purpose after loading the data: none | abort | hang "
-                       "| exit:N | worker-throw (the last worker's set-up throws) | kill-rank:R "
-                       "(--backend mpi: rank R kills itself with SIGKILL 1 s into training)",
-                       &C::test_fault, parse_test_fault),
+      parsed_option<C>(
+          "test-fault", "KIND",
+          "testing only: fail on purpose after loading the data: none | abort | hang "
+          "| exit:N | worker-throw (the last worker's set-up throws) | kill-rank:R "
+          "(--backend mpi: rank R kills itself with SIGKILL 1 s into training) | slow-rank:R "
+          "(--backend mpi: every worker of rank R computes 20 times slower)",
+          &C::test_fault, parse_test_fault),
       // Not recorded (no `get`): it changes what the terminal shows, never the results.
       {"progress", "",
        "a progress line on stderr (epoch, updates, loss, rate, ETA) twice a second even when "

@@ -26,35 +26,20 @@ const std::string kRoundsRun =
     "--placement none --algo nonblocking --mini-batches 8";
 constexpr std::int64_t kRoundsBudget = 256;
 
-class MpiNonBlockingEndToEnd : public ScratchDirTest {
- protected:
-  void SetUp() override {
-    ScratchDirTest::SetUp();
-    if (const std::string why = why_no_mpi(); !why.empty()) GTEST_SKIP() << why;
-  }
-  // `psgd ARGS --out NAME.json --save-params NAME.bin`, under `launcher` (empty: no mpirun).
-  ProcessResult start(const std::string& launcher, const std::string& args,
-                      const std::string& name) {
-    return run_shell(launcher + PSGD_BINARY + " " + args + " --out " +
-                     (scratch_ / (name + ".json")).string() + " --save-params " +
-                     (scratch_ / (name + ".bin")).string());
-  }
-  json result(const std::string& name) { return json::parse(slurp(scratch_ / (name + ".json"))); }
-  std::string params_of(const std::string& name) { return slurp(scratch_ / (name + ".bin")); }
-};
+using MpiNonBlockingEndToEnd = MpiRunTest;
 
 // One rank opens no signal and sums nothing across ranks: one thread (whose rounds always
 // complete) gives the same parameters, losses and work as --backend local.
 TEST_F(MpiNonBlockingEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit) {
   for (const std::string rule : {"mean", "weighted"}) {
     const std::string args = kRoundsRun + " --threads 1 --combine " + rule;
-    const ProcessResult local = start("", args, "local");
+    const ProcessResult local = run("", args, "local");
     ASSERT_EQ(local.exit_code, 0) << local.err;
-    const ProcessResult mpi = start(mpirun_np(1), args + " --backend mpi", "mpi");
+    const ProcessResult mpi = run(mpirun_np(1), args + " --backend mpi", "mpi");
     ASSERT_EQ(mpi.exit_code, 0) << mpi.err;
-    EXPECT_EQ(params_of("mpi"), params_of("local")) << rule << ": parameters differ";
-    EXPECT_EQ(series_without_times(result("mpi")), series_without_times(result("local"))) << rule;
-    EXPECT_EQ(result("mpi")["work"], result("local")["work"]) << rule;
+    EXPECT_EQ(params("mpi"), params("local")) << rule << ": parameters differ";
+    EXPECT_EQ(series_without_times(doc("mpi")), series_without_times(doc("local"))) << rule;
+    EXPECT_EQ(doc("mpi")["work"], doc("local")["work"]) << rule;
   }
 }
 
@@ -68,9 +53,9 @@ TEST_F(MpiNonBlockingEndToEnd, OneRankReproducesTheSharedMemoryMethodBitForBit) 
 // under load 13). The budget is applied exactly and every gradient is contributed or abandoned.
 TEST_F(MpiNonBlockingEndToEnd, TheRoundEndReachesTheOtherRankAndTheAccountingAddsUp) {
   const ProcessResult r =
-      start(mpirun_np(2), kRoundsRun + " --threads 1 --backend mpi --slowdown 0:50", "mpi");
+      run(mpirun_np(2), kRoundsRun + " --threads 1 --backend mpi --slowdown 0:50", "mpi");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json d = result("mpi");
+  const json d = doc("mpi");
   EXPECT_EQ(d["updates"]["applied"], kRoundsBudget);
   const json& w = d["work"];
   const auto gradients = w["gradients"].get<std::int64_t>();
@@ -84,6 +69,45 @@ TEST_F(MpiNonBlockingEndToEnd, TheRoundEndReachesTheOtherRankAndTheAccountingAdd
   std::int64_t over_ranks = 0;
   for (const json& rank : d["ranks"]) over_ranks += rank["gradients"].get<std::int64_t>();
   EXPECT_EQ(over_ranks, gradients);
+}
+
+// A straggler rank: --test-fault slow-rank:1 makes rank 1's worker 20 times slower, so rank 0's
+// worker completes its 8 first in every round (a few hundred us against milliseconds) and its
+// announcement ends the round on rank 1 without waiting for it: rank 1 abandons the mini-batch it
+// has in flight. Rank 1's share is what the document gives beside rank 0's own slot: its
+// computed gradients (pace.computed_per_worker[1]) less its contributed ones (work.contributed
+// less rank 0's algorithm.contributed). The budget is exact and every gradient of both ranks is
+// contributed or abandoned.
+TEST_F(MpiNonBlockingEndToEnd, AStragglerRankAbandonsItsMiniBatchWhenAnotherRankEndsTheRound) {
+  const ProcessResult r =
+      run(mpirun_np(2), kRoundsRun + " --threads 1 --backend mpi --test-fault slow-rank:1", "mpi");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json d = doc("mpi");
+  EXPECT_EQ(d["updates"]["applied"], kRoundsBudget);
+  const json& w = d["work"];
+  const auto gradients = w["gradients"].get<std::int64_t>();
+  const auto contributed = w["contributed"].get<std::int64_t>();
+  const auto abandoned = w["lost"]["abandoned"].get<std::int64_t>();
+  EXPECT_EQ(gradients, contributed + abandoned);
+  EXPECT_EQ(w["lost"]["discarded_at_end"], 0);
+  EXPECT_EQ(w["lost"]["dropped"], 0);
+  const json& computed = d["pace"]["computed_per_worker"];
+  ASSERT_EQ(computed.size(), 2U);
+  ASSERT_EQ(d["algorithm"]["contributed"].size(), 1U);  // rank 0's one slot
+  const std::int64_t slow_contributed =
+      contributed - d["algorithm"]["contributed"][0].get<std::int64_t>();
+  const std::int64_t slow_abandoned = computed[1].get<std::int64_t>() - slow_contributed;
+  EXPECT_GT(slow_abandoned, 0) << "the slow rank never abandoned a mini-batch";
+  EXPECT_LT(slow_contributed, kRoundsBudget) << "the rounds waited for the slow rank's 8";
+  EXPECT_EQ(computed[0].get<std::int64_t>() + computed[1].get<std::int64_t>(), gradients);
+  std::int64_t over_ranks = 0;
+  for (const json& rank : d["ranks"]) over_ranks += rank["gradients"].get<std::int64_t>();
+  EXPECT_EQ(over_ranks, gradients);
+  // Each rank counts its own announcements and the other's, every one received by the end of
+  // the last round (none left unreceived): the two ranks count the same messages.
+  ASSERT_EQ(d["ranks"].size(), 2U);
+  EXPECT_GT(d["ranks"][0]["messages"].get<std::int64_t>(), 0);
+  EXPECT_EQ(d["ranks"][0]["messages"], d["ranks"][1]["messages"]);
 }
 
 }  // namespace

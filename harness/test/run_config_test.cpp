@@ -61,7 +61,7 @@ TEST(RunConfig, RejectsBadValuesWithOneLineNamingTheOption) {
   EXPECT_NE(error_of({"--epochs=1", "--updates=5"}).find("give one of them"), std::string::npos);
   EXPECT_NE(error_of({"--topology-synthetic=pack:2"}).find("--dry-run"), std::string::npos);
   EXPECT_NE(error_of({"--test-fault=boom"})
-                .find("none, abort, hang, exit:N, worker-throw or kill-rank:R"),
+                .find("none, abort, hang, exit:N, worker-throw, kill-rank:R or slow-rank:R"),
             std::string::npos);
 }
 

@@ -62,6 +62,7 @@ FAMILIES = (
     ("schemes.py", "schemes-quick", ["--accuracy", "0.80"], ["schemes"]),
     ("averaging.py", "averaging-quick", [], ["averaging"]),
     ("averaging-mpi.py", "averaging-mpi-quick", [], ["averaging-mpi"]),
+    ("param-server-mpi.py", "param-server-mpi-quick", [], ["param-server-mpi"]),
     ("param-server.py", "param-server-quick", [], ["param-server"]),
     ("hybrid.py", "hybrid-quick", [], ["hybrid"]),
     ("nightly.py", os.path.join(ROOT, "results", "nightly"),
