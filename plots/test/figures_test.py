@@ -64,6 +64,9 @@ FAMILIES = (
     ("averaging-mpi.py", "averaging-mpi-quick", [], ["averaging-mpi"]),
     ("param-server.py", "param-server-quick", [], ["param-server"]),
     ("hybrid.py", "hybrid-quick", [], ["hybrid"]),
+    # Across studies: one panel per --results folder (two here: a lock study and the CNN's).
+    ("efficiency.py", "threads-quick", ["--results", os.path.join(EXAMPLES, "cnn-quick")],
+     ["efficiency"]),
     ("nightly.py", os.path.join(ROOT, "results", "nightly"),
      ["--baseline", os.path.join(ROOT, "experiments", "nightly", "baseline.json")], ["nightly"]),
 )
