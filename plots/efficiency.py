@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-Seconds per pass (hardware efficiency) against passes to a target (statistical), per study.
+"""Seconds per pass (hardware efficiency) against passes to a target (statistical), per study.
 
 DimmWitted's split of time to accuracy (Zhang and Ré, "DimmWitted: A Study of Main-Memory
 Statistical Analytics", VLDB 2014): time to a target = passes to it x seconds per pass, so a method
