@@ -159,6 +159,10 @@ void WorkerStats::merge(const WorkerStats& other) {
   delay_seconds += other.delay_seconds;
   exchanges += other.exchanges;
   comm_delay_seconds += other.comm_delay_seconds;
+  read_section_seconds += other.read_section_seconds;
+  gradient_seconds += other.gradient_seconds;
+  apply_section_seconds += other.apply_section_seconds;
+  timed_updates += other.timed_updates;
   staleness.merge(other.staleness);
   attempts.merge(other.attempts);
   step_factor.merge(other.step_factor);

@@ -232,8 +232,15 @@ struct alignas(kNoFalseSharing) WorkerStats {
   double delay_seconds = 0.0;               // --delay: injected pull and push latency
   std::int64_t exchanges = 0;               // exchanges with the shared model (--comm-delay)
   double comm_delay_seconds = 0.0;          // --comm-delay: injected latency per exchange
-  Histogram staleness;                      // one entry per applied update
-  Histogram attempts;                       // failed attempts before each applied update
+  // The lock methods' split of an update (locked_sgd.hpp), for the speed-up bound its critical
+  // section allows: time holding the lock to read (copy theta out), computing the gradient, and
+  // holding it to apply; timed_updates counts the iterations timed (0: a method that times none).
+  double read_section_seconds = 0.0;
+  double gradient_seconds = 0.0;
+  double apply_section_seconds = 0.0;
+  std::int64_t timed_updates = 0;
+  Histogram staleness;  // one entry per applied update
+  Histogram attempts;   // failed attempts before each applied update
   // --step-rule (algorithms/step_rule.hpp): each update's step / --step, in bins of 1/64, one
   // entry per update applied by a method with a rule (empty for the others); the sum is exact.
   Histogram step_factor;

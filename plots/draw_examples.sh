@@ -20,6 +20,8 @@ for folder in results/examples/*-quick; do
     "$PYTHON" "$script" --results "$folder" --out "$OUT" $extra >/dev/null
   done
 done
+# Across the studies: one panel per example sweep (plots/efficiency.py).
+"$PYTHON" plots/efficiency.py --results results/examples/*-quick --out "$OUT" >/dev/null
 "$PYTHON" plots/nightly.py --out "$OUT" >/dev/null
 "$PYTHON" plots/nightly_ab.py --out "$OUT" >/dev/null
 ls "$OUT"

@@ -23,3 +23,5 @@ for spec in experiments/*.json; do
     "$PYTHON" "$script" --results "results/$name-$SCALE" --out "$OUT"
   done
 done
+# Across the studies: hardware against statistical efficiency, one panel per sweep of this scale.
+"$PYTHON" plots/efficiency.py --results results/*-"$SCALE" --out "$OUT"

@@ -27,6 +27,13 @@ Frames (all in long format: one row per observation, keyed by `run_id`):
                         set to `bins`, the first value past the exact bins).
   series(dir)           one row per (run, evaluated snapshot): seconds, updates, epoch,
                         train_loss, test_loss, test_accuracy, running_loss.
+  efficiency(dir)       one row per (run, target): `kind` ("epsilon" or "accuracy"), `target`
+                        (its label), `passes_to_target` (statistical efficiency: the series'
+                        epoch of the first snapshot that reached it; NaN when not reached),
+                        `seconds_per_pass` (hardware efficiency: wall seconds / passes done)
+                        and `time_to_target`; computed from each run document as psgd does
+                        (harness/run/efficiency.hpp), so sweeps written before index.csv had
+                        the `seconds_per_pass` and `passes_to_*` columns have it too.
   export_csv(dir, out)  runs.csv, histograms.csv and series.csv of a sweep, for R or a
                         spreadsheet (plots/export_csv.py is its command line).
   builds(dir)           {build: folder} of every build whose results a sweep folder keeps:
@@ -81,6 +88,9 @@ EXPECTED_COLUMNS = (
     "lock_wait_seconds", "backoff_seconds", "dropped_gradients", "peak_rss_bytes",
     "oversubscribed", "file",
 )
+
+# The columns of psgd_results.efficiency after the run's identifying ones.
+EFFICIENCY_FIELDS = ("kind", "target", "passes_to_target", "seconds_per_pass", "time_to_target")
 
 # The columns of a sweep's run frame carried into the histogram and series frames.
 ID_COLUMNS = (
@@ -312,6 +322,36 @@ def series(folder, runs=None, docs=None):
     docs = run_documents(folder, runs) if docs is None else docs
     records = [(run_id,) + r for run_id, doc in docs.items() for r in series_rows(doc)]
     return _with_ids(records, SERIES_FIELDS, runs)
+
+
+def document_efficiency(doc):
+    """(kind, target, passes_to_target, seconds_per_pass, time_to_target) per target of a run
+    document: the efficiency split of harness/run/efficiency.hpp, NaN where unknown."""
+    series_points = doc.get("series") or []
+    metrics = doc.get("metrics") or {}
+    passes = series_points[-1].get("epoch") if series_points else None
+    wall = metrics.get("wall_seconds")
+    per_pass = wall / passes if passes and wall is not None else math.nan
+    epoch_at = {p.get("updates"): p.get("epoch") for p in reversed(series_points)}
+    out = []
+    for kind, times, updates in (("epsilon", "time_to_epsilon", "updates_to_epsilon"),
+                                 ("accuracy", "time_to_accuracy", "updates_to_accuracy")):
+        for label, seconds in (metrics.get(times) or {}).items():
+            reached = seconds is not None
+            at = (metrics.get(updates) or {}).get(label)
+            to_target = epoch_at.get(at) if reached else None
+            out.append((kind, label, math.nan if to_target is None else to_target, per_pass,
+                        math.nan if seconds is None else seconds))
+    return out
+
+
+def efficiency(folder, runs=None, docs=None):
+    """The efficiency split of every run and target of a sweep, long format (see the module's
+    doc)."""
+    runs = _runs_with_axes(folder, runs)
+    docs = run_documents(folder, runs) if docs is None else docs
+    records = [(run_id,) + r for run_id, doc in docs.items() for r in document_efficiency(doc)]
+    return _with_ids(records, EFFICIENCY_FIELDS, runs)
 
 
 def _runs_with_axes(folder, runs):

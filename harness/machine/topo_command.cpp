@@ -3,6 +3,7 @@
 #include "harness/machine/topo_command.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -12,9 +13,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cpu_model.hpp"
 #include "common/errors.hpp"
 #include "common/parse_number.hpp"
+#include "harness/cli/atomic_file.hpp"
 #include "harness/cli/option_table.hpp"
+#include "harness/machine/machine_limits.hpp"
 #include "harness/machine/placement.hpp"
 #include "harness/machine/topology.hpp"
 
@@ -31,6 +35,11 @@ struct TopoArgs {
   std::optional<PlacementOptions> placement;
   std::optional<SmtOrder> smt;
   bool json = false;
+  bool measure = false;
+  // --measure: each kernel's duration. 0.2 s: ten-odd 512 GEMMs and thousands of passes of the
+  // smaller streams, about 5 s in all on the 2-core development machine; tests pass less.
+  double measure_seconds = 0.2;
+  std::string results = "results";
 };
 
 int parse_threads(std::string_view text) {
@@ -80,7 +89,21 @@ const OptionTable<TopoArgs>& topo_options() {
         }},
        {"json", "", "print one JSON document {\"topology\", \"pus\", \"plan\"} instead of tables",
         [](TopoArgs& a, std::string_view) { a.json = true; },
-        [](const TopoArgs& a) { return json(a.json); }}});
+        [](const TopoArgs& a) { return json(a.json); }},
+       {"measure", "",
+        "measure this machine's limits (the reference GEMM per core, copy and\n"
+        "triad bandwidth of one core and of all cores) and cache them in\n"
+        "RESULTS/machines/CPU-Ncores.json, which every later run reads",
+        [](TopoArgs& a, std::string_view) { a.measure = true; },
+        [](const TopoArgs& a) { return json(a.measure); }},
+       {"measure-seconds", "S", "--measure: seconds per kernel (S > 0)",
+        [](TopoArgs& a, std::string_view v) {
+          a.measure_seconds = parse_positive_option("measure-seconds", v);
+        },
+        [](const TopoArgs& a) { return json(a.measure_seconds); }},
+       {"results", "DIR", "--measure: the results folder the cache goes under",
+        [](TopoArgs& a, std::string_view v) { a.results = std::string(v); },
+        [](const TopoArgs& a) { return json(a.results); }}});
   return table;
 }
 
@@ -105,6 +128,9 @@ void check_topo_args(const TopoArgs& parsed) {
     throw ConfigError("--threads and --placement go together: give both to print a plan");
   }
   if (parsed.smt && !parsed.placement) throw ConfigError("--smt needs --threads and --placement");
+  if (parsed.measure && (parsed.synthetic || parsed.xml)) {
+    throw ConfigError("--measure measures this machine; it takes neither --synthetic nor --xml");
+  }
 }
 
 std::string bytes_text(std::uint64_t bytes) {
@@ -164,7 +190,47 @@ void print_plan(const PlacementOptions& options, const PlacementPlan& plan, std:
   }
 }
 
+std::string limits_rate_text(double bytes_per_second) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(1) << bytes_per_second / 1e9 << " GB/s";
+  return s.str();
+}
+
+std::string limits_rate_text(const std::optional<double>& bytes_per_second) {
+  return bytes_per_second ? limits_rate_text(*bytes_per_second) : std::string("skipped");
+}
+
+// --measure: measures, writes the cache (atomically: a reader never sees half of it) and prints
+// what it measured.
+int measure(const TopoArgs& args, std::ostream& out) {
+  const TopologySummary summary = Topology::this_machine().summary();
+  const std::string model = cpu_model_name();
+  const MachineLimits limits = measure_machine_limits(
+      model, summary.cores, bandwidth_sizes(summary.l3_bytes), args.measure_seconds);
+  const std::string path =
+      machine_limits_path(args.results, machine_limits_key(model, summary.cores));
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) throw EnvironmentError("cannot create the folder of " + path + ": " + ec.message());
+  write_text_atomically(path, machine_limits_json(limits).dump(2) + "\n");
+  if (args.json) {
+    out << machine_limits_json(limits).dump(2) << "\n";
+    return 0;
+  }
+  out << "limits of " << model << ", " << summary.cores << " cores, written to " << path << "\n"
+      << "  reference GEMM: " << std::fixed << std::setprecision(1)
+      << limits.gemm_flops_per_core / 1e9 << " GFLOP/s per core\n";
+  for (const BandwidthPoint& p : limits.bandwidth) {
+    out << "  " << std::setw(9) << bytes_text(p.bytes) << "  copy "
+        << limits_rate_text(p.copy_one_core) << " (1 core), " << limits_rate_text(p.copy_all_cores)
+        << " (all);  triad " << limits_rate_text(p.triad_one_core) << " (1 core), "
+        << limits_rate_text(p.triad_all_cores) << " (all)\n";
+  }
+  return 0;
+}
+
 int run(const TopoArgs& args, std::ostream& out) {
+  if (args.measure) return measure(args, out);
   const Topology topology = args.synthetic ? Topology::synthetic(*args.synthetic)
                             : args.xml     ? Topology::from_xml(*args.xml)
                                            : Topology::this_machine();
@@ -195,11 +261,14 @@ int run(const TopoArgs& args, std::ostream& out) {
 std::string topo_help() {
   return "usage: psgd topo [--synthetic DESC | --xml FILE]\n"
          "                 [--threads N --placement POLICY [--smt ORDER]] [--json]\n"
+         "       psgd topo --measure [--measure-seconds S] [--results DIR] [--json]\n"
          "\n"
          "Prints a machine's topology as the placement planner sees it: packages, NUMA nodes,\n"
          "cores, hardware threads (PUs), cache sizes, and each NUMA node's CPUs and memory.\n"
          "With --threads and --placement it also prints the plan: which CPU, core, NUMA node and\n"
          "package each worker would be pinned to. Nothing is pinned; this command only plans.\n"
+         "With --measure it measures this machine's speed of light instead, once, for every\n"
+         "later run's speed_of_light block (docs/performance.md, \"Speed of light\").\n"
          "\n" +
          topo_options().help_lines(TopoArgs{}) +
          "  --help                  this text\n"

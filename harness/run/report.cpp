@@ -7,6 +7,7 @@
 
 #include "harness/cli/atomic_file.hpp"
 #include "harness/cli/build_info.hpp"
+#include "harness/run/efficiency.hpp"
 
 namespace psgd {
 namespace {
@@ -367,6 +368,9 @@ nlohmann::json build_report(const RunRecord& r) {
   doc["pace"] = pace_json(r.pace.value_or(PaceRecord{}));
   doc["resources"] = resources_json(r.resources.value_or(ResourceRecord{}));
   if (!r.ranks.is_null()) doc["ranks"] = r.ranks;
+  // Derived from the record (efficiency.hpp), so never read back; speed_of_light is the run's.
+  doc["efficiency"] = efficiency_json(efficiency_of(r));
+  doc["speed_of_light"] = r.speed_of_light;
   return doc;
 }
 
@@ -392,6 +396,7 @@ RunRecord read_run_record(const nlohmann::json& doc) {
   r.placement = at(doc, "placement");
   r.oversubscribed = boolean(doc, "oversubscribed");
   r.ranks = at(doc, "ranks");
+  r.speed_of_light = at(doc, "speed_of_light");
   read_identity(r, doc);
   if (const json& m = at(doc, "metrics"); m.is_object()) r.metrics = read_metrics(m);
   read_counters(r, doc);

@@ -14,11 +14,13 @@
 
 #include "algorithms/registry.hpp"
 #include "algorithms/runner.hpp"
+#include "common/cpu_model.hpp"
 #include "common/errors.hpp"
 #include "common/precision.hpp"
 #include "harness/cli/atomic_file.hpp"
 #include "harness/cli/build_info.hpp"
 #include "harness/cli/input_guard.hpp"
+#include "harness/machine/machine_limits.hpp"
 #include "harness/machine/numa_memory.hpp"
 #include "harness/machine/numa_shared_memory.hpp"
 #include "harness/machine/placement.hpp"
@@ -36,9 +38,11 @@
 #include "harness/run/run_progress.hpp"
 #include "harness/run/run_record.hpp"
 #include "harness/run/run_summary.hpp"
+#include "harness/run/speed_of_light.hpp"
 #include "harness/run/stop_signals.hpp"
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
+#include "models/model_flops.hpp"
 
 namespace psgd {
 namespace {
@@ -195,6 +199,13 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   inject_test_fault(cfg.test_fault);
   // Last in the set-up, so that its errors (--epochs out of range) are settled too.
   const Budget budget = plan_budget(cfg, setup, data.train.size());
+  // The machine's limits, as `psgd topo --measure` cached them under results/ of the working
+  // directory (speed_of_light.hpp): read, never measured here. A cache that exists and is not
+  // valid stops the run now, before training, with one line saying how to mend it.
+  const std::string limits_path = machine_limits_path(
+      "results", machine_limits_key(cpu_model_name(), place.topology.summary().cores));
+  const std::optional<MachineLimits> limits =
+      load_machine_limits("results", cpu_model_name(), place.topology.summary().cores);
   shared_memory.emplace(place.memory);
   ranked.settle_setup(cfg, &data.train);  // every rank learns any rank's error here
 
@@ -255,6 +266,22 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   evaluate_snapshots(facts, *model, data, cfg);
   RunRecord record = make_run_record(facts);
   record.ranks = std::move(ranks);
+  SpeedOfLightFacts light;
+  light.algorithm = cfg.algorithm;
+  light.threads = cfg.threads;
+  light.params = model->num_params();
+  light.scalar_bytes = sizeof(S);
+  light.flops_per_sample = training_flops_per_sample(*model);
+  light.batch = cfg.batch;
+  light.samples = record.work ? record.work->samples.value_or(0) : 0;
+  light.applied = outcome.applied_updates;
+  light.wall_seconds = outcome.wall_seconds;
+  light.totals = merge_workers(outcome.workers);
+  // Under --backend mpi the samples are every rank's but the cores this machine's: no fractions.
+  light.limits = limits && group == nullptr ? &*limits : nullptr;
+  light.limits_path = limits_path;
+  record.speed_of_light = speed_of_light_json(light);
+  if (group != nullptr) record.speed_of_light["reason"] = "not computed under --backend mpi";
   const int stopped_by = StopSignals::received();
   if (signals && stopped_by != 0) mark_stopped(record, stopped_by);
   const int code = write_outputs(cfg, record, [&] {

@@ -190,6 +190,9 @@ struct RunRecord {
   // --backend mpi: one object per rank (harness/run/ranks.hpp); null for one process, and then
   // absent from the document.
   nlohmann::json ranks;
+  // Against the machine's measured limits (harness/run/speed_of_light.hpp); null in a document
+  // written before it.
+  nlohmann::json speed_of_light;
 };
 
 // What the run command knows once training and evaluation are done: the inputs of

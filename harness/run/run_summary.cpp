@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "harness/run/efficiency.hpp"
 #include "harness/run/run_progress.hpp"
+#include "harness/run/speed_of_light.hpp"
 
 namespace psgd {
 namespace {
@@ -215,6 +217,8 @@ std::string run_summary(const RunRecord& r, bool with_header) {
   line(out, "staleness", staleness_text(r));
   line(out, "contention", contention_text(r));
   line(out, "throughput", throughput_text(r));
+  line(out, "efficiency", efficiency_text(efficiency_of(r)));
+  if (r.speed_of_light.is_object()) line(out, "light", speed_of_light_text(r.speed_of_light));
   few_snapshots_warning(out, r);
   load_warning(out, r);
   return out;

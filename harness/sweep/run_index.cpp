@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "harness/cli/atomic_file.hpp"
+#include "harness/run/efficiency.hpp"
 #include "harness/run/report.hpp"
 #include "harness/sweep/results.hpp"
 
@@ -108,6 +109,13 @@ std::vector<std::pair<std::string, std::string>> cells_of(const IndexEntry& e) {
   for (const Column& c : kLeadColumns) cells.emplace_back(c.name, c.value(e));
   for (const Column& c : kTailColumns) cells.emplace_back(c.name, c.value(e));
   for (const Column& c : kWorkColumns) cells.emplace_back(c.name, c.value(e));
+  // The efficiency split (harness/run/efficiency.hpp), derived from the record as the run does.
+  const EfficiencyRecord split = efficiency_of(e.run);
+  cells.emplace_back("seconds_per_pass", cell(split.seconds_per_pass));
+  for (const TargetPasses& t : split.epsilon)
+    cells.emplace_back("passes_to_epsilon_" + epsilon_column_suffix(t.label), cell(t.passes));
+  for (const TargetPasses& t : split.accuracy)
+    cells.emplace_back("passes_to_accuracy_" + epsilon_column_suffix(t.label), cell(t.passes));
   if (!e.run.metrics) return cells;
   const MetricsRecord& m = *e.run.metrics;
   for (const TargetRecord& t : m.epsilon) {
@@ -189,6 +197,12 @@ std::vector<std::string> index_header(const SweepSpec& spec,
     h.push_back("time_to_accuracy_" + epsilon_column_suffix(label));
   for (const std::string& label : accuracy_labels)
     h.push_back("updates_to_accuracy_" + epsilon_column_suffix(label));
+  // The efficiency split (issue #27), appended last for the same reason.
+  h.emplace_back("seconds_per_pass");
+  for (const std::string& label : epsilon_labels)
+    h.push_back("passes_to_epsilon_" + epsilon_column_suffix(label));
+  for (const std::string& label : accuracy_labels)
+    h.push_back("passes_to_accuracy_" + epsilon_column_suffix(label));
   return h;
 }
 

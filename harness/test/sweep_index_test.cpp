@@ -166,6 +166,11 @@ TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) 
   doc["metrics"]["accuracy_targets"] = {{"85%", 0.85}, {"100%", 1.0}};
   doc["metrics"]["time_to_accuracy"] = {{"85%", 1.25}, {"100%", nullptr}};
   doc["metrics"]["updates_to_accuracy"] = {{"85%", 80}, {"100%", nullptr}};
+  // The snapshots the targets were reached at, for the efficiency split's columns.
+  doc["series"] = json::array({{{"updates", 0}, {"epoch", 0.0}, {"seconds", 0.0}},
+                               {{"updates", 40}, {"epoch", 0.4}, {"seconds", 0.5}},
+                               {{"updates", 80}, {"epoch", 0.8}, {"seconds", 1.25}},
+                               {{"updates", 100}, {"epoch", 1.0}, {"seconds", 1.5}}});
   std::vector<std::optional<IndexEntry>> entries(runs.size());
   entries[0] = read_index_entry(doc);
   entries[1] = read_index_entry(finished_doc());  // an older document: the new cells stay empty
@@ -181,7 +186,9 @@ TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) 
                                       "epsilon_targets_reached", "epsilon_reached_50pct",
                                       "epsilon_reached_25pct", "time_to_accuracy_85pct",
                                       "time_to_accuracy_100pct", "updates_to_accuracy_85pct",
-                                      "updates_to_accuracy_100pct"}));  // lowest target first
+                                      "updates_to_accuracy_100pct", "seconds_per_pass",
+                                      "passes_to_epsilon_50pct", "passes_to_epsilon_25pct",
+                                      "passes_to_accuracy_85pct", "passes_to_accuracy_100pct"}));
   EXPECT_EQ(csv.cell(0, "file"), runs[0].run_id + ".json");
   EXPECT_EQ(csv.cell(0, "epsilon_targets_reached"), "1");
   EXPECT_EQ(csv.cell(0, "epsilon_reached_50pct"), "true");
@@ -192,6 +199,13 @@ TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) 
   EXPECT_EQ(csv.cell(0, "passes"), "1.01");
   EXPECT_EQ(csv.cell(0, "lost_fraction"), json(1.0 / 101.0).dump());
   EXPECT_EQ(csv.cell(0, "gradients"), "101");
+  // wall_seconds 1.5 over the final snapshot's 1.0 pass; each target at its snapshot's epoch.
+  EXPECT_EQ(csv.cell(0, "seconds_per_pass"), "1.5");
+  EXPECT_EQ(csv.cell(0, "passes_to_epsilon_50pct"), "0.4");
+  EXPECT_EQ(csv.cell(0, "passes_to_epsilon_25pct"), "");
+  EXPECT_EQ(csv.cell(0, "passes_to_accuracy_85pct"), "0.8");
+  EXPECT_EQ(csv.cell(0, "passes_to_accuracy_100pct"), "");
+  EXPECT_EQ(csv.cell(1, "seconds_per_pass"), "") << "no series: no split";
   EXPECT_EQ(csv.cell(1, "file"), runs[1].run_id + ".json");
   EXPECT_EQ(csv.cell(1, "epsilon_reached_50pct"), "");
   EXPECT_EQ(csv.cell(1, "time_to_accuracy_85pct"), "");

@@ -42,7 +42,14 @@ std::vector<std::string> figures() {
           "attempts",          "memory",         "cnn",         "cnn_staleness",
           "cnn_attempts",      "cnn_memory",     "schemes",     "averaging",
           "param-server",      "hybrid",         "step-rules",  "averaging-mpi",
-          "param-server-mpi"};
+          "param-server-mpi",  "efficiency"};
+}
+
+// The sweep a figure is drawn from: its family's, and for the figures across studies (one panel
+// per sweep folder: plots/efficiency.py), the threads study's.
+std::string family_of(const std::string& figure) {
+  if (figure == "efficiency") return "threads";
+  return figure.substr(0, figure.find('_'));
 }
 
 // Whether a fixture may launch points across processes: mpirun and MPI built in, and not a
@@ -120,7 +127,7 @@ ordered_json fixture_spec(const std::string& family) {
 
 TEST_P(SweepPlotsEndToEnd, ScriptDrawsItsFigureFromASweep) {
   const std::string figure = GetParam();
-  const std::string family = figure.substr(0, figure.find('_'));
+  const std::string family = family_of(figure);
   const fs::path spec_path = dir() / (family + ".json");
   std::ofstream(spec_path) << fixture_spec(family).dump(2);
   const fs::path results = dir() / "results";

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "models/batch_sampler.hpp"
-#include "models/cnn.hpp"
 #include "models/model_factory.hpp"
+#include "models/model_flops.hpp"
 
 namespace psgd {
 namespace {
@@ -28,29 +28,6 @@ constexpr ImageShape kCifar{3, 32, 32};
 constexpr int kClasses = 10;
 // A typical step size; its value does not change the cost of the step.
 constexpr float kStepSize = 0.01F;
-
-// FLOPs of one training step per sample, counting the products (multiply + add = 2) of the
-// forward pass, the weight gradients, and the input gradients of every layer but the first
-// (models skip it): 6 * weights of each layer, 4 * for the first. A convolution's weights are
-// used once per output pixel of the convolution (ConvNet::geometry(): padding included, the
-// pixels a 2x2 pool drops included, as a framework computes them). Elementwise work (bias,
-// activation, pooling, softmax, the apply) is left out, as GEMM-based FLOP counts do.
-double training_flops_per_sample(const Model& model) {
-  const auto* convnet = dynamic_cast<const ConvNet<float>*>(&model);
-  double flops = 0.0;
-  std::size_t conv = 0;
-  bool first = true;
-  for (const ParamBlock& block : model.layout()) {
-    if (block.is_bias) continue;
-    double uses = static_cast<double>(block.size());  // multiply-adds per sample in one pass
-    if (block.shape.size() == 4 && convnet != nullptr) {
-      uses *= static_cast<double>(convnet->geometry().at(conv++).conv_area());
-    }
-    flops += (first ? 4.0 : 6.0) * uses;
-    first = false;
-  }
-  return flops;
-}
 
 void training_step_on(benchmark::State& state, const std::string& spec, ImageShape shape) {
   const auto batch_size = static_cast<std::size_t>(state.range(0));

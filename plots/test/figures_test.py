@@ -65,6 +65,9 @@ FAMILIES = (
     ("param-server-mpi.py", "param-server-mpi-quick", [], ["param-server-mpi"]),
     ("param-server.py", "param-server-quick", [], ["param-server"]),
     ("hybrid.py", "hybrid-quick", [], ["hybrid"]),
+    # Across studies: one panel per --results folder (two here: a lock study and the CNN's).
+    ("efficiency.py", "threads-quick", ["--results", os.path.join(EXAMPLES, "cnn-quick")],
+     ["efficiency"]),
     ("nightly.py", os.path.join(ROOT, "results", "nightly"),
      ["--baseline", os.path.join(ROOT, "experiments", "nightly", "baseline.json")], ["nightly"]),
     ("nightly_ab.py", os.path.join(ROOT, "results", "nightly", "ab"), [], ["nightly_ab"]),

@@ -203,6 +203,36 @@ class SeriesAndRunTest(unittest.TestCase):
 
 
 @unittest.skipIf(MISSING is not None, MISSING)
+class EfficiencyTest(unittest.TestCase):
+    def test_passes_at_the_snapshot_that_reached_each_target(self):
+        split = psgd_results.efficiency(FIXTURE)
+        checked = 0
+        for run_id, doc in fixture_docs().items():
+            metrics = doc.get("metrics") or {}
+            points = doc.get("series") or []
+            mine = split[(split["run_id"] == run_id) & (split["kind"] == "epsilon")]
+            self.assertEqual(set(mine["target"]), set(metrics.get("time_to_epsilon") or {}))
+            for row in mine.itertuples():
+                seconds = metrics["time_to_epsilon"][row.target]
+                if seconds is None:  # not reached: no passes to it
+                    self.assertTrue(row.passes_to_target != row.passes_to_target)
+                    continue
+                at = metrics["updates_to_epsilon"][row.target]
+                epoch = next(p["epoch"] for p in points if p["updates"] == at)
+                self.assertEqual(row.passes_to_target, epoch)
+                # The identity, exact up to the seconds per pass before that snapshot: the
+                # snapshot's own seconds over its own passes.
+                snapshot = next(p for p in points if p["updates"] == at)
+                self.assertAlmostEqual(row.time_to_target,
+                                       row.passes_to_target * snapshot["seconds"] / epoch)
+                checked += 1
+            if points and metrics.get("wall_seconds") is not None and points[-1]["epoch"]:
+                self.assertTrue((mine["seconds_per_pass"]
+                                 == metrics["wall_seconds"] / points[-1]["epoch"]).all())
+        self.assertGreater(checked, 0, "the fixture has reached targets")
+
+
+@unittest.skipIf(MISSING is not None, MISSING)
 class ExportCsvTest(unittest.TestCase):
     def test_export_writes_what_the_loader_reads(self):
         with tempfile.TemporaryDirectory() as out:

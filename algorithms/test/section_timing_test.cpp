@@ -1,0 +1,64 @@
+// algorithms/test/section_timing_test.cpp — the lock methods' per-update timing (locked_sgd.hpp,
+// WorkerStats::read_section_seconds ... timed_updates), which a run's speed_of_light block turns
+// into the speed-up bound of the critical section: every iteration that reached the apply lock
+// is timed once, each part took time, and the methods without a lock time nothing.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "algorithms/registry.hpp"
+#include "algorithms/runner.hpp"
+#include "algorithms/test/toy_models.hpp"
+#include "models/model_factory.hpp"
+
+namespace psgd {
+namespace {
+
+TrainingOutcome run_two_workers(const std::string& name) {
+  static const Dataset data = testing::random_floats(512, 16, 4, 5);
+  const auto model = make_model<float>("linear", Activation::kRelu, ImageShape{1, 1, 16}, 4);
+  std::vector<float> theta0(model->num_params(), 0.0F);
+  RunnerOptions o;
+  o.threads = 2;
+  o.batch_size = 8;
+  o.step = 0.01;
+  o.total_updates = 200;
+  o.updates_per_epoch = 200;
+  o.checkpoints_per_epoch = 1;
+  const AlgorithmSettings defaults;
+  const AlgorithmPtr<float> algo =
+      builtin_algorithms().make<float>(name, AlgorithmSetup{defaults, /*seed=*/1, 2});
+  return run_training<float>(*algo, *model, data, theta0, o);
+}
+
+TEST(SectionTiming, LockMethodsTimeEveryUpdateThatReachedTheApplyLock) {
+  for (const char* name : {"mutex", "rwlock"}) {
+    const TrainingOutcome r = run_two_workers(name);
+    std::int64_t timed = 0;
+    for (const WorkerStats& s : r.workers) {
+      // Applied, or found the budget spent under the lock: both held the apply lock once.
+      EXPECT_EQ(s.timed_updates, s.applied + s.discarded_at_end) << name;
+      if (s.timed_updates > 0) {
+        EXPECT_GT(s.read_section_seconds, 0.0) << name;
+        EXPECT_GT(s.gradient_seconds, 0.0) << name;
+        EXPECT_GT(s.apply_section_seconds, 0.0) << name;
+      }
+      timed += s.timed_updates;
+    }
+    EXPECT_GE(timed, 200) << name << ": every applied update is timed";
+  }
+}
+
+TEST(SectionTiming, MethodsWithoutALockTimeNothing) {
+  for (const char* name : {"hogwild", "hogwild-atomic", "leashed"}) {
+    const WorkerStats total = merge_workers(run_two_workers(name).workers);
+    EXPECT_EQ(total.timed_updates, 0) << name;
+    EXPECT_EQ(total.read_section_seconds + total.gradient_seconds + total.apply_section_seconds,
+              0.0)
+        << name;
+  }
+}
+
+}  // namespace
+}  // namespace psgd
