@@ -157,19 +157,20 @@ INSTANTIATE_TEST_SUITE_P(SweepFigures, SweepPlotsEndToEnd, ::testing::ValuesIn(f
                            return name;
                          });
 
-// Every script in plots/ (but the helpers, tables and nightly.py, which draws the nightly job's
-// history and is run by NightlyEndToEnd) is one of figures(), so none goes untested, and
+// Every script in plots/ (but the helpers, tables, nightly.py and nightly_ab.py, which draw the
+// nightly jobs' histories and are tested elsewhere) is one of figures(), so none goes untested, and
 // every spec in experiments/ has its figure.
 TEST(SweepPlots, EveryScriptAndSpecIsCovered) {
   const fs::path source(PSGD_SOURCE_DIR);
   // Not sweep figures: the package's __init__, the shared helpers, the missing-module line, the
   // loader and its CSV export, the scheme studies' verdict table (these tested by
-  // PlotsLoader.Unittest), the nightly job's figure (run by NightlyEndToEnd) and `psgd
+  // PlotsLoader.Unittest), the nightly job's figure (run by NightlyEndToEnd), the A/B job's
+  // history (plots/test/test_nightly_ab.py, in PlotsLoader.Unittest) and `psgd
   // report`'s page (ReportEndToEnd, PlotsReport.Browser).
-  const std::set<std::string> not_figures = {"__init__",        "common",          "sweep_folder",
-                                             "missing_modules", "psgd_results",    "export_csv",
-                                             "nightly",         "scheme_verdicts", "report",
-                                             "report_sources",  "report_curves"};
+  const std::set<std::string> not_figures = {"__init__",        "common",         "sweep_folder",
+                                             "missing_modules", "psgd_results",   "export_csv",
+                                             "nightly",         "nightly_ab",     "scheme_verdicts",
+                                             "report",          "report_sources", "report_curves"};
   std::set<std::string> scripts;
   for (const auto& entry : fs::directory_iterator(source / "plots")) {
     const std::string stem = entry.path().stem().string();
