@@ -64,6 +64,7 @@ FAMILIES = (
     ("averaging-mpi.py", "averaging-mpi-quick", [], ["averaging-mpi"]),
     ("param-server.py", "param-server-quick", [], ["param-server"]),
     ("hybrid.py", "hybrid-quick", [], ["hybrid"]),
+    ("replication.py", "replication-quick", [], ["replication"]),
     ("nightly.py", os.path.join(ROOT, "results", "nightly"),
      ["--baseline", os.path.join(ROOT, "experiments", "nightly", "baseline.json")], ["nightly"]),
 )
