@@ -25,19 +25,19 @@ namespace {
 using testing::full_loss;
 using testing::LeastSquares;
 
-constexpr const char* kInners[] = {"mutex", "rwlock", "hogwild", "leashed"};
+constexpr const char* kReplicatedInners[] = {"mutex", "rwlock", "hogwild", "leashed"};
 
-AlgorithmPtr<float> make(const std::string& name, const std::vector<OptionText>& values,
-                         int threads) {
+AlgorithmPtr<float> make_replicated_case(const std::string& name,
+                                         const std::vector<OptionText>& values, int threads) {
   const AlgorithmRegistry& reg = builtin_algorithms();
   const AlgorithmSettings settings = reg.at(name).settings_with(values);
   return reg.make<float>(name, AlgorithmSetup{settings, 11, threads, nullptr});
 }
 
-std::string config_error(const std::string& name, const std::vector<OptionText>& values,
-                         int threads) {
+std::string replicated_config_error(const std::string& name, const std::vector<OptionText>& values,
+                                    int threads) {
   try {
-    (void)make(name, values, threads);
+    (void)make_replicated_case(name, values, threads);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -45,7 +45,7 @@ std::string config_error(const std::string& name, const std::vector<OptionText>&
 }
 
 // Per worker every gradient is accounted for, and the contributed ones are the run's updates.
-void expect_accounting(const TrainingOutcome& r) {
+void expect_replicated_accounting(const TrainingOutcome& r) {
   std::int64_t contributed = 0;
   for (std::size_t w = 0; w < r.workers.size(); ++w) {
     const WorkerStats& s = r.workers[w];
@@ -63,11 +63,11 @@ TEST(Replicated, PerMachineIsTheInnerMethodBitForBit) {
   const Dataset data = testing::random_floats(128, 6, 3, 5);
   const std::vector<float> theta0(model.num_params(), 0.25F);
   const RunnerOptions o = testing::small_run(1, 11);
-  for (const char* inner : kInners) {
+  for (const char* inner : kReplicatedInners) {
     SCOPED_TRACE(inner);
-    const AlgorithmPtr<float> alone = make(inner, {}, 1);
+    const AlgorithmPtr<float> alone = make_replicated_case(inner, {}, 1);
     const AlgorithmPtr<float> replicated =
-        make("replicated", {{"inner", inner}, {"replicas", "per-machine"}}, 1);
+        make_replicated_case("replicated", {{"inner", inner}, {"replicas", "per-machine"}}, 1);
     const TrainingOutcome a = run_training(*alone, model, data, theta0, o);
     const TrainingOutcome b = run_training(*replicated, model, data, theta0, o);
     EXPECT_TRUE(testing::same_bits(a.final_params, b.final_params));
@@ -103,7 +103,7 @@ TEST(Replicated, PerCoreAverageIsLocalSgd) {
       const TrainingOutcome l = run_training(local, model, data, theta0, o);
       o.total_updates *= threads;
       o.updates_per_epoch *= threads;
-      const AlgorithmPtr<float> rep = make(
+      const AlgorithmPtr<float> rep = make_replicated_case(
           "replicated",
           {{"inner", "mutex"}, {"replicas", "per-core"}, {"exchange-every", std::to_string(h)}},
           threads);
@@ -126,19 +126,19 @@ TEST(Replicated, ExactBudgetAndAccounting) {
   const Dataset data = testing::random_floats(128, 6, 3, 5);
   const std::vector<float> theta0(model.num_params(), 0.0F);
   for (const char* exchange : {"average", "ring"}) {
-    for (const char* inner : kInners) {
+    for (const char* inner : kReplicatedInners) {
       for (const int threads : {2, 4}) {
         SCOPED_TRACE(std::string(exchange) + " " + inner + " threads " + std::to_string(threads));
         RunnerOptions o = testing::small_run(threads, 11);
         o.total_updates = 503;
-        const AlgorithmPtr<float> rep = make(
+        const AlgorithmPtr<float> rep = make_replicated_case(
             "replicated",
             {{"inner", inner}, {"replicas", "2"}, {"exchange", exchange}, {"exchange-every", "5"}},
             threads);
         const TrainingOutcome r = run_training(*rep, model, data, theta0, o);
         EXPECT_EQ(r.applied_updates, 503);
         EXPECT_EQ(r.stop_reason, StopReason::kNone);
-        expect_accounting(r);
+        expect_replicated_accounting(r);
         // Every checkpoint (0..6 of 503 updates at 100 an epoch) has its snapshot; the last
         // holds the budget's end, so the final slot stays empty.
         for (std::size_t k = 0; k < r.checkpoints->final_slot(); ++k) {
@@ -199,22 +199,26 @@ TEST(Replicated, TokenRingDeliversEveryReplicasUpdates) {
 }
 
 TEST(Replicated, RefusesBadOptions) {
-  EXPECT_NE(config_error("replicated", {{"replicas", "5"}}, 4).find("per-core, per-node"),
-            std::string::npos);
-  EXPECT_NE(config_error("replicated", {{"replicas", "5"}}, 4).find("exceeds --threads 4"),
-            std::string::npos);
+  EXPECT_NE(
+      replicated_config_error("replicated", {{"replicas", "5"}}, 4).find("per-core, per-node"),
+      std::string::npos);
+  EXPECT_NE(
+      replicated_config_error("replicated", {{"replicas", "5"}}, 4).find("exceeds --threads 4"),
+      std::string::npos);
   EXPECT_THROW((void)builtin_algorithms().at("replicated").settings_with({{"replicas", "two"}}),
                ConfigError);
   EXPECT_THROW((void)builtin_algorithms().at("replicated").settings_with({{"inner", "sync"}}),
                ConfigError);
   EXPECT_THROW((void)builtin_algorithms().at("replicated").settings_with({{"exchange", "tree"}}),
                ConfigError);
-  EXPECT_NE(config_error("replicated", {{"inner", "mutex"}, {"persistence", "3"}}, 2)
+  EXPECT_NE(replicated_config_error("replicated", {{"inner", "mutex"}, {"persistence", "3"}}, 2)
                 .find("(not --inner mutex)"),
             std::string::npos);
-  EXPECT_NE(config_error("replicated", {{"ring-mix", "0.25"}}, 2).find("--exchange ring"),
-            std::string::npos);
-  EXPECT_EQ(config_error("replicated", {{"inner", "leashed"}, {"persistence", "3"}}, 2), "");
+  EXPECT_NE(
+      replicated_config_error("replicated", {{"ring-mix", "0.25"}}, 2).find("--exchange ring"),
+      std::string::npos);
+  EXPECT_EQ(replicated_config_error("replicated", {{"inner", "leashed"}, {"persistence", "3"}}, 2),
+            "");
   EXPECT_THROW(builtin_algorithms().check_across_processes("replicated"), ConfigError);
 }
 
