@@ -37,10 +37,11 @@ constexpr const char* kPlotsPython = "/usr/bin/python3";
 // Every figure script: plots/<family>.py, and plots/<family>_<name>.py for further figures of the
 // family's runs (see plots/make_figures.sh).
 std::vector<std::string> figures() {
-  return {"threads",   "threads_curves", "hyperparams",  "staleness",  "staleness_threads",
-          "backoff",   "persistence",    "reference",    "attempts",   "memory",
-          "cnn",       "cnn_staleness",  "cnn_attempts", "cnn_memory", "schemes",
-          "averaging", "param-server",   "hybrid",       "step-rules", "averaging-mpi"};
+  return {"threads",    "threads_curves", "hyperparams",  "staleness",  "staleness_threads",
+          "backoff",    "persistence",    "reference",    "attempts",   "memory",
+          "cnn",        "cnn_staleness",  "cnn_attempts", "cnn_memory", "schemes",
+          "averaging",  "param-server",   "hybrid",       "step-rules", "averaging-mpi",
+          "replication"};
 }
 
 // Whether a fixture may launch points across processes: mpirun and MPI built in, and not a
