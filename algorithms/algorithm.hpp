@@ -54,6 +54,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -312,6 +313,13 @@ struct BasicTrainingSetup {
   int num_workers = 1;
   // Where init() allocates everything the workers share (never null; see shared_memory.hpp).
   SharedMemory* shared_memory = nullptr;
+  // Each worker's planned NUMA node (-1: not pinned, or unknown); empty when nobody planned one.
+  // Only `replicated` reads it, to group its workers into replicas by node.
+  std::vector<int> worker_nodes;
+  std::vector<int> worker_cpus;  // each worker's planned CPU (-1: not pinned); same rule
+  // Memory bound to NUMA node n (n >= 0), for a method that places a part of its storage on one
+  // node (`replicated`: each replica on its own). Empty: shared_memory serves every node.
+  std::function<SharedMemory&(int node)> node_memory;
 };
 
 // Everything one worker may touch. Built by the runner on the worker's own thread after
@@ -360,6 +368,13 @@ class BasicAlgorithm {
   [[nodiscard]] virtual std::optional<std::int64_t> peak_live_vectors() const {
     return std::nullopt;
   }
+  // For a method that runs other methods on replicas of the model (`replicated`,
+  // algorithms/replicated.hpp): the live shared parameters, and the counter its workers compare
+  // with control->total_updates(). Valid only while no worker is inside run_worker (after init,
+  // or between two calls, the caller's synchronisation ordering them); the caller may then read
+  // and write the parameters. Empty span: the method does not offer them.
+  [[nodiscard]] virtual std::span<S> quiescent_params() noexcept { return {}; }
+  [[nodiscard]] virtual std::int64_t quiescent_version() const noexcept { return 0; }
 };
 using Algorithm = BasicAlgorithm<float>;
 

@@ -149,6 +149,12 @@ class HogwildSgd final : public BasicAlgorithm<S> {
   void read_params(std::span<S> out) const override {
     std::copy(theta_.begin(), theta_.end(), out.begin());
   }
+  std::span<S> quiescent_params() noexcept override { return theta_.span(); }
+  // relaxed: quiescent, the caller's synchronisation orders it. It may exceed the updates
+  // applied: a worker claims a number before it finds the budget spent.
+  std::int64_t quiescent_version() const noexcept override {
+    return version_.load(std::memory_order_relaxed);
+  }
 
   [[nodiscard]] nlohmann::json report() const override {
     nlohmann::json j;

@@ -126,6 +126,15 @@ class LeashedSgd final : public BasicAlgorithm<S> {
     return j;
   }
 
+  // The latest published vector, written in place (quiescent: no worker holds or reads it).
+  std::span<S> quiescent_params() noexcept override {
+    PooledVector* v = latest_.load(std::memory_order_relaxed);
+    return {v->data, v->size};
+  }
+  std::int64_t quiescent_version() const noexcept override {
+    return latest_.load(std::memory_order_relaxed)->version;
+  }
+
   [[nodiscard]] std::optional<std::int64_t> peak_live_vectors() const override {
     if (!pool_) return std::nullopt;
     return static_cast<std::int64_t>(pool_->peak_live());

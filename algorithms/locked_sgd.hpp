@@ -125,6 +125,8 @@ class LockedSgd final : public BasicAlgorithm<S> {
   void read_params(std::span<S> out) const override {
     std::copy(theta_.begin(), theta_.end(), out.begin());
   }
+  std::span<S> quiescent_params() noexcept override { return theta_.span(); }
+  std::int64_t quiescent_version() const noexcept override { return version_; }
 
   [[nodiscard]] nlohmann::json report() const override {
     nlohmann::json j = facts_;

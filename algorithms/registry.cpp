@@ -11,6 +11,7 @@
 #include "algorithms/mutex.hpp"
 #include "algorithms/nonblocking.hpp"
 #include "algorithms/param_server.hpp"
+#include "algorithms/replicated_options.hpp"
 #include "algorithms/rwlock.hpp"
 #include "algorithms/seq.hpp"
 #include "algorithms/sync.hpp"
@@ -146,6 +147,7 @@ const AlgorithmRegistry& builtin_algorithms() {
     r.add(local_sgd_entry());
     r.add(async_exchange_entry());
     r.add(nonblocking_entry());
+    r.add(replicated_entry());
     return r;
   }();
   return registry;

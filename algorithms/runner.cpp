@@ -389,10 +389,16 @@ BasicTrainingOutcome<S> run_training(BasicAlgorithm<S>& algo, const BasicModel<S
     schedule.emplace(train.size(), o.batch_size,
                      stream_seed(o.seed, static_cast<std::uint64_t>(o.threads)));
   }
-  BasicTrainingSetup<S> setup{
-      &model,       model.num_params(),
-      o.batch_size, static_cast<S>(o.step),
-      o.threads,    o.shared_memory != nullptr ? o.shared_memory : &heap_shared_memory()};
+  BasicTrainingSetup<S> setup;
+  setup.model = &model;
+  setup.num_params = model.num_params();
+  setup.batch_size = o.batch_size;
+  setup.step = static_cast<S>(o.step);
+  setup.num_workers = o.threads;
+  setup.shared_memory = o.shared_memory != nullptr ? o.shared_memory : &heap_shared_memory();
+  setup.worker_nodes = o.worker_nodes;
+  setup.worker_cpus = o.worker_cpus;
+  setup.node_memory = o.node_memory;
   algo.init(theta0, setup);
   RunControl control(o.total_updates, o.total_gradients);
   Crew<S>(algo, model, train, o, out, control, schedule ? &*schedule : nullptr).run();

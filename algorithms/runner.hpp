@@ -61,6 +61,10 @@ struct RunnerOptions {
   PaceConfig pace;
   // Where the algorithm's shared storage is allocated (--memory); null: heap_shared_memory().
   SharedMemory* shared_memory = nullptr;
+  // BasicTrainingSetup::worker_nodes and node_memory (`replicated` places a replica per node).
+  std::vector<int> worker_nodes;
+  std::vector<int> worker_cpus;
+  std::function<SharedMemory&(int node)> node_memory;
   // Snapshot slots before thinning sets in (Checkpoints); 0 = the default cap. Tests use a small
   // one to exercise thinning in a few hundred updates.
   std::size_t max_checkpoint_slots = 0;

@@ -27,8 +27,9 @@ namespace {
 // when the update is applied (async-exchange per merge: its own tests are in
 // async_exchange_test.cpp, since its rule sees the merge's staleness, not the update's).
 const std::vector<std::string_view> kRuleMethods = {
-    "mutex",   "rwlock",       "hogwild", "hogwild-atomic",
-    "leashed", "param-server", "hybrid",  "async-exchange"};
+    "mutex",        "rwlock", "hogwild",        "hogwild-atomic", "leashed",
+    "param-server", "hybrid", "async-exchange", "replicated"};  // its inner method's rule, on the
+                                                                // staleness within a replica
 
 // With the settings under which its one thread is seq (async-exchange: --merge overwrite).
 template <class S>

@@ -8,11 +8,14 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <new>
 #include <optional>
 #include <thread>
 
 #include "algorithms/registry.hpp"
+#include "algorithms/replicated_layout.hpp"
+#include "algorithms/replicated_options.hpp"
 #include "algorithms/runner.hpp"
 #include "common/cpu_model.hpp"
 #include "common/errors.hpp"
@@ -59,6 +62,26 @@ void inject_test_fault(const std::string& fault) {
   if (fault.rfind("exit:", 0) == 0) std::_Exit(std::stoi(fault.substr(5)));
 }
 
+// `replicated`'s replicas on the planned placement, as its init() will group them: per replica
+// its node, workers, their planned CPUs and where its memory will be bound (a topology of
+// --topology-synthetic plans them without the machine).
+json planned_replicas(const RunConfig& cfg, const PlacementSetup& place) {
+  const AlgorithmSetup setup = algorithm_setup(cfg);
+  const ReplicaChoice choice = setup.settings.get<ReplicaChoice>(replicas_option());
+  std::vector<int> nodes;
+  for (const CpuSlot& slot : place.plan) nodes.push_back(slot.numa_node);
+  json replicas = json::array();
+  for (const ReplicaPlan& r : plan_replicas(choice, cfg.threads, nodes)) {
+    json cpus = json::array();
+    for (const int w : r.workers) cpus.push_back(place.plan[static_cast<std::size_t>(w)].cpu);
+    replicas.push_back({{"node", r.node},
+                        {"workers", r.workers},
+                        {"planned_cpus", cpus},
+                        {"memory", r.node >= 0 ? "bind:" + std::to_string(r.node) : "--memory"}});
+  }
+  return replicas;
+}
+
 int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
   json doc;
   doc["schema_version"] = kSchemaVersion;
@@ -66,6 +89,7 @@ int print_dry_run(const RunConfig& cfg, const PlacementSetup& place) {
   doc["argv"] = cfg.argv;
   doc["config"] = config_to_json(cfg);
   doc["placement"] = place.to_json({}, nullptr);
+  if (cfg.algorithm == "replicated") doc["replicas"] = planned_replicas(cfg, place);
   write_json(doc, cfg.out);
   return 0;
 }
@@ -79,7 +103,8 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
                               const PlacementSetup& place, const Budget& budget,
                               SharedMemory& shared_memory, std::vector<ObservedSlot>& observed,
                               const ProcessGroup* group, int first_source,
-                              ProgressPrinter* progress, const std::atomic<int>* stop_request) {
+                              ProgressPrinter* progress, const std::atomic<int>* stop_request,
+                              const std::function<SharedMemory&(int node)>& node_memory) {
   std::vector<S> theta0(model.num_params());
   initialize_params(model, init, cfg.seed, theta0);
   RunnerOptions ro;
@@ -119,6 +144,13 @@ BasicTrainingOutcome<S> train(const RunConfig& cfg, const InitSpec& init, BasicA
   };
   // Every shared allocation of the algorithm goes through shared_memory, under --memory.
   ro.shared_memory = &shared_memory;
+  // Each worker's planned node and CPU, and memory bound to a node: `replicated` places each of
+  // its replicas on its workers' node (the other methods ignore them).
+  for (const CpuSlot& slot : place.plan) {
+    ro.worker_nodes.push_back(slot.numa_node);
+    ro.worker_cpus.push_back(slot.cpu);
+  }
+  ro.node_memory = node_memory;
   ro.stop_request = stop_request;
   if (progress != nullptr) {
     ro.on_progress = [progress](const LiveProgress& p) { progress->show(p); };
@@ -170,6 +202,9 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   ProcessGroup* const group = ranked.group();
   // Declared before the algorithm, which allocates from it: the memory must outlive it.
   std::optional<NumaSharedMemory> shared_memory;
+  // Memory bound to one node each, made on first use (`replicated`'s replicas), when libnuma
+  // can bind; otherwise every allocation follows --memory.
+  std::map<int, NumaSharedMemory> node_memories;
   AlgorithmSetup setup = algorithm_setup(cfg);
   setup.group = group;
   const AlgorithmPtr<S> algo = builtin_algorithms().make<S>(cfg.algorithm, setup);
@@ -230,9 +265,22 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
     progress.emplace(progress_budget(cfg, budget), stderr_is_terminal());
   }
   std::vector<ObservedSlot> observed;
+  std::function<SharedMemory&(int node)> node_memory;
+  if (place.numa.available) {
+    node_memory = [&node_memories](int node) -> SharedMemory& {
+      auto it = node_memories.find(node);
+      if (it == node_memories.end()) {
+        it = node_memories
+                 .emplace(std::piecewise_construct, std::forward_as_tuple(node),
+                          std::forward_as_tuple(MemoryPolicy{MemoryPolicyKind::kBind, node}))
+                 .first;
+      }
+      return it->second;
+    };
+  }
   BasicTrainingOutcome<S> outcome = train(
       cfg, init, *algo, *model, data, place, budget, *shared_memory, observed, group, first_source,
-      progress ? &*progress : nullptr, signals ? &StopSignals::request() : nullptr);
+      progress ? &*progress : nullptr, signals ? &StopSignals::request() : nullptr, node_memory);
   const PageNodeSample memory_observed = shared_memory->observed();  // the algorithm holds it
   json ranks =
       ranked.gather(observed, place.topology.summary(), outcome.workers, outcome.cpu_seconds);
@@ -246,11 +294,17 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
                  static_cast<std::int64_t>(model->num_params())};
   facts.algorithm = algo->report();
   facts.algorithm["name"] = std::string(algo->name());
+  // Where the pages of each node-bound allocation are (`replicated`'s replicas), node by node.
+  for (const auto& [node, memory] : node_memories) {
+    facts.algorithm["node_memory_observed"][std::to_string(node)] = json(memory.observed());
+  }
   facts.algorithm["roles"] = roles;
   // config.batch-order holds the order used; this says whether it was the method's default.
   facts.algorithm["batch_order_source"] = cfg.batch_order ? "--batch-order" : "method default";
   facts.peak_live_vectors = algo->peak_live_vectors();
-  facts.shared_bytes = static_cast<std::int64_t>(shared_memory->live_bytes());
+  std::size_t shared_bytes = shared_memory->live_bytes();
+  for (const auto& [node, memory] : node_memories) shared_bytes += memory.live_bytes();
+  facts.shared_bytes = static_cast<std::int64_t>(shared_bytes);
   facts.placement = place.to_json(observed, &memory_observed);
   facts.oversubscribed = static_cast<std::size_t>(cfg.threads) > place.topology.pus().size();
   facts.updates_per_epoch = budget.per_epoch;

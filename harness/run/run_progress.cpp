@@ -35,7 +35,7 @@ std::string duration_text(double seconds) {
 bool has_roles_text(std::string_view algo) {
   for (const std::string_view known :
        {"seq", "mutex", "rwlock", "hogwild", "hogwild-atomic", "leashed", "sync", "param-server",
-        "hybrid", "local-sgd", "async-exchange", "nonblocking"}) {
+        "hybrid", "local-sgd", "async-exchange", "nonblocking", "replicated"}) {
     if (algo == known) return true;
   }
   return false;
@@ -63,6 +63,9 @@ std::string worker_roles(std::string_view algo, int threads, int first_source) {
   if (algo == "nonblocking") {
     return count(n, "worker", "workers") +
            " in rounds, ended by the first to complete its mini-batches";
+  }
+  if (algo == "replicated") {
+    return count(n, "worker", "workers") + " in replicas (--replicas), each running --inner";
   }
   if (has_roles_text(algo)) {  // mutex, rwlock, hogwild, hogwild-atomic, leashed
     return count(n, "asynchronous worker", "asynchronous workers") +

@@ -38,17 +38,19 @@ std::string option_error_of(std::vector<std::string_view> args,
 
 TEST(AlgorithmOptions, AnOptionAnAlgorithmDoesNotTakeIsRejectedNamingWhoTakesIt) {
   EXPECT_EQ(option_error_of({"--algo=seq", "--persistence=3"}),
-            "--persistence applies to: leashed (not --algo seq)");
+            "--persistence applies to: leashed, replicated (not --algo seq)");
   EXPECT_EQ(option_error_of({"--algo=mutex", "--test-before-cas"}),
-            "--test-before-cas applies to: leashed (not --algo mutex)");
+            "--test-before-cas applies to: leashed, replicated (not --algo mutex)");
   EXPECT_EQ(option_error_of({"--algo=hogwild", "--threads=2", "--backoff=linear"}),
-            "--backoff applies to: mutex, rwlock, hogwild-atomic, leashed (not --algo hogwild)");
+            "--backoff applies to: mutex, rwlock, hogwild-atomic, leashed, replicated (not "
+            "--algo hogwild)");
   EXPECT_EQ(option_error_of({"--algo=sync", "--threads=2", "--backoff-min=100"}),
-            "--backoff-min applies to: mutex, rwlock, hogwild-atomic, leashed (not --algo sync)");
+            "--backoff-min applies to: mutex, rwlock, hogwild-atomic, leashed, replicated (not "
+            "--algo sync)");
   EXPECT_EQ(option_error_of({"--algo=leashed", "--lock=os"}),
-            "--lock applies to: mutex, rwlock (not --algo leashed)");
+            "--lock applies to: mutex, rwlock, replicated (not --algo leashed)");
   EXPECT_EQ(option_error_of({"--algo=mutex", "--rwlock-prefer=reader"}),
-            "--rwlock-prefer applies to: rwlock (not --algo mutex)");
+            "--rwlock-prefer applies to: rwlock, replicated (not --algo mutex)");
   EXPECT_EQ(option_error_of({"--algo=hogwild-atomic", "--backoff-jitter=0"}), "no error");
 }
 

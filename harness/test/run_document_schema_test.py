@@ -40,6 +40,9 @@ EXTRA_RUNS = [
     ["--algo", "hogwild-atomic", "--threads", "2", "--slowdown", "1:2", "--delay", "fixed:1"],
     ["--algo", "seq", "--threads", "1", "--target-accuracy", "0.2"],
     ["--algo", "param-server", "--threads", "1"],  # no server slot: null
+    ["--algo", "replicated", "--threads", "2", "--replicas", "per-core", "--exchange-every", "8"],
+    ["--algo", "replicated", "--threads", "2", "--replicas", "2", "--exchange", "ring",
+     "--inner", "leashed", "--exchange-every", "8"],
 ]
 
 

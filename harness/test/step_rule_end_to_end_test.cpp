@@ -44,7 +44,7 @@ TEST(StepRuleEndToEnd, AMethodWithoutPerUpdateStalenessRefusesARuleWithExitTwo) 
       run_psgd(std::string(kTinyStepRuleRun) + "--algo sync --threads 2 --step-rule tail");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--step-rule applies to: mutex, rwlock, hogwild, hogwild-atomic, leashed, "
-                       "param-server, hybrid, async-exchange (not --algo sync)"),
+                       "param-server, hybrid, async-exchange, replicated (not --algo sync)"),
             std::string::npos)
       << r.err;
   // Methods without rules record no effective steps.

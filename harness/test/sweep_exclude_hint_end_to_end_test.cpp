@@ -28,7 +28,8 @@ TEST(SweepExcludeHintEndToEnd, TheRefusalNamesTheExcludeRuleThatSkipsThePoint) {
       run_psgd("sweep " + spec.string() + " --dry-run --results-dir " + (dir / "results").string());
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_TRUE(one_line(r.err)) << r.err;
-  EXPECT_NE(r.err.find("--persistence applies to: leashed (not --algo mutex)"), std::string::npos)
+  EXPECT_NE(r.err.find("--persistence applies to: leashed, replicated (not --algo mutex)"),
+            std::string::npos)
       << r.err;
   const std::string rule = R"("exclude": [{"algo":"mutex","persistence":2}])";
   ASSERT_NE(r.err.find(rule), std::string::npos) << r.err;

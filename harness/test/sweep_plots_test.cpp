@@ -42,7 +42,7 @@ std::vector<std::string> figures() {
           "attempts",          "memory",         "cnn",         "cnn_staleness",
           "cnn_attempts",      "cnn_memory",     "schemes",     "averaging",
           "param-server",      "hybrid",         "step-rules",  "averaging-mpi",
-          "param-server-mpi",  "efficiency"};
+          "param-server-mpi",  "efficiency",     "replication"};
 }
 
 // The sweep a figure is drawn from: its family's, and for the figures across studies (one panel

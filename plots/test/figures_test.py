@@ -68,6 +68,7 @@ FAMILIES = (
     # Across studies: one panel per --results folder (two here: a lock study and the CNN's).
     ("efficiency.py", "threads-quick", ["--results", os.path.join(EXAMPLES, "cnn-quick")],
      ["efficiency"]),
+    ("replication.py", "replication-quick", [], ["replication"]),
     ("nightly.py", os.path.join(ROOT, "results", "nightly"),
      ["--baseline", os.path.join(ROOT, "experiments", "nightly", "baseline.json")], ["nightly"]),
     ("nightly_ab.py", os.path.join(ROOT, "results", "nightly", "ab"), [], ["nightly_ab"]),
