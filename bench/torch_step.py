@@ -177,7 +177,7 @@ def main():
                  for bench, name, shape, batch in CASES} if torch else {}
         rounds.append((psgd, rates, os.getloadavg()[0]))
     first = rounds[0][0]
-    gemms = [name for name in ("BM_ReferenceGemm/512", "BM_ReferenceGemm_OpenBLAS/512")
+    gemms = [name for name in ("BM_ReferenceGemm/512", "BM_ReferenceGemmOpenBLAS/512")
              if name in first]
     for name in gemms:
         print(f"{name} (one thread, psgd's environment): "

@@ -41,6 +41,9 @@
 // given build, machine and OpenBLAS core (openblas_core_name(), which OPENBLAS_CORETYPE can
 // change). The run document records which of the three ran (context.gemm, context.openblas_core).
 // Measured against Eigen on the models' shapes: docs/performance.md, "The GEMM under the models".
+// Known defect: OpenBLAS 0.3.21's AVX-512 kernels malloc on some NoTrans x NoTrans calls (cnn's
+// and lenet's dense layers at small batches), so an OpenBLAS build breaks the no-allocation rule
+// there (ModelAllocation fails for them); the MLP's calls do not allocate.
 #pragma once
 
 #include "common/eigen.hpp"

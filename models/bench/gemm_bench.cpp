@@ -4,7 +4,7 @@
 // fraction of what this machine's GEMM does in the same run: a fraction that a slower or busier
 // night leaves unchanged and a slower kernel does not.
 //
-// With OpenBLAS installed (Debian's libopenblas-dev), BM_ReferenceGemm_OpenBLAS measures its
+// With OpenBLAS installed (Debian's libopenblas-dev), BM_ReferenceGemmOpenBLAS measures its
 // cblas_sgemm on the same matrices, one thread, and registers "openblas_core" (the kernel set
 // OpenBLAS chose at load: OPENBLAS_CORETYPE changes it) in the context, so the nightly job reports
 // both and each model's step can be read against the faster of the two.
@@ -60,7 +60,7 @@ void BM_ReferenceGemm(benchmark::State& state) {
 
 #if defined(PSGD_BENCH_OPENBLAS)
 // The same product with OpenBLAS's cblas_sgemm, one thread.
-void BM_ReferenceGemm_OpenBLAS(benchmark::State& state) {
+void BM_ReferenceGemmOpenBLAS(benchmark::State& state) {
   const auto n = static_cast<Eigen::Index>(state.range(0));
   const Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n);
   const Eigen::MatrixXf b = Eigen::MatrixXf::Random(n, n);
@@ -77,7 +77,7 @@ void BM_ReferenceGemm_OpenBLAS(benchmark::State& state) {
   state.counters["gflops"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_ReferenceGemm_OpenBLAS)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReferenceGemmOpenBLAS)->Arg(512)->Unit(benchmark::kMillisecond);
 #endif
 
 // One worker's batch stream over 28x28 byte images (Fashion-MNIST's shape and storage): a random

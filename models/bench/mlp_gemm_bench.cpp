@@ -1,8 +1,8 @@
 // models/bench/mlp_gemm_bench.cpp — the products of one 784-128-128-128-10 MLP training step,
 // exactly as models/mlp.cpp issues them (same shapes, storage orders and strides), run through
-// this build's gemm() (BM_MlpStepGemms_psgd: Eigen's kernel by default, or whichever kernel the
+// this build's gemm() (BM_MlpStepGemmsPsgd: Eigen's kernel by default, or whichever kernel the
 // build chose) and, with OpenBLAS installed, through cblas_sgemm directly, one thread
-// (BM_MlpStepGemms_OpenBLAS). Both in one binary, so the two GEMMs are compared on the models'
+// (BM_MlpStepGemmsOpenBLAS). Both in one binary, so the two GEMMs are compared on the models'
 // own shapes within one run (docs/performance.md, "The GEMM under the models"), and the MLP
 // step's GFLOP/s (model_bench.cpp) can be read against the best of them.
 //
@@ -94,14 +94,14 @@ void run_mlp_products(benchmark::State& state, Product product) {
                          benchmark::Counter::kIsRate);
 }
 
-void BM_MlpStepGemms_psgd(benchmark::State& state) {
+void BM_MlpStepGemmsPsgd(benchmark::State& state) {
   detail::GemmScratch<float> scratch;
   run_mlp_products(
       state, [&scratch](Index m, Index n, Index k, Operand<float> a, Operand<float> b, float* c,
                         Index ldc) { detail::gemm(m, n, k, a, b, c, ldc, false, scratch); });
   state.SetLabel(detail::gemm_kernel_name());
 }
-BENCHMARK(BM_MlpStepGemms_psgd)->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MlpStepGemmsPsgd)->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
 
 #if defined(PSGD_BENCH_OPENBLAS)
 // An operand as column-major BLAS sees it (as models/gemm.cpp passes it).
@@ -110,7 +110,7 @@ std::pair<CBLAS_TRANSPOSE, blasint> blas_view(Operand<float> x) {
                            : std::pair{CblasTrans, static_cast<blasint>(x.row_stride)};
 }
 
-void BM_MlpStepGemms_OpenBLAS(benchmark::State& state) {
+void BM_MlpStepGemmsOpenBLAS(benchmark::State& state) {
   run_mlp_products(state, [](Index m, Index n, Index k, Operand<float> a, Operand<float> b,
                              float* c, Index ldc) {
     const auto [ta, lda] = blas_view(a);
@@ -120,7 +120,7 @@ void BM_MlpStepGemms_OpenBLAS(benchmark::State& state) {
                 static_cast<blasint>(ldc));
   });
 }
-BENCHMARK(BM_MlpStepGemms_OpenBLAS)->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MlpStepGemmsOpenBLAS)->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
 #endif
 
 }  // namespace

@@ -1,13 +1,13 @@
 // models/bench/mlp_parts_bench.cpp — one 784-128-128-128-10 MLP training step taken apart: each
 // benchmark runs one part of the step, for every layer it is done on, with the shapes and the
 // functions models/mlp.cpp runs (detail:: in models/mlp.hpp), so these parts plus the products
-// (BM_MlpStepGemms_psgd, mlp_gemm_bench.cpp) add up to about a step (training_step/
+// (BM_MlpStepGemmsPsgd, mlp_gemm_bench.cpp) add up to about a step (training_step/
 // mlp_128x128x128 in model_bench.cpp) and show where the time beyond the GEMMs goes:
-//   BM_MlpPart_bias_activation/n    forward: bias + ReLU in one pass (3 layers), bias (logits)
-//   BM_MlpPart_softmax/n            softmax cross-entropy and its gradient on the 10 x n logits
-//   BM_MlpPart_bias_gradient/n      backward: dZ's row sums, 4 layers
-//   BM_MlpPart_activation_backward/n  backward: dZ of the layer below from ReLU's mask, 3 layers
-//   BM_MlpPart_update/n             theta -= step * grad over the 134,794 parameters (as the
+//   BM_MlpPartBiasActivation/n      forward: bias + ReLU in one pass (3 layers), bias (logits)
+//   BM_MlpPartSoftmax/n             softmax cross-entropy and its gradient on the 10 x n logits
+//   BM_MlpPartBiasGradient/n        backward: dZ's row sums, 4 layers
+//   BM_MlpPartActivationBackward/n  backward: dZ of the layer below from ReLU's mask, 3 layers
+//   BM_MlpPartUpdate/n              theta -= step * grad over the 134,794 parameters (as the
 //                                   benchmark's step does; independent of n)
 // Results: docs/performance.md, "The MLP step, part by part".
 #include <benchmark/benchmark.h>
@@ -50,7 +50,7 @@ void run_part(benchmark::State& state, Part&& part) {
                          benchmark::Counter::kIsRate);
 }
 
-void BM_MlpPart_bias_activation(benchmark::State& state) {
+void BM_MlpPartBiasActivation(benchmark::State& state) {
   const Index n = state.range(0);
   std::vector<float> z = part_noise(static_cast<std::size_t>(128 * n), 4);
   const std::vector<float> bias = part_noise(128, 5);
@@ -63,7 +63,7 @@ void BM_MlpPart_bias_activation(benchmark::State& state) {
   });
 }
 
-void BM_MlpPart_softmax(benchmark::State& state) {
+void BM_MlpPartSoftmax(benchmark::State& state) {
   const Index n = state.range(0);
   const std::vector<float> logits0 = part_noise(static_cast<std::size_t>(10 * n), 6);
   std::vector<float> logits = logits0;
@@ -77,7 +77,7 @@ void BM_MlpPart_softmax(benchmark::State& state) {
   });
 }
 
-void BM_MlpPart_bias_gradient(benchmark::State& state) {
+void BM_MlpPartBiasGradient(benchmark::State& state) {
   const Index n = state.range(0);
   const std::vector<float> dz = part_noise(static_cast<std::size_t>(128 * n), 7);
   std::vector<float> out(128);
@@ -89,7 +89,7 @@ void BM_MlpPart_bias_gradient(benchmark::State& state) {
   });
 }
 
-void BM_MlpPart_activation_backward(benchmark::State& state) {
+void BM_MlpPartActivationBackward(benchmark::State& state) {
   const Index n = state.range(0);
   const std::vector<float> a0 = part_noise(static_cast<std::size_t>(128 * n), 8);
   std::vector<float> a = a0;
@@ -102,7 +102,7 @@ void BM_MlpPart_activation_backward(benchmark::State& state) {
   });
 }
 
-void BM_MlpPart_update(benchmark::State& state) {
+void BM_MlpPartUpdate(benchmark::State& state) {
   std::vector<float> theta = part_noise(kPartParams, 10);
   const std::vector<float> grad = part_noise(kPartParams, 11);
   run_part(state, [&](Index) {
@@ -114,11 +114,11 @@ void part_batches(benchmark::internal::Benchmark* b) {
   b->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
 }
 
-BENCHMARK(BM_MlpPart_bias_activation)->Apply(part_batches);
-BENCHMARK(BM_MlpPart_softmax)->Apply(part_batches);
-BENCHMARK(BM_MlpPart_bias_gradient)->Apply(part_batches);
-BENCHMARK(BM_MlpPart_activation_backward)->Apply(part_batches);
-BENCHMARK(BM_MlpPart_update)->Apply(part_batches);
+BENCHMARK(BM_MlpPartBiasActivation)->Apply(part_batches);
+BENCHMARK(BM_MlpPartSoftmax)->Apply(part_batches);
+BENCHMARK(BM_MlpPartBiasGradient)->Apply(part_batches);
+BENCHMARK(BM_MlpPartActivationBackward)->Apply(part_batches);
+BENCHMARK(BM_MlpPartUpdate)->Apply(part_batches);
 
 }  // namespace
 }  // namespace psgd
