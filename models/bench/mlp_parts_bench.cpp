@@ -13,7 +13,6 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -26,7 +25,6 @@ namespace {
 
 using detail::Index;
 
-constexpr std::array<Index, 5> kPartWidths{784, 128, 128, 128, 10};
 constexpr std::size_t kPartParams = 134794;
 
 // A buffer of uniform noise in [-0.5, 0.5).
