@@ -6,9 +6,10 @@
 //                              both threads at once, no synchronisation
 //   BM_SharedVectorInTurns/n   the same two kernels, each under one std::mutex, as
 //                              algorithms/locked_sgd.hpp takes it for the read and the apply
-// Each at 1 thread (the kernels' own cost) and 2 threads (Google Benchmark's ->Threads(2): the
-// time per iteration is each thread's wall time, so 2 threads at the 1-thread time would be
-// perfect overlap, and twice it no overlap). Sizes: 16,384 floats (64 KiB, inside L2),
+// Each at 1 thread (the kernels' own cost) and 2 threads (Google Benchmark's ->Threads(2)). The
+// reported real time divides the wall time by the iterations of both threads: it is the wall
+// time per update the pair applies, so 2 threads at half the 1-thread time would be perfect
+// overlap, and at the 1-thread time no gain. Sizes: 16,384 floats (64 KiB, inside L2),
 // 134,794 (the studies' MLP, 527 KiB: inside a 1 MiB L2, past a 512 KiB one), 1,048,576 (4 MiB:
 // past L2, inside L3) and 8,388,608 (32 MiB: at or past L3). Results and their cause:
 // docs/performance.md, "HOGWILD!'s cost on two cores".
