@@ -12,7 +12,7 @@ core for comparable numbers: `taskset -c 1 bench/torch_step.py` (what `make benc
 
 PyTorch at its best: Debian's torch multiplies with whatever libblas.so.3 is installed (OpenBLAS
 with `make torch-deps`), and OpenBLAS obeys OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which some
-machines set (e.g. to Haswell: AVX2 kernels on an AVX-512 CPU, about half of its sgemm rate). This
+machines set (e.g. to Haswell: AVX2 kernels on an AVX-512 CPU). This
 script unsets both for the PyTorch side only (this process, before torch loads OpenBLAS); psgd's
 benchmark runs with the environment as given. It prints which OpenBLAS kernel set PyTorch's BLAS
 chose (threadpoolctl's "architecture", or openblas_get_corename() through ctypes) and the load
@@ -182,6 +182,7 @@ def main():
     for name in gemms:
         print(f"{name} (one thread, psgd's environment): "
               f"{statistics.median(r[0][name]['gflops'] for r in rounds):.1f} GFLOP/s")
+    print(f"of best GEMM: psgd's GFLOP/s over the faster of {' and '.join(gemms)} in each round")
     print(f"load average (1 min) after each round: {', '.join(f'{r[2]:.1f}' for r in rounds)}; "
           f"{args.rounds} rounds, medians; ratios within each round")
     print(f"{'model':<10}{'input':<9}{'batch':>6}{'psgd/s':>10}{'torch/s':>10}"
