@@ -12,15 +12,16 @@ PSGD := build/release/psgd
 # `make demo` installs what building and running psgd needs, not the test and lint tools.
 #   run    compiler, CMake, Ninja, Eigen, nlohmann/json, hwloc (and lstopo, which exports the
 #          topologies `--topology-xml` reads), libnuma, zlib, Google Benchmark (the release
-#          preset builds the micro-benchmarks), git (the build records its commit; without it the
-#          commit is null), and the Fashion-MNIST data
+#          preset builds the micro-benchmarks), OpenBLAS (the models' benchmark measures its
+#          sgemm next to Eigen's; -DPSGD_OPENBLAS=ON runs the models on it), git (the build
+#          records its commit; without it the commit is null), and the Fashion-MNIST data
 #   plots  the figure scripts, the loader and `psgd report` (plots/: matplotlib, pandas, jinja2)
 #   mpi    `psgd run --backend mpi` (optional: a build without it refuses that backend)
 #   test   GoogleTest (the dev, tsan and asan presets build the tests), jsonschema, zsh (the completion test), plots and
 #          mpi (the suite tests both)
 #   format clang-format; lint: clang-tidy (and clang-format); fuzz: clang and its libFuzzer runtime
 RUN_PACKAGES := cmake ninja-build g++ make pkg-config git libeigen3-dev nlohmann-json3-dev \
-  libhwloc-dev hwloc libnuma-dev zlib1g-dev libbenchmark-dev dataset-fashion-mnist
+  libhwloc-dev hwloc libnuma-dev zlib1g-dev libbenchmark-dev libopenblas-dev dataset-fashion-mnist
 PLOTS_PACKAGES := python3-matplotlib python3-pandas python3-jinja2
 MPI_PACKAGES := openmpi-bin libopenmpi-dev
 TEST_PACKAGES := libgtest-dev libgmock-dev python3-jsonschema zsh $(PLOTS_PACKAGES) $(MPI_PACKAGES)
@@ -94,8 +95,9 @@ browser-deps:
 # PyTorch (Debian's python3-torch, large) for bench/torch_step.py's side-by-side comparison
 # only: nothing else needs it, so it is a target of its own rather than part of `make deps`.
 # OpenBLAS, because Debian's torch calls whatever libblas.so.3 is installed, and the reference
-# BLAS it otherwise gets would make PyTorch look ~1.7x slower than its usual setup.
-TORCH_PACKAGES := python3-torch libopenblas0-pthread
+# BLAS it otherwise gets would make PyTorch look ~1.7x slower than its usual setup; threadpoolctl
+# for bench/torch_step.py to report which OpenBLAS kernel set PyTorch ran on.
+TORCH_PACKAGES := python3-torch libopenblas0-pthread python3-threadpoolctl
 torch-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(TORCH_PACKAGES)"
 
@@ -275,8 +277,9 @@ bench-mpi: deps mpi-deps
 	mkdir -p results/bench
 	$(PYTHON) bench/mpi_bench.py --build build/release --json results/bench/mpi_bench.json
 
-# The cnn and lenet training steps next to PyTorch's on one pinned core (bench/torch_step.py;
-# docs/performance.md#convolutional-models).
+# The mlp, cnn and lenet training steps next to PyTorch's on one pinned core, in 3 interleaved
+# rounds (bench/torch_step.py; docs/performance.md#against-pytorch). PyTorch runs with
+# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (its native OpenBLAS kernels), psgd's side as given.
 bench-torch: deps torch-deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target psgd_models_bench

@@ -169,9 +169,14 @@ class HogwildSgd final : public BasicAlgorithm<S> {
 
  private:
   BackoffParams backoff_;
-  // The one word every worker writes each update: on its own line, away from theta_'s header.
+  // The one word every worker writes each update: on its own line, away from theta_'s header
+  // and rule_. Without the second alignas, theta_ (8 bytes on) and the first words of rule_
+  // (its kind, which every step() reads) shared version_'s 64-byte line, so each fetch_add
+  // cost the other worker a miss on its next step() (false sharing; docs/performance.md,
+  // "HOGWILD!'s cost on two cores").
   alignas(kNoFalseSharing) std::atomic<std::int64_t> version_{0};
-  SharedArray<S> theta_;  // shared: the racy kernel, atomic_ref, or before/after the workers
+  alignas(kNoFalseSharing) SharedArray<S> theta_;  // shared: the racy kernel, atomic_ref, or
+                                                   // before/after the workers
   StepRule<S> rule_;
 };
 

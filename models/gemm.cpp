@@ -7,13 +7,23 @@
     "PSGD_OWN_GEMM=ON needs AVX2 and FMA: build with PSGD_NATIVE=ON on an AVX2+FMA CPU (or add -mavx2 -mfma to CMAKE_CXX_FLAGS), or configure with -DPSGD_OWN_GEMM=OFF to use Eigen's kernel"
 #endif
 
+#if defined(PSGD_OWN_GEMM) && defined(PSGD_OPENBLAS)
+#error \
+    "PSGD_OWN_GEMM and PSGD_OPENBLAS both select the GEMM under the models: configure one of them"
+#endif
+
 #if defined(PSGD_OWN_GEMM) && defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+#endif
+
+#if defined(PSGD_OPENBLAS)
+#include <cblas.h>
 #endif
 
 #include <algorithm>
 #include <cassert>
 #include <type_traits>
+#include <utility>
 
 namespace psgd::detail {
 
@@ -246,7 +256,67 @@ void eigen_gemm_kernel(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S*
   }
 }
 
+#if defined(PSGD_OPENBLAS)  // OpenBLAS's cblas_?gemm on the operands in place
+
+// One BLAS thread: psgd's workers are the threads, and a pool of OpenBLAS's own under each would
+// oversubscribe the cores and make a product's summation order depend on the pool. Set before
+// main(), so before any worker calls gemm(): with one thread, OpenBLAS (the pthread variant,
+// which Debian's libopenblas-dev installs) computes every call on the calling thread, with the
+// blocking of the kernel it picked for this CPU at load (openblas_get_corename()).
+const bool kOpenBlasSingleThreaded = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
+
+// The operand as a column-major BLAS matrix: stored column-major (NoTrans) or row-major, i.e.
+// the transpose of a column-major one (Trans), with its leading dimension. BLAS insists on
+// ld >= the stored rows even where it never steps by it (one column), hence the max.
+template <class S>
+std::pair<CBLAS_TRANSPOSE, blasint> blas_operand(Operand<S> x, Index rows, Index cols) noexcept {
+  if (x.row_stride == 1) {
+    return {CblasNoTrans, static_cast<blasint>(std::max(x.col_stride, std::max<Index>(rows, 1)))};
+  }
+  return {CblasTrans, static_cast<blasint>(std::max(x.row_stride, std::max<Index>(cols, 1)))};
+}
+
+template <class S>
+void openblas_gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc,
+                   bool accumulate) noexcept {
+  const auto [ta, lda] = blas_operand(a, m, k);
+  const auto [tb, ldb] = blas_operand(b, k, n);
+  const S beta = accumulate ? S{1} : S{0};  // beta 0: C is written, never read
+  const auto bm = static_cast<blasint>(m);
+  const auto bn = static_cast<blasint>(n);
+  const auto bk = static_cast<blasint>(k);
+  const auto bldc = static_cast<blasint>(ldc);
+  if constexpr (std::is_same_v<S, float>) {
+    cblas_sgemm(CblasColMajor, ta, tb, bm, bn, bk, 1.0F, a.data, lda, b.data, ldb, beta, c, bldc);
+  } else {
+    cblas_dgemm(CblasColMajor, ta, tb, bm, bn, bk, 1.0, a.data, lda, b.data, ldb, beta, c, bldc);
+  }
+}
+
+#endif  // PSGD_OPENBLAS
+
 }  // namespace
+
+const char* gemm_kernel_name() noexcept {
+#if defined(PSGD_OPENBLAS)
+  return "openblas";
+#elif defined(PSGD_OWN_GEMM)
+  return "own";
+#else
+  return "eigen";
+#endif
+}
+
+const char* openblas_core_name() noexcept {
+#if defined(PSGD_OPENBLAS)
+  return openblas_get_corename();
+#else
+  return nullptr;
+#endif
+}
 
 template <class S>
 GemmScratch<S>::GemmScratch() : a_(kMc * kKc), b_(kKc * kNc + kPackSlack) {}
@@ -263,6 +333,11 @@ void gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc
     }
     return;
   }
+#if defined(PSGD_OPENBLAS)
+  (void)scratch;  // OpenBLAS packs into its own buffers, allocated once when it loads
+  openblas_gemm(m, n, k, a, b, c, ldc, accumulate);
+  return;
+#endif
 #if defined(PSGD_OWN_GEMM) && defined(__AVX2__) && defined(__FMA__)
   if constexpr (std::is_same_v<S, float>) {
     own_gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);

@@ -34,6 +34,16 @@
 // bit, so a run's recorded build flags (-DPSGD_OWN_GEMM=1) say which one produced it.
 // Double: gemm<double> always runs Eigen's kernel (4-wide AVX2 double tiles), also with
 // PSGD_OWN_GEMM, whose kernel exists for float only.
+//
+// A third choice, OpenBLAS (opt-in: cmake -DPSGD_OPENBLAS=ON, Debian's libopenblas-dev): gemm()
+// calls cblas_sgemm / cblas_dgemm on the operands in place (no scratch), with OpenBLAS held to
+// one thread (the workers are psgd's threads; see gemm.cpp), so a call is deterministic for a
+// given build, machine and OpenBLAS core (openblas_core_name(), which OPENBLAS_CORETYPE can
+// change). The run document records which of the three ran (context.gemm, context.openblas_core).
+// Measured against Eigen on the models' shapes: docs/performance.md, "The GEMM under the models".
+// Known defect: OpenBLAS 0.3.21's AVX-512 kernels malloc on some NoTrans x NoTrans calls (cnn's
+// and lenet's dense layers at small batches), so an OpenBLAS build breaks the no-allocation rule
+// there (ModelAllocation fails for them); the MLP's calls do not allocate.
 #pragma once
 
 #include "common/eigen.hpp"
@@ -76,9 +86,16 @@ class GemmScratch {
 
 // C (m x n, column-major, leading dimension ldc) = A (m x k) * B (k x n), or C += A * B when
 // accumulate. Single-threaded and allocation-free; reentrant given one scratch per thread.
-// Eigen's kernel by default, psgd's own 16x6 AVX2/FMA kernel when built with PSGD_OWN_GEMM.
+// Eigen's kernel by default, psgd's own 16x6 AVX2/FMA kernel when built with PSGD_OWN_GEMM,
+// OpenBLAS's with PSGD_OPENBLAS.
 template <class S>
 void gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc, bool accumulate,
           GemmScratch<S>& scratch) noexcept;
+
+// Which kernel this build's gemm() runs: "eigen", "own" or "openblas".
+const char* gemm_kernel_name() noexcept;
+// OpenBLAS's name for the kernel set it chose at load (e.g. "Zen", "SkylakeX", "Haswell"), or
+// nullptr when gemm() does not run on OpenBLAS.
+const char* openblas_core_name() noexcept;
 
 }  // namespace psgd::detail

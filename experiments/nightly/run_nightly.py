@@ -37,7 +37,8 @@ BASELINE = os.path.join(ROOT, "experiments", "nightly", "baseline.json")
 # Google Benchmark binaries (in --bench-dir) and the filter each runs with.
 BENCHMARKS = [
     ("psgd_models_bench", "models", "."),
-    ("psgd_algorithms_bench", "algorithms", "-BM_Throughput"),
+    # BM_SharedVector* (two threads sharing one vector) is a study, too load-sensitive to gate on.
+    ("psgd_algorithms_bench", "algorithms", "-BM_Throughput|BM_SharedVector"),
 ]
 QUICK_BENCHMARKS = [
     ("psgd_models_bench", "models", "BM_ReferenceGemm|BM_BatchAssembly/32|training_step/linear"),
@@ -295,7 +296,8 @@ def measure(args):
     entries.update(measures)
     context = dict(context)
     context["google_benchmark"] = {k: bench_context.get(k) for k in (
-        "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled", "caches", "library_build_type")}
+        "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled", "caches", "library_build_type",
+        "openblas_core")}  # the kernel set of BM_ReferenceGemmOpenBLAS (None: no OpenBLAS)
     return {
         "schema_version": 1,
         "kind": "psgd-nightly",

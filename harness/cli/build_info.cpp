@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "models/gemm.hpp"
 #include "psgd_git_state.hpp"  // generated: PSGD_GIT_SHA, PSGD_GIT_DIRTY
 
 // Whether a predefined macro is defined: an undefined name stringifies to itself, a defined one
@@ -122,6 +123,11 @@ nlohmann::json run_context() {
     c["load_avg"] = nullptr;
   }
   c["date"] = utc_now();
+  // Which GEMM ran the models' products: Eigen's, psgd's own and OpenBLAS's round differently,
+  // and OpenBLAS's own kernel set (chosen at load) does too.
+  c["gemm"] = detail::gemm_kernel_name();
+  const char* core = detail::openblas_core_name();
+  c["openblas_core"] = core == nullptr ? nlohmann::json(nullptr) : nlohmann::json(core);
   return c;
 }
 
@@ -137,6 +143,10 @@ std::string version_text() {
   out += "build:     " + text(c["build_type"]) +
          (text(c["sanitizer"]).empty() ? "" : ", sanitizer " + text(c["sanitizer"])) + "\n";
   out += "flags:     " + text(c["cxx_flags"]) + "\n";
+  out +=
+      "gemm:      " + text(c["gemm"]) +
+      (c["openblas_core"].is_string() ? " (OpenBLAS core " + text(c["openblas_core"]) + ")" : "") +
+      "\n";
   std::string targeted;
   std::string present;
   std::string missing;

@@ -85,6 +85,7 @@ TEST(TerminalEndToEnd, VersionNamesTheBuild) {
   const json context = json::parse(run_psgd(kTinyTerminalRun).out)["context"];
   EXPECT_TRUE(output_has(r.out, context["compiler"].get<std::string>())) << r.out;
   EXPECT_TRUE(output_has(r.out, context["cxx_flags"].get<std::string>())) << r.out;
+  EXPECT_TRUE(output_has(r.out, "gemm:      " + context["gemm"].get<std::string>())) << r.out;
   if (context["git_sha"].is_string()) {
     EXPECT_TRUE(output_has(r.out, context["git_sha"].get<std::string>())) << r.out;
   }

@@ -4,12 +4,21 @@
 // fraction of what this machine's GEMM does in the same run: a fraction that a slower or busier
 // night leaves unchanged and a slower kernel does not.
 //
+// With OpenBLAS installed (Debian's libopenblas-dev), BM_ReferenceGemmOpenBLAS measures its
+// cblas_sgemm on the same matrices, one thread, and registers "openblas_core" (the kernel set
+// OpenBLAS chose at load: OPENBLAS_CORETYPE changes it) in the context, so the nightly job reports
+// both and each model's step can be read against the faster of the two.
+//
 // Also registers "cpu_model" in the JSON context: Google Benchmark records the CPU count and
 // clock but not the model, and `psgd compare` refuses to compare different CPUs.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <vector>
+
+#if defined(PSGD_BENCH_OPENBLAS)
+#include <cblas.h>
+#endif
 
 #include "common/cpu_model.hpp"
 #include "common/eigen.hpp"
@@ -23,6 +32,10 @@ namespace {
 // Runs before main() (benchmark_main): AddCustomContext only fills a map the reporter reads.
 const bool kContextRegistered = [] {
   benchmark::AddCustomContext("cpu_model", cpu_model_name());
+#if defined(PSGD_BENCH_OPENBLAS)
+  openblas_set_num_threads(1);  // one thread, as under the models (models/gemm.cpp)
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+#endif
   return true;
 }();
 
@@ -44,6 +57,28 @@ void BM_ReferenceGemm(benchmark::State& state) {
   state.counters["gflops"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
 }
+
+#if defined(PSGD_BENCH_OPENBLAS)
+// The same product with OpenBLAS's cblas_sgemm, one thread.
+void BM_ReferenceGemmOpenBLAS(benchmark::State& state) {
+  const auto n = static_cast<Eigen::Index>(state.range(0));
+  const Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n);
+  const Eigen::MatrixXf b = Eigen::MatrixXf::Random(n, n);
+  Eigen::MatrixXf c(n, n);
+  const auto bn = static_cast<blasint>(n);
+  for (auto _ : state) {
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, bn, bn, bn, 1.0F, a.data(), bn, b.data(),
+                bn, 0.0F, c.data(), bn);
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  const double flops =
+      2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
+  state.counters["gflops"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ReferenceGemmOpenBLAS)->Arg(512)->Unit(benchmark::kMillisecond);
+#endif
 
 // One worker's batch stream over 28x28 byte images (Fashion-MNIST's shape and storage): a random
 // permutation walked b samples at a time, bytes scaled to floats into column-major features.

@@ -66,12 +66,14 @@ void training_step(benchmark::State& state, const std::string& spec) {
 
 BENCHMARK_CAPTURE(training_step, mlp_128x128x128, std::string("mlp:128x128x128"))
     ->Arg(512)
+    ->Arg(128)
     ->Arg(32)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(training_step, linear, std::string("linear"))
     ->Arg(128)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(training_step, cnn, std::string("cnn"))
+    ->Arg(512)
     ->Arg(128)
     ->Arg(32)
     ->Unit(benchmark::kMicrosecond);
