@@ -181,14 +181,14 @@ TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) 
   const std::vector<std::string>& header = csv.header;
   const auto file_at = std::find(header.begin(), header.end(), "file");
   ASSERT_NE(file_at, header.end());
-  EXPECT_EQ(std::vector<std::string>(file_at + 1, header.end()),
-            (std::vector<std::string>{"passes", "lost_fraction", "gradients",
-                                      "epsilon_targets_reached", "epsilon_reached_50pct",
-                                      "epsilon_reached_25pct", "time_to_accuracy_85pct",
-                                      "time_to_accuracy_100pct", "updates_to_accuracy_85pct",
-                                      "updates_to_accuracy_100pct", "seconds_per_pass",
-                                      "passes_to_epsilon_50pct", "passes_to_epsilon_25pct",
-                                      "passes_to_accuracy_85pct", "passes_to_accuracy_100pct"}));
+  EXPECT_EQ(
+      std::vector<std::string>(file_at + 1, header.end()),
+      (std::vector<std::string>{
+          "passes", "lost_fraction", "gradients", "epsilon_targets_reached",
+          "epsilon_reached_50pct", "epsilon_reached_25pct", "time_to_accuracy_85pct",
+          "time_to_accuracy_100pct", "updates_to_accuracy_85pct", "updates_to_accuracy_100pct",
+          "seconds_per_pass", "passes_to_epsilon_50pct", "passes_to_epsilon_25pct",
+          "passes_to_accuracy_85pct", "passes_to_accuracy_100pct"}));
   EXPECT_EQ(csv.cell(0, "file"), runs[0].run_id + ".json");
   EXPECT_EQ(csv.cell(0, "epsilon_targets_reached"), "1");
   EXPECT_EQ(csv.cell(0, "epsilon_reached_50pct"), "true");
