@@ -86,6 +86,8 @@ std::vector<IsaExtension> isa_extensions() {
 #endif
 }
 
+}  // namespace
+
 std::string utc_now() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
@@ -94,8 +96,6 @@ std::string utc_now() {
   std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf.data();
 }
-
-}  // namespace
 
 nlohmann::json run_context() {
   nlohmann::json c;

@@ -21,6 +21,9 @@ inline constexpr int kOldestComparableSchemaVersion = 2;
 // type, host, CPU model, hardware threads, governor, load average, date (UTC, ISO 8601).
 nlohmann::json run_context();
 
+// Now, in UTC, as ISO 8601 to the second (2026-12-06T17:01:00Z): the date every document records.
+std::string utc_now();
+
 // `psgd --version`: one "key: value" line each for the version, the source tree (git SHA and
 // dirty flag at build time), compiler and version, build type and flags, the
 // instruction-set extensions the build targets (from the compiler's predefined macros: what

@@ -12,6 +12,7 @@
 
 #include "common/eigen.hpp"
 #include "common/errors.hpp"
+#include "harness/cli/build_info.hpp"
 #include "harness/machine/machine_limits.hpp"
 
 namespace psgd {
@@ -108,15 +109,6 @@ double streams_rate(StreamKernel kernel, std::size_t floats, int threads, double
   return sum;
 }
 
-std::string measured_at_utc() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::array<char, 32> buf{};
-  std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf.data();
-}
-
 // All cores' arrays must fit in memory with room to spare: 3 arrays per thread at most this much
 // in all (8 GiB), else the all-cores point is skipped rather than swapping.
 constexpr std::uint64_t kMostStreamBytes = 8ULL << 30;
@@ -129,7 +121,7 @@ MachineLimits measure_machine_limits(const std::string& cpu_model, int cores,
   MachineLimits m;
   m.cpu_model = cpu_model;
   m.cores = cores;
-  m.date = measured_at_utc();
+  m.date = utc_now();
   m.seconds_per_kernel = seconds_per_kernel;
   std::array<double, 1> load{};
   if (getloadavg(load.data(), 1) == 1) m.load_average = load[0];
