@@ -83,13 +83,21 @@ double parse_step_decay(std::string_view text);
 // "W:FACTOR,..." as --slowdown reads it ("none" when empty).
 std::string slowdown_text(const std::vector<std::pair<int, double>>& slowdown);
 
-// The run-wide epoch count that --step-decay reads: stored by whichever thread applies an
+// The run-wide epoch count that --step-decay reads: raised by whichever thread applies an
 // epoch's last update, read by every worker before each gradient. relaxed: a hint for the step
 // size, carrying no data (a gradient that starts just after the boundary may use the old factor).
+// It only rises (a CAS to the larger value, not a store): two threads that reach consecutive
+// boundaries may report them out of order, and `replicated`'s inner loops report their replica's
+// own versions, which trail the run's (a replica's count is a part of the run's), so a report
+// of an earlier epoch than the one recorded is ignored instead of setting the clock back.
 class EpochClock {
  public:
   void note_applied(std::int64_t version, std::int64_t updates_per_epoch) noexcept {
-    if (version % updates_per_epoch == 0) epoch_.store(version / updates_per_epoch, kRelaxed);
+    if (version % updates_per_epoch != 0) return;
+    const std::int64_t epoch = version / updates_per_epoch;
+    std::int64_t seen = epoch_.load(kRelaxed);
+    while (seen < epoch && !epoch_.compare_exchange_weak(seen, epoch, kRelaxed, kRelaxed)) {
+    }
   }
   [[nodiscard]] std::int64_t epoch() const noexcept { return epoch_.load(kRelaxed); }
 

@@ -161,6 +161,21 @@ TEST(Pace, AGradientWaitEndsWhenTheInterruptIsRaised) {
   EXPECT_FALSE(control.should_stop());  // an interrupt is not a stop
 }
 
+// The epoch clock only rises: an earlier boundary reported late (two appliers out of order, or
+// `replicated`'s inner loop numbering by its replica, whose count trails the run's) leaves the
+// later epoch in place; a version between boundaries changes nothing.
+TEST(Pace, TheEpochClockNeverGoesBack) {
+  EpochClock clock;
+  clock.note_applied(40, 20);
+  EXPECT_EQ(clock.epoch(), 2);
+  clock.note_applied(20, 20);  // epoch 1's last update, reported after epoch 2's
+  EXPECT_EQ(clock.epoch(), 2);
+  clock.note_applied(59, 20);
+  EXPECT_EQ(clock.epoch(), 2);
+  clock.note_applied(60, 20);
+  EXPECT_EQ(clock.epoch(), 3);
+}
+
 TEST(Pace, StepDecayIsTheHandWrittenScheduleBitForBit) {
   const LeastSquares model(8);
   const Dataset data = testing::random_floats(128, 8, 3, 4);
