@@ -161,8 +161,10 @@ TEST(Replicated, TokenRingDeliversEveryReplicasUpdates) {
     SCOPED_TRACE("threads " + std::to_string(threads));
     // A gradient takes 2 x 100 us (--delay fixed:100, sleeps): the replicas' segments
     // interleave on 2 cores instead of one replica taking the whole toy budget in a time slice.
+    // 2400 updates: about 60 segments per replica, so the token turns the ring many times even
+    // when a holder is descheduled for a few of them (a loaded machine, TSan).
     RunnerOptions o = testing::small_run(threads, 11);
-    o.total_updates = 1200;
+    o.total_updates = 2400;
     o.pace.delay = parse_delay("fixed:100");
     ReplicatedOptions options;
     options.inner = "hogwild";
@@ -176,13 +178,13 @@ TEST(Replicated, TokenRingDeliversEveryReplicasUpdates) {
     });
     const TrainingOutcome r =
         run_training(rep, model, data, std::vector<float>(model.num_params()), o);
-    ASSERT_EQ(r.applied_updates, 1200);
+    ASSERT_EQ(r.applied_updates, 2400);
     ASSERT_NE(rep.ring(), nullptr);
     const std::vector<std::int64_t> applied = rep.ring()->applied();
     const std::vector<std::vector<std::int64_t>> received = rep.ring()->received();
     std::int64_t total = 0;
     for (std::size_t q = 0; q < applied.size(); ++q) total += applied[q];
-    EXPECT_EQ(total, 1200);
+    EXPECT_EQ(total, 2400);
     for (std::size_t r2 = 0; r2 < received.size(); ++r2) {
       for (std::size_t q = 0; q < applied.size(); ++q) {
         SCOPED_TRACE("replica " + std::to_string(r2) + " from " + std::to_string(q));

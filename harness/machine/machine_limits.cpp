@@ -38,6 +38,15 @@ std::optional<double> optional_rate(const json& block, const char* key, const st
 
 json rate_or_null(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
+// A text field of the cache, "" when absent; of another type, the cache is bad (json::value()
+// would throw nlohmann's own message, which names neither the file nor the remedy).
+std::string cached_text(const json& doc, const char* key, const std::string& path) {
+  const auto it = doc.find(key);
+  if (it == doc.end()) return {};
+  if (!it->is_string()) bad_cache(path, std::string("`") + key + "` is not a string");
+  return it->get<std::string>();
+}
+
 }  // namespace
 
 std::string machine_limits_key(const std::string& cpu_model, int cores) {
@@ -97,7 +106,7 @@ json machine_limits_json(const MachineLimits& m) {
 
 MachineLimits parse_machine_limits(const json& doc, const std::string& path,
                                    const std::string& expected_key) {
-  if (!doc.is_object() || doc.value("format", std::string()) != kLimitsFormat) {
+  if (!doc.is_object() || cached_text(doc, "format", path) != kLimitsFormat) {
     bad_cache(path, std::string("not a \"") + kLimitsFormat + "\" file");
   }
   MachineLimits m;
@@ -112,8 +121,13 @@ MachineLimits parse_machine_limits(const json& doc, const std::string& path,
     bad_cache(path, "measured on another machine (" + machine_limits_key(m.cpu_model, m.cores) +
                         ", this one is " + expected_key + ")");
   }
-  m.date = doc.value("date", std::string());
-  m.seconds_per_kernel = doc.value("seconds_per_kernel", 0.0);
+  m.date = cached_text(doc, "date", path);
+  if (const auto it = doc.find("seconds_per_kernel"); it != doc.end()) {
+    if (!it->is_number() || !(it->get<double>() >= 0.0) || !std::isfinite(it->get<double>())) {
+      bad_cache(path, "`seconds_per_kernel` is not a number of seconds");
+    }
+    m.seconds_per_kernel = it->get<double>();
+  }
   if (doc.contains("load_average") && doc["load_average"].is_number()) {
     m.load_average = doc["load_average"].get<double>();
   }
@@ -122,7 +136,10 @@ MachineLimits parse_machine_limits(const json& doc, const std::string& path,
   if (!points.is_array() || points.empty()) bad_cache(path, "`bandwidth` is not a list of sizes");
   for (const json& p : points) {
     BandwidthPoint b;
-    b.bytes = static_cast<std::uint64_t>(positive_rate(p, "bytes", path));
+    // Range-checked before the cast: an array size past 2^50 bytes is no machine's.
+    const double bytes = positive_rate(p, "bytes", path);
+    if (bytes > 0x1p50) bad_cache(path, "`bytes` " + std::to_string(bytes) + " is out of range");
+    b.bytes = static_cast<std::uint64_t>(bytes);
     b.copy_one_core = positive_rate(p, "copy_one_core", path);
     b.triad_one_core = positive_rate(p, "triad_one_core", path);
     b.copy_all_cores = optional_rate(p, "copy_all_cores", path);

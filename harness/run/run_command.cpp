@@ -236,11 +236,14 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   const Budget budget = plan_budget(cfg, setup, data.train.size());
   // The machine's limits, as `psgd topo --measure` cached them under results/ of the working
   // directory (speed_of_light.hpp): read, never measured here. A cache that exists and is not
-  // valid stops the run now, before training, with one line saying how to mend it.
+  // valid stops the run now, before training, with one line saying how to mend it. Not under
+  // --backend mpi, whose document computes no fractions: a cache it would not use must not stop it.
   const std::string limits_path = machine_limits_path(
       "results", machine_limits_key(cpu_model_name(), place.topology.summary().cores));
   const std::optional<MachineLimits> limits =
-      load_machine_limits("results", cpu_model_name(), place.topology.summary().cores);
+      group != nullptr
+          ? std::nullopt
+          : load_machine_limits("results", cpu_model_name(), place.topology.summary().cores);
   shared_memory.emplace(place.memory);
   ranked.settle_setup(cfg, &data.train);  // every rank learns any rank's error here
 

@@ -97,8 +97,12 @@ json speed_of_light_json(const SpeedOfLightFacts& f) {
   const std::int64_t cores = std::max<std::int64_t>(1, std::min<std::int64_t>(f.threads, m.cores));
   const std::uint64_t vector_bytes = f.params * f.scalar_bytes;
   const BandwidthPoint& point = bandwidth_at(m, vector_bytes);
-  const bool all = f.threads > 1 && point.copy_all_cores.has_value();
-  const double bandwidth = all ? *point.copy_all_cores : point.copy_one_core;
+  // The copy rate `cores` threads can reach: one core's rate times the threads that run at once,
+  // capped at all cores' rate (measured with m.cores streams). All cores' rate alone would
+  // understate what 2 threads of a 64-core server can move, and one core's alone would overstate
+  // several threads' share where the all-cores point was skipped.
+  double bandwidth = point.copy_one_core * static_cast<double>(cores);
+  if (point.copy_all_cores.has_value()) bandwidth = std::min(bandwidth, *point.copy_all_cores);
   block["machine"] = {{"key", machine_limits_key(m.cpu_model, m.cores)},
                       {"file", f.limits_path},
                       {"measured", m.date},
@@ -106,7 +110,7 @@ json speed_of_light_json(const SpeedOfLightFacts& f) {
                       {"gemm_cores", cores},
                       {"copy_bytes_per_second", bandwidth},
                       {"copy_array_bytes", point.bytes},
-                      {"copy_cores", all ? "all" : "one"}};
+                      {"copy_cores", cores}};
   if (f.wall_seconds > 0) {
     const double flops = f.flops_per_sample * static_cast<double>(f.samples);
     block["gemm_fraction"] =

@@ -20,7 +20,7 @@ RunConfig parse_file_args(std::vector<std::string_view> args) { return parse_run
 
 // Writes text to a file of the test's temporary folder and returns its path.
 std::string write_file(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + "/psgd_config_file_" + name;
+  const std::string path = ::testing::TempDir() + "/psgd_config_file_" + name;
   std::ofstream(path) << text;
   return path;
 }

@@ -104,7 +104,7 @@ TEST(RunConfig, JsonConfigRoundTripsThroughConfigFile) {
   EXPECT_EQ(j["batch"], 7);
   EXPECT_EQ(j["model"], "linear");
   EXPECT_EQ(j["raw_pixels"], true);
-  const std::string path = testing::TempDir() + "/psgd_config_test.json";
+  const std::string path = ::testing::TempDir() + "/psgd_config_test.json";
   {
     std::ofstream out(path);
     out << R"({"batch": 7, "step": 0.25, "model": "linear", "raw-pixels": true})";
@@ -136,7 +136,7 @@ TEST(RunConfig, BatchOrderIsTheMethodsDefaultUnlessGiven) {
 }
 
 TEST(RunConfig, ConfigFileRejectsUnknownKeys) {
-  const std::string path = testing::TempDir() + "/psgd_config_bad.json";
+  const std::string path = ::testing::TempDir() + "/psgd_config_bad.json";
   {
     std::ofstream out(path);
     out << R"({"batch": 7, "bacth": 8})";

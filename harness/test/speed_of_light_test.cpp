@@ -78,8 +78,18 @@ TEST(MachineLimits, RefusesABadCacheFile) {
   other_machine["cores"] = 64;
   nlohmann::json descending = machine_limits_json(m);
   std::swap(descending["bandwidth"][0], descending["bandwidth"][1]);
+  // Fields of the wrong type: refused like the rest, never with nlohmann's own exception text.
+  nlohmann::json numeric_format = machine_limits_json(m);
+  numeric_format["format"] = 1;
+  nlohmann::json null_date = machine_limits_json(m);
+  null_date["date"] = nullptr;
+  nlohmann::json text_seconds = machine_limits_json(m);
+  text_seconds["seconds_per_kernel"] = "0.2";
+  nlohmann::json huge_size = machine_limits_json(m);
+  huge_size["bandwidth"][0]["bytes"] = 1e300;
   for (const nlohmann::json& doc :
-       {nlohmann::json(42), other_format, zero_gemm, no_points, other_machine, descending}) {
+       {nlohmann::json(42), other_format, zero_gemm, no_points, other_machine, descending,
+        numeric_format, null_date, text_seconds, huge_size}) {
     const std::string message = refusal(doc);
     ASSERT_FALSE(message.empty()) << doc.dump();
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
@@ -139,14 +149,35 @@ TEST(SpeedOfLight, FractionsOfTheCachedLimits) {
   const nlohmann::json b = speed_of_light_json(f);
   // 2e10 FLOPs in 1 s on 2 cores of 50 GFLOP/s.
   EXPECT_DOUBLE_EQ(b["gemm_fraction"].get<double>(), 0.2);
-  // 2000 updates x 5 x 4000 bytes in 1 s, against all cores' copy at 1 MiB (the vector's 4000
-  // bytes fit the smallest size): 4e7 / 80e9.
+  // 2000 updates x 5 x 4000 bytes in 1 s, against 2 cores' copy at 1 MiB (the vector's 4000
+  // bytes fit the smallest size): one core's 40e9 x 2, at most all cores' 80e9: 4e7 / 80e9.
   EXPECT_DOUBLE_EQ(b["bandwidth_fraction"].get<double>(), 4e7 / 80e9);
-  EXPECT_EQ(b["machine"]["copy_cores"], "all");
+  EXPECT_EQ(b["machine"]["copy_cores"], 2);
   EXPECT_TRUE(b["reason"].is_null());
   f.threads = 1;
-  EXPECT_EQ(speed_of_light_json(f)["machine"]["copy_cores"], "one");
+  EXPECT_EQ(speed_of_light_json(f)["machine"]["copy_cores"], 1);
+  EXPECT_DOUBLE_EQ(speed_of_light_json(f)["bandwidth_fraction"].get<double>(), 4e7 / 40e9);
   EXPECT_EQ(speed_of_light_json(f)["machine"]["gemm_cores"], 1);
+}
+
+// On a machine of many cores a run of a few threads is held to what those threads can move (one
+// core's rate times the threads), not to all cores' rate; and where the all-cores point was
+// skipped (too large for memory), several threads are held to one core's rate times their count.
+TEST(SpeedOfLight, TheCopyRateScalesWithTheThreadsUpToAllCores) {
+  MachineLimits m = known_limits();
+  m.cores = 64;
+  m.bandwidth = {{1 << 20, 10e9, 12e9, 200e9, 220e9},
+                 {64 << 20, 5e9, 6e9, std::nullopt, std::nullopt}};
+  SpeedOfLightFacts f = mutex_facts();
+  f.limits = &m;
+  f.threads = 2;
+  nlohmann::json b = speed_of_light_json(f);
+  EXPECT_DOUBLE_EQ(b["machine"]["copy_bytes_per_second"].get<double>(), 20e9);
+  EXPECT_EQ(b["machine"]["copy_cores"], 2);
+  f.threads = 128;  // oversubscribed: every core, capped at all cores' measured rate
+  b = speed_of_light_json(f);
+  EXPECT_DOUBLE_EQ(b["machine"]["copy_bytes_per_second"].get<double>(), 200e9);
+  EXPECT_EQ(b["machine"]["copy_cores"], 64);
 }
 
 // mutex: both sections are serial, so the bound is (0.1 + 0.8 + 0.1) / (0.1 + 0.1) ms = 5; the

@@ -17,7 +17,7 @@ namespace psgd {
 namespace {
 
 TEST(SweepChildProcess, ReportsExitCodesSignalsAndTimeouts) {
-  const std::string err = testing::TempDir() + "sweep_child.stderr";
+  const std::string err = ::testing::TempDir() + "sweep_child.stderr";
   auto run = [&](const std::string& script, double timeout) {
     ChildProcess child({"/bin/sh", "-c", script}, err, timeout);
     for (;;) {
@@ -50,8 +50,8 @@ TEST(SweepChildProcess, ReportsExitCodesSignalsAndTimeouts) {
 }
 
 TEST(SweepChildProcess, TimeoutKillsTheWholeProcessGroup) {
-  const std::string err = testing::TempDir() + "sweep_child_group.stderr";
-  const std::string pid_file = testing::TempDir() + "sweep_grandchild.pid";
+  const std::string err = ::testing::TempDir() + "sweep_child_group.stderr";
+  const std::string pid_file = ::testing::TempDir() + "sweep_grandchild.pid";
   std::filesystem::remove(pid_file);
   ChildProcess child({"/bin/sh", "-c", "sleep 30 & echo $! > " + pid_file + "; wait"}, err, 0.3);
   std::optional<ChildOutcome> o;

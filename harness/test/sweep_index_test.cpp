@@ -100,7 +100,7 @@ TEST(SweepIndex, IndexHasTheDocumentedColumnsAndOneRowPerFinishedRun) {
   abort_outcome.signal = SIGABRT;
   entries[2] =
       read_index_entry(crashed_report(spec, runs[2], abort_outcome, "x.json", "boom\n", nullptr));
-  const std::string path = testing::TempDir() + "sweep_index_test.csv";
+  const std::string path = ::testing::TempDir() + "sweep_index_test.csv";
   write_index(path, spec, runs, entries);
 
   const IndexCsv csv = read_index_csv(path);
@@ -174,7 +174,7 @@ TEST(SweepIndex, IndexAppendsTargetsReachedAndTimeToAccuracyAfterTheFileColumn) 
   std::vector<std::optional<IndexEntry>> entries(runs.size());
   entries[0] = read_index_entry(doc);
   entries[1] = read_index_entry(finished_doc());  // an older document: the new cells stay empty
-  const std::string path = testing::TempDir() + "sweep_index_accuracy_test.csv";
+  const std::string path = ::testing::TempDir() + "sweep_index_accuracy_test.csv";
   write_index(path, spec, runs, entries);
   const IndexCsv csv = read_index_csv(path);
   ASSERT_EQ(csv.rows.size(), 2U);

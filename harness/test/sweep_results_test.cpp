@@ -17,7 +17,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 
 TEST(SweepResults, TailIsTheLastWholeLinesAsValidUtf8) {
-  const std::string path = testing::TempDir() + "sweep_tail.txt";
+  const std::string path = ::testing::TempDir() + "sweep_tail.txt";
   {
     std::ofstream out(path, std::ios::binary);
     for (int i = 0; i < 1000; ++i) out << "line " << i << "\n";
@@ -32,7 +32,7 @@ TEST(SweepResults, TailIsTheLastWholeLinesAsValidUtf8) {
 }
 
 TEST(SweepResults, PartialsAreRemovedAndOnlyWholeDocumentsCount) {
-  const std::string dir = testing::TempDir() + "sweep_results_dir";
+  const std::string dir = ::testing::TempDir() + "sweep_results_dir";
   std::filesystem::remove_all(dir);
   ResultsDir results(dir);
   results.create_and_lock();

@@ -288,7 +288,7 @@ TEST(SweepSpec, RunArgsCarryEveryOptionTheSeedAndTheOutput) {
 TEST(SweepSpec, LoadReportsFileAndJsonErrors) {
   // A missing file is an environment error (exit 3), like every missing file.
   EXPECT_THROW((void)load_sweep_spec("/nonexistent/spec.json", ""), EnvironmentError);
-  const std::string path = testing::TempDir() + "sweep_bad_spec.json";
+  const std::string path = ::testing::TempDir() + "sweep_bad_spec.json";
   std::ofstream(path) << "{\"name\": \"x\",";
   try {
     (void)load_sweep_spec(path, "");
