@@ -334,8 +334,9 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   light.applied = outcome.applied_updates;
   light.wall_seconds = outcome.wall_seconds;
   light.totals = merge_workers(outcome.workers);
-  // Under --backend mpi the samples are every rank's but the cores this machine's: no fractions.
-  light.limits = limits && group == nullptr ? &*limits : nullptr;
+  // Under --backend mpi the samples are every rank's but the cores this machine's: no fractions
+  // (its limits were not loaded, above).
+  light.limits = limits ? &*limits : nullptr;
   light.limits_path = limits_path;
   record.speed_of_light = speed_of_light_json(light);
   if (group != nullptr) record.speed_of_light["reason"] = "not computed under --backend mpi";

@@ -39,6 +39,14 @@ const bool kContextRegistered = [] {
   return true;
 }();
 
+// The rate of square n x n products, 2n^3 FLOPs each, as the `gflops` counter.
+void count_square_gemm_gflops(benchmark::State& state, Eigen::Index n) {
+  const double flops =
+      2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
+  state.counters["gflops"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
+}
+
 // C = A * B with Eigen's blocked GEMM, the library the models were specified with. 512: large
 // enough for the packed kernel to dominate (268 MFLOP per product, ~3-5 ms here), small enough
 // for ten repetitions in a second.
@@ -52,10 +60,7 @@ void BM_ReferenceGemm(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  const double flops =
-      2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
-  state.counters["gflops"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
+  count_square_gemm_gflops(state, n);
 }
 
 #if defined(PSGD_BENCH_OPENBLAS)
@@ -72,10 +77,7 @@ void BM_ReferenceGemmOpenBLAS(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  const double flops =
-      2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
-  state.counters["gflops"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
+  count_square_gemm_gflops(state, n);
 }
 BENCHMARK(BM_ReferenceGemmOpenBLAS)->Arg(512)->Unit(benchmark::kMillisecond);
 #endif
