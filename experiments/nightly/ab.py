@@ -39,19 +39,27 @@ ROOT = run_nightly.ROOT
 
 # The end-to-end configurations of a default A/B run: a subset of run_nightly.py's 13, since
 # every one runs 2 x --pairs times (a `psgd run` of the default model took 8-35 s on 2026-12-06
-# at load 13 here, about 1.5 s on a quieter day): three one-thread runs whose exact losses must
-# match (sequential SGD, a lock, the Leashed CAS path) and the two lock-free ones at 2 threads.
-AB_E2E_CONFIGS = [("seq", 1), ("mutex", 1), ("leashed", 1), ("hogwild", 2), ("leashed", 2)]
+# at load 13 here, about 1 s when idle): two one-thread runs whose exact losses must match
+# (sequential SGD and a lock) and Leashed-SGD at 2 threads. The default was five configurations
+# (with leashed:1 and hogwild:2) until a default run took 7 minutes on an idle machine
+# (2026-12-06); their timed measures resolved only 21-87% effects anyway.
+AB_E2E_CONFIGS = [("seq", 1), ("mutex", 1), ("leashed", 2)]
 
 
-# The micro-benchmarks of a default A/B run: run_nightly.py's, less the algorithms binary's
-# whole-scheme benchmarks (BM_SchemeThroughput, BM_NonblockingStraggler), which the end-to-end
-# runs cover: with them one process of that binary took 34-39 s here, without them 6.4 s
-# (2026-12-06, load 8), and every probe runs 2 x --pairs times.
+# The micro-benchmarks of a default A/B run: the models binary's training steps, reference GEMMs
+# and batch assembly, and the algorithms binary's primitives that the workers' loops run (copies,
+# locks, racy and atomic applies, barrier, pause, backoff, bookkeeping). Left out: the models
+# binary's diagnostic split of the MLP step (BM_MlpPart*, BM_MlpStepGemms*), the algorithms
+# binary's whole-scheme benchmarks (BM_Throughput, BM_SchemeThroughput, BM_NonblockingStraggler,
+# which the end-to-end runs cover: with them one process took 34-39 s here at load 8), the
+# shared-vector study (BM_SharedVector*) and the operating system's calls (BM_Wait, BM_Yield,
+# BM_SteadyClockNow). Every probe runs 2 x --pairs times, and every series left in widens the
+# family the verdict must cover (ab_stats.py); `--micro '.,-BM_Throughput'` measures them all.
 AB_BENCHMARKS = [
-    ("psgd_models_bench", "models", "."),
+    ("psgd_models_bench", "models", "training_step|BM_ReferenceGemm|BM_BatchAssembly"),
     ("psgd_algorithms_bench", "algorithms",
-     "-BM_Throughput|BM_SchemeThroughput|BM_NonblockingStraggler"),
+     "-BM_Throughput|BM_SchemeThroughput|BM_NonblockingStraggler|BM_SharedVector|BM_Wait|"
+     "BM_Yield|BM_SteadyClockNow"),
 ]
 
 
@@ -99,11 +107,11 @@ def parse_args(argv=None):
                    help="the tiny probes of run_nightly.py --quick (the tests)")
     p.add_argument("--micro", default=None, metavar="FILTERS",
                    help="MODELS_FILTER,ALGORITHMS_FILTER: Google Benchmark filters of the two "
-                   "binaries (an empty one skips its binary, 'none' both; default: '.' and "
-                   "'-BM_Throughput|BM_SchemeThroughput|BM_NonblockingStraggler')")
+                   "binaries (an empty one skips its binary, 'none' both; default: %s)"
+                   % " and ".join("'%s'" % flt for _, _, flt in AB_BENCHMARKS))
     p.add_argument("--e2e", default=None, metavar="CONFIGS",
                    help="end-to-end configurations as algo:threads,... ('none' to skip them; "
-                   "default: seq:1,mutex:1,leashed:1,hogwild:2,leashed:2)")
+                   "default: %s)" % ",".join("%s:%d" % c for c in AB_E2E_CONFIGS))
     p.add_argument("--results-dir", default=os.path.join(ROOT, "results", "nightly", "ab"))
     p.add_argument("--out", help="result file (default: RESULTS-DIR/<date>-<A>-vs-<B>.json)")
     p.add_argument("--jobs", type=int, default=2, help="build parallelism (default: 2)")
