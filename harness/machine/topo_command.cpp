@@ -96,9 +96,14 @@ const OptionTable<TopoArgs>& topo_options() {
         "RESULTS/machines/CPU-Ncores.json, which every later run reads",
         [](TopoArgs& a, std::string_view) { a.measure = true; },
         [](const TopoArgs& a) { return json(a.measure); }},
-       {"measure-seconds", "S", "--measure: seconds per kernel (S > 0)",
+       {"measure-seconds", "S", "--measure: seconds per kernel (0 < S <= 60)",
         [](TopoArgs& a, std::string_view v) {
+          // Bounded: every kernel at every size runs S seconds, so S = 60 already holds the
+          // machine for tens of minutes, and a typo of a few zeros would hold it for days.
           a.measure_seconds = parse_positive_option("measure-seconds", v);
+          if (a.measure_seconds > 60.0) {
+            bad_option_value("measure-seconds", v, "a number of seconds in (0, 60]");
+          }
         },
         [](const TopoArgs& a) { return json(a.measure_seconds); }},
        {"results", "DIR", "--measure: the results folder the cache goes under",

@@ -14,6 +14,7 @@ RankedRun::RankedRun(const RunConfig& cfg) : group_(join_ranks(cfg)), cfg_(&cfg)
 
 void RankedRun::settle_setup(const RunConfig& cfg, const Dataset* train) {
   if (group_ == nullptr) return;
+  check_rank_fault(cfg, *group_);  // still the set-up phase: ended_by settles it
   // What the agreement throws, it throws on every rank alike: no other collective follows it.
   phase_ = Phase::kDone;
   check_ranks_agree(*group_, cfg, train);

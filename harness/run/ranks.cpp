@@ -198,6 +198,18 @@ void check_ranks_agree(ProcessGroup& group, const RunConfig& cfg, const Dataset*
   }
 }
 
+void check_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
+  for (const std::string_view kind : {"kill-rank:", "slow-rank:"}) {
+    if (!cfg.test_fault.starts_with(kind)) continue;
+    const long long r = std::stoll(cfg.test_fault.substr(kind.size()));  // checked >= 0 at parse
+    if (r >= group.size()) {
+      throw ConfigError("--test-fault " + cfg.test_fault + ": no rank " + std::to_string(r) +
+                        " in a run of " + std::to_string(group.size()) + " rank(s) (0.." +
+                        std::to_string(group.size() - 1) + ")");
+    }
+  }
+}
+
 void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
   if (!cfg.test_fault.starts_with("kill-rank:")) return;
   if (std::stoll(cfg.test_fault.substr(10)) != group.rank()) return;

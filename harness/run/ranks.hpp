@@ -65,6 +65,10 @@ void check_ranks_agree(ProcessGroup& group, const RunConfig& cfg, const Dataset*
 // The CRC-32 of the samples' features (as floats) and labels, in order.
 std::uint32_t dataset_checksum(const Dataset& data);
 
+// --test-fault kill-rank:R and slow-rank:R name a rank of this run: a ConfigError for R past the
+// last rank, which would otherwise leave the fault unarmed and a test of it passing for nothing.
+// Every rank throws alike, in the set-up phase (before the ranks settle).
+void check_rank_fault(const RunConfig& cfg, const ProcessGroup& group);
 // --test-fault kill-rank:R: on rank R, a thread that kills the process with SIGKILL one second
 // from now (the run is training by then), so the tests can check that the job ends promptly.
 void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group);

@@ -190,6 +190,19 @@ TEST_F(MpiEndToEnd, RanksThatDisagreeAreRefusedNamingTheOption) {
               HasSubstr("rank 1 differs from rank 0 in --eval-samples (200 vs 100)"));
 }
 
+// A rank fault naming no rank of the run is refused on every rank alike, before training,
+// instead of leaving the fault unarmed.
+TEST_F(MpiEndToEnd, ARankFaultPastTheLastRankIsRefused) {
+  const ProcessResult r =
+      run(mpirun_np(2), kMpiRun + " --algo sync --backend mpi --test-fault slow-rank:2", "past");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--test-fault slow-rank:2: no rank 2 in a run of 2 rank(s) (0..1)"));
+  const ProcessResult alone =
+      run("", kMpiRun + " --algo sync --backend mpi --test-fault kill-rank:1", "alone");
+  EXPECT_EQ(alone.exit_code, 2) << alone.err;
+  EXPECT_THAT(alone.err, HasSubstr("no rank 1 in a run of 1 rank(s) (0..0)"));
+}
+
 // Outside mpirun the backend runs as one rank and says so.
 TEST_F(MpiEndToEnd, OutsideMpirunItRunsAsOneRankAndSaysSo) {
   const ProcessResult r = run("", kMpiRun + " --algo sync --threads 2 --backend mpi", "one");

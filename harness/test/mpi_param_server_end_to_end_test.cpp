@@ -119,7 +119,9 @@ TEST_F(MpiParamServerEndToEnd, TheAccountingAddsUpAcrossRanks) {
     // A serving-only slot 0 computes nothing. One that trains computes only when it finds fewer
     // than K pushes queued, which three busy workers may never leave it: at load 7 it computed
     // none in one run (2026-12-06), so its count is checked only by the accounting above.
-    if (!trains) EXPECT_EQ(computed[0].get<std::int64_t>(), 0) << algo << ": the server's own";
+    if (!trains) {
+      EXPECT_EQ(computed[0].get<std::int64_t>(), 0) << algo << ": the server's own";
+    }
     ASSERT_EQ(d["ranks"].size(), 2U);
     std::int64_t by_rank = 0;
     for (const json& rank : d["ranks"]) by_rank += rank["gradients"].get<std::int64_t>();

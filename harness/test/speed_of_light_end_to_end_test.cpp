@@ -146,6 +146,10 @@ TEST_F(SpeedOfLightEndToEnd, MeasureRefusesAnotherMachine) {
   const test::ProcessResult bad = test::run_psgd("topo --measure --measure-seconds 0");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.err, HasSubstr("measure-seconds"));
+  const test::ProcessResult days = test::run_psgd("topo --measure --measure-seconds 6000");
+  EXPECT_EQ(days.exit_code, 2);
+  EXPECT_TRUE(test::one_line(days.err)) << days.err;
+  EXPECT_THAT(days.err, HasSubstr("--measure-seconds must be a number of seconds in (0, 60]"));
 }
 
 }  // namespace
