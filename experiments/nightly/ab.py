@@ -202,6 +202,21 @@ def side_sha(context, bin_dir, revision):
     return ab_build.resolve(ROOT, revision) if revision else None
 
 
+def version_of(bin_dir):
+    """`psgd --version` of a side's build (its commit, compiler, build type and flags: a build
+    with -DPSGD_TEST_SLOWDOWN_PERCENT=N says so there), or None where the folder has no psgd or
+    it fails."""
+    psgd = os.path.join(bin_dir, "psgd")
+    if not os.path.isfile(psgd):
+        return None
+    try:
+        done = subprocess.run([psgd, "--version"], capture_output=True, text=True, timeout=30,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
 def label(context, bin_dir, sha):
     sha = (sha or "nosha")[:12]
     dirty = "+dirty" if context.get("git_dirty") else ""
@@ -249,7 +264,7 @@ def main(argv=None):
         "kind": "psgd-nightly-ab",
         "schema_version": 1,
         "builds": {side: {"dir": os.path.relpath(d, ROOT), "context": contexts.get(side, {}),
-                          "git_sha": shas[side],
+                          "git_sha": shas[side], "version": version_of(d),
                           "label": label(contexts.get(side, {}), d, shas[side])}
                    for side, d in (("A", a_dir), ("B", b_dir))},
         "settings": {"pairs": args.pairs, "min_time_seconds": args.min_time,

@@ -59,6 +59,14 @@ def pct(x):
     return "-" if x is None else "%+.1f%%" % (100 * x)
 
 
+def flags_of(version):
+    """The `flags:` line of a `psgd --version` text, or None."""
+    for line in (version or "").splitlines():
+        if line.startswith("flags:"):
+            return line[len("flags:"):].strip()
+    return None
+
+
 def table(document):
     """Header lines and one row per benchmark and per exact check, as lists of cells."""
     v = document["verdict"]
@@ -77,6 +85,10 @@ def table(document):
             fmt(lo), fmt(hi), v["retries"], s["load_jump"], v["pairs_disturbed"],
             s["load_change"]),
     ]
+    # The builds' flags where their `psgd --version` differ in them (a slowed build says so).
+    flags = {side: flags_of(document["builds"][side].get("version")) for side in ("A", "B")}
+    if flags["A"] != flags["B"]:
+        head.append("flags differ: A %s; B %s" % (flags["A"] or "unknown", flags["B"] or "unknown"))
     if any(r["verdict"] == ab_stats.TOO_FEW for r in v["rows"]):
         head.append("TOO FEW PAIRS: %s distinct series at this confidence need %d pairs or more: "
                     "nothing judged" % (v.get("family_size", "?"), ab_stats.min_pairs(

@@ -26,6 +26,9 @@ def main():
     argv = sys.argv[1:]
     scale, loss, role = float(argv[1]), float(argv[3]), argv[5]
     rest = argv[6:]
+    if role == "psgd" and rest == ["--version"]:  # as psgd prints it: the flags say the scale
+        print("psgd 0.0.0 (fake)\nflags:     -O2 -fake-scale=%g" % scale)
+        return
     start = time.monotonic()
     time.sleep(BASE_SECONDS * scale)
     elapsed = time.monotonic() - start

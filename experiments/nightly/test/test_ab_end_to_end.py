@@ -81,8 +81,12 @@ class AbEndToEnd(unittest.TestCase):
             self.assertEqual("".join(sides), "ABBAABBAABBAABBA")
         self.assertIn("REGRESSION", done.stdout)
         self.assertEqual(doc["settings"]["probes"], ["micro/models", "e2e/seq/t1"])
+        # Which builds were measured is in the document and, where their flags differ, the report.
+        self.assertIn("-fake-scale=2", doc["builds"]["B"]["version"])
         with open(os.path.splitext(self.last_out())[0] + ".md", encoding="utf-8") as f:
-            self.assertIn("| micro/models/BM_Fake/manual_time |", f.read())
+            report = f.read()
+        self.assertIn("| micro/models/BM_Fake/manual_time |", report)
+        self.assertIn("flags differ: A -O2 -fake-scale=1; B -O2 -fake-scale=2", report)
 
     def last_out(self):
         return sorted(os.path.join(self.tmp.name, n) for n in os.listdir(self.tmp.name)
