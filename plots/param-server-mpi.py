@@ -27,14 +27,7 @@ from plots.missing_modules import exit_if_missing  # noqa: E402
 exit_if_missing("matplotlib", "numpy", "pandas")
 
 from plots import common  # noqa: E402
-
-MEASURES = (("final_test_accuracy", "final test accuracy"),
-            ("final_test_loss", "final test loss"),
-            ("wall_seconds", "training time (s)"))
-
-
-def workers(row):
-    return int(row["ranks"]) * int(row["threads"])
+from plots.ranks import MEASURES, workers  # noqa: E402
 
 
 def method_of(row):
