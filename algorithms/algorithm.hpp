@@ -233,9 +233,11 @@ struct alignas(kNoFalseSharing) WorkerStats {
   double delay_seconds = 0.0;               // --delay: injected pull and push latency
   std::int64_t exchanges = 0;               // exchanges with the shared model (--comm-delay)
   double comm_delay_seconds = 0.0;          // --comm-delay: injected latency per exchange
-  // The lock methods' split of an update (locked_sgd.hpp), for the speed-up bound its critical
-  // section allows: time holding the lock to read (copy theta out), computing the gradient, and
-  // holding it to apply; timed_updates counts the iterations timed (0: a method that times none).
+  // The split of an update, for the run's speed_of_light block: the lock methods' (locked_sgd.hpp)
+  // time holding the lock to read (copy theta out), computing the gradient, and holding it to
+  // apply, for the speed-up bound their critical section allows; HOGWILD!'s (hogwild.hpp) racy
+  // copy, gradient and apply. timed_updates counts the iterations timed (0: a method that times
+  // none).
   double read_section_seconds = 0.0;
   double gradient_seconds = 0.0;
   double apply_section_seconds = 0.0;

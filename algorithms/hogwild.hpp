@@ -26,6 +26,12 @@
 // all visible. Staleness = (number claimed at apply) - (version read before the copy), exact: the
 // counter is a std::atomic even though the parameters race.
 // A gradient whose loss is not finite stops the run (diverged) and is never applied.
+// Every applied update is timed in three parts for the run's speed_of_light.update_split, as the
+// lock methods time theirs (locked_sgd.hpp): the read (the version load and the racy copy), the
+// gradient, and the apply (numbering the update, its step and the apply kernel; the checkpoint
+// and the statistics after it are in none of them). Four steady_clock reads per update, into the
+// worker's own WorkerStats: no allocation, no I/O, no shared write; an iteration that applies
+// nothing (the budget spent, a diverged loss) adds nothing, so timed_updates == applied.
 // Paper: F. Niu, B. Recht, C. Ré, S. J. Wright, "HOGWILD!: A Lock-Free Approach to
 // Parallelizing Stochastic Gradient Descent", NIPS 2011 (dense variant as in the reference
 // framework's `-a HOG`; the per-coordinate atomic update is the paper's own assumption).
@@ -33,6 +39,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -80,15 +87,19 @@ class HogwildSgd final : public BasicAlgorithm<S> {
     S* const theta = theta_.data();
     const std::size_t first = dim * static_cast<std::size_t>(ctx.worker_id) /
                               static_cast<std::size_t>(std::max(ctx.num_workers, 1));
+    using SplitClock = std::chrono::steady_clock;  // the lock methods' SectionClock
     while (!ctx.control->should_stop()) {
+      const SplitClock::time_point read_start = SplitClock::now();
       // acquire: the coordinate loads below cannot be hoisted above this load, so the copy is
       // no older than v_read says; pairs with the release fetch_add below, which orders each
       // worker's stores of its previous update before it claims its next number.
       const std::int64_t v_read = version_.load(std::memory_order_acquire);
       if (v_read >= total) break;
       hogwild_racy_copy(ctx.local.data(), theta, dim);  // an inconsistent copy is the method
+      const SplitClock::time_point read_end = SplitClock::now();
 
       const S loss = compute_gradient(ctx, ctx.local);
+      const SplitClock::time_point gradient_end = SplitClock::now();
       if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
         ++stats.discarded_at_end;
         break;
@@ -109,6 +120,12 @@ class HogwildSgd final : public BasicAlgorithm<S> {
       } else {
         hogwild_racy_apply(theta, ctx.grad.data(), step.step, dim);
       }
+      const SplitClock::time_point apply_end = SplitClock::now();
+      stats.read_section_seconds += std::chrono::duration<double>(read_end - read_start).count();
+      stats.gradient_seconds += std::chrono::duration<double>(gradient_end - read_end).count();
+      stats.apply_section_seconds +=
+          std::chrono::duration<double>(apply_end - gradient_end).count();
+      ++stats.timed_updates;
       rule_.observe(v + 1, v - v_read);
       stats.failed_attempts += failures;
       ++stats.contributed;

@@ -1,7 +1,8 @@
-// algorithms/test/section_timing_test.cpp — the lock methods' per-update timing (locked_sgd.hpp,
-// WorkerStats::read_section_seconds ... timed_updates), which a run's speed_of_light block turns
-// into the speed-up bound of the critical section: every iteration that reached the apply lock
-// is timed once, each part took time, and the methods without a lock time nothing.
+// algorithms/test/section_timing_test.cpp — the per-update timing (WorkerStats::
+// read_section_seconds ... timed_updates) a run's speed_of_light block turns into its update
+// split and the lock methods' critical-section bound: the lock methods (locked_sgd.hpp) time every
+// iteration that reached the apply lock, the HOGWILD! methods (hogwild.hpp) every applied update;
+// each part took time, the parts fit in the run's wall time, and leashed times nothing.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -50,14 +51,33 @@ TEST(SectionTiming, LockMethodsTimeEveryUpdateThatReachedTheApplyLock) {
   }
 }
 
-TEST(SectionTiming, MethodsWithoutALockTimeNothing) {
-  for (const char* name : {"hogwild", "hogwild-atomic", "leashed"}) {
-    const WorkerStats total = merge_workers(run_two_workers(name).workers);
-    EXPECT_EQ(total.timed_updates, 0) << name;
-    EXPECT_EQ(total.read_section_seconds + total.gradient_seconds + total.apply_section_seconds,
-              0.0)
-        << name;
+// Each worker's read + gradient + apply fits in the run's wall time (the worker ran within it,
+// and the parts do not overlap), each part took time, and only applied updates are timed.
+TEST(HogwildTimeSplit, EveryAppliedUpdateIsTimedWithinTheWallTime) {
+  for (const char* name : {"hogwild", "hogwild-atomic"}) {
+    const TrainingOutcome r = run_two_workers(name);
+    ASSERT_EQ(r.applied_updates, 200) << name;
+    std::int64_t timed = 0;
+    for (const WorkerStats& s : r.workers) {
+      EXPECT_EQ(s.timed_updates, s.applied) << name;
+      const double parts = s.read_section_seconds + s.gradient_seconds + s.apply_section_seconds;
+      EXPECT_LE(parts, r.wall_seconds) << name;
+      if (s.timed_updates > 0) {
+        EXPECT_GT(s.read_section_seconds, 0.0) << name;
+        EXPECT_GT(s.gradient_seconds, 0.0) << name;
+        EXPECT_GT(s.apply_section_seconds, 0.0) << name;
+      }
+      timed += s.timed_updates;
+    }
+    EXPECT_EQ(timed, 200) << name << ": every applied update is timed, once";
   }
+}
+
+// Leashed-SGD has neither a lock nor a copy to time: its split stays empty (update_split null).
+TEST(SectionTiming, LeashedTimesNothing) {
+  const WorkerStats total = merge_workers(run_two_workers("leashed").workers);
+  EXPECT_EQ(total.timed_updates, 0);
+  EXPECT_EQ(total.read_section_seconds + total.gradient_seconds + total.apply_section_seconds, 0.0);
 }
 
 }  // namespace

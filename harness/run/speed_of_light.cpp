@@ -45,6 +45,34 @@ json critical_section_json(const SpeedOfLightFacts& f) {
           {"timed_updates", f.totals.timed_updates}};
 }
 
+// Every timed method's split of an update into read, gradient and apply (WorkerStats'
+// read_section_seconds ... timed_updates): the lock methods time theirs with the lock held
+// (locked_sgd.hpp), the HOGWILD! methods their racy copy and apply (hogwild.hpp). Comparing it at
+// 2 threads with 1 says whether reading and applying slowed down (two cores taking the vector's
+// lines from each other) or the gradient did (the cores sharing caches). accounted_fraction: the
+// share of the workers' time (threads x wall seconds) the three parts hold; the rest is lock
+// waits, bookkeeping, checkpoints and time descheduled. null for the methods that time nothing.
+json update_split_json(const SpeedOfLightFacts& f) {
+  const bool locked = f.algorithm == "mutex" || f.algorithm == "rwlock";
+  const bool racy = f.algorithm == "hogwild" || f.algorithm == "hogwild-atomic";
+  if ((!locked && !racy) || f.totals.timed_updates <= 0) return nullptr;
+  const auto n = static_cast<double>(f.totals.timed_updates);
+  const double parts =
+      f.totals.read_section_seconds + f.totals.gradient_seconds + f.totals.apply_section_seconds;
+  const double worker_seconds = static_cast<double>(f.threads) * f.wall_seconds;
+  return {{"read_seconds_per_update", light_number(f.totals.read_section_seconds / n)},
+          {"gradient_seconds_per_update", light_number(f.totals.gradient_seconds / n)},
+          {"apply_seconds_per_update", light_number(f.totals.apply_section_seconds / n)},
+          {"timed",
+           locked ? "read and apply: lock held, copying theta out and applying (the wait for the "
+                    "lock excluded)"
+                  : "read: the version load and the racy copy; apply: numbering the update, its "
+                    "step and the apply (hogwild-atomic: the CAS loop and its backoff)"},
+          {"accounted_fraction",
+           worker_seconds > 0 ? light_number(parts / worker_seconds) : json(nullptr)},
+          {"timed_updates", f.totals.timed_updates}};
+}
+
 std::string light_text(const json& v, int decimals) {
   if (!v.is_number()) return "-";
   char buf[64];
@@ -87,6 +115,7 @@ json speed_of_light_json(const SpeedOfLightFacts& f) {
       {"gemm_fraction", nullptr},
       {"bandwidth_fraction", nullptr},
       {"reason", nullptr},
+      {"update_split", update_split_json(f)},
       {"critical_section", critical_section_json(f)}};
   if (f.limits == nullptr) {
     block["reason"] = "no measurement cached at " + f.limits_path +
@@ -131,6 +160,16 @@ std::string speed_of_light_text(const json& b) {
   } else {
     s = "GEMM " + light_text(b.value("gemm_fraction", json()), 3) + " of peak, bandwidth " +
         light_text(b.value("bandwidth_fraction", json()), 4) + " of copy";
+  }
+  const json split = b.value("update_split", json());
+  if (split.is_object()) {
+    auto micros = [&split](const char* key) {
+      const json v = split.value(key, json());
+      return light_text(v.is_number() ? json(v.get<double>() * 1e6) : json(), 1);
+    };
+    s += "; update read " + micros("read_seconds_per_update") + " + gradient " +
+         micros("gradient_seconds_per_update") + " + apply " + micros("apply_seconds_per_update") +
+         " us (" + light_text(split.value("accounted_fraction", json()), 2) + " of worker time)";
   }
   const json cs = b.value("critical_section", json());
   if (cs.is_object()) {

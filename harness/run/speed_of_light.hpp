@@ -2,7 +2,8 @@
 // the reference GEMM's peak its gradients reached and of the copy bandwidth its parameter traffic
 // used, and, for the lock methods, the speed-up their critical section allows at most
 // ((t_grad + t_cs) / t_cs, Amdahl's bound with the critical section as the serial part) beside
-// the speed-up measured. The limits are the ones `psgd topo --measure` cached
+// the speed-up measured, and for them and the HOGWILD! methods the split of an update into read,
+// gradient and apply. The limits are the ones `psgd topo --measure` cached
 // (harness/machine/machine_limits.hpp); a run never measures the machine itself, and without a
 // cache the fractions are null with a reason.
 //
@@ -43,7 +44,7 @@ struct SpeedOfLightFacts {
   std::int64_t samples = 0;  // gradient samples computed (work.samples)
   std::int64_t applied = 0;  // applied updates
   double wall_seconds = 0.0;
-  WorkerStats totals;                     // merged: the lock methods' section times
+  WorkerStats totals;                     // merged: the timed methods' update split
   const MachineLimits* limits = nullptr;  // nullptr: none cached
   std::string limits_path;                // where they were (or would be) read
 };
@@ -51,8 +52,10 @@ struct SpeedOfLightFacts {
 // The document's `speed_of_light` block (docs/run-document.md).
 nlohmann::json speed_of_light_json(const SpeedOfLightFacts& facts);
 
-// The summary's line, from the block: "GEMM 0.62 of peak, bandwidth 0.003 of copy; critical
-// section 4.1 us/update, speed-up bound 11.2, measured 1.9" or the reason the fractions are null.
+// The summary's line, from the block: "GEMM 0.62 of peak, bandwidth 0.003 of copy; update read
+// 25.0 + gradient 300.0 + apply 20.0 us (0.98 of worker time); critical section 4.1 us/update,
+// speed-up bound 11.2, measured 1.9" (the parts a method times) or the reason the fractions are
+// null.
 std::string speed_of_light_text(const nlohmann::json& block);
 
 }  // namespace psgd

@@ -98,6 +98,17 @@ TEST_F(SpeedOfLightEndToEnd, MeasuredOnceThenEveryRunReportsFractionsWithinBound
                                     "--threads 2 --batch 16 --step 0.01 --epochs 1");
   expect_fractions_within_bound(cnn, "cnn");
   EXPECT_TRUE(cnn["speed_of_light"]["critical_section"].is_null()) << "hogwild takes no lock";
+  // ... but splits its updates: every applied update timed, the parts within the workers' time.
+  const nlohmann::json& split = cnn["speed_of_light"]["update_split"];
+  ASSERT_TRUE(split.is_object()) << cnn["speed_of_light"].dump();
+  EXPECT_EQ(split["timed_updates"], cnn["work"]["contributed"]) << split.dump();
+  for (const char* part :
+       {"read_seconds_per_update", "gradient_seconds_per_update", "apply_seconds_per_update"}) {
+    EXPECT_GT(split[part].get<double>(), 0.0) << part;
+  }
+  EXPECT_GT(split["accounted_fraction"].get<double>(), 0.0);
+  EXPECT_LE(split["accounted_fraction"].get<double>(), 1.0);
+  EXPECT_TRUE(mlp["speed_of_light"]["update_split"].is_object()) << "mutex splits its updates too";
 }
 
 TEST_F(SpeedOfLightEndToEnd, WithoutACacheNullWithAReasonAndTheSplitAllTheSame) {

@@ -14,6 +14,7 @@ namespace psgd {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 MachineLimits known_limits() {
   MachineLimits m;
@@ -195,6 +196,39 @@ TEST(SpeedOfLight, CriticalSectionBoundOfTheLockMethodsOnly) {
   lock_free.algorithm = "leashed";
   EXPECT_TRUE(speed_of_light_json(lock_free)["critical_section"].is_null());
   EXPECT_THAT(speed_of_light_text(speed_of_light_json(mutex_facts())), HasSubstr("bound 5.0"));
+}
+
+// Every timed method reports its split per update; mutex at 0.1 + 0.8 + 0.1 ms over 2000 updates
+// holds 2 s of the 2 threads x 1 s. The HOGWILD! methods have the split but no critical section;
+// leashed neither.
+TEST(SpeedOfLight, UpdateSplitOfTheTimedMethodsOnly) {
+  const nlohmann::json split = speed_of_light_json(mutex_facts())["update_split"];
+  ASSERT_TRUE(split.is_object());
+  EXPECT_NEAR(split["read_seconds_per_update"].get<double>(), 1e-4, 1e-15);
+  EXPECT_NEAR(split["gradient_seconds_per_update"].get<double>(), 8e-4, 1e-15);
+  EXPECT_NEAR(split["apply_seconds_per_update"].get<double>(), 1e-4, 1e-15);
+  EXPECT_NEAR(split["accounted_fraction"].get<double>(), 1.0, 1e-12);
+  EXPECT_EQ(split["timed_updates"], 2000);
+  for (const char* racy : {"hogwild", "hogwild-atomic"}) {
+    SpeedOfLightFacts f = mutex_facts();
+    f.algorithm = racy;
+    f.wall_seconds = 4.0;  // the parts hold 2 s of 2 threads x 4 s
+    const nlohmann::json b = speed_of_light_json(f);
+    ASSERT_TRUE(b["update_split"].is_object()) << racy;
+    EXPECT_NEAR(b["update_split"]["accounted_fraction"].get<double>(), 0.25, 1e-12) << racy;
+    EXPECT_THAT(b["update_split"]["timed"].get<std::string>(), HasSubstr("racy copy")) << racy;
+    EXPECT_TRUE(b["critical_section"].is_null()) << racy << " takes no lock";
+    EXPECT_THAT(speed_of_light_text(b),
+                HasSubstr("update read 100.0 + gradient 800.0 + apply 100.0 us (0.25 of worker"));
+  }
+  SpeedOfLightFacts untimed = mutex_facts();
+  untimed.algorithm = "hogwild";
+  untimed.totals.timed_updates = 0;
+  EXPECT_TRUE(speed_of_light_json(untimed)["update_split"].is_null());
+  SpeedOfLightFacts lock_free = mutex_facts();
+  lock_free.algorithm = "leashed";
+  EXPECT_TRUE(speed_of_light_json(lock_free)["update_split"].is_null());
+  EXPECT_THAT(speed_of_light_text(speed_of_light_json(lock_free)), Not(HasSubstr("update read")));
 }
 
 }  // namespace
