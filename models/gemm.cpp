@@ -361,8 +361,8 @@ template <class S>
 GemmScratch<S>::GemmScratch() : a_(kMc * kKc), b_(kKc * kNc + kPackSlack) {}
 
 template <class S>
-void gemm(GemmKernel kernel, Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc,
-          bool accumulate, GemmScratch<S>& scratch) noexcept {
+void gemm([[maybe_unused]] GemmKernel kernel, Index m, Index n, Index k, Operand<S> a, Operand<S> b,
+          S* c, Index ldc, bool accumulate, GemmScratch<S>& scratch) noexcept {
   assert(a.row_stride == 1 || a.col_stride == 1);
   assert(b.row_stride == 1 || b.col_stride == 1);
   if (m == 0 || n == 0) return;
@@ -372,29 +372,24 @@ void gemm(GemmKernel kernel, Index m, Index n, Index k, Operand<S> a, Operand<S>
     }
     return;
   }
-  // One switch per call on a value fixed since the model was built: always predicted, and a call
-  // is at least a few thousand FMAs. A kernel this build lacks cannot be asked for (the
-  // functions above never return it); it would run Eigen's.
-  switch (kernel) {
-    case GemmKernel::kOpenBlas:
+  // One test per call on a value fixed since the model was built: always predicted, and a call
+  // is at least a few thousand FMAs. A kernel this build lacks is never asked for (the functions
+  // above never return it); it would run Eigen's.
 #if defined(PSGD_OPENBLAS)
-      // OpenBLAS packs into its own buffers, allocated once when it loads.
-      openblas_gemm(m, n, k, a, b, c, ldc, accumulate);
-      return;
-#else
-      break;
-#endif
-    case GemmKernel::kOwn:
-#if defined(PSGD_OWN_GEMM) && defined(__AVX2__) && defined(__FMA__)
-      if constexpr (std::is_same_v<S, float>) {
-        own_gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);
-        return;
-      }
-#endif
-      break;
-    case GemmKernel::kEigen:
-      break;
+  if (kernel == GemmKernel::kOpenBlas) {
+    // OpenBLAS packs into its own buffers, allocated once when it loads.
+    openblas_gemm(m, n, k, a, b, c, ldc, accumulate);
+    return;
   }
+#endif
+#if defined(PSGD_OWN_GEMM) && defined(__AVX2__) && defined(__FMA__)
+  if constexpr (std::is_same_v<S, float>) {
+    if (kernel == GemmKernel::kOwn) {
+      own_gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);
+      return;
+    }
+  }
+#endif
   eigen_gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);
 }
 
