@@ -40,7 +40,7 @@
 // scratch), with OpenBLAS held to one thread (the workers are psgd's threads; see gemm.cpp), so a
 // call is deterministic for a given build, machine and OpenBLAS core (openblas_core_name(), which
 // OPENBLAS_CORETYPE can change). Measured against Eigen on the models' shapes:
-// docs/performance.md, "The GEMM under the models" (1.18-1.25x on this project's AVX-512 guest).
+// docs/performance.md, "The GEMM under the models" (1.15-1.35x on this project's AVX-512 guest).
 //
 // The kernel is chosen per model and per product, once, when a model is built (never per worker
 // or per step): the MLP's and `linear`'s products run on dense_gemm_kernel() (OpenBLAS where it is
