@@ -183,6 +183,10 @@ def main():
         print(f"{name} (one thread, psgd's environment): "
               f"{statistics.median(r[0][name]['gflops'] for r in rounds):.1f} GFLOP/s")
     print(f"of best GEMM: psgd's GFLOP/s over the faster of {' and '.join(gemms)} in each round")
+    # model_bench.cpp labels each step "<spec>, gemm <kernel>": the kernel that model ran on.
+    kernels = {name: first[bench].get("label", "").partition("gemm ")[2] or "?"
+               for bench, name, _, _ in reversed(CASES) if bench in first}
+    print("psgd's GEMM per model: " + ", ".join(f"{m} {k}" for m, k in sorted(kernels.items())))
     print(f"load average (1 min) after each round: {', '.join(f'{r[2]:.1f}' for r in rounds)}; "
           f"{args.rounds} rounds, medians; ratios within each round")
     print(f"{'model':<10}{'input':<9}{'batch':>6}{'psgd/s':>10}{'torch/s':>10}"

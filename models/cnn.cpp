@@ -121,7 +121,10 @@ ConvNet<S>::ConvNet(std::string spec, ImageShape input, std::vector<ConvBlockSpe
                                   static_cast<std::size_t>(w)};
   widths.insert(widths.end(), dense_hidden.begin(), dense_hidden.end());
   widths.push_back(static_cast<std::size_t>(num_classes));
-  dense_ = std::make_unique<detail::DenseStack<S>>(std::move(widths), activation, offset, 0);
+  // The dense head on the builtin kernel, not OpenBLAS: measured no faster for these models, whose
+  // step is mostly convolution (docs/performance.md, "The GEMM under the models").
+  dense_ = std::make_unique<detail::DenseStack<S>>(std::move(widths), activation, offset, 0,
+                                                   detail::builtin_gemm_kernel());
   num_params_ = offset + dense_->num_params();
 }
 

@@ -68,6 +68,8 @@ class ConvNet final : public BasicModel<S> {
                       Workspace& ws) const noexcept override;
   EvalSums evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
                     Workspace& ws) const noexcept override;
+  // The kernels its dense head's products run on (model_gemm.hpp).
+  [[nodiscard]] const std::string& gemm_kernels() const noexcept { return dense_->gemm_kernels(); }
 
   // Shape of conv block i's pooled output (what feeds block i+1 or the dense layers).
   [[nodiscard]] ImageShape pooled_shape(std::size_t i) const;

@@ -1,5 +1,6 @@
 // models/gemm.cpp — gemm(): BLIS-style blocking and packing into GemmScratch around Eigen's
-// gebp kernel (the default) or, with PSGD_OWN_GEMM, psgd's own 16x6 AVX2/FMA kernel.
+// gebp kernel or, with PSGD_OWN_GEMM, psgd's own 16x6 AVX2/FMA kernel; or OpenBLAS's sgemm/dgemm
+// where it is linked; and the per-product choice among them.
 #include "models/gemm.hpp"
 
 #if defined(PSGD_OWN_GEMM) && !(defined(__AVX2__) && defined(__FMA__))
@@ -300,14 +301,52 @@ void openblas_gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, 
 
 }  // namespace
 
-const char* gemm_kernel_name() noexcept {
-#if defined(PSGD_OPENBLAS)
-  return "openblas";
-#elif defined(PSGD_OWN_GEMM)
-  return "own";
+GemmKernel builtin_gemm_kernel() noexcept {
+#if defined(PSGD_OWN_GEMM)
+  return GemmKernel::kOwn;
 #else
-  return "eigen";
+  return GemmKernel::kEigen;
 #endif
+}
+
+GemmKernel dense_gemm_kernel() noexcept {
+#if defined(PSGD_OPENBLAS)
+  return GemmKernel::kOpenBlas;
+#else
+  return builtin_gemm_kernel();
+#endif
+}
+
+const char* gemm_kernel_name(GemmKernel kernel) noexcept {
+  switch (kernel) {
+    case GemmKernel::kOwn:
+      return "own";
+    case GemmKernel::kOpenBlas:
+      return "openblas";
+    case GemmKernel::kEigen:
+      break;
+  }
+  return "eigen";
+}
+
+template <class S>
+bool openblas_allocates(Index m, Index k, Operand<S> a, Operand<S> b) noexcept {
+  // NoTrans exactly as openblas_gemm() passes the operand (blas_operand()).
+  if (a.row_stride != 1 || b.row_stride != 1) return false;
+  // The AVX-512 kernel's row tile (16 floats, 8 doubles) and the depth from which it copies.
+  constexpr Index kTile = std::is_same_v<S, float> ? 16 : 8;
+  constexpr Index kMinDepth = std::is_same_v<S, float> ? 32 : 16;
+  const Index left = m % kTile;
+  return left >= 1 && left <= kTile / 2 && k >= kMinDepth;
+}
+
+template <class S>
+GemmKernel gemm_kernel_for(GemmKernel wanted, Index m, Index k, Operand<S> a,
+                           Operand<S> b) noexcept {
+  if (wanted == GemmKernel::kOpenBlas && openblas_allocates(m, k, a, b)) {
+    return builtin_gemm_kernel();
+  }
+  return wanted;
 }
 
 const char* openblas_core_name() noexcept {
@@ -322,8 +361,8 @@ template <class S>
 GemmScratch<S>::GemmScratch() : a_(kMc * kKc), b_(kKc * kNc + kPackSlack) {}
 
 template <class S>
-void gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc, bool accumulate,
-          GemmScratch<S>& scratch) noexcept {
+void gemm([[maybe_unused]] GemmKernel kernel, Index m, Index n, Index k, Operand<S> a, Operand<S> b,
+          S* c, Index ldc, bool accumulate, GemmScratch<S>& scratch) noexcept {
   assert(a.row_stride == 1 || a.col_stride == 1);
   assert(b.row_stride == 1 || b.col_stride == 1);
   if (m == 0 || n == 0) return;
@@ -333,15 +372,22 @@ void gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc
     }
     return;
   }
+  // One test per call on a value fixed since the model was built: always predicted, and a call
+  // is at least a few thousand FMAs. A kernel this build lacks is never asked for (the functions
+  // above never return it); it would run Eigen's.
 #if defined(PSGD_OPENBLAS)
-  (void)scratch;  // OpenBLAS packs into its own buffers, allocated once when it loads
-  openblas_gemm(m, n, k, a, b, c, ldc, accumulate);
-  return;
+  if (kernel == GemmKernel::kOpenBlas) {
+    // OpenBLAS packs into its own buffers, allocated once when it loads.
+    openblas_gemm(m, n, k, a, b, c, ldc, accumulate);
+    return;
+  }
 #endif
 #if defined(PSGD_OWN_GEMM) && defined(__AVX2__) && defined(__FMA__)
   if constexpr (std::is_same_v<S, float>) {
-    own_gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);
-    return;
+    if (kernel == GemmKernel::kOwn) {
+      own_gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);
+      return;
+    }
   }
 #endif
   eigen_gemm_kernel(m, n, k, a, b, c, ldc, accumulate, scratch);
@@ -349,9 +395,15 @@ void gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc
 
 template class GemmScratch<float>;
 template class GemmScratch<double>;
-template void gemm(Index, Index, Index, Operand<float>, Operand<float>, float*, Index, bool,
-                   GemmScratch<float>&) noexcept;
-template void gemm(Index, Index, Index, Operand<double>, Operand<double>, double*, Index, bool,
-                   GemmScratch<double>&) noexcept;
+template void gemm(GemmKernel, Index, Index, Index, Operand<float>, Operand<float>, float*, Index,
+                   bool, GemmScratch<float>&) noexcept;
+template void gemm(GemmKernel, Index, Index, Index, Operand<double>, Operand<double>, double*,
+                   Index, bool, GemmScratch<double>&) noexcept;
+template bool openblas_allocates(Index, Index, Operand<float>, Operand<float>) noexcept;
+template bool openblas_allocates(Index, Index, Operand<double>, Operand<double>) noexcept;
+template GemmKernel gemm_kernel_for(GemmKernel, Index, Index, Operand<float>,
+                                    Operand<float>) noexcept;
+template GemmKernel gemm_kernel_for(GemmKernel, Index, Index, Operand<double>,
+                                    Operand<double>) noexcept;
 
 }  // namespace psgd::detail

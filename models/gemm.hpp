@@ -8,10 +8,10 @@
 // they exceed EIGEN_STACK_ALLOCATION_LIMIT for the 128x784x512 first MLP layer). Two kernels run
 // inside that blocking:
 //
-//   - Eigen's (the default): Eigen 3.4's internal gebp kernel (24x4 tiles with AVX2), driven
-//     through general_matrix_matrix_product with our fixed block sizes and our buffers; it adds
-//     into C, so C is zero-filled first unless accumulating. The project's users fixed Eigen for
-//     the models, so this is what a default build runs.
+//   - Eigen's (the builtin default): Eigen 3.4's internal gebp kernel (24x4 tiles with AVX2),
+//     driven through general_matrix_matrix_product with our fixed block sizes and our buffers; it
+//     adds into C, so C is zero-filled first unless accumulating. The convolutional models' dense
+//     heads run on it, and every model does in a build without OpenBLAS.
 //   - psgd's own (opt-in: cmake -DPSGD_OWN_GEMM=ON; needs AVX2 + FMA, which PSGD_NATIVE gives on
 //     this project's machines, and stops the build with an #error otherwise): a 16x6 AVX2/FMA
 //     register kernel with its own packing (8x8 transposes for row-major operands) that
@@ -35,16 +35,22 @@
 // Double: gemm<double> always runs Eigen's kernel (4-wide AVX2 double tiles), also with
 // PSGD_OWN_GEMM, whose kernel exists for float only.
 //
-// A third choice, OpenBLAS (opt-in: cmake -DPSGD_OPENBLAS=ON, Debian's libopenblas-dev): gemm()
-// calls cblas_sgemm / cblas_dgemm on the operands in place (no scratch), with OpenBLAS held to
-// one thread (the workers are psgd's threads; see gemm.cpp), so a call is deterministic for a
-// given build, machine and OpenBLAS core (openblas_core_name(), which OPENBLAS_CORETYPE can
-// change). The run document records which of the three ran (context.gemm, context.openblas_core).
-// Measured against Eigen on the models' shapes: docs/performance.md, "The GEMM under the models".
-// Known defect: OpenBLAS 0.3.21's AVX-512 kernels malloc on some NoTrans x NoTrans calls (cnn's
-// and lenet's dense layers at small batches), so an OpenBLAS build breaks the no-allocation rule
-// there (ModelAllocation fails for them); the MLP's calls do not allocate.
+// A third choice, OpenBLAS (Debian's libopenblas-dev; linked by default when installed, off with
+// cmake -DPSGD_OPENBLAS=OFF): gemm() calls cblas_sgemm / cblas_dgemm on the operands in place (no
+// scratch), with OpenBLAS held to one thread (the workers are psgd's threads; see gemm.cpp), so a
+// call is deterministic for a given build, machine and OpenBLAS core (openblas_core_name(), which
+// OPENBLAS_CORETYPE can change). Measured against Eigen on the models' shapes:
+// docs/performance.md, "The GEMM under the models" (1.15-1.35x on this project's AVX-512 guest).
+//
+// The kernel is chosen per model and per product, once, when a model is built (never per worker
+// or per step): the MLP's and `linear`'s products run on dense_gemm_kernel() (OpenBLAS where it is
+// linked), the convolutional models' dense heads on builtin_gemm_kernel() (Eigen's, or the own
+// one), and a product OpenBLAS would allocate on (openblas_allocates(), below) on the builtin
+// kernel too, because a worker's loop must never allocate. The run document's context.gemm names
+// the model's kernels (gemm_kernels(model): models/model_gemm.hpp).
 #pragma once
+
+#include <cstdint>
 
 #include "common/eigen.hpp"
 
@@ -84,18 +90,47 @@ class GemmScratch {
   Vector b_;
 };
 
-// C (m x n, column-major, leading dimension ldc) = A (m x k) * B (k x n), or C += A * B when
-// accumulate. Single-threaded and allocation-free; reentrant given one scratch per thread.
-// Eigen's kernel by default, psgd's own 16x6 AVX2/FMA kernel when built with PSGD_OWN_GEMM,
-// OpenBLAS's with PSGD_OPENBLAS.
-template <class S>
-void gemm(Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc, bool accumulate,
-          GemmScratch<S>& scratch) noexcept;
+// The kernels gemm() can run. kOwn exists only in a PSGD_OWN_GEMM build and kOpenBlas only in one
+// that links OpenBLAS; the functions below never return a kernel the build lacks.
+enum class GemmKernel : std::uint8_t { kEigen, kOwn, kOpenBlas };
 
-// Which kernel this build's gemm() runs: "eigen", "own" or "openblas".
-const char* gemm_kernel_name() noexcept;
+// The kernel that never allocates and is always built: psgd's own with PSGD_OWN_GEMM, else Eigen's.
+GemmKernel builtin_gemm_kernel() noexcept;
+// The fastest kernel this build has for the dense models' products: OpenBLAS where it is linked,
+// else builtin_gemm_kernel().
+GemmKernel dense_gemm_kernel() noexcept;
+// "eigen", "own" or "openblas".
+const char* gemm_kernel_name(GemmKernel kernel) noexcept;
+
+// Whether OpenBLAS 0.3.21's AVX-512 small-matrix kernel (SkylakeX, Cooperlake, SapphireRapids
+// cores) may call malloc for C (m x n) = A (m x k) * B when gemm() hands it both operands as
+// NoTrans (row_stride 1: column-major, or a row-major matrix with one column), for some n: it
+// copies A's last m mod 16 rows (m mod 8 in double) aside into a buffer it mallocs per call when
+// there are 1-8 of them (1-4 in double) and k >= 32 (16 in double), and takes that path when
+// m*n*k <= 1e6. Found with gdb (the malloc comes from sgemm_small_kernel_b0_nn_COOPERLAKE) and
+// checked against a malloc count over 39,520 shapes per precision (m 1..260, k 1..260, n 1..70),
+// no mismatch; the other three storage orders, and the Haswell and Zen cores, allocated on none.
+// Conservative: true whatever n and core. Only the operands' strides are read, never their data;
+// pass kAnyDepth as k when the depth is not known in advance (a batch).
+inline constexpr Index kAnyDepth = Index{1} << 40;
+template <class S>
+bool openblas_allocates(Index m, Index k, Operand<S> a, Operand<S> b) noexcept;
+
+// The kernel for one product of a model that asks for `wanted`: `wanted`, unless it is OpenBLAS
+// and the product is one it may allocate on (then builtin_gemm_kernel()).
+template <class S>
+GemmKernel gemm_kernel_for(GemmKernel wanted, Index m, Index k, Operand<S> a,
+                           Operand<S> b) noexcept;
+
+// C (m x n, column-major, leading dimension ldc) = A (m x k) * B (k x n), or C += A * B when
+// accumulate, on `kernel` (chosen once, before the workers start: gemm_kernel_for()).
+// Single-threaded and allocation-free for every kernel gemm_kernel_for() returns; reentrant given
+// one scratch per thread. gemm<double> runs Eigen's kernel where kOwn is asked.
+template <class S>
+void gemm(GemmKernel kernel, Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc,
+          bool accumulate, GemmScratch<S>& scratch) noexcept;
 // OpenBLAS's name for the kernel set it chose at load (e.g. "Zen", "SkylakeX", "Haswell"), or
-// nullptr when gemm() does not run on OpenBLAS.
+// nullptr in a build without OpenBLAS.
 const char* openblas_core_name() noexcept;
 
 }  // namespace psgd::detail

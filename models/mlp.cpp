@@ -99,17 +99,32 @@ EvalSums softmax_cross_entropy_eval(const ConstMatrixMap<S>& logits,
 
 template <class S>
 DenseStack<S>::DenseStack(std::vector<std::size_t> widths, Activation activation,
-                          std::size_t first_param, int first_index)
+                          std::size_t first_param, int first_index, GemmKernel kernel)
     : widths_(std::move(widths)), activation_(activation), first_index_(first_index) {
   assert(widths_.size() >= 2);
   std::size_t offset = first_param;
+  bool fell_back = false;
   for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
     weight_offsets_.push_back(offset);
     offset += widths_[l + 1] * widths_[l];
     bias_offsets_.push_back(offset);
     offset += widths_[l + 1];
+    // The shapes and operands (strides only) of the three gemm() calls in forward() and
+    // backward(); the weight gradient's depth is the batch, not known here.
+    const auto in = static_cast<Index>(widths_[l]);
+    const auto out = static_cast<Index>(widths_[l + 1]);
+    const S* none = nullptr;
+    const LayerKernels k{
+        gemm_kernel_for(kernel, out, in, row_major(none, in), col_major(none, in)),
+        gemm_kernel_for(kernel, in, kAnyDepth, col_major(none, in), row_major(none, out)),
+        gemm_kernel_for(kernel, in, out, col_major(none, in), col_major(none, out))};
+    fell_back = fell_back || k.forward != kernel || k.weight_gradient != kernel ||
+                k.input_gradient != kernel;
+    kernels_.push_back(k);
   }
   num_params_ = offset - first_param;
+  gemm_kernels_ = gemm_kernel_name(kernel);
+  if (fell_back) gemm_kernels_ += std::string("+") + gemm_kernel_name(builtin_gemm_kernel());
 }
 
 template <class S>
@@ -148,8 +163,8 @@ MatrixMap<S> DenseStack<S>::forward(const S* theta, const S* x, Index n,
     const auto in = static_cast<Index>(widths_[l]);
     const auto out = static_cast<Index>(widths_[l + 1]);
     MatrixMap<S> z(s.out[l].data(), out, n);
-    gemm(out, n, in, row_major(theta + weight_offsets_[l], in), col_major(input, in), z.data(), out,
-         false, s.gemm);
+    gemm(kernels_[l].forward, out, n, in, row_major(theta + weight_offsets_[l], in),
+         col_major(input, in), z.data(), out, false, s.gemm);
     if (l + 1 < layers) {
       add_bias_and_activate(activation_, z, theta + bias_offsets_[l]);
     } else {
@@ -171,16 +186,16 @@ void DenseStack<S>::backward(const S* theta, const S* x, Index n, S* grad, S* dx
 
     // dW = dZ * X^T, written as its transpose X * dZ^T: a column-major in x out matrix is the
     // row-major {out, in} layout of theta. dZ^T is dZ read row-major.
-    gemm(in, out, n, col_major(input, in), row_major(dz.data(), out), grad + weight_offsets_[l], in,
-         false, s.gemm);
+    gemm(kernels_[l].weight_gradient, in, out, n, col_major(input, in), row_major(dz.data(), out),
+         grad + weight_offsets_[l], in, false, s.gemm);
     row_sums(ConstMatrixMap<S>(dz.data(), out, n), grad + bias_offsets_[l]);
 
     S* target = l == 0 ? dx : s.delta.data();
     if (target == nullptr) continue;  // the data needs no gradient
     MatrixMap<S> d(target, in, n);
     // W^T, with W row-major {out, in}, is a column-major in x out matrix.
-    gemm(in, n, out, col_major(theta + weight_offsets_[l], in), col_major(dz.data(), out), d.data(),
-         in, false, s.gemm);
+    gemm(kernels_[l].input_gradient, in, n, out, col_major(theta + weight_offsets_[l], in),
+         col_major(dz.data(), out), d.data(), in, false, s.gemm);
     if (l > 0) {
       // dZ of the layer below replaces its activation output, which is no longer needed.
       backprop_activation(activation_, MatrixMap<S>(s.out[l - 1].data(), in, n),
@@ -235,7 +250,8 @@ template <class S>
 Mlp<S>::Mlp(std::size_t num_features, std::vector<std::size_t> hidden, int num_classes,
             Activation activation)
     : hidden_(std::move(hidden)),
-      stack_(mlp_widths(num_features, hidden_, num_classes), activation, 0, 0) {}
+      stack_(mlp_widths(num_features, hidden_, num_classes), activation, 0, 0,
+             detail::dense_gemm_kernel()) {}
 
 template <class S>
 std::string Mlp<S>::spec() const {

@@ -4,11 +4,13 @@
 // dense layer is one GEMM over the whole batch, Z = W * X + b, in the scalar type S (float or
 // double: every class and function here is a template instantiated for both in mlp.cpp), through
 // detail::gemm()
-// (models/gemm.hpp): Eigen's GEMM kernel by default (psgd's own AVX2/FMA kernel with
-// -DPSGD_OWN_GEMM=ON), blocked and packed into buffers in the Workspace, so a step never
-// allocates. The bias and activation are applied in one pass after the product; backward, the
-// activation derivative is applied in the same pass that writes dZ, and the first layer's input
-// gradient is never computed.
+// (models/gemm.hpp) on the kernel the stack was built with: the Mlp's on dense_gemm_kernel()
+// (OpenBLAS where the build links it, else Eigen's, or psgd's own with -DPSGD_OWN_GEMM=ON), the
+// convolutional models' dense heads on builtin_gemm_kernel(); a product OpenBLAS would allocate on
+// runs on the builtin kernel, chosen per layer when the stack is built. The builtin kernels pack
+// into buffers in the Workspace, so a step never allocates. The bias and activation are applied in
+// one pass after the product; backward, the activation derivative is applied in the same pass that
+// writes dZ, and the first layer's input gradient is never computed.
 //
 // Parameter layout of Mlp with widths d0 (inputs), d1..dk (hidden), d(k+1) (classes), for layer
 // i = 0..k in order:
@@ -75,9 +77,10 @@ template <class S>
 class DenseStack {
  public:
   // first_param: offset of the stack's first weight in theta; first_index names the layers
-  // dense<first_index>, dense<first_index+1>, ...
+  // dense<first_index>, dense<first_index+1>, ...; kernel: the GEMM kernel the products run on
+  // (per product the builtin one where OpenBLAS would allocate: gemm_kernel_for()).
   DenseStack(std::vector<std::size_t> widths, Activation activation, std::size_t first_param,
-             int first_index);
+             int first_index, GemmKernel kernel);
 
   struct Scratch {
     std::vector<ColMatrix<S>> out;  // per layer: activation output (the last: logits / dZ)
@@ -91,6 +94,9 @@ class DenseStack {
   [[nodiscard]] std::size_t out() const noexcept { return widths_.back(); }
   [[nodiscard]] const std::vector<std::size_t>& widths() const noexcept { return widths_; }
   void append_layout(std::vector<ParamBlock>& blocks) const;
+  // The kernels the products run on, as the run document's context.gemm records them: one name
+  // ("openblas"), or two joined by '+' ("openblas+eigen") when some products fell back.
+  [[nodiscard]] const std::string& gemm_kernels() const noexcept { return gemm_kernels_; }
 
   // Runs x (in x n) forward; returns the logits (out x n), a view into scratch.
   MatrixMap<S> forward(const S* theta, const S* x, Index n, Scratch& s) const noexcept;
@@ -103,6 +109,14 @@ class DenseStack {
   std::vector<std::size_t> widths_;
   std::vector<std::size_t> weight_offsets_;  // per layer
   std::vector<std::size_t> bias_offsets_;
+  // Per layer, the kernel of each of its three products, fixed at construction.
+  struct LayerKernels {
+    GemmKernel forward;          // Z = W * X: W row-major (Trans), X column-major
+    GemmKernel weight_gradient;  // dW^T = X * dZ^T: dZ read row-major (Trans)
+    GemmKernel input_gradient;   // W^T * dZ: both column-major (NoTrans x NoTrans)
+  };
+  std::vector<LayerKernels> kernels_;
+  std::string gemm_kernels_;
   Activation activation_;
   std::size_t num_params_ = 0;
   int first_index_;
@@ -127,6 +141,8 @@ class Mlp final : public BasicModel<S> {
                       Workspace& ws) const noexcept override;
   EvalSums evaluate(std::span<const S> theta, const BasicBatch<S>& batch,
                     Workspace& ws) const noexcept override;
+  // The kernels its products run on (model_gemm.hpp).
+  [[nodiscard]] const std::string& gemm_kernels() const noexcept { return stack_.gemm_kernels(); }
 
  private:
   std::vector<std::size_t> hidden_;

@@ -123,11 +123,15 @@ nlohmann::json run_context() {
     c["load_avg"] = nullptr;
   }
   c["date"] = utc_now();
-  // Which GEMM ran the models' products: Eigen's, psgd's own and OpenBLAS's round differently,
-  // and OpenBLAS's own kernel set (chosen at load) does too.
-  c["gemm"] = detail::gemm_kernel_name();
+  // Which GEMM runs the models' products: Eigen's, psgd's own and OpenBLAS's round differently,
+  // and OpenBLAS's own kernel set (chosen at load) does too. Here the build's kernel for the dense
+  // models (mlp, linear); a run's document replaces it with its model's own (run_command.cpp).
+  c["gemm"] = detail::gemm_kernel_name(detail::dense_gemm_kernel());
   const char* core = detail::openblas_core_name();
-  c["openblas_core"] = core == nullptr ? nlohmann::json(nullptr) : nlohmann::json(core);
+  c["openblas_core"] =
+      core == nullptr || detail::dense_gemm_kernel() != detail::GemmKernel::kOpenBlas
+          ? nlohmann::json(nullptr)
+          : nlohmann::json(core);
   return c;
 }
 
@@ -146,7 +150,8 @@ std::string version_text() {
   out +=
       "gemm:      " + text(c["gemm"]) +
       (c["openblas_core"].is_string() ? " (OpenBLAS core " + text(c["openblas_core"]) + ")" : "") +
-      "\n";
+      " for mlp and linear, " + detail::gemm_kernel_name(detail::builtin_gemm_kernel()) +
+      " for cnn and lenet\n";
   std::string targeted;
   std::string present;
   std::string missing;

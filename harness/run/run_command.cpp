@@ -46,6 +46,7 @@
 #include "models/data/load.hpp"
 #include "models/model_factory.hpp"
 #include "models/model_flops.hpp"
+#include "models/model_gemm.hpp"
 
 namespace psgd {
 namespace {
@@ -322,6 +323,12 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   }
   evaluate_snapshots(facts, *model, data, cfg);
   RunRecord record = make_run_record(facts);
+  // The GEMM this run's model ran on, not only the build's (run_context()): cnn and lenet run
+  // Eigen's kernel in a build whose mlp runs OpenBLAS (models/gemm.hpp).
+  record.context["gemm"] = gemm_kernels(*model);
+  if (record.context["gemm"].get<std::string>().find("openblas") == std::string::npos) {
+    record.context["openblas_core"] = nullptr;
+  }
   record.ranks = std::move(ranks);
   SpeedOfLightFacts light;
   light.algorithm = cfg.algorithm;

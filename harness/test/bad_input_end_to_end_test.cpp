@@ -33,9 +33,14 @@ TEST(BadInputEndToEnd, AWorkerThreadThatCannotBeCreatedIsExitThreeWithinSeconds)
   for (const int k : {1, 3}) {
     SCOPED_TRACE("pthread_create fails from call " + std::to_string(k));
     const fs::path out = dir / ("k" + std::to_string(k) + ".json");
-    const std::string env = std::string("ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD=") +
-                            PSGD_FAIL_PTHREAD_SHIM +
-                            " PSGD_FAIL_PTHREAD_CREATE=" + std::to_string(k) + " " + kWatchdog;
+    // OPENBLAS_NUM_THREADS=1: where psgd links OpenBLAS (the pthread build), its library
+    // constructor starts a pool of nproc - 1 threads at load, before main(), which would take
+    // call 1 and die in OpenBLAS's own init; one thread makes it start none, so the calls
+    // counted are psgd's workers'.
+    const std::string env =
+        std::string("OPENBLAS_NUM_THREADS=1 ") +
+        "ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD=" + PSGD_FAIL_PTHREAD_SHIM +
+        " PSGD_FAIL_PTHREAD_CREATE=" + std::to_string(k) + " " + kWatchdog;
     const auto r =
         run_psgd(std::string(kTiny) + "--algo hogwild --threads 4 --placement none --updates 50 " +
                      "--out " + out.string(),

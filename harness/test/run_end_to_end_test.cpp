@@ -42,11 +42,14 @@ TEST(RunEndToEnd, WritesTheDocumentedSchema) {
   }
   EXPECT_NE(doc["context"]["cxx_flags"].get<std::string>().find("-ffp-contract=off"),
             std::string::npos);
-  // Which GEMM ran the products, and OpenBLAS's core exactly when that GEMM is OpenBLAS.
+  // Which GEMM ran the model's products, and OpenBLAS's core exactly when that GEMM is OpenBLAS.
   const std::string gemm = doc["context"]["gemm"];
   EXPECT_TRUE(gemm == "eigen" || gemm == "own" || gemm == "openblas") << gemm;
   EXPECT_EQ(doc["context"]["openblas_core"].is_string(), gemm == "openblas")
       << doc["context"]["openblas_core"];
+#if defined(PSGD_TEST_EXPECT_OPENBLAS)
+  EXPECT_EQ(gemm, "openblas") << "linear runs on OpenBLAS in a build that links it";
+#endif
   const std::string status = doc["status"];
   EXPECT_TRUE(status == "converged" || status == "not_converged") << status;
   // 1024 / 16 = 64 updates per epoch, 3 epochs, 2 checkpoints per epoch: 0, 32, ..., 192.

@@ -97,6 +97,15 @@ TEST_F(SpeedOfLightEndToEnd, MeasuredOnceThenEveryRunReportsFractionsWithinBound
                                     "--dataset idx --data-dir idx --model cnn --algo hogwild "
                                     "--threads 2 --batch 16 --step 0.01 --epochs 1");
   expect_fractions_within_bound(cnn, "cnn");
+  // The document names the model's GEMM: cnn's dense head runs on the builtin kernel, never on
+  // OpenBLAS, even in a build whose mlp does (models/gemm.hpp).
+  EXPECT_TRUE(cnn["context"]["gemm"] == "eigen" || cnn["context"]["gemm"] == "own")
+      << cnn["context"]["gemm"];
+  EXPECT_TRUE(cnn["context"]["openblas_core"].is_null());
+#if defined(PSGD_TEST_EXPECT_OPENBLAS)
+  EXPECT_EQ(mlp["context"]["gemm"], "openblas");
+  EXPECT_TRUE(mlp["context"]["openblas_core"].is_string());
+#endif
   EXPECT_TRUE(cnn["speed_of_light"]["critical_section"].is_null()) << "hogwild takes no lock";
   // ... but splits its updates: every applied update timed, the parts within the workers' time.
   const nlohmann::json& split = cnn["speed_of_light"]["update_split"];

@@ -1,10 +1,11 @@
 // models/bench/mlp_gemm_bench.cpp — the products of one 784-128-128-128-10 MLP training step,
 // exactly as models/mlp.cpp issues them (same shapes, storage orders and strides), run through
-// this build's gemm() (BM_MlpStepGemmsPsgd: Eigen's kernel by default, or whichever kernel the
-// build chose) and, with OpenBLAS installed, through cblas_sgemm directly, one thread
-// (BM_MlpStepGemmsOpenBLAS). Both in one binary, so the two GEMMs are compared on the models'
-// own shapes within one run (docs/performance.md, "The GEMM under the models"), and the MLP
-// step's GFLOP/s (model_bench.cpp) can be read against the best of them.
+// this build's gemm() on its builtin kernel (BM_MlpStepGemmsPsgd: Eigen's, or psgd's own with
+// PSGD_OWN_GEMM; the MLP itself runs on OpenBLAS where the build links it) and, with OpenBLAS
+// installed, through cblas_sgemm directly, one thread (BM_MlpStepGemmsOpenBLAS). Both in one
+// binary, so the two GEMMs are compared on the models' own shapes within one run
+// (docs/performance.md, "The GEMM under the models"), and the MLP step's GFLOP/s (model_bench.cpp)
+// can be read against the best of them.
 //
 // Per step, per layer l (in -> out, batch n): forward Z = W X (out x n x in), the weight
 // gradient dW^T = X dZ^T (in x out x n), and the input gradient dX = W^T dZ (in x n x out) for
@@ -96,10 +97,12 @@ void run_mlp_products(benchmark::State& state, Product product) {
 
 void BM_MlpStepGemmsPsgd(benchmark::State& state) {
   detail::GemmScratch<float> scratch;
-  run_mlp_products(
-      state, [&scratch](Index m, Index n, Index k, Operand<float> a, Operand<float> b, float* c,
-                        Index ldc) { detail::gemm(m, n, k, a, b, c, ldc, false, scratch); });
-  state.SetLabel(detail::gemm_kernel_name());
+  const detail::GemmKernel kernel = detail::builtin_gemm_kernel();
+  run_mlp_products(state, [&scratch, kernel](Index m, Index n, Index k, Operand<float> a,
+                                             Operand<float> b, float* c, Index ldc) {
+    detail::gemm(kernel, m, n, k, a, b, c, ldc, false, scratch);
+  });
+  state.SetLabel(detail::gemm_kernel_name(kernel));
 }
 BENCHMARK(BM_MlpStepGemmsPsgd)->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
 

@@ -19,6 +19,7 @@
 #include "models/batch_sampler.hpp"
 #include "models/model_factory.hpp"
 #include "models/model_flops.hpp"
+#include "models/model_gemm.hpp"
 
 namespace psgd {
 namespace {
@@ -57,7 +58,7 @@ void training_step_on(benchmark::State& state, const std::string& spec, ImageSha
       benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(batch_size) *
                              training_flops_per_sample(*model) / 1e9,
                          benchmark::Counter::kIsRate);
-  state.SetLabel(spec);
+  state.SetLabel(spec + ", gemm " + gemm_kernels(*model));  // which kernel ran (models/gemm.hpp)
 }
 
 void training_step(benchmark::State& state, const std::string& spec) {

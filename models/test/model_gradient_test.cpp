@@ -50,9 +50,10 @@ RandomBatch<S> random_batch(ImageShape shape, int num_classes, std::size_t size,
 
 // Every gradient above rests on detail::gemm, so it is checked on its own against a double
 // reference: shapes around the 16x6 register tile and the 128x256x1536 blocks, both storage orders
-// of both operands, overwrite and accumulate.
+// of both operands, overwrite and accumulate, on every kernel the build runs models on (the builtin
+// one, and OpenBLAS where it is linked).
 template <class S>
-void check_gemm(double tolerance_per_term) {
+void check_gemm_on(detail::GemmKernel kernel, double tolerance_per_term) {
   using detail::Index;
   detail::GemmScratch<S> scratch;
   SplitMix64 rng(5);
@@ -80,7 +81,7 @@ void check_gemm(double tolerance_per_term) {
           const std::vector<S> c0 = random(static_cast<std::size_t>(ldc * n));
           for (const bool accumulate : {false, true}) {
             std::vector<S> c = c0;
-            detail::gemm(m, n, k, op_a, op_b, c.data(), ldc, accumulate, scratch);
+            detail::gemm(kernel, m, n, k, op_a, op_b, c.data(), ldc, accumulate, scratch);
             for (Index j = 0; j < n; ++j) {
               for (Index i = 0; i < ldc; ++i) {
                 const S got = c[static_cast<std::size_t>(i + j * ldc)];
@@ -107,8 +108,18 @@ void check_gemm(double tolerance_per_term) {
   }
 }
 
+template <class S>
+void check_gemm(double tolerance_per_term) {
+  for (const detail::GemmKernel kernel :
+       {detail::builtin_gemm_kernel(), detail::dense_gemm_kernel()}) {
+    SCOPED_TRACE(detail::gemm_kernel_name(kernel));
+    check_gemm_on<S>(kernel, tolerance_per_term);
+  }
+}
+
 TEST(Gemm, MatchesAReferenceProductOnEdgeShapes) { check_gemm<float>(1e-5); }
-// Double runs Eigen's kernel in either build; its error is float's times about 2^-29.
+// Double runs Eigen's kernel (and OpenBLAS's dgemm where linked); its error is float's times about
+// 2^-29.
 TEST(Gemm, DoubleMatchesAReferenceProductOnEdgeShapes) { check_gemm<double>(1e-13); }
 
 struct GradientCase {
