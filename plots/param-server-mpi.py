@@ -27,7 +27,7 @@ from plots.missing_modules import exit_if_missing  # noqa: E402
 exit_if_missing("matplotlib", "numpy", "pandas")
 
 from plots import common  # noqa: E402
-from plots.ranks import MEASURES, workers  # noqa: E402
+from plots.drawing.ranks import MEASURES, workers  # noqa: E402
 
 
 def method_of(row):

@@ -20,7 +20,7 @@ sys.path.insert(0, ROOT)  # this test's own imports only; the subprocesses below
 from plots import missing_modules  # noqa: E402
 
 # Modules of plots/ that are imported, never run (no __main__ block).
-LIBRARY = {"__init__", "common", "missing_modules", "psgd_results", "ranks", "report_curves",
+LIBRARY = {"__init__", "common", "missing_modules", "psgd_results", "report_curves",
            "report_sources", "sweep_folder"}
 
 
