@@ -1,5 +1,6 @@
 // harness/run/config_file.cpp — `psgd run --config FILE`: an options file or an earlier run's
-// document read into a RunConfig, and the command line parsed over it (harness/run/config_file.hpp).
+// document read into a RunConfig, and the command line parsed over it
+// (harness/run/config_file.hpp).
 #include "harness/run/config_file.hpp"
 
 #include <nlohmann/json.hpp>
