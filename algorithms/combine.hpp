@@ -131,9 +131,12 @@ class SharedMemoryCombine {
   // a unit-stride sweep the compiler vectorises, and the block of `out` stays in L1 while the W
   // buffers are added into it. A loop over coordinates with the workers inside (what this
   // replaced) ran scalar, about 1 ns a coordinate: 111 us for the default MLP's 134,794 floats
-  // at one worker, against 28 us for the same copy and division written as sweeps
-  // (psgd_bench_combine_mpi, 2026-12-06). Each coordinate still gets its additions in worker
-  // order, so the results are the coordinate-by-coordinate loop's bit for bit.
+  // at one worker, against 28 us for the same copy and division written as sweeps; 31 us after
+  // (psgd_bench_combine_mpi, release, one rank, the 2-core AMD EPYC guest, 2026-12-06, load 1
+  // before and 7 after). Each coordinate still gets its additions in worker order, so the
+  // results are the coordinate-by-coordinate loop's bit for bit (-ffp-contract=off everywhere;
+  // test: SharedMemoryCombine.BlockedReductionsAreTheCoordinateLoopBitForBit). `out` must not
+  // alias a buffer: it is written before the later workers' buffers are read.
   static constexpr std::size_t kBlock = 2048;  // coordinates: 8 KiB of floats, within L1
 
   template <class Body>

@@ -212,7 +212,7 @@ void own_gemm_kernel(Index m, Index n, Index k, Operand<float> a, Operand<float>
 
 #endif  // PSGD_OWN_GEMM
 
-// The default, and double's only kernel: Eigen's, with our fixed block sizes and buffers.
+// The default (and double's without OpenBLAS): Eigen's, with our fixed block sizes and buffers.
 template <class S>
 class FixedBlocking : public Eigen::internal::level3_blocking<S, S> {
  public:

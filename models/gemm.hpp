@@ -32,20 +32,23 @@
 // The own kernel is faster on the dense models, but it is ours to maintain rather than the Eigen
 // the models were specified with, hence opt-in. The two agree to float round-off, not bit for
 // bit, so a run's recorded build flags (-DPSGD_OWN_GEMM=1) say which one produced it.
-// Double: gemm<double> always runs Eigen's kernel (4-wide AVX2 double tiles), also with
-// PSGD_OWN_GEMM, whose kernel exists for float only.
+// Double: gemm<double> runs Eigen's kernel (4-wide AVX2 double tiles), also with PSGD_OWN_GEMM,
+// whose kernel exists for float only; in an OpenBLAS build the dense models run cblas_dgemm.
 //
-// A third choice, OpenBLAS (Debian's libopenblas-dev; linked by default when installed, off with
-// cmake -DPSGD_OPENBLAS=OFF): gemm() calls cblas_sgemm / cblas_dgemm on the operands in place (no
-// scratch), with OpenBLAS held to one thread (the workers are psgd's threads; see gemm.cpp), so a
-// call is deterministic for a given build, machine and OpenBLAS core (openblas_core_name(), which
-// OPENBLAS_CORETYPE can change). Measured against Eigen on the models' shapes:
-// docs/performance.md, "The GEMM under the models" (1.15-1.35x on this project's AVX-512 guest).
+// A third choice, OpenBLAS (opt-in: cmake -DPSGD_OPENBLAS=ON, or AUTO; Debian's libopenblas-dev):
+// gemm() calls cblas_sgemm / cblas_dgemm on the operands in place (no scratch), with OpenBLAS held
+// to one thread (the workers are psgd's threads; see gemm.cpp), so a call is deterministic for a
+// given build, machine and OpenBLAS core (openblas_core_name(), which OPENBLAS_CORETYPE can
+// change). Measured against Eigen on the models' shapes: docs/performance.md, "The GEMM under the
+// models" (1.15-1.35x on this project's AVX-512 guest). Not the default because OpenBLAS 0.3.21
+// takes its packing buffer from a process-wide pool under a mutex on every product above its
+// small-matrix size (blas_memory_alloc/free): every worker, of the lock-free methods too, would
+// meet at a lock that is not its method's.
 //
 // The kernel is chosen per model and per product, once, when a model is built (never per worker
-// or per step): the MLP's and `linear`'s products run on dense_gemm_kernel() (OpenBLAS where it is
-// linked), the convolutional models' dense heads on builtin_gemm_kernel() (Eigen's, or the own
-// one), and a product OpenBLAS would allocate on (openblas_allocates(), below) on the builtin
+// or per step): the MLP's and `linear`'s products run on dense_gemm_kernel() (OpenBLAS where the
+// build links it), the convolutional models' dense heads on builtin_gemm_kernel() (Eigen's, or the
+// own one), and a product OpenBLAS would allocate on (openblas_allocates(), below) on the builtin
 // kernel too, because a worker's loop must never allocate. The run document's context.gemm names
 // the model's kernels (gemm_kernels(model): models/model_gemm.hpp).
 #pragma once

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -70,6 +71,46 @@ TEST(SharedMemoryCombine, MeanAndWeightedSumRunInWorkerOrderOverTheSlice) {
   std::vector<double> mean(3);
   one.mean(Slice{0, 3}, mean);
   EXPECT_TRUE(testing::same_bits<double>(mean, x));
+}
+
+// The reductions run block by block (combine.hpp); each coordinate must still get the additions
+// of the coordinate-by-coordinate loop, in worker order: compared bit for bit with that loop on
+// random values of mixed magnitudes, over a slice that starts inside a block and spans several.
+TEST(SharedMemoryCombine, BlockedReductionsAreTheCoordinateLoopBitForBit) {
+  constexpr std::size_t kDim = 5000;
+  constexpr std::size_t kWorkers = 3;
+  SharedMemoryCombine<float> c;
+  c.init(heap_shared_memory(), kDim, kWorkers);
+  std::uint32_t state = 12345;
+  auto next = [&state] {  // a fixed LCG: values of magnitudes 1e-3 to 1e3, both signs
+    state = state * 1664525U + 1013904223U;
+    const float unit = static_cast<float>(state >> 8) / 16777216.0F;
+    return (unit - 0.5F) * static_cast<float>(std::pow(10.0, (state % 7) - 3.0));
+  };
+  for (std::size_t w = 0; w < kWorkers; ++w) {
+    for (float& v : c.buffer(w)) v = next();
+  }
+  const Slice s{37, 4711, 1};
+  const std::vector<float> weights = {0.3F, -1.7F, 2.5F};
+  std::vector<float> want_sum(s.size()), want_mean(s.size()), want_weighted(s.size());
+  for (std::size_t i = s.lo; i < s.hi; ++i) {
+    float sum = c.buffer(0)[i];
+    float weighted = weights[0] * c.buffer(0)[i];
+    for (std::size_t w = 1; w < kWorkers; ++w) {
+      sum += c.buffer(w)[i];
+      weighted += weights[w] * c.buffer(w)[i];
+    }
+    want_sum[i - s.lo] = sum;
+    want_mean[i - s.lo] = sum / static_cast<float>(kWorkers);
+    want_weighted[i - s.lo] = weighted;
+  }
+  std::vector<float> got(s.size());
+  c.sum(s, got);
+  EXPECT_TRUE(testing::same_bits<float>(got, want_sum));
+  c.mean(s, got);
+  EXPECT_TRUE(testing::same_bits<float>(got, want_mean));
+  c.weighted_sum(s, weights, got);
+  EXPECT_TRUE(testing::same_bits<float>(got, want_weighted));
 }
 
 // A RoundCombine that counts its calls and, per coordinate, the reductions that covered it.

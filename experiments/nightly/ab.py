@@ -85,7 +85,7 @@ def parse_args(argv=None):
     p.add_argument("--b-dir", default=os.path.join(ROOT, "build", "release"),
                    help="B's binaries (default: build/release)")
     # 16 pairs: the fewest whose sign-test interval is narrower than [min, max] (k = 2) when a
-    # default run's 63 distinct series share a 95% family (ab_stats.py); 12 is the floor.
+    # default run's 58 distinct series share a 95% family (ab_stats.py); 12 is the floor.
     p.add_argument("--pairs", type=int, default=16, help="pairs per probe (default: 16)")
     p.add_argument("--min-time", type=float, default=0.05,
                    help="seconds per micro-benchmark per process (default: 0.05)")

@@ -24,7 +24,7 @@ import ab_stats  # noqa: E402
 def rejudge(document, min_effect, confidence, per_benchmark=False, family=None):
     """(family size, rows) of one stored document under the rule; rows as ab_stats gives them,
     each with its name. family: judge as one part of a family of this many series (a short
-    probe's pairs at the level a default run's 63 series would demand) instead of its own."""
+    probe's pairs at the level a default run's 58 series would demand) instead of its own."""
     stored = document["verdict"]["rows"]
     if family is None:
         family = 1 if per_benchmark else ab_stats.family_size(r["ratios"] for r in stored)
@@ -51,7 +51,7 @@ def main(argv=None):
     p.add_argument("--per-benchmark", action="store_true",
                    help="each interval at --confidence alone (no family), as before 2026-12-06")
     p.add_argument("--family", type=int, metavar="N",
-                   help="judge every run as part of N distinct series (e.g. 63, a default run's)")
+                   help="judge every run as part of N distinct series (e.g. 58, a default run's)")
     args = p.parse_args(argv)
     summary = {}
     for path in args.files:

@@ -85,10 +85,10 @@ def table(document):
             fmt(lo), fmt(hi), v["retries"], s["load_jump"], v["pairs_disturbed"],
             s["load_change"]),
     ]
-    # The builds' flags where their `psgd --version` differ in them (a slowed build says so).
+    # The builds' flags where both are known and differ (a slowed build says so).
     flags = {side: flags_of(document["builds"][side].get("version")) for side in ("A", "B")}
-    if flags["A"] != flags["B"]:
-        head.append("flags differ: A %s; B %s" % (flags["A"] or "unknown", flags["B"] or "unknown"))
+    if flags["A"] and flags["B"] and flags["A"] != flags["B"]:
+        head.append("flags differ: A %s; B %s" % (flags["A"], flags["B"]))
     if any(r["verdict"] == ab_stats.TOO_FEW for r in v["rows"]):
         head.append("TOO FEW PAIRS: %s distinct series at this confidence need %d pairs or more: "
                     "nothing judged" % (v.get("family_size", "?"), ab_stats.min_pairs(

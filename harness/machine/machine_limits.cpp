@@ -99,7 +99,9 @@ json machine_limits_json(const MachineLimits& m) {
           {"seconds_per_kernel", m.seconds_per_kernel},
           {"load_average", rate_or_null(m.load_average)},
           {"gemm",
-           {{"kernel", "Eigen float product of square 512 matrices, one thread"},
+           {{"kernel",
+             "float product of square 512 matrices, one thread, on the faster of the build's "
+             "GEMM kernels (builtin, and OpenBLAS where the build links it)"},
             {"flops_per_core", m.gemm_flops_per_core}}},
           {"bandwidth", points}};
 }
