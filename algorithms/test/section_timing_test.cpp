@@ -33,6 +33,14 @@ TrainingOutcome run_two_workers(const std::string& name) {
   return run_training<float>(*algo, *model, data, theta0, o);
 }
 
+// A worker that timed updates spent time in each of the three parts.
+void expect_every_part_took_time(const WorkerStats& s, const char* name) {
+  if (s.timed_updates == 0) return;
+  EXPECT_GT(s.read_section_seconds, 0.0) << name;
+  EXPECT_GT(s.gradient_seconds, 0.0) << name;
+  EXPECT_GT(s.apply_section_seconds, 0.0) << name;
+}
+
 TEST(SectionTiming, LockMethodsTimeEveryUpdateThatReachedTheApplyLock) {
   for (const char* name : {"mutex", "rwlock"}) {
     const TrainingOutcome r = run_two_workers(name);
@@ -40,11 +48,7 @@ TEST(SectionTiming, LockMethodsTimeEveryUpdateThatReachedTheApplyLock) {
     for (const WorkerStats& s : r.workers) {
       // Applied, or found the budget spent under the lock: both held the apply lock once.
       EXPECT_EQ(s.timed_updates, s.applied + s.discarded_at_end) << name;
-      if (s.timed_updates > 0) {
-        EXPECT_GT(s.read_section_seconds, 0.0) << name;
-        EXPECT_GT(s.gradient_seconds, 0.0) << name;
-        EXPECT_GT(s.apply_section_seconds, 0.0) << name;
-      }
+      expect_every_part_took_time(s, name);
       timed += s.timed_updates;
     }
     EXPECT_GE(timed, 200) << name << ": every applied update is timed";
@@ -62,11 +66,7 @@ TEST(HogwildTimeSplit, EveryAppliedUpdateIsTimedWithinTheWallTime) {
       EXPECT_EQ(s.timed_updates, s.applied) << name;
       const double parts = s.read_section_seconds + s.gradient_seconds + s.apply_section_seconds;
       EXPECT_LE(parts, r.wall_seconds) << name;
-      if (s.timed_updates > 0) {
-        EXPECT_GT(s.read_section_seconds, 0.0) << name;
-        EXPECT_GT(s.gradient_seconds, 0.0) << name;
-        EXPECT_GT(s.apply_section_seconds, 0.0) << name;
-      }
+      expect_every_part_took_time(s, name);
       timed += s.timed_updates;
     }
     EXPECT_EQ(timed, 200) << name << ": every applied update is timed, once";
