@@ -12,8 +12,8 @@ PSGD := build/release/psgd
 # `make demo` installs what building and running psgd needs, not the test and lint tools.
 #   run    compiler, CMake, Ninja, Eigen, nlohmann/json, hwloc (and lstopo, which exports the
 #          topologies `--topology-xml` reads), libnuma, zlib, Google Benchmark (the release
-#          preset builds the micro-benchmarks), OpenBLAS (the dense models run on it unless
-#          -DPSGD_OPENBLAS=OFF; the models' benchmark measures its sgemm next to Eigen's), git (the build
+#          preset builds the micro-benchmarks), OpenBLAS (the models' benchmark measures its sgemm
+#          next to Eigen's; -DPSGD_OPENBLAS=ON runs the dense models on it), git (the build
 #          records its commit; without it the commit is null), and the Fashion-MNIST data
 #   plots  the figure scripts, the loader and `psgd report` (plots/: matplotlib, pandas, jinja2)
 #   mpi    `psgd run --backend mpi` (optional: a build without it refuses that backend)
