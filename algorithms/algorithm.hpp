@@ -214,6 +214,13 @@ class BasicCheckpoints {
 };
 using Checkpoints = BasicCheckpoints<float>;
 
+// The clock of the update split below (WorkerStats::read_section_seconds ...), which the lock
+// methods (locked_sgd.hpp) and HOGWILD! (hogwild.hpp) take, and the seconds between two readings.
+using SectionClock = std::chrono::steady_clock;
+inline double section_seconds(SectionClock::time_point from, SectionClock::time_point to) noexcept {
+  return std::chrono::duration<double>(to - from).count();
+}
+
 // Written only by its own worker while it runs; read by the runner after the join.
 struct alignas(kNoFalseSharing) WorkerStats {
   std::int64_t computed = 0;          // gradients computed

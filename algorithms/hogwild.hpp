@@ -87,19 +87,18 @@ class HogwildSgd final : public BasicAlgorithm<S> {
     S* const theta = theta_.data();
     const std::size_t first = dim * static_cast<std::size_t>(ctx.worker_id) /
                               static_cast<std::size_t>(std::max(ctx.num_workers, 1));
-    using SplitClock = std::chrono::steady_clock;  // the lock methods' SectionClock
     while (!ctx.control->should_stop()) {
-      const SplitClock::time_point read_start = SplitClock::now();
+      const SectionClock::time_point read_start = SectionClock::now();
       // acquire: the coordinate loads below cannot be hoisted above this load, so the copy is
       // no older than v_read says; pairs with the release fetch_add below, which orders each
       // worker's stores of its previous update before it claims its next number.
       const std::int64_t v_read = version_.load(std::memory_order_acquire);
       if (v_read >= total) break;
       hogwild_racy_copy(ctx.local.data(), theta, dim);  // an inconsistent copy is the method
-      const SplitClock::time_point read_end = SplitClock::now();
+      const SectionClock::time_point read_end = SectionClock::now();
 
       const S loss = compute_gradient(ctx, ctx.local);
-      const SplitClock::time_point gradient_end = SplitClock::now();
+      const SectionClock::time_point gradient_end = SectionClock::now();
       if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
         ++stats.discarded_at_end;
         break;
@@ -120,11 +119,10 @@ class HogwildSgd final : public BasicAlgorithm<S> {
       } else {
         hogwild_racy_apply(theta, ctx.grad.data(), step.step, dim);
       }
-      const SplitClock::time_point apply_end = SplitClock::now();
-      stats.read_section_seconds += std::chrono::duration<double>(read_end - read_start).count();
-      stats.gradient_seconds += std::chrono::duration<double>(gradient_end - read_end).count();
-      stats.apply_section_seconds +=
-          std::chrono::duration<double>(apply_end - gradient_end).count();
+      const SectionClock::time_point apply_end = SectionClock::now();
+      stats.read_section_seconds += section_seconds(read_start, read_end);
+      stats.gradient_seconds += section_seconds(read_end, gradient_end);
+      stats.apply_section_seconds += section_seconds(gradient_end, apply_end);
       ++stats.timed_updates;
       rule_.observe(v + 1, v - v_read);
       stats.failed_attempts += failures;

@@ -65,10 +65,6 @@ class LockedSgd final : public BasicAlgorithm<S> {
     Backoff backoff(worker_backoff_params(backoff_, ctx.worker_id));
     WorkerStats& stats = *ctx.stats;
     const std::int64_t total = ctx.control->total_updates();
-    using SectionClock = std::chrono::steady_clock;
-    auto seconds = [](SectionClock::time_point from, SectionClock::time_point to) noexcept {
-      return std::chrono::duration<double>(to - from).count();
-    };
     while (!ctx.control->should_stop()) {
       std::int64_t failures = acquire_lock</*kShared=*/true>(lock_, backoff, stats);
       const SectionClock::time_point read_start = SectionClock::now();
@@ -76,7 +72,7 @@ class LockedSgd final : public BasicAlgorithm<S> {
       const std::int64_t v_read = version_;
       lock_.unlock_shared();
       const SectionClock::time_point read_end = SectionClock::now();
-      stats.read_section_seconds += seconds(read_start, read_end);
+      stats.read_section_seconds += section_seconds(read_start, read_end);
       // A read that ends the loop belongs to no update: like the updates' histogram, the failed
       // attempts count only what was spent on gradients that were computed.
       if (v_read >= total) {
@@ -84,7 +80,7 @@ class LockedSgd final : public BasicAlgorithm<S> {
       }
 
       const S loss = compute_gradient(ctx, ctx.local);
-      stats.gradient_seconds += seconds(read_end, SectionClock::now());
+      stats.gradient_seconds += section_seconds(read_end, SectionClock::now());
       if (!std::isfinite(loss)) {  // the run stops as diverged; this gradient is never applied
         stats.failed_attempts += failures;
         ++stats.discarded_at_end;
@@ -96,7 +92,7 @@ class LockedSgd final : public BasicAlgorithm<S> {
       const std::int64_t v = version_;
       if (v >= total) {  // another worker applied the last update of the budget meanwhile
         lock_.unlock();
-        stats.apply_section_seconds += seconds(apply_start, SectionClock::now());
+        stats.apply_section_seconds += section_seconds(apply_start, SectionClock::now());
         ++stats.timed_updates;
         stats.failed_attempts += failures;
         ++stats.discarded_at_end;
@@ -110,7 +106,7 @@ class LockedSgd final : public BasicAlgorithm<S> {
       const bool snapshot_finite =
           !ctx.checkpoints->due(v + 1) || ctx.checkpoints->record(v + 1, theta_.span());
       lock_.unlock();
-      stats.apply_section_seconds += seconds(apply_start, SectionClock::now());
+      stats.apply_section_seconds += section_seconds(apply_start, SectionClock::now());
       ++stats.timed_updates;
 
       stats.failed_attempts += failures;

@@ -198,10 +198,23 @@ void check_ranks_agree(ProcessGroup& group, const RunConfig& cfg, const Dataset*
   }
 }
 
+namespace {
+
+constexpr std::string_view kKillRank = "kill-rank:";
+constexpr std::string_view kSlowRank = "slow-rank:";
+
+// R of --test-fault KIND:R (KIND "kill-rank:" or "slow-rank:"), or -1 when the fault is another.
+// The text was checked at parse (run_config.cpp): R is a non-negative integer.
+long long faulted_rank(const RunConfig& cfg, std::string_view kind) {
+  if (!cfg.test_fault.starts_with(kind)) return -1;
+  return std::stoll(cfg.test_fault.substr(kind.size()));
+}
+
+}  // namespace
+
 void check_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
-  for (const std::string_view kind : {"kill-rank:", "slow-rank:"}) {
-    if (!cfg.test_fault.starts_with(kind)) continue;
-    const long long r = std::stoll(cfg.test_fault.substr(kind.size()));  // checked >= 0 at parse
+  for (const std::string_view kind : {kKillRank, kSlowRank}) {
+    const long long r = faulted_rank(cfg, kind);
     if (r >= group.size()) {
       throw ConfigError("--test-fault " + cfg.test_fault + ": no rank " + std::to_string(r) +
                         " in a run of " + std::to_string(group.size()) + " rank(s) (0.." +
@@ -211,8 +224,7 @@ void check_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
 }
 
 void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
-  if (!cfg.test_fault.starts_with("kill-rank:")) return;
-  if (std::stoll(cfg.test_fault.substr(10)) != group.rank()) return;
+  if (faulted_rank(cfg, kKillRank) != group.rank()) return;
   std::thread([] {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     std::raise(SIGKILL);
@@ -221,8 +233,7 @@ void arm_rank_fault(const RunConfig& cfg, const ProcessGroup& group) {
 
 PaceConfig rank_pace(const RunConfig& cfg, const ProcessGroup& group) {
   PaceConfig pace = cfg.pace;
-  if (!cfg.test_fault.starts_with("slow-rank:")) return pace;
-  if (std::stoll(cfg.test_fault.substr(10)) != group.rank()) return pace;
+  if (faulted_rank(cfg, kSlowRank) != group.rank()) return pace;
   pace.slowdown.clear();
   for (int w = 0; w < cfg.threads; ++w) pace.slowdown.emplace_back(w, kSlowRankFactor);
   return pace;
