@@ -3,54 +3,39 @@
 //
 // gemm() computes C = A * B (or C += A * B) for operands of either storage order, read in place
 // through strides, with BLIS-style blocking: A packed in 128 x 256 panels (128 KiB, stays in the
-// 512 KiB L2), B in 256 x 1536 panels, both into the caller's GemmScratch, so a call never
-// allocates (an Eigen product expression would allocate its packing buffers on every call, since
-// they exceed EIGEN_STACK_ALLOCATION_LIMIT for the 128x784x512 first MLP layer). Two kernels run
-// inside that blocking:
+// L2), B in 256 x 1536 panels, both into the caller's GemmScratch, so a call never allocates (an
+// Eigen product expression would allocate its packing buffers on every call, since they exceed
+// EIGEN_STACK_ALLOCATION_LIMIT for the 128x784x512 first MLP layer). Three kernels:
 //
-//   - Eigen's (the builtin default): Eigen 3.4's internal gebp kernel (24x4 tiles with AVX2),
-//     driven through general_matrix_matrix_product with our fixed block sizes and our buffers; it
-//     adds into C, so C is zero-filled first unless accumulating. The convolutional models' dense
-//     heads run on it, and every model does in a build without OpenBLAS.
-//   - psgd's own (opt-in: cmake -DPSGD_OWN_GEMM=ON; needs AVX2 + FMA, which PSGD_NATIVE gives on
-//     this project's machines, and stops the build with an #error otherwise): a 16x6 AVX2/FMA
-//     register kernel with its own packing (8x8 transposes for row-major operands) that
-//     overwrites C instead of zero-filling it.
+//   - psgd's own (float; the default wherever the build targets AVX2 + FMA or AVX-512F:
+//     models/own_gemm.hpp): a 32x8 AVX-512 or 16x6 AVX2 register tile with its own packing,
+//     which overwrites C instead of zero-filling it. -DPSGD_OWN_GEMM=OFF turns it off.
+//   - Eigen's: Eigen 3.4's internal gebp kernel, driven through general_matrix_matrix_product with
+//     our block sizes and buffers; it adds into C, so C is zero-filled first unless accumulating.
+//     It runs double, every product of a build whose target has neither AVX2 nor AVX-512F
+//     (x86-64-v2), and the products too thin for the own kernel's tile (own_gemm_min_rows()).
+//   - OpenBLAS (opt-in: cmake -DPSGD_OPENBLAS=ON, or AUTO; Debian's libopenblas-dev): gemm()
+//     calls cblas_sgemm / cblas_dgemm on the operands in place (no scratch), with OpenBLAS held to
+//     one thread (the workers are psgd's threads; see gemm.cpp), so a call is deterministic for a
+//     given build, machine and OpenBLAS core (openblas_core_name(), which OPENBLAS_CORETYPE can
+//     change). Not the default because OpenBLAS 0.3.21 takes its packing buffer from a
+//     process-wide pool under a mutex on every product above its small-matrix size
+//     (blas_memory_alloc/free): every worker, of the lock-free methods too, would meet at a lock
+//     that is not its method's.
 //
-// Measured on the 2-core AMD EPYC Zen3 target (AVX2 + FMA, 102 GFLOP/s FMA peak per core), one
-// thread, Release -O3 -march=native, per CPU second on the shared machine (the two builds run
-// alternately): gemm() alone over one 784-128-128-128-10 MLP step's products, and
-// models/bench training-step medians (that MLP is ~606 kFLOP per sample):
-//                               Eigen's kernel      own kernel
-//   gemm, batch 512             56-60 GFLOP/s       80-83 GFLOP/s
-//   gemm, batch 32              52-54 GFLOP/s       76 GFLOP/s
-//   MLP step, batch 512         82-88k samples/s    118-134k samples/s   (~1.5x)
-//   MLP step, batch 32          73-81k samples/s    98-113k samples/s    (~1.4x)
-//   linear step, batch 128      ~1.0M samples/s     1.1-1.3M samples/s   (~1.2x)
-//   cnn step, batch 128         16-18k samples/s    15-16k samples/s     (~0.9x)
-// (cnn's convolutions have 4 and 8 output channels: probably too few rows for 16-row tiles.)
-// The own kernel is faster on the dense models, but it is ours to maintain rather than the Eigen
-// the models were specified with, hence opt-in. The two agree to float round-off, not bit for
-// bit, so a run's recorded build flags (-DPSGD_OWN_GEMM=1) say which one produced it.
-// Double: gemm<double> runs Eigen's kernel (4-wide AVX2 double tiles), also with PSGD_OWN_GEMM,
-// whose kernel exists for float only; in an OpenBLAS build the dense models run cblas_dgemm.
-//
-// A third choice, OpenBLAS (opt-in: cmake -DPSGD_OPENBLAS=ON, or AUTO; Debian's libopenblas-dev):
-// gemm() calls cblas_sgemm / cblas_dgemm on the operands in place (no scratch), with OpenBLAS held
-// to one thread (the workers are psgd's threads; see gemm.cpp), so a call is deterministic for a
-// given build, machine and OpenBLAS core (openblas_core_name(), which OPENBLAS_CORETYPE can
-// change). Measured against Eigen on the models' shapes: docs/performance.md, "The GEMM under the
-// models" (1.15-1.35x on this project's AVX-512 guest). Not the default because OpenBLAS 0.3.21
-// takes its packing buffer from a process-wide pool under a mutex on every product above its
-// small-matrix size (blas_memory_alloc/free): every worker, of the lock-free methods too, would
-// meet at a lock that is not its method's.
+// Measured on the models' shapes (docs/performance.md, "The GEMM under the models"): on the
+// project's AVX-512 guest the own kernel runs the MLP step's products as fast as OpenBLAS
+// (0.99-1.03x) and 1.22-1.25x Eigen's. The kernels agree to float round-off, not bit for bit; each
+// is bit-for-bit repeatable for a given build and machine, and the run document's context.gemm
+// names the ones a run's model used.
 //
 // The kernel is chosen per model and per product, once, when a model is built (never per worker
 // or per step): the MLP's and `linear`'s products run on dense_gemm_kernel() (OpenBLAS where the
-// build links it), the convolutional models' dense heads on builtin_gemm_kernel() (Eigen's, or the
-// own one), and a product OpenBLAS would allocate on (openblas_allocates(), below) on the builtin
-// kernel too, because a worker's loop must never allocate. The run document's context.gemm names
-// the model's kernels (gemm_kernels(model): models/model_gemm.hpp).
+// build links it, else the builtin one), the convolutional models' dense heads on
+// builtin_gemm_kernel() (the own kernel where built, else Eigen's); gemm_kernel_for() then moves a
+// product OpenBLAS would allocate on (openblas_allocates(), below) to the builtin kernel, because
+// a worker's loop must never allocate, and a product the own kernel does not suit to Eigen's
+// (gemm_kernels(model): models/model_gemm.hpp).
 #pragma once
 
 #include <cstdint>
@@ -93,11 +78,12 @@ class GemmScratch {
   Vector b_;
 };
 
-// The kernels gemm() can run. kOwn exists only in a PSGD_OWN_GEMM build and kOpenBlas only in one
-// that links OpenBLAS; the functions below never return a kernel the build lacks.
+// The kernels gemm() can run. kOwn exists only in a build with PSGD_OWN_GEMM (the default) whose
+// target has AVX2 + FMA or AVX-512F, and kOpenBlas only in one that links OpenBLAS; the functions
+// below never return a kernel the build lacks.
 enum class GemmKernel : std::uint8_t { kEigen, kOwn, kOpenBlas };
 
-// The kernel that never allocates and is always built: psgd's own with PSGD_OWN_GEMM, else Eigen's.
+// The kernel that never allocates and is always built: psgd's own where built, else Eigen's.
 GemmKernel builtin_gemm_kernel() noexcept;
 // The fastest kernel this build has for the dense models' products: OpenBLAS where it is linked,
 // else builtin_gemm_kernel().
@@ -119,8 +105,9 @@ inline constexpr Index kAnyDepth = Index{1} << 40;
 template <class S>
 bool openblas_allocates(Index m, Index k, Operand<S> a, Operand<S> b) noexcept;
 
-// The kernel for one product of a model that asks for `wanted`: `wanted`, unless it is OpenBLAS
-// and the product is one it may allocate on (then builtin_gemm_kernel()).
+// The kernel for one product of a model that asks for `wanted`: `wanted`, except OpenBLAS on a
+// product it may allocate on (then builtin_gemm_kernel()), and the own kernel on a double product
+// or one of fewer than own_gemm_min_rows() rows (then Eigen's).
 template <class S>
 GemmKernel gemm_kernel_for(GemmKernel wanted, Index m, Index k, Operand<S> a,
                            Operand<S> b) noexcept;
@@ -128,7 +115,8 @@ GemmKernel gemm_kernel_for(GemmKernel wanted, Index m, Index k, Operand<S> a,
 // C (m x n, column-major, leading dimension ldc) = A (m x k) * B (k x n), or C += A * B when
 // accumulate, on `kernel` (chosen once, before the workers start: gemm_kernel_for()).
 // Single-threaded and allocation-free for every kernel gemm_kernel_for() returns; reentrant given
-// one scratch per thread. gemm<double> runs Eigen's kernel where kOwn is asked.
+// one scratch per thread. gemm<double> runs Eigen's kernel where kOwn is asked (gemm_kernel_for()
+// never asks it).
 template <class S>
 void gemm(GemmKernel kernel, Index m, Index n, Index k, Operand<S> a, Operand<S> b, S* c, Index ldc,
           bool accumulate, GemmScratch<S>& scratch) noexcept;

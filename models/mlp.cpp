@@ -2,6 +2,7 @@
 #include "models/mlp.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cmath>
 #include <limits>
@@ -103,7 +104,7 @@ DenseStack<S>::DenseStack(std::vector<std::size_t> widths, Activation activation
     : widths_(std::move(widths)), activation_(activation), first_index_(first_index) {
   assert(widths_.size() >= 2);
   std::size_t offset = first_param;
-  bool fell_back = false;
+  std::array<bool, 3> uses{};  // by GemmKernel
   for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
     weight_offsets_.push_back(offset);
     offset += widths_[l + 1] * widths_[l];
@@ -118,13 +119,18 @@ DenseStack<S>::DenseStack(std::vector<std::size_t> widths, Activation activation
         gemm_kernel_for(kernel, out, in, row_major(none, in), col_major(none, in)),
         gemm_kernel_for(kernel, in, kAnyDepth, col_major(none, in), row_major(none, out)),
         gemm_kernel_for(kernel, in, out, col_major(none, in), col_major(none, out))};
-    fell_back = fell_back || k.forward != kernel || k.weight_gradient != kernel ||
-                k.input_gradient != kernel;
+    for (const GemmKernel used : {k.forward, k.weight_gradient, k.input_gradient}) {
+      uses[static_cast<std::size_t>(used)] = true;
+    }
     kernels_.push_back(k);
   }
   num_params_ = offset - first_param;
-  gemm_kernels_ = gemm_kernel_name(kernel);
-  if (fell_back) gemm_kernels_ += std::string("+") + gemm_kernel_name(builtin_gemm_kernel());
+  // Fastest first, as gemm_kernel_for() falls back: OpenBLAS, the own kernel, Eigen's.
+  for (const GemmKernel used : {GemmKernel::kOpenBlas, GemmKernel::kOwn, GemmKernel::kEigen}) {
+    if (!uses[static_cast<std::size_t>(used)]) continue;
+    if (!gemm_kernels_.empty()) gemm_kernels_ += '+';
+    gemm_kernels_ += gemm_kernel_name(used);
+  }
 }
 
 template <class S>

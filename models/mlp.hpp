@@ -5,9 +5,10 @@
 // double: every class and function here is a template instantiated for both in mlp.cpp), through
 // detail::gemm()
 // (models/gemm.hpp) on the kernel the stack was built with: the Mlp's on dense_gemm_kernel()
-// (OpenBLAS where the build links it, else Eigen's, or psgd's own with -DPSGD_OWN_GEMM=ON), the
-// convolutional models' dense heads on builtin_gemm_kernel(); a product OpenBLAS would allocate on
-// runs on the builtin kernel, chosen per layer when the stack is built. The builtin kernels pack
+// (OpenBLAS where the build links it, else the builtin one), the convolutional models' dense heads
+// on builtin_gemm_kernel() (psgd's own where the target has it, else Eigen's); a product OpenBLAS
+// would allocate on runs on the builtin kernel, and one too thin for the own kernel on Eigen's,
+// chosen per product when the stack is built. The builtin kernels pack
 // into buffers in the Workspace, so a step never allocates. The bias and activation are applied in
 // one pass after the product; backward, the activation derivative is applied in the same pass that
 // writes dZ, and the first layer's input gradient is never computed.
@@ -95,7 +96,8 @@ class DenseStack {
   [[nodiscard]] const std::vector<std::size_t>& widths() const noexcept { return widths_; }
   void append_layout(std::vector<ParamBlock>& blocks) const;
   // The kernels the products run on, as the run document's context.gemm records them: one name
-  // ("openblas"), or two joined by '+' ("openblas+eigen") when some products fell back.
+  // ("own"), or several joined by '+' in the order openblas, own, eigen ("own+eigen") when some
+  // products run on another kernel than the stack's.
   [[nodiscard]] const std::string& gemm_kernels() const noexcept { return gemm_kernels_; }
 
   // Runs x (in x n) forward; returns the logits (out x n), a view into scratch.

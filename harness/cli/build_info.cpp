@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "models/gemm.hpp"
+#include "models/own_gemm.hpp"
 #include "psgd_git_state.hpp"  // generated: PSGD_GIT_SHA, PSGD_GIT_DIRTY
 
 // Whether a predefined macro is defined: an undefined name stringifies to itself, a defined one
@@ -151,7 +152,13 @@ std::string version_text() {
       "gemm:      " + text(c["gemm"]) +
       (c["openblas_core"].is_string() ? " (OpenBLAS core " + text(c["openblas_core"]) + ")" : "") +
       " for mlp and linear, " + detail::gemm_kernel_name(detail::builtin_gemm_kernel()) +
-      " for cnn and lenet\n";
+      " for cnn and lenet" +
+      (detail::builtin_gemm_kernel() == detail::GemmKernel::kOwn
+           ? std::string(" (own: ") + detail::own_gemm_tile() +
+                 " tile, float; eigen for double and for products of fewer than " +
+                 std::to_string(detail::own_gemm_min_rows()) + " rows)"
+           : std::string()) +
+      "\n";
   std::string targeted;
   std::string present;
   std::string missing;

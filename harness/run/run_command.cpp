@@ -323,8 +323,9 @@ int run_in_precision(const RunConfig& cfg, Activation activation, const InitSpec
   }
   evaluate_snapshots(facts, *model, data, cfg);
   RunRecord record = make_run_record(facts);
-  // The GEMM this run's model ran on, not only the build's (run_context()): cnn and lenet run
-  // Eigen's kernel in a build whose mlp runs OpenBLAS (models/gemm.hpp).
+  // The GEMM this run's model ran on, not only the build's (run_context()): cnn and lenet run the
+  // builtin kernel in a build whose mlp runs OpenBLAS, and thin products run Eigen's
+  // (models/gemm.hpp).
   record.context["gemm"] = gemm_kernels(*model);
   if (record.context["gemm"].get<std::string>().find("openblas") == std::string::npos) {
     record.context["openblas_core"] = nullptr;

@@ -99,8 +99,8 @@ TEST_F(SpeedOfLightEndToEnd, MeasuredOnceThenEveryRunReportsFractionsWithinBound
   expect_fractions_within_bound(cnn, "cnn");
   // The document names the model's GEMM: cnn's dense head runs on the builtin kernel, never on
   // OpenBLAS, even in a build whose mlp does (models/gemm.hpp).
-  EXPECT_TRUE(cnn["context"]["gemm"] == "eigen" || cnn["context"]["gemm"] == "own")
-      << cnn["context"]["gemm"];
+  const std::string cnn_gemm = cnn["context"]["gemm"];
+  EXPECT_TRUE(cnn_gemm == "eigen" || cnn_gemm == "own" || cnn_gemm == "own+eigen") << cnn_gemm;
   EXPECT_TRUE(cnn["context"]["openblas_core"].is_null());
 #if defined(PSGD_TEST_EXPECT_OPENBLAS)
   EXPECT_EQ(mlp["context"]["gemm"], "openblas");

@@ -1,9 +1,10 @@
 // models/bench/mlp_gemm_bench.cpp — the products of one 784-128-128-128-10 MLP training step,
 // exactly as models/mlp.cpp issues them (same shapes, storage orders and strides), run through
-// this build's gemm() on its builtin kernel (BM_MlpStepGemmsPsgd: Eigen's, or psgd's own with
-// PSGD_OWN_GEMM; the MLP itself runs on OpenBLAS where the build links it) and, with OpenBLAS
-// installed, through cblas_sgemm directly, one thread (BM_MlpStepGemmsOpenBLAS). Both in one
-// binary, so the two GEMMs are compared on the models' own shapes within one run
+// this build's gemm() on its builtin kernel (BM_MlpStepGemmsPsgd: psgd's own where the target has
+// it, else Eigen's; the MLP itself runs on OpenBLAS where the build links it), on Eigen's
+// (BM_MlpStepGemmsEigen) and, with OpenBLAS installed, through cblas_sgemm directly, one thread
+// (BM_MlpStepGemmsOpenBLAS). All in one binary, so the GEMMs are compared on the models' own
+// shapes within one run
 // (docs/performance.md, "The GEMM under the models"), and the MLP step's GFLOP/s (model_bench.cpp)
 // can be read against the best of them.
 //
@@ -95,16 +96,29 @@ void run_mlp_products(benchmark::State& state, Product product) {
                          benchmark::Counter::kIsRate);
 }
 
+// The builtin kernel per product as the model chooses it (gemm_kernel_for(): the own kernel, and
+// Eigen's for the 10-row output layer's forward product where it is too thin for the own tile).
 void BM_MlpStepGemmsPsgd(benchmark::State& state) {
   detail::GemmScratch<float> scratch;
   const detail::GemmKernel kernel = detail::builtin_gemm_kernel();
   run_mlp_products(state, [&scratch, kernel](Index m, Index n, Index k, Operand<float> a,
                                              Operand<float> b, float* c, Index ldc) {
-    detail::gemm(kernel, m, n, k, a, b, c, ldc, false, scratch);
+    detail::gemm(detail::gemm_kernel_for(kernel, m, k, a, b), m, n, k, a, b, c, ldc, false,
+                 scratch);
   });
   state.SetLabel(detail::gemm_kernel_name(kernel));
 }
 BENCHMARK(BM_MlpStepGemmsPsgd)->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
+
+// Every product on Eigen's kernel (the -DPSGD_OWN_GEMM=OFF build's), for the ratio in one binary.
+void BM_MlpStepGemmsEigen(benchmark::State& state) {
+  detail::GemmScratch<float> scratch;
+  run_mlp_products(state, [&scratch](Index m, Index n, Index k, Operand<float> a, Operand<float> b,
+                                     float* c, Index ldc) {
+    detail::gemm(detail::GemmKernel::kEigen, m, n, k, a, b, c, ldc, false, scratch);
+  });
+}
+BENCHMARK(BM_MlpStepGemmsEigen)->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
 
 #if defined(PSGD_BENCH_OPENBLAS)
 // An operand as column-major BLAS sees it (as models/gemm.cpp passes it).

@@ -4,12 +4,11 @@
 // Run with --benchmark_repetitions=5 --benchmark_report_aggregates_only=true and read the
 // medians; the rates (samples_per_second, and gflops: the step's GEMM work per second) are per
 // CPU second of the benchmark thread. gemm_bench.cpp's BM_ReferenceGemm in the same binary is
-// the machine's GEMM rate these are a fraction of (the nightly job reports that fraction). A
+// the machine's GEMM rate these are a fraction of (the nightly job reports that fraction), and
+// mlp_gemm_bench.cpp's BM_MlpStepGemmsOpenBLAS the best sgemm on the MLP's own shapes. A
 // 784-128-128-128-10 MLP step is ~606 kFLOP per sample (forward 269k, weight gradients 269k, input
-// gradients of the upper layers 68k), so one Zen3 core at its 102 GFLOP/s FMA peak could do at most
-// ~168k samples/s; the default build's Eigen kernel (~60 GFLOP/s) caps it near 100k, the opt-in own
-// kernel
-// (-DPSGD_OWN_GEMM=ON, ~85 GFLOP/s) near 140k. Build both to compare (models/gemm.hpp).
+// gradients of the upper layers 68k). Each model's label names the GEMM kernels it ran on
+// (models/gemm.hpp); -DPSGD_OWN_GEMM=OFF builds the Eigen-only comparison.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>

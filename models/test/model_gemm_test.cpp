@@ -1,16 +1,19 @@
 // models/test/model_gemm_test.cpp — which GEMM kernel each model's products run on, chosen once
 // when the model is built (models/gemm.hpp): the dense models (linear, mlp) on the build's
 // fastest kernel, OpenBLAS where the build links it; the convolutional models' dense heads on the
-// builtin kernel (Eigen's, or psgd's own); and single products OpenBLAS would allocate on, on the
-// builtin kernel too. The run document's context.gemm is gemm_kernels(model).
+// builtin kernel (psgd's own where built, else Eigen's); single products OpenBLAS would allocate
+// on, on the builtin kernel too; and products too thin for the own kernel, on Eigen's. The run
+// document's context.gemm is gemm_kernels(model).
 #include "models/model_gemm.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "models/gemm.hpp"
 #include "models/model_factory.hpp"
+#include "models/own_gemm.hpp"
 
 namespace psgd {
 namespace {
@@ -22,21 +25,56 @@ std::string kernels_of(const std::string& spec, ImageShape shape) {
 
 template <class S>
 void expect_kernels_per_model() {
-  const std::string dense = detail::gemm_kernel_name(detail::dense_gemm_kernel());
-  const std::string builtin = detail::gemm_kernel_name(detail::builtin_gemm_kernel());
-  EXPECT_EQ(kernels_of<S>("linear", {1, 28, 28}), dense);
-  EXPECT_EQ(kernels_of<S>("mlp:128x128x128", {1, 28, 28}), dense);
+  const bool openblas = detail::dense_gemm_kernel() == detail::GemmKernel::kOpenBlas;
+  const bool in_float = sizeof(S) == sizeof(float);
+  const bool own = in_float && detail::builtin_gemm_kernel() == detail::GemmKernel::kOwn;
+  // A model on the builtin kernel: the own one where built, except, with the AVX-512 tile (16-row
+  // vectors), its 10-class output layer's forward product (10 rows), which runs on Eigen's.
+  const bool ten_rows_thin = 10 < detail::own_gemm_min_rows();
+  const std::string builtin = !own ? "eigen" : (ten_rows_thin ? "own+eigen" : "own");
+  // Where OpenBLAS would allocate, the builtin kernel (the own one, or Eigen's).
+  const std::string fallback = own ? "openblas+own" : "openblas+eigen";
+  EXPECT_EQ(kernels_of<S>("linear", {1, 28, 28}), openblas ? "openblas" : builtin);
+  EXPECT_EQ(kernels_of<S>("mlp:128x128x128", {1, 28, 28}), openblas ? "openblas" : builtin);
   EXPECT_EQ(kernels_of<S>("cnn", {1, 28, 28}), builtin);
   EXPECT_EQ(kernels_of<S>("lenet", {3, 32, 32}), builtin);
   // 200 -> 120: that layer's input gradient (200 x batch x 120, both operands column-major) is a
   // product OpenBLAS's AVX-512 float kernel allocates on (200 = 12 x 16 + 8), its double kernel
   // not (200 = 25 x 8).
-  const bool float_tail = sizeof(S) == sizeof(float);
   EXPECT_EQ(kernels_of<S>("mlp:200x120", {1, 28, 28}),
-            dense == builtin || !float_tail ? dense : dense + "+" + builtin);
+            !openblas ? builtin : (in_float ? fallback : "openblas"));
   // 196 = 12 x 16 + 4 = 24 x 8 + 4: a tail in both precisions.
-  EXPECT_EQ(kernels_of<S>("mlp:196x120", {1, 28, 28}),
-            dense == builtin ? builtin : dense + "+" + builtin);
+  EXPECT_EQ(kernels_of<S>("mlp:196x120", {1, 28, 28}), openblas ? fallback : builtin);
+}
+
+TEST(ModelGemm, TheOwnKernelIsTheBuiltinOneWhereverTheTargetHasIt) {
+#if defined(PSGD_OWN_GEMM)
+  const bool wanted = true;
+#else
+  const bool wanted = false;
+#endif
+  EXPECT_EQ(detail::builtin_gemm_kernel() == detail::GemmKernel::kOwn,
+            wanted && detail::kOwnGemmBuilt);
+  EXPECT_EQ(std::string(detail::own_gemm_tile()).empty(), !detail::kOwnGemmBuilt);
+}
+
+TEST(ModelGemm, TheOwnKernelLeavesThinAndDoubleProductsToEigen) {
+  using detail::GemmKernel;
+  const float* none = nullptr;
+  const double* none_d = nullptr;
+  const detail::Index thin = detail::own_gemm_min_rows() - 1;
+  const detail::Index rows = std::max<detail::Index>(detail::own_gemm_min_rows(), 1);
+  EXPECT_EQ(detail::gemm_kernel_for(GemmKernel::kOwn, rows, 64, detail::col_major(none, rows),
+                                    detail::col_major(none, 64)),
+            GemmKernel::kOwn);
+  if (thin >= 1) {
+    EXPECT_EQ(detail::gemm_kernel_for(GemmKernel::kOwn, thin, 64, detail::col_major(none, thin),
+                                      detail::col_major(none, 64)),
+              GemmKernel::kEigen);
+  }
+  EXPECT_EQ(detail::gemm_kernel_for(GemmKernel::kOwn, 128, 64, detail::col_major(none_d, 128),
+                                    detail::col_major(none_d, 64)),
+            GemmKernel::kEigen);
 }
 
 TEST(ModelGemm, DenseModelsOnTheBuildsFastestKernelConvNetsOnTheBuiltinOne) {
@@ -49,12 +87,15 @@ TEST(ModelGemm, ABuildThatLinksOpenBlasRunsTheMlpOnItAndTheConvNetsOnEigen) {
   EXPECT_EQ(detail::dense_gemm_kernel(), detail::GemmKernel::kOpenBlas);
   EXPECT_EQ(kernels_of<float>("mlp:128x128x128", {1, 28, 28}), "openblas");
   EXPECT_EQ(kernels_of<float>("linear", {1, 28, 28}), "openblas");
-  EXPECT_EQ(kernels_of<float>("cnn", {1, 28, 28}), "eigen");
-  EXPECT_EQ(kernels_of<float>("lenet", {1, 28, 28}), "eigen");
+  const bool own = detail::builtin_gemm_kernel() == detail::GemmKernel::kOwn;
+  const std::string builtin =
+      !own ? "eigen" : (10 < detail::own_gemm_min_rows() ? "own+eigen" : "own");
+  EXPECT_EQ(kernels_of<float>("cnn", {1, 28, 28}), builtin);
+  EXPECT_EQ(kernels_of<float>("lenet", {1, 28, 28}), builtin);
   EXPECT_NE(detail::openblas_core_name(), nullptr);
 #else
   EXPECT_NE(detail::dense_gemm_kernel(), detail::GemmKernel::kOpenBlas);
-  GTEST_SKIP() << "this build does not link OpenBLAS (PSGD_OPENBLAS=OFF, PSGD_OWN_GEMM, or none)";
+  GTEST_SKIP() << "this build does not link OpenBLAS (PSGD_OPENBLAS=OFF, or none installed)";
 #endif
 }
 

@@ -49,9 +49,9 @@ RandomBatch<S> random_batch(ImageShape shape, int num_classes, std::size_t size,
 }
 
 // Every gradient above rests on detail::gemm, so it is checked on its own against a double
-// reference: shapes around the 16x6 register tile and the 128x256x1536 blocks, both storage orders
-// of both operands, overwrite and accumulate, on every kernel the build runs models on (the builtin
-// one, and OpenBLAS where it is linked).
+// reference: shapes around the own kernel's 32x8 and 16x6 register tiles and the 128x256x1536
+// blocks, both storage orders of both operands, overwrite and accumulate, on every kernel the
+// build has (Eigen's, the own one where built, OpenBLAS where linked).
 template <class S>
 void check_gemm_on(detail::GemmKernel kernel, double tolerance_per_term) {
   using detail::Index;
@@ -62,8 +62,8 @@ void check_gemm_on(detail::GemmKernel kernel, double tolerance_per_term) {
     for (S& x : v) x = static_cast<S>(rng.uniform01() - 0.5);
     return v;
   };
-  for (const Index m : {1, 7, 16, 17, 40, 130}) {
-    for (const Index n : {1, 5, 6, 13, 32, 1545}) {  // 1545 > one 1536-column block
+  for (const Index m : {1, 7, 16, 17, 32, 33, 40, 130}) {
+    for (const Index n : {1, 5, 6, 8, 9, 13, 32, 1545}) {  // 1545 > one 1536-column block
       for (const Index k : {1, 8, 9, 300, 520}) {
         if (n > 1000 && m * k > 200) continue;  // keeps the reference product quick
         for (int orders = 0; orders < 4; ++orders) {
@@ -110,8 +110,14 @@ void check_gemm_on(detail::GemmKernel kernel, double tolerance_per_term) {
 
 template <class S>
 void check_gemm(double tolerance_per_term) {
-  for (const detail::GemmKernel kernel :
-       {detail::builtin_gemm_kernel(), detail::dense_gemm_kernel()}) {
+  std::vector<detail::GemmKernel> kernels{detail::GemmKernel::kEigen};
+  if (detail::builtin_gemm_kernel() == detail::GemmKernel::kOwn && sizeof(S) == sizeof(float)) {
+    kernels.push_back(detail::GemmKernel::kOwn);
+  }
+  if (detail::dense_gemm_kernel() == detail::GemmKernel::kOpenBlas) {
+    kernels.push_back(detail::GemmKernel::kOpenBlas);
+  }
+  for (const detail::GemmKernel kernel : kernels) {
     SCOPED_TRACE(detail::gemm_kernel_name(kernel));
     check_gemm_on<S>(kernel, tolerance_per_term);
   }
