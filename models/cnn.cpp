@@ -124,7 +124,8 @@ ConvNet<S>::ConvNet(std::string spec, ImageShape input, std::vector<ConvBlockSpe
   // The dense head on the builtin kernel, not OpenBLAS: measured no faster for these models, whose
   // step is mostly convolution (docs/performance.md, "The GEMM under the models").
   dense_ = std::make_unique<detail::DenseStack<S>>(std::move(widths), activation, offset, 0,
-                                                   detail::builtin_gemm_kernel());
+                                                   detail::builtin_gemm_kernel(),
+                                                   /*input_gradient=*/true);
   num_params_ = offset + dense_->num_params();
 }
 

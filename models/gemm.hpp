@@ -12,7 +12,7 @@
 //     which overwrites C instead of zero-filling it. -DPSGD_OWN_GEMM=OFF turns it off.
 //   - Eigen's: Eigen 3.4's internal gebp kernel, driven through general_matrix_matrix_product with
 //     our block sizes and buffers; it adds into C, so C is zero-filled first unless accumulating.
-//     It runs double, every product of a build whose target has neither AVX2 nor AVX-512F
+//     It runs double, every product of a build whose target has neither AVX2 + FMA nor AVX-512F
 //     (x86-64-v2), and the products too thin for the own kernel's tile (own_gemm_min_rows()).
 //   - OpenBLAS (opt-in: cmake -DPSGD_OPENBLAS=ON, or AUTO; Debian's libopenblas-dev): gemm()
 //     calls cblas_sgemm / cblas_dgemm on the operands in place (no scratch), with OpenBLAS held to

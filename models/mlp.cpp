@@ -100,7 +100,8 @@ EvalSums softmax_cross_entropy_eval(const ConstMatrixMap<S>& logits,
 
 template <class S>
 DenseStack<S>::DenseStack(std::vector<std::size_t> widths, Activation activation,
-                          std::size_t first_param, int first_index, GemmKernel kernel)
+                          std::size_t first_param, int first_index, GemmKernel kernel,
+                          bool input_gradient)
     : widths_(std::move(widths)), activation_(activation), first_index_(first_index) {
   assert(widths_.size() >= 2);
   std::size_t offset = first_param;
@@ -119,9 +120,9 @@ DenseStack<S>::DenseStack(std::vector<std::size_t> widths, Activation activation
         gemm_kernel_for(kernel, out, in, row_major(none, in), col_major(none, in)),
         gemm_kernel_for(kernel, in, kAnyDepth, col_major(none, in), row_major(none, out)),
         gemm_kernel_for(kernel, in, out, col_major(none, in), col_major(none, out))};
-    for (const GemmKernel used : {k.forward, k.weight_gradient, k.input_gradient}) {
-      uses[static_cast<std::size_t>(used)] = true;
-    }
+    uses[static_cast<std::size_t>(k.forward)] = true;
+    uses[static_cast<std::size_t>(k.weight_gradient)] = true;
+    if (l > 0 || input_gradient) uses[static_cast<std::size_t>(k.input_gradient)] = true;
     kernels_.push_back(k);
   }
   num_params_ = offset - first_param;
@@ -257,7 +258,7 @@ Mlp<S>::Mlp(std::size_t num_features, std::vector<std::size_t> hidden, int num_c
             Activation activation)
     : hidden_(std::move(hidden)),
       stack_(mlp_widths(num_features, hidden_, num_classes), activation, 0, 0,
-             detail::dense_gemm_kernel()) {}
+             detail::dense_gemm_kernel(), /*input_gradient=*/false) {}
 
 template <class S>
 std::string Mlp<S>::spec() const {

@@ -79,9 +79,11 @@ class DenseStack {
  public:
   // first_param: offset of the stack's first weight in theta; first_index names the layers
   // dense<first_index>, dense<first_index+1>, ...; kernel: the GEMM kernel the products run on
-  // (per product the builtin one where OpenBLAS would allocate: gemm_kernel_for()).
+  // (per product another where gemm_kernel_for() says so); input_gradient: whether backward() is
+  // ever asked for dLoss/dx (a convolutional model's head is, the Mlp never), so that
+  // gemm_kernels() names only the kernels of products that run.
   DenseStack(std::vector<std::size_t> widths, Activation activation, std::size_t first_param,
-             int first_index, GemmKernel kernel);
+             int first_index, GemmKernel kernel, bool input_gradient);
 
   struct Scratch {
     std::vector<ColMatrix<S>> out;  // per layer: activation output (the last: logits / dZ)

@@ -24,11 +24,11 @@ inline constexpr bool kOwnGemmBuilt = false;
 // "32x8 avx512", "16x6 avx2", or "" where kOwnGemmBuilt is false.
 const char* own_gemm_tile() noexcept;
 
-// The fewest rows of C (m) for which the own kernel runs a product: one more than half its tile's
-// height. A thinner product (the forward product of a layer with 10 outputs) would spend most of
-// even a half-height tile's FMAs on zero rows, and Eigen's kernel, which has narrower tiles, is
-// faster on it (docs/performance.md, "The GEMM under the models"); gemm_kernel_for() sends it
-// there.
+// The fewest rows of C (m) for which the own kernel runs a product where it is built: 17. A
+// thinner product (the forward product of a 10-class output layer) fills at most half an AVX-512
+// tile or one AVX2 tile, partly with zero rows, and Eigen's kernel, which has narrower tiles, was
+// measured faster on it with both tiles (docs/performance.md, "The GEMM under the models");
+// gemm_kernel_for() sends it there. 0 where the own kernel is not built.
 Index own_gemm_min_rows() noexcept;
 
 #if defined(PSGD_OWN_GEMM_TARGET)

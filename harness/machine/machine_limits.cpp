@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/errors.hpp"
+#include "models/gemm.hpp"
 
 namespace psgd {
 namespace {
@@ -63,7 +64,15 @@ std::string machine_limits_key(const std::string& cpu_model, int cores) {
   }
   while (!key.empty() && key.back() == '_') key.pop_back();
   if (key.empty()) key = "unknown";
-  return key + "-" + std::to_string(cores) + "cores";
+  return key + "-" + std::to_string(cores) + "cores-" + limits_gemm_kernels();
+}
+
+std::string limits_gemm_kernels() {
+  const detail::GemmKernel builtin = detail::builtin_gemm_kernel();
+  const detail::GemmKernel dense = detail::dense_gemm_kernel();
+  std::string kernels = detail::gemm_kernel_name(builtin);
+  if (dense != builtin) kernels += std::string("_") + detail::gemm_kernel_name(dense);
+  return kernels;
 }
 
 std::string machine_limits_path(const std::string& results_dir, const std::string& key) {
@@ -120,8 +129,9 @@ MachineLimits parse_machine_limits(const json& doc, const std::string& path,
   m.cpu_model = doc["cpu_model"].get<std::string>();
   m.cores = static_cast<int>(doc["cores"].get<std::int64_t>());
   if (machine_limits_key(m.cpu_model, m.cores) != expected_key) {
-    bad_cache(path, "measured on another machine (" + machine_limits_key(m.cpu_model, m.cores) +
-                        ", this one is " + expected_key + ")");
+    bad_cache(path, "measured on another machine or GEMM kernel (" +
+                        machine_limits_key(m.cpu_model, m.cores) + ", this one is " + expected_key +
+                        ")");
   }
   m.date = cached_text(doc, "date", path);
   if (const auto it = doc.find("seconds_per_kernel"); it != doc.end()) {

@@ -36,8 +36,14 @@ struct MachineLimits {
   std::vector<BandwidthPoint> bandwidth;  // ascending by bytes, not empty
 };
 
-// "AMD_EPYC-2cores": the model's letters and digits (others as '_') and the core count.
+// "AMD_EPYC-2cores-own": the model's letters and digits (others as '_'), the core count, and the
+// GEMM kernels whose peak the cache holds (limits_gemm_kernels()): a build on another kernel
+// (Eigen's, or OpenBLAS beside the own one) has its own cache, so a peak measured on a slower
+// kernel never makes a faster one's gemm_fraction pass 1.
 std::string machine_limits_key(const std::string& cpu_model, int cores);
+// The build's GEMM kernels the peak is measured on: the builtin one, and the dense models' where
+// it differs ("own", "eigen", "own_openblas").
+std::string limits_gemm_kernels();
 
 // DIR/machines/KEY.json.
 std::string machine_limits_path(const std::string& results_dir, const std::string& key);

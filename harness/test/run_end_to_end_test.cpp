@@ -43,7 +43,7 @@ TEST(RunEndToEnd, WritesTheDocumentedSchema) {
   EXPECT_NE(doc["context"]["cxx_flags"].get<std::string>().find("-ffp-contract=off"),
             std::string::npos);
   // Which GEMM ran the model's products, and OpenBLAS's core exactly when that GEMM is OpenBLAS.
-  // linear's 10-row forward product is too thin for the AVX-512 own kernel: "own+eigen" there.
+  // linear's 10-row forward product is too thin for the own kernel: "own+eigen" where it is built.
   const std::string gemm = doc["context"]["gemm"];
   EXPECT_TRUE(gemm == "eigen" || gemm == "own" || gemm == "own+eigen" || gemm == "openblas")
       << gemm;

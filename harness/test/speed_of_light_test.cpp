@@ -9,6 +9,7 @@
 #include "common/errors.hpp"
 #include "harness/machine/machine_limits.hpp"
 #include "harness/test/test_support.hpp"
+#include "models/gemm.hpp"
 
 namespace psgd {
 namespace {
@@ -26,11 +27,14 @@ MachineLimits known_limits() {
   return m;
 }
 
-TEST(MachineLimits, KeyNamesTheCpuModelAndTheCores) {
-  EXPECT_EQ(machine_limits_key("AMD EPYC", 2), "AMD_EPYC-2cores");
+TEST(MachineLimits, KeyNamesTheCpuModelTheCoresAndTheGemmKernels) {
+  const std::string gemm = limits_gemm_kernels();
+  EXPECT_EQ(gemm.substr(0, gemm.find('_')),
+            detail::gemm_kernel_name(detail::builtin_gemm_kernel()));
+  EXPECT_EQ(machine_limits_key("AMD EPYC", 2), "AMD_EPYC-2cores-" + gemm);
   EXPECT_EQ(machine_limits_key("Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", 40),
-            "Intel_R_Xeon_R_Gold_6248_CPU_2_50GHz-40cores");
-  EXPECT_EQ(machine_limits_key("", 1), "unknown-1cores");
+            "Intel_R_Xeon_R_Gold_6248_CPU_2_50GHz-40cores-" + gemm);
+  EXPECT_EQ(machine_limits_key("", 1), "unknown-1cores-" + gemm);
   EXPECT_NE(machine_limits_key("AMD EPYC", 2), machine_limits_key("AMD EPYC", 4));
   EXPECT_EQ(machine_limits_path("results", "K"), "results/machines/K.json");
 }
@@ -104,7 +108,10 @@ TEST(MachineLimits, LoadsNothingWhenNoneIsCachedAndRefusesBrokenJson) {
   const std::filesystem::path dir = test::scratch_dir("psgd_machine_limits");
   EXPECT_FALSE(load_machine_limits(dir.string(), "AMD EPYC", 2).has_value());
   std::filesystem::create_directories(dir / "machines");
+  // A cache of another GEMM kernel (or of the keys before they named one) is another file.
   test::write_text(dir / "machines" / "AMD_EPYC-2cores.json", "{ not json");
+  EXPECT_FALSE(load_machine_limits(dir.string(), "AMD EPYC", 2).has_value());
+  test::write_text(dir / "machines" / (machine_limits_key("AMD EPYC", 2) + ".json"), "{ not json");
   EXPECT_THROW(load_machine_limits(dir.string(), "AMD EPYC", 2), EnvironmentError);
 }
 

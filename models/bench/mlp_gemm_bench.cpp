@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -101,12 +102,19 @@ void run_mlp_products(benchmark::State& state, Product product) {
 void BM_MlpStepGemmsPsgd(benchmark::State& state) {
   detail::GemmScratch<float> scratch;
   const detail::GemmKernel kernel = detail::builtin_gemm_kernel();
-  run_mlp_products(state, [&scratch, kernel](Index m, Index n, Index k, Operand<float> a,
-                                             Operand<float> b, float* c, Index ldc) {
-    detail::gemm(detail::gemm_kernel_for(kernel, m, k, a, b), m, n, k, a, b, c, ldc, false,
-                 scratch);
+  std::array<bool, 3> used{};  // by GemmKernel, for the label
+  run_mlp_products(state, [&scratch, &used, kernel](Index m, Index n, Index k, Operand<float> a,
+                                                    Operand<float> b, float* c, Index ldc) {
+    const detail::GemmKernel chosen = detail::gemm_kernel_for(kernel, m, k, a, b);
+    used[static_cast<std::size_t>(chosen)] = true;
+    detail::gemm(chosen, m, n, k, a, b, c, ldc, false, scratch);
   });
-  state.SetLabel(detail::gemm_kernel_name(kernel));
+  std::string label;  // as context.gemm names them: own, eigen, in that order
+  for (const detail::GemmKernel k : {detail::GemmKernel::kOwn, detail::GemmKernel::kEigen}) {
+    if (!used[static_cast<std::size_t>(k)]) continue;
+    label += (label.empty() ? "" : "+") + std::string(detail::gemm_kernel_name(k));
+  }
+  state.SetLabel(label);
 }
 BENCHMARK(BM_MlpStepGemmsPsgd)->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
 
