@@ -25,7 +25,7 @@
 //
 // Measured on the models' shapes (docs/performance.md, "The GEMM under the models"): on the
 // project's AVX-512 guest the own kernel runs the MLP step's products as fast as OpenBLAS
-// (0.99-1.03x) and 1.22-1.25x Eigen's. The kernels agree to float round-off, not bit for bit; each
+// (1.04-1.11x) and 1.28-1.32x Eigen's. The kernels agree to float round-off, not bit for bit; each
 // is bit-for-bit repeatable for a given build and machine, and the run document's context.gemm
 // names the ones a run's model used.
 //
