@@ -18,10 +18,6 @@ namespace psgd::detail {
 
 namespace {
 
-constexpr Index kKc = kGemmKc;
-constexpr Index kMc = kGemmMc;
-constexpr Index kNc = kGemmNc;
-
 // Eigen's kernel (double's without OpenBLAS, thin products', and every product of a build without
 // the own kernel), with our fixed block sizes and buffers.
 template <class S>
@@ -29,9 +25,9 @@ class FixedBlocking : public Eigen::internal::level3_blocking<S, S> {
  public:
   FixedBlocking(S* a, S* b) noexcept {
     using Base = Eigen::internal::level3_blocking<S, S>;
-    Base::m_mc = kMc;
-    Base::m_nc = kNc;
-    Base::m_kc = kKc;
+    Base::m_mc = kGemmMc;
+    Base::m_nc = kGemmNc;
+    Base::m_kc = kGemmKc;
     Base::m_blockA = a;
     Base::m_blockB = b;
   }
@@ -139,6 +135,17 @@ const char* gemm_kernel_name(GemmKernel kernel) noexcept {
   return "eigen";
 }
 
+std::string GemmKernelsUsed::names() const {
+  std::string names;
+  for (const GemmKernel kernel : {GemmKernel::kOpenBlas, GemmKernel::kOwn, GemmKernel::kEigen}) {
+    if (!used_[static_cast<std::size_t>(kernel)]) continue;
+    // Appended piecewise: `"+" + std::string(name)` trips GCC 12's false -Wrestrict at -O3.
+    if (!names.empty()) names += '+';
+    names += gemm_kernel_name(kernel);
+  }
+  return names;
+}
+
 template <class S>
 bool openblas_allocates(Index m, Index k, Operand<S> a, Operand<S> b) noexcept {
   // NoTrans exactly as openblas_gemm() passes the operand (blas_operand()).
@@ -172,7 +179,7 @@ const char* openblas_core_name() noexcept {
 }
 
 template <class S>
-GemmScratch<S>::GemmScratch() : a_(kMc * kKc), b_(kKc * kNc) {}
+GemmScratch<S>::GemmScratch() : a_(kGemmMc * kGemmKc), b_(kGemmKc * kGemmNc) {}
 
 template <class S>
 void gemm([[maybe_unused]] GemmKernel kernel, Index m, Index n, Index k, Operand<S> a, Operand<S> b,

@@ -38,7 +38,10 @@
 // (gemm_kernels(model): models/model_gemm.hpp).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "common/eigen.hpp"
 
@@ -90,6 +93,17 @@ GemmKernel builtin_gemm_kernel() noexcept;
 GemmKernel dense_gemm_kernel() noexcept;
 // "eigen", "own" or "openblas".
 const char* gemm_kernel_name(GemmKernel kernel) noexcept;
+
+// The kernels a model's (or a benchmark's) products ran on, named as the run document's
+// context.gemm records them: joined by '+' in the order openblas, own, eigen ("own+eigen").
+class GemmKernelsUsed {
+ public:
+  void add(GemmKernel kernel) noexcept { used_[static_cast<std::size_t>(kernel)] = true; }
+  [[nodiscard]] std::string names() const;
+
+ private:
+  std::array<bool, 3> used_{};  // by GemmKernel
+};
 
 // Whether OpenBLAS 0.3.21's AVX-512 small-matrix kernel (SkylakeX, Cooperlake, SapphireRapids
 // cores) may call malloc for C (m x n) = A (m x k) * B when gemm() hands it both operands as

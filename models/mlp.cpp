@@ -2,7 +2,6 @@
 #include "models/mlp.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cassert>
 #include <cmath>
 #include <limits>
@@ -105,7 +104,7 @@ DenseStack<S>::DenseStack(std::vector<std::size_t> widths, Activation activation
     : widths_(std::move(widths)), activation_(activation), first_index_(first_index) {
   assert(widths_.size() >= 2);
   std::size_t offset = first_param;
-  std::array<bool, 3> uses{};  // by GemmKernel
+  GemmKernelsUsed used;
   for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
     weight_offsets_.push_back(offset);
     offset += widths_[l + 1] * widths_[l];
@@ -120,18 +119,13 @@ DenseStack<S>::DenseStack(std::vector<std::size_t> widths, Activation activation
         gemm_kernel_for(kernel, out, in, row_major(none, in), col_major(none, in)),
         gemm_kernel_for(kernel, in, kAnyDepth, col_major(none, in), row_major(none, out)),
         gemm_kernel_for(kernel, in, out, col_major(none, in), col_major(none, out))};
-    uses[static_cast<std::size_t>(k.forward)] = true;
-    uses[static_cast<std::size_t>(k.weight_gradient)] = true;
-    if (l > 0 || input_gradient) uses[static_cast<std::size_t>(k.input_gradient)] = true;
+    used.add(k.forward);
+    used.add(k.weight_gradient);
+    if (l > 0 || input_gradient) used.add(k.input_gradient);
     kernels_.push_back(k);
   }
   num_params_ = offset - first_param;
-  // Fastest first, as gemm_kernel_for() falls back: OpenBLAS, the own kernel, Eigen's.
-  for (const GemmKernel used : {GemmKernel::kOpenBlas, GemmKernel::kOwn, GemmKernel::kEigen}) {
-    if (!uses[static_cast<std::size_t>(used)]) continue;
-    if (!gemm_kernels_.empty()) gemm_kernels_ += '+';
-    gemm_kernels_ += gemm_kernel_name(used);
-  }
+  gemm_kernels_ = used.names();
 }
 
 template <class S>

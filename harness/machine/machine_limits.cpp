@@ -67,11 +67,19 @@ std::string machine_limits_key(const std::string& cpu_model, int cores) {
   return key + "-" + std::to_string(cores) + "cores-" + limits_gemm_kernels();
 }
 
-std::string limits_gemm_kernels() {
+std::vector<detail::GemmKernel> limits_gemm_kernel_list() {
   const detail::GemmKernel builtin = detail::builtin_gemm_kernel();
   const detail::GemmKernel dense = detail::dense_gemm_kernel();
-  std::string kernels = detail::gemm_kernel_name(builtin);
-  if (dense != builtin) kernels += std::string("_") + detail::gemm_kernel_name(dense);
+  if (dense == builtin) return {builtin};
+  return {builtin, dense};
+}
+
+std::string limits_gemm_kernels() {
+  std::string kernels;
+  for (const detail::GemmKernel kernel : limits_gemm_kernel_list()) {
+    if (!kernels.empty()) kernels += '_';
+    kernels += detail::gemm_kernel_name(kernel);
+  }
   return kernels;
 }
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "models/gemm.hpp"
+
 namespace psgd {
 
 // STREAM-style rates at one array size (McCalpin, "Memory Bandwidth and Machine Balance in
@@ -41,8 +43,10 @@ struct MachineLimits {
 // (Eigen's, or OpenBLAS beside the own one) has its own cache, so a peak measured on a slower
 // kernel never makes a faster one's gemm_fraction pass 1.
 std::string machine_limits_key(const std::string& cpu_model, int cores);
-// The build's GEMM kernels the peak is measured on: the builtin one, and the dense models' where
-// it differs ("own", "eigen", "own_openblas").
+// The build's GEMM kernels the peak is measured on (measure_limits.cpp: the fastest of them): the
+// builtin one, and the dense models' where it differs; and their names as the key has them
+// ("own", "eigen", "own_openblas").
+std::vector<detail::GemmKernel> limits_gemm_kernel_list();
 std::string limits_gemm_kernels();
 
 // DIR/machines/KEY.json.

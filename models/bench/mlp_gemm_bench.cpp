@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -102,21 +101,14 @@ void run_mlp_products(benchmark::State& state, Product product) {
 void BM_MlpStepGemmsPsgd(benchmark::State& state) {
   detail::GemmScratch<float> scratch;
   const detail::GemmKernel kernel = detail::builtin_gemm_kernel();
-  std::array<bool, 3> used{};  // by GemmKernel, for the label
+  detail::GemmKernelsUsed used;  // for the label
   run_mlp_products(state, [&scratch, &used, kernel](Index m, Index n, Index k, Operand<float> a,
                                                     Operand<float> b, float* c, Index ldc) {
     const detail::GemmKernel chosen = detail::gemm_kernel_for(kernel, m, k, a, b);
-    used[static_cast<std::size_t>(chosen)] = true;
+    used.add(chosen);
     detail::gemm(chosen, m, n, k, a, b, c, ldc, false, scratch);
   });
-  std::string label;  // as context.gemm names them: own, eigen, in that order
-  for (const detail::GemmKernel k : {detail::GemmKernel::kOwn, detail::GemmKernel::kEigen}) {
-    if (!used[static_cast<std::size_t>(k)]) continue;
-    // Appended piecewise: `"+" + std::string(name)` trips GCC 12's false -Wrestrict at -O3.
-    if (!label.empty()) label += '+';
-    label += detail::gemm_kernel_name(k);
-  }
-  state.SetLabel(label);
+  state.SetLabel(used.names());
 }
 BENCHMARK(BM_MlpStepGemmsPsgd)->Arg(512)->Arg(128)->Arg(32)->Unit(benchmark::kMicrosecond);
 
